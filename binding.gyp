@@ -1,0 +1,33 @@
+{
+  "targets": [
+    {
+      "target_name": "sluice",
+      "sources": [
+        "<!@(ls -1 native/*.cc)"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags": ["<!@(pkg-config --cflags libdpdk)", "-fvisibility=hidden"],
+      "cflags_cc": [
+        "<!@(pkg-config --cflags libdpdk)",
+        "-std=c++17",
+        "-O3",
+        "-fexceptions",
+        "-fvisibility=hidden",
+        "-Wall",
+        "-Wextra",
+        "-Wno-missing-field-initializers",
+        "-Wno-unused-parameter"
+      ],
+      "libraries": ["<!@(pkg-config --libs libdpdk)", "-lrte_net_ring"]
+    }
+  ]
+}

@@ -1,0 +1,32 @@
+// maglevTable: the control-path Maglev build, exposed for tests and benchmarks.
+#include "bindings.h"
+#include "js_errors.h"
+#include "maglev.h"
+
+namespace sluice {
+
+Napi::Value MaglevTableBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return WithJsErrors(env, [&]() -> Napi::Value {
+    if (!info[0].IsArray() || !info[1].IsNumber()) {
+      throw CodedError(codes::kInvalidArgument, "maglevTable(backends: {key, weight}[], size: number)");
+    }
+    Napi::Array list = info[0].As<Napi::Array>();
+    std::vector<MaglevBackend> backends;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value v = list.Get(i);
+      if (!v.IsObject()) throw CodedError(codes::kInvalidArgument, "backends[" + std::to_string(i) + "] must be an object");
+      Napi::Object o = v.As<Napi::Object>();
+      if (!o.Get("key").IsString() || !o.Get("weight").IsNumber()) {
+        throw CodedError(codes::kInvalidArgument, "backends[" + std::to_string(i) + "] needs key: string and weight: number");
+      }
+      backends.push_back(MaglevBackend{o.Get("key").As<Napi::String>().Utf8Value(), o.Get("weight").As<Napi::Number>().Uint32Value()});
+    }
+    std::vector<uint32_t> table = BuildMaglevTable(backends, info[1].As<Napi::Number>().Uint32Value());
+    Napi::Uint32Array out = Napi::Uint32Array::New(env, table.size());
+    std::copy(table.begin(), table.end(), out.Data());
+    return out;
+  });
+}
+
+}  // namespace sluice

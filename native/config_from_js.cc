@@ -1,0 +1,213 @@
+#include "config_from_js.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "maglev.h"
+
+namespace sluice {
+namespace {
+
+[[noreturn]] void Fail(const std::string& path, const std::string& reason) {
+  throw std::invalid_argument(path + ": " + reason);
+}
+
+Napi::Object AsObject(const Napi::Value& v, const std::string& path) {
+  if (!v.IsObject() || v.IsArray()) Fail(path, "must be an object");
+  return v.As<Napi::Object>();
+}
+
+Napi::Array AsArray(const Napi::Value& v, const std::string& path) {
+  if (!v.IsArray()) Fail(path, "must be an array");
+  return v.As<Napi::Array>();
+}
+
+uint32_t GetUint(const Napi::Object& o, const char* key, const std::string& path, uint32_t min, uint32_t max) {
+  Napi::Value v = o.Get(key);
+  std::string where = path + "." + key;
+  if (!v.IsNumber()) Fail(where, "must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d != static_cast<double>(static_cast<int64_t>(d))) Fail(where, "must be an integer");
+  if (d < min || d > max) Fail(where, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return static_cast<uint32_t>(d);
+}
+
+std::string GetString(const Napi::Object& o, const char* key, const std::string& path) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) Fail(path + "." + key, "must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+bool GetBool(const Napi::Object& o, const char* key, const std::string& path) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsBoolean()) Fail(path + "." + key, "must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+IpAddr GetIp(const Napi::Object& o, const char* key, const std::string& path) {
+  IpAddr ip;
+  if (!ParseIp(GetString(o, key, path), &ip)) Fail(path + "." + key, "is not an IP address");
+  return ip;
+}
+
+bool ParseMac(const std::string& text, MacAddr* out) {
+  unsigned b[6];
+  char tail;
+  if (text.size() != 17 ||
+      std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6) {
+    return false;
+  }
+  for (int i = 0; i < 6; i++) (*out)[i] = static_cast<uint8_t>(b[i]);
+  return true;
+}
+
+PortConfig PortFromJs(const Napi::Value& value, const std::string& path) {
+  Napi::Object o = AsObject(value, path);
+  PortConfig p;
+  p.name = GetString(o, "name", path);
+  p.device = GetString(o, "device", path);
+  if (p.name.empty() || p.device.empty()) Fail(path, "name and device must not be empty");
+  p.queues = static_cast<uint16_t>(GetUint(o, "queues", path, 1, 64));
+  p.address = GetIp(o, "address", path);
+  if (p.address.family != 4) Fail(path + ".address", "must be IPv4");
+  p.prefix_len = static_cast<uint8_t>(GetUint(o, "prefixLength", path, 1, 32));
+  if (o.Has("gateway") && !o.Get("gateway").IsUndefined()) {
+    p.has_gateway = true;
+    p.gateway = GetIp(o, "gateway", path);
+  }
+  p.mtu = static_cast<uint16_t>(GetUint(o, "mtu", path, 68, 9600));
+  p.rx_descriptors = GetUint(o, "rxDescriptors", path, 64, 16384);
+  p.tx_descriptors = GetUint(o, "txDescriptors", path, 64, 16384);
+  return p;
+}
+
+}  // namespace
+
+bool ParseIp(const std::string& text, IpAddr* out) {
+  IpAddr ip;
+  if (inet_pton(AF_INET, text.c_str(), ip.bytes.data()) == 1) {
+    ip.family = 4;
+  } else if (inet_pton(AF_INET6, text.c_str(), ip.bytes.data()) == 1) {
+    ip.family = 6;
+  } else {
+    return false;
+  }
+  *out = ip;
+  return true;
+}
+
+DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value) {
+  Napi::Object o = AsObject(value, "config");
+  DataplaneConfig c;
+  Napi::Array args = AsArray(o.Get("ealArgs"), "config.ealArgs");
+  if (args.Length() < 1) Fail("config.ealArgs", "must hold at least argv[0]");
+  for (uint32_t i = 0; i < args.Length(); i++) {
+    Napi::Value a = args.Get(i);
+    if (!a.IsString()) Fail("config.ealArgs[" + std::to_string(i) + "]", "must be a string");
+    c.eal_args.push_back(a.As<Napi::String>().Utf8Value());
+  }
+  Napi::Array ports = AsArray(o.Get("ports"), "config.ports");
+  if (ports.Length() < 1 || ports.Length() > kMaxPorts) Fail("config.ports", "must hold 1 to 16 ports");
+  for (uint32_t i = 0; i < ports.Length(); i++) {
+    c.ports.push_back(PortFromJs(ports.Get(i), "config.ports[" + std::to_string(i) + "]"));
+    for (uint32_t j = 0; j < i; j++) {
+      if (c.ports[j].name == c.ports[i].name) Fail("config.ports[" + std::to_string(i) + "].name", "is used twice");
+    }
+  }
+  Napi::Array workers = AsArray(o.Get("workers"), "config.workers");
+  if (workers.Length() < 1 || workers.Length() > kMaxWorkers) Fail("config.workers", "must hold 1 to 64 workers");
+  std::vector<std::vector<bool>> assigned(c.ports.size());
+  for (size_t p = 0; p < c.ports.size(); p++) assigned[p].assign(c.ports[p].queues, false);
+  for (uint32_t i = 0; i < workers.Length(); i++) {
+    std::string path = "config.workers[" + std::to_string(i) + "]";
+    Napi::Object w = AsObject(workers.Get(i), path);
+    WorkerConfig wc;
+    wc.lcore = GetUint(w, "lcore", path, 0, RTE_MAX_LCORE - 1);
+    Napi::Array rx = AsArray(w.Get("rx"), path + ".rx");
+    for (uint32_t j = 0; j < rx.Length(); j++) {
+      std::string rpath = path + ".rx[" + std::to_string(j) + "]";
+      Napi::Object r = AsObject(rx.Get(j), rpath);
+      RxQueueRef ref;
+      ref.port_index = static_cast<uint16_t>(GetUint(r, "port", rpath, 0, static_cast<uint32_t>(c.ports.size()) - 1));
+      ref.queue = static_cast<uint16_t>(GetUint(r, "queue", rpath, 0, c.ports[ref.port_index].queues - 1u));
+      if (assigned[ref.port_index][ref.queue]) Fail(rpath, "queue is polled by two workers");
+      assigned[ref.port_index][ref.queue] = true;
+      wc.rx.push_back(ref);
+    }
+    if (wc.rx.size() > 64) Fail(path + ".rx", "at most 64 queues per worker");
+    for (const WorkerConfig& other : c.workers) {
+      if (other.lcore == wc.lcore) Fail(path + ".lcore", "is used by two workers");
+    }
+    c.workers.push_back(std::move(wc));
+  }
+  for (size_t p = 0; p < c.ports.size(); p++) {
+    for (size_t q = 0; q < assigned[p].size(); q++) {
+      if (!assigned[p][q]) Fail("config.workers", "queue " + std::to_string(q) + " of port " + c.ports[p].name + " is polled by no worker");
+    }
+  }
+  Napi::Object ft = AsObject(o.Get("flowTable"), "config.flowTable");
+  c.flow_table.entries_per_lcore = GetUint(ft, "entriesPerLcore", "config.flowTable", 1024, 1u << 26);
+  c.flow_table.tcp_timeout_sec = GetUint(ft, "tcpTimeoutSec", "config.flowTable", 1, 86400 * 7);
+  c.flow_table.tcp_closing_timeout_sec = GetUint(ft, "tcpClosingTimeoutSec", "config.flowTable", 1, 86400);
+  c.flow_table.udp_timeout_sec = GetUint(ft, "udpTimeoutSec", "config.flowTable", 1, 86400 * 7);
+  c.mbufs_per_socket = GetUint(o, "mbufsPerSocket", "config", 0, 1u << 24);
+  c.idle_sleep_max_us = GetUint(o, "idleSleepMaxUs", "config", 0, 100000);
+  c.neighbor_refresh_sec = GetUint(o, "neighborRefreshSec", "config", 1, 86400);
+  return c;
+}
+
+std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
+  Napi::Array list = AsArray(value, "services");
+  if (list.Length() > kMaxServices) Fail("services", "at most 1024 services");
+  std::vector<ServiceConfig> services;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    std::string path = "services[" + std::to_string(i) + "]";
+    Napi::Object o = AsObject(list.Get(i), path);
+    ServiceConfig s;
+    s.id = GetUint(o, "id", path, 0, kMaxServices - 1);
+    s.name = GetString(o, "name", path);
+    s.vip = GetIp(o, "vip", path);
+    s.port = static_cast<uint16_t>(GetUint(o, "port", path, 1, 65535));
+    std::string proto = GetString(o, "protocol", path);
+    if (proto == "tcp") s.protocol = IPPROTO_TCP;
+    else if (proto == "udp") s.protocol = IPPROTO_UDP;
+    else Fail(path + ".protocol", "must be tcp or udp");
+    std::string forwarding = GetString(o, "forwarding", path);
+    if (forwarding != "dsr") Fail(path + ".forwarding", "must be dsr (tunnel and nat are not supported yet)");
+    s.forwarding = Forwarding::kDsr;
+    s.maglev_table_size = GetUint(o, "maglevTableSize", path, 2, kMaglevMaxTableSize);
+    if (!IsPrime(s.maglev_table_size)) Fail(path + ".maglevTableSize", "must be prime");
+    Napi::Array backends = AsArray(o.Get("backends"), path + ".backends");
+    for (uint32_t j = 0; j < backends.Length(); j++) {
+      std::string bpath = path + ".backends[" + std::to_string(j) + "]";
+      Napi::Object b = AsObject(backends.Get(j), bpath);
+      BackendConfig bc;
+      bc.id = GetUint(b, "id", bpath, 0, kMaxBackendIds - 1);
+      bc.address = GetIp(b, "address", bpath);
+      bc.port = static_cast<uint16_t>(GetUint(b, "port", bpath, 1, 65535));
+      bc.weight = GetUint(b, "weight", bpath, 0, 65535);
+      std::string state = GetString(b, "state", bpath);
+      if (state == "active") bc.admin = AdminState::kActive;
+      else if (state == "drain") bc.admin = AdminState::kDrain;
+      else if (state == "disabled") bc.admin = AdminState::kDisabled;
+      else Fail(bpath + ".state", "must be active, drain or disabled");
+      bc.healthy = GetBool(b, "healthy", bpath);
+      if (b.Has("mac") && !b.Get("mac").IsUndefined()) {
+        if (!ParseMac(GetString(b, "mac", bpath), &bc.mac)) Fail(bpath + ".mac", "is not a MAC address");
+        bc.has_static_mac = true;
+      }
+      for (const BackendConfig& other : s.backends) {
+        if (other.address == bc.address && other.port == bc.port) Fail(bpath, "same address and port as another backend");
+      }
+      s.backends.push_back(bc);
+    }
+    services.push_back(std::move(s));
+  }
+  return services;
+}
+
+}  // namespace sluice

@@ -1,0 +1,108 @@
+// The process's one data plane: the EAL, its ports and worker lcores, and the
+// control-side state that feeds them. Only the thread that started it (Node's
+// main thread, which the EAL made the main lcore) calls into it.
+#pragma once
+
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config_types.h"
+#include "lcore_stats.h"
+#include "neighbor_resolver.h"
+#include "port_setup.h"
+#include "snapshot.h"
+#include "snapshot_publisher.h"
+#include "worker.h"
+
+namespace sluice {
+
+struct LcoreStatsView {
+  uint32_t lcore;
+  uint32_t flow_capacity;
+  LcoreCounters counters;
+};
+
+struct BackendStatsView {
+  const BackendConfig* config;
+  BackendCounters counters;
+};
+
+struct ServiceStatsView {
+  const ServiceConfig* config;
+  ServiceCounters counters;
+  std::vector<BackendStatsView> backends;
+};
+
+struct SetServicesResult {
+  uint64_t generation;
+  uint64_t tables_built;
+};
+
+class Dataplane {
+ public:
+  static Dataplane& Instance();
+
+  void Start(DataplaneConfig config);
+  SetServicesResult SetServices(std::vector<ServiceConfig> services);
+  // Control-thread housekeeping, called on a timer: neighbor learning and ARP
+  // requests, and freeing snapshots whose grace period is over.
+  void Poll();
+  void Stop();
+
+  bool running() const { return state_ == State::kRunning; }
+  const std::vector<PortState>& ports() const { return ports_; }
+  const DataplaneConfig& config() const { return config_; }
+  std::vector<LcoreStatsView> LcoreStats() const;
+  std::vector<ServiceStatsView> ServiceStats() const;
+  std::vector<NeighborInfo> Neighbors() const;
+  uint64_t generation() const { return generation_; }
+  size_t retired_snapshots() const { return publisher_ ? publisher_->retired() : 0; }
+
+  // "ring" ports only.
+  uint32_t Inject(const std::string& port, const std::vector<std::pair<const uint8_t*, size_t>>& frames,
+                  uint16_t queue);
+  std::vector<std::vector<uint8_t>> Capture(const std::string& port, uint32_t max);
+
+ private:
+  enum class State { kIdle, kRunning, kStopped };
+  struct Worker {
+    WorkerContext* context = nullptr;
+  };
+
+  void RequireRunning() const;
+  void Teardown();
+  void CreateMempools();
+  void CreateWorkers();
+  void Republish();
+  uint64_t NowMs() const;
+  bool SendArpRequest(uint16_t port_index, uint32_t target);
+  PortState& RingPort(const std::string& name);
+  template <typename T, typename F>
+  T SumOverWorkers(F&& read) const;
+
+  State state_ = State::kIdle;
+  DataplaneConfig config_;
+  uint32_t instance_ = 0;
+  std::vector<PortState> ports_;
+  std::vector<PortRuntime> port_runtime_;
+  std::vector<PortAddressing> port_addressing_;
+  std::map<int, struct rte_mempool*> pools_;  // by NUMA socket
+  std::vector<Worker> workers_;
+  struct rte_rcu_qsbr* rcu_ = nullptr;
+  std::unique_ptr<SnapshotPublisher> publisher_;
+  std::atomic<bool> stop_{false};
+  std::vector<ServiceConfig> services_;
+  MaglevCache tables_;
+  std::unique_ptr<NeighborResolver> neighbors_;
+  uint64_t generation_ = 0;
+  std::vector<ServiceCounters> service_baseline_;
+  std::vector<BackendCounters> backend_baseline_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,46 @@
+// Every reason a packet is not forwarded. One list, so counters, names shown to
+// operators and the docs cannot drift apart.
+#pragma once
+
+#include <cstdint>
+
+namespace sluice {
+
+#define SLUICE_DROP_REASONS(X)                                                  \
+  X(kTruncated, "truncated")                 /* frame ends inside a header */    \
+  X(kBadIpHeader, "bad_ip_header")           /* version, IHL or length wrong */  \
+  X(kBadIpChecksum, "bad_ip_checksum")       /* NIC flagged the IPv4 checksum */ \
+  X(kIpFragment, "ip_fragment")              /* fragments are not balanced yet */\
+  X(kTooManyVlans, "too_many_vlans")         /* more than two 802.1Q tags */     \
+  X(kNonIp, "non_ip")                        /* neither IPv4, IPv6 nor ARP */    \
+  X(kNotForUs, "not_for_us")                 /* destination MAC not ours */      \
+  X(kNoService, "no_service")                /* no VIP:port:proto matches */     \
+  X(kUnsupportedL4, "unsupported_l4")        /* IP to a VIP, not TCP/UDP/echo */ \
+  X(kArpIgnored, "arp_ignored")              /* ARP not asking for our address */\
+  X(kIcmpIgnored, "icmp_ignored")            /* ICMP other than echo request */  \
+  X(kNoBackend, "no_backend")                /* service has no usable backend */ \
+  X(kNeighborUnresolved, "neighbor_unresolved") /* backend MAC not known yet */  \
+  X(kTxFull, "tx_full")                      /* tx queue did not take it */
+
+enum class DropReason : uint8_t {
+#define SLUICE_DROP_ENUM(e, s) e,
+  SLUICE_DROP_REASONS(SLUICE_DROP_ENUM)
+#undef SLUICE_DROP_ENUM
+  kCount
+};
+
+constexpr uint32_t kDropReasonCount = static_cast<uint32_t>(DropReason::kCount);
+
+inline const char* DropReasonName(DropReason r) {
+  switch (r) {
+#define SLUICE_DROP_NAME(e, s) \
+  case DropReason::e:          \
+    return s;
+    SLUICE_DROP_REASONS(SLUICE_DROP_NAME)
+#undef SLUICE_DROP_NAME
+    default:
+      return "unknown";
+  }
+}
+
+}  // namespace sluice

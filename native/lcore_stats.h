@@ -1,0 +1,61 @@
+// Per-lcore counters. Each block is written by exactly one worker lcore with
+// plain stores (no atomics on the data path) and summed by the control thread
+// when read; aligned 64-bit stores are not torn on the CPUs DPDK supports, so a
+// reader sees a value at most one burst old.
+#pragma once
+
+#include <rte_common.h>
+
+#include <cstdint>
+
+#include "config_types.h"
+#include "drop_reasons.h"
+
+namespace sluice {
+
+// Invariant, once every burst has been processed:
+//   rx_packets = forwarded + local_replies + arp_learned + sum(drops except tx_full)
+struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
+  uint64_t rx_packets;
+  uint64_t rx_bytes;
+  uint64_t forwarded;        // service packets handed to tx
+  uint64_t local_replies;    // ARP and ICMP echo answers handed to tx
+  uint64_t arp_learned;      // ARP replies consumed for neighbor learning
+  // Packets handed to a tx buffer. Those the tx queue refused are counted in
+  // drops[tx_full] and tx_unsent_bytes: sent = queued - refused.
+  uint64_t tx_queued;
+  uint64_t tx_queued_bytes;
+  uint64_t tx_unsent_bytes;
+  uint64_t drops[kDropReasonCount];
+  uint64_t learn_queue_full; // neighbor messages the control thread never saw
+
+  // flow table
+  uint64_t flow_hits;
+  uint64_t flow_misses;
+  uint64_t flow_inserts;
+  uint64_t flow_insert_failures;  // table full even after eviction: forwarded unremembered
+  uint64_t flow_evictions;        // live entries removed to make room
+  uint64_t flow_expirations;      // idle entries removed or reused
+  uint64_t flow_repicks;          // entry's backend gone: picked again
+  uint64_t flow_active;
+
+  // loop
+  uint64_t iterations;
+  uint64_t busy_cycles;      // cycles spent in iterations that received packets
+  uint64_t idle_cycles;      // cycles in empty iterations, sleeping included
+};
+
+struct ServiceCounters {
+  uint64_t packets;
+  uint64_t bytes;
+  uint64_t new_flows;
+  int64_t active_flows;  // inserts minus removals on this lcore; may be negative per lcore
+};
+
+struct BackendCounters {
+  uint64_t packets;
+  uint64_t bytes;
+  uint64_t new_flows;
+};
+
+}  // namespace sluice

@@ -1,0 +1,65 @@
+// Next-hop MAC resolution by ARP, on the control thread. Workers only report
+// what they see (NeighborLearn messages); this class decides which addresses are
+// wanted, asks for them at a bounded rate, and feeds the snapshot builder.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "snapshot.h"
+#include "worker.h"
+
+namespace sluice {
+
+struct NeighborTarget {
+  uint32_t address;  // network order
+  uint16_t port_index;
+};
+
+struct NeighborInfo {
+  uint32_t address;
+  uint16_t port_index;
+  bool resolved;
+  bool wanted;
+  struct rte_ether_addr mac;
+  double age_sec;  // since the last reply; -1 when never resolved
+  uint32_t requests_sent;
+};
+
+class NeighborResolver : public NeighborLookup {
+ public:
+  using SendRequest = std::function<bool(uint16_t port_index, uint32_t target)>;
+
+  explicit NeighborResolver(uint32_t refresh_sec) : refresh_ms_(uint64_t{refresh_sec} * 1000) {}
+
+  void SetTargets(const std::vector<NeighborTarget>& targets);
+  // Returns true when a wanted address got a new or different MAC.
+  bool Learn(const NeighborLearn& learn, uint64_t now_ms);
+  // Sends requests that are due: unresolved targets once a second, resolved ones
+  // every refresh interval; at most kMaxRequestsPerTick per call.
+  void Tick(uint64_t now_ms, const SendRequest& send);
+  bool Lookup(uint32_t address, struct rte_ether_addr* mac) const override;
+  std::vector<NeighborInfo> List(uint64_t now_ms) const;
+
+ private:
+  static constexpr uint64_t kRetryMs = 1000;
+  static constexpr uint32_t kMaxRequestsPerTick = 64;
+  static constexpr size_t kMaxUnwanted = 4096;  // learned but not needed: bounded
+  struct Entry {
+    uint16_t port_index = 0;
+    bool wanted = false;
+    bool resolved = false;
+    struct rte_ether_addr mac{};
+    uint64_t last_reply_ms = 0;
+    uint64_t last_request_ms = 0;
+    bool requested = false;
+    uint32_t requests_sent = 0;
+  };
+  std::unordered_map<uint32_t, Entry> entries_;
+  uint64_t refresh_ms_;
+};
+
+}  // namespace sluice

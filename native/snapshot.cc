@@ -1,0 +1,176 @@
+#include "snapshot.h"
+
+#include <arpa/inet.h>
+#include <rte_common.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace sluice {
+
+std::string FormatIp(const IpAddr& ip) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(ip.family == 6 ? AF_INET6 : AF_INET, ip.bytes.data(), text, sizeof(text));
+  return text;
+}
+
+uint32_t Ipv4Of(const IpAddr& ip) {
+  uint32_t v;
+  std::memcpy(&v, ip.bytes.data(), 4);
+  return v;
+}
+
+void ServiceIndex::Build(const std::vector<ServiceView>& services) {
+  uint32_t size = rte_align32pow2(std::max<uint32_t>(4, 2 * static_cast<uint32_t>(services.size())));
+  slots_.assign(size, Slot{0, 0, 0, kEmpty});
+  mask_ = size - 1;
+  vip_slots_.assign(size, 0);
+  vip_mask_ = size - 1;
+  for (uint32_t s = 0; s < services.size(); s++) {
+    const ServiceView& view = services[s];
+    uint32_t i = Hash(view.vip, view.port, view.proto) & mask_;
+    while (slots_[i].service != kEmpty) i = (i + 1) & mask_;
+    slots_[i] = Slot{view.vip, view.port, view.proto, s};
+    uint32_t v = HashVip(view.vip) & vip_mask_;
+    while (vip_slots_[v] != 0 && vip_slots_[v] != view.vip) v = (v + 1) & vip_mask_;
+    vip_slots_[v] = view.vip;
+  }
+}
+
+static bool TakesNewFlows(const BackendConfig& b) {
+  return b.admin == AdminState::kActive && b.weight > 0 && b.healthy;
+}
+
+static std::string BackendKey(const BackendConfig& b) {
+  return FormatIp(b.address) + ":" + std::to_string(b.port);
+}
+
+std::shared_ptr<const std::vector<uint32_t>> MaglevCache::Get(const ServiceConfig& service) {
+  std::vector<MaglevBackend> inputs;
+  std::vector<uint32_t> ids;
+  std::string signature = std::to_string(service.maglev_table_size);
+  for (const BackendConfig& b : service.backends) {
+    if (!TakesNewFlows(b)) continue;
+    inputs.push_back(MaglevBackend{BackendKey(b), b.weight});
+    ids.push_back(b.id);
+    signature += "|" + inputs.back().key + "#" + std::to_string(b.id) + "*" + std::to_string(b.weight);
+  }
+  auto found = std::find_if(entries_.begin(), entries_.end(),
+                            [&](const auto& e) { return e.first == service.id; });
+  if (found != entries_.end() && found->second.signature == signature) return found->second.table;
+
+  std::vector<uint32_t> table = BuildMaglevTable(inputs, service.maglev_table_size);
+  for (uint32_t& slot : table) {
+    if (slot != kMaglevNoBackend) slot = ids[slot];
+  }
+  auto shared = std::make_shared<const std::vector<uint32_t>>(std::move(table));
+  builds_++;
+  if (found != entries_.end()) {
+    found->second = Entry{std::move(signature), shared};
+  } else {
+    entries_.emplace_back(service.id, Entry{std::move(signature), shared});
+  }
+  return shared;
+}
+
+void MaglevCache::Retain(const std::vector<ServiceConfig>& services) {
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const auto& e) {
+                                  return std::none_of(services.begin(), services.end(),
+                                                      [&](const ServiceConfig& s) { return s.id == e.first; });
+                                }),
+                 entries_.end());
+}
+
+static int EgressPort(const std::vector<PortAddressing>& ports, uint32_t address) {
+  for (size_t p = 0; p < ports.size(); p++) {
+    if ((ports[p].address & ports[p].netmask) == (address & ports[p].netmask)) return static_cast<int>(p);
+  }
+  return -1;
+}
+
+std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
+                                        const std::vector<PortAddressing>& ports,
+                                        const NeighborLookup& neighbors, MaglevCache& tables,
+                                        uint64_t generation) {
+  auto snap = std::make_unique<Snapshot>();
+  snap->generation = generation;
+  uint32_t max_backend_id = 0;
+  bool any_backend = false;
+  std::vector<bool> service_ids(kMaxServices, false);
+  for (const ServiceConfig& s : services) {
+    if (s.id >= kMaxServices || service_ids[s.id]) {
+      throw std::invalid_argument("service " + s.name + ": id " + std::to_string(s.id) +
+                                  " is out of range or used twice");
+    }
+    service_ids[s.id] = true;
+    for (const BackendConfig& b : s.backends) {
+      if (b.id >= kMaxBackendIds) {
+        throw std::invalid_argument("service " + s.name + ": backend id " + std::to_string(b.id) +
+                                    " is out of range");
+      }
+      max_backend_id = std::max(max_backend_id, b.id);
+      any_backend = true;
+    }
+  }
+  snap->backends.assign(any_backend ? max_backend_id + 1 : 0, BackendView{});
+  std::vector<bool> backend_ids(snap->backends.size(), false);
+
+  for (const ServiceConfig& s : services) {
+    if (s.vip.family != 4) throw std::invalid_argument("service " + s.name + ": IPv6 services are not supported yet");
+    for (const BackendConfig& b : s.backends) {
+      const std::string where = "service " + s.name + " backend " + BackendKey(b);
+      if (backend_ids[b.id]) throw std::invalid_argument(where + ": backend id used twice");
+      backend_ids[b.id] = true;
+      if (b.address.family != 4) throw std::invalid_argument(where + ": IPv6 backends are not supported yet");
+      if (s.forwarding == Forwarding::kDsr && b.port != s.port) {
+        throw std::invalid_argument(where + ": dsr forwards without rewriting ports, so the backend port must be " +
+                                    std::to_string(s.port));
+      }
+      uint32_t address = Ipv4Of(b.address);
+      int port = EgressPort(ports, address);
+      if (port < 0) {
+        throw std::invalid_argument(where + ": not inside any port's subnet; dsr needs the backend on-link");
+      }
+      BackendView& view = snap->backends[b.id];
+      view.service_id = s.id;
+      view.address = address;
+      view.port_index = static_cast<uint16_t>(port);
+      view.keeps_flows = b.admin != AdminState::kDisabled && b.healthy;
+      if (b.has_static_mac) {
+        std::memcpy(view.mac.addr_bytes, b.mac.data(), 6);
+        view.mac_known = 1;
+      } else {
+        view.mac_known = neighbors.Lookup(address, &view.mac) ? 1 : 0;
+      }
+    }
+    auto table = tables.Get(s);
+    snap->tables.push_back(table);
+    ServiceView view{};
+    view.id = s.id;
+    view.vip = Ipv4Of(s.vip);
+    view.port = htons(s.port);
+    view.proto = s.protocol;
+    view.forwarding = static_cast<uint8_t>(s.forwarding);
+    view.table_size = static_cast<uint32_t>(table->size());
+    view.maglev = table->data();
+    snap->services.push_back(view);
+  }
+  for (size_t i = 0; i < snap->services.size(); i++) {
+    for (size_t j = 0; j < i; j++) {
+      const ServiceView& a = snap->services[i];
+      const ServiceView& b = snap->services[j];
+      if (a.vip == b.vip && a.port == b.port && a.proto == b.proto) {
+        throw std::invalid_argument("service " + services[i].name + ": same VIP, port and protocol as service " +
+                                    services[j].name);
+      }
+    }
+  }
+  tables.Retain(services);
+  snap->index.Build(snap->services);
+  return snap;
+}
+
+}  // namespace sluice

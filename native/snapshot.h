@@ -1,0 +1,133 @@
+// The configuration as worker lcores see it: built whole on the control thread,
+// published with one atomic pointer store, never modified afterwards, and freed
+// only after every worker has passed an RCU quiescent state (see rcu_publisher.h).
+#pragma once
+
+#include <rte_ether.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config_types.h"
+#include "maglev.h"
+
+namespace sluice {
+
+struct BackendView {
+  uint32_t service_id;      // owner: a flow entry naming another service re-picks
+  uint32_t address;         // network order
+  struct rte_ether_addr mac;
+  uint16_t port_index;      // egress port (the one whose subnet holds the backend)
+  uint8_t keeps_flows;      // exists, not disabled, healthy: existing flows stay
+  uint8_t mac_known;
+};
+
+struct ServiceView {
+  uint32_t id;
+  uint32_t vip;             // network order
+  uint16_t port;            // network order
+  uint8_t proto;
+  uint8_t forwarding;       // Forwarding
+  uint32_t table_size;
+  const uint32_t* maglev;   // table_size global backend ids, kMaglevNoBackend where none
+};
+
+// Open addressing over (vip, port, proto), sized to a power of two at least twice
+// the number of services, so a lookup is one hash and usually one probe. rte_hash
+// is built for in-place updates; an immutable per-snapshot table is smaller and
+// needs no reader/writer protocol at all.
+class ServiceIndex {
+ public:
+  void Build(const std::vector<ServiceView>& services);
+  const ServiceView* Find(const std::vector<ServiceView>& services, uint32_t vip, uint16_t port,
+                          uint8_t proto) const {
+    if (slots_.empty()) return nullptr;
+    for (uint32_t i = Hash(vip, port, proto) & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.service == kEmpty) return nullptr;
+      if (slot.vip == vip && slot.port == port && slot.proto == proto) return &services[slot.service];
+    }
+  }
+  bool IsVip(uint32_t vip) const {
+    if (vip_slots_.empty()) return false;
+    for (uint32_t i = HashVip(vip) & vip_mask_;; i = (i + 1) & vip_mask_) {
+      if (vip_slots_[i] == 0) return false;
+      if (vip_slots_[i] == vip) return true;
+    }
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint32_t vip;
+    uint16_t port;
+    uint8_t proto;
+    uint32_t service;
+  };
+  static uint32_t HashVip(uint32_t vip) {
+    uint32_t h = vip * 0x9e3779b1u;
+    return h ^ (h >> 16);
+  }
+  static uint32_t Hash(uint32_t vip, uint16_t port, uint8_t proto) {
+    return HashVip(vip ^ (static_cast<uint32_t>(port) << 8) ^ proto);
+  }
+  std::vector<Slot> slots_;
+  uint32_t mask_ = 0;
+  std::vector<uint32_t> vip_slots_;  // 0.0.0.0 marks empty: it is never a VIP
+  uint32_t vip_mask_ = 0;
+};
+
+struct Snapshot {
+  uint64_t generation = 0;
+  std::vector<ServiceView> services;
+  ServiceIndex index;
+  std::vector<BackendView> backends;  // indexed by global backend id
+  // Maglev tables are shared between snapshots while their inputs are unchanged.
+  std::vector<std::shared_ptr<const std::vector<uint32_t>>> tables;
+
+  const BackendView* Backend(uint32_t id) const {
+    return id < backends.size() ? &backends[id] : nullptr;
+  }
+};
+
+// What the snapshot builder needs to know about the ports.
+struct PortAddressing {
+  uint32_t address;      // network order
+  uint32_t netmask;      // network order
+};
+
+// Resolved next-hop MACs, by IPv4 address (network order).
+class NeighborLookup {
+ public:
+  virtual ~NeighborLookup() = default;
+  virtual bool Lookup(uint32_t address, struct rte_ether_addr* mac) const = 0;
+};
+
+// Builds Maglev tables only for services whose eligible backends changed.
+class MaglevCache {
+ public:
+  std::shared_ptr<const std::vector<uint32_t>> Get(const ServiceConfig& service);
+  void Retain(const std::vector<ServiceConfig>& services);  // forget removed services
+  uint64_t builds() const { return builds_; }
+
+ private:
+  struct Entry {
+    std::string signature;
+    std::shared_ptr<const std::vector<uint32_t>> table;
+  };
+  std::vector<std::pair<uint32_t, Entry>> entries_;
+  uint64_t builds_ = 0;
+};
+
+// Throws std::invalid_argument naming the service or backend when the set is
+// inconsistent (duplicate ids or VIP triples, a dsr backend on no port's subnet).
+std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
+                                        const std::vector<PortAddressing>& ports,
+                                        const NeighborLookup& neighbors, MaglevCache& tables,
+                                        uint64_t generation);
+
+std::string FormatIp(const IpAddr& ip);
+uint32_t Ipv4Of(const IpAddr& ip);  // network order
+
+}  // namespace sluice

@@ -1,0 +1,333 @@
+#include "worker.h"
+
+#include <rte_cycles.h>
+#include <rte_prefetch.h>
+
+#include <cstring>
+
+#include "local_reply.h"
+#include "packet_parse.h"
+
+namespace sluice {
+namespace {
+
+constexpr uint32_t kPrefetchOffset = 3;
+constexpr uint32_t kSweepBudgetBusy = 64;
+constexpr uint32_t kSweepBudgetIdle = 1024;
+constexpr uint32_t kIdleSpinIterations = 512;  // empty polls before the first sleep
+constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+static_assert(kPrefetchOffset < kRxBurst, "prefetch distance must fit in a burst");
+
+// A service packet waiting for the bulk flow-table lookup.
+struct Pending {
+  struct rte_mbuf* mbuf;
+  const ServiceView* service;
+  FlowKey4 key;
+  uint8_t tcp_flags;
+};
+
+inline void Drop(WorkerContext& w, struct rte_mbuf* m, DropReason reason) {
+  w.counters->drops[static_cast<uint32_t>(reason)]++;
+  rte_pktmbuf_free(m);
+}
+
+inline void Send(WorkerContext& w, uint16_t port_index, struct rte_mbuf* m) {
+  w.counters->tx_queued++;
+  w.counters->tx_queued_bytes += m->pkt_len;
+  rte_eth_tx_buffer(w.ports[port_index].port_id, w.tx_queue, w.tx[port_index], m);
+}
+
+inline DropReason DropFor(ParseStatus status) {
+  switch (status) {
+    case ParseStatus::kTruncated: return DropReason::kTruncated;
+    case ParseStatus::kBadIpHeader: return DropReason::kBadIpHeader;
+    case ParseStatus::kIpFragment: return DropReason::kIpFragment;
+    case ParseStatus::kTooManyVlans: return DropReason::kTooManyVlans;
+    default: return DropReason::kNonIp;
+  }
+}
+
+inline uint32_t MaglevSlot(hash_sig_t sig, uint32_t table_size) {
+  // The flow table buckets on the low bits of the same CRC; remix so the Maglev
+  // slot is independent of the bucket.
+  uint32_t h = sig;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h % table_size;
+}
+
+void HandleArp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
+               const PacketInfo& info) {
+  uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+  uint32_t len = rte_pktmbuf_data_len(m);
+  const PortRuntime& port = w.ports[port_index];
+  uint32_t target = 0;
+  bool request = ArpRequestTarget(data, len, info, &target);
+  bool for_us = request && (target == port.address || snap.index.IsVip(target));
+  NeighborLearn learn{};
+  if ((for_us || !request) && ArpSender(data, len, info, &learn.address, learn.mac) &&
+      (learn.address & port.netmask) == (port.address & port.netmask)) {
+    learn.port_index = port_index;
+    if (rte_ring_sp_enqueue_elem(w.learn_ring, &learn, sizeof(learn)) != 0) w.counters->learn_queue_full++;
+  }
+  if (for_us) {
+    MakeArpReply(data, len, info, port.mac.addr_bytes);
+    w.counters->local_replies++;
+    Send(w, port_index, m);
+  } else if (!request && learn.address != 0) {
+    w.counters->arp_learned++;
+    rte_pktmbuf_free(m);
+  } else {
+    Drop(w, m, DropReason::kArpIgnored);
+  }
+}
+
+// Decides what to do with one received frame. Service packets are queued in
+// `pending` for the bulk flow lookup; everything else is finished here.
+inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
+                     Pending* pending, uint32_t& num_pending) {
+  const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t len = rte_pktmbuf_data_len(m);
+  const PortRuntime& port = w.ports[port_index];
+  if (len < RTE_ETHER_HDR_LEN) return Drop(w, m, DropReason::kTruncated);
+
+  PacketInfo info;
+  ParseStatus status = ParsePacket(data, len, &info);
+  const auto* eth = reinterpret_cast<const struct rte_ether_hdr*>(data);
+  bool to_us = rte_is_same_ether_addr(&eth->dst_addr, &port.mac);
+  if (!to_us && !(status == ParseStatus::kArp && rte_is_broadcast_ether_addr(&eth->dst_addr))) {
+    return Drop(w, m, DropReason::kNotForUs);
+  }
+  if (status == ParseStatus::kArp) return HandleArp(w, snap, m, port_index, info);
+  if (status != ParseStatus::kOk) return Drop(w, m, DropFor(status));
+  if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+    return Drop(w, m, DropReason::kBadIpChecksum);
+  }
+  if (info.ip_version != 4) return Drop(w, m, DropReason::kNoService);
+
+  uint32_t dst;
+  std::memcpy(&dst, info.dst_addr, 4);
+  const ServiceView* service = snap.index.Find(snap.services, dst, info.dst_port, info.l4_proto);
+  if (service != nullptr) {
+    Pending& p = pending[num_pending++];
+    p.mbuf = m;
+    p.service = service;
+    std::memcpy(&p.key.src_addr, info.src_addr, 4);
+    p.key.dst_addr = dst;
+    p.key.src_port = info.src_port;
+    p.key.dst_port = info.dst_port;
+    p.key.proto = info.l4_proto;
+    p.key.pad[0] = p.key.pad[1] = p.key.pad[2] = 0;
+    p.tcp_flags = info.tcp_flags;
+    ServiceCounters& sc = w.service_counters[service->id];
+    sc.packets++;
+    sc.bytes += m->pkt_len;
+    return;
+  }
+  if (dst != port.address && !snap.index.IsVip(dst)) return Drop(w, m, DropReason::kNoService);
+  if (info.l4_proto == IPPROTO_ICMP) {
+    if (info.icmp_type == 8 && MakeIcmpEchoReply(rte_pktmbuf_mtod(m, uint8_t*), len, info, port.mac.addr_bytes)) {
+      w.counters->local_replies++;
+      return Send(w, port_index, m);
+    }
+    return Drop(w, m, DropReason::kIcmpIgnored);
+  }
+  if (info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) return Drop(w, m, DropReason::kNoService);
+  Drop(w, m, DropReason::kUnsupportedL4);
+}
+
+inline void StartFlow(WorkerContext& w, FlowEntry& e, const Pending& p, uint32_t backend_id, uint32_t now_ms) {
+  e.backend_id = backend_id;
+  e.last_seen_ms = now_ms;
+  e.service_id = static_cast<uint16_t>(p.service->id);
+  e.proto = p.key.proto;
+  e.flags = kFlowInUse | ((p.tcp_flags & (kTcpFin | kTcpRst)) ? kFlowClosing : 0);
+  w.service_counters[p.service->id].new_flows++;
+  w.backend_counters[backend_id].new_flows++;
+}
+
+// Flow lookup results -> backend -> MAC rewrite -> tx buffer.
+void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint32_t now_ms) {
+  const void* keys[kRxBurst];
+  hash_sig_t sigs[kRxBurst];
+  int32_t positions[kRxBurst];
+  for (uint32_t i = 0; i < n; i++) {
+    keys[i] = &pending[i].key;
+    sigs[i] = FlowTable::Hash(pending[i].key);
+  }
+  FlowTable& flows = *w.flows;
+  flows.LookupBulk(keys, sigs, n, positions);
+  LcoreCounters& c = *w.counters;
+
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + kPrefetchOffset < n && positions[i + kPrefetchOffset] >= 0) {
+      rte_prefetch0(&flows.At(positions[i + kPrefetchOffset]));
+    }
+    Pending& p = pending[i];
+    const ServiceView& service = *p.service;
+    uint32_t backend_id = kMaglevNoBackend;
+    int32_t pos = positions[i];
+    bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
+
+    if (pos >= 0) {
+      FlowEntry& e = flows.At(pos);
+      const BackendView* b = snap.Backend(e.backend_id);
+      bool expired = flows.IsExpired(e, now_ms);
+      bool reopened = (e.flags & kFlowClosing) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+      bool usable = e.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
+      if (!expired && !reopened && usable) {
+        c.flow_hits++;
+        backend_id = e.backend_id;
+        e.last_seen_ms = now_ms;
+        if (closing_now) e.flags |= kFlowClosing;
+      } else {
+        c.flow_misses++;
+        if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
+        backend_id = service.maglev[MaglevSlot(sigs[i], service.table_size)];
+        if (backend_id == kMaglevNoBackend) {
+          Drop(w, p.mbuf, DropReason::kNoBackend);
+          continue;
+        }
+        if (e.service_id != service.id) {
+          w.service_counters[e.service_id].active_flows--;
+          w.service_counters[service.id].active_flows++;
+        }
+        StartFlow(w, e, p, backend_id, now_ms);
+      }
+    } else {
+      backend_id = service.maglev[MaglevSlot(sigs[i], service.table_size)];
+      if (backend_id == kMaglevNoBackend) {
+        c.flow_misses++;
+        Drop(w, p.mbuf, DropReason::kNoBackend);
+        continue;
+      }
+      pos = flows.Insert(p.key, sigs[i], now_ms, c, w.service_counters);
+      if (pos >= 0 && (flows.At(pos).flags & kFlowInUse)) {
+        // An earlier packet of this burst created the flow.
+        c.flow_hits++;
+        FlowEntry& e = flows.At(pos);
+        backend_id = e.backend_id;
+        e.last_seen_ms = now_ms;
+        if (closing_now) e.flags |= kFlowClosing;
+      } else {
+        c.flow_misses++;
+        if (pos >= 0) {
+          StartFlow(w, flows.At(pos), p, backend_id, now_ms);
+          c.flow_inserts++;
+          c.flow_active++;
+          w.service_counters[service.id].active_flows++;
+        } else {
+          w.service_counters[service.id].new_flows++;
+          w.backend_counters[backend_id].new_flows++;
+        }
+      }
+    }
+
+    const BackendView* b = snap.Backend(backend_id);
+    if (b == nullptr || !b->mac_known) {
+      Drop(w, p.mbuf, DropReason::kNeighborUnresolved);
+      continue;
+    }
+    auto* eth = rte_pktmbuf_mtod(p.mbuf, struct rte_ether_hdr*);
+    rte_ether_addr_copy(&b->mac, &eth->dst_addr);
+    rte_ether_addr_copy(&w.ports[b->port_index].mac, &eth->src_addr);
+    BackendCounters& bc = w.backend_counters[backend_id];
+    bc.packets++;
+    bc.bytes += p.mbuf->pkt_len;
+    c.forwarded++;
+    Send(w, b->port_index, p.mbuf);
+  }
+}
+
+void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_t n,
+                  uint16_t port_index, uint32_t now_ms) {
+  Pending pending[kRxBurst];
+  uint32_t num_pending = 0;
+  for (uint32_t i = 0; i < n && i < kPrefetchOffset; i++) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i], void*));
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
+    w.counters->rx_bytes += mbufs[i]->pkt_len;
+    Classify(w, snap, mbufs[i], port_index, pending, num_pending);
+  }
+  w.counters->rx_packets += n;
+  if (num_pending > 0) Forward(w, snap, pending, num_pending, now_ms);
+}
+
+void SendControlPackets(WorkerContext& w) {
+  struct rte_mbuf* mbufs[kRxBurst];
+  unsigned n = rte_ring_sc_dequeue_burst(w.send_ring, reinterpret_cast<void**>(mbufs), kRxBurst, nullptr);
+  for (unsigned i = 0; i < n; i++) {
+    uint16_t port_index = mbufs[i]->port;
+    if (port_index < w.num_ports) {
+      Send(w, port_index, mbufs[i]);
+    } else {
+      rte_pktmbuf_free(mbufs[i]);
+    }
+  }
+}
+
+}  // namespace
+
+void CountUnsentPackets(struct rte_mbuf** unsent, uint16_t count, void* arg) {
+  auto* counters = static_cast<LcoreCounters*>(arg);
+  for (uint16_t i = 0; i < count; i++) {
+    counters->drops[static_cast<uint32_t>(DropReason::kTxFull)]++;
+    counters->tx_unsent_bytes += unsent[i]->pkt_len;
+    rte_pktmbuf_free(unsent[i]);
+  }
+}
+
+int WorkerMain(void* arg) {
+  WorkerContext& w = *static_cast<WorkerContext*>(arg);
+  LcoreCounters& c = *w.counters;
+  rte_rcu_qsbr_thread_register(w.rcu, w.rcu_thread_id);
+  rte_rcu_qsbr_thread_online(w.rcu, w.rcu_thread_id);
+  uint32_t idle_iterations = 0;
+  struct rte_mbuf* mbufs[kRxBurst];
+
+  while (!w.stop->load(std::memory_order_relaxed)) {
+    uint64_t start = rte_rdtsc();
+    uint32_t now_ms = static_cast<uint32_t>((start - w.tsc_base) / w.tsc_per_ms);
+    const Snapshot& snap = *w.snapshot->load(std::memory_order_acquire);
+    uint32_t received = 0;
+    for (uint16_t q = 0; q < w.num_rx; q++) {
+      const RxQueueRuntime& rxq = w.rx[q];
+      uint16_t n = rte_eth_rx_burst(rxq.port_id, rxq.queue, mbufs, kRxBurst);
+      if (n == 0) continue;
+      received += n;
+      ProcessBurst(w, snap, mbufs, n, rxq.port_index, now_ms);
+    }
+    SendControlPackets(w);
+    for (uint16_t p = 0; p < w.num_ports; p++) {
+      rte_eth_tx_buffer_flush(w.ports[p].port_id, w.tx_queue, w.tx[p]);
+    }
+    w.flows->Sweep(now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle, c, w.service_counters);
+    // Nothing read from `snap` is used past this point.
+    rte_rcu_qsbr_quiescent(w.rcu, w.rcu_thread_id);
+    c.iterations++;
+
+    if (received > 0) {
+      idle_iterations = 0;
+      c.busy_cycles += rte_rdtsc() - start;
+      continue;
+    }
+    if (w.idle_sleep_max_us > 0 && ++idle_iterations > kIdleSpinIterations) {
+      uint32_t shift = idle_iterations - kIdleSpinIterations;
+      uint32_t sleep_us = shift >= 20 ? w.idle_sleep_max_us : RTE_MIN(w.idle_sleep_max_us, 1u << shift);
+      rte_delay_us_sleep(sleep_us);
+    }
+    c.idle_cycles += rte_rdtsc() - start;
+  }
+
+  for (uint16_t p = 0; p < w.num_ports; p++) {
+    rte_eth_tx_buffer_flush(w.ports[p].port_id, w.tx_queue, w.tx[p]);
+  }
+  rte_rcu_qsbr_thread_offline(w.rcu, w.rcu_thread_id);
+  rte_rcu_qsbr_thread_unregister(w.rcu, w.rcu_thread_id);
+  return 0;
+}
+
+}  // namespace sluice

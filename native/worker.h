@@ -1,0 +1,76 @@
+// Everything one worker lcore needs, in one cache-aligned block it alone writes
+// (the l3fwd lcore_conf pattern): its rx queues, its tx buffers, its flow table
+// and counters. The loop reads the shared configuration only through the
+// published Snapshot pointer.
+#pragma once
+
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "config_types.h"
+#include "flow_table.h"
+#include "lcore_stats.h"
+#include "snapshot.h"
+
+namespace sluice {
+
+constexpr uint16_t kRxBurst = 32;
+constexpr uint32_t kMaxRxPerWorker = 64;
+
+// Immutable after start; shared by all workers.
+struct PortRuntime {
+  uint16_t port_id;
+  struct rte_ether_addr mac;
+  uint32_t address;  // network order
+  uint32_t netmask;  // network order
+};
+
+struct RxQueueRuntime {
+  uint16_t port_index;
+  uint16_t port_id;
+  uint16_t queue;
+};
+
+// A neighbor sighting, sent from a worker to the control thread.
+struct NeighborLearn {
+  uint32_t address;  // network order
+  uint8_t mac[6];
+  uint16_t port_index;
+};
+static_assert(sizeof(NeighborLearn) % 4 == 0, "rte_ring element sizes are multiples of 4");
+
+struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
+  uint32_t lcore;
+  uint32_t rcu_thread_id;
+  uint16_t tx_queue;  // this worker's own tx queue, on every port
+  uint16_t num_ports;
+  uint16_t num_rx;
+  RxQueueRuntime rx[kMaxRxPerWorker];
+  const PortRuntime* ports;
+  struct rte_eth_dev_tx_buffer* tx[kMaxPorts];
+  FlowTable* flows;
+  LcoreCounters* counters;
+  ServiceCounters* service_counters;  // [kMaxServices]
+  BackendCounters* backend_counters;  // [kMaxBackendIds]
+  struct rte_ring* learn_ring;        // worker -> control: NeighborLearn elements
+  struct rte_ring* send_ring;         // control -> worker: mbufs to transmit, mbuf->port = port index
+  const std::atomic<const Snapshot*>* snapshot;
+  struct rte_rcu_qsbr* rcu;
+  const std::atomic<bool>* stop;
+  uint32_t idle_sleep_max_us;
+  uint64_t tsc_per_ms;
+  uint64_t tsc_base;
+};
+
+// rte_eal_remote_launch entry point; `arg` is a WorkerContext*.
+int WorkerMain(void* arg);
+
+// rte_eth_tx_buffer error callback: frees what the tx queue refused and counts it.
+void CountUnsentPackets(struct rte_mbuf** unsent, uint16_t count, void* counters);
+
+}  // namespace sluice

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Idempotent set-up, run before `npm start` and `npm test`: Debian packages,
+# 2 MiB hugepages and hugetlbfs, npm ci, the addon, the TypeScript and the native
+# unit tests. Each step runs only when something it produces is missing or stale.
+#   SLUICE_HUGEPAGES_MB   hugepage memory to reserve (default 1024)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quiet=0
+[ "${1:-}" = "--quiet" ] && quiet=1
+say() { [ "$quiet" = 1 ] || echo "setup: $*"; }
+note() { echo "setup: $*" >&2; }
+
+packages=(
+  libdpdk-dev dpdk dpdk-dev pkg-config build-essential python3 libpcap-dev doctest-dev
+  iproute2 tshark tcpdump python3-scapy
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    note "run as root to install: ${missing[*]}"
+    exit 1
+  fi
+  note "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+hugepages_mb="${SLUICE_HUGEPAGES_MB:-1024}"
+if ! [[ "$hugepages_mb" =~ ^[0-9]+$ ]]; then
+  note "SLUICE_HUGEPAGES_MB must be a number of MiB, not '$hugepages_mb'"
+  exit 1
+fi
+pages=$((hugepages_mb / 2))
+nr=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+if [ -e "$nr" ]; then
+  if [ "$(cat "$nr")" -lt "$pages" ]; then
+    echo "$pages" >"$nr" 2>/dev/null || true
+    got=$(cat "$nr")
+    if [ "$got" -lt "$pages" ]; then
+      note "only $got of $pages 2 MiB hugepages could be reserved; configs with hugepages: true may fail to start"
+    else
+      say "reserved $pages 2 MiB hugepages"
+    fi
+  fi
+  if ! grep -q " /dev/hugepages hugetlbfs " /proc/mounts; then
+    mkdir -p /dev/hugepages
+    mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages
+    say "mounted hugetlbfs on /dev/hugepages"
+  fi
+else
+  note "this kernel has no 2 MiB hugepages; use hugepages: false in the config"
+fi
+
+# Anything in `dir...` newer than `target`, or `target` missing.
+stale() {
+  local target=$1
+  shift
+  [ ! -e "$target" ] && return 0
+  [ -n "$(find "$@" -newer "$target" -print -quit 2>/dev/null)" ]
+}
+
+if stale node_modules/.package-lock.json package.json package-lock.json; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+if stale build/Release/sluice.node native binding.gyp; then
+  say "building the addon"
+  npx --no-install node-gyp rebuild -j 2 >/tmp/sluice-node-gyp.log 2>&1 || {
+    cat /tmp/sluice-node-gyp.log >&2
+    exit 1
+  }
+fi
+if stale dist/.built src test tsconfig.json; then
+  say "compiling TypeScript"
+  rm -rf dist
+  npx --no-install tsc -p tsconfig.json
+  touch dist/.built
+fi
+if stale native/test/build/sluice-native-tests native scripts/build-native-tests.sh; then
+  say "building the native unit tests"
+  bash scripts/build-native-tests.sh >/dev/null
+fi
+say "ready"

@@ -1,0 +1,79 @@
+// TypeBox reports "/services/0/port Expected integer to be less or equal to 65535";
+// operators read "services[0].port: must be <= 65535". One problem per path: a
+// value that fails its type also fails whatever depends on it, and the rest is noise.
+import type { TSchema } from '@sinclair/typebox';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { Value } from '@sinclair/typebox/value';
+import type { ConfigProblem } from '../errors';
+
+/** "/services/0/backends/1/port" -> "services[0].backends[1].port"; the root is "config". */
+export function pointerToPath(pointer: string): string {
+  if (pointer === '') return 'config';
+  let out = '';
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^[0-9]+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  }
+  return out;
+}
+
+function literalChoices(schema: TSchema): string | undefined {
+  const options: unknown[] = Array.isArray(schema.anyOf) ? schema.anyOf : [];
+  if (options.length === 0 || !options.every((o) => (o as TSchema).const !== undefined)) return undefined;
+  return options.map((o) => String((o as TSchema).const)).join(', ');
+}
+
+const entries = (n: number): string => (n === 1 ? '1 entry' : `${n} entries`);
+
+function reason(e: ValueError): string {
+  const s = e.schema;
+  switch (e.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'unknown field';
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'is required';
+    case ValueErrorType.Object:
+      return 'must be a mapping';
+    case ValueErrorType.Array:
+      return 'must be a list';
+    case ValueErrorType.ArrayMinItems:
+      return `must have at least ${entries(s.minItems)}`;
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${entries(s.maxItems)}`;
+    case ValueErrorType.String:
+      return 'must be a string';
+    case ValueErrorType.StringMinLength:
+      return s.minLength === 1 ? 'must not be empty' : `must be at least ${s.minLength} characters`;
+    case ValueErrorType.StringPattern:
+      return typeof s.description === 'string' ? `must be ${s.description}` : `must match ${s.pattern}`;
+    case ValueErrorType.Boolean:
+      return 'must be true or false';
+    case ValueErrorType.Integer:
+      return 'must be an integer';
+    case ValueErrorType.Number:
+      return 'must be a number';
+    case ValueErrorType.IntegerMaximum:
+    case ValueErrorType.NumberMaximum:
+      return `must be <= ${s.maximum}`;
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.NumberMinimum:
+      return `must be >= ${s.minimum}`;
+    case ValueErrorType.Union: {
+      const choices = literalChoices(s);
+      return choices === undefined ? e.message : `must be one of: ${choices}`;
+    }
+    default:
+      return e.message;
+  }
+}
+
+/** Empty when `value` matches `schema`. */
+export function schemaProblems(schema: TSchema, value: unknown): ConfigProblem[] {
+  if (Value.Check(schema, value)) return [];
+  const byPath = new Map<string, ConfigProblem>();
+  for (const e of Value.Errors(schema, value)) {
+    const path = pointerToPath(e.path);
+    if (!byPath.has(path)) byPath.set(path, { path, reason: reason(e) });
+  }
+  return [...byPath.values()];
+}

@@ -1,0 +1,115 @@
+// The operator's config file. The schema checks shape and ranges and supplies
+// defaults; rules that relate fields to each other live in semantics.ts.
+// Defaulted fields are not Optional: validation fills them before checking, so
+// the Static type is the config with every default present.
+import { Type, type Static } from '@sinclair/typebox';
+
+const strict = { additionalProperties: false } as const;
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,32}$', description: '1 to 32 of A-Z a-z 0-9 _ . -' });
+const Int = (minimum: number, maximum: number, extra: { default?: number } = {}) =>
+  Type.Integer({ minimum, maximum, ...extra });
+const L4Port = Int(1, 65535);
+
+export const EalSchema = Type.Object(
+  {
+    lcores: Type.String({ minLength: 1, description: 'DPDK --lcores syntax; the first lcore is main' }),
+    hugepages: Type.Boolean({ default: true }),
+    memoryMb: Int(64, 1048576, { default: 1024 }),
+    extraArgs: Type.Array(Type.String(), { default: [] }),
+  },
+  strict,
+);
+
+export const PortSchema = Type.Object(
+  {
+    name: Name,
+    device: Type.String({ minLength: 1, description: 'vdev spec (net_...), PCI address, or "ring"' }),
+    queues: Int(1, 64, { default: 1 }),
+    address: Type.String({ description: 'own IPv4 address with prefix length, like 10.99.0.2/24' }),
+    gateway: Type.Optional(Type.String()),
+    mtu: Int(68, 9600, { default: 1500 }),
+    rxDescriptors: Int(64, 16384, { default: 1024 }),
+    txDescriptors: Int(64, 16384, { default: 1024 }),
+  },
+  strict,
+);
+
+export const WorkerSchema = Type.Object(
+  {
+    lcore: Int(0, 127),
+    rx: Type.Array(Type.Object({ port: Type.String(), queue: Int(0, 63) }, strict)),
+  },
+  strict,
+);
+
+export const FlowTableSchema = Type.Object(
+  {
+    entriesPerLcore: Int(1024, 67108864, { default: 1048576 }),
+    tcpTimeoutSec: Int(1, 86400, { default: 300 }),
+    tcpClosingTimeoutSec: Int(1, 86400, { default: 10 }),
+    udpTimeoutSec: Int(1, 86400, { default: 30 }),
+  },
+  { ...strict, default: {} },
+);
+
+export const DataplaneSchema = Type.Object(
+  {
+    idleSleepMaxUs: Int(0, 100000, { default: 100 }),
+    mbufsPerSocket: Int(0, 4294967295, { default: 0 }),
+    neighborRefreshSec: Int(1, 3600, { default: 30 }),
+  },
+  { ...strict, default: {} },
+);
+
+export const AdminStateSchema = Type.Union(
+  [Type.Literal('active'), Type.Literal('drain'), Type.Literal('disabled')],
+  { default: 'active' },
+);
+
+export const BackendSchema = Type.Object(
+  {
+    address: Type.String(),
+    port: L4Port,
+    weight: Int(0, 65535, { default: 100 }),
+    mac: Type.Optional(Type.String({ description: 'static next-hop MAC like 02:00:00:00:00:11' })),
+    state: AdminStateSchema,
+  },
+  strict,
+);
+
+export const ServiceSchema = Type.Object(
+  {
+    name: Name,
+    vip: Type.String(),
+    port: L4Port,
+    protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')], { default: 'tcp' }),
+    // tunnel and nat are accepted here so that semantics.ts can say "not supported yet"
+    // instead of listing them as unknown.
+    forwarding: Type.Union([Type.Literal('dsr'), Type.Literal('tunnel'), Type.Literal('nat')], {
+      default: 'dsr',
+    }),
+    maglevTableSize: Int(251, 16777259, { default: 65537 }),
+    backends: Type.Array(BackendSchema, { maxItems: 4096, default: [] }),
+  },
+  strict,
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    eal: EalSchema,
+    ports: Type.Array(PortSchema, { minItems: 1, maxItems: 16 }),
+    workers: Type.Optional(Type.Array(WorkerSchema, { maxItems: 127 })),
+    flowTable: FlowTableSchema,
+    dataplane: DataplaneSchema,
+    services: Type.Array(ServiceSchema, { maxItems: 1024, default: [] }),
+  },
+  strict,
+);
+
+export type SluiceConfig = Static<typeof ConfigSchema>;
+export type EalConfig = SluiceConfig['eal'];
+export type PortConfig = Static<typeof PortSchema>;
+export type WorkerConfig = Static<typeof WorkerSchema>;
+export type ServiceConfig = Static<typeof ServiceSchema>;
+export type BackendConfig = Static<typeof BackendSchema>;

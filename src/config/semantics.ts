@@ -1,0 +1,266 @@
+// Rules that relate fields to each other, run on a config that already matches the
+// schema. Every rule reports and moves on, so one pass shows the operator every
+// problem; a rule that needs an earlier field to be sound skips when it is not.
+import type { ConfigProblem } from '../errors';
+import { isSluiceError } from '../errors';
+import { formatIp, inSubnet, normalizeIp, normalizeMac, parseCidr, parseIp, type Cidr } from '../net/addr';
+import { deviceIdentity, parseDevice } from './device';
+import { MAX_BACKEND_IDS } from './ids';
+import { parseLcores } from './lcores';
+import type { BackendConfig, PortConfig, ServiceConfig, SluiceConfig, WorkerConfig } from './schema';
+
+/** native kMaxWorkers */
+export const MAX_WORKERS = 64;
+
+export function isPrime(n: number): boolean {
+  if (n < 2 || !Number.isInteger(n)) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}
+
+function nextPrime(n: number): number {
+  let p = n + 1;
+  while (!isPrime(p)) p++;
+  return p;
+}
+
+const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
+
+class Problems {
+  readonly list: ConfigProblem[] = [];
+  add(path: string, reason: string): void {
+    this.list.push({ path, reason });
+  }
+}
+
+/** Reports each entry whose key an earlier entry already has, with that earlier index. */
+function firstSeen<T>(items: readonly T[], key: (t: T) => string | undefined,
+                      report: (i: number, first: number, k: string) => void): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (k === undefined) return;
+    const first = seen.get(k);
+    if (first === undefined) seen.set(k, i);
+    else report(i, first, k);
+  });
+}
+
+function checkLcores(p: Problems, cfg: SluiceConfig): number[] | undefined {
+  let lcores: number[];
+  try {
+    lcores = parseLcores(cfg.eal.lcores);
+  } catch (err) {
+    if (!isSluiceError(err, 'SLUICE_CONFIG_INVALID')) throw err;
+    p.list.push(...(err.details as ConfigProblem[]));
+    return undefined;
+  }
+  if (lcores.length < 2) {
+    p.add('eal.lcores',
+      `needs at least 2 lcores (the first is the main lcore, the rest are workers), got "${cfg.eal.lcores}"`);
+  } else if (lcores.length - 1 > MAX_WORKERS) {
+    p.add('eal.lcores', `has ${lcores.length - 1} worker lcores; at most ${MAX_WORKERS} are supported`);
+  }
+  return lcores;
+}
+
+/** Parsed port subnets by index; undefined where the address is bad (already reported). */
+function checkPorts(p: Problems, ports: readonly PortConfig[]): (Cidr | undefined)[] {
+  firstSeen(ports, (port) => port.name, (i, first, name) =>
+    p.add(`ports[${i}].name`, `duplicate port name "${name}" (also ports[${first}])`));
+
+  const devices = ports.map((port, i) => {
+    const d = parseDevice(port.device);
+    if (d === undefined) {
+      p.add(`ports[${i}].device`,
+        `"${port.device}" is not a vdev spec (net_...), a PCI address (0000:01:00.0 or 01:00.0), or "ring"`);
+    }
+    return d;
+  });
+  firstSeen(devices, (d) => (d === undefined ? undefined : deviceIdentity(d)), (i, first, id) =>
+    p.add(`ports[${i}].device`, `device ${id} is already used by ports[${first}]`));
+
+  const subnets = ports.map((port, i) => {
+    const path = `ports[${i}]`;
+    for (const key of ['rxDescriptors', 'txDescriptors'] as const) {
+      if (!isPowerOfTwo(port[key])) p.add(`${path}.${key}`, `must be a power of two, got ${port[key]}`);
+    }
+    const cidr = parseCidr(port.address);
+    if (cidr === undefined) {
+      p.add(`${path}.address`, `"${port.address}" must be an IPv4 address with a prefix length, like 10.99.0.2/24`);
+      return undefined;
+    }
+    if (cidr.family !== 4) {
+      p.add(`${path}.address`, 'IPv6 port addresses are not supported yet');
+      return undefined;
+    }
+    if (port.gateway !== undefined) {
+      const gw = parseIp(port.gateway);
+      if (gw === undefined || gw.family !== 4) {
+        p.add(`${path}.gateway`, `"${port.gateway}" must be an IPv4 address`);
+      } else if (!inSubnet(port.gateway, cidr)) {
+        p.add(`${path}.gateway`, `${port.gateway} is outside the port's subnet ${cidr.network}/${cidr.prefixLength}`);
+      } else if (normalizeIp(port.gateway) === cidr.address) {
+        p.add(`${path}.gateway`, 'must not be the port\'s own address');
+      }
+    }
+    return cidr;
+  });
+  firstSeen(subnets, (c) => c?.address, (i, first, addr) =>
+    p.add(`ports[${i}].address`, `${addr} is already the address of ports[${first}]`));
+  return subnets;
+}
+
+function checkWorkers(p: Problems, workers: readonly WorkerConfig[], lcores: number[] | undefined,
+                      ports: readonly PortConfig[]): void {
+  if (lcores !== undefined) {
+    const [main, ...workerLcores] = lcores;
+    workers.forEach((w, i) => {
+      if (w.lcore === main) {
+        p.add(`workers[${i}].lcore`,
+          `lcore ${w.lcore} is the main lcore (first in eal.lcores); it runs the control plane, not a worker`);
+      } else if (!workerLcores.includes(w.lcore)) {
+        p.add(`workers[${i}].lcore`, `lcore ${w.lcore} is not in eal.lcores "${lcores.join(',')}"`);
+      }
+    });
+  }
+  firstSeen(workers, (w) => String(w.lcore), (i, first, lcore) =>
+    p.add(`workers[${i}].lcore`, `lcore ${lcore} is listed twice (also workers[${first}])`));
+
+  const portByName = new Map<string, PortConfig>();
+  for (const port of ports) if (!portByName.has(port.name)) portByName.set(port.name, port);
+  const assigned = new Map<string, string>();
+  workers.forEach((w, i) => {
+    w.rx.forEach((rx, j) => {
+      const path = `workers[${i}].rx[${j}]`;
+      const port = portByName.get(rx.port);
+      if (port === undefined) {
+        p.add(`${path}.port`, `no port named "${rx.port}"`);
+        return;
+      }
+      if (rx.queue >= port.queues) {
+        p.add(`${path}.queue`, `port ${port.name} has ${port.queues} queue(s), so the queue must be < ${port.queues}`);
+        return;
+      }
+      const key = `${port.name} queue ${rx.queue}`;
+      const first = assigned.get(key);
+      if (first !== undefined) p.add(path, `${key} is already assigned to ${first}`);
+      else assigned.set(key, `workers[${i}]`);
+    });
+  });
+
+  const missing: string[] = [];
+  for (const port of portByName.values()) {
+    for (let q = 0; q < port.queues; q++) {
+      if (!assigned.has(`${port.name} queue ${q}`)) missing.push(`${port.name} queue ${q}`);
+    }
+  }
+  if (missing.length > 0) {
+    p.add('workers', `every rx queue needs a worker; not assigned: ${missing.join(', ')}`);
+  }
+}
+
+/** What the services need to know about the ports. */
+interface PortFacts {
+  /** "ports[0] (eth0)" for a port's own address, so nothing else claims it */
+  ownerOf(normalizedAddr: string): string | undefined;
+  onLink: readonly Cidr[];
+}
+
+/** The backend's normalized "address:port", or undefined when its address is unusable. */
+function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: string,
+                      { ownerOf, onLink }: PortFacts): string | undefined {
+  if (svc.forwarding === 'dsr' && b.port !== svc.port) {
+    p.add(`${path}.port`, `dsr forwards without rewriting ports: backend port must equal the service port ${svc.port}`);
+  }
+  if (b.mac !== undefined) {
+    const mac = normalizeMac(b.mac);
+    if (mac === undefined) {
+      p.add(`${path}.mac`, `"${b.mac}" must be a MAC address like 02:00:00:00:00:11`);
+    } else if (parseInt(mac.slice(0, 2), 16) & 1) {
+      p.add(`${path}.mac`, `${mac} is a multicast address; a next hop must be unicast`);
+    } else if (mac === '00:00:00:00:00:00') {
+      p.add(`${path}.mac`, 'must not be all zeros');
+    }
+  }
+  const ip = parseIp(b.address);
+  if (ip === undefined) {
+    p.add(`${path}.address`, `"${b.address}" must be an IPv4 address`);
+    return undefined;
+  }
+  if (ip.family === 6) {
+    p.add(`${path}.address`, 'IPv6 backends are not supported yet');
+    return undefined;
+  }
+  const addr = formatIp(ip);
+  const owner = ownerOf(addr);
+  if (owner !== undefined) {
+    p.add(`${path}.address`, `${addr} is the own address of ${owner}`);
+  } else if (svc.forwarding === 'dsr' && onLink.length > 0 && !onLink.some((c) => inSubnet(addr, c))) {
+    const nets = onLink.map((c) => `${c.network}/${c.prefixLength}`).join(', ');
+    p.add(`${path}.address`,
+      `${addr} is not inside any port's subnet (${nets}); dsr only rewrites MACs, so backends must be on-link`);
+  }
+  return `${addr}:${b.port}`;
+}
+
+function checkService(p: Problems, svc: ServiceConfig, path: string, facts: PortFacts): void {
+  const vip = parseIp(svc.vip);
+  if (vip === undefined) p.add(`${path}.vip`, `"${svc.vip}" must be an IPv4 address`);
+  else if (vip.family === 6) p.add(`${path}.vip`, 'IPv6 services are not supported yet');
+  else {
+    const owner = facts.ownerOf(formatIp(vip));
+    if (owner !== undefined) {
+      p.add(`${path}.vip`, `${svc.vip} is the own address of ${owner}; a VIP must be a separate address`);
+    }
+  }
+
+  if (svc.forwarding !== 'dsr') {
+    p.add(`${path}.forwarding`, `"${svc.forwarding}" forwarding is not supported yet; use dsr`);
+  }
+  if (!isPrime(svc.maglevTableSize)) {
+    p.add(`${path}.maglevTableSize`,
+      `must be prime; ${svc.maglevTableSize} is not (the next prime is ${nextPrime(svc.maglevTableSize)})`);
+  } else if (svc.backends.length > svc.maglevTableSize) {
+    p.add(`${path}.maglevTableSize`, `${svc.maglevTableSize} slots cannot hold ${svc.backends.length} backends`);
+  }
+
+  const keys = svc.backends.map((b, i) => checkBackend(p, svc, b, `${path}.backends[${i}]`, facts));
+  firstSeen(keys, (k) => k, (i, first, k) =>
+    p.add(`${path}.backends[${i}]`, `backend ${k} is listed twice (also backends[${first}])`));
+}
+
+function checkServices(p: Problems, services: readonly ServiceConfig[], ports: readonly PortConfig[],
+                       subnets: readonly (Cidr | undefined)[]): void {
+  const owners = new Map<string, string>();
+  subnets.forEach((c, i) => {
+    if (c !== undefined && !owners.has(c.address)) owners.set(c.address, `ports[${i}] (${ports[i].name})`);
+  });
+  const facts: PortFacts = {
+    ownerOf: (addr) => owners.get(addr),
+    onLink: subnets.filter((c): c is Cidr => c !== undefined),
+  };
+  firstSeen(services, (s) => s.name, (i, first, name) =>
+    p.add(`services[${i}].name`, `duplicate service name "${name}" (also services[${first}])`));
+  services.forEach((svc, i) => checkService(p, svc, `services[${i}]`, facts));
+  firstSeen(services, (s) => {
+    const vip = normalizeIp(s.vip);
+    return vip === undefined ? undefined : `${vip}:${s.port}/${s.protocol}`;
+  }, (i, first, triple) =>
+    p.add(`services[${i}]`, `${triple} is already served by services[${first}] (${services[first].name})`));
+  const total = services.reduce((n, s) => n + s.backends.length, 0);
+  if (total > MAX_BACKEND_IDS) {
+    p.add('services', `${total} backends in total; at most ${MAX_BACKEND_IDS} are supported`);
+  }
+}
+
+/** Every cross-field problem in a config that already matches the schema. */
+export function semanticProblems(cfg: SluiceConfig): ConfigProblem[] {
+  const p = new Problems();
+  const lcores = checkLcores(p, cfg);
+  const subnets = checkPorts(p, cfg.ports);
+  if (cfg.workers !== undefined) checkWorkers(p, cfg.workers, lcores, cfg.ports);
+  checkServices(p, cfg.services, cfg.ports, subnets);
+  return p.list;
+}

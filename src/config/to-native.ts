@@ -1,0 +1,99 @@
+// Validated config -> the shapes the addon takes (src/native/types.ts). Addresses
+// go out normalized, queue ownership fully spelled out, ports referenced by index.
+import { configError } from '../errors';
+import { normalizeIp, normalizeMac, parseCidr } from '../net/addr';
+import type { NativeService, NativeStartConfig, NativePort, NativeWorker } from '../native/types';
+import { defaultWorkers } from './defaults-workers';
+import { nativeDevice, parseDevice } from './device';
+import { buildEalArgs } from './eal-args';
+import type { ServiceIdMap } from './ids';
+import { parseLcores } from './lcores';
+import type { PortConfig, ServiceConfig, SluiceConfig } from './schema';
+
+export { IdAllocator, ServiceIdMap } from './ids';
+
+function toNativePort(port: PortConfig, i: number): NativePort {
+  const device = parseDevice(port.device);
+  const cidr = parseCidr(port.address);
+  // validateConfig guarantees both; reaching here unvalidated is a caller bug.
+  if (device === undefined) throw configError(`ports[${i}].device`, 'is not a valid device');
+  if (cidr === undefined) throw configError(`ports[${i}].address`, 'is not a valid address/prefix');
+  const out: NativePort = {
+    name: port.name,
+    device: nativeDevice(device),
+    queues: port.queues,
+    address: cidr.address,
+    prefixLength: cidr.prefixLength,
+    mtu: port.mtu,
+    rxDescriptors: port.rxDescriptors,
+    txDescriptors: port.txDescriptors,
+  };
+  if (port.gateway !== undefined) out.gateway = normalizeIp(port.gateway) ?? port.gateway;
+  return out;
+}
+
+/** Every worker lcore, in eal.lcores order, including any the config gives no queue. */
+function toNativeWorkers(cfg: SluiceConfig): NativeWorker[] {
+  const workerLcores = parseLcores(cfg.eal.lcores).slice(1);
+  if (cfg.workers === undefined) return defaultWorkers(workerLcores, cfg.ports.map((p) => p.queues));
+  const portIndex = new Map(cfg.ports.map((p, i) => [p.name, i]));
+  const rxByLcore = new Map(cfg.workers.map((w, i) => [w.lcore, { rx: w.rx, path: `workers[${i}].rx` }]));
+  return workerLcores.map((lcore) => {
+    const { rx, path } = rxByLcore.get(lcore) ?? { rx: [], path: '' };
+    return {
+      lcore,
+      rx: rx.map((r, j) => {
+        const port = portIndex.get(r.port);
+        if (port === undefined) throw configError(`${path}[${j}].port`, `no port named "${r.port}"`);
+        return { port, queue: r.queue };
+      }),
+    };
+  });
+}
+
+/** `cfg` must come from validateConfig. `instanceId` must be unique among live instances. */
+export function toNativeStart(cfg: SluiceConfig, instanceId: string): NativeStartConfig {
+  return {
+    ealArgs: buildEalArgs(cfg, instanceId),
+    ports: cfg.ports.map(toNativePort),
+    workers: toNativeWorkers(cfg),
+    flowTable: { ...cfg.flowTable },
+    mbufsPerSocket: cfg.dataplane.mbufsPerSocket,
+    idleSleepMaxUs: cfg.dataplane.idleSleepMaxUs,
+    neighborRefreshSec: cfg.dataplane.neighborRefreshSec,
+  };
+}
+
+/**
+ * `services` must come from validateConfig. Updates `ids` to exactly these
+ * services and backends, so call it with the whole desired set every time.
+ */
+export function toNativeServices(services: readonly ServiceConfig[], ids: ServiceIdMap): NativeService[] {
+  services.forEach((svc, i) => {
+    if (svc.forwarding !== 'dsr') {
+      throw configError(`services[${i}].forwarding`, `"${svc.forwarding}" forwarding is not supported yet; use dsr`);
+    }
+  });
+  ids.sync(services);
+  return services.map((svc) => ({
+      id: ids.serviceId(svc.name)!,
+      name: svc.name,
+      vip: normalizeIp(svc.vip) ?? svc.vip,
+      port: svc.port,
+      protocol: svc.protocol,
+      forwarding: 'dsr',
+      maglevTableSize: svc.maglevTableSize,
+      backends: svc.backends.map((b) => {
+        const mac = b.mac === undefined ? undefined : normalizeMac(b.mac);
+        return {
+          id: ids.backendId(svc.name, b.address, b.port)!,
+          address: normalizeIp(b.address) ?? b.address,
+          port: b.port,
+          weight: b.weight,
+          state: b.state,
+          healthy: true,
+          ...(mac === undefined ? {} : { mac }),
+        };
+      }),
+  }));
+}

@@ -1,0 +1,76 @@
+// Every error Sluice raises on purpose carries a code from this one registry, so
+// callers (CLI, REST, tests) branch on `code` and never on message text. The
+// native addon's errors carry codes from this list too.
+
+export const ErrorCodes = {
+  SLUICE_CONFIG_READ: {
+    status: 400,
+    description: 'the config file is missing, unreadable, or not valid YAML/JSON',
+  },
+  SLUICE_CONFIG_INVALID: {
+    status: 400,
+    description: 'the config breaks the schema or a semantic rule; details lists {path, reason}',
+  },
+  SLUICE_INVALID_ARGUMENT: {
+    status: 400,
+    description: 'the native addon rejected an argument that TypeScript should have caught',
+  },
+  SLUICE_EAL_INIT_FAILED: {
+    status: 500,
+    description: 'rte_eal_init failed (hugepages, devices, lcores or permissions)',
+  },
+  SLUICE_ALREADY_STARTED: {
+    status: 409,
+    description: 'the data plane is already running in this process',
+  },
+  SLUICE_NOT_RUNNING: {
+    status: 409,
+    description: 'the operation needs a running data plane',
+  },
+  SLUICE_PORT_SETUP_FAILED: {
+    status: 500,
+    description: 'a port could not be found, configured or started',
+  },
+  SLUICE_RESOURCE_EXHAUSTED: {
+    status: 503,
+    description: 'a fixed-size resource ran out (mbufs, flow table, service or backend ids)',
+  },
+  SLUICE_INTERNAL: {
+    status: 500,
+    description: 'a bug: an invariant did not hold',
+  },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'SluiceError';
+    this.code = code;
+    if (details !== undefined) this.details = details;
+  }
+}
+
+export function isSluiceError(err: unknown, code?: ErrorCode): err is SluiceError {
+  return err instanceof SluiceError && (code === undefined || err.code === code);
+}
+
+/** One config problem; `path` looks like `services[0].backends[1].port`. */
+export interface ConfigProblem {
+  path: string;
+  reason: string;
+}
+
+/** All problems in one error, one `path: reason` per line, so an operator fixes them in one pass. */
+export function configErrors(problems: readonly ConfigProblem[]): SluiceError {
+  const message = problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+  return new SluiceError('SLUICE_CONFIG_INVALID', message, problems.map((p) => ({ ...p })));
+}
+
+export function configError(path: string, reason: string): SluiceError {
+  return configErrors([{ path, reason }]);
+}

@@ -1,0 +1,130 @@
+// The typed face of the native addon (build/Release/sluice.node). Everything the
+// addon exports is declared here; nothing else in src/ touches `bindings`.
+import bindings from 'bindings';
+import type { NativeService, NativeStartConfig } from './types';
+
+export type DropReason = string;
+
+export interface LcoreStats {
+  lcore: number;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  forwarded: number;
+  localReplies: number;
+  arpLearned: number;
+  learnQueueFull: number;
+  drops: Record<DropReason, number>;
+  flows: {
+    active: number;
+    capacity: number;
+    hits: number;
+    misses: number;
+    inserts: number;
+    insertFailures: number;
+    evictions: number;
+    expirations: number;
+    repicks: number;
+  };
+  iterations: number;
+  busyCycles: number;
+  idleCycles: number;
+  busyRatio: number;
+}
+
+export interface PortStats {
+  name: string;
+  rxPackets: number;
+  txPackets: number;
+  rxBytes: number;
+  txBytes: number;
+  rxMissed: number;
+  rxErrors: number;
+  txErrors: number;
+  rxNoMbuf: number;
+  xstats: Record<string, number>;
+}
+
+export interface BackendStats {
+  id: number;
+  address: string;
+  port: number;
+  packets: number;
+  bytes: number;
+  newFlows: number;
+}
+
+export interface ServiceStats {
+  id: number;
+  name: string;
+  packets: number;
+  bytes: number;
+  newFlows: number;
+  activeFlows: number;
+  backends: BackendStats[];
+}
+
+export interface DataplaneStats {
+  lcores: LcoreStats[];
+  ports: PortStats[];
+  services: ServiceStats[];
+  /** configuration generation the workers see */
+  generation: number;
+  /** snapshots waiting for their RCU grace period */
+  retiredSnapshots: number;
+}
+
+export interface PortInfo {
+  name: string;
+  portId: number;
+  driver: string;
+  socket: number;
+  mac: string;
+  rxQueues: number;
+  txQueues: number;
+  mtu: number;
+  link: { up: boolean; speedMbps: number; fullDuplex: boolean };
+  /** comma-separated RSS hash types */
+  rss: { requested: string; offered: string; missing: string };
+  rxIpChecksumOffload: boolean;
+  warnings: string[];
+}
+
+export interface NeighborInfo {
+  address: string;
+  port: string;
+  resolved: boolean;
+  /** a backend or gateway needs it */
+  wanted: boolean;
+  mac?: string;
+  ageSec: number;
+  requestsSent: number;
+}
+
+export interface SluiceAddon {
+  /** Initialises the EAL (once per process), starts ports and worker lcores. */
+  start(config: NativeStartConfig): void;
+  /** Stops the lcores, drains tx, closes ports, cleans up the EAL. Idempotent. */
+  stop(): void;
+  /** Replaces the whole service set atomically; throws and changes nothing when invalid. */
+  setServices(services: NativeService[]): { generation: number; tablesBuilt: number };
+  /** Control housekeeping: neighbor learning, ARP requests, RCU reclamation. */
+  poll(): void;
+  stats(): DataplaneStats;
+  ports(): PortInfo[];
+  neighbors(): NeighborInfo[];
+  /** "ring" ports only: queue frames for rx queue `queue`; returns how many were taken. */
+  inject(port: string, frames: Buffer[], queue?: number): number;
+  /** "ring" ports only: frames the workers transmitted, oldest first per tx queue. */
+  capture(port: string, max?: number): Buffer[];
+  maglevTable(backends: { key: string; weight: number }[], size: number): Uint32Array;
+  dropReasons(): DropReason[];
+}
+
+let loaded: SluiceAddon | undefined;
+
+export function addon(): SluiceAddon {
+  loaded ??= bindings('sluice') as SluiceAddon;
+  return loaded;
+}

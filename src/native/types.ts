@@ -1,0 +1,68 @@
+// The shapes that cross the N-API boundary. TypeScript validates the operator's
+// config and converts it to these; native/config_from_js.cc checks them again.
+
+export interface NativePort {
+  name: string;
+  /** vdev spec ("net_pcap0,rx_pcap=in.pcap"), PCI address, or "ring" (in-process test port) */
+  device: string;
+  queues: number;
+  /** the balancer's own IPv4 address on this port */
+  address: string;
+  prefixLength: number;
+  gateway?: string;
+  mtu: number;
+  rxDescriptors: number;
+  txDescriptors: number;
+}
+
+export interface NativeWorker {
+  lcore: number;
+  /** `port` is an index into NativeStartConfig.ports */
+  rx: { port: number; queue: number }[];
+}
+
+export interface NativeFlowTable {
+  entriesPerLcore: number;
+  tcpTimeoutSec: number;
+  tcpClosingTimeoutSec: number;
+  udpTimeoutSec: number;
+}
+
+export interface NativeStartConfig {
+  /** argv for rte_eal_init, argv[0] included */
+  ealArgs: string[];
+  ports: NativePort[];
+  workers: NativeWorker[];
+  flowTable: NativeFlowTable;
+  /** 0: sized from ports, queues and workers */
+  mbufsPerSocket: number;
+  /** longest sleep of an idle worker, microseconds; 0 never sleeps */
+  idleSleepMaxUs: number;
+  neighborRefreshSec: number;
+}
+
+export type NativeAdminState = 'active' | 'drain' | 'disabled';
+
+export interface NativeBackend {
+  /** global backend id, < 65536, stable while the backend exists */
+  id: number;
+  address: string;
+  port: number;
+  weight: number;
+  state: NativeAdminState;
+  healthy: boolean;
+  /** static next-hop MAC; resolved by ARP when absent */
+  mac?: string;
+}
+
+export interface NativeService {
+  /** global service id, < 1024, stable while the service exists */
+  id: number;
+  name: string;
+  vip: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+  forwarding: 'dsr';
+  maglevTableSize: number;
+  backends: NativeBackend[];
+}
