@@ -8,7 +8,9 @@ namespace sluice {
 Napi::Value StartBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return WithJsErrors(env, [&]() -> Napi::Value {
-    Dataplane::Instance().Start(DataplaneConfigFromJs(info[0]));
+    DataplaneConfig config = DataplaneConfigFromJs(info[0]);
+    std::vector<ServiceConfig> services = info[1].IsUndefined() ? std::vector<ServiceConfig>{} : ServicesFromJs(info[1]);
+    Dataplane::Instance().Start(std::move(config), std::move(services));
     return env.Undefined();
   });
 }

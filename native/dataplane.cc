@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstring>
 #include <set>
 
@@ -53,7 +54,7 @@ uint64_t Dataplane::NowMs() const {
                                    .count());
 }
 
-void Dataplane::Start(DataplaneConfig config) {
+void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> services) {
   if (state_ != State::kIdle) {
     throw CodedError(codes::kAlreadyStarted,
                      "the data plane was started before in this process; the EAL initialises once per process");
@@ -87,7 +88,6 @@ void Dataplane::Start(DataplaneConfig config) {
     for (const PortConfig& p : config_.ports) ports_.push_back(ProbePort(p, tx_queues, instance_));
     CreateMempools();
     for (size_t i = 0; i < ports_.size(); i++) {
-      StartPort(config_.ports[i], pools_.at(ports_[i].socket), ports_[i]);
       PortRuntime rt{};
       rt.port_id = ports_[i].port_id;
       rt.mac = ports_[i].mac;
@@ -105,8 +105,11 @@ void Dataplane::Start(DataplaneConfig config) {
     publisher_ = std::make_unique<SnapshotPublisher>(rcu_);
     service_baseline_.assign(kMaxServices, ServiceCounters{});
     backend_baseline_.assign(kMaxBackendIds, BackendCounters{});
-    Republish();
+    // The first snapshot already holds the services, and ports start only after
+    // it is published: no packet ever meets an empty configuration.
+    Apply(std::move(services));
     CreateWorkers();
+    for (size_t i = 0; i < ports_.size(); i++) StartPort(config_.ports[i], pools_.at(ports_[i].socket), ports_[i]);
     for (Worker& w : workers_) {
       int rc = rte_eal_remote_launch(WorkerMain, w.context, w.context->lcore);
       if (rc != 0) {
@@ -119,6 +122,7 @@ void Dataplane::Start(DataplaneConfig config) {
     throw;
   }
   state_ = State::kRunning;
+  Poll();  // resolve next hops now rather than at the first timer tick
 }
 
 void Dataplane::CreateMempools() {
@@ -222,6 +226,12 @@ void Dataplane::Republish() {
 
 SetServicesResult Dataplane::SetServices(std::vector<ServiceConfig> services) {
   RequireRunning();
+  SetServicesResult result = Apply(std::move(services));
+  Poll();  // ask for new next hops now rather than at the next timer tick
+  return result;
+}
+
+SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   uint64_t builds_before = tables_.builds();
   // Build first: an invalid set throws here and nothing changes.
   std::unique_ptr<Snapshot> snap = BuildSnapshot(services, port_addressing_, *neighbors_, tables_, generation_ + 1);
@@ -259,7 +269,6 @@ SetServicesResult Dataplane::SetServices(std::vector<ServiceConfig> services) {
   // Rebuilt against the moved-into services_: the snapshot keeps no pointers into
   // the config, only into the shared Maglev tables.
   publisher_->Publish(std::move(snap));
-  Poll();
   return SetServicesResult{generation_, tables_.builds() - builds_before};
 }
 
@@ -336,7 +345,14 @@ void Dataplane::Teardown() {
   rcu_ = nullptr;
   for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
   pools_.clear();
+  std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  // rte_eal_cleanup leaves the runtime directory (telemetry sockets) behind; every
+  // instance has its own, so remove ours, and only if it is one of ours.
+  std::error_code ignored;
+  if (std::filesystem::path(runtime_dir).filename().string().rfind("sluice-", 0) == 0) {
+    std::filesystem::remove_all(runtime_dir, ignored);
+  }
   state_ = State::kStopped;
 }
 

@@ -48,7 +48,8 @@ class Dataplane {
  public:
   static Dataplane& Instance();
 
-  void Start(DataplaneConfig config);
+  // `services` are in force before the first packet is received.
+  void Start(DataplaneConfig config, std::vector<ServiceConfig> services);
   SetServicesResult SetServices(std::vector<ServiceConfig> services);
   // Control-thread housekeeping, called on a timer: neighbor learning and ARP
   // requests, and freeing snapshots whose grace period is over.
@@ -80,6 +81,7 @@ class Dataplane {
   void CreateMempools();
   void CreateWorkers();
   void Republish();
+  SetServicesResult Apply(std::vector<ServiceConfig> services);
   uint64_t NowMs() const;
   bool SendArpRequest(uint16_t port_index, uint32_t target);
   PortState& RingPort(const std::string& name);

@@ -119,6 +119,9 @@ bool MakeIcmpEchoReply(uint8_t* frame, uint32_t len, const PacketInfo& info,
       ip[9] != parse_detail::kProtoIcmp) {
     return false;
   }
+  // Answering one fragment would send a reply that still claims to be part of a
+  // larger datagram; ParsePacket never reports a fragment as kOk anyway.
+  if (Be16(ip + 6) & parse_detail::kIpv4FragMask) return false;
   uint8_t* icmp = ip + header_len;
   if (icmp[0] != kIcmpEchoRequest) return false;
 
@@ -127,7 +130,7 @@ bool MakeIcmpEchoReply(uint8_t* frame, uint32_t len, const PacketInfo& info,
 
   uint8_t addr[4];
   std::memcpy(addr, ip + 12, 4);
-  std::memmove(ip + 12, ip + 16, 4);
+  std::memcpy(ip + 12, ip + 16, 4);
   std::memcpy(ip + 16, addr, 4);
   ip[8] = kReplyTtl;
   ip[10] = 0;

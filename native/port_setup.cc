@@ -83,7 +83,9 @@ PortState ProbePort(const PortConfig& config, uint16_t tx_queues, uint32_t insta
     uint16_t id;
     std::string name = DeviceName(config.device);
     if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
-      Fail(config, "no such device; vdevs must be given as --vdev and PCI devices bound to a DPDK driver");
+      Fail(config, config.device.rfind("net_", 0) == 0
+                       ? "the EAL did not create this device: its driver refused the arguments (see the EAL messages above)"
+                       : "no such device: a PCI port must be bound to a DPDK driver such as vfio-pci");
     }
     state.port_id = id;
   }
@@ -124,6 +126,12 @@ void StartPort(const PortConfig& config, struct rte_mempool* pool, PortState& st
           (state.rss_offered == 0 ? "; flows are spread over queues by the driver's own means (af_packet: kernel fanout hash)"
                                   : "; those flows may all land on one queue"));
     }
+  }
+  if (state.driver == "net_af_packet" && config.queues > 1) {
+    state.warnings.push_back(
+        "af_packet spreads flows with the kernel's fanout hash and rolls packets over to another queue when one "
+        "queue's ring is full, which splits those flows across lcores; ring overruns are not counted in rxMissed. "
+        "Raise framecnt= in the device string for bursty traffic");
   }
   if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) {
     conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;

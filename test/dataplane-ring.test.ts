@@ -13,7 +13,7 @@ const VIP = '10.99.0.100';
 let dp: RingDataplane;
 
 before(() => {
-  dp = new RingDataplane({ entriesPerLcore: 16384, udpTimeoutSec: 1 });
+  dp = new RingDataplane({ entriesPerLcore: 16384, udpTimeoutSec: 1, tcpClosingTimeoutSec: 1 });
 });
 after(() => dp?.stop());
 
@@ -291,6 +291,21 @@ describe('flow table', () => {
     const deadline = Date.now() + 10000;
     while (active() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.equal(active(), 0, 'the sweep removed every idle UDP flow');
+  });
+});
+
+describe('tcp state', () => {
+  test('flows that saw FIN or RST expire after tcpClosingTimeoutSec; open ones stay', async () => {
+    dp.native.setServices([service([backend(0, { port: 8080 })], { port: 8080, id: 2, name: 'closing' })]);
+    const fs = flows(300, 10);
+    const frame = (f: ClientFlow, flags: pk.TcpFlags) => syn(f, flags, 8080);
+    await dp.exchange(fs.map((f) => frame(f, 'S')));
+    const active = () => dp.native.stats().services.find((s) => s.name === 'closing')!.activeFlows;
+    assert.equal(active(), 300);
+    await dp.exchange([...fs.slice(0, 100).map((f) => frame(f, 'FA')), ...fs.slice(100, 200).map((f) => frame(f, 'R'))]);
+    const deadline = Date.now() + 10000;
+    while (active() > 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(active(), 100, 'the 200 closed flows expired, the 100 open ones (300 s timeout) remain');
   });
 });
 

@@ -232,7 +232,15 @@ TEST_CASE("local reply: non-echo or short ICMP is refused and left alone") {
                                           kMacOurs.data()));
     CHECK(f == c.frame);
   }
-  // An info claiming an echo request over a frame that is something else.
+  // Infos claiming an echo request over a frame that is something else.
+  Bytes frag = Cat({Ether(0x0800), Ipv4({.proto = 1, .frag = 0x2000}, IcmpEcho(8, 1, 1, Bytes(16)))});
+  const Bytes frag_before = frag;
+  PacketInfo frag_info = MustParse(frag, ParseStatus::kIpFragment);
+  frag_info.icmp_type = 8;
+  CHECK_FALSE(sluice::MakeIcmpEchoReply(frag.data(), static_cast<uint32_t>(frag.size()), frag_info,
+                                        kMacOurs.data()));
+  CHECK(frag == frag_before);
+
   Bytes udp = Cat({Ether(0x0800), Ipv4({.proto = 17}, Udp(8, 8))});
   const Bytes before = udp;
   PacketInfo forged = MustParse(udp, ParseStatus::kOk);

@@ -103,8 +103,11 @@ export interface NeighborInfo {
 }
 
 export interface SluiceAddon {
-  /** Initialises the EAL (once per process), starts ports and worker lcores. */
-  start(config: NativeStartConfig): void;
+  /**
+   * Initialises the EAL (once per process), starts ports and worker lcores.
+   * `services` are in force before the first packet arrives.
+   */
+  start(config: NativeStartConfig, services?: NativeService[]): void;
   /** Stops the lcores, drains tx, closes ports, cleans up the EAL. Idempotent. */
   stop(): void;
   /** Replaces the whole service set atomically; throws and changes nothing when invalid. */

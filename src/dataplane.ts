@@ -1,0 +1,45 @@
+// The data plane as the control plane uses it: a validated config in, the addon
+// started, services applied as whole sets, housekeeping on a timer.
+import { ServiceIdMap, toNativeServices, toNativeStart, type ServiceConfig, type SluiceConfig } from './config';
+import { addon, type DataplaneStats, type NeighborInfo, type PortInfo, type SluiceAddon } from './native/addon';
+
+/** How often the control thread learns neighbors, sends ARP requests and frees old snapshots. */
+export const POLL_INTERVAL_MS = 100;
+
+export class Dataplane {
+  private readonly ids = new ServiceIdMap();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly native: SluiceAddon = addon()) {}
+
+  /** `instanceId` names the EAL's runtime directory: unique per live process. */
+  start(cfg: SluiceConfig, instanceId = `${process.pid}`): void {
+    this.native.start(toNativeStart(cfg, instanceId), toNativeServices(cfg.services, this.ids));
+    this.timer = setInterval(() => this.native.poll(), POLL_INTERVAL_MS);
+    // Housekeeping must not keep the process alive on its own.
+    this.timer.unref();
+  }
+
+  /** Replaces every service at once; an invalid set throws and changes nothing. */
+  applyServices(services: readonly ServiceConfig[]): { generation: number; tablesBuilt: number } {
+    return this.native.setServices(toNativeServices(services, this.ids));
+  }
+
+  stats(): DataplaneStats {
+    return this.native.stats();
+  }
+
+  ports(): PortInfo[] {
+    return this.native.ports();
+  }
+
+  neighbors(): NeighborInfo[] {
+    return this.native.neighbors();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.native.stop();
+  }
+}
