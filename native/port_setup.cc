@@ -44,11 +44,6 @@ void CreateRingPort(const PortConfig& config, uint16_t tx_queues, uint32_t insta
                               SOCKET_ID_ANY);
   if (id < 0) Fail(config, std::string("cannot create ring port: ") + rte_strerror(rte_errno));
   state.port_id = static_cast<uint16_t>(id);
-  // The ring PMD starts with an all-zero MAC; give each ring port a locally
-  // administered one so frames can be addressed to it like to a NIC.
-  struct rte_ether_addr mac = {{0x02, 0x53, 0x4c, 0x00, static_cast<uint8_t>(instance & 0xff),
-                                static_cast<uint8_t>(state.port_id)}};
-  rte_eth_dev_default_mac_addr_set(state.port_id, &mac);
 }
 
 }  // namespace
@@ -105,6 +100,11 @@ PortState ProbePort(const PortConfig& config, uint16_t tx_queues, uint32_t insta
   state.rx_queues = config.queues;
   state.tx_queues = tx_queues;
   rte_eth_macaddr_get(state.port_id, &state.mac);
+  if (config.device == "ring") {
+    // The ring PMD's MAC is all zeros and cannot be set; it filters nothing, so
+    // the port simply answers to a locally administered address of our own.
+    state.mac = {{0x02, 0x53, 0x4c, 0x00, static_cast<uint8_t>(instance & 0xff), static_cast<uint8_t>(state.port_id)}};
+  }
   return state;
 }
 

@@ -42,12 +42,13 @@ function run(args: string[]): void {
   }
   console.log('running; Ctrl-C stops');
 
-  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    // A second signal means "now": skip the orderly stop.
-    if (stopping) process.exit(130);
-    stopping = true;
     console.log(`${signal}: stopping`);
+    // stop() blocks this thread until the lcores and ports are done, so a JS
+    // handler could never see a second signal. Without listeners Node restores
+    // the default action: a second SIGINT or SIGTERM ends the process at once.
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
     dataplane.stop();
     process.exit(0);
   };

@@ -294,6 +294,24 @@ describe('flow table', () => {
   });
 });
 
+describe('port', () => {
+  test('ports report driver, MAC, queues, MTU, link; stats include ethdev counters and xstats', async () => {
+    const [port] = dp.native.ports();
+    assert.equal(port.driver, 'net_ring');
+    assert.match(port.mac, /^02:53:4c:00:[0-9a-f]{2}:[0-9a-f]{2}$/);
+    assert.deepEqual([port.rxQueues, port.txQueues, port.mtu, port.link.up], [1, 1, 1500, true]);
+    dp.native.setServices([service([backend(0)])]);
+    const before = dp.native.stats().ports[0];
+    await dp.exchange(flows(100, 11).map((f) => syn(f)));
+    const now = dp.native.stats().ports[0];
+    assert.equal(now.name, 'p0');
+    assert.equal(now.rxPackets - before.rxPackets, 100);
+    assert.equal(now.txPackets - before.txPackets, 100);
+    assert.ok(Object.keys(now.xstats).length > 0, 'xstats are listed');
+    assert.equal(now.xstats.rx_good_packets - before.xstats.rx_good_packets, 100);
+  });
+});
+
 describe('tcp state', () => {
   test('flows that saw FIN or RST expire after tcpClosingTimeoutSec; open ones stay', async () => {
     dp.native.setServices([service([backend(0, { port: 8080 })], { port: 8080, id: 2, name: 'closing' })]);
@@ -323,6 +341,15 @@ describe('neighbors', () => {
 
     const delta = await dropDelta(() => dp.exchange([syn({ src: '172.16.3.3', sport: 3333 })]));
     assert.deepEqual(delta, { neighbor_unresolved: 1 });
+
+    // Unresolved: one request a second, not one per poll (every 100 ms) or per packet.
+    for (let i = 0; i < 25; i++) {
+      dp.native.poll();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const retries = dp.native.capture('p0').map((f) => pk.decodeFrame(f)).filter((d) => d.arp?.op === 1);
+    assert.ok(retries.length >= 2 && retries.length <= 3, `${retries.length} ARP requests in 2.5 s`);
+    assert.equal(dp.native.neighbors().find((x) => x.address === dynamic.address)?.resolved, false);
 
     const learnedMac = '02:00:00:00:0a:05';
     await dp.exchange([pk.arpReplyFrame({ srcMac: learnedMac, dstMac: dp.mac, senderIp: dynamic.address, targetIp: PORT_ADDRESS })]);
