@@ -20,9 +20,15 @@ export class Dataplane {
     this.timer.unref();
   }
 
-  /** Replaces every service at once; an invalid set throws and changes nothing. */
-  applyServices(services: readonly ServiceConfig[]): { generation: number; tablesBuilt: number } {
-    return this.native.setServices(toNativeServices(services, this.ids));
+  /**
+   * Replaces every service at once; an invalid set throws and changes nothing.
+   * `healthy` says which backends may take traffic (health checks); default all.
+   */
+  applyServices(
+    services: readonly ServiceConfig[],
+    healthy?: (service: string, backend: { address: string; port: number }) => boolean,
+  ): { generation: number; tablesBuilt: number } {
+    return this.native.setServices(toNativeServices(services, this.ids, healthy));
   }
 
   stats(): DataplaneStats {

@@ -35,6 +35,30 @@ export const ErrorCodes = {
     status: 503,
     description: 'a fixed-size resource ran out (mbufs, flow table, service or backend ids)',
   },
+  SLUICE_BAD_REQUEST: {
+    status: 400,
+    description: 'a request does not match its schema (type, range, unknown field, size)',
+  },
+  SLUICE_UNAUTHORIZED: {
+    status: 401,
+    description: 'the API needs "Authorization: Bearer <token>" and it was missing or wrong',
+  },
+  SLUICE_NOT_FOUND: {
+    status: 404,
+    description: 'no service or backend by that name',
+  },
+  SLUICE_CONFLICT: {
+    status: 409,
+    description: 'a service or backend by that name already exists',
+  },
+  SLUICE_STATE_READ: {
+    status: 500,
+    description: 'the state file exists but cannot be read or parsed; nothing was started',
+  },
+  SLUICE_STATE_WRITE: {
+    status: 500,
+    description: 'the state file could not be written; the change was rolled back',
+  },
   SLUICE_INTERNAL: {
     status: 500,
     description: 'a bug: an invariant did not hold',

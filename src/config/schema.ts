@@ -7,7 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 const strict = { additionalProperties: false } as const;
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,32}$', description: '1 to 32 of A-Z a-z 0-9 _ . -' });
-const Int = (minimum: number, maximum: number, extra: { default?: number } = {}) =>
+const Int = (minimum: number, maximum: number, extra: { default?: number; description?: string } = {}) =>
   Type.Integer({ minimum, maximum, ...extra });
 const L4Port = Int(1, 65535);
 
@@ -62,6 +62,47 @@ export const DataplaneSchema = Type.Object(
   { ...strict, default: {} },
 );
 
+const HealthCheckFields = {
+  type: Type.Union([Type.Literal('tcp'), Type.Literal('http'), Type.Literal('none')], {
+    description: 'tcp: connect; http: GET path and expect a status; none: always healthy',
+  }),
+  intervalMs: Int(100, 3600000, { description: 'time between probes' }),
+  timeoutMs: Int(10, 600000, { description: 'a probe slower than this fails' }),
+  rise: Int(1, 100, { description: 'successes in a row that bring a down backend up' }),
+  fall: Int(1, 100, { description: 'failures in a row that take an up backend down' }),
+  path: Type.String({ pattern: '^/[^\\s]*$', maxLength: 1024, description: 'http only' }),
+  expectStatus: Type.String({ pattern: '^[1-5][0-9][0-9](-[1-5][0-9][0-9])?$', description: 'http only, like 200-399' }),
+  port: Type.Optional(L4Port),
+};
+
+/** HAProxy-like defaults: probe every 2 s, 2 successes to rise, 3 failures to fall. */
+export const HEALTH_CHECK_DEFAULTS = {
+  type: 'none' as const,
+  intervalMs: 2000,
+  timeoutMs: 1000,
+  rise: 2,
+  fall: 3,
+  path: '/',
+  expectStatus: '200-399',
+};
+
+export const HealthCheckSchema = Type.Object(
+  {
+    type: Type.Union(HealthCheckFields.type.anyOf, { ...HealthCheckFields.type, default: HEALTH_CHECK_DEFAULTS.type }),
+    intervalMs: Int(100, 3600000, { default: HEALTH_CHECK_DEFAULTS.intervalMs }),
+    timeoutMs: Int(10, 600000, { default: HEALTH_CHECK_DEFAULTS.timeoutMs }),
+    rise: Int(1, 100, { default: HEALTH_CHECK_DEFAULTS.rise }),
+    fall: Int(1, 100, { default: HEALTH_CHECK_DEFAULTS.fall }),
+    path: Type.String({ ...HealthCheckFields.path, default: HEALTH_CHECK_DEFAULTS.path }),
+    expectStatus: Type.String({ ...HealthCheckFields.expectStatus, default: HEALTH_CHECK_DEFAULTS.expectStatus }),
+    port: HealthCheckFields.port,
+  },
+  { ...strict, default: {} },
+);
+
+/** A backend may override any field of its service's check. */
+export const HealthCheckOverrideSchema = Type.Partial(Type.Object(HealthCheckFields, strict), strict);
+
 export const AdminStateSchema = Type.Union(
   [Type.Literal('active'), Type.Literal('drain'), Type.Literal('disabled')],
   { default: 'active' },
@@ -74,6 +115,7 @@ export const BackendSchema = Type.Object(
     weight: Int(0, 65535, { default: 100 }),
     mac: Type.Optional(Type.String({ description: 'static next-hop MAC like 02:00:00:00:00:11' })),
     state: AdminStateSchema,
+    healthCheck: Type.Optional(HealthCheckOverrideSchema),
   },
   strict,
 );
@@ -90,9 +132,20 @@ export const ServiceSchema = Type.Object(
       default: 'dsr',
     }),
     maglevTableSize: Int(251, 16777259, { default: 65537 }),
+    healthCheck: HealthCheckSchema,
     backends: Type.Array(BackendSchema, { maxItems: 4096, default: [] }),
   },
   strict,
+);
+
+export const ApiSchema = Type.Object(
+  {
+    listen: Type.String({ default: '127.0.0.1:9090', description: 'host:port, IPv6 host in brackets' }),
+    tokenFile: Type.Optional(Type.String({ description: 'file holding the bearer token' })),
+    tokenEnv: Type.Optional(Type.String({ description: 'environment variable holding the bearer token' })),
+    bodyLimitBytes: Int(1024, 16777216, { default: 1048576 }),
+  },
+  { ...strict, default: {} },
 );
 
 export const ConfigSchema = Type.Object(
@@ -103,6 +156,9 @@ export const ConfigSchema = Type.Object(
     flowTable: FlowTableSchema,
     dataplane: DataplaneSchema,
     services: Type.Array(ServiceSchema, { maxItems: 1024, default: [] }),
+    api: ApiSchema,
+    /** where accepted changes are kept; a restart restores services from it when present */
+    stateFile: Type.Optional(Type.String({ minLength: 1 })),
   },
   strict,
 );
@@ -113,3 +169,6 @@ export type PortConfig = Static<typeof PortSchema>;
 export type WorkerConfig = Static<typeof WorkerSchema>;
 export type ServiceConfig = Static<typeof ServiceSchema>;
 export type BackendConfig = Static<typeof BackendSchema>;
+export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
+export type HealthCheckOverride = Static<typeof HealthCheckOverrideSchema>;
+export type ApiConfig = Static<typeof ApiSchema>;

@@ -68,7 +68,11 @@ export function toNativeStart(cfg: SluiceConfig, instanceId: string): NativeStar
  * `services` must come from validateConfig. Updates `ids` to exactly these
  * services and backends, so call it with the whole desired set every time.
  */
-export function toNativeServices(services: readonly ServiceConfig[], ids: ServiceIdMap): NativeService[] {
+export function toNativeServices(
+  services: readonly ServiceConfig[],
+  ids: ServiceIdMap,
+  healthy: (service: string, backend: { address: string; port: number }) => boolean = () => true,
+): NativeService[] {
   services.forEach((svc, i) => {
     if (svc.forwarding !== 'dsr') {
       throw configError(`services[${i}].forwarding`, `"${svc.forwarding}" forwarding is not supported yet; use dsr`);
@@ -91,7 +95,7 @@ export function toNativeServices(services: readonly ServiceConfig[], ids: Servic
           port: b.port,
           weight: b.weight,
           state: b.state,
-          healthy: true,
+          healthy: healthy(svc.name, b),
           ...(mac === undefined ? {} : { mac }),
         };
       }),

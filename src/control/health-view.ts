@@ -1,0 +1,29 @@
+// What the rest of the control plane may ask of the health checker. Health is
+// separate from admin state and weight: a backend can be active, weight 100 and
+// down.
+export type HealthStatus = 'up' | 'down' | 'unchecked';
+
+export interface BackendHealth {
+  /** unchecked: the service's check type is none, or no probe has finished yet */
+  status: HealthStatus;
+  /** ISO time of the last finished probe */
+  lastProbeAt?: string;
+  /** why the last probe failed */
+  lastError?: string;
+  /** successes (while down) or failures (while up) in a row so far */
+  streak: number;
+  /** up<->down changes since the backend was added */
+  transitions: number;
+}
+
+export interface HealthView {
+  backend(service: string, backendKey: string): BackendHealth;
+  /** transitions since start, by direction, for metrics */
+  totals(): { up: number; down: number; probes: number; probeFailures: number };
+}
+
+/** A view for when nothing is checked: everything is unchecked and takes traffic. */
+export const NO_HEALTH_CHECKS: HealthView = {
+  backend: () => ({ status: 'unchecked', streak: 0, transitions: 0 }),
+  totals: () => ({ up: 0, down: 0, probes: 0, probeFailures: 0 }),
+};

@@ -1,0 +1,189 @@
+// The desired state: services with their backends, weights and admin states,
+// plus the health verdicts that decide which backends take traffic. Every change
+// is validated whole, applied to the data plane in one step, then written to the
+// state file; if any step fails, nothing changes.
+import { EventEmitter } from 'node:events';
+import { validateConfig, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
+import type { Dataplane } from '../dataplane';
+import { SluiceError, type ConfigProblem } from '../errors';
+import { normalizeIp } from '../net/addr';
+import { backendKey } from './backend-key';
+import type { StateFile } from './state-file';
+
+export type BackendPatch = Partial<Pick<BackendConfig, 'weight' | 'state' | 'mac' | 'healthCheck'>>;
+
+export interface StoreEvents {
+  change: [services: readonly ServiceConfig[]];
+}
+
+export class ServiceStore extends EventEmitter<StoreEvents> {
+  private services: ServiceConfig[] = [];
+  /** "service/backendKey" of backends health checks hold down */
+  private readonly down = new Set<string>();
+
+  constructor(
+    private readonly config: SluiceConfig,
+    private readonly dataplane: Dataplane,
+    private readonly stateFile?: StateFile,
+  ) {
+    super();
+  }
+
+  /** The services to start with: the state file's when it exists, else the config's. */
+  initialServices(): ServiceConfig[] {
+    const saved = this.stateFile?.read();
+    this.services = saved === undefined ? this.config.services : this.validate(saved);
+    return this.services;
+  }
+
+  /** Marks the store as matching what the data plane runs (after Dataplane.start). */
+  started(services: ServiceConfig[]): void {
+    this.services = services;
+  }
+
+  isHealthy = (service: string, backend: { address: string; port: number }): boolean =>
+    !this.down.has(`${service}/${backendKey(backend)}`);
+
+  list(): readonly ServiceConfig[] {
+    return this.services;
+  }
+
+  get(name: string): ServiceConfig {
+    const s = this.services.find((x) => x.name === name);
+    if (s === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `no service named "${name}"`);
+    return s;
+  }
+
+  backend(service: string, key: string): BackendConfig {
+    const b = this.get(service).backends.find((x) => backendKey(x) === key);
+    if (b === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
+    return b;
+  }
+
+  createService(spec: unknown): ServiceConfig {
+    const name = (spec as { name?: unknown })?.name;
+    if (typeof name === 'string' && this.services.some((s) => s.name === name)) {
+      throw new SluiceError('SLUICE_CONFLICT', `a service named "${name}" already exists`);
+    }
+    const next = this.commit([...this.services, spec as ServiceConfig]);
+    return next[next.length - 1];
+  }
+
+  /** PUT: the whole service, backends included, replaced in one step. */
+  replaceService(name: string, spec: unknown): ServiceConfig {
+    const i = this.index(name);
+    const body = spec as { name?: unknown };
+    if (body?.name !== undefined && body.name !== name) {
+      throw new SluiceError('SLUICE_BAD_REQUEST', `body name "${String(body.name)}" differs from "${name}" in the URL`);
+    }
+    const next = [...this.services];
+    next[i] = { ...(spec as ServiceConfig), name };
+    return this.commit(next)[i];
+  }
+
+  deleteService(name: string): void {
+    const i = this.index(name);
+    this.commit(this.services.filter((_, j) => j !== i));
+  }
+
+  addBackend(service: string, spec: unknown): BackendConfig {
+    const i = this.index(service);
+    const s = this.services[i];
+    const b = spec as BackendConfig;
+    if (typeof b?.address === 'string' && s.backends.some((x) => sameBackend(x, b))) {
+      throw new SluiceError('SLUICE_CONFLICT', `service "${service}" already has backend ${backendKey(b)}`);
+    }
+    const next = [...this.services];
+    next[i] = { ...s, backends: [...s.backends, b] };
+    const committed = this.commit(next)[i];
+    return committed.backends[committed.backends.length - 1];
+  }
+
+  updateBackend(service: string, key: string, patch: BackendPatch): BackendConfig {
+    const i = this.index(service);
+    const s = this.services[i];
+    const j = s.backends.findIndex((x) => backendKey(x) === key);
+    if (j < 0) throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
+    const backends = [...s.backends];
+    backends[j] = { ...backends[j], ...patch };
+    const next = [...this.services];
+    next[i] = { ...s, backends };
+    return this.commit(next)[i].backends[j];
+  }
+
+  deleteBackend(service: string, key: string): void {
+    const i = this.index(service);
+    const s = this.services[i];
+    if (!s.backends.some((x) => backendKey(x) === key)) {
+      throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
+    }
+    const next = [...this.services];
+    next[i] = { ...s, backends: s.backends.filter((x) => backendKey(x) !== key) };
+    this.commit(next);
+  }
+
+  /** Health verdicts change what the data plane does but are not persisted: they are re-learned. */
+  setHealth(service: string, key: string, healthy: boolean): void {
+    const id = `${service}/${key}`;
+    if (healthy === !this.down.has(id)) return;
+    if (healthy) this.down.delete(id);
+    else this.down.add(id);
+    try {
+      this.dataplane.applyServices(this.services, this.isHealthy);
+    } catch (err) {
+      if (healthy) this.down.add(id);
+      else this.down.delete(id);
+      throw err;
+    }
+  }
+
+  private index(name: string): number {
+    const i = this.services.findIndex((s) => s.name === name);
+    if (i < 0) throw new SluiceError('SLUICE_NOT_FOUND', `no service named "${name}"`);
+    return i;
+  }
+
+  private validate(services: unknown[]): ServiceConfig[] {
+    try {
+      return validateConfig({ ...this.config, services }).services;
+    } catch (err) {
+      throw renameServicePaths(err, services);
+    }
+  }
+
+  private commit(draft: unknown[]): ServiceConfig[] {
+    const next = this.validate(draft);
+    const previous = this.services;
+    this.dataplane.applyServices(next, this.isHealthy);
+    if (this.stateFile !== undefined) {
+      try {
+        this.stateFile.write(next);
+      } catch (err) {
+        this.dataplane.applyServices(previous, this.isHealthy);
+        throw err;
+      }
+    }
+    this.services = next;
+    // Health marks of backends that no longer exist must not linger.
+    const live = new Set(next.flatMap((s) => s.backends.map((b) => `${s.name}/${backendKey(b)}`)));
+    for (const id of this.down) if (!live.has(id)) this.down.delete(id);
+    this.emit('change', next);
+    return next;
+  }
+}
+
+function sameBackend(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
+  return a.port === b.port && (normalizeIp(a.address) ?? a.address) === (normalizeIp(b.address) ?? b.address);
+}
+
+/** "services[2].backends[0].port" reads better as "services.web.backends[0].port" to an API user. */
+function renameServicePaths(err: unknown, services: unknown[]): unknown {
+  if (!(err instanceof SluiceError) || !Array.isArray(err.details)) return err;
+  const rename = (p: string) =>
+    p.replace(/^services\[(\d+)\]/, (whole, i: string) => {
+      const name = (services[Number(i)] as { name?: unknown } | undefined)?.name;
+      return typeof name === 'string' ? `services.${name}` : whole;
+    });
+  const problems = (err.details as ConfigProblem[]).map((p) => ({ path: rename(p.path), reason: p.reason }));
+  return new SluiceError(err.code, problems.map((p) => `${p.path}: ${p.reason}`).join('\n'), problems);
+}
