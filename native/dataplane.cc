@@ -19,6 +19,9 @@
 
 #include "js_errors.h"
 #include "local_reply.h"
+#include "telemetry.h"
+
+#include <rte_telemetry.h>
 
 namespace sluice {
 namespace {
@@ -122,6 +125,11 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
     throw;
   }
   state_ = State::kRunning;
+  {
+    std::lock_guard<std::mutex> lock(telemetry_mutex_);
+    telemetry_ready_ = true;
+  }
+  RegisterTelemetryCommands();
   Poll();  // resolve next hops now rather than at the first timer tick
 }
 
@@ -264,7 +272,10 @@ SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
     }
   }
   neighbors_->SetTargets(targets);
-  services_ = std::move(services);
+  {
+    std::lock_guard<std::mutex> lock(telemetry_mutex_);
+    services_ = std::move(services);
+  }
   generation_++;
   // Rebuilt against the moved-into services_: the snapshot keeps no pointers into
   // the config, only into the shared Maglev tables.
@@ -314,6 +325,10 @@ void Dataplane::Stop() {
 }
 
 void Dataplane::Teardown() {
+  {
+    std::lock_guard<std::mutex> lock(telemetry_mutex_);
+    telemetry_ready_ = false;
+  }
   stop_.store(true, std::memory_order_relaxed);
   rte_eal_mp_wait_lcore();
   for (PortState& p : ports_) {
@@ -455,6 +470,47 @@ std::vector<std::vector<uint8_t>> Dataplane::Capture(const std::string& port, ui
     }
   }
   return out;
+}
+
+int Dataplane::TelemetryStats(struct rte_tel_data* d) const {
+  std::lock_guard<std::mutex> lock(telemetry_mutex_);
+  if (!telemetry_ready_) return -1;
+  LcoreCounters sum = SumOverWorkers<LcoreCounters>([](const WorkerContext& w) { return *w.counters; });
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "generation", generation_);
+  rte_tel_data_add_dict_u64(d, "workers", workers_.size());
+  rte_tel_data_add_dict_u64(d, "rx_packets", sum.rx_packets);
+  rte_tel_data_add_dict_u64(d, "rx_bytes", sum.rx_bytes);
+  rte_tel_data_add_dict_u64(d, "tx_packets", sum.tx_queued - sum.drops[static_cast<uint32_t>(DropReason::kTxFull)]);
+  rte_tel_data_add_dict_u64(d, "forwarded", sum.forwarded);
+  rte_tel_data_add_dict_u64(d, "local_replies", sum.local_replies);
+  rte_tel_data_add_dict_u64(d, "flows_active", sum.flow_active);
+  rte_tel_data_add_dict_u64(d, "flow_hits", sum.flow_hits);
+  rte_tel_data_add_dict_u64(d, "flow_misses", sum.flow_misses);
+  rte_tel_data_add_dict_u64(d, "flow_evictions", sum.flow_evictions);
+  for (uint32_t r = 0; r < kDropReasonCount; r++) {
+    std::string name = std::string("drop_") + DropReasonName(static_cast<DropReason>(r));
+    rte_tel_data_add_dict_u64(d, name.c_str(), sum.drops[r]);
+  }
+  return 0;
+}
+
+int Dataplane::TelemetryServices(struct rte_tel_data* d) const {
+  std::lock_guard<std::mutex> lock(telemetry_mutex_);
+  if (!telemetry_ready_) return -1;
+  rte_tel_data_start_dict(d);
+  size_t shown = 0;
+  for (const ServiceConfig& s : services_) {
+    // A telemetry dict holds at most RTE_TEL_MAX_DICT_ENTRIES; the REST API has the rest.
+    if (++shown >= RTE_TEL_MAX_DICT_ENTRIES) {
+      rte_tel_data_add_dict_u64(d, "more_services", services_.size() - shown + 1);
+      break;
+    }
+    std::string text = FormatIp(s.vip) + ":" + std::to_string(s.port) + "/" +
+                       (s.protocol == IPPROTO_TCP ? "tcp" : "udp") + " dsr backends=" + std::to_string(s.backends.size());
+    rte_tel_data_add_dict_string(d, s.name.c_str(), text.c_str());
+  }
+  return 0;
 }
 
 }  // namespace sluice

@@ -5,9 +5,11 @@
 
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_telemetry.h>
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +67,10 @@ class Dataplane {
   uint64_t generation() const { return generation_; }
   size_t retired_snapshots() const { return publisher_ ? publisher_->retired() : 0; }
 
+  // Called on the EAL's telemetry thread; 0 on success, negative when stopped.
+  int TelemetryStats(struct rte_tel_data* d) const;
+  int TelemetryServices(struct rte_tel_data* d) const;
+
   // "ring" ports only.
   uint32_t Inject(const std::string& port, const std::vector<std::pair<const uint8_t*, size_t>>& frames,
                   uint16_t queue);
@@ -99,7 +105,11 @@ class Dataplane {
   struct rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<SnapshotPublisher> publisher_;
   std::atomic<bool> stop_{false};
-  std::vector<ServiceConfig> services_;
+  std::vector<ServiceConfig> services_;  // written under telemetry_mutex_
+  // The telemetry thread reads services_ and the workers' counters; the control
+  // thread takes this lock to replace the former and to free the latter.
+  mutable std::mutex telemetry_mutex_;
+  bool telemetry_ready_ = false;
   MaglevCache tables_;
   std::unique_ptr<NeighborResolver> neighbors_;
   uint64_t generation_ = 0;

@@ -1,71 +1,171 @@
 #!/usr/bin/env node
-// `sluice run --config FILE`: start the data plane from a config file and run
-// until SIGINT/SIGTERM. The REST API and the other subcommands come with the
-// control-plane issue.
-import { loadConfigFile } from './config';
-import { Dataplane } from './dataplane';
-import { isSluiceError } from './errors';
+// The `sluice` command: `run` is the daemon; everything else talks to a running
+// daemon over its REST API.
+import { parseArgs } from 'node:util';
+import { ApiClient, CliError } from './cli/api-client';
+import * as commands from './cli/commands';
+import { parseBackendKey } from './control/backend-key';
+import { startDaemon } from './daemon';
+import { createLogger } from './logger';
 
-const USAGE = 'usage: sluice run --config FILE';
+const USAGE = `usage: sluice <command> [options]
 
-function fail(message: string, code = 1): never {
-  process.stderr.write(`sluice: ${message}\n`);
-  process.exit(code);
+  run --config FILE                       run the balancer (data plane, health checks, REST API)
+  status                                  readiness, ports and services
+  services ls
+  services show NAME
+  services add NAME --vip IP --port N [--protocol tcp|udp] [--maglev-size PRIME] [--health tcp|http|none]
+  services rm NAME
+  backends add SERVICE ADDRESS:PORT [--weight N] [--mac MAC]
+  backends rm SERVICE ADDRESS:PORT
+  backends set SERVICE ADDRESS:PORT [--weight N] [--drain | --disable | --enable]
+  stats [--watch] [--interval SECONDS]
+
+  --api URL     the daemon's API (default $SLUICE_API or http://127.0.0.1:9090)
+  --json        JSON output for scripts
+  The API token, when the daemon needs one, comes from $SLUICE_TOKEN.`;
+
+const EXIT_USAGE = 2;
+
+function usage(message: string): never {
+  throw new CliError(`${message}\n\n${USAGE}`, EXIT_USAGE);
 }
 
-function configPath(args: string[]): string {
-  const i = args.indexOf('--config');
-  const path = i >= 0 ? args[i + 1] : undefined;
-  if (path === undefined || path.startsWith('--')) fail(`--config FILE is required\n${USAGE}`, 2);
-  return path;
+function int(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) usage(`--${name} takes a whole number, not "${text}"`);
+  return Number(text);
 }
 
-function run(args: string[]): void {
-  const file = configPath(args);
-  let dataplane: Dataplane;
-  try {
-    const cfg = loadConfigFile(file);
-    dataplane = new Dataplane();
-    dataplane.start(cfg);
-  } catch (err) {
-    if (isSluiceError(err) || (err instanceof Error && 'code' in err)) {
-      fail(`${file}: ${(err as Error).message} [${String((err as { code: unknown }).code)}]`);
-    }
-    throw err;
-  }
-  for (const p of dataplane.ports()) {
-    console.log(`port ${p.name}: ${p.driver} ${p.mac}, ${p.rxQueues} rx / ${p.txQueues} tx queues, mtu ${p.mtu}, link ${p.link.up ? 'up' : 'down'}`);
-    for (const w of p.warnings) console.log(`port ${p.name}: warning: ${w}`);
-  }
-  for (const s of dataplane.stats().services) {
-    console.log(`service ${s.name}: ${s.backends.length} backends`);
-  }
-  console.log('running; Ctrl-C stops');
-
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.log(`${signal}: stopping`);
-    // stop() blocks this thread until the lcores and ports are done, so a JS
-    // handler could never see a second signal. Without listeners Node restores
-    // the default action: a second SIGINT or SIGTERM ends the process at once.
-    process.removeAllListeners('SIGINT');
-    process.removeAllListeners('SIGTERM');
-    dataplane.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // The addon's lcores are not Node handles: keep the event loop alive ourselves.
-  setInterval(() => {}, 1 << 30);
-}
-
-function main(argv: string[]): void {
-  const [command, ...args] = argv;
-  if (command === 'run') return run(args);
-  if (command === undefined || command === '--help' || command === '-h') {
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' }, api: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      vip: { type: 'string' }, port: { type: 'string' }, protocol: { type: 'string' }, 'maglev-size': { type: 'string' },
+      health: { type: 'string' }, weight: { type: 'string' }, mac: { type: 'string' },
+      drain: { type: 'boolean' }, disable: { type: 'boolean' }, enable: { type: 'boolean' },
+      watch: { type: 'boolean' }, interval: { type: 'string' },
+    },
+  });
+  const [command, sub, ...rest] = positionals;
+  if (values.help || command === undefined) {
     console.log(USAGE);
     return;
   }
-  fail(`unknown command "${command}"\n${USAGE}`, 2);
+  if (command === 'run') return runDaemon(values.config);
+
+  const api = new ApiClient(values.api);
+  const out: commands.Output = { json: values.json ?? false, print: (t) => console.log(t) };
+  const need = (n: number, what: string) => {
+    if (rest.length < n) usage(`missing ${what}`);
+  };
+  switch (`${command} ${sub ?? ''}`.trim()) {
+    case 'status':
+      return commands.status(api, out);
+    case 'services ls':
+    case 'services':
+      return commands.servicesLs(api, out);
+    case 'services show':
+      need(1, 'NAME');
+      return commands.servicesShow(api, out, rest[0]);
+    case 'services add': {
+      need(1, 'NAME');
+      if (values.vip === undefined || values.port === undefined) usage('services add needs --vip and --port');
+      const body: Record<string, unknown> = { name: rest[0], vip: values.vip, port: int('port', values.port) };
+      if (values.protocol !== undefined) body.protocol = values.protocol;
+      if (values['maglev-size'] !== undefined) body.maglevTableSize = int('maglev-size', values['maglev-size']);
+      if (values.health !== undefined) body.healthCheck = { type: values.health };
+      return commands.servicesAdd(api, out, body);
+    }
+    case 'services rm':
+      need(1, 'NAME');
+      return commands.servicesRm(api, out, rest[0]);
+    case 'backends add': {
+      need(2, 'SERVICE ADDRESS:PORT');
+      const body: Record<string, unknown> = { ...backendTarget(rest[1]) };
+      if (values.weight !== undefined) body.weight = int('weight', values.weight);
+      if (values.mac !== undefined) body.mac = values.mac;
+      return commands.backendsAdd(api, out, rest[0], body);
+    }
+    case 'backends rm':
+      need(2, 'SERVICE ADDRESS:PORT');
+      return commands.backendsRm(api, out, rest[0], keyOf(rest[1]));
+    case 'backends set': {
+      need(2, 'SERVICE ADDRESS:PORT');
+      const states = (['drain', 'disable', 'enable'] as const).filter((s) => values[s]);
+      if (states.length > 1) usage('give at most one of --drain, --disable, --enable');
+      const patch: Record<string, unknown> = {};
+      if (values.weight !== undefined) patch.weight = int('weight', values.weight);
+      if (states[0] !== undefined) patch.state = { drain: 'drain', disable: 'disabled', enable: 'active' }[states[0]];
+      if (Object.keys(patch).length === 0) usage('backends set needs --weight N, --drain, --disable or --enable');
+      return commands.backendsSet(api, out, rest[0], keyOf(rest[1]), patch);
+    }
+    case 'stats': {
+      const interval = values.interval === undefined ? 1 : Number(values.interval);
+      if (!(interval >= 0.1 && interval <= 3600)) usage('--interval takes seconds between 0.1 and 3600');
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      return commands.stats(api, out, values.watch ?? false, interval * 1000, stop.signal);
+    }
+    default:
+      usage(`unknown command "${positionals.join(' ')}"`);
+  }
 }
 
-main(process.argv.slice(2));
+function backendTarget(text: string): { address: string; port: number } {
+  try {
+    return parseBackendKey(text);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+}
+
+function keyOf(text: string): string {
+  const { address, port } = backendTarget(text);
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+async function runDaemon(config: string | undefined): Promise<void> {
+  if (config === undefined) usage('run needs --config FILE');
+  const log = createLogger();
+  let daemon;
+  try {
+    daemon = await startDaemon(config, log);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    log.flush?.();
+    throw new CliError(`${config}: ${(err as Error).message}${code ? ` [${String(code)}]` : ''}`, 1);
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'stopping');
+    // The data plane's stop blocks this thread, so a JS handler could never see
+    // a second signal. Without listeners Node restores the default action: a
+    // second SIGINT or SIGTERM ends the process at once.
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
+    daemon.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+run(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`sluice: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`sluice: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  process.stderr.write(`sluice: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

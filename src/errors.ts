@@ -39,6 +39,10 @@ export const ErrorCodes = {
     status: 400,
     description: 'a request does not match its schema (type, range, unknown field, size)',
   },
+  SLUICE_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    description: 'a request body is larger than api.bodyLimitBytes',
+  },
   SLUICE_UNAUTHORIZED: {
     status: 401,
     description: 'the API needs "Authorization: Bearer <token>" and it was missing or wrong',

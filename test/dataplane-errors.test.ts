@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { addon } from '../src/native/addon';
 import { backend, RingDataplane, ringStartConfig, service } from './helpers/ring-dataplane';
 
@@ -109,6 +110,7 @@ describe('sluice run', () => {
     return spawnSync(process.execPath, [CLI, 'run', '--config', file], { encoding: 'utf8', timeout: 60000 });
   }
   const base = (port: string, extra = '') => `eal: { lcores: "0@0,1@1", hugepages: false, memoryMb: 256 }
+api: { listen: "127.0.0.1:0" }
 ports:
 ${port}
 ${extra}`;
@@ -154,14 +156,20 @@ ${extra}`;
   });
 
   async function startExample() {
-    const child = spawn(process.execPath, [CLI, 'run', '--config', EXAMPLE], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The example as shipped, but on a free API port and with its state in the test's directory.
+    const cfg = parse(fs.readFileSync(EXAMPLE, 'utf8')) as Record<string, unknown>;
+    cfg.api = { listen: '127.0.0.1:0' };
+    cfg.stateFile = path.join(dir, `state-${Math.random().toString(36).slice(2)}.json`);
+    const file = path.join(dir, `example-${Math.random().toString(36).slice(2)}.yaml`);
+    fs.writeFileSync(file, stringify(cfg));
+    const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.on('exit', (code, signal) => resolve({ code, signal })));
     const deadline = Date.now() + 30000;
-    while (!out.includes('running;') && Date.now() < deadline && child.exitCode === null) {
+    while (!out.includes('"sluice running"') && Date.now() < deadline && child.exitCode === null) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const waitExit = async () => {
@@ -174,17 +182,17 @@ ${extra}`;
 
   test('the example config runs, and SIGTERM stops it cleanly with exit 0', async () => {
     const { child, output, waitExit } = await startExample();
-    assert.match(output(), /port net_null0: net_null/);
-    assert.match(output(), /service web: 2 backends/);
+    assert.match(output(), /"port":"net_null0","driver":"net_null"/);
+    assert.match(output(), /"services":1,"api":"http:\/\/127\.0\.0\.1:\d+"/);
     child.kill('SIGTERM');
     assert.deepEqual(await waitExit(), { code: 0, signal: null }, output());
-    assert.match(output(), /SIGTERM: stopping/);
+    assert.match(output(), /"signal":"SIGTERM","msg":"stopping"/);
   });
 
   test('a second signal during the stop ends the process at once', async () => {
     const { child, output, waitExit } = await startExample();
     child.kill('SIGINT');
-    while (!output().includes('SIGINT: stopping')) await new Promise((r) => setTimeout(r, 1));
+    while (!output().includes('"msg":"stopping"')) await new Promise((r) => setTimeout(r, 1));
     child.kill('SIGINT');
     const r = await waitExit();
     assert.notEqual(r, 'timeout', output());

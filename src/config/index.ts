@@ -10,6 +10,10 @@ export { parseDevice, type Device } from './device';
 export { isPrime } from './semantics';
 export {
   ConfigSchema,
+  HEALTH_CHECK_DEFAULTS,
+  type ApiConfig,
+  type HealthCheckConfig,
+  type HealthCheckOverride,
   type BackendConfig,
   type EalConfig,
   type PortConfig,

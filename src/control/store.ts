@@ -65,6 +65,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     if (typeof name === 'string' && this.services.some((s) => s.name === name)) {
       throw new SluiceError('SLUICE_CONFLICT', `a service named "${name}" already exists`);
     }
+    this.checkListenerFree(spec, undefined);
     const next = this.commit([...this.services, spec as ServiceConfig]);
     return next[next.length - 1];
   }
@@ -76,6 +77,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     if (body?.name !== undefined && body.name !== name) {
       throw new SluiceError('SLUICE_BAD_REQUEST', `body name "${String(body.name)}" differs from "${name}" in the URL`);
     }
+    this.checkListenerFree(spec, name);
     const next = [...this.services];
     next[i] = { ...(spec as ServiceConfig), name };
     return this.commit(next)[i];
@@ -124,6 +126,9 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
 
   /** Health verdicts change what the data plane does but are not persisted: they are re-learned. */
   setHealth(service: string, key: string, healthy: boolean): void {
+    // A verdict for a backend that is gone would otherwise mark a later backend
+    // with the same address down before it was ever probed.
+    if (!this.services.some((s) => s.name === service && s.backends.some((b) => backendKey(b) === key))) return;
     const id = `${service}/${key}`;
     if (healthy === !this.down.has(id)) return;
     if (healthy) this.down.delete(id);
@@ -134,6 +139,19 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       if (healthy) this.down.add(id);
       else this.down.delete(id);
       throw err;
+    }
+  }
+
+  /** Another service on the same VIP, port and protocol is a conflict (409), not a malformed request. */
+  private checkListenerFree(spec: unknown, except: string | undefined): void {
+    const s = spec as { vip?: unknown; port?: unknown; protocol?: unknown } | null;
+    if (typeof s?.vip !== 'string' || typeof s.port !== 'number') return;
+    const vip = normalizeIp(s.vip) ?? s.vip;
+    const protocol = s.protocol ?? 'tcp';
+    const other = this.services.find((x) => x.name !== except && (normalizeIp(x.vip) ?? x.vip) === vip &&
+      x.port === s.port && x.protocol === protocol);
+    if (other !== undefined) {
+      throw new SluiceError('SLUICE_CONFLICT', `${vip}:${s.port}/${String(protocol)} is already served by service "${other.name}"`);
     }
   }
 

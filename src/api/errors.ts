@@ -1,0 +1,129 @@
+// The one place an error becomes an HTTP response. Every error body is
+// {statusCode, code, error, message, details?} with a code from src/errors.ts;
+// the status comes from that registry, never from the throw site. Errors that
+// are not Sluice's own are bugs: the client gets a generic 500, the log gets
+// the error.
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import fp from 'fastify-plugin';
+import { ErrorCodes, SluiceError, type ErrorCode } from '../errors';
+import { errorCode } from './context';
+
+interface Problem {
+  path: string;
+  reason: string;
+}
+
+/** ajv's error with `verbose: true`, which adds the failing schema. */
+type AjvError = FastifySchemaValidationError & { parentSchema?: Record<string, unknown> };
+
+const choices = (schema: Record<string, unknown> | undefined): string | undefined => {
+  const options = Array.isArray(schema?.anyOf) ? (schema.anyOf as { const?: unknown }[]) : [];
+  if (options.length === 0 || options.some((o) => o.const === undefined)) return undefined;
+  return options.map((o) => String(o.const)).join(', ');
+};
+
+/** ajv says "must NOT have additional properties"; an operator needs to hear which one. */
+function problem(e: AjvError, dataVar: string): Problem {
+  const at = `${dataVar}${e.instancePath}`;
+  const s = e.parentSchema;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return { path: `${at}/${String(e.params.additionalProperty)}`, reason: 'is not a known field' };
+    case 'required':
+      return { path: `${at}/${String(e.params.missingProperty)}`, reason: 'is required' };
+    case 'anyOf': {
+      const c = choices(s);
+      return { path: at, reason: c === undefined ? 'matches none of the allowed shapes' : `must be one of: ${c}` };
+    }
+    case 'pattern':
+      return { path: at, reason: typeof s?.description === 'string' ? `must be ${s.description}` : `must match ${String(e.params.pattern)}` };
+    case 'minProperties': {
+      const fields = Object.keys((s?.properties as object | undefined) ?? {});
+      return { path: at, reason: fields.length > 0 ? `needs at least one of: ${fields.join(', ')}` : (e.message ?? 'is empty') };
+    }
+    default:
+      return { path: at, reason: e.message ?? e.keyword };
+  }
+}
+
+/**
+ * fastify's schemaErrorFormatter: request validation failures become
+ * SLUICE_BAD_REQUEST naming each field, like "body/port must be <= 65535".
+ */
+export function validationError(errors: FastifySchemaValidationError[], dataVar: string): SluiceError {
+  const byPath = new Map<string, Problem>();
+  for (const e of errors as AjvError[]) {
+    const p = problem(e, dataVar);
+    // The branches of an anyOf fail at the same path before the anyOf itself
+    // does; the anyOf's "must be one of" is the useful one.
+    if (!byPath.has(p.path) || e.keyword === 'anyOf') byPath.set(p.path, p);
+  }
+  const problems = [...byPath.values()];
+  return new SluiceError('SLUICE_BAD_REQUEST', problems.map((p) => `${p.path} ${p.reason}`).join('; '), problems);
+}
+
+interface ErrorBody {
+  statusCode: number;
+  code: ErrorCode;
+  error: string;
+  message: string;
+  details?: unknown;
+}
+
+function body(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+  const statusCode = ErrorCodes[code].status;
+  return {
+    statusCode,
+    code,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    ...(details === undefined ? {} : { details }),
+  };
+}
+
+/** fastify's own errors carry a 4xx statusCode and a safe message (bad JSON, wrong content type...). */
+function fromFastify(err: FastifyError, bodyLimit: number): ErrorBody | undefined {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return body('SLUICE_PAYLOAD_TOO_LARGE', `request body is larger than ${bodyLimit} bytes`);
+  }
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return body('SLUICE_BAD_REQUEST', 'request bodies must be JSON (content-type: application/json)');
+  }
+  const status = err.statusCode ?? 500;
+  if (status === 404) return body('SLUICE_NOT_FOUND', err.message);
+  if (status >= 400 && status < 500) return body('SLUICE_BAD_REQUEST', err.message);
+  return undefined;
+}
+
+export function toErrorBody(err: unknown, bodyLimit: number): ErrorBody | undefined {
+  const code = errorCode(err);
+  // SLUICE_INTERNAL means an invariant broke; its message is for the log, not the client.
+  if (code !== undefined && code !== 'SLUICE_INTERNAL') {
+    const e = err as Error & { details?: unknown };
+    return body(code, e.message, e.details);
+  }
+  if (code === undefined && err instanceof Error && typeof (err as FastifyError).statusCode === 'number') {
+    return fromFastify(err as FastifyError, bodyLimit);
+  }
+  return undefined;
+}
+
+export const errorHandler = fp<{ bodyLimit: number }>(async (app, { bodyLimit }) => {
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const known = toErrorBody(err, bodyLimit);
+    if (known === undefined || known.statusCode >= 500) {
+      req.log.error({ err }, 'request failed');
+    } else {
+      req.log.info({ code: known.code, message: known.message }, 'request rejected');
+    }
+    const out = known ?? body('SLUICE_INTERNAL', 'internal error; the server log has the details');
+    return reply.code(out.statusCode).send(out);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    const out = body('SLUICE_NOT_FOUND', `no route ${req.method} ${path}`);
+    return reply.code(out.statusCode).send(out);
+  });
+}, { name: 'sluice-errors', fastify: '5.x' });

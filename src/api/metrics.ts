@@ -1,0 +1,219 @@
+// Prometheus metrics. The data plane already keeps every counter (per lcore,
+// plain, summed on read), so nothing here counts anything: each metric is a view
+// that copies the current values in when scraped, and no timer runs between
+// scrapes. One dataplane.stats() call serves a whole scrape, so every series in
+// one scrape comes from the same moment.
+//
+// Labels are bounded by configuration, never by traffic: service, backend
+// (address:port of a configured backend), lcore, port, drop reason, and the
+// fixed sets state and direction. No label ever holds a client address.
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { ServiceConfig } from '../config';
+import { backendKey } from '../control/backend-key';
+import type { HealthView } from '../control/health-view';
+import type { ServiceStore } from '../control/store';
+import type { Dataplane } from '../dataplane';
+import type { BackendStats, DataplaneStats, LcoreStats, PortInfo, PortStats, ServiceStats } from '../native/addon';
+import { errorCode, liveStats } from './context';
+
+type Label = 'version' | 'service' | 'backend' | 'lcore' | 'port' | 'reason' | 'state' | 'direction';
+type Labels = Partial<Record<Label, string>>;
+type Sample = readonly [Labels, number];
+
+/** What one scrape reads. stats and ports are absent while the data plane is not running. */
+interface Snapshot {
+  stats?: DataplaneStats;
+  ports?: PortInfo[];
+  services: readonly ServiceConfig[];
+  health: HealthView;
+}
+
+interface Definition {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  labels: readonly Label[];
+  samples: (s: Snapshot) => Iterable<Sample>;
+}
+
+const ADMIN_STATES = ['active', 'drain', 'disabled'] as const;
+
+const counter = (name: string, help: string, labels: readonly Label[], samples: Definition['samples']): Definition =>
+  ({ name, help, type: 'counter', labels, samples });
+const gauge = (name: string, help: string, labels: readonly Label[], samples: Definition['samples']): Definition =>
+  ({ name, help, type: 'gauge', labels, samples });
+
+const perLcore = (type: Definition['type'], name: string, help: string, value: (l: LcoreStats) => number): Definition =>
+  ({ name, help, type, labels: ['lcore'],
+    samples: (s) => (s.stats?.lcores ?? []).map((l) => [{ lcore: String(l.lcore) }, value(l)] as const) });
+
+const perPort = (name: string, help: string, value: (p: PortStats) => number): Definition =>
+  counter(name, help, ['port'], (s) => (s.stats?.ports ?? []).map((p) => [{ port: p.name }, value(p)] as const));
+
+const perService = (type: Definition['type'], name: string, help: string, value: (v: ServiceStats) => number): Definition =>
+  ({ name, help, type, labels: ['service'],
+    samples: (s) => (s.stats?.services ?? []).map((v) => [{ service: v.name }, value(v)] as const) });
+
+const perBackendCounter = (name: string, help: string, value: (b: BackendStats) => number): Definition =>
+  counter(name, help, ['service', 'backend'], function* (s) {
+    for (const v of s.stats?.services ?? []) {
+      for (const b of v.backends) yield [{ service: v.name, backend: backendKey(b) }, value(b)];
+    }
+  });
+
+/** Per configured backend: these come from the store and the health checker, not the data plane. */
+function* configuredBackends(s: Snapshot) {
+  for (const svc of s.services) {
+    for (const b of svc.backends) {
+      const key = backendKey(b);
+      yield { service: svc.name, key, b, health: s.health.backend(svc.name, key) };
+    }
+  }
+}
+
+function definitions(version: string): Definition[] {
+  return [
+    gauge('sluice_build_info', 'always 1; the version label says which Sluice runs', ['version'],
+      () => [[{ version }, 1]]),
+    gauge('sluice_dataplane_up', '1 while the data plane runs', [], (s) => [[{}, s.stats === undefined ? 0 : 1]]),
+    gauge('sluice_dataplane_generation', 'configuration generation the workers run; moves on every applied change', [],
+      (s) => (s.stats === undefined ? [] : [[{}, s.stats.generation]])),
+    gauge('sluice_dataplane_retired_snapshots', 'old configurations waiting for workers to move past them', [],
+      (s) => (s.stats === undefined ? [] : [[{}, s.stats.retiredSnapshots]])),
+
+    perLcore('counter', 'sluice_lcore_rx_packets_total', 'packets received by a worker lcore', (l) => l.rxPackets),
+    perLcore('counter', 'sluice_lcore_rx_bytes_total', 'bytes received by a worker lcore', (l) => l.rxBytes),
+    perLcore('counter', 'sluice_lcore_tx_packets_total', 'packets transmitted by a worker lcore', (l) => l.txPackets),
+    perLcore('counter', 'sluice_lcore_tx_bytes_total', 'bytes transmitted by a worker lcore', (l) => l.txBytes),
+    perLcore('counter', 'sluice_lcore_forwarded_packets_total', 'packets forwarded to a backend', (l) => l.forwarded),
+    perLcore('counter', 'sluice_lcore_local_replies_total', 'ARP and ICMP echo replies sent by the balancer itself',
+      (l) => l.localReplies),
+    counter('sluice_lcore_drops_total', 'packets dropped by a worker lcore, by reason', ['lcore', 'reason'], function* (s) {
+      for (const l of s.stats?.lcores ?? []) {
+        for (const [reason, n] of Object.entries(l.drops)) yield [{ lcore: String(l.lcore), reason }, n];
+      }
+    }),
+    perLcore('gauge', 'sluice_lcore_busy_ratio', 'share of cycles spent on packets rather than idle polling',
+      (l) => l.busyRatio),
+
+    perLcore('gauge', 'sluice_flow_table_active_flows', 'flows in the lcore\'s flow table', (l) => l.flows.active),
+    perLcore('gauge', 'sluice_flow_table_capacity_flows', 'flows the lcore\'s flow table holds at most',
+      (l) => l.flows.capacity),
+    perLcore('counter', 'sluice_flow_table_hits_total', 'packets that found their flow', (l) => l.flows.hits),
+    perLcore('counter', 'sluice_flow_table_misses_total', 'packets that found no flow', (l) => l.flows.misses),
+    perLcore('counter', 'sluice_flow_table_inserts_total', 'flows added', (l) => l.flows.inserts),
+    perLcore('counter', 'sluice_flow_table_insert_failures_total', 'flows that found no room', (l) => l.flows.insertFailures),
+    perLcore('counter', 'sluice_flow_table_evictions_total', 'flows pushed out by new ones', (l) => l.flows.evictions),
+    perLcore('counter', 'sluice_flow_table_expirations_total', 'flows ended by idle timeout', (l) => l.flows.expirations),
+    perLcore('counter', 'sluice_flow_table_repicks_total', 'flows moved because their backend went away',
+      (l) => l.flows.repicks),
+
+    gauge('sluice_port_link_up', '1 when the port has link', ['port'],
+      (s) => (s.ports ?? []).map((p) => [{ port: p.name }, p.link.up ? 1 : 0] as const)),
+    perPort('sluice_port_rx_packets_total', 'packets the port received', (p) => p.rxPackets),
+    perPort('sluice_port_rx_bytes_total', 'bytes the port received', (p) => p.rxBytes),
+    perPort('sluice_port_tx_packets_total', 'packets the port transmitted', (p) => p.txPackets),
+    perPort('sluice_port_tx_bytes_total', 'bytes the port transmitted', (p) => p.txBytes),
+    perPort('sluice_port_rx_missed_packets_total', 'packets the NIC dropped for want of an rx descriptor',
+      (p) => p.rxMissed),
+    perPort('sluice_port_rx_no_mbuf_packets_total', 'packets the NIC dropped for want of an mbuf', (p) => p.rxNoMbuf),
+    perPort('sluice_port_rx_errors_total', 'erroneous frames received', (p) => p.rxErrors),
+    perPort('sluice_port_tx_errors_total', 'frames the port failed to transmit', (p) => p.txErrors),
+
+    perService('counter', 'sluice_service_packets_total', 'packets forwarded for the service', (v) => v.packets),
+    perService('counter', 'sluice_service_bytes_total', 'bytes forwarded for the service', (v) => v.bytes),
+    perService('counter', 'sluice_service_new_flows_total', 'flows started on the service', (v) => v.newFlows),
+    perService('gauge', 'sluice_service_active_flows', 'the service\'s flows in the flow tables now',
+      (v) => v.activeFlows),
+
+    perBackendCounter('sluice_backend_packets_total', 'packets forwarded to the backend', (b) => b.packets),
+    perBackendCounter('sluice_backend_bytes_total', 'bytes forwarded to the backend', (b) => b.bytes),
+    perBackendCounter('sluice_backend_new_flows_total', 'flows the backend was picked for', (b) => b.newFlows),
+    gauge('sluice_backend_healthy', '0 while health checks hold the backend down, else 1 (up or unchecked)',
+      ['service', 'backend'], function* (s) {
+        for (const x of configuredBackends(s)) yield [{ service: x.service, backend: x.key }, x.health.status === 'down' ? 0 : 1];
+      }),
+    gauge('sluice_backend_admin_state', '1 for the backend\'s admin state (active, drain or disabled), 0 for the others',
+      ['service', 'backend', 'state'], function* (s) {
+        for (const x of configuredBackends(s)) {
+          for (const state of ADMIN_STATES) yield [{ service: x.service, backend: x.key, state }, x.b.state === state ? 1 : 0];
+        }
+      }),
+    gauge('sluice_backend_weight', 'the backend\'s configured weight', ['service', 'backend'], function* (s) {
+      for (const x of configuredBackends(s)) yield [{ service: x.service, backend: x.key }, x.b.weight];
+    }),
+    counter('sluice_backend_health_transitions_total', 'up<->down changes since the backend was added',
+      ['service', 'backend'], function* (s) {
+        for (const x of configuredBackends(s)) yield [{ service: x.service, backend: x.key }, x.health.transitions];
+      }),
+    counter('sluice_health_transitions_total', 'health changes of all backends since start, by direction', ['direction'],
+      (s) => {
+        const t = s.health.totals();
+        return [[{ direction: 'up' }, t.up], [{ direction: 'down' }, t.down]];
+      }),
+    counter('sluice_health_probes_total', 'health probes finished', [], (s) => [[{}, s.health.totals().probes]]),
+    counter('sluice_health_probe_failures_total', 'health probes that failed', [],
+      (s) => [[{}, s.health.totals().probeFailures]]),
+  ];
+}
+
+export interface SluiceMetrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** The exposition text, every value read now. */
+  scrape(): Promise<string>;
+}
+
+export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; health: HealthView; version: string }):
+  SluiceMetrics {
+  const take = (): Snapshot => {
+    const stats = liveStats(o.dataplane);
+    let ports: PortInfo[] | undefined;
+    if (stats !== undefined) {
+      try {
+        ports = o.dataplane.ports();
+      } catch (err) {
+        // The data plane stopped between the two reads: report what was read.
+        if (errorCode(err) !== 'SLUICE_NOT_RUNNING') throw err;
+      }
+    }
+    return { stats, ports, services: o.store.list(), health: o.health };
+  };
+  // prom-client runs every collect() synchronously inside registry.metrics(), so
+  // the snapshot taken just before serves them all; the fallback covers anyone
+  // calling registry.metrics() directly.
+  let current: Snapshot | undefined;
+  const snapshot = () => current ?? take();
+
+  // Not the global registry: each app (and each test) gets its own.
+  const registry = new Registry();
+  for (const d of definitions(o.version)) {
+    const common = { name: d.name, help: d.help, labelNames: d.labels, registers: [registry] };
+    if (d.type === 'counter') {
+      // Counters have no set(): reset, then add the absolute value. Series of
+      // removed services and backends disappear with the reset.
+      new Counter({ ...common, collect() {
+        this.reset();
+        for (const [labels, value] of d.samples(snapshot())) this.inc(labels, value);
+      } });
+    } else {
+      new Gauge({ ...common, collect() {
+        this.reset();
+        for (const [labels, value] of d.samples(snapshot())) this.set(labels, value);
+      } });
+    }
+  }
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    async scrape() {
+      current = take();
+      try {
+        return await registry.metrics();
+      } finally {
+        current = undefined;
+      }
+    },
+  };
+}

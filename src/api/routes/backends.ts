@@ -1,0 +1,88 @@
+// /api/v1/services/:name/backends: one service's backends. A backend is named in
+// URLs by address:port; the key is normalized first, so "[2001:DB8::1]:80" and
+// "[2001:db8::1]:80" name the same backend.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { backendKey, parseBackendKey } from '../../control/backend-key';
+import type { ApiContext } from '../context';
+import { liveStats } from '../context';
+import { ALWAYS, BackendParams, errorResponses, NoContent, ServiceParams } from '../schemas/common';
+import { BackendList, BackendView, CreateBackendBody, PatchBackendBody } from '../schemas/services';
+import { backendView, serviceStats } from '../views';
+
+const tags = ['backends'];
+
+/** Throws SLUICE_BAD_REQUEST for a key that is not address:port. */
+const normalizedKey = (raw: string): string => backendKey(parseBackendKey(raw));
+
+export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
+  const view = (service: string, b: Parameters<typeof backendView>[1]) =>
+    backendView(service, b, health, serviceStats(liveStats(dataplane), service));
+
+  app.get('/services/:name/backends', {
+    schema: {
+      tags,
+      summary: "A service's backends with health and counters",
+      params: ServiceParams,
+      response: { 200: BackendList, ...errorResponses(404, ...ALWAYS) },
+    },
+  }, async (req) => {
+    const { name } = req.params;
+    const live = serviceStats(liveStats(dataplane), name);
+    return store.get(name).backends.map((b) => backendView(name, b, health, live));
+  });
+
+  app.post('/services/:name/backends', {
+    schema: {
+      tags,
+      summary: 'Add a backend',
+      params: ServiceParams,
+      body: CreateBackendBody,
+      response: { 201: BackendView, ...errorResponses(400, 404, 409, 413, 503, ...ALWAYS) },
+    },
+  }, async (req, reply) => {
+    const { name } = req.params;
+    const b = store.addBackend(name, req.body);
+    const location = `${app.prefix}/services/${encodeURIComponent(name)}/backends/${encodeURIComponent(backendKey(b))}`;
+    reply.code(201).header('location', location);
+    return view(name, b);
+  });
+
+  app.get('/services/:name/backends/:backend', {
+    schema: {
+      tags,
+      summary: 'One backend',
+      params: BackendParams,
+      response: { 200: BackendView, ...errorResponses(400, 404, ...ALWAYS) },
+    },
+  }, async (req) => {
+    const { name, backend } = req.params;
+    return view(name, store.backend(name, normalizedKey(backend)));
+  });
+
+  app.patch('/services/:name/backends/:backend', {
+    schema: {
+      tags,
+      summary: "Change a backend's weight or admin state",
+      description: 'drain and weight 0 keep existing flows and take no new ones; disabled moves existing flows away.',
+      params: BackendParams,
+      body: PatchBackendBody,
+      response: { 200: BackendView, ...errorResponses(400, 404, 409, 413, ...ALWAYS) },
+    },
+  }, async (req) => {
+    const { name, backend } = req.params;
+    return view(name, store.updateBackend(name, normalizedKey(backend), req.body));
+  });
+
+  app.delete('/services/:name/backends/:backend', {
+    schema: {
+      tags,
+      summary: 'Remove a backend; its flows move to the others',
+      params: BackendParams,
+      response: { 204: NoContent, ...errorResponses(400, 404, 409, ...ALWAYS) },
+    },
+  }, async (req, reply) => {
+    const { name, backend } = req.params;
+    store.deleteBackend(name, normalizedKey(backend));
+    return reply.code(204).send(null);
+  });
+};

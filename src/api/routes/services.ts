@@ -1,0 +1,68 @@
+// /api/v1/services: the services as a collection. Every change goes through the
+// store, which validates the whole desired state before the data plane sees it.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ApiContext } from '../context';
+import { liveStats } from '../context';
+import { ALWAYS, errorResponses, NoContent, ServiceParams } from '../schemas/common';
+import { CreateServiceBody, ReplaceServiceBody, ServiceList, ServiceView } from '../schemas/services';
+import { serviceView } from '../views';
+
+const tags = ['services'];
+
+export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
+  app.get('/services', {
+    schema: {
+      tags,
+      summary: 'List services with their backends, health and counters',
+      response: { 200: ServiceList, ...errorResponses(...ALWAYS) },
+    },
+  }, async () => {
+    const stats = liveStats(dataplane);
+    return store.list().map((s) => serviceView(s, health, stats));
+  });
+
+  app.post('/services', {
+    schema: {
+      tags,
+      summary: 'Create a service',
+      description: 'Fields left out take the same defaults as in the config file.',
+      body: CreateServiceBody,
+      response: { 201: ServiceView, ...errorResponses(400, 409, 413, 503, ...ALWAYS) },
+    },
+  }, async (req, reply) => {
+    const s = store.createService(req.body);
+    reply.code(201).header('location', `${app.prefix}/services/${encodeURIComponent(s.name)}`);
+    return serviceView(s, health, liveStats(dataplane));
+  });
+
+  app.get('/services/:name', {
+    schema: {
+      tags,
+      summary: 'One service',
+      params: ServiceParams,
+      response: { 200: ServiceView, ...errorResponses(404, ...ALWAYS) },
+    },
+  }, async (req) => serviceView(store.get(req.params.name), health, liveStats(dataplane)));
+
+  app.put('/services/:name', {
+    schema: {
+      tags,
+      summary: 'Replace a service, backends included, in one step',
+      params: ServiceParams,
+      body: ReplaceServiceBody,
+      response: { 200: ServiceView, ...errorResponses(400, 404, 409, 413, 503, ...ALWAYS) },
+    },
+  }, async (req) => serviceView(store.replaceService(req.params.name, req.body), health, liveStats(dataplane)));
+
+  app.delete('/services/:name', {
+    schema: {
+      tags,
+      summary: 'Delete a service; its flows end',
+      params: ServiceParams,
+      response: { 204: NoContent, ...errorResponses(404, 409, ...ALWAYS) },
+    },
+  }, async (req, reply) => {
+    store.deleteService(req.params.name);
+    return reply.code(204).send(null);
+  });
+};

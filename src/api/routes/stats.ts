@@ -1,0 +1,73 @@
+// /api/v1/stats: every counter in one document, for scripts that want JSON
+// rather than Prometheus text. Backends carry weight, admin state and health
+// next to their counters, so one read answers "why does this backend get no traffic".
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { backendKey } from '../../control/backend-key';
+import type { ApiContext } from '../context';
+import { ALWAYS, errorResponses } from '../schemas/common';
+import { StatsView } from '../schemas/dataplane';
+
+export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
+  app.get('/stats', {
+    schema: {
+      tags: ['data plane'],
+      summary: 'Counters of ports, lcores, services and backends',
+      response: { 200: StatsView, ...errorResponses(409, ...ALWAYS) },
+    },
+  }, async () => {
+    const s = dataplane.stats();
+    return {
+      ports: s.ports.map((p) => ({
+        name: p.name,
+        rxPackets: p.rxPackets,
+        txPackets: p.txPackets,
+        rxBytes: p.rxBytes,
+        txBytes: p.txBytes,
+        rxMissed: p.rxMissed,
+        rxErrors: p.rxErrors,
+        txErrors: p.txErrors,
+      })),
+      lcores: s.lcores.map((l) => ({
+        lcore: l.lcore,
+        rxPackets: l.rxPackets,
+        txPackets: l.txPackets,
+        drops: l.drops,
+        flows: {
+          active: l.flows.active,
+          hits: l.flows.hits,
+          misses: l.flows.misses,
+          inserts: l.flows.inserts,
+          evictions: l.flows.evictions,
+          expirations: l.flows.expirations,
+        },
+      })),
+      // The store's list leads so services and backends come in the order the
+      // operator gave them, as GET /services lists them; both change together.
+      services: store.list().map((svc) => {
+        const live = s.services.find((x) => x.name === svc.name);
+        const counters = new Map((live?.backends ?? []).map((b) => [backendKey(b), b]));
+        return {
+          name: svc.name,
+          packets: live?.packets ?? 0,
+          bytes: live?.bytes ?? 0,
+          newFlows: live?.newFlows ?? 0,
+          activeFlows: live?.activeFlows ?? 0,
+          backends: svc.backends.map((b) => {
+            const key = backendKey(b);
+            const c = counters.get(key);
+            return {
+              address: b.address,
+              port: b.port,
+              weight: b.weight,
+              state: b.state,
+              health: health.backend(svc.name, key).status,
+              packets: c?.packets ?? 0,
+              bytes: c?.bytes ?? 0,
+              newFlows: c?.newFlows ?? 0,
+            };
+          }),
+        };
+      }),
+    };
+  });
+};

@@ -1,0 +1,127 @@
+// Response bodies for what the data plane reports: ports, worker lcores, counters.
+import { Type } from '@sinclair/typebox';
+import { strict } from './common';
+
+const Count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) });
+
+const PortCounters = {
+  rxPackets: Count(),
+  txPackets: Count(),
+  rxBytes: Count(),
+  txBytes: Count(),
+  rxMissed: Count('dropped by the NIC: no free rx descriptor'),
+  rxErrors: Count(),
+  txErrors: Count(),
+};
+
+export const PortView = Type.Object(
+  {
+    name: Type.String(),
+    portId: Type.Integer(),
+    driver: Type.String(),
+    socket: Type.Integer({ description: 'NUMA socket; 0 when the device does not say' }),
+    mac: Type.String(),
+    rxQueues: Type.Integer(),
+    txQueues: Type.Integer(),
+    mtu: Type.Integer(),
+    link: Type.Object({ up: Type.Boolean(), speedMbps: Type.Integer(), fullDuplex: Type.Boolean() }, strict),
+    rss: Type.Object(
+      {
+        requested: Type.String({ description: 'comma-separated RSS hash types' }),
+        offered: Type.String(),
+        missing: Type.String(),
+      },
+      strict,
+    ),
+    rxIpChecksumOffload: Type.Boolean(),
+    warnings: Type.Array(Type.String()),
+    stats: Type.Object(
+      {
+        ...PortCounters,
+        rxNoMbuf: Count('dropped for want of an mbuf'),
+        xstats: Type.Record(Type.String(), Type.Number(), { description: "the driver's extended counters" }),
+      },
+      strict,
+    ),
+  },
+  { ...strict, title: 'Port' },
+);
+
+export const PortList = Type.Array(PortView);
+
+export const LcoreView = Type.Object(
+  {
+    lcore: Type.Integer(),
+    rx: Type.Optional(
+      Type.Array(Type.Object({ port: Type.String(), queue: Type.Integer() }, strict), {
+        description: 'the (port, queue) pairs this lcore polls, from the config',
+      }),
+    ),
+    rxPackets: Count(),
+    txPackets: Count(),
+    busyRatio: Type.Number({ minimum: 0, maximum: 1, description: 'share of cycles spent on packets' }),
+    flows: Type.Object(
+      { active: Count('flows in this lcore\'s table'), capacity: Count('entries the table holds') },
+      strict,
+    ),
+  },
+  { ...strict, title: 'Lcore' },
+);
+
+export const LcoreList = Type.Array(LcoreView);
+
+export const StatsView = Type.Object(
+  {
+    ports: Type.Array(Type.Object({ name: Type.String(), ...PortCounters }, strict)),
+    lcores: Type.Array(
+      Type.Object(
+        {
+          lcore: Type.Integer(),
+          rxPackets: Count(),
+          txPackets: Count(),
+          drops: Type.Record(Type.String(), Count(), { description: 'packets dropped, by reason' }),
+          flows: Type.Object(
+            {
+              active: Count(),
+              hits: Count(),
+              misses: Count(),
+              inserts: Count(),
+              evictions: Count(),
+              expirations: Count(),
+            },
+            strict,
+          ),
+        },
+        strict,
+      ),
+    ),
+    services: Type.Array(
+      Type.Object(
+        {
+          name: Type.String(),
+          packets: Count(),
+          bytes: Count(),
+          newFlows: Count(),
+          activeFlows: Count(),
+          backends: Type.Array(
+            Type.Object(
+              {
+                address: Type.String(),
+                port: Type.Integer(),
+                weight: Type.Integer(),
+                state: Type.String({ description: 'admin state: active, drain or disabled' }),
+                health: Type.String({ description: 'up, down or unchecked' }),
+                packets: Count(),
+                bytes: Count(),
+                newFlows: Count(),
+              },
+              strict,
+            ),
+          ),
+        },
+        strict,
+      ),
+    ),
+  },
+  { ...strict, title: 'Stats' },
+);

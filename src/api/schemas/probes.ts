@@ -1,0 +1,16 @@
+// Liveness and readiness bodies, for orchestrators and load balancers in front.
+import { Type } from '@sinclair/typebox';
+import { strict } from './common';
+
+export const Live = Type.Object({ status: Type.Literal('ok') }, strict);
+
+export const Ready = Type.Object({ status: Type.Literal('ready') }, strict);
+
+export const NotReady = Type.Object(
+  {
+    status: Type.Literal('not ready'),
+    reason: Type.String(),
+    portsDown: Type.Array(Type.String(), { description: 'ports whose link is down' }),
+  },
+  { ...strict, description: 'the data plane is not running, or a port link is down' },
+);

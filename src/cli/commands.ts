@@ -1,0 +1,133 @@
+// The operator commands: each one request (or a few) to the REST API, printed as
+// a table, or as JSON with --json.
+import { ApiClient, CliError } from './api-client';
+import { human, table } from './table';
+
+export interface Output {
+  json: boolean;
+  print(text: string): void;
+}
+
+interface Health { status: string }
+interface Backend { key: string; address: string; port: number; weight: number; state: string; health: Health; stats?: { packets: number; bytes: number; newFlows: number } }
+interface Service { name: string; vip: string; port: number; protocol: string; forwarding: string; maglevTableSize: number; backends: Backend[]; stats?: { packets: number; bytes: number; newFlows: number; activeFlows: number } }
+interface Port { name: string; driver: string; mac: string; link: { up: boolean }; rxQueues: number }
+interface Stats {
+  services: { name: string; packets: number; bytes: number; newFlows: number; activeFlows: number; backends: { address: string; port: number; weight: number; state: string; health: string; packets: number; bytes: number; newFlows: number }[] }[];
+  lcores: { lcore: number; rxPackets: number; txPackets: number; drops: Record<string, number> }[];
+}
+
+const enc = encodeURIComponent;
+
+function emit(out: Output, data: unknown, text: () => string): void {
+  out.print(out.json ? JSON.stringify(data, null, 2) : text());
+}
+
+export async function status(api: ApiClient, out: Output): Promise<void> {
+  const ready = await api.request<unknown>('GET', '/readyz').then(() => true, (e: unknown) => {
+    if (e instanceof CliError && e.exitCode !== 1) throw e;
+    return false;
+  });
+  const [ports, services] = await Promise.all([
+    api.request<Port[]>('GET', '/api/v1/ports'),
+    api.request<Service[]>('GET', '/api/v1/services'),
+  ]);
+  emit(out, { ready, ports, services }, () => [
+    `sluice at ${api.base}: ${ready ? 'ready' : 'NOT READY'}`,
+    '',
+    table(['PORT', 'DRIVER', 'MAC', 'LINK', 'QUEUES'], ports.map((p) => [p.name, p.driver, p.mac, p.link.up ? 'up' : 'down', p.rxQueues])),
+    '',
+    servicesTable(services),
+  ].join('\n'));
+}
+
+function servicesTable(services: Service[]): string {
+  return table(['SERVICE', 'VIP', 'PORT', 'PROTO', 'MODE', 'BACKENDS', 'UP', 'ACTIVE FLOWS'], services.map((s) => [
+    s.name, s.vip, s.port, s.protocol, s.forwarding, s.backends.length,
+    s.backends.filter((b) => b.health.status !== 'down').length, s.stats?.activeFlows ?? '-',
+  ]));
+}
+
+export async function servicesLs(api: ApiClient, out: Output): Promise<void> {
+  const services = await api.request<Service[]>('GET', '/api/v1/services');
+  emit(out, services, () => (services.length === 0 ? 'no services' : servicesTable(services)));
+}
+
+export async function servicesShow(api: ApiClient, out: Output, name: string): Promise<void> {
+  const s = await api.request<Service>('GET', `/api/v1/services/${enc(name)}`);
+  emit(out, s, () => [
+    `${s.name}: ${s.vip}:${s.port}/${s.protocol} ${s.forwarding}, maglev ${s.maglevTableSize} slots` +
+      (s.stats ? `, ${human(s.stats.packets)} packets, ${s.stats.activeFlows} active flows` : ''),
+    '',
+    s.backends.length === 0 ? 'no backends' : table(['BACKEND', 'WEIGHT', 'STATE', 'HEALTH', 'PACKETS', 'NEW FLOWS'], s.backends.map((b) => [
+      b.key, b.weight, b.state, b.health.status, human(b.stats?.packets ?? 0), human(b.stats?.newFlows ?? 0),
+    ])),
+  ].join('\n'));
+}
+
+export async function servicesAdd(api: ApiClient, out: Output, body: Record<string, unknown>): Promise<void> {
+  const s = await api.request<Service>('POST', '/api/v1/services', body);
+  emit(out, s, () => `added service ${s.name} (${s.vip}:${s.port}/${s.protocol})`);
+}
+
+export async function servicesRm(api: ApiClient, out: Output, name: string): Promise<void> {
+  await api.request('DELETE', `/api/v1/services/${enc(name)}`);
+  emit(out, { removed: name }, () => `removed service ${name}`);
+}
+
+export async function backendsAdd(api: ApiClient, out: Output, service: string, body: Record<string, unknown>): Promise<void> {
+  const b = await api.request<Backend>('POST', `/api/v1/services/${enc(service)}/backends`, body);
+  emit(out, b, () => `added backend ${b.key} to ${service} (weight ${b.weight}, ${b.state})`);
+}
+
+export async function backendsRm(api: ApiClient, out: Output, service: string, key: string): Promise<void> {
+  await api.request('DELETE', `/api/v1/services/${enc(service)}/backends/${enc(key)}`);
+  emit(out, { removed: key, service }, () => `removed backend ${key} from ${service}`);
+}
+
+export async function backendsSet(api: ApiClient, out: Output, service: string, key: string, patch: Record<string, unknown>): Promise<void> {
+  const b = await api.request<Backend>('PATCH', `/api/v1/services/${enc(service)}/backends/${enc(key)}`, patch);
+  emit(out, b, () => `backend ${b.key} of ${service}: weight ${b.weight}, ${b.state}`);
+}
+
+interface Sample { at: number; stats: Stats }
+
+/** Rates between two samples; the first screen of --watch shows totals only. */
+export function statsText(now: Sample, before?: Sample): string {
+  const dt = before ? (now.at - before.at) / 1000 : 0;
+  const rate = (cur: number, old: number | undefined) => (before && dt > 0 && old !== undefined ? `${human((cur - old) / dt)}/s` : '-');
+  const rows: (string | number)[][] = [];
+  for (const s of now.stats.services) {
+    const o = before?.stats.services.find((x) => x.name === s.name);
+    rows.push([s.name, '', '', '', human(s.packets), rate(s.packets, o?.packets), rate(s.newFlows, o?.newFlows), s.activeFlows]);
+    for (const b of s.backends) {
+      const ob = o?.backends.find((x) => x.address === b.address && x.port === b.port);
+      const key = b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
+      rows.push([`  ${key}`, b.weight, b.state, b.health, human(b.packets), rate(b.packets, ob?.packets), rate(b.newFlows, ob?.newFlows), '']);
+    }
+  }
+  const drops = new Map<string, number>();
+  for (const l of now.stats.lcores) for (const [k, v] of Object.entries(l.drops)) drops.set(k, (drops.get(k) ?? 0) + v);
+  const dropText = [...drops].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${human(v)}`).join(' ') || 'none';
+  return [
+    table(['SERVICE / BACKEND', 'WEIGHT', 'STATE', 'HEALTH', 'PACKETS', 'PKT RATE', 'CONN RATE', 'ACTIVE'], rows),
+    '',
+    table(['LCORE', 'RX', 'TX'], now.stats.lcores.map((l) => [l.lcore, human(l.rxPackets), human(l.txPackets)])),
+    `drops: ${dropText}`,
+  ].join('\n');
+}
+
+export async function stats(api: ApiClient, out: Output, watch: boolean, intervalMs: number,
+  signal?: AbortSignal): Promise<void> {
+  const take = async (): Promise<Sample> => ({ at: Date.now(), stats: await api.request<Stats>('GET', '/api/v1/stats') });
+  let prev = await take();
+  if (!watch) return emit(out, prev.stats, () => statsText(prev));
+  emit(out, prev.stats, () => `\x1b[2J\x1b[H${statsText(prev)}`);
+  while (!signal?.aborted) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    if (signal?.aborted) break;
+    const cur = await take();
+    emit(out, cur.stats, () => `\x1b[2J\x1b[H${new Date().toISOString()}  every ${intervalMs / 1000}s, Ctrl-C stops\n\n${statsText(cur, prev)}`);
+    prev = cur;
+  }
+}

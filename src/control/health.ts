@@ -1,0 +1,323 @@
+// Backend health checks. Probes leave through the host's kernel stack, not the
+// data plane, and target each backend's own address (a DSR backend's VIP is not
+// reachable from the host). Verdicts follow HAProxy: `fall` failures in a row take
+// a backend down, `rise` successes bring it back; each verdict goes to the store,
+// which takes a down backend out of its service's Maglev table.
+import http from 'node:http';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { BackendConfig, ServiceConfig } from '../config';
+import type { HealthCheckConfig } from '../config/schema';
+import { normalizeIp } from '../net/addr';
+import { backendKey } from './backend-key';
+import type { BackendHealth, HealthView } from './health-view';
+import type { ServiceStore } from './store';
+
+/** The service's check with the backend's override laid over it, field by field. */
+export function effectiveCheck(svc: ServiceConfig, b: BackendConfig): HealthCheckConfig {
+  const merged: Record<string, unknown> = { ...svc.healthCheck };
+  for (const [field, value] of Object.entries(b.healthCheck ?? {})) {
+    if (value !== undefined) merged[field] = value;
+  }
+  return merged as HealthCheckConfig;
+}
+
+/** "200-399" or "204" as inclusive bounds; a reversed range counts as written the other way round. */
+export function parseStatusRange(spec: string): [number, number] {
+  const [a, b = a] = spec.split('-').map(Number);
+  return [Math.min(a, b), Math.max(a, b)];
+}
+
+/** Starts one probe; `done` gets undefined on success or why it failed, once, and never after cancel. */
+export type ProbeFn = (
+  target: { address: string; port: number },
+  check: HealthCheckConfig,
+  done: (error: string | undefined) => void,
+) => () => void;
+
+export const probe: ProbeFn = ({ address, port }, check, done) => {
+  let finished = false;
+  let release = (): void => {};
+  const end = (): boolean => {
+    if (finished) return false;
+    finished = true;
+    clearTimeout(timer);
+    release();
+    return true;
+  };
+  const finish = (error?: string): void => {
+    if (end()) done(error);
+  };
+  const timer = setTimeout(() => finish(`no answer within ${check.timeoutMs} ms`), check.timeoutMs);
+  timer.unref();
+
+  // Error listeners stay attached after the verdict: destroying a socket or a
+  // request mid-flight may still emit 'error', which unheard would crash the process.
+  if (check.type === 'http') {
+    const [lo, hi] = parseStatusRange(check.expectStatus);
+    const req = http.get({
+      host: address,
+      port,
+      path: check.path,
+      agent: false,
+      headers: { connection: 'close', 'user-agent': 'sluice-health-check' },
+    });
+    release = () => req.destroy();
+    req.on('error', (err) => finish(err.message));
+    req.on('response', (res) => {
+      res.on('error', () => {});
+      const status = res.statusCode ?? 0;
+      finish(status >= lo && status <= hi ? undefined : `status ${status}, expected ${check.expectStatus}`);
+    });
+  } else {
+    const socket = net.connect({ host: address, port });
+    release = () => socket.destroy();
+    socket.on('error', (err) => finish(err.message));
+    socket.on('connect', () => finish());
+  }
+  return () => {
+    end();
+  };
+};
+
+interface Entry {
+  service: string;
+  key: string;
+  target: { address: string; port: number };
+  check: HealthCheckConfig;
+  /** the settings that, when they change, restart this backend's probing */
+  fingerprint: string;
+  health: BackendHealth;
+  timer?: NodeJS.Timeout;
+  cancel?: () => void;
+}
+
+const entryId = (service: string, key: string): string => `${service}/${key}`;
+
+function fingerprintOf(check: HealthCheckConfig, target: { address: string; port: number }): string {
+  const c = check;
+  return JSON.stringify([c.type, c.intervalMs, c.timeoutMs, c.rise, c.fall, c.path, c.expectStatus,
+    target.address, target.port]);
+}
+
+export interface HealthCheckerOptions {
+  /** probes for tests; the real ones by default */
+  probe?: ProbeFn;
+  /** where in its interval a backend's first probe runs, 0..1; random by default */
+  jitter?: () => number;
+}
+
+/**
+ * A backend starts `unchecked` and takes traffic, so a restart of the control
+ * plane cuts nothing. Its first successful probe makes it `up`; it needs `fall`
+ * failures in a row to go `down`, exactly as if it had been up, which is how
+ * HAProxy starts its servers. A down backend needs `rise` successes in a row.
+ */
+export class HealthChecker implements HealthView {
+  private readonly entries = new Map<string, Entry>();
+  private readonly counts = { up: 0, down: 0, probes: 0, probeFailures: 0 };
+  private readonly log: Logger;
+  private readonly probe: ProbeFn;
+  private readonly jitter: () => number;
+  private running = false;
+
+  constructor(
+    private readonly store: ServiceStore,
+    logger: Logger,
+    options: HealthCheckerOptions = {},
+  ) {
+    this.log = logger.child({ component: 'health' });
+    this.probe = options.probe ?? probe;
+    this.jitter = options.jitter ?? Math.random;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.store.on('change', this.sync);
+    this.sync(this.store.list());
+    const checked = [...this.entries.values()].filter((e) => e.check.type !== 'none').length;
+    this.log.info({ backends: this.entries.size, checked }, 'health checks started');
+  }
+
+  /**
+   * Cancels every timer and probe in flight. Verdicts already handed to the store
+   * stay: a backend that is down keeps no traffic until a checker says otherwise.
+   */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.store.off('change', this.sync);
+    for (const e of this.entries.values()) this.halt(e);
+    this.entries.clear();
+  }
+
+  backend(service: string, backendKey: string): BackendHealth {
+    const e = this.entries.get(entryId(service, backendKey));
+    return e === undefined ? { status: 'unchecked', streak: 0, transitions: 0 } : { ...e.health };
+  }
+
+  totals(): { up: number; down: number; probes: number; probeFailures: number } {
+    return { ...this.counts };
+  }
+
+  /** Follows the store: new backends get probes, removed ones stop, changed settings restart. */
+  private readonly sync = (services: readonly ServiceConfig[]): void => {
+    const live = new Set<string>();
+    for (const svc of services) {
+      for (const b of svc.backends) {
+        const key = backendKey(b);
+        const id = entryId(svc.name, key);
+        live.add(id);
+        const check = effectiveCheck(svc, b);
+        const target = { address: normalizeIp(b.address) ?? b.address, port: check.port ?? b.port };
+        const fingerprint = fingerprintOf(check, target);
+        const e = this.entries.get(id);
+        if (e === undefined) this.add(svc.name, b, key, check, target, fingerprint);
+        else if (e.fingerprint !== fingerprint) this.reconfigure(e, check, target, fingerprint);
+      }
+    }
+    for (const [id, e] of this.entries) {
+      if (live.has(id)) continue;
+      this.halt(e);
+      this.entries.delete(id);
+    }
+  };
+
+  private add(service: string, b: BackendConfig, key: string, check: HealthCheckConfig, target: Entry['target'],
+              fingerprint: string): void {
+    // A verdict the store still holds (this checker was stopped and started again) stays in force.
+    const down = !this.store.isHealthy(service, b);
+    const e: Entry = {
+      service, key, target, check, fingerprint,
+      health: { status: down ? 'down' : 'unchecked', streak: 0, transitions: 0 },
+    };
+    this.entries.set(entryId(service, key), e);
+    if (check.type === 'none') this.release(e);
+    else this.scheduleFirst(e);
+  }
+
+  /**
+   * New settings keep the verdict (a down backend stays down until the new check
+   * passes `rise` times) but restart the count. Turning checks off lets traffic in.
+   */
+  private reconfigure(e: Entry, check: HealthCheckConfig, target: Entry['target'], fingerprint: string): void {
+    this.halt(e);
+    e.check = check;
+    e.target = target;
+    e.fingerprint = fingerprint;
+    e.health.streak = 0;
+    if (check.type === 'none') this.release(e);
+    else this.scheduleFirst(e);
+  }
+
+  /** An unchecked backend takes traffic; if the store refuses now, try again an interval later. */
+  private release(e: Entry): void {
+    e.timer = undefined;
+    if (e.health.status === 'down') {
+      if (!this.apply(e, true)) {
+        this.schedule(e, e.check.intervalMs, () => this.release(e));
+        return;
+      }
+      this.log.info({ service: e.service, backend: e.key, reason: 'health check type set to none' },
+        'backend takes traffic again');
+    }
+    e.health.status = 'unchecked';
+    delete e.health.lastError;
+  }
+
+  /** Spread over the interval, so backends added together do not probe in lock-step. */
+  private scheduleFirst(e: Entry): void {
+    if (e.check.type === 'none') return;
+    this.schedule(e, Math.floor(this.jitter() * e.check.intervalMs));
+  }
+
+  private schedule(e: Entry, delayMs: number, then: () => void = () => this.run(e)): void {
+    e.timer = setTimeout(then, delayMs);
+    // Probing alone must not keep the process alive; stop() clears it anyway.
+    e.timer.unref();
+  }
+
+  /** The next probe is due an interval after this one started, and never before it ends. */
+  private run(e: Entry): void {
+    e.timer = undefined;
+    const started = Date.now();
+    this.counts.probes++;
+    let settled = false;
+    const done = (error: string | undefined): void => {
+      if (settled) return;
+      settled = true;
+      e.cancel = undefined;
+      this.verdict(e, error);
+      if (this.running && this.entries.get(entryId(e.service, e.key)) === e && e.timer === undefined) {
+        this.schedule(e, Math.max(0, started + e.check.intervalMs - Date.now()));
+      }
+    };
+    let cancel: (() => void) | undefined;
+    try {
+      cancel = this.probe(e.target, e.check, done);
+    } catch (err) {
+      // Node refuses some requests outright (a path with characters beyond Latin-1):
+      // a failed probe, not a crash in a timer callback.
+      done(`probe could not start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!settled) e.cancel = cancel;
+  }
+
+  private verdict(e: Entry, error: string | undefined): void {
+    const h = e.health;
+    h.lastProbeAt = new Date().toISOString();
+    if (error === undefined) {
+      delete h.lastError;
+      if (h.status !== 'down') {
+        // unchecked -> up changes nothing in the data plane: it already took traffic.
+        h.status = 'up';
+        h.streak = 0;
+        return;
+      }
+      h.streak++;
+      if (h.streak >= e.check.rise) this.transition(e, 'up', `${h.streak} successful probes in a row`);
+      return;
+    }
+    this.counts.probeFailures++;
+    h.lastError = error;
+    this.log.debug({ service: e.service, backend: e.key, error }, 'probe failed');
+    if (h.status === 'down') {
+      h.streak = 0;
+      return;
+    }
+    h.streak++;
+    if (h.streak >= e.check.fall) this.transition(e, 'down', `${h.streak} failed probes in a row, last: ${error}`);
+  }
+
+  /** Changes the status only once the store has taken it; otherwise the next probe tries again. */
+  private transition(e: Entry, to: 'up' | 'down', reason: string): void {
+    if (!this.apply(e, to === 'up')) return;
+    const from = e.health.status;
+    e.health.status = to;
+    e.health.streak = 0;
+    e.health.transitions++;
+    this.counts[to]++;
+    const fields = { service: e.service, backend: e.key, from, reason, check: e.check.type };
+    if (to === 'down') this.log.warn(fields, 'backend down');
+    else this.log.info(fields, 'backend up');
+  }
+
+  private apply(e: Entry, healthy: boolean): boolean {
+    try {
+      this.store.setHealth(e.service, e.key, healthy);
+      return true;
+    } catch (err) {
+      this.log.error({ err, service: e.service, backend: e.key, healthy },
+        'could not apply health verdict; retrying after the next probe');
+      return false;
+    }
+  }
+
+  private halt(e: Entry): void {
+    clearTimeout(e.timer);
+    e.timer = undefined;
+    e.cancel?.();
+    e.cancel = undefined;
+  }
+}
