@@ -1,6 +1,7 @@
 // The data plane as the control plane uses it: a validated config in, the addon
 // started, services applied as whole sets, housekeeping on a timer.
 import { ServiceIdMap, toNativeServices, toNativeStart, type ServiceConfig, type SluiceConfig } from './config';
+import { removeStaleRuntimeDirs } from './runtime-dirs';
 import { addon, type DataplaneStats, type NeighborInfo, type PortInfo, type SluiceAddon } from './native/addon';
 
 /** How often the control thread learns neighbors, sends ARP requests and frees old snapshots. */
@@ -12,8 +13,12 @@ export class Dataplane {
 
   constructor(private readonly native: SluiceAddon = addon()) {}
 
-  /** `instanceId` names the EAL's runtime directory: unique per live process. */
+  /**
+   * `instanceId` names the EAL's runtime directory: unique per live process, and
+   * ending with this process's id so a later start can tell when it is stale.
+   */
   start(cfg: SluiceConfig, instanceId = `${process.pid}`): void {
+    removeStaleRuntimeDirs();
     this.native.start(toNativeStart(cfg, instanceId), toNativeServices(cfg.services, this.ids));
     this.timer = setInterval(() => this.native.poll(), POLL_INTERVAL_MS);
     // Housekeeping must not keep the process alive on its own.

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { removeStaleRuntimeDirs } from '../src/runtime-dirs';
 import { CLI, daemonConfig, startDaemon, type DaemonProcess } from './helpers/daemon-process';
 
 let dir: string;
@@ -18,7 +19,11 @@ before(() => {
 afterEach(async () => {
   for (const d of running.splice(0)) if (d.child.exitCode === null) await d.kill9();
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  // Daemons killed with SIGKILL could not remove their EAL runtime directories.
+  removeStaleRuntimeDirs();
+});
 
 async function start(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
   const d = await startDaemon(dir, config, env);

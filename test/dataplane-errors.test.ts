@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { addon } from '../src/native/addon';
+import { removeStaleRuntimeDirs } from '../src/runtime-dirs';
 import { backend, RingDataplane, ringStartConfig, service } from './helpers/ring-dataplane';
 
 const CLI = path.join(__dirname, '..', 'src', 'cli.js');
@@ -102,7 +103,11 @@ describe('sluice run', () => {
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cli-'));
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    // A process ended by its second signal cannot remove its EAL runtime directory.
+    removeStaleRuntimeDirs();
+  });
 
   function runConfig(yaml: string) {
     const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
