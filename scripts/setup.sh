@@ -13,7 +13,7 @@ note() { echo "setup: $*" >&2; }
 
 packages=(
   libdpdk-dev dpdk dpdk-dev pkg-config build-essential python3 libpcap-dev doctest-dev
-  iproute2 tshark tcpdump python3-scapy
+  iproute2 ethtool tshark tcpdump python3-scapy
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,9 +4,8 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './cli/api-client';
 import * as commands from './cli/commands';
+import { runDaemon } from './cli/run';
 import { parseBackendKey } from './control/backend-key';
-import { startDaemon } from './daemon';
-import { createLogger } from './logger';
 
 const USAGE = `usage: sluice <command> [options]
 
@@ -54,7 +53,11 @@ async function run(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (command === 'run') return runDaemon(values.config);
+  if (command === 'run') {
+    if (values.config === undefined) usage('run needs --config FILE');
+    await runDaemon(values.config);
+    return;
+  }
 
   const api = new ApiClient(values.api);
   const out: commands.Output = { json: values.json ?? false, print: (t) => console.log(t) };
@@ -125,36 +128,6 @@ function backendTarget(text: string): { address: string; port: number } {
 function keyOf(text: string): string {
   const { address, port } = backendTarget(text);
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-async function runDaemon(config: string | undefined): Promise<void> {
-  if (config === undefined) usage('run needs --config FILE');
-  const log = createLogger();
-  let daemon;
-  try {
-    daemon = await startDaemon(config, log);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    log.flush?.();
-    throw new CliError(`${config}: ${(err as Error).message}${code ? ` [${String(code)}]` : ''}`, 1);
-  }
-  const onSignal = (signal: NodeJS.Signals) => {
-    log.info({ signal }, 'stopping');
-    // The data plane's stop blocks this thread, so a JS handler could never see
-    // a second signal. Without listeners Node restores the default action: a
-    // second SIGINT or SIGTERM ends the process at once.
-    process.removeAllListeners('SIGINT');
-    process.removeAllListeners('SIGTERM');
-    daemon.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {

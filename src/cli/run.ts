@@ -1,0 +1,46 @@
+// `sluice run` as a process: start the daemon, stop it on SIGINT/SIGTERM, exit.
+// Shared by the CLI and the `npm start` demo (which tears its test bed down
+// after the stop).
+import { startDaemon, type Daemon } from '../daemon';
+import { createLogger, type Logger } from '../logger';
+import { CliError } from './api-client';
+
+export interface RunOptions {
+  log?: Logger;
+  /** runs after the daemon stopped on a signal, before the process exits */
+  afterStop?: () => void;
+}
+
+export async function runDaemon(config: string, o: RunOptions = {}): Promise<Daemon> {
+  const log = o.log ?? createLogger();
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(config, log);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    log.flush?.();
+    throw new CliError(`${config}: ${(err as Error).message}${code ? ` [${String(code)}]` : ''}`, 1);
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'stopping');
+    // The data plane's stop blocks this thread, so a JS handler could never see
+    // a second signal. Without listeners Node restores the default action: a
+    // second SIGINT or SIGTERM ends the process at once.
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
+    daemon.stop().then(
+      () => {
+        o.afterStop?.();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        o.afterStop?.();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return daemon;
+}
