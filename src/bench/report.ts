@@ -1,0 +1,105 @@
+// BENCHMARKS.md from one run's results.
+import type { BenchResults } from './main';
+
+const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const count = (n: number) => (n >= 1048576 && n % 1048576 === 0 ? `${n / 1048576}M` : n >= 1024 && n % 1024 === 0 ? `${n / 1024}K` : String(n));
+
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  const p = (s = '') => lines.push(s);
+  p('# Benchmarks');
+  p();
+  p(`Written by \`npm run bench\` on ${r.date} (the run took ${r.durationSec.toFixed(0)} s); raw figures in`);
+  p('[`bench-results.json`](bench-results.json). One run, side by side, on one small and noisy machine:');
+  p('compare the ratios, not the absolute figures, and rerun before drawing conclusions from a few percent.');
+  p();
+  p('**Machine.** ' + `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, DPDK ${m.dpdk}, Node ${m.node}.`);
+  p();
+  p('## Throughput per worker lcore (dsr, table warm)');
+  p();
+  p('64-byte TCP frames (60 bytes + FCS) to one dsr VIP, read from a `net_pcap` port with `infinite_rx=1`');
+  p('(the PMD preloads the whole pcap into mbufs and replays it; transmit is dropped because no `tx_pcap`');
+  p('is given). One frame per flow, so every flow is seen once per pass; timing starts after every flow has');
+  p(`been inserted. Sluice: one worker on core 1, busy-polling; rate = worker rx over ${r.seconds} s.`);
+  p('Ceiling: `dpdk-testpmd --forward-mode=5tswap` on the same pcap and the same core (forwarding on core 1),');
+  p(`mean of its per-second Rx-pps over ${r.seconds} s after 2 s of warm-up.`);
+  p('Both run with `--no-huge` (ordinary memory, so the benchmark needs no more hugepages than');
+  p('`scripts/setup.sh` reserves); a preloaded mbuf then takes a 4 KiB page of its own, so at 1M flows both');
+  p('replay from 4 GiB of 4 KiB pages and pay TLB misses that hugepages would avoid.');
+  p();
+  p('| Active flows | Sluice Mpps | testpmd 5tswap Mpps | Sluice / testpmd | flow hits in window | misses in window |');
+  p('|---:|---:|---:|---:|---:|---:|');
+  for (const t of r.throughput) {
+    p(`| ${count(t.flows)} | ${f2(t.sluiceMpps)} | ${f2(t.testpmdMpps)} | ${pct(t.ratio)} | ${t.sluiceHits} | ${t.sluiceMisses} |`);
+  }
+  p();
+  p('## New-flow rate (eviction running)');
+  p();
+  p('Every frame a TCP SYN of a distinct 5-tuple; the pcap holds many more flows than the table, so each');
+  p('timed packet is (almost always) a miss whose insert has to evict. Timing starts once the table is full.');
+  p();
+  p('| Distinct flows in pcap | Table entries | Mpps | Inserts/s | Share new flows | Evictions | Expirations | Insert failures | Drops |');
+  p('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const n of r.newFlow) {
+    p(`| ${count(n.distinctFlows)} | ${count(n.entriesPerLcore)} | ${f2(n.mpps)} | ${(n.insertsPerSec / 1e6).toFixed(2)} M | ${pct(n.missFraction)} | ${n.evictions} | ${n.expirations} | ${n.insertFailures} | ${n.drops} |`);
+  }
+  p();
+  p('## Maglev');
+  p();
+  p('Control-path build (`maglevTable`, the addon\'s build, no EAL), equal weights; median of 3 builds.');
+  p();
+  p('| Table size | 10 backends | 100 backends | 1000 backends |');
+  p('|---:|---:|---:|---:|');
+  for (const size of [...new Set(r.maglevBuild.map((b) => b.size))]) {
+    const row = r.maglevBuild.filter((b) => b.size === size).map((b) => `${f2(b.ms)} ms`);
+    p(`| ${size} | ${row.join(' | ')} |`);
+  }
+  p();
+  p('Share of table slots (so of connections not pinned by a flow entry) that move to another backend when one');
+  p('of N backends is removed (the middle one) or one is added, against the ideal (1/N removed, 1/(N+1) added).');
+  p();
+  p('| Table size | N | Change | Moved | Ideal | Moved / ideal |');
+  p('|---:|---:|---|---:|---:|---:|');
+  for (const x of r.maglevRemap) {
+    p(`| ${x.size} | ${x.backends} | ${x.change} | ${pct(x.moved)} | ${pct(x.ideal)} | ${f2(x.moved / x.ideal)} |`);
+  }
+  p();
+  p('## Memory per flow entry');
+  p();
+  const fm = r.flowMemory;
+  p('From the layout (`FlowTable::Create`: 25% more positions than capacity; rte_hash 22.11 buckets of 8,');
+  p('one cache line each; 32-byte key slots; a ring of 32-bit free-slot indices; the 16-byte `FlowEntry`):');
+  p();
+  p('| Capacity | Positions | Buckets | Key store | Free ring | FlowEntry array | Bytes per flow |');
+  p('|---:|---:|---:|---:|---:|---:|---:|');
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  for (const l of fm.layout) {
+    p(`| ${count(l.capacity)} | ${l.positions} | ${mib(l.bucketBytes)} | ${mib(l.keyStoreBytes)} | ${mib(l.freeRingBytes)} | ${mib(l.sideArrayBytes)} | ${l.bytesPerFlow.toFixed(1)} |`);
+  }
+  p();
+  p(`Measured: resident set of a process whose ${count(fm.measured.largeEntries)}-entry table holds ${count(fm.measured.largeEntries)} flows`);
+  p(`minus one with a ${count(fm.measured.smallEntries)}-entry table, both replaying the same pcap of distinct SYNs`);
+  p(`with the same EAL memory: ${mib(fm.measured.largeRss - fm.measured.smallRss)}, **${fm.measured.bytesPerFlow.toFixed(1)} bytes per flow**.`);
+  p('The layout figure is what a table reserves per flow of capacity; the measured one is what a full table');
+  p('touches (EAL memory under `--no-huge` is not zeroed up front, so unused positions cost no RSS).');
+  p();
+  p('## Commands');
+  p();
+  p('Everything above comes from one command, which first runs the idempotent `scripts/setup.sh --quiet`:');
+  p();
+  p('```sh');
+  p('npm run bench        # node dist/src/bench/main.js [--flows 1024,1048576] [--seconds 5] [--new-flows N]');
+  p('```');
+  p();
+  p('It writes the pcaps and configs into a temporary directory (removed afterwards; each config is kept');
+  p('under `configs` in `bench-results.json`, built by `benchConfig()` in `src/bench/sluice-config.ts`)');
+  p('and runs, in this order:');
+  p();
+  p('```sh');
+  for (const c of r.commands) p(c);
+  p('```');
+  p();
+  return `${lines.join('\n')}\n`;
+}

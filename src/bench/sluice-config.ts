@@ -1,0 +1,52 @@
+// The Sluice config a benchmark run uses: one pcap (or null) port, one worker on
+// its own core that busy-polls, one dsr service with static backend MACs so no
+// ARP is needed. Ordinary memory (--no-huge), sized to what the run preloads, so
+// the benchmark needs no more hugepages than `scripts/setup.sh` reserves.
+export const BENCH_VIP = '10.99.0.100';
+export const BENCH_PORT = 80;
+/** Main lcore on core 0 (Node and the control plane), the one worker on core 1. */
+export const BENCH_LCORES = '0@0,1@1';
+/** The same cores for testpmd: main 0, forwarding 1. */
+export const TESTPMD_CORES = '0,1';
+
+/**
+ * A pktmbuf (2 KiB data room, headroom, header) is ~2.4 KiB, and under --no-huge
+ * the mempool keeps objects within 4 KiB pages, so each takes a page.
+ */
+const MBUF_BYTES = 4096;
+/** Generous per-flow allowance for sizing memory only; the measured figure is in the memory benchmark. */
+const FLOW_BYTES_ALLOWANCE = 160;
+const BASE_MB = 512;
+
+export interface BenchRun {
+  device: string;
+  entriesPerLcore: number;
+  /** Packets the pcap PMD preloads (infinite_rx); 0 for a null device. */
+  preload: number;
+}
+
+export function mbufsFor(run: BenchRun): number {
+  return run.preload + 16384;
+}
+
+export function memoryMbFor(run: BenchRun): number {
+  const bytes = mbufsFor(run) * MBUF_BYTES + run.entriesPerLcore * FLOW_BYTES_ALLOWANCE;
+  return BASE_MB + Math.ceil(bytes / 2 ** 20);
+}
+
+export function benchConfig(run: BenchRun): object {
+  return {
+    eal: { lcores: BENCH_LCORES, hugepages: false, memoryMb: memoryMbFor(run) },
+    ports: [{ name: 'p0', device: run.device, address: '10.99.0.2/24' }],
+    flowTable: { entriesPerLcore: run.entriesPerLcore },
+    dataplane: { idleSleepMaxUs: 0, mbufsPerSocket: mbufsFor(run) },
+    services: [
+      {
+        name: 'web', vip: BENCH_VIP, port: BENCH_PORT, protocol: 'tcp', forwarding: 'dsr',
+        backends: Array.from({ length: 8 }, (_, i) => ({
+          address: `10.99.0.${11 + i}`, port: 80, mac: `02:00:00:00:00:${(0x11 + i).toString(16)}`,
+        })),
+      },
+    ],
+  };
+}

@@ -1,0 +1,68 @@
+// The ceiling: dpdk-testpmd's 5tswap forwarding on the same pcap and core as Sluice.
+import { spawn } from 'node:child_process';
+
+export interface TestpmdOptions {
+  pcap: string;
+  /** EAL --lcores-style core list: main, forwarding. */
+  cores: string;
+  mbufs: number;
+  memoryMb: number;
+  /** Samples (one per second) to skip while the pcap loads and the rate settles. */
+  skip: number;
+  samples: number;
+}
+
+export interface TestpmdResult {
+  command: string;
+  rxPps: number[];
+  mpps: number;
+}
+
+export function testpmdArgs(o: TestpmdOptions): string[] {
+  return [
+    '-l', o.cores, '--no-huge', '-m', String(o.memoryMb), '--no-pci', '--file-prefix', `sluice-bench-testpmd-${process.pid}`,
+    '--vdev', `net_pcap0,rx_pcap=${o.pcap},infinite_rx=1`, '--',
+    '--forward-mode=5tswap', '--nb-cores=1', '--stats-period', '1', `--total-num-mbufs=${o.mbufs}`,
+  ];
+}
+
+/** Runs testpmd until it has printed skip + samples rates, then stops it with SIGINT. */
+export function runTestpmd(o: TestpmdOptions, timeoutMs = 180000): Promise<TestpmdResult> {
+  const args = testpmdArgs(o);
+  const command = ['dpdk-testpmd', ...args].join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('dpdk-testpmd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const rates: number[] = [];
+    let done = false;
+    const timer = setTimeout(() => finish(new Error(`testpmd: ${rates.length} rates in ${timeoutMs} ms`)), timeoutMs);
+    function finish(e?: Error): void {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.kill('SIGINT');
+      if (e) {
+        reject(e);
+        return;
+      }
+      const kept = rates.slice(o.skip, o.skip + o.samples);
+      resolve({ command, rxPps: kept, mpps: kept.reduce((a, v) => a + v, 0) / kept.length / 1e6 });
+    }
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const lines = out.split('\n');
+      out = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /Rx-pps:\s+(\d+)/.exec(line);
+        // The first report after start covers no interval and reads 0.
+        if (m && Number(m[1]) > 0) rates.push(Number(m[1]));
+      }
+      if (rates.length >= o.skip + o.samples) finish();
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      if (!done) finish(new Error(`testpmd exited with ${code} before reporting: ${err.slice(-2000)}`));
+    });
+  });
+}
