@@ -1,5 +1,9 @@
 // The ceiling: dpdk-testpmd's 5tswap forwarding on the same pcap and core as Sluice.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { DPDK_RUNTIME_ROOT } from '../runtime-dirs';
+
+const PREFIX = `sluice-bench-testpmd-${process.pid}`;
 
 export interface TestpmdOptions {
   pcap: string;
@@ -20,7 +24,7 @@ export interface TestpmdResult {
 
 export function testpmdArgs(o: TestpmdOptions): string[] {
   return [
-    '-l', o.cores, '--no-huge', '-m', String(o.memoryMb), '--no-pci', '--file-prefix', `sluice-bench-testpmd-${process.pid}`,
+    '-l', o.cores, '--no-huge', '-m', String(o.memoryMb), '--no-pci', '--file-prefix', PREFIX,
     '--vdev', `net_pcap0,rx_pcap=${o.pcap},infinite_rx=1`, '--',
     '--forward-mode=5tswap', '--nb-cores=1', '--stats-period', '1', `--total-num-mbufs=${o.mbufs}`,
   ];
@@ -62,6 +66,8 @@ export function runTestpmd(o: TestpmdOptions, timeoutMs = 180000): Promise<Testp
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => {
+      // testpmd's EAL cleanup leaves its runtime directory behind.
+      fs.rmSync(`${DPDK_RUNTIME_ROOT}/${PREFIX}`, { recursive: true, force: true });
       if (!done) finish(new Error(`testpmd exited with ${code} before reporting: ${err.slice(-2000)}`));
     });
   });
