@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './cli/api-client';
 import * as commands from './cli/commands';
 import { runDaemon } from './cli/run';
-import { parseBackendKey } from './control/backend-key';
+import { backendKey, parseBackendKey } from './control/backend-key';
 
 const USAGE = `usage: sluice <command> [options]
 
@@ -126,8 +126,7 @@ function backendTarget(text: string): { address: string; port: number } {
 }
 
 function keyOf(text: string): string {
-  const { address, port } = backendTarget(text);
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return backendKey(backendTarget(text));
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {

@@ -156,11 +156,11 @@ async function main(): Promise<void> {
       const t: TestpmdResult = await runTestpmd({
         pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(run), memoryMb: memoryMbFor(run), skip: 2, samples: args.seconds,
       });
-      const sluiceMpps = rate(s, (x) => x.rxPackets) / 1e6;
+      const sluiceMpps = rate(s, (x) => x.rx) / 1e6;
       throughput.push({
         flows, sluiceMpps, testpmdMpps: t.mpps, ratio: sluiceMpps / t.mpps,
         sluiceHits: s.after.hits - s.before.hits, sluiceMisses: s.after.misses - s.before.misses,
-        sluiceDrops: s.after.drops - s.before.drops, warmSec: s.warmMs / 1000,
+        sluiceDrops: s.after.dropped - s.before.dropped, warmSec: s.warmMs / 1000,
         sluiceCommand: sluiceCommand(cfg, flows), testpmdCommand: t.command, testpmdSamples: t.rxPps,
       });
       commands.push(sluiceCommand(cfg, flows), t.command);
@@ -179,12 +179,12 @@ async function main(): Promise<void> {
       log(`new-flow rate: ${distinct} distinct SYNs, table of ${entries}`);
       // Warm until the table has filled, so every timed insert has to evict.
       const s = await runSluice(cfg, entries, args.seconds);
-      const rx = s.after.rxPackets - s.before.rxPackets;
+      const rx = s.after.rx - s.before.rx;
       newFlow.push({
-        distinctFlows: distinct, entriesPerLcore: entries, mpps: rate(s, (x) => x.rxPackets) / 1e6,
+        distinctFlows: distinct, entriesPerLcore: entries, mpps: rate(s, (x) => x.rx) / 1e6,
         insertsPerSec: rate(s, (x) => x.inserts), missFraction: (s.after.misses - s.before.misses) / rx,
         evictions: s.after.evictions - s.before.evictions, expirations: s.after.expirations - s.before.expirations,
-        insertFailures: s.after.insertFailures - s.before.insertFailures, drops: s.after.drops - s.before.drops,
+        insertFailures: s.after.insertFailures - s.before.insertFailures, drops: s.after.dropped - s.before.dropped,
         command: sluiceCommand(cfg, entries),
       });
       commands.push(sluiceCommand(cfg, entries));

@@ -9,26 +9,13 @@
 import { loadConfigFile } from '../config';
 import { Dataplane } from '../dataplane';
 import type { DataplaneStats } from '../native/addon';
+import { lcoreTotals, type LcoreTotals } from '../native/lcore-totals';
 
 export const RESULT_PREFIX = 'SLUICE_BENCH_RESULT ';
 
 const WARM_TIMEOUT_MS = 120000;
 
-export interface WorkerSample {
-  atMs: number;
-  rxPackets: number;
-  txPackets: number;
-  forwarded: number;
-  drops: number;
-  hits: number;
-  misses: number;
-  inserts: number;
-  insertFailures: number;
-  evictions: number;
-  expirations: number;
-  active: number;
-  busyRatio: number;
-}
+export type WorkerSample = LcoreTotals & { atMs: number };
 
 export interface SluiceRunResult {
   before: WorkerSample;
@@ -41,22 +28,7 @@ export interface SluiceRunResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function sample(s: DataplaneStats): WorkerSample {
-  const sum = (f: (l: DataplaneStats['lcores'][number]) => number) => s.lcores.reduce((a, l) => a + f(l), 0);
-  return {
-    atMs: performance.now(),
-    rxPackets: sum((l) => l.rxPackets),
-    txPackets: sum((l) => l.txPackets),
-    forwarded: sum((l) => l.forwarded),
-    drops: sum((l) => Object.values(l.drops).reduce((a, v) => a + v, 0)),
-    hits: sum((l) => l.flows.hits),
-    misses: sum((l) => l.flows.misses),
-    inserts: sum((l) => l.flows.inserts),
-    insertFailures: sum((l) => l.flows.insertFailures),
-    evictions: sum((l) => l.flows.evictions),
-    expirations: sum((l) => l.flows.expirations),
-    active: sum((l) => l.flows.active),
-    busyRatio: sum((l) => l.busyRatio) / Math.max(1, s.lcores.length),
-  };
+  return { atMs: performance.now(), ...lcoreTotals(s) };
 }
 
 async function main(configPath: string, warmInserts: number, seconds: number): Promise<number> {

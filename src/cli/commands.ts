@@ -1,5 +1,6 @@
 // The operator commands: each one request (or a few) to the REST API, printed as
 // a table, or as JSON with --json.
+import { backendKey } from '../control/backend-key';
 import { ApiClient, CliError } from './api-client';
 import { human, table } from './table';
 
@@ -102,8 +103,7 @@ export function statsText(now: Sample, before?: Sample): string {
     rows.push([s.name, '', '', '', human(s.packets), rate(s.packets, o?.packets), rate(s.newFlows, o?.newFlows), s.activeFlows]);
     for (const b of s.backends) {
       const ob = o?.backends.find((x) => x.address === b.address && x.port === b.port);
-      const key = b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
-      rows.push([`  ${key}`, b.weight, b.state, b.health, human(b.packets), rate(b.packets, ob?.packets), rate(b.newFlows, ob?.newFlows), '']);
+      rows.push([`  ${backendKey(b)}`, b.weight, b.state, b.health, human(b.packets), rate(b.packets, ob?.packets), rate(b.newFlows, ob?.newFlows), '']);
     }
   }
   const drops = new Map<string, number>();

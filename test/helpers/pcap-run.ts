@@ -12,6 +12,7 @@
 import { loadConfigFile } from '../../src/config';
 import { Dataplane } from '../../src/dataplane';
 import type { DataplaneStats } from '../../src/native/addon';
+import { lcoreTotals } from '../../src/native/lcore-totals';
 
 /**
  * DPDK 22.11's pcap PMD gives every port the same fixed address ("\x02pcap\0").
@@ -27,8 +28,8 @@ const TIMEOUT_MS = 20000;
 const SETTLE_ITERATIONS = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rxTotal = (s: DataplaneStats) => s.lcores.reduce((a, l) => a + l.rxPackets, 0);
-const minIterations = (s: DataplaneStats) => Math.min(...s.lcores.map((l) => l.iterations));
+const rxTotal = (s: DataplaneStats) => lcoreTotals(s).rx;
+const minIterations = (s: DataplaneStats) => lcoreTotals(s).iterations;
 
 async function main(configPath: string, expected: number): Promise<number> {
   const cfg = loadConfigFile(configPath);

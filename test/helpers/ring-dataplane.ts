@@ -1,7 +1,8 @@
 // A running data plane on an in-process "ring" port: tests inject frames into the
 // real worker lcores and capture what they transmit, with configuration changes
 // in between. One per test process (the EAL initialises once per process).
-import { addon, type DataplaneStats, type SluiceAddon } from '../../src/native/addon';
+import { addon, type SluiceAddon } from '../../src/native/addon';
+import { lcoreTotals } from '../../src/native/lcore-totals';
 import type { NativeBackend, NativeService, NativeStartConfig } from '../../src/native/types';
 
 export const PORT_ADDRESS = '10.99.0.2';
@@ -45,27 +46,8 @@ export function service(backends: NativeBackend[], extra: Partial<NativeService>
     maglevTableSize: 65537, backends, ...extra };
 }
 
-export function totals(s: DataplaneStats) {
-  const sum = (f: (l: DataplaneStats['lcores'][number]) => number) => s.lcores.reduce((a, l) => a + f(l), 0);
-  const drops: Record<string, number> = {};
-  for (const l of s.lcores) for (const [k, v] of Object.entries(l.drops)) drops[k] = (drops[k] ?? 0) + v;
-  return {
-    rx: sum((l) => l.rxPackets),
-    tx: sum((l) => l.txPackets),
-    forwarded: sum((l) => l.forwarded),
-    localReplies: sum((l) => l.localReplies),
-    iterations: Math.min(...s.lcores.map((l) => l.iterations)),
-    hits: sum((l) => l.flows.hits),
-    misses: sum((l) => l.flows.misses),
-    inserts: sum((l) => l.flows.inserts),
-    insertFailures: sum((l) => l.flows.insertFailures),
-    evictions: sum((l) => l.flows.evictions),
-    expirations: sum((l) => l.flows.expirations),
-    repicks: sum((l) => l.flows.repicks),
-    active: sum((l) => l.flows.active),
-    drops,
-  };
-}
+/** Kept under the name the tests use. */
+export const totals = lcoreTotals;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
