@@ -242,20 +242,6 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
   }
 }
 
-void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_t n,
-                  uint16_t port_index, uint32_t now_ms) {
-  Pending pending[kRxBurst];
-  uint32_t num_pending = 0;
-  for (uint32_t i = 0; i < n && i < kPrefetchOffset; i++) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i], void*));
-  for (uint32_t i = 0; i < n; i++) {
-    if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
-    w.counters->rx_bytes += mbufs[i]->pkt_len;
-    Classify(w, snap, mbufs[i], port_index, pending, num_pending);
-  }
-  w.counters->rx_packets += n;
-  if (num_pending > 0) Forward(w, snap, pending, num_pending, now_ms);
-}
-
 void SendControlPackets(WorkerContext& w) {
   struct rte_mbuf* mbufs[kRxBurst];
   unsigned n = rte_ring_sc_dequeue_burst(w.send_ring, reinterpret_cast<void**>(mbufs), kRxBurst, nullptr);
@@ -270,6 +256,20 @@ void SendControlPackets(WorkerContext& w) {
 }
 
 }  // namespace
+
+void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_t n,
+                  uint16_t port_index, uint32_t now_ms) {
+  Pending pending[kRxBurst];
+  uint32_t num_pending = 0;
+  for (uint32_t i = 0; i < n && i < kPrefetchOffset; i++) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i], void*));
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
+    w.counters->rx_bytes += mbufs[i]->pkt_len;
+    Classify(w, snap, mbufs[i], port_index, pending, num_pending);
+  }
+  w.counters->rx_packets += n;
+  if (num_pending > 0) Forward(w, snap, pending, num_pending, now_ms);
+}
 
 void CountUnsentPackets(struct rte_mbuf** unsent, uint16_t count, void* arg) {
   auto* counters = static_cast<LcoreCounters*>(arg);

@@ -67,6 +67,12 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   uint64_t tsc_base;
 };
 
+// Processes one received burst from one port to completion: every mbuf is sent
+// (buffered on w.tx) or freed and counted. The loop calls it per rx queue; the
+// packet-path fuzzer calls it directly with a hand-built context.
+void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_t n,
+                  uint16_t port_index, uint32_t now_ms);
+
 // rte_eal_remote_launch entry point; `arg` is a WorkerContext*.
 int WorkerMain(void* arg);
 
