@@ -126,7 +126,9 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   ParseStatus status = ParsePacket(data, len, rte_pktmbuf_pkt_len(m), &info);
   const auto* eth = reinterpret_cast<const struct rte_ether_hdr*>(data);
   bool to_us = rte_is_same_ether_addr(&eth->dst_addr, &port.mac);
-  if (!to_us && !(status == ParseStatus::kArp && rte_is_broadcast_ether_addr(&eth->dst_addr))) {
+  // Broadcast ARP is ours to look at even when malformed, so it is counted for what is wrong with it.
+  bool arp = info.ether_type == RTE_ETHER_TYPE_ARP;
+  if (!to_us && !(arp && rte_is_broadcast_ether_addr(&eth->dst_addr))) {
     return Drop(w, m, DropReason::kNotForUs);
   }
   // No station sends from a group address; answering one would reply to a group.
