@@ -13,6 +13,8 @@ export interface RingOptions {
   entriesPerLcore?: number;
   udpTimeoutSec?: number;
   tcpClosingTimeoutSec?: number;
+  /** mbufs in the pool; 0 or absent sizes it from ports, queues and workers */
+  mbufsPerSocket?: number;
 }
 
 export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
@@ -26,7 +28,7 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
     workers: Array.from({ length: workers }, (_, i) => ({ lcore: i + 1, rx: [{ port: 0, queue: i }] })),
     flowTable: { entriesPerLcore: o.entriesPerLcore ?? 65536, tcpTimeoutSec: 300,
       tcpClosingTimeoutSec: o.tcpClosingTimeoutSec ?? 10, udpTimeoutSec: o.udpTimeoutSec ?? 30 },
-    mbufsPerSocket: 0,
+    mbufsPerSocket: o.mbufsPerSocket ?? 0,
     idleSleepMaxUs: 50,
     neighborRefreshSec: 30,
   };
