@@ -41,6 +41,7 @@ Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
   Napi::Object flows = Napi::Object::New(env);
   flows.Set("active", Num(env, c.flow_active));
   flows.Set("capacity", Num(env, l.flow_capacity));
+  flows.Set("memoryBytes", Num(env, l.flow_memory_bytes));
   flows.Set("hits", Num(env, c.flow_hits));
   flows.Set("misses", Num(env, c.flow_misses));
   flows.Set("inserts", Num(env, c.flow_inserts));
@@ -48,6 +49,8 @@ Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
   flows.Set("evictions", Num(env, c.flow_evictions));
   flows.Set("expirations", Num(env, c.flow_expirations));
   flows.Set("repicks", Num(env, c.flow_repicks));
+  flows.Set("admissionRefused", Num(env, c.flow_admission_refused));
+  flows.Set("admissionProtected", Num(env, c.flow_admission_protected));
   o.Set("flows", flows);
   o.Set("iterations", Num(env, c.iterations));
   o.Set("busyCycles", Num(env, c.busy_cycles));

@@ -154,6 +154,9 @@ DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value) {
   c.flow_table.tcp_timeout_sec = GetUint(ft, "tcpTimeoutSec", "config.flowTable", 1, 86400 * 7);
   c.flow_table.tcp_closing_timeout_sec = GetUint(ft, "tcpClosingTimeoutSec", "config.flowTable", 1, 86400);
   c.flow_table.udp_timeout_sec = GetUint(ft, "udpTimeoutSec", "config.flowTable", 1, 86400 * 7);
+  Napi::Object admission = AsObject(ft.Get("admission"), "config.flowTable.admission");
+  c.flow_table.new_flows_per_sec = GetUint(admission, "newFlowsPerSec", "config.flowTable.admission", 0, 1u << 30);
+  c.flow_table.new_flow_burst = GetUint(admission, "burst", "config.flowTable.admission", 1, 1u << 30);
   c.mbufs_per_socket = GetUint(o, "mbufsPerSocket", "config", 0, 1u << 24);
   c.idle_sleep_max_us = GetUint(o, "idleSleepMaxUs", "config", 0, 100000);
   c.neighbor_refresh_sec = GetUint(o, "neighborRefreshSec", "config", 1, 86400);

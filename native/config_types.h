@@ -52,6 +52,8 @@ struct FlowTableConfig {
   uint32_t tcp_timeout_sec = 300;
   uint32_t tcp_closing_timeout_sec = 10;
   uint32_t udp_timeout_sec = 30;
+  uint32_t new_flows_per_sec = 0;  // per lcore; 0: admission not limited
+  uint32_t new_flow_burst = 0;
 };
 
 struct DataplaneConfig {

@@ -225,6 +225,7 @@ void Dataplane::CreateWorkers() {
     ctx->idle_sleep_max_us = config_.idle_sleep_max_us;
     ctx->tsc_per_ms = std::max<uint64_t>(1, tsc_hz / 1000);
     ctx->tsc_base = tsc_base;
+    ctx->admission.Configure(config_.flow_table.new_flows_per_sec, config_.flow_table.new_flow_burst, tsc_hz, tsc_base);
   }
 }
 
@@ -389,7 +390,9 @@ std::vector<LcoreStatsView> Dataplane::LcoreStats() const {
   RequireRunning();
   std::vector<LcoreStatsView> out;
   for (const Worker& w : workers_) {
-    out.push_back(LcoreStatsView{w.context->lcore, w.context->flows->capacity(), *w.context->counters});
+    const FlowTable& flows = *w.context->flows;
+    out.push_back(LcoreStatsView{w.context->lcore, flows.capacity(), FlowTable::MemoryBytes(flows.capacity()),
+                                 *w.context->counters});
   }
   return out;
 }

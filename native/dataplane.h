@@ -27,6 +27,7 @@ namespace sluice {
 struct LcoreStatsView {
   uint32_t lcore;
   uint32_t flow_capacity;
+  uint64_t flow_memory_bytes;
   LcoreCounters counters;
 };
 

@@ -1,125 +1,112 @@
 #include "flow_table.h"
 
-#include <rte_errno.h>
-#include <rte_malloc.h>
-
-#include <cstring>
+#include <new>
 
 namespace sluice {
+namespace {
 
-FlowTable* FlowTable::Create(const char* name, uint32_t capacity, int socket,
-                             const FlowTimeouts& timeouts) {
-  struct rte_hash_parameters params = {};
-  params.name = name;
-  uint32_t positions = capacity + capacity / 100 * kSlackPercent;
-  params.entries = positions;
-  params.key_len = sizeof(FlowKey4);
-  params.hash_func = rte_hash_crc;
-  params.hash_func_init_val = kHashSeed;
-  params.socket_id = socket;
-  // No concurrency flags: the owning lcore is the only reader and writer, and
-  // the lock-free variants cost a memory barrier per lookup.
-  params.extra_flag = 0;
+uint32_t BucketsFor(uint32_t capacity) {
+  uint64_t slots = static_cast<uint64_t>(capacity) * (100 + FlowTable::kSlackPercent) / 100;
+  uint64_t buckets = (slots + kFlowWays - 1) / kFlowWays;
+  return static_cast<uint32_t>(buckets < 2 ? 2 : buckets);  // two choices need two buckets
+}
 
-  auto* table = static_cast<FlowTable*>(
-      rte_zmalloc_socket(name, sizeof(FlowTable), RTE_CACHE_LINE_SIZE, socket));
-  if (table == nullptr) return nullptr;
-  new (table) FlowTable();
-  table->hash_ = rte_hash_create(&params);
-  table->entries_ = static_cast<FlowEntry*>(
-      rte_zmalloc_socket(name, sizeof(FlowEntry) * static_cast<size_t>(positions),
-                         RTE_CACHE_LINE_SIZE, socket));
-  if (table->hash_ == nullptr || table->entries_ == nullptr) {
-    int saved = rte_errno != 0 ? rte_errno : ENOMEM;
-    Destroy(table);
-    rte_errno = saved;
-    return nullptr;
-  }
+size_t HeaderBytes() { return RTE_ALIGN_CEIL(sizeof(FlowTable), RTE_CACHE_LINE_SIZE); }
+
+}  // namespace
+
+size_t FlowTable::MemoryBytes(uint32_t capacity) {
+  size_t buckets = BucketsFor(capacity);
+  return HeaderBytes() + buckets * sizeof(FlowBucket) + buckets * kFlowWays * sizeof(FlowRecord);
+}
+
+FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts& timeouts) {
+  auto* table = new (memory) FlowTable();
+  auto* base = static_cast<uint8_t*>(memory) + HeaderBytes();
+  table->num_buckets_ = BucketsFor(capacity);
+  table->buckets_ = reinterpret_cast<FlowBucket*>(base);
+  table->records_ = reinterpret_cast<FlowRecord*>(base + size_t{table->num_buckets_} * sizeof(FlowBucket));
   table->capacity_ = capacity;
-  table->positions_ = positions;
   table->timeouts_ = timeouts;
   return table;
 }
 
-void FlowTable::Destroy(FlowTable* table) {
-  if (table == nullptr) return;
-  rte_hash_free(table->hash_);
-  rte_free(table->entries_);
-  table->~FlowTable();
-  rte_free(table);
-}
-
-void FlowTable::Remove(int32_t position, ServiceCounters* services, LcoreCounters& counters) {
-  void* stored_key = nullptr;
-  if (rte_hash_get_key_with_position(hash_, position, &stored_key) == 0) {
-    FlowKey4 key;
-    std::memcpy(&key, stored_key, sizeof(key));
-    rte_hash_del_key_with_hash(hash_, &key, Hash(key));
-  }
-  FlowEntry& entry = entries_[position];
-  if (entry.flags & kFlowInUse) {
-    counters.flow_active--;
-    services[entry.service_id].active_flows--;
-  }
-  entry.flags = 0;
-}
-
-bool FlowTable::EvictOne(uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services) {
-  // Sampled LRU: look at a few consecutive positions past a moving cursor and
-  // take the first expired entry, else the one idle the longest. Exact LRU would
-  // need a list update on every hit, a cache miss per packet.
-  int32_t victim = -1;
-  uint32_t victim_idle = 0;
-  uint32_t seen = 0;
-  for (uint32_t step = 0; step < positions_ && seen < kEvictionSamples; step++) {
-    uint32_t pos = evict_cursor_;
-    evict_cursor_ = (evict_cursor_ + 1 == positions_) ? 0 : evict_cursor_ + 1;
-    const FlowEntry& entry = entries_[pos];
-    if (!(entry.flags & kFlowInUse)) continue;
-    seen++;
-    if (IsExpired(entry, now_ms)) {
-      Remove(static_cast<int32_t>(pos), services, counters);
-      counters.flow_expirations++;
-      return true;
-    }
-    uint32_t idle = now_ms - entry.last_seen_ms;
-    if (victim < 0 || idle > victim_idle) {
-      victim = static_cast<int32_t>(pos);
-      victim_idle = idle;
+FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) const {
+  const uint32_t buckets[2] = {h.primary, h.secondary};
+  int32_t free_pos[2] = {-1, -1};
+  uint32_t load[2] = {0, 0};
+  int32_t expired = -1, oldest = -1;
+  uint32_t oldest_idle = 0;
+  for (uint32_t c = 0; c < 2; c++) {
+    const FlowBucket& b = buckets_[buckets[c]];
+    for (uint32_t way = 0; way < kFlowWays; way++) {
+      int32_t pos = static_cast<int32_t>(buckets[c] * kFlowWays + way);
+      if (!(b.flags[way] & kFlowInUse)) {
+        if (free_pos[c] < 0) free_pos[c] = pos;
+        continue;
+      }
+      load[c]++;
+      uint32_t idle = now_ms - b.last_seen_ms[way];
+      if (idle > TimeoutMs(b.flags[way])) {
+        if (expired < 0) expired = pos;
+      } else if (oldest < 0 || idle > oldest_idle) {
+        oldest = pos;
+        oldest_idle = idle;
+      }
     }
   }
-  if (victim < 0) return false;
-  Remove(victim, services, counters);
-  counters.flow_evictions++;
-  return true;
+  if (active < capacity_) {
+    // The less loaded bucket, as two-choice hashing wants; a full one has no free slot.
+    if (free_pos[0] >= 0 && (free_pos[1] < 0 || load[0] <= load[1])) return {free_pos[0], FlowSlot::kNothing};
+    if (free_pos[1] >= 0) return {free_pos[1], FlowSlot::kNothing};
+  }
+  if (expired >= 0) return {expired, FlowSlot::kExpired};
+  // An exact LRU would need a list update on every hit, a cache miss per packet;
+  // the least recently seen of the 16 candidates is already in cache.
+  if (oldest >= 0) return {oldest, FlowSlot::kLive};
+  return {-1, FlowSlot::kNothing};
 }
 
-int32_t FlowTable::Insert(const FlowKey4& key, hash_sig_t sig, uint32_t now_ms,
-                          LcoreCounters& counters, ServiceCounters* services) {
-  // A key already present (added earlier in this burst) needs no room.
-  if (counters.flow_active >= capacity_ && rte_hash_lookup_with_hash(hash_, &key, sig) < 0) {
-    EvictOne(now_ms, counters, services);
-  }
-  int32_t pos = rte_hash_add_key_with_hash(hash_, &key, sig);
-  if (pos == -ENOSPC && EvictOne(now_ms, counters, services)) {
-    pos = rte_hash_add_key_with_hash(hash_, &key, sig);
-  }
-  if (pos < 0) {
-    counters.flow_insert_failures++;
-    return -1;
-  }
-  return pos;
+void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services) {
+  FlowBucket& b = buckets_[pos / kFlowWays];
+  services[records_[pos].service_id].active_flows--;
+  counters.flow_active--;
+  b.flags[pos % kFlowWays] = 0;
 }
 
-void FlowTable::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters,
-                      ServiceCounters* services) {
-  for (uint32_t i = 0; i < budget; i++) {
-    uint32_t pos = sweep_cursor_;
-    sweep_cursor_ = (sweep_cursor_ + 1 == positions_) ? 0 : sweep_cursor_ + 1;
-    const FlowEntry& entry = entries_[pos];
-    if ((entry.flags & kFlowInUse) && IsExpired(entry, now_ms)) {
-      Remove(static_cast<int32_t>(pos), services, counters);
-      counters.flow_expirations++;
+void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, const FlowHash& h, uint32_t backend_id,
+                       uint16_t service_id, bool closing, uint32_t now_ms, LcoreCounters& counters,
+                       ServiceCounters* services) {
+  int32_t pos = slot.position;
+  if (slot.displaces == FlowSlot::kExpired) {
+    Remove(pos, counters, services);
+    counters.flow_expirations++;
+  } else if (slot.displaces == FlowSlot::kLive) {
+    Remove(pos, counters, services);
+    counters.flow_evictions++;
+  }
+  buckets_[pos / kFlowWays].sig[pos % kFlowWays] = Tag(h);
+  FlowRecord& r = records_[pos];
+  r.key = key;
+  r.backend_id = backend_id;
+  r.service_id = service_id;
+  SetState(pos, key.proto, closing, now_ms);
+  counters.flow_active++;
+  counters.flow_inserts++;
+  services[service_id].active_flows++;
+}
+
+void FlowTable::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services) {
+  uint32_t buckets = budget / kFlowWays > 0 ? budget / kFlowWays : 1;
+  for (uint32_t i = 0; i < buckets; i++) {
+    uint32_t bucket = sweep_cursor_;
+    sweep_cursor_ = bucket + 1 == num_buckets_ ? 0 : bucket + 1;
+    const FlowBucket& b = buckets_[bucket];
+    for (uint32_t way = 0; way < kFlowWays; way++) {
+      if ((b.flags[way] & kFlowInUse) && now_ms - b.last_seen_ms[way] > TimeoutMs(b.flags[way])) {
+        Remove(static_cast<int32_t>(bucket * kFlowWays + way), counters, services);
+        counters.flow_expirations++;
+      }
     }
   }
 }

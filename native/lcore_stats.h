@@ -38,6 +38,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
   uint64_t flow_expirations;      // idle entries removed or reused
   uint64_t flow_repicks;          // entry's backend gone: picked again
   uint64_t flow_active;
+  // New flows not remembered because the admission rate was spent (forwarded
+  // all the same), and of those, the ones that would have evicted a live flow.
+  uint64_t flow_admission_refused;
+  uint64_t flow_admission_protected;
 
   // loop
   uint64_t iterations;

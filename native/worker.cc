@@ -25,6 +25,7 @@ struct Pending {
   struct rte_mbuf* mbuf;
   const ServiceView* service;
   FlowKey4 key;
+  FlowHash hash;
   uint8_t tcp_flags;
 };
 
@@ -49,7 +50,7 @@ inline DropReason DropFor(ParseStatus status) {
   }
 }
 
-inline uint32_t MaglevSlot(hash_sig_t sig, uint32_t table_size) {
+inline uint32_t MaglevSlot(uint32_t sig, uint32_t table_size) {
   // The flow table buckets on the low bits of the same CRC; remix so the Maglev
   // slot is independent of the bucket.
   uint32_t h = sig;
@@ -154,6 +155,9 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
     p.key.proto = info.l4_proto;
     p.key.pad[0] = p.key.pad[1] = p.key.pad[2] = 0;
     p.tcp_flags = info.tcp_flags;
+    // Forward reads these bucket lines after the rest of the burst is classified.
+    p.hash = w.flows->HashOf(p.key);
+    w.flows->PrefetchBuckets(p.hash);
     ServiceCounters& sc = w.service_counters[service->id];
     sc.packets++;
     sc.bytes += m->pkt_len;
@@ -165,91 +169,81 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   Drop(w, m, DropReason::kUnsupportedL4);
 }
 
-inline void StartFlow(WorkerContext& w, FlowEntry& e, const Pending& p, uint32_t backend_id, uint32_t now_ms) {
-  e.backend_id = backend_id;
-  e.last_seen_ms = now_ms;
-  e.service_id = static_cast<uint16_t>(p.service->id);
-  e.proto = p.key.proto;
-  e.flags = kFlowInUse | ((p.tcp_flags & (kTcpFin | kTcpRst)) ? kFlowClosing : 0);
-  w.service_counters[p.service->id].new_flows++;
+inline void CountNewFlow(WorkerContext& w, uint32_t service_id, uint32_t backend_id) {
+  w.service_counters[service_id].new_flows++;
   w.backend_counters[backend_id].new_flows++;
 }
 
-// Flow lookup results -> backend -> MAC rewrite -> tx buffer.
-void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint32_t now_ms) {
-  const void* keys[kRxBurst];
-  hash_sig_t sigs[kRxBurst];
-  int32_t positions[kRxBurst];
-  for (uint32_t i = 0; i < n; i++) {
-    keys[i] = &pending[i].key;
-    sigs[i] = FlowTable::Hash(pending[i].key);
-  }
+// Stores a new flow in the table if admission allows; forwarding does not depend
+// on it (see admission.h).
+inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bool closing, uint32_t now_ms) {
+  LcoreCounters& c = *w.counters;
   FlowTable& flows = *w.flows;
-  flows.LookupBulk(keys, sigs, n, positions);
+  FlowSlot slot = flows.Choose(p.hash, now_ms, c.flow_active);
+  if (!w.admission.TryAdmit()) {
+    c.flow_admission_refused++;
+    if (slot.displaces == FlowSlot::kLive) c.flow_admission_protected++;
+    return;
+  }
+  if (slot.position < 0) {
+    c.flow_insert_failures++;
+    return;
+  }
+  flows.Occupy(slot, p.key, p.hash, backend_id, static_cast<uint16_t>(p.service->id), closing, now_ms, c,
+               w.service_counters);
+}
+
+// Flow lookup -> backend (remembered, or picked by Maglev) -> rewrite -> tx buffer.
+void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint32_t now_ms) {
+  FlowTable& flows = *w.flows;
+  // The bucket lines were prefetched in Classify, a burst ago; now fetch the
+  // records they point to, so each lookup below finds everything in cache.
+  for (uint32_t i = 0; i < n; i++) flows.PrefetchRecords(pending[i].hash);
   LcoreCounters& c = *w.counters;
 
   for (uint32_t i = 0; i < n; i++) {
-    if (i + kPrefetchOffset < n && positions[i + kPrefetchOffset] >= 0) {
-      rte_prefetch0(&flows.At(positions[i + kPrefetchOffset]));
-    }
     Pending& p = pending[i];
     const ServiceView& service = *p.service;
-    uint32_t backend_id = kMaglevNoBackend;
-    int32_t pos = positions[i];
+    uint32_t backend_id;
     bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
+    // Looked up one at a time, after the previous packet's insert: two packets
+    // of one new flow in the same burst then share one entry.
+    int32_t pos = flows.Lookup(p.key, p.hash);
 
     if (pos >= 0) {
-      FlowEntry& e = flows.At(pos);
-      const BackendView* b = snap.Backend(e.backend_id);
-      bool expired = flows.IsExpired(e, now_ms);
-      bool reopened = (e.flags & kFlowClosing) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-      bool usable = e.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
+      const FlowRecord& r = flows.Record(pos);
+      const BackendView* b = snap.Backend(r.backend_id);
+      bool expired = flows.IsExpired(pos, now_ms);
+      bool reopened = flows.IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+      bool usable = r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
       if (!expired && !reopened && usable) {
         c.flow_hits++;
-        backend_id = e.backend_id;
-        e.last_seen_ms = now_ms;
-        if (closing_now) e.flags |= kFlowClosing;
+        backend_id = r.backend_id;
+        flows.Touch(pos, now_ms, closing_now);
       } else {
         c.flow_misses++;
         if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
-        backend_id = service.maglev[MaglevSlot(sigs[i], service.table_size)];
+        backend_id = service.maglev[MaglevSlot(p.hash.sig, service.table_size)];
         if (backend_id == kMaglevNoBackend) {
           Drop(w, p.mbuf, DropReason::kNoBackend);
           continue;
         }
-        if (e.service_id != service.id) {
-          w.service_counters[e.service_id].active_flows--;
+        if (r.service_id != service.id) {
+          w.service_counters[r.service_id].active_flows--;
           w.service_counters[service.id].active_flows++;
         }
-        StartFlow(w, e, p, backend_id, now_ms);
+        flows.Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
+        CountNewFlow(w, service.id, backend_id);
       }
     } else {
-      backend_id = service.maglev[MaglevSlot(sigs[i], service.table_size)];
+      c.flow_misses++;
+      backend_id = service.maglev[MaglevSlot(p.hash.sig, service.table_size)];
       if (backend_id == kMaglevNoBackend) {
-        c.flow_misses++;
         Drop(w, p.mbuf, DropReason::kNoBackend);
         continue;
       }
-      pos = flows.Insert(p.key, sigs[i], now_ms, c, w.service_counters);
-      if (pos >= 0 && (flows.At(pos).flags & kFlowInUse)) {
-        // An earlier packet of this burst created the flow.
-        c.flow_hits++;
-        FlowEntry& e = flows.At(pos);
-        backend_id = e.backend_id;
-        e.last_seen_ms = now_ms;
-        if (closing_now) e.flags |= kFlowClosing;
-      } else {
-        c.flow_misses++;
-        if (pos >= 0) {
-          StartFlow(w, flows.At(pos), p, backend_id, now_ms);
-          c.flow_inserts++;
-          c.flow_active++;
-          w.service_counters[service.id].active_flows++;
-        } else {
-          w.service_counters[service.id].new_flows++;
-          w.backend_counters[backend_id].new_flows++;
-        }
-      }
+      Remember(w, p, backend_id, closing_now, now_ms);
+      CountNewFlow(w, service.id, backend_id);
     }
 
     const BackendView* b = snap.Backend(backend_id);
@@ -319,6 +313,7 @@ int WorkerMain(void* arg) {
     uint64_t start = rte_rdtsc();
     uint32_t now_ms = static_cast<uint32_t>((start - w.tsc_base) / w.tsc_per_ms);
     const Snapshot& snap = *w.snapshot->load(std::memory_order_acquire);
+    w.admission.Refill(start);
     uint32_t received = 0;
     for (uint16_t q = 0; q < w.num_rx; q++) {
       const RxQueueRuntime& rxq = w.rx[q];

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "admission.h"
 #include "config_types.h"
 #include "flow_table.h"
 #include "lcore_stats.h"
@@ -55,6 +56,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   const PortRuntime* ports;
   struct rte_eth_dev_tx_buffer* tx[kMaxPorts];
   FlowTable* flows;
+  AdmissionLimiter admission;
   LcoreCounters* counters;
   ServiceCounters* service_counters;  // [kMaxServices]
   BackendCounters* backend_counters;  // [kMaxBackendIds]

@@ -11,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 out_dir=native/test/build
-sources=(native/test/*.cc native/maglev.cc native/local_reply.cc)
+sources=(native/test/*.cc native/maglev.cc native/local_reply.cc native/flow_table.cc)
 
 flags=(-std=c++17 -O2 -g -Wall -Wextra)
 out="$out_dir/sluice-native-tests"
@@ -21,7 +21,8 @@ if [[ "${SANITIZE:-0}" == "1" ]]; then
 fi
 
 # DPDK's cflags bring -march and rte_config.h, so the code is compiled as the addon
-# compiles it; nothing here calls a non-inline rte_ function, so no DPDK libs.
+# compiles it. The only DPDK library linked is librte_eal, for the CPU-flag query
+# behind rte_hash_crc.h; nothing here calls rte_eal_init.
 read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
 
 obj_dir="$out_dir/obj-$(basename "$out")"
@@ -54,6 +55,6 @@ if [[ -x "$out" && -z "$(find "${objects[@]}" -newer "$out" -print -quit)" && ${
   echo "up to date: $out"
   exit 0
 fi
-g++ "${flags[@]}" "${objects[@]}" -o "$out.tmp"
+g++ "${flags[@]}" "${objects[@]}" -lrte_eal -o "$out.tmp"
 mv -f "$out.tmp" "$out"
 echo "built $out"

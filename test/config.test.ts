@@ -76,6 +76,7 @@ describe('validateConfig fills defaults', () => {
       tcpTimeoutSec: 300,
       tcpClosingTimeoutSec: 10,
       udpTimeoutSec: 30,
+      admission: { newFlowsPerSec: 200000, burst: 50000 },
     });
     assert.deepEqual(cfg.dataplane, { idleSleepMaxUs: 100, mbufsPerSocket: 0, neighborRefreshSec: 30 });
     assert.equal(cfg.services[0].forwarding, 'dsr');
@@ -146,6 +147,9 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'mtu too low', change: (c) => (c.ports[0].mtu = 67), path: 'ports[0].mtu', reason: 'must be >= 68' },
     { name: 'too many queues', change: (c) => (c.ports[0].queues = 65), path: 'ports[0].queues', reason: 'must be <= 64' },
     { name: 'tiny flow table', change: (c) => (c.flowTable = { entriesPerLcore: 100 }), path: 'flowTable.entriesPerLcore', reason: 'must be >= 1024' },
+    { name: 'negative admission rate', change: (c) => (c.flowTable = { admission: { newFlowsPerSec: -1 } }), path: 'flowTable.admission.newFlowsPerSec', reason: 'must be >= 0' },
+    { name: 'zero admission burst', change: (c) => (c.flowTable = { admission: { burst: 0 } }), path: 'flowTable.admission.burst', reason: 'must be >= 1' },
+    { name: 'unknown admission field', change: (c) => (c.flowTable = { admission: { rate: 5 } }), path: 'flowTable.admission.rate', reason: 'unknown field' },
     { name: 'idle sleep too long', change: (c) => (c.dataplane = { idleSleepMaxUs: 100001 }), path: 'dataplane.idleSleepMaxUs', reason: 'must be <= 100000' },
     { name: 'maglev size below range', change: (c) => (c.services[0].maglevTableSize = 250), path: 'services[0].maglevTableSize', reason: 'must be >= 251' },
     { name: 'unknown protocol', change: (c) => (c.services[0].protocol = 'sctp'), path: 'services[0].protocol', reason: 'must be one of: tcp, udp' },
@@ -356,7 +360,7 @@ describe('toNativeStart', () => {
     const cfg = validateConfig(withChange((c) => {
       c.ports[0].device = '3B:00.0';
       c.ports[0].gateway = '10.99.0.1';
-      c.flowTable = { entriesPerLcore: 4096 };
+      c.flowTable = { entriesPerLcore: 4096, admission: { newFlowsPerSec: 0 } };
       c.dataplane = { mbufsPerSocket: 8192, idleSleepMaxUs: 0 };
     }));
     const start = toNativeStart(cfg, 'x');
@@ -364,7 +368,8 @@ describe('toNativeStart', () => {
       name: 'eth0', device: '0000:3b:00.0', queues: 2, address: '10.99.0.2', prefixLength: 24,
       gateway: '10.99.0.1', mtu: 1500, rxDescriptors: 1024, txDescriptors: 1024,
     }]);
-    assert.deepEqual(start.flowTable, { entriesPerLcore: 4096, tcpTimeoutSec: 300, tcpClosingTimeoutSec: 10, udpTimeoutSec: 30 });
+    assert.deepEqual(start.flowTable, { entriesPerLcore: 4096, tcpTimeoutSec: 300, tcpClosingTimeoutSec: 10, udpTimeoutSec: 30,
+      admission: { newFlowsPerSec: 0, burst: 50000 } });
     assert.equal(start.mbufsPerSocket, 8192);
     assert.equal(start.idleSleepMaxUs, 0);
     assert.equal(start.neighborRefreshSec, 30);

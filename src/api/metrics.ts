@@ -99,6 +99,7 @@ function definitions(version: string): Definition[] {
     perLcore('gauge', 'sluice_flow_table_active_flows', 'flows in the lcore\'s flow table', (l) => l.flows.active),
     perLcore('gauge', 'sluice_flow_table_capacity_flows', 'flows the lcore\'s flow table holds at most',
       (l) => l.flows.capacity),
+    perLcore('gauge', 'sluice_flow_table_memory_bytes', 'memory the lcore\'s flow table reserves', (l) => l.flows.memoryBytes),
     perLcore('counter', 'sluice_flow_table_hits_total', 'packets that found their flow', (l) => l.flows.hits),
     perLcore('counter', 'sluice_flow_table_misses_total', 'packets that found no flow', (l) => l.flows.misses),
     perLcore('counter', 'sluice_flow_table_inserts_total', 'flows added', (l) => l.flows.inserts),
@@ -107,6 +108,10 @@ function definitions(version: string): Definition[] {
     perLcore('counter', 'sluice_flow_table_expirations_total', 'flows ended by idle timeout', (l) => l.flows.expirations),
     perLcore('counter', 'sluice_flow_table_repicks_total', 'flows moved because their backend went away',
       (l) => l.flows.repicks),
+    perLcore('counter', 'sluice_flow_admissions_refused_total',
+      'new flows over the admission rate: forwarded, not remembered', (l) => l.flows.admissionRefused),
+    perLcore('counter', 'sluice_flow_admissions_protected_total',
+      'refused new flows that would have evicted a live flow', (l) => l.flows.admissionProtected),
 
     gauge('sluice_port_link_up', '1 when the port has link', ['port'],
       (s) => (s.ports ?? []).map((p) => [{ port: p.name }, p.link.up ? 1 : 0] as const)),

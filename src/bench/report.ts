@@ -69,15 +69,18 @@ export function renderMarkdown(r: BenchResults): string {
   p('## Memory per flow entry');
   p();
   const fm = r.flowMemory;
-  p('From the layout (`FlowTable::Create`: 25% more positions than capacity; rte_hash 22.11 buckets of 8,');
-  p('one cache line each; 32-byte key slots; a ring of 32-bit free-slot indices; the 16-byte `FlowEntry`):');
+  p('From the layout (`FlowTable::MemoryBytes`: buckets for 25% more flows than capacity; a bucket is one');
+  p('64-byte line for 8 ways, plus a 32-byte record per way):');
   p();
-  p('| Capacity | Positions | Buckets | Key store | Free ring | FlowEntry array | Bytes per flow |');
-  p('|---:|---:|---:|---:|---:|---:|---:|');
+  p('| Capacity | Slots | Buckets | Records | Bytes per flow |');
+  p('|---:|---:|---:|---:|---:|');
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   for (const l of fm.layout) {
-    p(`| ${count(l.capacity)} | ${l.positions} | ${mib(l.bucketBytes)} | ${mib(l.keyStoreBytes)} | ${mib(l.freeRingBytes)} | ${mib(l.sideArrayBytes)} | ${l.bytesPerFlow.toFixed(1)} |`);
+    p(`| ${count(l.capacity)} | ${l.slots} | ${mib(l.bucketBytes)} | ${mib(l.recordBytes)} | ${l.bytesPerFlow.toFixed(1)} |`);
   }
+  p();
+  p(`The ${count(fm.measured.largeEntries)}-entry worker reported ${mib(fm.measured.reportedBytes)} for its table ` +
+    `(${(fm.measured.reportedBytes / fm.measured.largeEntries).toFixed(1)} bytes per flow of capacity).`);
   p();
   p(`Measured: resident set of a process whose ${count(fm.measured.largeEntries)}-entry table holds ${count(fm.measured.largeEntries)} flows`);
   p(`minus one with a ${count(fm.measured.smallEntries)}-entry table, both replaying the same pcap of distinct SYNs`);

@@ -38,7 +38,8 @@ export function benchConfig(run: BenchRun): object {
   return {
     eal: { lcores: BENCH_LCORES, hugepages: false, memoryMb: memoryMbFor(run) },
     ports: [{ name: 'p0', device: run.device, address: '10.99.0.2/24' }],
-    flowTable: { entriesPerLcore: run.entriesPerLcore },
+    // Admission unlimited: these runs measure the table itself, not the limiter.
+    flowTable: { entriesPerLcore: run.entriesPerLcore, admission: { newFlowsPerSec: 0 } },
     dataplane: { idleSleepMaxUs: 0, mbufsPerSocket: mbufsFor(run) },
     services: [
       {

@@ -43,12 +43,27 @@ export const WorkerSchema = Type.Object(
   strict,
 );
 
+/**
+ * New-flow admission per worker lcore (native/admission.h): a token bucket over
+ * the flows the table remembers, so a flood of new 5-tuples cannot evict the
+ * established flows wholesale. Refused flows are still forwarded to their Maglev
+ * pick; they are only not protected across backend changes.
+ */
+export const AdmissionSchema = Type.Object(
+  {
+    newFlowsPerSec: Int(0, 1073741824, { default: 200000, description: 'per lcore; 0 = unlimited' }),
+    burst: Int(1, 1073741824, { default: 50000 }),
+  },
+  { ...strict, default: {} },
+);
+
 export const FlowTableSchema = Type.Object(
   {
     entriesPerLcore: Int(1024, 67108864, { default: 1048576 }),
     tcpTimeoutSec: Int(1, 86400, { default: 300 }),
     tcpClosingTimeoutSec: Int(1, 86400, { default: 10 }),
     udpTimeoutSec: Int(1, 86400, { default: 30 }),
+    admission: AdmissionSchema,
   },
   { ...strict, default: {} },
 );

@@ -57,7 +57,7 @@ export function toNativeStart(cfg: SluiceConfig, instanceId: string): NativeStar
     ealArgs: buildEalArgs(cfg, instanceId),
     ports: cfg.ports.map(toNativePort),
     workers: toNativeWorkers(cfg),
-    flowTable: { ...cfg.flowTable },
+    flowTable: { ...cfg.flowTable, admission: { ...cfg.flowTable.admission } },
     mbufsPerSocket: cfg.dataplane.mbufsPerSocket,
     idleSleepMaxUs: cfg.dataplane.idleSleepMaxUs,
     neighborRefreshSec: cfg.dataplane.neighborRefreshSec,

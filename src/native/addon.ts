@@ -19,6 +19,8 @@ export interface LcoreStats {
   flows: {
     active: number;
     capacity: number;
+    /** what the table reserves, all of it allocated at start */
+    memoryBytes: number;
     hits: number;
     misses: number;
     inserts: number;
@@ -26,6 +28,8 @@ export interface LcoreStats {
     evictions: number;
     expirations: number;
     repicks: number;
+    admissionRefused: number;
+    admissionProtected: number;
   };
   iterations: number;
   busyCycles: number;

@@ -16,7 +16,10 @@ export interface LcoreTotals {
   evictions: number;
   expirations: number;
   repicks: number;
+  admissionRefused: number;
+  admissionProtected: number;
   active: number;
+  flowMemoryBytes: number;
   /** mean over workers */
   busyRatio: number;
   drops: Record<string, number>;
@@ -41,7 +44,10 @@ export function lcoreTotals(s: DataplaneStats): LcoreTotals {
     evictions: sum((l) => l.flows.evictions),
     expirations: sum((l) => l.flows.expirations),
     repicks: sum((l) => l.flows.repicks),
+    admissionRefused: sum((l) => l.flows.admissionRefused),
+    admissionProtected: sum((l) => l.flows.admissionProtected),
     active: sum((l) => l.flows.active),
+    flowMemoryBytes: sum((l) => l.flows.memoryBytes),
     busyRatio: sum((l) => l.busyRatio) / Math.max(1, s.lcores.length),
     drops,
     dropped: Object.values(drops).reduce((a, v) => a + v, 0),

@@ -26,6 +26,7 @@ export interface NativeFlowTable {
   tcpTimeoutSec: number;
   tcpClosingTimeoutSec: number;
   udpTimeoutSec: number;
+  admission: { newFlowsPerSec: number; burst: number };
 }
 
 export interface NativeStartConfig {

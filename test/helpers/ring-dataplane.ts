@@ -13,6 +13,9 @@ export interface RingOptions {
   entriesPerLcore?: number;
   udpTimeoutSec?: number;
   tcpClosingTimeoutSec?: number;
+  /** per lcore; 0 (the default here) = unlimited */
+  newFlowsPerSec?: number;
+  admissionBurst?: number;
   /** mbufs in the pool; 0 or absent sizes it from ports, queues and workers */
   mbufsPerSocket?: number;
 }
@@ -27,7 +30,8 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
       rxDescriptors: 1024, txDescriptors: 1024 }],
     workers: Array.from({ length: workers }, (_, i) => ({ lcore: i + 1, rx: [{ port: 0, queue: i }] })),
     flowTable: { entriesPerLcore: o.entriesPerLcore ?? 65536, tcpTimeoutSec: 300,
-      tcpClosingTimeoutSec: o.tcpClosingTimeoutSec ?? 10, udpTimeoutSec: o.udpTimeoutSec ?? 30 },
+      tcpClosingTimeoutSec: o.tcpClosingTimeoutSec ?? 10, udpTimeoutSec: o.udpTimeoutSec ?? 30,
+      admission: { newFlowsPerSec: o.newFlowsPerSec ?? 0, burst: o.admissionBurst ?? 1 } },
     mbufsPerSocket: o.mbufsPerSocket ?? 0,
     idleSleepMaxUs: 50,
     neighborRefreshSec: 30,

@@ -1,0 +1,167 @@
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "../flow_table.h"
+
+namespace {
+
+using sluice::FlowHash;
+using sluice::FlowKey4;
+using sluice::FlowSlot;
+using sluice::FlowTable;
+using sluice::FlowTimeouts;
+using sluice::LcoreCounters;
+using sluice::ServiceCounters;
+
+constexpr FlowTimeouts kTimeouts{300000, 10000, 30000};
+
+// A table in plain memory, as the unit tests and fuzzers use it.
+struct TestTable {
+  explicit TestTable(uint32_t capacity)
+      : memory(std::aligned_alloc(64, (FlowTable::MemoryBytes(capacity) + 63) / 64 * 64), std::free) {
+    std::memset(memory.get(), 0, FlowTable::MemoryBytes(capacity));
+    table = FlowTable::Place(memory.get(), capacity, kTimeouts);
+  }
+  std::unique_ptr<void, decltype(&std::free)> memory;
+  FlowTable* table;
+  LcoreCounters counters{};
+  ServiceCounters services[4]{};
+
+  // Returns the slot's verdict, or -1 when it was not stored.
+  int Add(const FlowKey4& key, uint32_t backend, uint32_t now_ms, uint16_t service = 0) {
+    FlowHash h = table->HashOf(key);
+    FlowSlot slot = table->Choose(h, now_ms, counters.flow_active);
+    if (slot.position < 0) return -1;
+    table->Occupy(slot, key, h, backend, service, false, now_ms, counters, services);
+    return slot.displaces;
+  }
+  int32_t Find(const FlowKey4& key) const { return table->Lookup(key, table->HashOf(key)); }
+};
+
+std::vector<FlowKey4> Keys(uint32_t n, uint32_t seed, uint8_t proto = IPPROTO_TCP) {
+  std::mt19937 rng(seed);
+  std::vector<FlowKey4> keys(n);
+  for (FlowKey4& k : keys) {
+    k = {};
+    k.src_addr = rng();
+    k.dst_addr = 0x6400630a;  // 10.99.0.100
+    k.src_port = static_cast<uint16_t>(rng());
+    k.dst_port = 0x5000;
+    k.proto = proto;
+  }
+  return keys;
+}
+
+TEST_CASE("flow table: every stored flow is found with its backend; others are not") {
+  TestTable t(4096);
+  auto keys = Keys(4096, 1);
+  for (uint32_t i = 0; i < keys.size(); i++) CHECK(t.Add(keys[i], i % 7, 1) != -1);
+  CHECK(t.counters.flow_active == 4096);
+  CHECK(t.counters.flow_inserts == 4096);
+  CHECK(t.services[0].active_flows == 4096);
+  uint32_t found = 0;
+  for (uint32_t i = 0; i < keys.size(); i++) {
+    int32_t pos = t.Find(keys[i]);
+    if (pos >= 0 && t.table->Record(pos).backend_id == i % 7) found++;
+  }
+  // Full and below capacity, a few inserts found both buckets full and evicted.
+  CHECK(found + t.counters.flow_evictions == 4096);
+  CHECK(t.counters.flow_evictions <= 4);
+  for (const FlowKey4& k : Keys(1000, 2)) CHECK(t.Find(k) < 0);
+}
+
+TEST_CASE("flow table: never holds more than its capacity; a new flow evicts the least recently seen") {
+  TestTable t(2048);
+  auto old_keys = Keys(2048, 3);
+  for (uint32_t i = 0; i < old_keys.size(); i++) t.Add(old_keys[i], 1, 1000);
+  // Half the flows are seen again later: they are the ones to keep.
+  for (uint32_t i = 0; i < old_keys.size(); i += 2) {
+    int32_t pos = t.Find(old_keys[i]);
+    if (pos >= 0) t.table->Touch(pos, 5000, false);
+  }
+  auto new_keys = Keys(300, 4);
+  uint64_t active_before = t.counters.flow_active;  // a fill eviction or two may have left free slots
+  uint64_t evictions_before = t.counters.flow_evictions;
+  for (const FlowKey4& k : new_keys) CHECK(t.Add(k, 2, 6000) != -1);
+  CHECK(t.counters.flow_active == 2048);
+  CHECK(t.counters.flow_evictions - evictions_before == 300 - (2048 - active_before));
+  uint32_t recent_lost = 0, idle_lost = 0;
+  for (uint32_t i = 0; i < old_keys.size(); i++) {
+    if (t.Find(old_keys[i]) >= 0) continue;
+    if (i % 2 == 0) recent_lost++; else idle_lost++;
+  }
+  // Each eviction takes the oldest of 16 candidates: a recently seen flow goes
+  // only when all its bucket-mates are newer still.
+  MESSAGE("300 new flows in a full table of 2048: evicted " << idle_lost << " idle, " << recent_lost << " recent");
+  CHECK(recent_lost <= 300 / 20);
+}
+
+TEST_CASE("flow table: expiry by protocol and state, and the sweep") {
+  TestTable t(1024);
+  auto tcp = Keys(100, 5, IPPROTO_TCP);
+  auto udp = Keys(100, 6, IPPROTO_UDP);
+  for (const FlowKey4& k : tcp) t.Add(k, 1, 0);
+  for (const FlowKey4& k : udp) t.Add(k, 1, 0);
+  // Closing TCP flows get the short timeout.
+  for (uint32_t i = 0; i < 50; i++) t.table->Touch(t.Find(tcp[i]), 0, true);
+  CHECK(t.table->IsClosing(t.Find(tcp[0])));
+  CHECK(!t.table->IsClosing(t.Find(tcp[99])));
+
+  uint32_t now = kTimeouts.tcp_closing_ms + 1;
+  CHECK(t.table->IsExpired(t.Find(tcp[0]), now));
+  CHECK(!t.table->IsExpired(t.Find(tcp[99]), now));
+  CHECK(!t.table->IsExpired(t.Find(udp[0]), now));
+  t.table->Sweep(now, t.table->slots(), t.counters, t.services);
+  CHECK(t.counters.flow_expirations == 50);
+  CHECK(t.counters.flow_active == 150);
+
+  now = kTimeouts.udp_ms + 1;
+  t.table->Sweep(now, t.table->slots(), t.counters, t.services);
+  CHECK(t.counters.flow_active == 50);
+  for (const FlowKey4& k : udp) CHECK(t.Find(k) < 0);
+  now = kTimeouts.tcp_ms + 1;
+  t.table->Sweep(now, t.table->slots(), t.counters, t.services);
+  CHECK(t.counters.flow_active == 0);
+  CHECK(t.services[0].active_flows == 0);
+}
+
+TEST_CASE("flow table: at capacity an expired entry is reused before a live one is evicted") {
+  TestTable t(1024);
+  auto keys = Keys(1024, 7);
+  for (const FlowKey4& k : keys) t.Add(k, 1, 0);
+  uint32_t now = kTimeouts.tcp_ms + 1;
+  // Nothing has been swept, so every candidate is expired rather than live.
+  for (const FlowKey4& k : Keys(200, 8)) CHECK(t.Add(k, 2, now) == FlowSlot::kExpired);
+  CHECK(t.counters.flow_evictions <= 1);
+  CHECK(t.counters.flow_expirations == 200);
+}
+
+TEST_CASE("flow table: a reassigned flow keeps its slot and takes the new backend and service") {
+  TestTable t(1024);
+  FlowKey4 k = Keys(1, 9)[0];
+  t.Add(k, 3, 10, 1);
+  int32_t pos = t.Find(k);
+  REQUIRE(pos >= 0);
+  t.table->Reassign(pos, 4, 2, true, 20);
+  CHECK(t.Find(k) == pos);
+  CHECK(t.table->Record(pos).backend_id == 4);
+  CHECK(t.table->Record(pos).service_id == 2);
+  CHECK(t.table->IsClosing(pos));
+}
+
+TEST_CASE("flow table: sized load, two choices of 8 ways: inserts practically never evict early") {
+  const uint32_t capacity = 1 << 16;
+  TestTable t(capacity);
+  auto keys = Keys(capacity, 10);
+  for (uint32_t i = 0; i < capacity; i++) t.Add(keys[i], 1, i);
+  MESSAGE("premature evictions filling " << capacity << " flows: " << t.counters.flow_evictions);
+  CHECK(t.counters.flow_evictions < capacity / 1000);
+  CHECK(t.counters.flow_active == capacity - t.counters.flow_evictions);
+}
+
+}  // namespace
