@@ -88,6 +88,30 @@ Napi::Object PortStatsObject(Napi::Env env, const PortState& p) {
   return o;
 }
 
+// inUse is what rte_mempool_in_use_count reports: objects neither in the pool's
+// ring nor in a per-lcore cache, i.e. held by queues, rings and packets in flight.
+// cached is what sits in the per-lcore caches, free but only to its own lcore.
+// Both are read while workers run, so either may be a burst stale.
+Napi::Array MempoolsArray(Napi::Env env, const std::map<int, struct rte_mempool*>& pools) {
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const auto& [socket, pool] : pools) {
+    uint64_t cached = 0;
+    for (unsigned lcore = 0; lcore < RTE_MAX_LCORE; lcore++) {
+      const struct rte_mempool_cache* cache = rte_mempool_default_cache(pool, lcore);
+      if (cache != nullptr) cached += cache->len;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", pool->name);
+    o.Set("socket", Num(env, static_cast<uint64_t>(socket)));
+    o.Set("size", Num(env, pool->size));
+    o.Set("inUse", Num(env, rte_mempool_in_use_count(pool)));
+    o.Set("cached", Num(env, cached));
+    out.Set(i++, o);
+  }
+  return out;
+}
+
 }  // namespace
 
 Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
@@ -129,6 +153,7 @@ Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
       services.Set(i++, so);
     }
     out.Set("services", services);
+    out.Set("mempools", MempoolsArray(env, dp.mempools()));
     out.Set("generation", Num(env, dp.generation()));
     out.Set("retiredSnapshots", Num(env, dp.retired_snapshots()));
     return out;

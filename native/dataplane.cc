@@ -96,6 +96,7 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
       rt.mac = ports_[i].mac;
       rt.address = Ipv4Of(config_.ports[i].address);
       rt.netmask = Netmask(config_.ports[i].prefix_len);
+      rt.mtu = static_cast<uint16_t>(config_.ports[i].mtu);
       port_runtime_.push_back(rt);
       port_addressing_.push_back(PortAddressing{rt.address, rt.netmask});
     }
@@ -434,21 +435,45 @@ PortState& Dataplane::RingPort(const std::string& name) {
   throw CodedError(codes::kInvalidArgument, "no port named " + name);
 }
 
+// One frame as an mbuf chain of segments of at most `segment_bytes` (each
+// segment also at most one mbuf's data room); nullptr when the pool runs out.
+static struct rte_mbuf* FrameToMbufs(struct rte_mempool* pool, const uint8_t* data, size_t len,
+                                     uint32_t segment_bytes) {
+  struct rte_mbuf* head = nullptr;
+  size_t off = 0;
+  do {
+    struct rte_mbuf* seg = rte_pktmbuf_alloc(pool);
+    if (seg == nullptr) {
+      rte_pktmbuf_free(head);
+      return nullptr;
+    }
+    uint16_t n = static_cast<uint16_t>(std::min<size_t>({len - off, rte_pktmbuf_tailroom(seg), segment_bytes}));
+    std::memcpy(rte_pktmbuf_append(seg, n), data + off, n);
+    off += n;
+    if (head == nullptr) {
+      head = seg;
+    } else if (rte_pktmbuf_chain(head, seg) != 0) {
+      rte_pktmbuf_free(seg);
+      rte_pktmbuf_free(head);
+      throw CodedError(codes::kInvalidArgument, "a frame of " + std::to_string(len) + " bytes needs too many segments");
+    }
+  } while (off < len);
+  return head;
+}
+
 uint32_t Dataplane::Inject(const std::string& port, const std::vector<std::pair<const uint8_t*, size_t>>& frames,
-                           uint16_t queue) {
+                           uint16_t queue, uint32_t segment_bytes) {
   PortState& p = RingPort(port);
   if (queue >= p.inject_rings.size()) throw CodedError(codes::kInvalidArgument, "queue " + std::to_string(queue) + " does not exist");
+  if (segment_bytes == 0) throw CodedError(codes::kInvalidArgument, "segmentBytes must be at least 1");
   struct rte_mempool* pool = pools_.at(p.socket);
   uint32_t injected = 0;
   for (const auto& [data, len] : frames) {
-    struct rte_mbuf* m = rte_pktmbuf_alloc(pool);
-    if (m == nullptr) break;
-    char* dst = len <= UINT16_MAX ? rte_pktmbuf_append(m, static_cast<uint16_t>(len)) : nullptr;
-    if (dst == nullptr) {
-      rte_pktmbuf_free(m);
-      throw CodedError(codes::kInvalidArgument, "a frame of " + std::to_string(len) + " bytes does not fit one mbuf");
+    if (len > UINT16_MAX) {
+      throw CodedError(codes::kInvalidArgument, "a frame of " + std::to_string(len) + " bytes does not fit a packet (at most 65535)");
     }
-    std::memcpy(dst, data, len);
+    struct rte_mbuf* m = FrameToMbufs(pool, data, len, segment_bytes);
+    if (m == nullptr) break;  // pool empty: the caller sees fewer frames taken
     if (rte_ring_sp_enqueue(p.inject_rings[queue], m) != 0) {
       rte_pktmbuf_free(m);
       break;

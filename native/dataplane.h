@@ -62,6 +62,7 @@ class Dataplane {
   bool running() const { return state_ == State::kRunning; }
   const std::vector<PortState>& ports() const { return ports_; }
   const DataplaneConfig& config() const { return config_; }
+  const std::map<int, struct rte_mempool*>& mempools() const { return pools_; }  // by NUMA socket
   std::vector<LcoreStatsView> LcoreStats() const;
   std::vector<ServiceStatsView> ServiceStats() const;
   std::vector<NeighborInfo> Neighbors() const;
@@ -72,9 +73,11 @@ class Dataplane {
   int TelemetryStats(struct rte_tel_data* d) const;
   int TelemetryServices(struct rte_tel_data* d) const;
 
-  // "ring" ports only.
+  // "ring" ports only. Each frame becomes a chain of segments of at most
+  // `segment_bytes` (and at most one mbuf's data room); stops early when the
+  // mempool or the rx ring is full and returns how many frames were taken.
   uint32_t Inject(const std::string& port, const std::vector<std::pair<const uint8_t*, size_t>>& frames,
-                  uint16_t queue);
+                  uint16_t queue, uint32_t segment_bytes);
   std::vector<std::vector<uint8_t>> Capture(const std::string& port, uint32_t max);
 
  private:

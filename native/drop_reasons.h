@@ -8,8 +8,8 @@ namespace sluice {
 
 #define SLUICE_DROP_REASONS(X)                                                  \
   X(kTruncated, "truncated")                 /* frame ends inside a header */    \
-  X(kBadIpHeader, "bad_ip_header")           /* version, IHL or length wrong */  \
-  X(kBadIpChecksum, "bad_ip_checksum")       /* NIC flagged the IPv4 checksum */ \
+  X(kBadIpHeader, "bad_ip_header")           /* IP/L4 version or length wrong */ \
+  X(kBadIpChecksum, "bad_ip_checksum")       /* IPv4 header checksum wrong */    \
   X(kIpFragment, "ip_fragment")              /* fragments are not balanced yet */\
   X(kTooManyVlans, "too_many_vlans")         /* more than two 802.1Q tags */     \
   X(kNonIp, "non_ip")                        /* neither IPv4, IPv6 nor ARP */    \
@@ -20,7 +20,10 @@ namespace sluice {
   X(kIcmpIgnored, "icmp_ignored")            /* ICMP other than echo request */  \
   X(kNoBackend, "no_backend")                /* service has no usable backend */ \
   X(kNeighborUnresolved, "neighbor_unresolved") /* backend MAC not known yet */  \
-  X(kTxFull, "tx_full")                      /* tx queue did not take it */
+  X(kTxFull, "tx_full")                      /* tx queue did not take it */     \
+  X(kMtuExceeded, "mtu_exceeded")            /* too long for the egress MTU */   \
+  X(kBadSource, "bad_source")                /* multicast MAC or martian IP */   \
+  X(kBadIcmpChecksum, "bad_icmp_checksum")   /* echo request to us, bad sum */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

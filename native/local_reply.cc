@@ -152,6 +152,24 @@ bool MakeIcmpEchoReply(uint8_t* frame, uint32_t len, const PacketInfo& info,
   return true;
 }
 
+bool IcmpChecksumValid(const uint8_t* frame, uint32_t len, const PacketInfo& info) {
+  if (info.ip_version != 4 || info.l4_proto != parse_detail::kProtoIcmp) return false;
+  const uint32_t start = info.l4_offset;
+  const uint32_t end = uint32_t{info.l3_offset} + info.l3_length;
+  // Offsets come from the caller and are checked, not trusted.
+  if (start < info.l3_offset + parse_detail::kIpv4MinHeaderLen || end > len || start > end ||
+      end - start < parse_detail::kIcmpMinLen) {
+    return false;
+  }
+  uint32_t sum = 0;
+  const uint8_t* p = frame + start;
+  const uint32_t n = end - start;
+  for (uint32_t i = 0; i + 1 < n; i += 2) sum += Be16(p + i);
+  if (n & 1) sum += static_cast<uint32_t>(p[n - 1]) << 8;
+  // A message that holds its own correct checksum sums to 0xffff (RFC 1071).
+  return Fold(sum) == 0xffff;
+}
+
 uint32_t BuildArpRequest(uint8_t* buf, uint32_t cap, const uint8_t our_mac[6],
                          uint32_t our_ip, uint32_t target_ip) {
   if (cap < kMinEtherFrame) return 0;

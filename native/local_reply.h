@@ -16,6 +16,10 @@
 //   (src = our_mac), IP src/dst swapped, TTL 64, IP checksum recomputed, ICMP type 0
 //   and checksum updated; identifier, sequence and payload unchanged. Returns false
 //   (frame untouched) if the ICMP message is shorter than 8 bytes.
+// - IcmpChecksumValid(frame, len, info): for an IPv4 ICMP message ParsePacket
+//   reported (kOk, l4_proto 1), true when its checksum over the whole message (up
+//   to the IP total length) is right. False too when the message does not lie
+//   inside the `len` bytes given.
 // - BuildArpRequest(buf, cap, our_mac, our_ip, target_ip): writes a broadcast ARP
 //   request (60 bytes incl. padding, no VLAN); returns the length, 0 if cap < 60.
 // All addresses in network byte order.
@@ -35,6 +39,7 @@ void MakeArpReply(uint8_t* frame, uint32_t len, const PacketInfo& info,
                   const uint8_t our_mac[6]);
 bool MakeIcmpEchoReply(uint8_t* frame, uint32_t len, const PacketInfo& info,
                        const uint8_t our_mac[6]);
+bool IcmpChecksumValid(const uint8_t* frame, uint32_t len, const PacketInfo& info);
 uint32_t BuildArpRequest(uint8_t* buf, uint32_t cap, const uint8_t our_mac[6],
                          uint32_t our_ip, uint32_t target_ip);
 

@@ -3,9 +3,16 @@
 // INTERFACE CONTRACT (implemented below this comment block):
 //
 //   ParseStatus ParsePacket(const uint8_t* frame, uint32_t len, PacketInfo* out);
+//   ParseStatus ParsePacket(const uint8_t* frame, uint32_t len, uint32_t pkt_len, PacketInfo* out);
+//
+// The second form is for a segmented packet (a chained mbuf): `frame`/`len` is
+// the first segment, `pkt_len` the whole packet. Every header must lie in the
+// first segment (kTruncated otherwise); IP and UDP length fields are checked
+// against the whole packet. The first form is the second with pkt_len == len.
 //
 // - Ethernet II, then up to kMaxVlanTags 802.1Q / 802.1ad tags (0x8100, 0x88a8).
-// - ARP (0x0806): status kArp; l3_offset set; nothing else required.
+// - ARP (0x0806): status kArp; l3_offset set. The fixed 8-byte ARP header and the
+//   addresses its hlen/plen announce must fit, else kTruncated.
 // - IPv4: version 4, IHL >= 5, options allowed, IHL*4 <= total_length, total_length
 //   <= bytes remaining in the frame (trailing Ethernet padding is fine). Otherwise
 //   kBadIpHeader; frame shorter than a header: kTruncated. More-fragments flag or a
@@ -14,9 +21,10 @@
 //   destination options (60) are skipped; fragment header (44): kIpFragment;
 //   payload_length + 40 <= remaining bytes, else kBadIpHeader.
 // - TCP: data offset >= 5 and the header fits; UDP: 8 bytes fit and its length
-//   field >= 8. Ports and TCP flags copied. Otherwise kTruncated / kBadIpHeader.
-// - ICMP (v4 proto 1) and ICMPv6 (58): at least 4 bytes (type, code, checksum);
-//   l4_offset set, icmp_type set.
+//   field is >= 8 and <= the IP payload. Ports and TCP flags copied. Otherwise
+//   kTruncated / kBadIpHeader.
+// - ICMP (v4 proto 1) and ICMPv6 (58): at least 4 bytes (type, code, checksum),
+//   8 for echo request and reply (identifier, sequence); l4_offset, icmp_type set.
 // - Any other L4 protocol: kOk with l4_proto set and ports zero.
 // - Any other ethertype: kNonIp. More than kMaxVlanTags tags: kTooManyVlans.
 #pragma once
@@ -73,6 +81,8 @@ constexpr uint32_t kIpv6ExtMinLen = 8;
 constexpr uint32_t kTcpMinHeaderLen = 20;
 constexpr uint32_t kUdpHeaderLen = 8;
 constexpr uint32_t kIcmpMinLen = 4;  // type, code, checksum
+constexpr uint32_t kIcmpEchoLen = 8;  // and identifier, sequence
+constexpr uint32_t kArpFixedLen = 8;  // htype, ptype, hlen, plen, op
 
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeArp = 0x0806;
@@ -89,6 +99,11 @@ constexpr uint8_t kProtoFragment = 44;
 constexpr uint8_t kProtoIcmpv6 = 58;
 constexpr uint8_t kProtoDstOpts = 60;
 
+constexpr uint8_t kIcmpEchoReply = 0;
+constexpr uint8_t kIcmpEchoRequest = 8;
+constexpr uint8_t kIcmpv6EchoRequest = 128;
+constexpr uint8_t kIcmpv6EchoReply = 129;
+
 // IPv4 flags/fragment-offset word: MF bit plus the 13-bit offset. DF is left out
 // because a DF packet is whole.
 constexpr uint16_t kIpv4FragMask = 0x3fff;
@@ -97,13 +112,16 @@ inline uint16_t Be16(const uint8_t* p) {
   return static_cast<uint16_t>((p[0] << 8) | p[1]);
 }
 
-// `end` is where the IP packet ends (from its own length field), not where the
-// frame ends, so Ethernet padding is never mistaken for L4 header bytes.
-inline ParseStatus ParseL4(const uint8_t* frame, uint32_t off, uint32_t end,
+// `ip_end` is where the IP packet ends (from its own length field), not where the
+// frame ends, so Ethernet padding is never mistaken for L4 header bytes. Header
+// bytes are read only below `seg_end` as well: in a segmented packet the rest is
+// not in this buffer.
+inline ParseStatus ParseL4(const uint8_t* frame, uint32_t off, uint32_t seg_end, uint32_t ip_end,
                            uint8_t icmp_proto, PacketInfo* out) {
   out->l4_offset = static_cast<uint16_t>(off);
   const uint8_t* l4 = frame + off;
-  const uint32_t avail = end - off;
+  const uint32_t payload = ip_end - off;
+  const uint32_t avail = (seg_end < ip_end ? seg_end : ip_end) - off;
   const uint8_t proto = out->l4_proto;
   if (proto == kProtoTcp) {
     if (avail < kTcpMinHeaderLen) return ParseStatus::kTruncated;
@@ -117,7 +135,10 @@ inline ParseStatus ParseL4(const uint8_t* frame, uint32_t off, uint32_t end,
   }
   if (proto == kProtoUdp) {
     if (avail < kUdpHeaderLen) return ParseStatus::kTruncated;
-    if (Be16(l4 + 4) < kUdpHeaderLen) return ParseStatus::kBadIpHeader;
+    const uint32_t udp_len = Be16(l4 + 4);
+    // A datagram claiming more than the IP packet holds is cut or forged; the
+    // backend's stack would drop it (Linux: "short packet"), so it is not passed on.
+    if (udp_len < kUdpHeaderLen || udp_len > payload) return ParseStatus::kBadIpHeader;
     std::memcpy(&out->src_port, l4, 2);
     std::memcpy(&out->dst_port, l4 + 2, 2);
     return ParseStatus::kOk;
@@ -125,11 +146,15 @@ inline ParseStatus ParseL4(const uint8_t* frame, uint32_t off, uint32_t end,
   if (proto == icmp_proto) {
     if (avail < kIcmpMinLen) return ParseStatus::kTruncated;
     out->icmp_type = l4[0];
+    const bool echo = icmp_proto == kProtoIcmp
+                          ? (l4[0] == kIcmpEchoRequest || l4[0] == kIcmpEchoReply)
+                          : (l4[0] == kIcmpv6EchoRequest || l4[0] == kIcmpv6EchoReply);
+    if (echo && avail < kIcmpEchoLen) return ParseStatus::kTruncated;
   }
   return ParseStatus::kOk;
 }
 
-inline ParseStatus ParseIpv4(const uint8_t* frame, uint32_t len, uint32_t l3,
+inline ParseStatus ParseIpv4(const uint8_t* frame, uint32_t len, uint32_t pkt_len, uint32_t l3,
                              PacketInfo* out) {
   const uint32_t avail = len - l3;
   if (avail < kIpv4MinHeaderLen) return ParseStatus::kTruncated;
@@ -138,7 +163,7 @@ inline ParseStatus ParseIpv4(const uint8_t* frame, uint32_t len, uint32_t l3,
   const uint32_t total_len = Be16(ip + 2);
   if ((ip[0] >> 4) != 4 || header_len < kIpv4MinHeaderLen) return ParseStatus::kBadIpHeader;
   if (header_len > avail) return ParseStatus::kTruncated;
-  if (header_len > total_len || total_len > avail) return ParseStatus::kBadIpHeader;
+  if (header_len > total_len || total_len > pkt_len - l3) return ParseStatus::kBadIpHeader;
   out->ip_version = 4;
   out->ttl = ip[8];
   out->l4_proto = ip[9];
@@ -148,17 +173,17 @@ inline ParseStatus ParseIpv4(const uint8_t* frame, uint32_t len, uint32_t l3,
   // Only the first fragment carries ports; balancing it alone would split the
   // datagram across backends, so every fragment is reported, none parsed.
   if (Be16(ip + 6) & kIpv4FragMask) return ParseStatus::kIpFragment;
-  return ParseL4(frame, l3 + header_len, l3 + total_len, kProtoIcmp, out);
+  return ParseL4(frame, l3 + header_len, len, l3 + total_len, kProtoIcmp, out);
 }
 
-inline ParseStatus ParseIpv6(const uint8_t* frame, uint32_t len, uint32_t l3,
+inline ParseStatus ParseIpv6(const uint8_t* frame, uint32_t len, uint32_t pkt_len, uint32_t l3,
                              PacketInfo* out) {
   const uint32_t avail = len - l3;
   if (avail < kIpv6HeaderLen) return ParseStatus::kTruncated;
   const uint8_t* ip = frame + l3;
   if ((ip[0] >> 4) != 6) return ParseStatus::kBadIpHeader;
   const uint32_t total_len = Be16(ip + 4) + kIpv6HeaderLen;
-  if (total_len > avail) return ParseStatus::kBadIpHeader;
+  if (total_len > pkt_len - l3) return ParseStatus::kBadIpHeader;
   out->ip_version = 6;
   out->ttl = ip[7];
   out->l3_length = total_len;
@@ -166,14 +191,16 @@ inline ParseStatus ParseIpv6(const uint8_t* frame, uint32_t len, uint32_t l3,
   std::memcpy(out->dst_addr, ip + 24, 16);
 
   const uint32_t end = l3 + total_len;
+  // Extension headers are headers: they are read from the first segment only.
+  const uint32_t hdr_end = end < len ? end : len;
   uint32_t off = l3 + kIpv6HeaderLen;
   uint8_t next = ip[6];
   // Each extension header advances at least 8 bytes inside the packet, so the
   // walk is bounded by the packet length without a separate header count.
   while (next == kProtoHopByHop || next == kProtoRouting || next == kProtoDstOpts) {
-    if (end - off < kIpv6ExtMinLen) return ParseStatus::kTruncated;
+    if (hdr_end - off < kIpv6ExtMinLen) return ParseStatus::kTruncated;
     const uint32_t ext_len = (frame[off + 1] + 1u) * 8u;
-    if (end - off < ext_len) return ParseStatus::kTruncated;
+    if (hdr_end - off < ext_len) return ParseStatus::kTruncated;
     next = frame[off];
     off += ext_len;
   }
@@ -181,7 +208,7 @@ inline ParseStatus ParseIpv6(const uint8_t* frame, uint32_t len, uint32_t l3,
   if (next == kProtoFragment) return ParseStatus::kIpFragment;
   // Only a >64 KiB frame full of extension headers gets here; l4_offset is 16 bits.
   if (off > UINT16_MAX) return ParseStatus::kBadIpHeader;
-  return ParseL4(frame, off, end, kProtoIcmpv6, out);
+  return ParseL4(frame, off, len, end, kProtoIcmpv6, out);
 }
 
 }  // namespace parse_detail
@@ -189,9 +216,11 @@ inline ParseStatus ParseIpv6(const uint8_t* frame, uint32_t len, uint32_t l3,
 // Fields are filled as far as parsing got, so on kIpFragment the L3 fields
 // (addresses, ttl, l3_length, ip_version, l4_proto: the IPv4 protocol, or 44 for
 // IPv6) are valid; on other failures callers should look only at the status.
-inline ParseStatus ParsePacket(const uint8_t* frame, uint32_t len, PacketInfo* out) {
+inline ParseStatus ParsePacket(const uint8_t* frame, uint32_t len, uint32_t pkt_len,
+                               PacketInfo* out) {
   using namespace parse_detail;
   std::memset(out, 0, sizeof(*out));
+  if (pkt_len < len) pkt_len = len;
   if (len < kEtherHeaderLen) return ParseStatus::kTruncated;
   uint32_t off = kEtherHeaderLen;
   uint16_t type = Be16(frame + 12);
@@ -210,10 +239,28 @@ inline ParseStatus ParsePacket(const uint8_t* frame, uint32_t len, PacketInfo* o
   out->vlan_tags = tags;
   out->ether_type = type;
   out->l3_offset = static_cast<uint16_t>(off);
-  if (type == kEtherTypeIpv4) return ParseIpv4(frame, len, off, out);
-  if (type == kEtherTypeIpv6) return ParseIpv6(frame, len, off, out);
-  if (type == kEtherTypeArp) return ParseStatus::kArp;
+  if (type == kEtherTypeIpv4) return ParseIpv4(frame, len, pkt_len, off, out);
+  if (type == kEtherTypeIpv6) return ParseIpv6(frame, len, pkt_len, off, out);
+  if (type == kEtherTypeArp) {
+    if (len - off < kArpFixedLen) return ParseStatus::kTruncated;
+    const uint8_t* arp = frame + off;
+    const uint32_t addresses = 2u * (arp[4] + arp[5]);  // sender and target, hardware and protocol
+    return len - off - kArpFixedLen < addresses ? ParseStatus::kTruncated : ParseStatus::kArp;
+  }
   return ParseStatus::kNonIp;
+}
+
+inline ParseStatus ParsePacket(const uint8_t* frame, uint32_t len, PacketInfo* out) {
+  return ParsePacket(frame, len, len, out);
+}
+
+// A source no host may send from (RFC 1122 3.2.1.3, RFC 1812 5.3.7; Linux calls
+// these martians): 0.0.0.0/8, loopback 127.0.0.0/8, multicast 224.0.0.0/4 and the
+// limited broadcast 255.255.255.255. `addr` is 4 bytes in network order.
+inline bool IsMartianIpv4Source(const uint8_t* addr) {
+  const uint8_t first = addr[0];
+  if (first == 0 || first == 127 || (first & 0xf0) == 224) return true;
+  return first == 255 && addr[1] == 255 && addr[2] == 255 && addr[3] == 255;
 }
 
 }  // namespace sluice

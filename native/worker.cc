@@ -1,10 +1,12 @@
 #include "worker.h"
 
 #include <rte_cycles.h>
+#include <rte_ip.h>
 #include <rte_prefetch.h>
 
 #include <cstring>
 
+#include "egress_check.h"
 #include "local_reply.h"
 #include "packet_parse.h"
 
@@ -86,6 +88,32 @@ void HandleArp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint1
   }
 }
 
+// The NIC's verdict on the IPv4 header checksum when it gave one; checked here
+// only when it did not (UNKNOWN: ring, pcap and af_packet ports), so ports with rx
+// checksum offload pay nothing.
+inline bool Ipv4ChecksumOk(const struct rte_mbuf* m, const uint8_t* ip) {
+  switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_IP_CKSUM_BAD: return false;
+    case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN: return rte_ipv4_cksum(reinterpret_cast<const struct rte_ipv4_hdr*>(ip)) == 0;
+    default: return true;  // GOOD, or NONE: the header is intact, only its checksum field is not filled in
+  }
+}
+
+// ICMP addressed to the balancer itself: echo requests are answered in place.
+inline void HandleIcmp(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info) {
+  uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+  uint32_t len = rte_pktmbuf_data_len(m);
+  // A segmented echo request would need its payload gathered to be answered.
+  if (info.icmp_type != parse_detail::kIcmpEchoRequest || !rte_pktmbuf_is_contiguous(m)) return Drop(w, m, DropReason::kIcmpIgnored);
+  // Answering a corrupt request would send a reply with a corrupt checksum.
+  if (!IcmpChecksumValid(data, len, info)) return Drop(w, m, DropReason::kBadIcmpChecksum);
+  if (!MakeIcmpEchoReply(data, len, info, w.ports[port_index].mac.addr_bytes)) {
+    return Drop(w, m, DropReason::kIcmpIgnored);
+  }
+  w.counters->local_replies++;
+  Send(w, port_index, m);
+}
+
 // Decides what to do with one received frame. Service packets are queued in
 // `pending` for the bulk flow lookup; everything else is finished here.
 inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
@@ -96,18 +124,22 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   if (len < RTE_ETHER_HDR_LEN) return Drop(w, m, DropReason::kTruncated);
 
   PacketInfo info;
-  ParseStatus status = ParsePacket(data, len, &info);
+  ParseStatus status = ParsePacket(data, len, rte_pktmbuf_pkt_len(m), &info);
   const auto* eth = reinterpret_cast<const struct rte_ether_hdr*>(data);
   bool to_us = rte_is_same_ether_addr(&eth->dst_addr, &port.mac);
-  if (!to_us && !(status == ParseStatus::kArp && rte_is_broadcast_ether_addr(&eth->dst_addr))) {
+  // Broadcast ARP is ours to look at even when malformed, so it is counted for what is wrong with it.
+  bool arp = info.ether_type == RTE_ETHER_TYPE_ARP;
+  if (!to_us && !(arp && rte_is_broadcast_ether_addr(&eth->dst_addr))) {
     return Drop(w, m, DropReason::kNotForUs);
   }
+  // No station sends from a group address; answering one would reply to a group.
+  if (rte_is_multicast_ether_addr(&eth->src_addr)) return Drop(w, m, DropReason::kBadSource);
   if (status == ParseStatus::kArp) return HandleArp(w, snap, m, port_index, info);
   if (status != ParseStatus::kOk) return Drop(w, m, DropFor(status));
-  if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
-    return Drop(w, m, DropReason::kBadIpChecksum);
-  }
   if (info.ip_version != 4) return Drop(w, m, DropReason::kNoService);
+  if (!Ipv4ChecksumOk(m, data + info.l3_offset)) return Drop(w, m, DropReason::kBadIpChecksum);
+  if (IsMartianIpv4Source(info.src_addr)) return Drop(w, m, DropReason::kBadSource);
+  m->l2_len = info.l3_offset;  // for ExceedsMtu at egress
 
   uint32_t dst;
   std::memcpy(&dst, info.dst_addr, 4);
@@ -132,13 +164,7 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
     return;
   }
   if (dst != port.address && !snap.index.IsVip(dst)) return Drop(w, m, DropReason::kNoService);
-  if (info.l4_proto == IPPROTO_ICMP) {
-    if (info.icmp_type == 8 && MakeIcmpEchoReply(rte_pktmbuf_mtod(m, uint8_t*), len, info, port.mac.addr_bytes)) {
-      w.counters->local_replies++;
-      return Send(w, port_index, m);
-    }
-    return Drop(w, m, DropReason::kIcmpIgnored);
-  }
+  if (info.l4_proto == IPPROTO_ICMP) return HandleIcmp(w, m, port_index, info);
   if (info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) return Drop(w, m, DropReason::kNoService);
   Drop(w, m, DropReason::kUnsupportedL4);
 }
@@ -225,6 +251,7 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
       Drop(w, p.mbuf, DropReason::kNeighborUnresolved);
       continue;
     }
+    if (ExceedsMtu(p.mbuf, w.ports[b->port_index].mtu)) { Drop(w, p.mbuf, DropReason::kMtuExceeded); continue; }
     auto* eth = rte_pktmbuf_mtod(p.mbuf, struct rte_ether_hdr*);
     rte_ether_addr_copy(&b->mac, &eth->dst_addr);
     rte_ether_addr_copy(&w.ports[b->port_index].mac, &eth->src_addr);

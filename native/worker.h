@@ -29,6 +29,7 @@ struct PortRuntime {
   struct rte_ether_addr mac;
   uint32_t address;  // network order
   uint32_t netmask;  // network order
+  uint16_t mtu;      // largest L3 packet the port transmits
 };
 
 struct RxQueueRuntime {

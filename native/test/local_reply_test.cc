@@ -213,21 +213,27 @@ TEST_CASE("local reply: non-echo or short ICMP is refused and left alone") {
   struct Case {
     const char* name;
     Bytes frame;
+    ParseStatus status;
   };
+  // The parser already calls an echo request without identifier and sequence
+  // truncated; the responder must refuse it even so.
   const Case cases[] = {
       {"ICMP message of 4 bytes",
-       Cat({Ether(0x0800), Ipv4({.proto = 1}, {8, 0, 0xf7, 0xff})})},
+       Cat({Ether(0x0800), Ipv4({.proto = 1}, {8, 0, 0xf7, 0xff})}), ParseStatus::kTruncated},
       {"ICMP message of 7 bytes",
-       PadTo(Cat({Ether(0x0800), Ipv4({.proto = 1}, {8, 0, 0xf7, 0xff, 0, 0, 0})}), 60)},
-      {"echo reply", Cat({Ether(0x0800), Ipv4({.proto = 1}, IcmpEcho(0, 1, 1, {}))})},
-      {"timestamp request", Cat({Ether(0x0800), Ipv4({.proto = 1}, IcmpEcho(13, 1, 1, Bytes(12)))})},
-      {"ICMPv6 echo request", Cat({Ether(0x86dd), Ipv6(58, IcmpEcho(128, 1, 1, {}))})},
-      {"UDP", Cat({Ether(0x0800), Ipv4({.proto = 17}, Udp(8, 8))})},
+       PadTo(Cat({Ether(0x0800), Ipv4({.proto = 1}, {8, 0, 0xf7, 0xff, 0, 0, 0})}), 60),
+       ParseStatus::kTruncated},
+      {"echo reply", Cat({Ether(0x0800), Ipv4({.proto = 1}, IcmpEcho(0, 1, 1, {}))}), ParseStatus::kOk},
+      {"timestamp request", Cat({Ether(0x0800), Ipv4({.proto = 1}, IcmpEcho(13, 1, 1, Bytes(12)))}),
+       ParseStatus::kOk},
+      {"ICMPv6 echo request", Cat({Ether(0x86dd), Ipv6(58, IcmpEcho(128, 1, 1, {}))}), ParseStatus::kOk},
+      {"UDP", Cat({Ether(0x0800), Ipv4({.proto = 17}, Udp(8, 8))}), ParseStatus::kOk},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
     Bytes f = c.frame;
-    const PacketInfo info = MustParse(f, ParseStatus::kOk);
+    PacketInfo info = MustParse(f, c.status);
+    if (c.status != ParseStatus::kOk) CHECK(info.icmp_type == 8);
     CHECK_FALSE(sluice::MakeIcmpEchoReply(f.data(), static_cast<uint32_t>(f.size()), info,
                                           kMacOurs.data()));
     CHECK(f == c.frame);
@@ -249,6 +255,36 @@ TEST_CASE("local reply: non-echo or short ICMP is refused and left alone") {
   CHECK_FALSE(sluice::MakeIcmpEchoReply(udp.data(), static_cast<uint32_t>(udp.size()), forged,
                                         kMacOurs.data()));
   CHECK(udp == before);
+}
+
+TEST_CASE("local reply: ICMP checksum check") {
+  Bytes payload(57);  // odd: the last byte is summed alone
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 13 + 5);
+  const Bytes frames[] = {EchoFrame(5, payload), EchoFrame(9, payload, {0x8100}),
+                          PadTo(EchoFrame(5, {}), 60, 0xee)};
+  for (const Bytes& good : frames) {
+    const PacketInfo info = MustParse(good, ParseStatus::kOk);
+    const uint32_t n = static_cast<uint32_t>(good.size());
+    CHECK(sluice::IcmpChecksumValid(good.data(), n, info));
+    // Any single flipped bit in the message, checksum field included, is caught.
+    const uint32_t end = info.l3_offset + info.l3_length;
+    for (uint32_t i = info.l4_offset; i < end; ++i) {
+      Bytes bad = good;
+      bad[i] ^= 0x10;
+      CAPTURE(i);
+      CHECK_FALSE(sluice::IcmpChecksumValid(bad.data(), n, info));
+    }
+    // Bytes past the IP length (padding) are not part of the message.
+    Bytes padded = good;
+    padded.push_back(0x77);
+    CHECK(sluice::IcmpChecksumValid(padded.data(), n + 1, info));
+    // The message must lie inside the bytes given.
+    CHECK_FALSE(sluice::IcmpChecksumValid(good.data(), end - 1, info));
+  }
+  // Not IPv4 ICMP.
+  const Bytes udp = Cat({Ether(0x0800), Ipv4({.proto = 17}, Udp(8, 8))});
+  CHECK_FALSE(sluice::IcmpChecksumValid(udp.data(), static_cast<uint32_t>(udp.size()),
+                                        MustParse(udp, ParseStatus::kOk)));
 }
 
 TEST_CASE("local reply: BuildArpRequest") {
@@ -324,7 +360,9 @@ TEST_CASE("local reply: every function is safe on every truncation") {
         const bool sender = sluice::ArpSender(c.data.get(), n, *info, &ip, mac);
         sluice::MakeArpReply(c.data.get(), n, *info, kMacOurs.data());
         const bool echo = sluice::MakeIcmpEchoReply(c.data.get(), n, *info, kMacOurs.data());
+        const bool icmp_sum = sluice::IcmpChecksumValid(c.data.get(), n, *info);
         if (n < needed) {
+          CHECK_FALSE(icmp_sum);
           CHECK_FALSE(target);
           CHECK_FALSE(sender);
           CHECK_FALSE(echo);
@@ -357,6 +395,8 @@ TEST_CASE("local reply: random frames with forged infos stay in bounds") {
     sluice::ArpRequestTarget(c.data.get(), n, info, &ip);
     sluice::ArpSender(c.data.get(), n, info, &ip, mac);
     sluice::MakeArpReply(c.data.get(), n, info, kMacOurs.data());
+    if (iter % 5 == 0) info.l4_offset = static_cast<uint16_t>(rng() % 128);
+    sluice::IcmpChecksumValid(c.data.get(), n, info);
     if (sluice::MakeIcmpEchoReply(c.data.get(), n, info, kMacOurs.data())) {
       // Whatever it accepted, it must have accepted as a whole IPv4 header.
       ++replies;

@@ -390,3 +390,96 @@ TEST_CASE("parse: random and mutated frames keep the offset invariants") {
   }
   CHECK(ok > 1000);  // the mutation still exercises the success path
 }
+
+TEST_CASE("parse: UDP length beyond the IP payload, short echo, short ARP") {
+  struct Case {
+    const char* name;
+    Bytes frame;
+    ParseStatus status;
+  };
+  const Bytes arp = Arp(1, kMacA, 0x0a000001, Bytes(6, 0), 0x0a000064);
+  const Case cases[] = {
+      {"UDP length = IP payload", Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {1, 2}))}),
+       ParseStatus::kOk},
+      {"UDP length < IP payload (trailing bytes)", Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {1, 2}, 9))}),
+       ParseStatus::kOk},
+      {"UDP length > IP payload", Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {1, 2}, 11))}),
+       ParseStatus::kBadIpHeader},
+      {"UDP length reaching into Ethernet padding",
+       PadTo(Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {1, 2}, 20))}), 60), ParseStatus::kBadIpHeader},
+      {"IPv6 UDP length > payload", Cat({Ether(kV6), Ipv6(17, Udp(1, 2, {}, 9))}), ParseStatus::kBadIpHeader},
+      {"echo request of 7 bytes", Cat({Ether(kV4), Ipv4({.proto = 1}, {8, 0, 0, 0, 0, 0, 0})}),
+       ParseStatus::kTruncated},
+      {"echo reply of 4 bytes", Cat({Ether(kV4), Ipv4({.proto = 1}, {0, 0, 0, 0})}), ParseStatus::kTruncated},
+      {"ICMPv6 echo request of 6 bytes", Cat({Ether(kV6), Ipv6(58, {128, 0, 0, 0, 0, 0})}),
+       ParseStatus::kTruncated},
+      {"destination unreachable of 4 bytes", Cat({Ether(kV4), Ipv4({.proto = 1}, {3, 1, 0, 0})}),
+       ParseStatus::kOk},
+      {"ARP of 28 bytes", Cat({Ether(0x0806), arp}), ParseStatus::kArp},
+      {"ARP of 27 bytes", Cat({Ether(0x0806), Bytes(arp.begin(), arp.end() - 1)}), ParseStatus::kTruncated},
+      {"ARP fixed header of 7 bytes", Cat({Ether(0x0806), Bytes(arp.begin(), arp.begin() + 7)}),
+       ParseStatus::kTruncated},
+      // hlen 7 announces 30 bytes: it fits the padded frame, so it is ARP, for the
+      // responder to refuse as not Ethernet/IPv4.
+      {"ARP with hlen 7, padded", PadTo(Cat({Ether(0x0806), Arp(1, kMacA, 1, Bytes(6, 0), 2, 1, 0x0800, 7)}), 60),
+       ParseStatus::kArp},
+      {"ARP with hlen 255", PadTo(Cat({Ether(0x0806), Arp(1, kMacA, 1, Bytes(6, 0), 2, 1, 0x0800, 255)}), 60),
+       ParseStatus::kTruncated},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    PacketInfo info;
+    CHECK(Parse(c.frame, &info) == c.status);
+  }
+}
+
+// A chained mbuf: headers from the first segment, lengths against the packet.
+TEST_CASE("parse: a segmented packet") {
+  const Bytes f = Cat({Ether(kV4, {kQ}), Ipv4({.ihl = 6}, Tcp(1, 2, 0x02, 8, Bytes(3000, 0x5a)))});
+  const uint32_t headers = 18 + 24 + 32;
+  PacketInfo info;
+  for (uint32_t first = 0; first <= f.size(); first += (first < headers + 8 ? 1 : 500)) {
+    CAPTURE(first);
+    ExactCopy copy(f, first);
+    std::memset(&info, 0xab, sizeof(info));
+    const ParseStatus s = ParsePacket(copy.data.get(), first, static_cast<uint32_t>(f.size()), &info);
+    if (first < headers) {
+      CHECK(s == ParseStatus::kTruncated);
+    } else {
+      REQUIRE(s == ParseStatus::kOk);
+      CHECK(info.l3_length == f.size() - 18);
+      CHECK(info.l4_offset == 42);
+      CHECK(info.dst_port == Net16(2));
+    }
+  }
+  // The packet's length, not the first segment's, bounds the IP length fields.
+  ExactCopy copy(f, headers);
+  CHECK(ParsePacket(copy.data.get(), headers, static_cast<uint32_t>(f.size()) - 1, &info) ==
+        ParseStatus::kBadIpHeader);
+  // A UDP length is checked against the whole datagram too.
+  const Bytes u = Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, Bytes(2000, 1)))});
+  ExactCopy ucopy(u, 100);
+  CHECK(ParsePacket(ucopy.data.get(), 100, static_cast<uint32_t>(u.size()), &info) == ParseStatus::kOk);
+  const Bytes v6 = Cat({Ether(kV6), Ipv6(0, Cat({Ipv6Ext(6, 3), Tcp(1, 2, 0, 5, Bytes(1000, 1))}))});
+  ExactCopy v6copy(v6, 14 + 40 + 16);  // cut inside the hop-by-hop header
+  CHECK(ParsePacket(v6copy.data.get(), 14 + 40 + 16, static_cast<uint32_t>(v6.size()), &info) ==
+        ParseStatus::kTruncated);
+}
+
+TEST_CASE("parse: martian IPv4 sources") {
+  const struct {
+    uint8_t addr[4];
+    bool martian;
+  } cases[] = {
+      {{0, 0, 0, 0}, true},        {{0, 1, 2, 3}, true},          {{127, 0, 0, 1}, true},
+      {{127, 255, 255, 255}, true}, {{224, 0, 0, 1}, true},       {{239, 255, 255, 250}, true},
+      {{255, 255, 255, 255}, true}, {{255, 255, 255, 254}, false}, {{1, 0, 0, 0}, false},
+      {{126, 255, 255, 255}, false}, {{128, 0, 0, 0}, false},     {{223, 255, 255, 255}, false},
+      {{240, 0, 0, 1}, false},     {{10, 0, 0, 255}, false},      {{172, 16, 0, 1}, false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(int{c.addr[0]});
+    CAPTURE(int{c.addr[3]});
+    CHECK(sluice::IsMartianIpv4Source(c.addr) == c.martian);
+  }
+}

@@ -69,10 +69,22 @@ export interface ServiceStats {
   backends: BackendStats[];
 }
 
+export interface MempoolStats {
+  name: string;
+  socket: number;
+  size: number;
+  /** held by rx/tx queues, rings and packets in flight; per-lcore caches count as free */
+  inUse: number;
+  /** free, but in a per-lcore cache: only that lcore allocates them */
+  cached: number;
+}
+
 export interface DataplaneStats {
   lcores: LcoreStats[];
   ports: PortStats[];
   services: ServiceStats[];
+  /** one mbuf pool per NUMA socket */
+  mempools: MempoolStats[];
   /** configuration generation the workers see */
   generation: number;
   /** snapshots waiting for their RCU grace period */
@@ -121,8 +133,12 @@ export interface SluiceAddon {
   stats(): DataplaneStats;
   ports(): PortInfo[];
   neighbors(): NeighborInfo[];
-  /** "ring" ports only: queue frames for rx queue `queue`; returns how many were taken. */
-  inject(port: string, frames: Buffer[], queue?: number): number;
+  /**
+   * "ring" ports only: queue frames for rx queue `queue`; returns how many were
+   * taken (fewer when the mempool or the rx ring is full). With `segmentBytes`
+   * each frame becomes a chain of mbufs of at most that many bytes each.
+   */
+  inject(port: string, frames: Buffer[], queue?: number, segmentBytes?: number): number;
   /** "ring" ports only: frames the workers transmitted, oldest first per tx queue. */
   capture(port: string, max?: number): Buffer[];
   maglevTable(backends: { key: string; weight: number }[], size: number): Uint32Array;

@@ -16,6 +16,8 @@ export interface RingOptions {
   /** per lcore; 0 (the default here) = unlimited */
   newFlowsPerSec?: number;
   admissionBurst?: number;
+  /** mbufs in the pool; 0 or absent sizes it from ports, queues and workers */
+  mbufsPerSocket?: number;
 }
 
 export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
@@ -30,7 +32,7 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
     flowTable: { entriesPerLcore: o.entriesPerLcore ?? 65536, tcpTimeoutSec: 300,
       tcpClosingTimeoutSec: o.tcpClosingTimeoutSec ?? 10, udpTimeoutSec: o.udpTimeoutSec ?? 30,
       admission: { newFlowsPerSec: o.newFlowsPerSec ?? 0, burst: o.admissionBurst ?? 1 } },
-    mbufsPerSocket: 0,
+    mbufsPerSocket: o.mbufsPerSocket ?? 0,
     idleSleepMaxUs: 50,
     neighborRefreshSec: 30,
   };
