@@ -20,7 +20,9 @@ namespace sluice {
   X(kIcmpIgnored, "icmp_ignored")            /* ICMP other than echo request */  \
   X(kNoBackend, "no_backend")                /* service has no usable backend */ \
   X(kNeighborUnresolved, "neighbor_unresolved") /* backend MAC not known yet */  \
-  X(kTxFull, "tx_full")                      /* tx queue did not take it */
+  X(kTxFull, "tx_full")                      /* tx queue did not take it */     \
+  X(kMtuExceeded, "mtu_exceeded")            /* too long for the egress MTU */   \
+  X(kNoHeadroom, "no_headroom")              /* no mbuf room for outer headers */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

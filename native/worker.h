@@ -14,6 +14,7 @@
 
 #include "config_types.h"
 #include "flow_table.h"
+#include "icmp_errors.h"
 #include "lcore_stats.h"
 #include "snapshot.h"
 
@@ -62,6 +63,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   const std::atomic<const Snapshot*>* snapshot;
   struct rte_rcu_qsbr* rcu;
   const std::atomic<bool>* stop;
+  IcmpRateLimiter icmp_limiter;
+  uint16_t ip_id;                     // outer IPv4 IDs of tunnelled packets
   uint32_t idle_sleep_max_us;
   uint64_t tsc_per_ms;
   uint64_t tsc_base;
