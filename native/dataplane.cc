@@ -509,7 +509,8 @@ int Dataplane::TelemetryServices(struct rte_tel_data* d) const {
     }
     std::string text = FormatIp(s.vip) + ":" + std::to_string(s.port) + "/" +
                        (s.protocol == IPPROTO_TCP ? "tcp" : "udp") +
-                       (s.forwarding == Forwarding::kTunnel ? " tunnel" : " dsr") + " backends=" + std::to_string(s.backends.size());
+                       (s.forwarding == Forwarding::kTunnel ? " tunnel" : " dsr") +
+                       " backends=" + std::to_string(s.backends.size());
     rte_tel_data_add_dict_string(d, s.name.c_str(), text.c_str());
   }
   return 0;
