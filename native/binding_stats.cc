@@ -37,6 +37,7 @@ Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
   o.Set("localReplies", Num(env, c.local_replies));
   o.Set("arpLearned", Num(env, c.arp_learned));
   o.Set("learnQueueFull", Num(env, c.learn_queue_full));
+  o.Set("icmpFragNeededSent", Num(env, c.icmp_frag_needed_sent));
   o.Set("drops", DropsObject(env, c.drops));
   Napi::Object flows = Napi::Object::New(env);
   flows.Set("active", Num(env, c.flow_active));

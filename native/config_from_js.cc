@@ -8,6 +8,7 @@
 #include <string>
 
 #include "maglev.h"
+#include "snapshot.h"
 
 namespace sluice {
 namespace {
@@ -83,6 +84,27 @@ PortConfig PortFromJs(const Napi::Value& value, const std::string& path) {
   p.rx_descriptors = GetUint(o, "rxDescriptors", path, 64, 16384);
   p.tx_descriptors = GetUint(o, "txDescriptors", path, 64, 16384);
   return p;
+}
+
+TunnelConfig TunnelFromJs(const Napi::Value& value, const std::string& path) {
+  Napi::Object o = AsObject(value, path);
+  TunnelConfig t;
+  std::string encapsulation = GetString(o, "encapsulation", path);
+  if (encapsulation == "ipip") t.encapsulation = Encapsulation::kIpip;
+  else if (encapsulation == "gue") t.encapsulation = Encapsulation::kGue;
+  else Fail(path + ".encapsulation", "must be ipip or gue");
+  t.gue_port = static_cast<uint16_t>(GetUint(o, "guePort", path, 1, 65535));
+  if (o.Has("source") && !o.Get("source").IsUndefined()) {
+    t.has_source = true;
+    t.source = GetIp(o, "source", path);
+    if (t.source.family != 4) Fail(path + ".source", "must be IPv4");
+  }
+  t.source_network = GetIp(o, "sourceNetwork", path);
+  if (t.source_network.family != 4) Fail(path + ".sourceNetwork", "must be IPv4");
+  t.source_prefix_len = static_cast<uint8_t>(GetUint(o, "sourcePrefixLength", path, 8, 24));
+  uint32_t network = ntohl(Ipv4Of(t.source_network));
+  if (network & (~uint32_t{0} >> t.source_prefix_len)) Fail(path + ".sourceNetwork", "has host bits set");
+  return t;
 }
 
 }  // namespace
@@ -180,8 +202,16 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
     else if (proto == "udp") s.protocol = IPPROTO_UDP;
     else Fail(path + ".protocol", "must be tcp or udp");
     std::string forwarding = GetString(o, "forwarding", path);
-    if (forwarding != "dsr") Fail(path + ".forwarding", "must be dsr (tunnel and nat are not supported yet)");
-    s.forwarding = Forwarding::kDsr;
+    if (forwarding == "dsr") s.forwarding = Forwarding::kDsr;
+    else if (forwarding == "tunnel") s.forwarding = Forwarding::kTunnel;
+    else Fail(path + ".forwarding", "must be dsr or tunnel (nat is not supported yet)");
+    bool has_tunnel = o.Has("tunnel") && !o.Get("tunnel").IsUndefined();
+    if (s.forwarding == Forwarding::kTunnel) {
+      if (!has_tunnel) Fail(path + ".tunnel", "is required with forwarding tunnel");
+      s.tunnel = TunnelFromJs(o.Get("tunnel"), path + ".tunnel");
+    } else if (has_tunnel) {
+      Fail(path + ".tunnel", "applies to forwarding tunnel only");
+    }
     s.maglev_table_size = GetUint(o, "maglevTableSize", path, 2, kMaglevMaxTableSize);
     if (!IsPrime(s.maglev_table_size)) Fail(path + ".maglevTableSize", "must be prime");
     Napi::Array backends = AsArray(o.Get("backends"), path + ".backends");

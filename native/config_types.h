@@ -66,7 +66,20 @@ struct DataplaneConfig {
   uint32_t neighbor_refresh_sec = 30; // re-resolve a learned MAC this often
 };
 
-enum class Forwarding : uint8_t { kDsr = 0 };
+enum class Forwarding : uint8_t { kDsr = 0, kTunnel = 1 };
+
+enum class Encapsulation : uint8_t { kIpip = 0, kGue = 1 };
+
+// forwarding: tunnel only. The outer source is `source` when set; otherwise per
+// flow from source_network (ipip) or the egress port's address (gue).
+struct TunnelConfig {
+  Encapsulation encapsulation = Encapsulation::kIpip;
+  uint16_t gue_port = 6080;
+  bool has_source = false;
+  IpAddr source;
+  IpAddr source_network;              // IPv4, host bits zero
+  uint8_t source_prefix_len = 16;
+};
 
 enum class AdminState : uint8_t { kActive = 0, kDrain = 1, kDisabled = 2 };
 
@@ -88,6 +101,7 @@ struct ServiceConfig {
   uint16_t port;
   uint8_t protocol;      // IPPROTO_TCP or IPPROTO_UDP
   Forwarding forwarding = Forwarding::kDsr;
+  TunnelConfig tunnel;
   uint32_t maglev_table_size = 65537;
   std::vector<BackendConfig> backends;
 };

@@ -98,7 +98,8 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
       rt.netmask = Netmask(config_.ports[i].prefix_len);
       rt.mtu = static_cast<uint16_t>(config_.ports[i].mtu);
       port_runtime_.push_back(rt);
-      port_addressing_.push_back(PortAddressing{rt.address, rt.netmask});
+      uint32_t gateway = config_.ports[i].has_gateway ? Ipv4Of(config_.ports[i].gateway) : 0;
+      port_addressing_.push_back(PortAddressing{rt.address, rt.netmask, gateway, config_.ports[i].mtu});
     }
     neighbors_ = std::make_unique<NeighborResolver>(config_.neighbor_refresh_sec);
     size_t rcu_size = rte_rcu_qsbr_get_memsize(static_cast<uint32_t>(config_.workers.size()));
@@ -270,7 +271,7 @@ SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   }
   for (const ServiceConfig& s : services) {
     for (const BackendConfig& b : s.backends) {
-      if (!b.has_static_mac) targets.push_back({snap->backends[b.id].address, snap->backends[b.id].port_index});
+      if (!b.has_static_mac) targets.push_back({snap->backends[b.id].next_hop, snap->backends[b.id].port_index});
     }
   }
   neighbors_->SetTargets(targets);
@@ -535,7 +536,9 @@ int Dataplane::TelemetryServices(struct rte_tel_data* d) const {
       break;
     }
     std::string text = FormatIp(s.vip) + ":" + std::to_string(s.port) + "/" +
-                       (s.protocol == IPPROTO_TCP ? "tcp" : "udp") + " dsr backends=" + std::to_string(s.backends.size());
+                       (s.protocol == IPPROTO_TCP ? "tcp" : "udp") +
+                       (s.forwarding == Forwarding::kTunnel ? " tunnel" : " dsr") +
+                       " backends=" + std::to_string(s.backends.size());
     rte_tel_data_add_dict_string(d, s.name.c_str(), text.c_str());
   }
   return 0;

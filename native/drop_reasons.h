@@ -23,7 +23,8 @@ namespace sluice {
   X(kTxFull, "tx_full")                      /* tx queue did not take it */     \
   X(kMtuExceeded, "mtu_exceeded")            /* too long for the egress MTU */   \
   X(kBadSource, "bad_source")                /* multicast MAC or martian IP */   \
-  X(kBadIcmpChecksum, "bad_icmp_checksum")   /* echo request to us, bad sum */
+  X(kBadIcmpChecksum, "bad_icmp_checksum")   /* echo request to us, bad sum */   \
+  X(kNoHeadroom, "no_headroom")              /* no mbuf room for outer headers */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

@@ -47,6 +47,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
   uint64_t iterations;
   uint64_t busy_cycles;      // cycles spent in iterations that received packets
   uint64_t idle_cycles;      // cycles in empty iterations, sleeping included
+
+  // ICMP fragmentation-needed replies handed to tx: a subset of drops[mtu_exceeded],
+  // whose buffers they reuse; the rest were held back by the rate limit.
+  uint64_t icmp_frag_needed_sent;
 };
 
 struct ServiceCounters {

@@ -84,9 +84,19 @@ void MaglevCache::Retain(const std::vector<ServiceConfig>& services) {
                  entries_.end());
 }
 
-static int EgressPort(const std::vector<PortAddressing>& ports, uint32_t address) {
+static int OnLinkPort(const std::vector<PortAddressing>& ports, uint32_t address) {
   for (size_t p = 0; p < ports.size(); p++) {
     if ((ports[p].address & ports[p].netmask) == (address & ports[p].netmask)) return static_cast<int>(p);
+  }
+  return -1;
+}
+
+// An off-link tunnel backend is reached through the gateway of the first port, in
+// config order, that has one: one rule an operator can predict, and a single
+// default route is how such hosts are usually set up.
+static int GatewayPort(const std::vector<PortAddressing>& ports) {
+  for (size_t p = 0; p < ports.size(); p++) {
+    if (ports[p].gateway != 0) return static_cast<int>(p);
   }
   return -1;
 }
@@ -125,25 +135,39 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       if (backend_ids[b.id]) throw std::invalid_argument(where + ": backend id used twice");
       backend_ids[b.id] = true;
       if (b.address.family != 4) throw std::invalid_argument(where + ": IPv6 backends are not supported yet");
-      if (s.forwarding == Forwarding::kDsr && b.port != s.port) {
-        throw std::invalid_argument(where + ": dsr forwards without rewriting ports, so the backend port must be " +
+      // Neither dsr nor tunnel touches the client's packet, ports included.
+      if (b.port != s.port) {
+        throw std::invalid_argument(where + ": " + (s.forwarding == Forwarding::kDsr ? "dsr" : "tunnel") +
+                                    " forwards without rewriting ports, so the backend port must be " +
                                     std::to_string(s.port));
       }
       uint32_t address = Ipv4Of(b.address);
-      int port = EgressPort(ports, address);
+      uint32_t next_hop = address;
+      int port = OnLinkPort(ports, address);
+      if (port < 0 && s.forwarding == Forwarding::kTunnel) {
+        port = GatewayPort(ports);
+        if (port < 0) {
+          throw std::invalid_argument(where + ": not inside any port's subnet, and no port has a gateway");
+        }
+        next_hop = ports[port].gateway;
+      }
       if (port < 0) {
         throw std::invalid_argument(where + ": not inside any port's subnet; dsr needs the backend on-link");
       }
       BackendView& view = snap->backends[b.id];
       view.service_id = s.id;
       view.address = address;
+      view.next_hop = next_hop;
       view.port_index = static_cast<uint16_t>(port);
+      if (s.forwarding == Forwarding::kTunnel) {
+        view.tunnel = MakeTunnelTarget(s.tunnel, address, ports[port].address, ports[port].mtu);
+      }
       view.keeps_flows = b.admin != AdminState::kDisabled && b.healthy;
       if (b.has_static_mac) {
         std::memcpy(view.mac.addr_bytes, b.mac.data(), 6);
         view.mac_known = 1;
       } else {
-        view.mac_known = neighbors.Lookup(address, &view.mac) ? 1 : 0;
+        view.mac_known = neighbors.Lookup(next_hop, &view.mac) ? 1 : 0;
       }
     }
     auto table = tables.Get(s);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config_types.h"
+#include "encap.h"
 #include "maglev.h"
 
 namespace sluice {
@@ -17,10 +18,14 @@ namespace sluice {
 struct BackendView {
   uint32_t service_id;      // owner: a flow entry naming another service re-picks
   uint32_t address;         // network order
+  // The backend itself when it is on a port's subnet; otherwise (tunnel only) the
+  // gateway of the egress port. `mac` is the next hop's.
+  uint32_t next_hop;        // network order
   struct rte_ether_addr mac;
-  uint16_t port_index;      // egress port (the one whose subnet holds the backend)
+  uint16_t port_index;      // egress port
   uint8_t keeps_flows;      // exists, not disabled, healthy: existing flows stay
   uint8_t mac_known;
+  TunnelTarget tunnel;      // forwarding tunnel only
 };
 
 struct ServiceView {
@@ -95,6 +100,8 @@ struct Snapshot {
 struct PortAddressing {
   uint32_t address;      // network order
   uint32_t netmask;      // network order
+  uint32_t gateway;      // network order; 0 when the port has none
+  uint16_t mtu;
 };
 
 // Resolved next-hop MACs, by IPv4 address (network order).
@@ -121,7 +128,8 @@ class MaglevCache {
 };
 
 // Throws std::invalid_argument naming the service or backend when the set is
-// inconsistent (duplicate ids or VIP triples, a dsr backend on no port's subnet).
+// inconsistent (duplicate ids or VIP triples, a dsr backend on no port's subnet,
+// an off-link tunnel backend and no port with a gateway).
 std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
                                         const std::vector<PortAddressing>& ports,
                                         const NeighborLookup& neighbors, MaglevCache& tables,

@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "egress_check.h"
+#include "encap.h"
+#include "icmp_errors.h"
 #include "local_reply.h"
 #include "packet_parse.h"
 
@@ -174,6 +176,63 @@ inline void CountNewFlow(WorkerContext& w, uint32_t service_id, uint32_t backend
   w.backend_counters[backend_id].new_flows++;
 }
 
+inline void SendToBackend(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m) {
+  BackendCounters& bc = w.backend_counters[backend_id];
+  bc.packets++;
+  bc.bytes += m->pkt_len;
+  w.counters->forwarded++;
+  Send(w, b.port_index, m);
+}
+
+// dsr: only the MACs change.
+inline void RewriteDsr(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m) {
+  auto* eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr*);
+  rte_ether_addr_copy(&b.mac, &eth->dst_addr);
+  rte_ether_addr_copy(&w.ports[b.port_index].mac, &eth->src_addr);
+  SendToBackend(w, b, backend_id, m);
+}
+
+// A packet too long to tunnel goes back to the client as ICMP fragmentation-needed,
+// out of the port it came in by, as long as the lcore's rate limit allows.
+inline void RefuseTooBig(WorkerContext& w, const BackendView& b, struct rte_mbuf* m, uint32_t l2_len,
+                         uint16_t ingress_port, uint32_t now_ms) {
+  w.counters->drops[static_cast<uint32_t>(DropReason::kMtuExceeded)]++;
+  uint32_t len = rte_pktmbuf_data_len(m);
+  uint32_t reply_len = 0;
+  if (w.icmp_limiter.Allow(now_ms)) {
+    reply_len = MakeIcmpFragNeeded(rte_pktmbuf_mtod(m, uint8_t*), len, len + rte_pktmbuf_tailroom(m), l2_len,
+                                   w.ports[ingress_port].mac.addr_bytes, b.tunnel.max_inner_length);
+  }
+  if (reply_len == 0) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (reply_len < len) {
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(len - reply_len));
+  } else {
+    rte_pktmbuf_append(m, static_cast<uint16_t>(reply_len - len));
+  }
+  w.counters->icmp_frag_needed_sent++;
+  Send(w, ingress_port, m);
+}
+
+// tunnel: the client's packet, unchanged, inside an outer IPv4 (and for GUE, UDP)
+// header to the backend, sent to the next hop; Ethernet padding is cut off first.
+inline void EncapsulateTunnel(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m,
+                              uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms) {
+  const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t l2_len = L2HeaderLength(frame);
+  uint16_t inner_length = rte_be_to_cpu_16(
+      reinterpret_cast<const struct rte_ipv4_hdr*>(frame + l2_len)->total_length);
+  if (inner_length > b.tunnel.max_inner_length) return RefuseTooBig(w, b, m, l2_len, ingress_port, now_ms);
+  uint32_t padding = rte_pktmbuf_pkt_len(m) - l2_len - inner_length;
+  if (padding > 0) rte_pktmbuf_trim(m, static_cast<uint16_t>(padding));
+  auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel.overhead));
+  if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
+  Encapsulate(start, l2_len, inner_length, b.tunnel, flow_hash, w.ip_id++, b.mac, w.ports[b.port_index].mac);
+  SendToBackend(w, b, backend_id, m);
+}
+
 // Stores a new flow in the table if admission allows; forwarding does not depend
 // on it (see admission.h).
 inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bool closing, uint32_t now_ms) {
@@ -193,8 +252,9 @@ inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bo
                w.service_counters);
 }
 
-// Flow lookup -> backend (remembered, or picked by Maglev) -> rewrite -> tx buffer.
-void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint32_t now_ms) {
+// Flow lookup -> backend (remembered, or picked by Maglev) -> per-mode rewrite -> tx buffer.
+void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint16_t ingress_port,
+             uint32_t now_ms) {
   FlowTable& flows = *w.flows;
   // The bucket lines were prefetched in Classify, a burst ago; now fetch the
   // records they point to, so each lookup below finds everything in cache.
@@ -251,15 +311,13 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
       Drop(w, p.mbuf, DropReason::kNeighborUnresolved);
       continue;
     }
-    if (ExceedsMtu(p.mbuf, w.ports[b->port_index].mtu)) { Drop(w, p.mbuf, DropReason::kMtuExceeded); continue; }
-    auto* eth = rte_pktmbuf_mtod(p.mbuf, struct rte_ether_hdr*);
-    rte_ether_addr_copy(&b->mac, &eth->dst_addr);
-    rte_ether_addr_copy(&w.ports[b->port_index].mac, &eth->src_addr);
-    BackendCounters& bc = w.backend_counters[backend_id];
-    bc.packets++;
-    bc.bytes += p.mbuf->pkt_len;
-    c.forwarded++;
-    Send(w, b->port_index, p.mbuf);
+    if (service.forwarding == static_cast<uint8_t>(Forwarding::kTunnel)) {
+      EncapsulateTunnel(w, *b, backend_id, p.mbuf, p.hash.sig, ingress_port, now_ms);
+    } else if (ExceedsMtu(p.mbuf, w.ports[b->port_index].mtu)) {
+      Drop(w, p.mbuf, DropReason::kMtuExceeded);
+    } else {
+      RewriteDsr(w, *b, backend_id, p.mbuf);
+    }
   }
 }
 
@@ -289,7 +347,7 @@ void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbuf
     Classify(w, snap, mbufs[i], port_index, pending, num_pending);
   }
   w.counters->rx_packets += n;
-  if (num_pending > 0) Forward(w, snap, pending, num_pending, now_ms);
+  if (num_pending > 0) Forward(w, snap, pending, num_pending, port_index, now_ms);
 }
 
 void CountUnsentPackets(struct rte_mbuf** unsent, uint16_t count, void* arg) {

@@ -15,6 +15,7 @@
 #include "admission.h"
 #include "config_types.h"
 #include "flow_table.h"
+#include "icmp_errors.h"
 #include "lcore_stats.h"
 #include "snapshot.h"
 
@@ -65,6 +66,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   const std::atomic<const Snapshot*>* snapshot;
   struct rte_rcu_qsbr* rcu;
   const std::atomic<bool>* stop;
+  IcmpRateLimiter icmp_limiter;
+  uint16_t ip_id;                     // outer IPv4 IDs of tunnelled packets
   uint32_t idle_sleep_max_us;
   uint64_t tsc_per_ms;
   uint64_t tsc_base;

@@ -11,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 out_dir=native/test/build
-sources=(native/test/*.cc native/maglev.cc native/local_reply.cc native/flow_table.cc)
+sources=(native/test/*.cc native/maglev.cc native/local_reply.cc native/flow_table.cc native/encap.cc native/icmp_errors.cc)
 
 flags=(-std=c++17 -O2 -g -Wall -Wextra)
 out="$out_dir/sluice-native-tests"

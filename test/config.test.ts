@@ -63,6 +63,11 @@ function configProblems(fn: () => unknown): ConfigProblem[] {
   assert.fail('expected SLUICE_CONFIG_INVALID, nothing was thrown');
 }
 
+function tunnel(c: Raw, options: Raw): void {
+  c.services[0].forwarding = 'tunnel';
+  c.services[0].tunnel = options;
+}
+
 const secondPort = { name: 'eth1', device: 'net_null1', queues: 2, address: '10.98.0.2/24' };
 
 describe('validateConfig fills defaults', () => {
@@ -200,7 +205,26 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'IPv6 VIP', change: (c) => (c.services[0].vip = 'fd00::100'), path: 'services[0].vip', reason: 'IPv6 services are not supported yet' },
     { name: 'VIP not an address', change: (c) => (c.services[0].vip = '10.99.0.256'), path: 'services[0].vip', reason: 'must be an IPv4 address' },
     { name: 'VIP is a port address', change: (c) => (c.services[0].vip = '10.99.0.2'), path: 'services[0].vip', reason: 'own address of ports[0] (eth0)' },
-    { name: 'tunnel forwarding', change: (c) => (c.services[0].forwarding = 'tunnel'), path: 'services[0].forwarding', reason: 'not supported yet' },
+    // semantics: tunnel
+    { name: 'tunnel options on a dsr service', change: (c) => (c.services[0].tunnel = { encapsulation: 'ipip' }), path: 'services[0].tunnel', reason: 'applies to forwarding tunnel only' },
+    { name: 'unknown encapsulation', change: (c) => tunnel(c, { encapsulation: 'gre' }), path: 'services[0].tunnel.encapsulation', reason: 'must be one of: ipip, gue' },
+    { name: 'unknown tunnel field', change: (c) => tunnel(c, { ttl: 3 }), path: 'services[0].tunnel.ttl', reason: 'unknown field' },
+    { name: 'guePort with ipip', change: (c) => tunnel(c, { encapsulation: 'ipip', guePort: 9886 }), path: 'services[0].tunnel.guePort', reason: 'applies to encapsulation gue only' },
+    { name: 'guePort 0', change: (c) => tunnel(c, { encapsulation: 'gue', guePort: 0 }), path: 'services[0].tunnel.guePort', reason: 'must be >= 1' },
+    { name: 'sourceNetwork with gue', change: (c) => tunnel(c, { encapsulation: 'gue', sourceNetwork: '172.16.0.0/16' }), path: 'services[0].tunnel.sourceNetwork', reason: 'applies to encapsulation ipip only' },
+    { name: 'source and sourceNetwork', change: (c) => tunnel(c, { source: '10.99.0.2', sourceNetwork: '172.16.0.0/16' }), path: 'services[0].tunnel', reason: 'not both' },
+    { name: 'source not an address', change: (c) => tunnel(c, { source: 'lb' }), path: 'services[0].tunnel.source', reason: 'must be an IPv4 address' },
+    { name: 'IPv6 source', change: (c) => tunnel(c, { source: 'fd00::2' }), path: 'services[0].tunnel.source', reason: 'must be an IPv4 address' },
+    { name: 'multicast source', change: (c) => tunnel(c, { source: '239.1.1.1' }), path: 'services[0].tunnel.source', reason: 'not a unicast address' },
+    { name: 'sourceNetwork without prefix', change: (c) => tunnel(c, { sourceNetwork: '172.16.0.0' }), path: 'services[0].tunnel.sourceNetwork', reason: 'IPv4 prefix' },
+    { name: 'sourceNetwork /28', change: (c) => tunnel(c, { sourceNetwork: '172.16.0.0/28' }), path: 'services[0].tunnel.sourceNetwork', reason: 'prefix length must be 8 to 24' },
+    { name: 'sourceNetwork host bits', change: (c) => tunnel(c, { sourceNetwork: '172.16.1.0/16' }), path: 'services[0].tunnel.sourceNetwork', reason: 'host bits set; the prefix is 172.16.0.0/16' },
+    { name: 'tunnel port mismatch', change: (c) => { tunnel(c, {}); c.services[0].backends[0].port = 8080; }, path: 'services[0].backends[0].port', reason: 'tunnel forwards without rewriting ports' },
+    { name: 'tunnel backend off-link with no gateway', change: (c) => {
+      tunnel(c, {});
+      delete c.ports[0].gateway;
+      c.services[0].backends[0].address = '10.1.2.11';
+    }, path: 'services[0].backends[0].address', reason: 'no port has a gateway' },
     { name: 'nat forwarding', change: (c) => (c.services[0].forwarding = 'nat'), path: 'services[0].forwarding', reason: 'not supported yet' },
     { name: 'MAC with dashes', change: (c) => (c.services[0].backends[0].mac = '02-00-00-00-00-11'), path: 'services[0].backends[0].mac', reason: 'must be a MAC address' },
     { name: 'short MAC', change: (c) => (c.services[0].backends[0].mac = '02:00:00:00:11'), path: 'services[0].backends[0].mac', reason: 'must be a MAC address' },
@@ -438,6 +462,24 @@ describe('toNativeServices and ids', () => {
       ],
     });
     assert.ok(!('mac' in svc.backends[1]));
+  });
+
+  test('tunnel: defaults filled, addresses normalized, off-link backends accepted with a gateway', () => {
+    const cfg = validateConfig(withChange((c) => {
+      c.services[0].forwarding = 'tunnel';
+      c.services[0].backends[1].address = '10.1.2.12';
+      c.services.push({ name: 'gue', vip: '10.99.0.101', port: 53, protocol: 'udp', forwarding: 'tunnel',
+        tunnel: { encapsulation: 'gue', source: '10.99.0.2' }, backends: [{ address: '10.1.2.13', port: 53 }] });
+      c.services.push({ name: 'ipip', vip: '10.99.0.102', port: 80, forwarding: 'tunnel',
+        tunnel: { sourceNetwork: '10.200.0.0/20' }, backends: [] });
+    }));
+    const [web, gue, ipip] = toNativeServices(cfg.services, new ServiceIdMap());
+    assert.equal(web.forwarding, 'tunnel');
+    assert.deepEqual(web.tunnel, { encapsulation: 'ipip', guePort: 6080, sourceNetwork: '172.16.0.0', sourcePrefixLength: 16 });
+    assert.deepEqual(gue.tunnel, { encapsulation: 'gue', guePort: 6080, source: '10.99.0.2', sourceNetwork: '172.16.0.0', sourcePrefixLength: 16 });
+    assert.deepEqual(ipip.tunnel, { encapsulation: 'ipip', guePort: 6080, sourceNetwork: '10.200.0.0', sourcePrefixLength: 20 });
+    const [dsr] = toNativeServices(validateConfig(base()).services, new ServiceIdMap());
+    assert.ok(!('tunnel' in dsr), 'dsr services carry no tunnel options');
   });
 
   test('ids stay with unchanged services and backends across calls', () => {

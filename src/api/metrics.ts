@@ -88,6 +88,9 @@ function definitions(version: string): Definition[] {
     perLcore('counter', 'sluice_lcore_forwarded_packets_total', 'packets forwarded to a backend', (l) => l.forwarded),
     perLcore('counter', 'sluice_lcore_local_replies_total', 'ARP and ICMP echo replies sent by the balancer itself',
       (l) => l.localReplies),
+    perLcore('counter', 'sluice_lcore_icmp_frag_needed_sent_total',
+      'ICMP fragmentation-needed replies to packets too long to tunnel (also counted as mtu_exceeded drops)',
+      (l) => l.icmpFragNeededSent),
     counter('sluice_lcore_drops_total', 'packets dropped by a worker lcore, by reason', ['lcore', 'reason'], function* (s) {
       for (const l of s.stats?.lcores ?? []) {
         for (const [reason, n] of Object.entries(l.drops)) yield [{ lcore: String(l.lcore), reason }, n];

@@ -135,17 +135,40 @@ export const BackendSchema = Type.Object(
   strict,
 );
 
+/** Katran's GUE port. */
+export const GUE_DEFAULT_PORT = 6080;
+/** Per-flow ipip outer sources, as Katran's: a private range a backend never routes back to. */
+export const TUNNEL_SOURCE_NETWORK_DEFAULT = '172.16.0.0/16';
+
+export const TunnelSchema = Type.Object(
+  {
+    encapsulation: Type.Union([Type.Literal('ipip'), Type.Literal('gue')], {
+      default: 'ipip',
+      description: 'ipip: IPv4-in-IPv4 (protocol 4); gue: IPv4 in UDP (GUE variant 1, no GUE header)',
+    }),
+    guePort: Type.Optional(Int(1, 65535, { description: `gue only: UDP destination port, default ${GUE_DEFAULT_PORT}` })),
+    source: Type.Optional(Type.String({
+      description: 'fixed outer source address; default: per flow from sourceNetwork (ipip), the egress port address (gue)',
+    })),
+    sourceNetwork: Type.Optional(Type.String({
+      description: `ipip only: prefix (/8 to /24) per-flow outer sources are drawn from, default ${TUNNEL_SOURCE_NETWORK_DEFAULT}`,
+    })),
+  },
+  strict,
+);
+
 export const ServiceSchema = Type.Object(
   {
     name: Name,
     vip: Type.String(),
     port: L4Port,
     protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')], { default: 'tcp' }),
-    // tunnel and nat are accepted here so that semantics.ts can say "not supported yet"
-    // instead of listing them as unknown.
+    // nat is accepted here so that semantics.ts can say "not supported yet" instead
+    // of listing it as unknown.
     forwarding: Type.Union([Type.Literal('dsr'), Type.Literal('tunnel'), Type.Literal('nat')], {
       default: 'dsr',
     }),
+    tunnel: Type.Optional(TunnelSchema),
     maglevTableSize: Int(251, 16777259, { default: 65537 }),
     healthCheck: HealthCheckSchema,
     backends: Type.Array(BackendSchema, { maxItems: 4096, default: [] }),
@@ -184,6 +207,7 @@ export type PortConfig = Static<typeof PortSchema>;
 export type WorkerConfig = Static<typeof WorkerSchema>;
 export type ServiceConfig = Static<typeof ServiceSchema>;
 export type BackendConfig = Static<typeof BackendSchema>;
+export type TunnelConfig = Static<typeof TunnelSchema>;
 export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
 export type HealthCheckOverride = Static<typeof HealthCheckOverrideSchema>;
 export type ApiConfig = Static<typeof ApiSchema>;

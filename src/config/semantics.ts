@@ -166,13 +166,16 @@ interface PortFacts {
   /** "ports[0] (eth0)" for a port's own address, so nothing else claims it */
   ownerOf(normalizedAddr: string): string | undefined;
   onLink: readonly Cidr[];
+  /** some port has a gateway: the next hop of off-link tunnel backends */
+  hasGateway: boolean;
 }
 
 /** The backend's normalized "address:port", or undefined when its address is unusable. */
 function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: string,
-                      { ownerOf, onLink }: PortFacts): string | undefined {
-  if (svc.forwarding === 'dsr' && b.port !== svc.port) {
-    p.add(`${path}.port`, `dsr forwards without rewriting ports: backend port must equal the service port ${svc.port}`);
+                      { ownerOf, onLink, hasGateway }: PortFacts): string | undefined {
+  if (svc.forwarding !== 'nat' && b.port !== svc.port) {
+    p.add(`${path}.port`,
+      `${svc.forwarding} forwards without rewriting ports: backend port must equal the service port ${svc.port}`);
   }
   if (b.mac !== undefined) {
     const mac = normalizeMac(b.mac);
@@ -197,12 +200,53 @@ function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: s
   const owner = ownerOf(addr);
   if (owner !== undefined) {
     p.add(`${path}.address`, `${addr} is the own address of ${owner}`);
-  } else if (svc.forwarding === 'dsr' && onLink.length > 0 && !onLink.some((c) => inSubnet(addr, c))) {
+  } else if (onLink.length > 0 && !onLink.some((c) => inSubnet(addr, c))) {
     const nets = onLink.map((c) => `${c.network}/${c.prefixLength}`).join(', ');
-    p.add(`${path}.address`,
-      `${addr} is not inside any port's subnet (${nets}); dsr only rewrites MACs, so backends must be on-link`);
+    if (svc.forwarding === 'dsr') {
+      p.add(`${path}.address`,
+        `${addr} is not inside any port's subnet (${nets}); dsr only rewrites MACs, so backends must be on-link`);
+    } else if (svc.forwarding === 'tunnel' && !hasGateway) {
+      p.add(`${path}.address`,
+        `${addr} is not inside any port's subnet (${nets}) and no port has a gateway to reach it through`);
+    }
   }
   return `${addr}:${b.port}`;
+}
+
+function checkTunnel(p: Problems, svc: ServiceConfig, path: string): void {
+  const t = svc.tunnel;
+  if (t === undefined) return;
+  if (svc.forwarding !== 'tunnel') {
+    p.add(path, `applies to forwarding tunnel only; this service uses ${svc.forwarding}`);
+    return;
+  }
+  if (t.encapsulation !== 'gue' && t.guePort !== undefined) {
+    p.add(`${path}.guePort`, 'applies to encapsulation gue only');
+  }
+  if (t.encapsulation !== 'ipip' && t.sourceNetwork !== undefined) {
+    p.add(`${path}.sourceNetwork`, 'applies to encapsulation ipip only; gue spreads flows by UDP source port');
+  }
+  if (t.source !== undefined && t.sourceNetwork !== undefined) {
+    p.add(path, 'give source (one fixed outer source) or sourceNetwork (one per flow), not both');
+  }
+  if (t.source !== undefined) {
+    const ip = parseIp(t.source);
+    if (ip === undefined || ip.family !== 4) {
+      p.add(`${path}.source`, `"${t.source}" must be an IPv4 address`);
+    } else if (ip.bytes[0] === 0 || ip.bytes[0] >= 224) {
+      p.add(`${path}.source`, `${t.source} is not a unicast address`);
+    }
+  }
+  if (t.sourceNetwork !== undefined) {
+    const net = parseCidr(t.sourceNetwork);
+    if (net === undefined || net.family !== 4) {
+      p.add(`${path}.sourceNetwork`, `"${t.sourceNetwork}" must be an IPv4 prefix like 172.16.0.0/16`);
+    } else if (net.prefixLength < 8 || net.prefixLength > 24) {
+      p.add(`${path}.sourceNetwork`, `prefix length must be 8 to 24 (at least 256 sources), got ${net.prefixLength}`);
+    } else if (net.address !== net.network) {
+      p.add(`${path}.sourceNetwork`, `${t.sourceNetwork} has host bits set; the prefix is ${net.network}/${net.prefixLength}`);
+    }
+  }
 }
 
 function checkService(p: Problems, svc: ServiceConfig, path: string, facts: PortFacts): void {
@@ -216,9 +260,10 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
     }
   }
 
-  if (svc.forwarding !== 'dsr') {
-    p.add(`${path}.forwarding`, `"${svc.forwarding}" forwarding is not supported yet; use dsr`);
+  if (svc.forwarding === 'nat') {
+    p.add(`${path}.forwarding`, '"nat" forwarding is not supported yet; use dsr or tunnel');
   }
+  checkTunnel(p, svc, `${path}.tunnel`);
   if (!isPrime(svc.maglevTableSize)) {
     p.add(`${path}.maglevTableSize`,
       `must be prime; ${svc.maglevTableSize} is not (the next prime is ${nextPrime(svc.maglevTableSize)})`);
@@ -240,6 +285,7 @@ function checkServices(p: Problems, services: readonly ServiceConfig[], ports: r
   const facts: PortFacts = {
     ownerOf: (addr) => owners.get(addr),
     onLink: subnets.filter((c): c is Cidr => c !== undefined),
+    hasGateway: ports.some((port) => port.gateway !== undefined),
   };
   firstSeen(services, (s) => s.name, (i, first, name) =>
     p.add(`services[${i}].name`, `duplicate service name "${name}" (also services[${first}])`));

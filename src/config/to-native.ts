@@ -2,13 +2,14 @@
 // go out normalized, queue ownership fully spelled out, ports referenced by index.
 import { configError } from '../errors';
 import { normalizeIp, normalizeMac, parseCidr } from '../net/addr';
-import type { NativeService, NativeStartConfig, NativePort, NativeWorker } from '../native/types';
+import type { NativeService, NativeStartConfig, NativePort, NativeTunnel, NativeWorker } from '../native/types';
 import { defaultWorkers } from './defaults-workers';
 import { nativeDevice, parseDevice } from './device';
 import { buildEalArgs } from './eal-args';
 import type { ServiceIdMap } from './ids';
 import { parseLcores } from './lcores';
-import type { PortConfig, ServiceConfig, SluiceConfig } from './schema';
+import { GUE_DEFAULT_PORT, TUNNEL_SOURCE_NETWORK_DEFAULT } from './schema';
+import type { PortConfig, ServiceConfig, SluiceConfig, TunnelConfig } from './schema';
 
 export { IdAllocator, ServiceIdMap } from './ids';
 
@@ -51,6 +52,19 @@ function toNativeWorkers(cfg: SluiceConfig): NativeWorker[] {
   });
 }
 
+function toNativeTunnel(t: TunnelConfig): NativeTunnel {
+  const net = parseCidr(t.sourceNetwork ?? TUNNEL_SOURCE_NETWORK_DEFAULT);
+  if (net === undefined) throw configError('tunnel.sourceNetwork', 'is not a valid prefix');
+  const out: NativeTunnel = {
+    encapsulation: t.encapsulation,
+    guePort: t.guePort ?? GUE_DEFAULT_PORT,
+    sourceNetwork: net.network,
+    sourcePrefixLength: net.prefixLength,
+  };
+  if (t.source !== undefined) out.source = normalizeIp(t.source) ?? t.source;
+  return out;
+}
+
 /** `cfg` must come from validateConfig. `instanceId` must be unique among live instances. */
 export function toNativeStart(cfg: SluiceConfig, instanceId: string): NativeStartConfig {
   return {
@@ -73,19 +87,21 @@ export function toNativeServices(
   ids: ServiceIdMap,
   healthy: (service: string, backend: { address: string; port: number }) => boolean = () => true,
 ): NativeService[] {
-  services.forEach((svc, i) => {
-    if (svc.forwarding !== 'dsr') {
-      throw configError(`services[${i}].forwarding`, `"${svc.forwarding}" forwarding is not supported yet; use dsr`);
+  const forwarding = services.map((svc, i) => {
+    if (svc.forwarding === 'nat') {
+      throw configError(`services[${i}].forwarding`, '"nat" forwarding is not supported yet; use dsr or tunnel');
     }
+    return svc.forwarding;
   });
   ids.sync(services);
-  return services.map((svc) => ({
+  return services.map((svc, i) => ({
       id: ids.serviceId(svc.name)!,
       name: svc.name,
       vip: normalizeIp(svc.vip) ?? svc.vip,
       port: svc.port,
       protocol: svc.protocol,
-      forwarding: 'dsr',
+      forwarding: forwarding[i],
+      ...(forwarding[i] === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }) } : {}),
       maglevTableSize: svc.maglevTableSize,
       backends: svc.backends.map((b) => {
         const mac = b.mac === undefined ? undefined : normalizeMac(b.mac);

@@ -15,6 +15,8 @@ export interface LcoreStats {
   localReplies: number;
   arpLearned: number;
   learnQueueFull: number;
+  /** ICMP fragmentation-needed replies sent: a subset of drops.mtu_exceeded */
+  icmpFragNeededSent: number;
   drops: Record<DropReason, number>;
   flows: {
     active: number;

@@ -7,6 +7,7 @@ export interface LcoreTotals {
   tx: number;
   forwarded: number;
   localReplies: number;
+  icmpFragNeededSent: number;
   /** the slowest worker's loop count: every worker has run at least this many iterations */
   iterations: number;
   hits: number;
@@ -36,6 +37,7 @@ export function lcoreTotals(s: DataplaneStats): LcoreTotals {
     tx: sum((l) => l.txPackets),
     forwarded: sum((l) => l.forwarded),
     localReplies: sum((l) => l.localReplies),
+    icmpFragNeededSent: sum((l) => l.icmpFragNeededSent),
     iterations: Math.min(...s.lcores.map((l) => l.iterations)),
     hits: sum((l) => l.flows.hits),
     misses: sum((l) => l.flows.misses),

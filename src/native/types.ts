@@ -56,6 +56,17 @@ export interface NativeBackend {
   mac?: string;
 }
 
+export interface NativeTunnel {
+  encapsulation: 'ipip' | 'gue';
+  guePort: number;
+  /** fixed outer source; absent: per flow from sourceNetwork (ipip), the egress port address (gue) */
+  source?: string;
+  /** IPv4 network address, host bits zero */
+  sourceNetwork: string;
+  /** 8 to 24 */
+  sourcePrefixLength: number;
+}
+
 export interface NativeService {
   /** global service id, < 1024, stable while the service exists */
   id: number;
@@ -63,7 +74,9 @@ export interface NativeService {
   vip: string;
   port: number;
   protocol: 'tcp' | 'udp';
-  forwarding: 'dsr';
+  forwarding: 'dsr' | 'tunnel';
+  /** with forwarding tunnel only, and then required */
+  tunnel?: NativeTunnel;
   maglevTableSize: number;
   backends: NativeBackend[];
 }

@@ -17,6 +17,7 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_IPIP = 4;
 
 export const IPV4_DF = 0x2;
 export const IPV4_MF = 0x1;
@@ -646,6 +647,8 @@ export interface DecodedIcmp {
   /** Bytes 4..7 read as echo identifier and sequence; absent when the message is shorter. */
   id?: number;
   seq?: number;
+  /** Fragmentation needed (IPv4 type 3 code 4): the next-hop MTU in bytes 6..7. */
+  nextHopMtu?: number;
   payload: Buffer;
 }
 
@@ -911,6 +914,7 @@ function decodeL4(proto: number | 'icmp', seg: Buffer, ip: PseudoHeaderInfo, out
     if (seg.length >= 8) {
       icmp.id = seg.readUInt16BE(4);
       icmp.seq = seg.readUInt16BE(6);
+      if (!v6 && icmp.type === 3 && icmp.code === 4) icmp.nextHopMtu = icmp.seq;
     }
     out.icmp = icmp;
     out.payload = icmp.payload;
@@ -943,6 +947,90 @@ function decodeArp(b: Buffer, out: DecodedFrame): void {
     tha: formatMac(b.subarray(18, 24)),
     tpa: formatIp(b.subarray(24, 28)),
   };
+}
+
+// ---------------------------------------------------------------------------
+// Tunnels: what the balancer's tunnel forwarding sends to a backend
+
+export interface OuterIpv4Options {
+  src: string;
+  dst: string;
+  ttl?: number;
+  id?: number;
+  tos?: number;
+  /** IPV4_DF, IPV4_MF */
+  flags?: number;
+}
+
+/** IPv4-in-IPv4 (RFC 2003): an outer IPv4 header, protocol 4, in front of a whole IP packet. */
+export function ipipPacket(o: OuterIpv4Options, inner: Buffer): Buffer {
+  return ipv4({ ...o, proto: IPPROTO_IPIP }, inner);
+}
+
+export interface GueOptions extends OuterIpv4Options {
+  sport: number;
+  dport: number;
+  /** Default 0: no checksum, as the balancer sends over IPv4. */
+  udpChecksum?: number;
+}
+
+/** GUE variant 1: outer IPv4 and UDP, then the inner IP packet directly, no GUE header. */
+export function guePacket(o: GueOptions, inner: Buffer): Buffer {
+  const seg = udp({ sport: o.sport, dport: o.dport, payload: inner, checksum: o.udpChecksum ?? 0 }, o);
+  return ipv4({ ...o, proto: IPPROTO_UDP }, seg);
+}
+
+/** ICMP destination unreachable, fragmentation needed (RFC 792, RFC 1191): next-hop MTU, then the quote. */
+export function icmpFragNeeded(nextHopMtu: number, quote: Buffer): Buffer {
+  const msg = Buffer.alloc(8 + quote.length);
+  msg[0] = 3;
+  msg[1] = 4;
+  msg.writeUInt16BE(checkUint('next-hop MTU', nextHopMtu, 16), 6);
+  quote.copy(msg, 8);
+  msg.writeUInt16BE(checksum16(msg), 2);
+  return msg;
+}
+
+/** The IP packet in an Ethernet frame (VLAN tags skipped, padding cut by the IP length); undefined if none. */
+export function ipPacketOf(frame: Uint8Array): Buffer | undefined {
+  const d = decodeFrame(frame);
+  const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const l3 = 14 + 4 * d.vlans.length;
+  if (d.ipv4) return b.subarray(l3, l3 + d.ipv4.totalLength);
+  if (d.ipv6) return b.subarray(l3, l3 + 40 + d.ipv6.payloadLength);
+  return undefined;
+}
+
+/** An IP packet without a link layer (what a tunnel carries), decoded as decodeFrame would. */
+export function decodeIpPacket(packet: Uint8Array): DecodedFrame {
+  const b = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
+  const out: DecodedFrame = { length: b.length, vlans: [] };
+  const version = b.length > 0 ? b[0] >> 4 : 0;
+  if (version === 4) decodeIpv4(b, out);
+  else if (version === 6) decodeIpv6(b, out);
+  else out.error = `not an IP packet: version ${version}`;
+  return out;
+}
+
+export interface DecodedTunnel {
+  encapsulation: 'ipip' | 'gue';
+  outer: DecodedFrame;
+  /** the carried IP packet, byte for byte */
+  innerPacket: Buffer;
+  inner: DecodedFrame;
+}
+
+/** ipip, or GUE variant 1 to `guePort`; undefined when the frame is neither. */
+export function decodeTunnel(frame: Uint8Array, guePort: number): DecodedTunnel | undefined {
+  const outer = decodeFrame(frame);
+  if (outer.ipv4 === undefined || outer.payload === undefined) return undefined;
+  let encapsulation: DecodedTunnel['encapsulation'];
+  if (outer.ipv4.proto === IPPROTO_IPIP) encapsulation = 'ipip';
+  // Variant 1 is told from a GUE header by its first two bits, 01: IPv4 and IPv6 start so.
+  else if (outer.udp?.dport === guePort && outer.payload.length > 0 && outer.payload[0] >> 6 === 1) encapsulation = 'gue';
+  else return undefined;
+  const innerPacket = outer.payload;
+  return { encapsulation, outer, innerPacket, inner: decodeIpPacket(innerPacket) };
 }
 
 // ---------------------------------------------------------------------------

@@ -18,6 +18,8 @@ export interface RingOptions {
   admissionBurst?: number;
   /** mbufs in the pool; 0 or absent sizes it from ports, queues and workers */
   mbufsPerSocket?: number;
+  gateway?: string;
+  mtu?: number;
 }
 
 export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
@@ -26,8 +28,8 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
   return {
     ealArgs: ['sluice', '--lcores', lcores, '--no-huge', '-m', '512', '--no-shconf', '--file-prefix',
       `sluice-test-${process.pid}`, '--no-pci', '--log-level', 'lib.eal:warning'],
-    ports: [{ name: 'p0', device: 'ring', queues: workers, address: PORT_ADDRESS, prefixLength: 24, mtu: 1500,
-      rxDescriptors: 1024, txDescriptors: 1024 }],
+    ports: [{ name: 'p0', device: 'ring', queues: workers, address: PORT_ADDRESS, prefixLength: 24, mtu: o.mtu ?? 1500,
+      rxDescriptors: 1024, txDescriptors: 1024, ...(o.gateway === undefined ? {} : { gateway: o.gateway }) }],
     workers: Array.from({ length: workers }, (_, i) => ({ lcore: i + 1, rx: [{ port: 0, queue: i }] })),
     flowTable: { entriesPerLcore: o.entriesPerLcore ?? 65536, tcpTimeoutSec: 300,
       tcpClosingTimeoutSec: o.tcpClosingTimeoutSec ?? 10, udpTimeoutSec: o.udpTimeoutSec ?? 30,

@@ -1,0 +1,130 @@
+// The `tunnel` forwarding mode's encapsulation: an outer IPv4 header (IPv4-in-IPv4,
+// protocol 4) or an outer IPv4 + UDP header (GUE variant 1) in front of the
+// client's packet, which itself is not changed by a single byte. Pure byte work on
+// a frame buffer plus DPDK's inline checksum helpers, so unit tests and fuzzers run
+// it without the EAL; the worker does the mbuf part (prepend, trim).
+//
+// Choices, and why:
+// - GUE variant 1 (RFC draft-ietf-intarea-gue, section 4): the inner IP header
+//   follows the UDP header directly; its first nibble (4 or 6) tells the receiver
+//   the inner family. No GUE header means no bytes beyond UDP's 8 and nothing to
+//   keep in step with the receiver; Katran sends the same, and Linux's `fou` module
+//   receives it with `ip fou add port 6080 gue` (or `ipproto 4` for IPv4 only).
+// - The outer UDP checksum is 0, which RFC 768 allows over IPv4: the inner packet
+//   carries its own checksums end to end, and a real outer checksum would mean
+//   summing every payload byte per packet. (IPv6 outer headers will need RFC 6935's
+//   zero-checksum rules or a computed checksum; that is the IPv6 step's decision.)
+// - The outer IPv4 ID comes from a per-lcore counter: no two lcores share state,
+//   and with DF copied from the inner packet the ID only matters for the rare
+//   non-DF packet, where wrap-around within a reassembly timeout is the same risk
+//   any host accepts.
+// - The outer TOS byte (DSCP and ECN) is copied from the inner header, so queueing
+//   on the path to the backend treats the packet as the client marked it, and ECN
+//   marks survive decapsulation (RFC 6040 normal mode).
+// - The L2 header, VLAN tags included, is kept as it came in and moved to the new
+//   front of the frame; only the MACs are rewritten, as in dsr. The ethertype stays
+//   IPv4: the outer header is IPv4 whatever the inner family will be.
+#pragma once
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "config_types.h"
+
+namespace sluice {
+
+constexpr uint32_t kIpipOverhead = sizeof(struct rte_ipv4_hdr);
+constexpr uint32_t kGueOverhead = sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr);
+constexpr uint32_t kMaxEncapOverhead = kGueOverhead;
+constexpr uint8_t kOuterTtl = 64;
+constexpr uint16_t kGueDefaultPort = 6080;  // Katran's
+// GUE source ports come from the flow hash inside the IANA dynamic range
+// (49152-65535, RFC 6335), so the backend's RSS over the UDP ports spreads flows
+// and no port is one a service might listen on.
+constexpr uint16_t kGueSourcePortBase = 49152;
+constexpr uint16_t kGueSourcePortMask = 0x3fff;
+static_assert(RTE_PKTMBUF_HEADROOM >= kMaxEncapOverhead, "mbufs need headroom for the outer headers");
+
+// What the data path needs to encapsulate toward one backend, precomputed by the
+// snapshot builder so the per-packet work is stores and one checksum.
+struct TunnelTarget {
+  uint32_t outer_dst;         // the backend's address, network order
+  // Outer source = source_base | (flow hash & source_hash_mask), network order:
+  // a fixed source has mask 0; a per-flow one takes the host bits of a prefix.
+  uint32_t source_base;
+  uint32_t source_hash_mask;
+  uint16_t udp_dst_port;      // network order; GUE only
+  uint16_t max_inner_length;  // egress MTU minus overhead: longer packets get ICMP frag-needed
+  uint8_t overhead;           // kIpipOverhead or kGueOverhead
+  uint8_t outer_proto;        // IPPROTO_IPIP or IPPROTO_UDP
+};
+
+// The target for one backend: `backend` is its address, `egress_address` and
+// `egress_mtu` belong to the port the packets leave by (addresses network order).
+TunnelTarget MakeTunnelTarget(const TunnelConfig& config, uint32_t backend, uint32_t egress_address,
+                              uint16_t egress_mtu);
+
+// Length of the Ethernet header and the VLAN tags in front of the IP header, of a
+// frame the parser already accepted (so the tags are at most kMaxVlanTags).
+inline uint32_t L2HeaderLength(const uint8_t* frame) {
+  uint32_t len = RTE_ETHER_HDR_LEN;
+  uint16_t type;
+  std::memcpy(&type, frame + len - 2, 2);
+  while (type == RTE_BE16(RTE_ETHER_TYPE_VLAN) || type == RTE_BE16(RTE_ETHER_TYPE_QINQ)) {
+    len += sizeof(struct rte_vlan_hdr);
+    std::memcpy(&type, frame + len - 2, 2);
+  }
+  return len;
+}
+
+inline uint32_t OuterSource(const TunnelTarget& t, uint32_t flow_hash) {
+  return t.source_base | (rte_cpu_to_be_32(flow_hash) & t.source_hash_mask);
+}
+
+inline uint16_t GueSourcePort(uint32_t flow_hash) {
+  // The high half is folded in: the low bits of the hash also pick the flow
+  // table bucket, and the port should not repeat that pattern.
+  uint32_t h = flow_hash ^ (flow_hash >> 16);
+  return rte_cpu_to_be_16(static_cast<uint16_t>(kGueSourcePortBase | (h & kGueSourcePortMask)));
+}
+
+// `frame` is the new start of the frame, t.overhead bytes before the old one (the
+// caller made the room): moves the L2 header (l2_len bytes) to the front, writes
+// the outer header(s) after it, and sets the MACs. The inner IPv4 packet of
+// inner_length bytes at frame + l2_len + overhead is read (TOS, DF), never written.
+inline void Encapsulate(uint8_t* frame, uint32_t l2_len, uint16_t inner_length, const TunnelTarget& t,
+                        uint32_t flow_hash, uint16_t ip_id, const struct rte_ether_addr& dst_mac,
+                        const struct rte_ether_addr& src_mac) {
+  std::memmove(frame, frame + t.overhead, l2_len);
+  auto* eth = reinterpret_cast<struct rte_ether_hdr*>(frame);
+  rte_ether_addr_copy(&dst_mac, &eth->dst_addr);
+  rte_ether_addr_copy(&src_mac, &eth->src_addr);
+
+  auto* outer = reinterpret_cast<struct rte_ipv4_hdr*>(frame + l2_len);
+  const auto* inner = reinterpret_cast<const struct rte_ipv4_hdr*>(frame + l2_len + t.overhead);
+  outer->version_ihl = RTE_IPV4_VHL_DEF;
+  outer->type_of_service = inner->type_of_service;
+  outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(inner_length + t.overhead));
+  outer->packet_id = rte_cpu_to_be_16(ip_id);
+  outer->fragment_offset = inner->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+  outer->time_to_live = kOuterTtl;
+  outer->next_proto_id = t.outer_proto;
+  outer->hdr_checksum = 0;
+  outer->src_addr = OuterSource(t, flow_hash);
+  outer->dst_addr = t.outer_dst;
+  outer->hdr_checksum = rte_ipv4_cksum(outer);
+  if (t.outer_proto == IPPROTO_UDP) {
+    auto* udp = reinterpret_cast<struct rte_udp_hdr*>(outer + 1);
+    udp->src_port = GueSourcePort(flow_hash);
+    udp->dst_port = t.udp_dst_port;
+    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(inner_length + sizeof(struct rte_udp_hdr)));
+    udp->dgram_cksum = 0;
+  }
+}
+
+}  // namespace sluice
