@@ -168,12 +168,20 @@ interface PortFacts {
   onLink: readonly Cidr[];
 }
 
+/** "399-200" matches the schema's pattern but no status at all; an operator meant 200-399 or mistyped. */
+function checkExpectStatus(p: Problems, expectStatus: string | undefined, path: string): void {
+  if (expectStatus === undefined) return;
+  const [lo, hi = lo] = expectStatus.split('-').map(Number);
+  if (lo > hi) p.add(`${path}.expectStatus`, `"${expectStatus}" is a reversed range; write it low-high, like ${hi}-${lo}`);
+}
+
 /** The backend's normalized "address:port", or undefined when its address is unusable. */
 function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: string,
                       { ownerOf, onLink }: PortFacts): string | undefined {
   if (svc.forwarding === 'dsr' && b.port !== svc.port) {
     p.add(`${path}.port`, `dsr forwards without rewriting ports: backend port must equal the service port ${svc.port}`);
   }
+  checkExpectStatus(p, b.healthCheck?.expectStatus, `${path}.healthCheck`);
   if (b.mac !== undefined) {
     const mac = normalizeMac(b.mac);
     if (mac === undefined) {
@@ -216,6 +224,7 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
     }
   }
 
+  checkExpectStatus(p, svc.healthCheck.expectStatus, `${path}.healthCheck`);
   if (svc.forwarding !== 'dsr') {
     p.add(`${path}.forwarding`, `"${svc.forwarding}" forwarding is not supported yet; use dsr`);
   }
