@@ -10,47 +10,21 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEALTH_CHECK, testbedConfig } from '../src/testbed/config';
-import { BACKENDS, CLIENT_NS, SERVICE_PORT, VIP, down, startBackendServer, up, type BackendSpec } from '../src/testbed/topology';
-import { spawnIn } from '../src/testbed/netns';
+import { BACKENDS, SERVICE_PORT, startBackendServer, type BackendSpec } from '../src/testbed/topology';
 import { startDaemon, type DaemonProcess } from './helpers/daemon-process';
+import { daemonApi, load, print, setUpTestbed, sleep, sticky, tearDownTestbedSync, waitFor, warmUp, type LoadResult } from './helpers/testbed-run';
 
 const WORK = join(tmpdir(), 'sluice-e2e');
 const DAEMON_PID_FILE = join(WORK, 'daemon.pid');
-const URL_VIP = `http://${VIP}/`;
-const LOAD_CLIENT = join(__dirname, 'helpers', 'load-client.js');
-const STICKY_CLIENT = join(__dirname, 'helpers', 'sticky-client.js');
 /** Equal weights (or any ratio) must hold per backend within this fraction of the expected count. */
 const SPLIT_TOLERANCE = 0.15;
 const WARMUP_MS = 20_000;
-/** A client run's own bound on top of its duration or request count. */
-const CLIENT_SLACK_MS = 30_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 let daemon: DaemonProcess | undefined;
 const servers = new Map<string, ChildProcess>();
-const clients = new Set<ChildProcess>();
-
-interface LoadResult {
-  requests: number;
-  failures: number;
-  byBackend: Record<string, number>;
-  failuresBy: Record<string, number>;
-  errors: string[];
-  elapsedMs: number;
-}
-
-interface StickyResult {
-  requests: number;
-  failures: number;
-  byBackend: Record<string, number>;
-  sockets: number;
-  errors: string[];
-}
 
 function backend(name: string): BackendSpec {
   const b = BACKENDS.find((x) => x.name === name);
@@ -60,103 +34,13 @@ function backend(name: string): BackendSpec {
 
 const backendPath = (b: BackendSpec) => `/api/v1/services/web/backends/${encodeURIComponent(`${b.address}:${SERVICE_PORT}`)}`;
 
-async function api(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${daemon!.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return text === '' ? undefined : JSON.parse(text);
-}
+const api = (method: string, path: string, body?: unknown) => daemonApi(daemon!, method, path, body);
 
 const patchBackend = (b: BackendSpec, patch: { weight?: number; state?: string }) => api('PATCH', backendPath(b), patch);
 
 async function healthOf(b: BackendSpec): Promise<string> {
   const view = (await api('GET', backendPath(b))) as { health: { status: string } };
   return view.health.status;
-}
-
-/** Polls `cond` every `everyMs` until it holds; false after `ms`. */
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number, everyMs = 50): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return true;
-    await sleep(everyMs);
-  }
-  return cond();
-}
-
-/** Runs the load client in the client namespace; resolves with its JSON result. */
-function load(args: { requests?: number; durationMs?: number; concurrency: number; keepalive?: boolean }): Promise<LoadResult> {
-  const argv = [LOAD_CLIENT, '--url', URL_VIP, '--concurrency', String(args.concurrency)];
-  if (args.requests !== undefined) argv.push('--requests', String(args.requests));
-  if (args.durationMs !== undefined) argv.push('--duration-ms', String(args.durationMs));
-  if (args.keepalive) argv.push('--keepalive');
-  const child = spawnIn(CLIENT_NS, process.execPath, argv);
-  clients.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const bound = (args.durationMs ?? 0) + CLIENT_SLACK_MS;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), bound);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      clients.delete(child);
-      try {
-        resolve(JSON.parse(out) as LoadResult);
-      } catch {
-        reject(new Error(`load client failed (${code ?? signal}), bound ${bound} ms: ${out}${err}`));
-      }
-    });
-  });
-}
-
-interface Sticky {
-  first: string;
-  stop(): Promise<StickyResult>;
-}
-
-/** Starts the one-socket keep-alive client; resolves once its first answer named a backend. */
-async function sticky(): Promise<Sticky> {
-  const child = spawnIn(CLIENT_NS, process.execPath, [STICKY_CLIENT, '--url', URL_VIP, '--interval-ms', '50', '--max-ms', '60000']);
-  clients.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string } & Record<string, unknown>);
-  const ok = await waitFor(() => lines().some((l) => l.event === 'first' || l.event === 'summary'), 10_000);
-  const first = lines().find((l) => l.event === 'first');
-  if (!ok || first === undefined) {
-    child.kill('SIGKILL');
-    throw new Error(`sticky client got no first answer: ${out}${err}`);
-  }
-  return {
-    first: first.backend as string,
-    stop: async () => {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-      clients.delete(child);
-      const summary = lines().find((l) => l.event === 'summary');
-      assert.ok(summary, `sticky client printed no summary: ${out}${err}`);
-      return summary as unknown as StickyResult;
-    },
-  };
-}
-
-function print(what: string, r: LoadResult | StickyResult): void {
-  const errors = r.errors.length > 0 ? ` errors=${JSON.stringify(r.errors)}` : '';
-  const by = 'failuresBy' in r && r.failures > 0 ? ` failuresBy=${JSON.stringify(r.failuresBy)}` : '';
-  const time = 'elapsedMs' in r ? ` in ${r.elapsedMs} ms` : '';
-  console.log(`# ${what}: requests=${r.requests} failures=${r.failures} split=${JSON.stringify(r.byBackend)}${by}${time}${errors}`);
 }
 
 function assertSplit(r: LoadResult, weights: Record<string, number>): void {
@@ -173,64 +57,20 @@ async function startServer(b: BackendSpec): Promise<void> {
   servers.set(b.name, await startBackendServer(b));
 }
 
-/** Kills the daemon of a run that crashed before its after hook (by its recorded pid only). */
-async function killLeftoverDaemon(): Promise<void> {
-  if (!existsSync(DAEMON_PID_FILE)) return;
-  const pid = Number(readFileSync(DAEMON_PID_FILE, 'utf8'));
-  try {
-    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cli.js')) process.kill(pid, 'SIGKILL');
-  } catch {
-    // Gone already.
-  }
-  await waitFor(() => !existsSync(`/proc/${pid}`), 5000);
-  // A killed EAL leaves its runtime directory behind.
-  rmSync(`/var/run/dpdk/sluice-${pid}`, { recursive: true, force: true });
-}
-
-/** Synchronous, so it also runs from an 'exit' handler after a crash. */
 function teardownSync(): void {
-  for (const c of clients) c.kill('SIGKILL');
-  clients.clear();
-  if (daemon !== undefined && daemon.child.exitCode === null && daemon.child.signalCode === null) {
-    daemon.child.kill('SIGKILL');
-    // A killed EAL leaves its runtime directory (named by the daemon's pid) behind.
-    rmSync(`/var/run/dpdk/sluice-${daemon.child.pid}`, { recursive: true, force: true });
-  }
+  tearDownTestbedSync(daemon, WORK);
   daemon = undefined;
   servers.clear();
-  down();
-  rmSync(WORK, { recursive: true, force: true });
 }
 
 before(async () => {
-  await killLeftoverDaemon();
-  down();
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  process.once('exit', teardownSync);
-  // Ctrl-C or the runner's SIGTERM: nothing of the test bed may outlive the file.
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      teardownSync();
-      process.exit(130);
-    });
-  }
-  up();
+  await setUpTestbed(WORK, DAEMON_PID_FILE, teardownSync);
   for (const b of BACKENDS) await startServer(b);
   daemon = await startDaemon(WORK, testbedConfig({ apiListen: '127.0.0.1:0', stateFile: join(WORK, 'state.json') }));
   writeFileSync(DAEMON_PID_FILE, String(daemon.child.pid));
-  // The balancer learns the backends' MACs by ARP (a request a second while
-  // unresolved) and the first probes need rise × interval: warm up until every
-  // backend is up and a small run reaches all three without a failure.
-  let last: LoadResult | undefined;
-  const ready = await waitFor(async () => {
-    const health = await Promise.all(BACKENDS.map(healthOf));
-    if (health.some((h) => h !== 'up')) return false;
-    last = await load({ requests: 60, concurrency: 6 });
-    return last.failures === 0 && BACKENDS.every((b) => (last!.byBackend[b.name] ?? 0) > 0);
-  }, WARMUP_MS, 250);
-  if (last) print('warm-up', last);
-  assert.ok(ready, `test bed not ready within ${WARMUP_MS} ms\n${daemon.output().slice(-3000)}`);
+  const warm = await warmUp(async () => (await Promise.all(BACKENDS.map(healthOf))).every((h) => h === 'up'), WARMUP_MS);
+  if (warm) print('warm-up', warm);
+  assert.ok(warm, `test bed not ready within ${WARMUP_MS} ms\n${daemon.output().slice(-3000)}`);
 });
 
 after(async () => {

@@ -11,7 +11,7 @@ import type { ServiceStore } from '../control/store';
 import type { Dataplane } from '../dataplane';
 import { auth } from './auth';
 import type { ApiContext } from './context';
-import { errorHandler, validationError } from './errors';
+import { errorHandler, routerError, validationError } from './errors';
 import { createMetrics } from './metrics';
 import { backendRoutes } from './routes/backends';
 import { lcoreRoutes } from './routes/lcores';
@@ -21,6 +21,7 @@ import { portRoutes } from './routes/ports';
 import { probeRoutes } from './routes/probes';
 import { serviceRoutes } from './routes/services';
 import { statsRoutes } from './routes/stats';
+import { NoQuery } from './schemas/common';
 
 /** config api.bodyLimitBytes' default */
 export const DEFAULT_BODY_LIMIT = 1048576;
@@ -44,6 +45,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit,
+    frameworkErrors: routerError,
     ajv: {
       customOptions: {
         // fastify's defaults would strip unknown fields and turn "5" into 5;
@@ -88,6 +90,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.register(metricsRoutes, { metrics });
   app.register(openapiRoutes);
   app.register(async (v1) => {
+    // No route takes query parameters: one that is sent anyway (a hoped-for
+    // ?dryRun=true, a typo) is refused rather than ignored.
+    v1.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, querystring: route.schema?.querystring ?? NoQuery };
+    });
     v1.register(serviceRoutes, ctx);
     v1.register(backendRoutes, ctx);
     v1.register(portRoutes, ctx);

@@ -109,6 +109,23 @@ export function toErrorBody(err: unknown, bodyLimit: number): ErrorBody | undefi
   return undefined;
 }
 
+/** fastify's maxParamLength default; service names and backend keys are far shorter. */
+const MAX_PARAM_LENGTH = 100;
+
+/**
+ * fastify's frameworkErrors: the router refuses some URLs before any route or
+ * error handler runs (broken percent-encoding, an overlong path parameter);
+ * they get the same error shape as everything else.
+ */
+export function routerError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const reason = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`
+    : 'the URL path is not valid percent-encoded UTF-8';
+  const out = body('SLUICE_BAD_REQUEST', reason);
+  req.log.info({ code: out.code, message: out.message }, 'request rejected');
+  void reply.code(out.statusCode).send(out);
+}
+
 export const errorHandler = fp<{ bodyLimit: number }>(async (app, { bodyLimit }) => {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const known = toErrorBody(err, bodyLimit);

@@ -85,8 +85,17 @@ const HealthCheckFields = {
   timeoutMs: Int(10, 600000, { description: 'a probe slower than this fails' }),
   rise: Int(1, 100, { description: 'successes in a row that bring a down backend up' }),
   fall: Int(1, 100, { description: 'failures in a row that take an up backend down' }),
-  path: Type.String({ pattern: '^/[^\\s]*$', maxLength: 1024, description: 'http only' }),
-  expectStatus: Type.String({ pattern: '^[1-5][0-9][0-9](-[1-5][0-9][0-9])?$', description: 'http only, like 200-399' }),
+  // A request line carries printable ASCII only: Node refuses a path beyond
+  // Latin-1 and a control character would split or corrupt the request.
+  path: Type.String({
+    pattern: '^/[\\x21-\\x7E]*$',
+    maxLength: 1024,
+    description: 'an absolute path of printable ASCII without spaces (percent-encode the rest), http only',
+  }),
+  expectStatus: Type.String({
+    pattern: '^[1-5][0-9][0-9](-[1-5][0-9][0-9])?$',
+    description: 'a status or an ascending range like 200-399, http only',
+  }),
   port: Type.Optional(L4Port),
 };
 

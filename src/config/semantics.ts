@@ -170,6 +170,13 @@ interface PortFacts {
   hasGateway: boolean;
 }
 
+/** "399-200" matches the schema's pattern but no status at all; an operator meant 200-399 or mistyped. */
+function checkExpectStatus(p: Problems, expectStatus: string | undefined, path: string): void {
+  if (expectStatus === undefined) return;
+  const [lo, hi = lo] = expectStatus.split('-').map(Number);
+  if (lo > hi) p.add(`${path}.expectStatus`, `"${expectStatus}" is a reversed range; write it low-high, like ${hi}-${lo}`);
+}
+
 /** The backend's normalized "address:port", or undefined when its address is unusable. */
 function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: string,
                       { ownerOf, onLink, hasGateway }: PortFacts): string | undefined {
@@ -177,6 +184,7 @@ function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: s
     p.add(`${path}.port`,
       `${svc.forwarding} forwards without rewriting ports: backend port must equal the service port ${svc.port}`);
   }
+  checkExpectStatus(p, b.healthCheck?.expectStatus, `${path}.healthCheck`);
   if (b.mac !== undefined) {
     const mac = normalizeMac(b.mac);
     if (mac === undefined) {
@@ -260,6 +268,7 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
     }
   }
 
+  checkExpectStatus(p, svc.healthCheck.expectStatus, `${path}.healthCheck`);
   if (svc.forwarding === 'nat') {
     p.add(`${path}.forwarding`, '"nat" forwarding is not supported yet; use dsr or tunnel');
   }

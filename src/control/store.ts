@@ -16,6 +16,12 @@ export interface StoreEvents {
   change: [services: readonly ServiceConfig[]];
 }
 
+/**
+ * Changes are serialised by construction: each one reads the current services,
+ * checks, applies and persists in one synchronous call, so concurrent requests
+ * run one after another and a conflict is seen as a 409, never lost. Keep it so:
+ * an await between the check and the commit would let two changes interleave.
+ */
 export class ServiceStore extends EventEmitter<StoreEvents> {
   private services: ServiceConfig[] = [];
   /** "service/backendKey" of backends health checks hold down */

@@ -1,5 +1,6 @@
 // Shapes every route shares: the error body and the path parameters.
 import { Type, type TSchema } from '@sinclair/typebox';
+import { ServiceSchema } from '../../config/schema';
 import { ErrorCodes, type ErrorCode } from '../../errors';
 
 export const strict = { additionalProperties: false } as const;
@@ -32,19 +33,21 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
 /** Every route can fail these ways: a token problem or a bug. */
 export const ALWAYS = [401, 500] as const;
 
-export const ServiceParams = Type.Object(
-  { name: Type.String({ description: 'service name' }) },
-  strict,
-);
+/** A name no service can have is a malformed URL (400), not an unknown service (404). */
+const ServiceName = ServiceSchema.properties.name;
+
+export const ServiceParams = Type.Object({ name: ServiceName }, strict);
 
 export const BackendParams = Type.Object(
   {
-    name: Type.String({ description: 'service name' }),
+    name: ServiceName,
     backend: Type.String({
       description: 'address:port, IPv6 address in brackets ([2001:db8::1]:80), URL-encoded',
     }),
   },
   strict,
 );
+
+export const NoQuery = Type.Object({}, { ...strict, description: 'no query parameters' });
 
 export const NoContent = Type.Null({ description: 'done; no body' });
