@@ -56,8 +56,11 @@ FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) 
     }
   }
   if (active < capacity_) {
-    // The less loaded bucket, as two-choice hashing wants; a full one has no free slot.
-    if (free_pos[0] >= 0 && (free_pos[1] < 0 || load[0] <= load[1])) return {free_pos[0], FlowSlot::kNothing};
+    // The primary while it has room to spare, else the less loaded bucket, as
+    // two-choice hashing wants; a full one has no free slot.
+    if (free_pos[0] >= 0 && (load[0] < kPrimaryPreferred || free_pos[1] < 0 || load[0] <= load[1])) {
+      return {free_pos[0], FlowSlot::kNothing};
+    }
     if (free_pos[1] >= 0) return {free_pos[1], FlowSlot::kNothing};
   }
   if (expired >= 0) return {expired, FlowSlot::kExpired};

@@ -150,16 +150,16 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
     Pending& p = pending[num_pending++];
     p.mbuf = m;
     p.service = service;
-    std::memcpy(&p.key.src_addr, info.src_addr, 4);
-    p.key.dst_addr = dst;
-    p.key.src_port = info.src_port;
-    p.key.dst_port = info.dst_port;
-    p.key.proto = info.l4_proto;
-    p.key.pad[0] = p.key.pad[1] = p.key.pad[2] = 0;
+    uint32_t src;
+    std::memcpy(&src, info.src_addr, 4);
+    // Built and hashed as two registers: stored field by field and then read
+    // back as 64-bit words, the key stalled on store forwarding.
+    FlowKeyWords words = MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto);
+    std::memcpy(&p.key, &words, sizeof(p.key));
     p.tcp_flags = info.tcp_flags;
-    // Forward reads these bucket lines after the rest of the burst is classified.
-    p.hash = w.flows->HashOf(p.key);
-    w.flows->PrefetchBuckets(p.hash);
+    // Forward reads this bucket line after the rest of the burst is classified.
+    p.hash = w.flows->HashOf(words);
+    w.flows->PrefetchPrimary(p.hash);
     ServiceCounters& sc = w.service_counters[service->id];
     sc.packets++;
     sc.bytes += m->pkt_len;
@@ -256,9 +256,14 @@ inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bo
 void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint16_t ingress_port,
              uint32_t now_ms) {
   FlowTable& flows = *w.flows;
-  // The bucket lines were prefetched in Classify, a burst ago; now fetch the
-  // records they point to, so each lookup below finds everything in cache.
-  for (uint32_t i = 0; i < n; i++) flows.PrefetchRecords(pending[i].hash);
+  // Primary buckets were prefetched in Classify; the next two passes fetch what
+  // each lookup below will read (flow_table.h), all of a burst's misses at once.
+  uint32_t second[kRxBurst];
+  uint32_t num_second = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (flows.PrefetchAfterPrimary(pending[i].hash)) second[num_second++] = i;
+  }
+  for (uint32_t j = 0; j < num_second; j++) flows.PrefetchAfterSecondary(pending[second[j]].hash);
   LcoreCounters& c = *w.counters;
 
   for (uint32_t i = 0; i < n; i++) {

@@ -56,7 +56,8 @@ export async function flowMemory(
   const commands: string[] = [];
   for (const entries of [SMALL, LARGE]) {
     // Same memoryMb and mbufs for both, so only the table differs.
-    const c = benchConfig({ device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: LARGE, preload: flows }) as {
+    const c = benchConfig({ device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: LARGE, preload: flows,
+      hugepages: false /* RSS does not count hugetlbfs pages */ }) as {
       flowTable: { entriesPerLcore: number };
     };
     c.flowTable.entriesPerLcore = entries;

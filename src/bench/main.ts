@@ -15,6 +15,8 @@ import { RESULT_PREFIX, type SluiceRunResult } from './sluice-run';
 import { runTestpmd, type TestpmdResult } from './testpmd-run';
 import { flowMemory, type FlowMemory } from './flow-memory';
 import { renderMarkdown } from './report';
+import { reserveHugepages } from './hugepages';
+import { isolation, type IsolationResult } from './isolation';
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -28,6 +30,7 @@ export interface Machine {
 }
 
 export interface ThroughputRow {
+  mode: 'dsr' | 'tunnel';
   flows: number;
   sluiceMpps: number;
   testpmdMpps: number;
@@ -41,7 +44,22 @@ export interface ThroughputRow {
   testpmdSamples: number[];
 }
 
+export interface HitlessRow {
+  flows: number;
+  changesPerSec: number;
+  changes: number;
+  mpps: number;
+  /** the same config without changes, from the throughput table */
+  baselineMpps: number;
+  packets: number;
+  lost: number;
+  command: string;
+}
+
 export interface NewFlowRow {
+  /** flowTable.admission.newFlowsPerSec: 0 = unlimited */
+  admissionPerSec: number;
+  admissionRefused: number;
   distinctFlows: number;
   entriesPerLcore: number;
   mpps: number;
@@ -58,12 +76,15 @@ export interface BenchResults {
   date: string;
   durationSec: number;
   machine: Machine;
+  hugepages: { enabled: boolean; reason: string };
   seconds: number;
   throughput: ThroughputRow[];
   newFlow: NewFlowRow[];
   maglevBuild: MaglevBuild[];
   maglevRemap: MaglevRemap[];
   flowMemory: FlowMemory;
+  hitless: HitlessRow;
+  isolation: IsolationResult;
   commands: string[];
   /** The config file each sluice-run command read, by file name. */
   configs: Record<string, object>;
@@ -88,10 +109,10 @@ function machine(): Machine {
   };
 }
 
-function runSluice(configPath: string, warm: number, seconds: number): Promise<SluiceRunResult> {
+function runSluice(configPath: string, warm: number, seconds: number, changesPerSec = 0): Promise<SluiceRunResult> {
   const script = join(__dirname, 'sluice-run.js');
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [script, configPath, String(warm), String(seconds)], {
+    const child = spawn(process.execPath, [script, configPath, String(warm), String(seconds), String(changesPerSec)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -140,55 +161,102 @@ async function main(): Promise<void> {
   };
   const sluiceCommand = (cfg: string, warm: number) =>
     `node dist/src/bench/sluice-run.js ${cfg} ${warm} ${args.seconds}`;
+  // The largest run preloads the most mbufs; testpmd runs alone, after it.
+  const largest = Math.max(...args.flows, args.newFlows);
+  const huge = reserveHugepages(memoryMbFor({ device: '', entriesPerLcore: largest, preload: largest, hugepages: true }));
+  const hugepages = huge.enabled;
   try {
     const m = machine();
-    log(`${m.cpu}, ${m.cores} cores, DPDK ${m.dpdk}`);
+    log(`${m.cpu}, ${m.cores} cores, DPDK ${m.dpdk}; hugepages: ${huge.reason}`);
 
     const throughput: ThroughputRow[] = [];
     for (const flows of args.flows) {
       const pcap = join(dir, `flows-${flows}.pcap`);
       writeFlowPcap(pcap, { flows, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
-      const run: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, flows), preload: flows };
-      const cfg = writeConfig(`throughput-${flows}.json`, benchConfig(run));
-      log(`throughput, ${flows} flows: sluice`);
-      const s = await runSluice(cfg, flows, args.seconds);
+      const base: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, flows), preload: flows, hugepages };
       log(`throughput, ${flows} flows: testpmd`);
       const t: TestpmdResult = await runTestpmd({
-        pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(run), memoryMb: memoryMbFor(run), skip: 2, samples: args.seconds,
+        pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages, skip: 2, samples: args.seconds,
       });
-      const sluiceMpps = rate(s, (x) => x.rx) / 1e6;
-      throughput.push({
-        flows, sluiceMpps, testpmdMpps: t.mpps, ratio: sluiceMpps / t.mpps,
-        sluiceHits: s.after.hits - s.before.hits, sluiceMisses: s.after.misses - s.before.misses,
-        sluiceDrops: s.after.dropped - s.before.dropped, warmSec: s.warmMs / 1000,
-        sluiceCommand: sluiceCommand(cfg, flows), testpmdCommand: t.command, testpmdSamples: t.rxPps,
-      });
-      commands.push(sluiceCommand(cfg, flows), t.command);
-      log(`  sluice ${sluiceMpps.toFixed(2)} Mpps, testpmd ${t.mpps.toFixed(2)} Mpps`);
+      commands.push(t.command);
+      for (const mode of ['dsr', 'tunnel'] as const) {
+        const cfg = writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode }));
+        log(`throughput, ${flows} flows: sluice ${mode}`);
+        const s = await runSluice(cfg, flows, args.seconds);
+        const sluiceMpps = rate(s, (x) => x.rx) / 1e6;
+        throughput.push({
+          mode, flows, sluiceMpps, testpmdMpps: t.mpps, ratio: sluiceMpps / t.mpps,
+          sluiceHits: s.after.hits - s.before.hits, sluiceMisses: s.after.misses - s.before.misses,
+          sluiceDrops: s.after.dropped - s.before.dropped, warmSec: s.warmMs / 1000,
+          sluiceCommand: sluiceCommand(cfg, flows), testpmdCommand: t.command, testpmdSamples: t.rxPps,
+        });
+        commands.push(sluiceCommand(cfg, flows));
+        log(`  sluice ${mode} ${sluiceMpps.toFixed(2)} Mpps, testpmd ${t.mpps.toFixed(2)} Mpps`);
+      }
     }
 
     const newFlow: NewFlowRow[] = [];
     const distinct = args.newFlows;
     const synPcap = join(dir, `syn-${distinct}.pcap`);
-    {
+    writeFlowPcap(synPcap, { flows: distinct, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_SYN });
+    // Unlimited measures the table; the default admission rate shows a SYN flood.
+    for (const admissionPerSec of [0, 200000]) {
       const entries = Math.max(1024, Math.floor(distinct / 16));
-      const pcap = synPcap;
-      writeFlowPcap(pcap, { flows: distinct, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_SYN });
-      const run: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: entries, preload: distinct };
-      const cfg = writeConfig(`new-flow-${distinct}.json`, benchConfig(run));
-      log(`new-flow rate: ${distinct} distinct SYNs, table of ${entries}`);
+      const run: BenchRun = { device: `net_pcap0,rx_pcap=${synPcap},infinite_rx=1`, entriesPerLcore: entries, preload: distinct,
+        hugepages, newFlowsPerSec: admissionPerSec };
+      const cfg = writeConfig(`new-flow-${distinct}-admission-${admissionPerSec}.json`, benchConfig(run));
+      log(`new-flow rate: ${distinct} distinct SYNs, table of ${entries}, admission ${admissionPerSec || 'unlimited'}`);
       // Warm until the table has filled, so every timed insert has to evict.
       const s = await runSluice(cfg, entries, args.seconds);
       const rx = s.after.rx - s.before.rx;
-      newFlow.push({
+      const row: NewFlowRow = {
+        admissionPerSec, admissionRefused: s.after.admissionRefused - s.before.admissionRefused,
         distinctFlows: distinct, entriesPerLcore: entries, mpps: rate(s, (x) => x.rx) / 1e6,
         insertsPerSec: rate(s, (x) => x.inserts), missFraction: (s.after.misses - s.before.misses) / rx,
         evictions: s.after.evictions - s.before.evictions, expirations: s.after.expirations - s.before.expirations,
         insertFailures: s.after.insertFailures - s.before.insertFailures, drops: s.after.dropped - s.before.dropped,
         command: sluiceCommand(cfg, entries),
-      });
+      };
+      newFlow.push(row);
       commands.push(sluiceCommand(cfg, entries));
-      log(`  ${newFlow[0].mpps.toFixed(2)} Mpps, ${(newFlow[0].missFraction * 100).toFixed(1)}% new flows`);
+      log(`  ${row.mpps.toFixed(2)} Mpps, ${(row.missFraction * 100).toFixed(1)}% new flows, ${(row.insertsPerSec / 1e6).toFixed(2)} M inserts/s`);
+    }
+
+    const small = Math.min(...args.flows);
+    const hitlessPerSec = 100;
+    let hitless: HitlessRow;
+    {
+      const pcap = join(dir, `flows-${small}.pcap`);
+      const run: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, small), preload: small, hugepages };
+      const cfg = writeConfig(`hitless-${small}.json`, benchConfig(run));
+      log(`hitless: ${hitlessPerSec} service changes a second at full rate`);
+      const s = await runSluice(cfg, small, args.seconds, hitlessPerSec);
+      const packets = s.after.rx - s.before.rx;
+      hitless = {
+        flows: small, changesPerSec: hitlessPerSec, changes: s.changes, mpps: rate(s, (x) => x.rx) / 1e6,
+        baselineMpps: throughput.find((t) => t.mode === 'dsr' && t.flows === small)?.sluiceMpps ?? 0,
+        packets, lost: s.after.dropped - s.before.dropped,
+        command: `node dist/src/bench/sluice-run.js ${cfg} ${small} ${args.seconds} ${hitlessPerSec}`,
+      };
+      commands.push(hitless.command);
+      log(`  ${hitless.changes} changes, ${hitless.lost} of ${packets} packets lost, ${hitless.mpps.toFixed(2)} Mpps`);
+    }
+
+    log('control-plane isolation: sluice run under autocannon');
+    let iso: IsolationResult;
+    {
+      const pcap = join(dir, `flows-${small}.pcap`);
+      const run: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, small), preload: small, hugepages };
+      const apiPort = 19090;
+      const c = benchConfig(run) as { services: { healthCheck?: object }[]; api?: object };
+      // The backends do not exist: without this, probes would mark them down.
+      for (const s of c.services) s.healthCheck = { type: 'none' };
+      c.api = { listen: `127.0.0.1:${apiPort}` };
+      const cfg = writeConfig(`isolation-${small}.json`, c);
+      iso = await isolation(cfg, apiPort, small, args.seconds);
+      commands.push(...iso.commands);
+      log(`  ${iso.unloadedMpps.toFixed(2)} -> ${iso.loadedMpps.toFixed(2)} Mpps (${(iso.ratio * 100).toFixed(1)}%), ` +
+        `${iso.requestsPerSec.toFixed(0)} req/s, p50 ${iso.p50Ms} ms, p99 ${iso.p99Ms} ms`);
     }
 
     log('maglev');
@@ -204,13 +272,16 @@ async function main(): Promise<void> {
 
     const results: BenchResults = {
       date: new Date().toISOString(), durationSec: (performance.now() - started) / 1000, machine: m,
-      seconds: args.seconds, throughput, newFlow, maglevBuild, maglevRemap, flowMemory: mem, commands, configs,
+      hugepages: { enabled: huge.enabled, reason: huge.reason },
+      seconds: args.seconds, throughput, newFlow, maglevBuild, maglevRemap, flowMemory: mem, hitless, isolation: iso,
+      commands, configs,
     };
     writeFileSync(join(args.out, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(args.out, 'BENCHMARKS.md'), renderMarkdown(results));
     log(`wrote ${join(args.out, 'BENCHMARKS.md')} and bench-results.json in ${results.durationSec.toFixed(0)} s`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    huge.release();
   }
 }
 

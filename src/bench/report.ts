@@ -17,7 +17,7 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   p('**Machine.** ' + `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, DPDK ${m.dpdk}, Node ${m.node}.`);
   p();
-  p('## Throughput per worker lcore (dsr, table warm)');
+  p('## Throughput per worker lcore (table warm)');
   p();
   p('64-byte TCP frames (60 bytes + FCS) to one dsr VIP, read from a `net_pcap` port with `infinite_rx=1`');
   p('(the PMD preloads the whole pcap into mbufs and replays it; transmit is dropped because no `tx_pcap`');
@@ -25,26 +25,47 @@ export function renderMarkdown(r: BenchResults): string {
   p(`been inserted. Sluice: one worker on core 1, busy-polling; rate = worker rx over ${r.seconds} s.`);
   p('Ceiling: `dpdk-testpmd --forward-mode=5tswap` on the same pcap and the same core (forwarding on core 1),');
   p(`mean of its per-second Rx-pps over ${r.seconds} s after 2 s of warm-up.`);
-  p('Both run with `--no-huge` (ordinary memory, so the benchmark needs no more hugepages than');
-  p('`scripts/setup.sh` reserves); a preloaded mbuf then takes a 4 KiB page of its own, so at 1M flows both');
-  p('replay from 4 GiB of 4 KiB pages and pay TLB misses that hugepages would avoid.');
+  p(r.hugepages.enabled
+    ? `Both run on 2 MiB hugepages, which the benchmark reserved for the run and gave back (${r.hugepages.reason}).`
+    : `Both run with \`--no-huge\` (${r.hugepages.reason}): at 1M flows they replay from 4 KiB pages and pay TLB misses.`);
+  p('`tunnel` is ipip to on-link backends (20 bytes prepended, outer checksum computed).');
   p();
-  p('| Active flows | Sluice Mpps | testpmd 5tswap Mpps | Sluice / testpmd | flow hits in window | misses in window |');
-  p('|---:|---:|---:|---:|---:|---:|');
+  p('| Mode | Active flows | Sluice Mpps | testpmd 5tswap Mpps | Sluice / testpmd | flow hits in window | misses in window |');
+  p('|---|---:|---:|---:|---:|---:|---:|');
   for (const t of r.throughput) {
-    p(`| ${count(t.flows)} | ${f2(t.sluiceMpps)} | ${f2(t.testpmdMpps)} | ${pct(t.ratio)} | ${t.sluiceHits} | ${t.sluiceMisses} |`);
+    p(`| ${t.mode} | ${count(t.flows)} | ${f2(t.sluiceMpps)} | ${f2(t.testpmdMpps)} | ${pct(t.ratio)} | ${t.sluiceHits} | ${t.sluiceMisses} |`);
   }
   p();
   p('## New-flow rate (eviction running)');
   p();
   p('Every frame a TCP SYN of a distinct 5-tuple; the pcap holds many more flows than the table, so each');
   p('timed packet is (almost always) a miss whose insert has to evict. Timing starts once the table is full.');
+  p('With admission unlimited every new flow is remembered; with the default rate (200000 per second per');
+  p('lcore) the rest of the flood is forwarded to its Maglev pick without being remembered (`refused`).');
   p();
-  p('| Distinct flows in pcap | Table entries | Mpps | Inserts/s | Share new flows | Evictions | Expirations | Insert failures | Drops |');
-  p('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  p('| Admission / s | Distinct flows in pcap | Table entries | Mpps | Inserts/s | Refused | Share new flows | Evictions | Expirations | Insert failures | Drops |');
+  p('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of r.newFlow) {
-    p(`| ${count(n.distinctFlows)} | ${count(n.entriesPerLcore)} | ${f2(n.mpps)} | ${(n.insertsPerSec / 1e6).toFixed(2)} M | ${pct(n.missFraction)} | ${n.evictions} | ${n.expirations} | ${n.insertFailures} | ${n.drops} |`);
+    p(`| ${n.admissionPerSec || 'unlimited'} | ${count(n.distinctFlows)} | ${count(n.entriesPerLcore)} | ${f2(n.mpps)} | ${(n.insertsPerSec / 1e6).toFixed(2)} M | ${n.admissionRefused} | ${pct(n.missFraction)} | ${n.evictions} | ${n.expirations} | ${n.insertFailures} | ${n.drops} |`);
   }
+  p();
+  p('## Hitless changes');
+  p();
+  const h = r.hitless;
+  p(`${h.changesPerSec} service changes a second (remove a backend, add it back, change every weight, restore)`);
+  p(`applied through the control path while ${count(h.flows)} flows run at full rate for ${r.seconds} s:`);
+  p(`**${h.changes} changes, ${h.lost} of ${h.packets} packets lost**; ${f2(h.mpps)} Mpps against ${f2(h.baselineMpps)} Mpps`);
+  p(`without changes (${pct(h.mpps / h.baselineMpps)}).`);
+  p();
+  p('## Control-plane isolation');
+  p();
+  const iso = r.isolation;
+  p(`\`sluice run\` (the daemon, REST API included) forwarding ${count(h.flows)} flows, first alone, then while autocannon`);
+  p(`(${iso.connections} connections, pinned to core 0) loads \`GET /api/v1/stats\` for ${r.seconds} s.`);
+  p();
+  p('| Unloaded Mpps | Loaded Mpps | Ratio | API requests/s | p50 | p99 | Errors |');
+  p('|---:|---:|---:|---:|---:|---:|---:|');
+  p(`| ${f2(iso.unloadedMpps)} | ${f2(iso.loadedMpps)} | ${f2(iso.ratio)} | ${iso.requestsPerSec.toFixed(0)} | ${iso.p50Ms} ms | ${iso.p99Ms} ms | ${iso.errors} |`);
   p();
   p('## Maglev');
   p();

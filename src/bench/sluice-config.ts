@@ -1,7 +1,7 @@
 // The Sluice config a benchmark run uses: one pcap (or null) port, one worker on
-// its own core that busy-polls, one dsr service with static backend MACs so no
-// ARP is needed. Ordinary memory (--no-huge), sized to what the run preloads, so
-// the benchmark needs no more hugepages than `scripts/setup.sh` reserves.
+// its own core that busy-polls, one service (dsr or tunnel) with static backend
+// MACs so no ARP is needed. Hugepages when the benchmark could reserve them
+// (hugepages.ts), else ordinary memory sized to what the run preloads.
 export const BENCH_VIP = '10.99.0.100';
 export const BENCH_PORT = 80;
 /** Main lcore on core 0 (Node and the control plane), the one worker on core 1. */
@@ -13,7 +13,8 @@ export const TESTPMD_CORES = '0,1';
  * A pktmbuf (2 KiB data room, headroom, header) is ~2.4 KiB, and under --no-huge
  * the mempool keeps objects within 4 KiB pages, so each takes a page.
  */
-const MBUF_BYTES = 4096;
+const MBUF_BYTES_SMALL_PAGES = 4096;
+const MBUF_BYTES_HUGEPAGES = 2560;
 /** Generous per-flow allowance for sizing memory only; the measured figure is in the memory benchmark. */
 const FLOW_BYTES_ALLOWANCE = 160;
 const BASE_MB = 512;
@@ -23,6 +24,10 @@ export interface BenchRun {
   entriesPerLcore: number;
   /** Packets the pcap PMD preloads (infinite_rx); 0 for a null device. */
   preload: number;
+  hugepages: boolean;
+  forwarding?: 'dsr' | 'tunnel';
+  /** flowTable.admission.newFlowsPerSec; 0 (the default here) = unlimited */
+  newFlowsPerSec?: number;
 }
 
 export function mbufsFor(run: BenchRun): number {
@@ -30,20 +35,21 @@ export function mbufsFor(run: BenchRun): number {
 }
 
 export function memoryMbFor(run: BenchRun): number {
-  const bytes = mbufsFor(run) * MBUF_BYTES + run.entriesPerLcore * FLOW_BYTES_ALLOWANCE;
+  const mbuf = run.hugepages ? MBUF_BYTES_HUGEPAGES : MBUF_BYTES_SMALL_PAGES;
+  const bytes = mbufsFor(run) * mbuf + run.entriesPerLcore * FLOW_BYTES_ALLOWANCE;
   return BASE_MB + Math.ceil(bytes / 2 ** 20);
 }
 
 export function benchConfig(run: BenchRun): object {
   return {
-    eal: { lcores: BENCH_LCORES, hugepages: false, memoryMb: memoryMbFor(run) },
+    eal: { lcores: BENCH_LCORES, hugepages: run.hugepages, memoryMb: memoryMbFor(run) },
     ports: [{ name: 'p0', device: run.device, address: '10.99.0.2/24' }],
-    // Admission unlimited: these runs measure the table itself, not the limiter.
-    flowTable: { entriesPerLcore: run.entriesPerLcore, admission: { newFlowsPerSec: 0 } },
+    // Admission unlimited unless asked: most runs measure the table, not the limiter.
+    flowTable: { entriesPerLcore: run.entriesPerLcore, admission: { newFlowsPerSec: run.newFlowsPerSec ?? 0 } },
     dataplane: { idleSleepMaxUs: 0, mbufsPerSocket: mbufsFor(run) },
     services: [
       {
-        name: 'web', vip: BENCH_VIP, port: BENCH_PORT, protocol: 'tcp', forwarding: 'dsr',
+        name: 'web', vip: BENCH_VIP, port: BENCH_PORT, protocol: 'tcp', forwarding: run.forwarding ?? 'dsr',
         backends: Array.from({ length: 8 }, (_, i) => ({
           address: `10.99.0.${11 + i}`, port: 80, mac: `02:00:00:00:00:${(0x11 + i).toString(16)}`,
         })),

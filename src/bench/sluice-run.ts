@@ -1,12 +1,15 @@
 // One timed data-plane run, in its own process because the EAL initialises once
 // per process:
 //
-//   node dist/src/bench/sluice-run.js CONFIG WARM_INSERTS SECONDS
+//   node dist/src/bench/sluice-run.js CONFIG WARM_INSERTS SECONDS [CHANGES_PER_SEC]
 //
 // Starts the data plane from CONFIG (the operator path), waits until the workers
 // have inserted WARM_INSERTS flows (0: no wait beyond one second), then samples
 // the worker counters SECONDS apart and prints one RESULT_PREFIX line of JSON.
+// With CHANGES_PER_SEC, the services are changed that often during the window
+// (hitless.ts says how), and `changes` counts what was applied.
 import { loadConfigFile } from '../config';
+import { hitlessChanges } from './hitless';
 import { Dataplane } from '../dataplane';
 import type { DataplaneStats } from '../native/addon';
 import { lcoreTotals, type LcoreTotals } from '../native/lcore-totals';
@@ -23,6 +26,7 @@ export interface SluiceRunResult {
   warmMs: number;
   /** Resident set of this process after the run, for the memory benchmark. */
   rssBytes: number;
+  changes: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,9 +35,10 @@ function sample(s: DataplaneStats): WorkerSample {
   return { atMs: performance.now(), ...lcoreTotals(s) };
 }
 
-async function main(configPath: string, warmInserts: number, seconds: number): Promise<number> {
+async function main(configPath: string, warmInserts: number, seconds: number, changesPerSec: number): Promise<number> {
   const dp = new Dataplane();
-  dp.start(loadConfigFile(configPath), `bench-${process.pid}`);
+  const cfg = loadConfigFile(configPath);
+  dp.start(cfg, `bench-${process.pid}`);
   try {
     const t0 = performance.now();
     await sleep(1000);
@@ -45,10 +50,12 @@ async function main(configPath: string, warmInserts: number, seconds: number): P
       await sleep(50);
     }
     const warmMs = performance.now() - t0;
+    const changer = changesPerSec > 0 ? hitlessChanges(dp, cfg.services, changesPerSec) : undefined;
     const before = sample(dp.stats());
     await sleep(seconds * 1000);
     const after = sample(dp.stats());
-    const result: SluiceRunResult = { before, after, warmMs, rssBytes: process.memoryUsage().rss };
+    const changes = changer?.stop() ?? 0;
+    const result: SluiceRunResult = { before, after, warmMs, rssBytes: process.memoryUsage().rss, changes };
     process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
     return 0;
   } finally {
@@ -57,14 +64,15 @@ async function main(configPath: string, warmInserts: number, seconds: number): P
 }
 
 if (require.main === module) {
-  const [configPath, warmText, secondsText] = process.argv.slice(2);
+  const [configPath, warmText, secondsText, changesText = '0'] = process.argv.slice(2);
   const warm = Number(warmText);
   const seconds = Number(secondsText);
-  if (configPath === undefined || !Number.isInteger(warm) || warm < 0 || !(seconds > 0)) {
-    process.stderr.write('usage: sluice-run CONFIG WARM_INSERTS SECONDS\n');
+  const changes = Number(changesText);
+  if (configPath === undefined || !Number.isInteger(warm) || warm < 0 || !(seconds > 0) || !(changes >= 0)) {
+    process.stderr.write('usage: sluice-run CONFIG WARM_INSERTS SECONDS [CHANGES_PER_SEC]\n');
     process.exit(2);
   }
-  main(configPath, warm, seconds).then(
+  main(configPath, warm, seconds, changes).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`sluice-run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -11,6 +11,7 @@ export interface TestpmdOptions {
   cores: string;
   mbufs: number;
   memoryMb: number;
+  hugepages: boolean;
   /** Samples (one per second) to skip while the pcap loads and the rate settles. */
   skip: number;
   samples: number;
@@ -24,7 +25,7 @@ export interface TestpmdResult {
 
 export function testpmdArgs(o: TestpmdOptions): string[] {
   return [
-    '-l', o.cores, '--no-huge', '-m', String(o.memoryMb), '--no-pci', '--file-prefix', PREFIX,
+    '-l', o.cores, ...(o.hugepages ? [] : ['--no-huge']), '-m', String(o.memoryMb), '--no-pci', '--file-prefix', PREFIX,
     '--vdev', `net_pcap0,rx_pcap=${o.pcap},infinite_rx=1`, '--',
     '--forward-mode=5tswap', '--nb-cores=1', '--stats-period', '1', `--total-num-mbufs=${o.mbufs}`,
   ];
