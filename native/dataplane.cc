@@ -17,6 +17,7 @@
 #include <cstring>
 #include <set>
 
+#include "control_affinity.h"
 #include "js_errors.h"
 #include "local_reply.h"
 #include "telemetry.h"
@@ -80,6 +81,8 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
                      std::string("rte_eal_init failed: ") + rte_strerror(rte_errno) + " (arguments:" + joined + ")");
   }
   instance_ = static_cast<uint32_t>(getpid());
+  // Best effort: without /proc the threads only stay where they were.
+  ConfineControlThreads();
   try {
     for (const WorkerConfig& w : config_.workers) {
       if (!rte_lcore_is_enabled(w.lcore) || w.lcore == rte_get_main_lcore()) {

@@ -4,6 +4,7 @@
 // reason, a full flow table, expiry, hitless changes and ARP resolution.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import * as pk from './helpers/packets';
 import {
   backend, backendMac, CLIENT_MAC, PORT_ADDRESS, RingDataplane, service, totals,
@@ -359,5 +360,19 @@ describe('neighbors', () => {
     const out = await dp.exchange([syn({ src: '172.16.3.3', sport: 3333 })]);
     assert.equal(out.length, 1);
     assert.equal(pk.formatMac(out[0].subarray(0, 6)), learnedMac);
+  });
+});
+
+describe('threads', () => {
+  test('every thread but the workers runs on the main lcore\'s CPU, so the control plane stays off worker cores', () => {
+    const tasks = fs.readdirSync('/proc/self/task');
+    const cpus = (tid: string) => /Cpus_allowed_list:\s*(\S+)/.exec(fs.readFileSync(`/proc/self/task/${tid}/status`, 'utf8'))![1];
+    const name = (tid: string) => fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    const workers = tasks.filter((t) => name(t).startsWith('rte-worker-'));
+    const others = tasks.filter((t) => !name(t).startsWith('rte-worker-'));
+    assert.equal(workers.length, 1);
+    assert.equal(cpus(workers[0]), '1', 'the worker keeps its own core (lcores 1@1)');
+    assert.ok(others.length > 3, `node's own threads are there: ${others.map(name).join(', ')}`);
+    for (const t of others) assert.equal(cpus(t), '0', `${name(t)} (${t}) on the main lcore's core`);
   });
 });
