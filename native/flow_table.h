@@ -28,6 +28,8 @@
 #include <rte_prefetch.h>
 #include <netinet/in.h>
 
+#include <emmintrin.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -224,13 +226,17 @@ class FlowTable {
     return ((a0 ^ b0) | (a1 ^ b1)) == 0;
   }
 
+  // Bit i set: way i is in use and its signature is `tag`. Eight 16-bit
+  // compares in one SSE2 instruction; the scalar loop was a tenth of a hit.
   uint32_t MatchMask(uint32_t bucket, uint16_t tag) const {
     const FlowBucket& b = buckets_[bucket];
-    uint32_t mask = 0;
-    for (uint32_t i = 0; i < kFlowWays; i++) {
-      mask |= static_cast<uint32_t>((b.flags[i] & kFlowInUse) && b.sig[i] == tag) << i;
-    }
-    return mask;
+    __m128i sigs = _mm_load_si128(reinterpret_cast<const __m128i*>(b.sig));
+    __m128i same = _mm_cmpeq_epi16(sigs, _mm_set1_epi16(static_cast<short>(tag)));
+    uint32_t tagged = static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(same, _mm_setzero_si128())));
+    __m128i flags = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.flags));
+    __m128i in_use = _mm_and_si128(flags, _mm_set1_epi8(kFlowInUse));
+    uint32_t used = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(in_use, _mm_set1_epi8(kFlowInUse))));
+    return tagged & used & 0xffu;
   }
   bool PrefetchMatches(uint32_t bucket, uint16_t tag) const {
     uint32_t mask = MatchMask(bucket, tag);

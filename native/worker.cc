@@ -16,7 +16,10 @@ namespace sluice {
 namespace {
 
 constexpr uint32_t kPrefetchOffset = 3;
-constexpr uint32_t kSweepBudgetBusy = 64;
+// Slots swept per loop iteration. Busy, one bucket: at 400k iterations a second
+// a 1M-flow table is still swept several times a second, far more often than
+// any timeout, and sweeping 8 buckets per burst measured 5% of the worker.
+constexpr uint32_t kSweepBudgetBusy = 8;
 constexpr uint32_t kSweepBudgetIdle = 1024;
 constexpr uint32_t kIdleSpinIterations = 512;  // empty polls before the first sleep
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
