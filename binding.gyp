@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "sluice_sanitize%": 0
+  },
   "targets": [
     {
       "target_name": "sluice",
@@ -27,7 +30,14 @@
         "-Wno-missing-field-initializers",
         "-Wno-unused-parameter"
       ],
-      "libraries": ["<!@(pkg-config --libs libdpdk)", "-lrte_net_ring"]
+      "libraries": ["<!@(pkg-config --libs libdpdk)", "-lrte_net_ring"],
+      "conditions": [
+        ["sluice_sanitize==1", {
+          "cflags_cc": ["-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+                        "-fno-sanitize-recover=undefined"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
     }
   ]
 }

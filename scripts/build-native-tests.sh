@@ -9,6 +9,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=lib/compile-objects.sh
+source scripts/lib/compile-objects.sh
 
 out_dir=native/test/build
 sources=(native/test/*.cc native/maglev.cc native/local_reply.cc native/flow_table.cc native/encap.cc native/icmp_errors.cc)
@@ -25,33 +27,15 @@ fi
 # behind rte_hash_crc.h; nothing here calls rte_eal_init.
 read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
 
-obj_dir="$out_dir/obj-$(basename "$out")"
-mkdir -p "$obj_dir"
-headers=(native/*.h native/test/*.h "${BASH_SOURCE[0]}")
-
+headers=(native/*.h native/test/*.h "${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh)
+compile_flags=("${flags[@]}" "${dpdk_cflags[@]}")
 # One object per source, compiled in parallel: doctest's main alone takes half a
-# minute under ASan, and it rarely changes. An object is rebuilt when its source,
-# any header or this script is newer; that over-approximates the real includes,
-# which is cheap enough here and never leaves a stale object.
-objects=()
-pids=()
-for src in "${sources[@]}"; do
-  obj="$obj_dir/$(echo "${src%.cc}" | tr / _).o"  # path-derived: no basename clashes
-  objects+=("$obj")
-  if [[ "${FORCE:-0}" == "1" || ! -f "$obj" || -n "$(find "$src" "${headers[@]}" -newer "$obj" -print -quit)" ]]; then
-    echo "compiling $src"
-    g++ "${flags[@]}" "${dpdk_cflags[@]}" -c "$src" -o "$obj.tmp" && mv -f "$obj.tmp" "$obj" &
-    pids+=($!)
-  fi
-done
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-if [[ "$failed" != 0 ]]; then
+# minute under ASan, and it rarely changes.
+if ! compile_objects g++ "$out_dir/obj-$(basename "$out")" "${sources[@]}"; then
   echo "native test build failed" >&2
   exit 1
 fi
-
-if [[ -x "$out" && -z "$(find "${objects[@]}" -newer "$out" -print -quit)" && ${#pids[@]} == 0 ]]; then
+if [[ "$compiled" == 0 ]] && up_to_date "$out" "${objects[@]}"; then
   echo "up to date: $out"
   exit 0
 fi

@@ -14,6 +14,7 @@ note() { echo "setup: $*" >&2; }
 packages=(
   libdpdk-dev dpdk dpdk-dev pkg-config build-essential python3 libpcap-dev doctest-dev
   iproute2 ethtool tshark tcpdump python3-scapy
+  clang libclang-rt-14-dev llvm
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -68,7 +69,8 @@ if stale node_modules/.package-lock.json package.json package-lock.json; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
-if stale build/Release/sluice.node native binding.gyp; then
+# The addon's own sources only: native/ also holds the test and fuzzer builds.
+if stale build/Release/sluice.node native/*.cc native/*.h binding.gyp; then
   say "building the addon"
   npx --no-install node-gyp rebuild -j 2 >/tmp/sluice-node-gyp.log 2>&1 || {
     cat /tmp/sluice-node-gyp.log >&2

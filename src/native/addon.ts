@@ -1,6 +1,7 @@
 // The typed face of the native addon (build/Release/sluice.node). Everything the
 // addon exports is declared here; nothing else in src/ touches `bindings`.
 import bindings from 'bindings';
+import path from 'node:path';
 import type { NativeService, NativeStartConfig } from './types';
 
 export type DropReason = string;
@@ -149,7 +150,12 @@ export interface SluiceAddon {
 
 let loaded: SluiceAddon | undefined;
 
+/**
+ * SLUICE_ADDON_PATH loads another build of the same addon instead, e.g. the
+ * ASan+UBSan one from scripts/build-asan-addon.sh (test/sanitizers.test.ts).
+ */
 export function addon(): SluiceAddon {
-  loaded ??= bindings('sluice') as SluiceAddon;
+  const override = process.env.SLUICE_ADDON_PATH;
+  loaded ??= (override ? require(path.resolve(override)) : bindings('sluice')) as SluiceAddon;
   return loaded;
 }

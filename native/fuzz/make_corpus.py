@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""Writes the fuzzers' seed corpus into native/fuzz/corpus/<harness>/: small
+valid frames of every kind the data path handles, so the fuzzers start from
+inputs that reach deep into it. The output is committed; run this again after
+changing it (Debian's python3 and python3-scapy, which scripts/setup.sh installs):
+
+    /usr/bin/python3 native/fuzz/make_corpus.py
+
+The addresses match native/fuzz/packet_path_fuzz.cc: the ring port's MAC and
+address, the VIPs and ports of its service variants."""
+
+import os
+import shutil
+import struct
+import sys
+
+from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
+from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
+
+PORT_MAC = "02:53:4c:00:00:00"
+PORT_IP = "10.99.0.2"
+CLIENT_MAC = "02:00:00:00:00:99"
+CLIENT_IP = "10.99.0.1"
+VIP = "10.99.0.100"
+VIP2 = "10.99.0.101"
+VIP3 = "10.99.0.102"
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def eth(dst=PORT_MAC, src=CLIENT_MAC):
+    return Ether(dst=dst, src=src)
+
+
+def tcp(flags, sport=40000, dst=VIP, dport=80, payload=b""):
+    return eth() / IP(src=CLIENT_IP, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=1000) / payload
+
+
+def udp(sport=40000, dst=VIP, dport=53, payload=b"query"):
+    return eth() / IP(src=CLIENT_IP, dst=dst) / UDP(sport=sport, dport=dport) / payload
+
+
+def echo(dst=PORT_IP, payload=b"ping" * 8):
+    return eth() / IP(src=CLIENT_IP, dst=dst) / ICMP(type=8, id=0x1234, seq=1) / payload
+
+
+def arp_request(target):
+    return Ether(dst=BROADCAST, src=CLIENT_MAC) / ARP(op=1, hwsrc=CLIENT_MAC, psrc=CLIENT_IP, pdst=target)
+
+
+FRAMES = {
+    "arp_request_port": arp_request(PORT_IP),
+    "arp_request_vip": arp_request(VIP),
+    "arp_request_other": arp_request("10.99.0.50"),
+    "arp_reply": eth() / ARP(op=2, hwsrc="02:00:00:00:01:01", psrc="10.99.0.11", hwdst=PORT_MAC, pdst=PORT_IP),
+    "arp_request_vlan": Ether(dst=BROADCAST, src=CLIENT_MAC) / Dot1Q(vlan=100)
+    / ARP(op=1, hwsrc=CLIENT_MAC, psrc=CLIENT_IP, pdst=VIP),
+    "icmp_echo_port": echo(),
+    "icmp_echo_vip": echo(dst=VIP),
+    "icmp_echo_ip_options": eth() / IP(src=CLIENT_IP, dst=PORT_IP, options=b"\x01\x01\x01\x00")
+    / ICMP(type=8, id=7, seq=9) / b"opts",
+    "icmp_echo_vlan": eth() / Dot1Q(vlan=7) / IP(src=CLIENT_IP, dst=VIP) / ICMP(type=8, id=1, seq=2) / (b"x" * 21),
+    "icmp_unreachable": eth() / IP(src=CLIENT_IP, dst=PORT_IP) / ICMP(type=3, code=3) / (b"\0" * 28),
+    "tcp_syn": tcp("S"),
+    "tcp_ack": tcp("A", payload=b"GET / HTTP/1.1\r\n\r\n"),
+    "tcp_fin": tcp("FA"),
+    "tcp_rst": tcp("R"),
+    "tcp_syn_vip2": tcp("S", dst=VIP2, dport=443),
+    "tcp_syn_qinq": eth() / Dot1AD(vlan=10) / Dot1Q(vlan=20) / IP(src=CLIENT_IP, dst=VIP) / TCP(dport=80, flags="S"),
+    "udp_dns": udp(),
+    "udp_vip3": udp(dst=VIP3, dport=80),
+    "udp_no_service": udp(dport=9999),
+    "ipv6_tcp": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / TCP(dport=80, flags="S"),
+    "ipv6_hbh_udp": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / IPv6ExtHdrHopByHop() / UDP(dport=53),
+    "ipv6_fragment": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / IPv6ExtHdrFragment(m=1) / UDP(dport=53),
+    "icmpv6_echo": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / ICMPv6EchoRequest(),
+    "ipv4_first_fragment": eth() / IP(src=CLIENT_IP, dst=VIP, flags="MF") / UDP(dport=53) / (b"a" * 32),
+    "ipv4_later_fragment": eth() / IP(src=CLIENT_IP, dst=VIP, frag=4, proto=17) / (b"b" * 16),
+    "gre_to_vip": eth() / IP(src=CLIENT_IP, dst=VIP, proto=47) / (b"\0" * 8),
+}
+
+
+def frame_bytes(name):
+    data = bytes(FRAMES[name])
+    # Ethernet pads to 60 bytes on the wire (FCS excluded); keep that, as NICs deliver it.
+    return data + b"\0" * max(0, 60 - len(data))
+
+
+def packet_path_input(names, mode=0, force_mac=False, variants=(0, 0), split=None, advance=0, extra=None):
+    """The packet_path_fuzz input layout (see its header comment)."""
+    frames = [frame_bytes(n) for n in names] + (extra or [])
+    head = bytes([(mode & 0x0F) | (0x10 if force_mac else 0), variants[0], variants[1],
+                  len(frames) if split is None else split, advance])
+    return head + b"".join(struct.pack(">H", len(f)) + f for f in frames)
+
+
+def big_tcp():
+    # Longer than one mbuf's data room: arrives as a chain of segments.
+    return bytes(tcp("A", payload=b"z" * 3000))
+
+
+PACKET_PATH = {
+    "tcp_flow": packet_path_input(["tcp_syn", "tcp_ack", "tcp_ack", "tcp_fin"]),
+    "tcp_flow_config_change": packet_path_input(["tcp_syn", "tcp_ack", "tcp_ack", "tcp_fin"], variants=(0, 1), split=2),
+    "service_id_reused": packet_path_input(["tcp_syn", "udp_vip3", "tcp_ack"], variants=(0, 3), split=1),
+    "flows_expire": packet_path_input(["udp_dns", "tcp_fin", "udp_dns", "tcp_syn"], split=2, advance=255),
+    "local_replies": packet_path_input(["arp_request_port", "arp_request_vip", "arp_request_vlan", "icmp_echo_port",
+                                        "icmp_echo_vip", "icmp_echo_vlan", "icmp_echo_ip_options"]),
+    "drops": packet_path_input(["arp_request_other", "arp_reply", "icmp_unreachable", "udp_no_service", "ipv6_tcp",
+                                "ipv6_fragment", "ipv4_first_fragment", "ipv4_later_fragment", "gre_to_vip",
+                                "tcp_syn_vip2"]),
+    "vlan_and_ipv6": packet_path_input(["tcp_syn_qinq", "ipv6_hbh_udp", "icmpv6_echo", "udp_dns"], force_mac=True),
+    "no_services": packet_path_input(["tcp_syn", "arp_request_vip", "icmp_echo_vip"], variants=(2, 2)),
+    "chained_mbufs": packet_path_input(["tcp_syn"], extra=[big_tcp()], variants=(0, 0)),
+    "many_flows": packet_path_input([], extra=[bytes(tcp("S", sport=1000 + i)) for i in range(32)], split=16, advance=8),
+}
+
+
+def write(harness, items):
+    out = os.path.join(HERE, "corpus", harness)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for name, data in sorted(items.items()):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+    print(f"{out}: {len(items)} files", file=sys.stderr)
+
+
+def main():
+    frames = {name: frame_bytes(name) for name in FRAMES}
+    write("parse_fuzz", frames)
+    write("local_reply_fuzz", frames)
+    write("packet_path_fuzz", PACKET_PATH)
+
+
+if __name__ == "__main__":
+    main()

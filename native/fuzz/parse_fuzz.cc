@@ -1,0 +1,131 @@
+// ParsePacket on arbitrary bytes. libFuzzer hands over an exactly sized heap
+// copy, so ASan reports any read past the frame; the checks below hold the
+// parser to what its contract says the PacketInfo means.
+#include <cstdint>
+#include <cstring>
+
+#include "../packet_parse.h"
+#include "frame_checks.h"
+#include "fuzz_check.h"
+
+namespace {
+
+using sluice::PacketInfo;
+using sluice::ParsePacket;
+using sluice::ParseStatus;
+namespace pd = sluice::parse_detail;
+
+bool AllZero(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] != 0) return false;
+  }
+  return true;
+}
+
+// What every status that got past the Ethernet header shares: the tags skipped
+// are the tags in the frame, and l3_offset is right behind them.
+void CheckL2(const uint8_t* frame, uint32_t len, const PacketInfo& info) {
+  FUZZ_CHECK(info.vlan_tags <= sluice::kMaxVlanTags);
+  FUZZ_CHECK(info.l3_offset == pd::kEtherHeaderLen + info.vlan_tags * pd::kVlanTagLen);
+  FUZZ_CHECK(info.l3_offset <= len);
+  FUZZ_CHECK(info.ether_type == sluice_fuzz::Get16(frame + info.l3_offset - 2));
+}
+
+// The L3 fields, valid on kOk and kIpFragment.
+void CheckL3(const uint8_t* frame, uint32_t len, const PacketInfo& info) {
+  const uint8_t* ip = frame + info.l3_offset;
+  FUZZ_CHECK(uint32_t{info.l3_offset} + info.l3_length <= len);
+  if (info.ip_version == 4) {
+    FUZZ_CHECK(info.ether_type == pd::kEtherTypeIpv4);
+    FUZZ_CHECK(info.l3_length >= pd::kIpv4MinHeaderLen);
+    FUZZ_CHECK(info.l3_length == sluice_fuzz::Get16(ip + 2));
+    FUZZ_CHECK(info.ttl == ip[8]);
+    FUZZ_CHECK(std::memcmp(info.src_addr, ip + 12, 4) == 0 && AllZero(info.src_addr + 4, 12));
+    FUZZ_CHECK(std::memcmp(info.dst_addr, ip + 16, 4) == 0 && AllZero(info.dst_addr + 4, 12));
+  } else {
+    FUZZ_CHECK(info.ip_version == 6);
+    FUZZ_CHECK(info.ether_type == pd::kEtherTypeIpv6);
+    FUZZ_CHECK(info.l3_length == sluice_fuzz::Get16(ip + 4) + pd::kIpv6HeaderLen);
+    FUZZ_CHECK(info.ttl == ip[7]);
+    FUZZ_CHECK(std::memcmp(info.src_addr, ip + 8, 16) == 0);
+    FUZZ_CHECK(std::memcmp(info.dst_addr, ip + 24, 16) == 0);
+  }
+}
+
+// kOk: the L4 header the fields were copied from lies inside the IP packet.
+void CheckL4(const uint8_t* frame, const PacketInfo& info) {
+  const uint32_t l3_end = uint32_t{info.l3_offset} + info.l3_length;
+  const uint32_t min_l3 = info.ip_version == 4 ? pd::kIpv4MinHeaderLen : pd::kIpv6HeaderLen;
+  FUZZ_CHECK(info.l4_offset >= info.l3_offset + min_l3);
+  FUZZ_CHECK(info.l4_offset <= l3_end);
+  const uint8_t* l4 = frame + info.l4_offset;
+  const uint32_t avail = l3_end - info.l4_offset;
+  const bool ports = info.l4_proto == pd::kProtoTcp || info.l4_proto == pd::kProtoUdp;
+  if (info.ip_version == 4) FUZZ_CHECK(info.l4_proto == frame[info.l3_offset + 9]);
+  if (info.l4_proto == pd::kProtoTcp) {
+    FUZZ_CHECK(avail >= pd::kTcpMinHeaderLen && (l4[12] >> 4) * 4u >= pd::kTcpMinHeaderLen &&
+               (l4[12] >> 4) * 4u <= avail);
+    FUZZ_CHECK(info.tcp_flags == l4[13]);
+  } else {
+    FUZZ_CHECK(info.tcp_flags == 0);
+  }
+  if (info.l4_proto == pd::kProtoUdp) {
+    FUZZ_CHECK(avail >= pd::kUdpHeaderLen && sluice_fuzz::Get16(l4 + 4) >= pd::kUdpHeaderLen);
+  }
+  if (ports) {
+    FUZZ_CHECK(std::memcmp(&info.src_port, l4, 2) == 0 && std::memcmp(&info.dst_port, l4 + 2, 2) == 0);
+  } else {
+    FUZZ_CHECK(info.src_port == 0 && info.dst_port == 0);
+  }
+  const uint8_t icmp = info.ip_version == 4 ? pd::kProtoIcmp : pd::kProtoIcmpv6;
+  if (info.l4_proto == icmp) {
+    FUZZ_CHECK(avail >= pd::kIcmpMinLen && info.icmp_type == l4[0]);
+  } else {
+    FUZZ_CHECK(info.icmp_type == 0);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Frames longer than 64 KiB do not exist; the offsets in PacketInfo are 16 bits.
+  if (size > UINT16_MAX) return 0;
+  const uint32_t len = static_cast<uint32_t>(size);
+  PacketInfo info;
+  const ParseStatus status = ParsePacket(data, len, &info);
+
+  PacketInfo again;
+  FUZZ_CHECK(ParsePacket(data, len, &again) == status);
+  FUZZ_CHECK(std::memcmp(&info, &again, sizeof(info)) == 0);
+
+  switch (status) {
+    case ParseStatus::kOk:
+      CheckL2(data, len, info);
+      CheckL3(data, len, info);
+      CheckL4(data, info);
+      break;
+    case ParseStatus::kIpFragment:
+      CheckL2(data, len, info);
+      CheckL3(data, len, info);
+      break;
+    case ParseStatus::kArp:
+      CheckL2(data, len, info);
+      FUZZ_CHECK(info.ether_type == pd::kEtherTypeArp && info.ip_version == 0);
+      break;
+    case ParseStatus::kNonIp:
+      CheckL2(data, len, info);
+      FUZZ_CHECK(info.ether_type != pd::kEtherTypeIpv4 && info.ether_type != pd::kEtherTypeIpv6 &&
+                 info.ether_type != pd::kEtherTypeArp);
+      break;
+    case ParseStatus::kTooManyVlans:
+      FUZZ_CHECK(info.vlan_tags == sluice::kMaxVlanTags);
+      FUZZ_CHECK(info.ether_type == pd::kEtherTypeVlan || info.ether_type == pd::kEtherTypeQinQ);
+      break;
+    case ParseStatus::kTruncated:
+    case ParseStatus::kBadIpHeader:
+      break;
+    default:
+      FUZZ_CHECK(!"ParsePacket returned a status outside ParseStatus");
+  }
+  return 0;
+}

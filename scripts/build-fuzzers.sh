@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses of native/fuzz/ with ASan and UBSan (clang) into
+# native/fuzz/build/: parse_fuzz, local_reply_fuzz, packet_path_fuzz.
+#   bash scripts/build-fuzzers.sh         only what is out of date
+#   FORCE=1 bash scripts/build-fuzzers.sh everything
+# scripts/fuzz.sh runs them.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=lib/compile-objects.sh
+source scripts/lib/compile-objects.sh
+
+if ! command -v clang++ >/dev/null; then
+  echo "clang++ not found: run scripts/setup.sh (Debian packages clang and libclang-rt-14-dev)" >&2
+  exit 1
+fi
+
+out_dir=native/fuzz/build
+
+# Each harness and the data-plane sources it links. packet_path_fuzz runs the real
+# per-packet path, so it takes the worker and everything the worker calls, and
+# port_setup.cc to make its ring port the way the data plane does.
+declare -A harness_sources=(
+  [parse_fuzz]=""
+  [local_reply_fuzz]="native/local_reply.cc"
+  [packet_path_fuzz]="native/worker.cc native/flow_table.cc native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc"
+)
+
+# -fsanitize=fuzzer on a compile adds the coverage instrumentation libFuzzer
+# steers by, on a link its main(). UBSan reports abort (no recovery), so libFuzzer
+# saves the input like any other crash.
+flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+  -fno-sanitize-recover=all -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter)
+read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
+read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
+
+# port_setup.cc throws CodedError from js_errors.h, which includes napi.h. Only
+# the error class is used: the N-API headers are needed, Node's symbols are not.
+node_include="$(node -p "require('path').resolve(process.execPath, '../../include/node')")"
+[[ -f "$node_include/node_api.h" ]] || node_include="$HOME/.cache/node-gyp/$(node -p process.versions.node)/include/node"
+napi_flags=(-I"$node_include" -I"$(node -p "require('node-addon-api').include_dir")" -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS)
+
+headers=(native/*.h native/fuzz/*.h native/test/frames.h "${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh)
+
+compile_flags=("${flags[@]}" "${dpdk_cflags[@]}" "${napi_flags[@]}")
+declare -A seen=()
+sources=()
+for harness in "${!harness_sources[@]}"; do
+  for src in "native/fuzz/$harness.cc" ${harness_sources[$harness]}; do
+    [[ -n "${seen[$src]:-}" ]] || sources+=("$src")
+    seen[$src]=1
+  done
+done
+if ! compile_objects clang++ "$out_dir/obj" "${sources[@]}"; then
+  echo "fuzzer build failed" >&2
+  exit 1
+fi
+declare -A object_of=()
+for i in "${!sources[@]}"; do object_of[${sources[$i]}]=${objects[$i]}; done
+
+for harness in "${!harness_sources[@]}"; do
+  linked=()
+  for src in "native/fuzz/$harness.cc" ${harness_sources[$harness]}; do linked+=("${object_of[$src]}"); done
+  out="$out_dir/$harness"
+  if up_to_date "$out" "${linked[@]}"; then
+    echo "up to date: $out"
+    continue
+  fi
+  clang++ "${flags[@]}" "${linked[@]}" "${dpdk_libs[@]}" -lrte_net_ring -o "$out.tmp"
+  mv -f "$out.tmp" "$out"
+  echo "built $out"
+done
