@@ -124,19 +124,23 @@ constexpr uint32_t kVariants = 4;
 
 struct Harness;
 
-// One entry per forwarding mode: services are built with `forwarding`, and every
-// frame the path forwarded must pass `check_forwarded`. Only dsr exists today;
-// tunnel and nat, being built on another branch, are one more entry each here.
+// One entry per forwarding mode: services are built with `forwarding` (and, for
+// tunnel, `encapsulation`), and every frame the path forwarded must pass
+// `check_forwarded`. nat will be one more entry.
 struct ModeCase {
   const char* name;
   Forwarding forwarding;
+  Encapsulation encapsulation;
   void (*check_forwarded)(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 };
 
 void CheckDsrForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
+void CheckTunnelForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 
 constexpr ModeCase kModes[] = {
-    {"dsr", Forwarding::kDsr, CheckDsrForwarded},
+    {"dsr", Forwarding::kDsr, Encapsulation::kIpip, CheckDsrForwarded},
+    {"tunnel-ipip", Forwarding::kTunnel, Encapsulation::kIpip, CheckTunnelForwarded},
+    {"tunnel-gue", Forwarding::kTunnel, Encapsulation::kGue, CheckTunnelForwarded},
 };
 constexpr uint32_t kNumModes = sizeof(kModes) / sizeof(kModes[0]);
 
@@ -165,16 +169,17 @@ Harness* g_harness = nullptr;
 // Frames are built into mbufs from this pool. ASan does not see DPDK's memory, so
 // the harness poisons everything of a buffer but the frame: a read past the end
 // of the first segment, or into the headroom, is then reported like a heap overflow.
+// Modes that prepend headers (tunnel) own the headroom, so it stays open for them.
 void Unpoison(struct rte_mbuf* m) { ASAN_UNPOISON_MEMORY_REGION(m->buf_addr, m->buf_len); }
-void PoisonAroundData(struct rte_mbuf* m) {
+void PoisonAroundData(struct rte_mbuf* m, bool headroom_in_use) {
   auto* buf = static_cast<uint8_t*>(m->buf_addr);
-  ASAN_POISON_MEMORY_REGION(buf, m->data_off);
+  if (!headroom_in_use) ASAN_POISON_MEMORY_REGION(buf, m->data_off);
   uint32_t end = m->data_off + m->data_len;
   ASAN_POISON_MEMORY_REGION(buf + end, m->buf_len - end);
 }
 
 // A frame of any length as an mbuf chain, segments filled to their data room.
-struct rte_mbuf* FrameToMbuf(struct rte_mempool* pool, const uint8_t* data, uint32_t len) {
+struct rte_mbuf* FrameToMbuf(struct rte_mempool* pool, const uint8_t* data, uint32_t len, bool headroom_in_use) {
   struct rte_mbuf* head = nullptr;
   uint32_t off = 0;
   do {
@@ -192,7 +197,7 @@ struct rte_mbuf* FrameToMbuf(struct rte_mempool* pool, const uint8_t* data, uint
       FUZZ_CHECK(rte_pktmbuf_chain(head, seg) == 0);
     }
   } while (off < len);
-  for (struct rte_mbuf* seg = head; seg != nullptr; seg = seg->next) PoisonAroundData(seg);
+  for (struct rte_mbuf* seg = head; seg != nullptr; seg = seg->next) PoisonAroundData(seg, headroom_in_use);
   return head;
 }
 
@@ -213,13 +218,42 @@ void CheckDsrForwarded(const Harness& h, const uint8_t* frame, uint32_t len, con
   FUZZ_CHECK(IsBackendMac(frame));
 }
 
+// tunnel: an outer IPv4 header with a valid checksum to an on-link backend's
+// MAC, carrying (ipip) or wrapping in UDP to the GUE port (gue) the client's
+// TCP or UDP packet, which must itself still parse.
+void CheckTunnelForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info) {
+  FUZZ_CHECK(info.ip_version == 4);
+  FUZZ_CHECK(std::memcmp(frame + 6, kPortMac, 6) == 0);
+  FUZZ_CHECK(IsBackendMac(frame));
+  FUZZ_CHECK(sluice_fuzz::Ipv4HeaderChecksumValid(frame + info.l3_offset));
+  FUZZ_CHECK(info.l3_length <= h.port_runtime[0].mtu);
+  uint32_t inner = info.l4_offset;
+  if (info.l4_proto == IPPROTO_UDP) {
+    FUZZ_CHECK(sluice_fuzz::Get16(frame + info.l4_offset + 2) == 6080);
+    inner += 8;
+  } else {
+    FUZZ_CHECK(info.l4_proto == IPPROTO_IPIP);
+  }
+  // The inner packet as a frame of its own: an Ethernet header's worth before it.
+  std::vector<uint8_t> inner_frame(14 + (len - inner));
+  inner_frame[12] = 0x08;
+  std::memcpy(inner_frame.data() + 14, frame + inner, len - inner);
+  PacketInfo inner_info;
+  FUZZ_CHECK(ParsePacket(inner_frame.data(), static_cast<uint32_t>(inner_frame.size()), &inner_info) == ParseStatus::kOk);
+  FUZZ_CHECK(inner_info.l4_proto == IPPROTO_TCP || inner_info.l4_proto == IPPROTO_UDP);
+}
+
 void BuildSnapshots(Harness& h) {
-  const std::vector<PortAddressing> ports{{h.port_runtime[0].address, h.port_runtime[0].netmask}};
+  const std::vector<PortAddressing> ports{{h.port_runtime[0].address, h.port_runtime[0].netmask, 0,
+                                           h.port_runtime[0].mtu}};
   NoNeighbors neighbors;
   for (uint32_t m = 0; m < kNumModes; m++) {
     for (uint32_t v = 0; v < kVariants; v++) {
       std::vector<ServiceConfig> services = Variant(v);
-      for (ServiceConfig& s : services) s.forwarding = kModes[m].forwarding;
+      for (ServiceConfig& s : services) {
+        s.forwarding = kModes[m].forwarding;
+        s.tunnel.encapsulation = kModes[m].encapsulation;
+      }
       MaglevCache tables;
       h.snapshots[m][v] = BuildSnapshot(services, ports, neighbors, tables, v + 1);
     }
@@ -267,6 +301,7 @@ Harness* Setup() {
   rt.mac = h->port.mac;
   rt.address = Ipv4Of(h->port_config.address);
   rt.netmask = htonl(~uint32_t{0} << (32 - kPrefixLen));
+  rt.mtu = h->port_config.mtu;
   h->port_runtime.push_back(rt);
   BuildSnapshots(*h);
 
@@ -347,8 +382,15 @@ void CheckLocalReply(const uint8_t* frame, const PacketInfo& info, ParseStatus s
     return;
   }
   const uint8_t* ip = frame + info.l3_offset;
-  FUZZ_CHECK(info.ip_version == 4 && info.l4_proto == IPPROTO_ICMP && info.icmp_type == 0);
+  FUZZ_CHECK(info.ip_version == 4 && info.l4_proto == IPPROTO_ICMP);
   FUZZ_CHECK(sluice_fuzz::Ipv4HeaderChecksumValid(ip));
+  if (info.icmp_type == 3) {
+    // tunnel's fragmentation-needed: always built whole, so always a valid sum.
+    FUZZ_CHECK(info.l4_offset + 4 <= info.l3_offset + info.l3_length && frame[info.l4_offset + 1] == 4);
+    FUZZ_CHECK(sluice_fuzz::IcmpChecksumValid(ip));
+    return;
+  }
+  FUZZ_CHECK(info.icmp_type == 0);
   FUZZ_CHECK(!echo_requests_valid || sluice_fuzz::IcmpChecksumValid(ip));
 }
 
@@ -382,7 +424,7 @@ void CheckOutput(Harness& h, const Input& in, bool echo_requests_valid) {
     rte_pktmbuf_free(m);
   }
   const LcoreCounters& c = h.counters;
-  FUZZ_CHECK(forwarded == c.forwarded && replies == c.local_replies);
+  FUZZ_CHECK(forwarded == c.forwarded && replies == c.local_replies + c.icmp_frag_needed_sent);
   FUZZ_CHECK(forwarded + replies == c.tx_queued - c.drops[static_cast<uint32_t>(DropReason::kTxFull)]);
 }
 
@@ -429,7 +471,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   struct rte_mbuf* mbufs[kRxBurst];
   for (size_t i = 0; i < frames.size(); i++) {
-    mbufs[i] = FrameToMbuf(h.pool, frames[i].data(), static_cast<uint32_t>(frames[i].size()));
+    mbufs[i] = FrameToMbuf(h.pool, frames[i].data(), static_cast<uint32_t>(frames[i].size()),
+                           in.mode->forwarding == Forwarding::kTunnel);
   }
 
   h.counters = LcoreCounters{};
