@@ -23,9 +23,11 @@ export interface TestpmdResult {
   mpps: number;
 }
 
+// --in-memory with hugepages: no map files are left in /dev/hugepages holding the
+// pages after testpmd exits.
 export function testpmdArgs(o: TestpmdOptions): string[] {
   return [
-    '-l', o.cores, ...(o.hugepages ? [] : ['--no-huge']), '-m', String(o.memoryMb), '--no-pci', '--file-prefix', PREFIX,
+    '-l', o.cores, ...(o.hugepages ? ['--in-memory'] : ['--no-huge']), '-m', String(o.memoryMb), '--no-pci', '--file-prefix', PREFIX,
     '--vdev', `net_pcap0,rx_pcap=${o.pcap},infinite_rx=1`, '--',
     '--forward-mode=5tswap', '--nb-cores=1', '--stats-period', '1', `--total-num-mbufs=${o.mbufs}`,
   ];
@@ -46,13 +48,22 @@ export function runTestpmd(o: TestpmdOptions, timeoutMs = 180000): Promise<Testp
       if (done) return;
       done = true;
       clearTimeout(timer);
-      child.kill('SIGINT');
-      if (e) {
-        reject(e);
+      // Settled only once testpmd has exited: until then it holds its memory
+      // (hugepages), which the next run needs.
+      const settle = () => {
+        if (e) {
+          reject(e);
+          return;
+        }
+        const kept = rates.slice(o.skip, o.skip + o.samples);
+        resolve({ command, rxPps: kept, mpps: kept.reduce((a, v) => a + v, 0) / kept.length / 1e6 });
+      };
+      if (child.exitCode !== null || child.signalCode !== null) {
+        settle();
         return;
       }
-      const kept = rates.slice(o.skip, o.skip + o.samples);
-      resolve({ command, rxPps: kept, mpps: kept.reduce((a, v) => a + v, 0) / kept.length / 1e6 });
+      child.once('exit', settle);
+      child.kill('SIGINT');
     }
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
