@@ -69,19 +69,6 @@ struct TunnelTarget {
 TunnelTarget MakeTunnelTarget(const TunnelConfig& config, uint32_t backend, uint32_t egress_address,
                               uint16_t egress_mtu);
 
-// Length of the Ethernet header and the VLAN tags in front of the IP header, of a
-// frame the parser already accepted (so the tags are at most kMaxVlanTags).
-inline uint32_t L2HeaderLength(const uint8_t* frame) {
-  uint32_t len = RTE_ETHER_HDR_LEN;
-  uint16_t type;
-  std::memcpy(&type, frame + len - 2, 2);
-  while (type == RTE_BE16(RTE_ETHER_TYPE_VLAN) || type == RTE_BE16(RTE_ETHER_TYPE_QINQ)) {
-    len += sizeof(struct rte_vlan_hdr);
-    std::memcpy(&type, frame + len - 2, 2);
-  }
-  return len;
-}
-
 inline uint32_t OuterSource(const TunnelTarget& t, uint32_t flow_hash) {
   return t.source_base | (rte_cpu_to_be_32(flow_hash) & t.source_hash_mask);
 }

@@ -144,7 +144,7 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   if (info.ip_version != 4) return Drop(w, m, DropReason::kNoService);
   if (!Ipv4ChecksumOk(m, data + info.l3_offset)) return Drop(w, m, DropReason::kBadIpChecksum);
   if (IsMartianIpv4Source(info.src_addr)) return Drop(w, m, DropReason::kBadSource);
-  m->l2_len = info.l3_offset;  // for ExceedsMtu at egress
+  m->l2_len = info.l3_offset;  // for ExceedsMtu and the tunnel encapsulation at egress
 
   uint32_t dst;
   std::memcpy(&dst, info.dst_addr, 4);
@@ -224,7 +224,7 @@ inline void RefuseTooBig(WorkerContext& w, const BackendView& b, struct rte_mbuf
 inline void EncapsulateTunnel(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m,
                               uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms) {
   const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
-  uint32_t l2_len = L2HeaderLength(frame);
+  uint32_t l2_len = m->l2_len;
   uint16_t inner_length = rte_be_to_cpu_16(
       reinterpret_cast<const struct rte_ipv4_hdr*>(frame + l2_len)->total_length);
   if (inner_length > b.tunnel.max_inner_length) return RefuseTooBig(w, b, m, l2_len, ingress_port, now_ms);

@@ -124,23 +124,15 @@ export function renderMarkdown(r: BenchResults): string {
   p('## Memory per flow entry');
   p();
   const fm = r.flowMemory;
-  p('From the layout (`FlowTable::MemoryBytes`: buckets for 25% more flows than capacity; a bucket is one');
-  p('64-byte line for 8 ways, plus a 32-byte record per way):');
-  p();
-  p('| Capacity | Slots | Buckets | Records | Bytes per flow |');
-  p('|---:|---:|---:|---:|---:|');
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  for (const l of fm.layout) {
-    p(`| ${count(l.capacity)} | ${l.slots} | ${mib(l.bucketBytes)} | ${mib(l.recordBytes)} | ${l.bytesPerFlow.toFixed(1)} |`);
-  }
-  p();
-  p(`The ${count(fm.measured.largeEntries)}-entry worker reported ${mib(fm.measured.reportedBytes)} for its table ` +
-    `(${(fm.measured.reportedBytes / fm.measured.largeEntries).toFixed(1)} bytes per flow of capacity).`);
+  p(`Reserved: the ${count(fm.measured.largeEntries)}-entry worker reported ${mib(fm.measured.reportedBytes)} for its table ` +
+    `(\`flows.memoryBytes\`), **${(fm.measured.reportedBytes / fm.measured.largeEntries).toFixed(1)} bytes per flow of capacity**:`);
+  p('buckets for 25% more flows than capacity, a 64-byte bucket line per 8 slots and a 32-byte record per slot.');
   p();
   p(`Measured: resident set of a process whose ${count(fm.measured.largeEntries)}-entry table holds ${count(fm.measured.largeEntries)} flows`);
   p(`minus one with a ${count(fm.measured.smallEntries)}-entry table, both replaying the same pcap of distinct SYNs`);
   p(`with the same EAL memory: ${mib(fm.measured.largeRss - fm.measured.smallRss)}, **${fm.measured.bytesPerFlow.toFixed(1)} bytes per flow**.`);
-  p('The layout figure is what a table reserves per flow of capacity; the measured one is what a full table');
+  p('The reserved figure is what a table takes per flow of capacity; the measured one is what a full table');
   p('touches (EAL memory under `--no-huge` is not zeroed up front, so unused positions cost no RSS).');
   p();
   p('## Commands');

@@ -2,7 +2,11 @@
 // anything else that waits on or rates the whole data plane read.
 import type { DataplaneStats } from './addon';
 
-export interface LcoreTotals {
+type LcoreStats = DataplaneStats['lcores'][number];
+/** Every flow-table figure, summed: hits, inserts, active, capacity, memoryBytes, ... */
+export type FlowTotals = LcoreStats['flows'];
+
+export interface LcoreTotals extends FlowTotals {
   rx: number;
   tx: number;
   forwarded: number;
@@ -10,17 +14,6 @@ export interface LcoreTotals {
   icmpFragNeededSent: number;
   /** the slowest worker's loop count: every worker has run at least this many iterations */
   iterations: number;
-  hits: number;
-  misses: number;
-  inserts: number;
-  insertFailures: number;
-  evictions: number;
-  expirations: number;
-  repicks: number;
-  admissionRefused: number;
-  admissionProtected: number;
-  active: number;
-  flowMemoryBytes: number;
   /** mean over workers */
   busyRatio: number;
   drops: Record<string, number>;
@@ -29,27 +22,19 @@ export interface LcoreTotals {
 }
 
 export function lcoreTotals(s: DataplaneStats): LcoreTotals {
-  const sum = (f: (l: DataplaneStats['lcores'][number]) => number) => s.lcores.reduce((a, l) => a + f(l), 0);
+  const sum = (f: (l: LcoreStats) => number) => s.lcores.reduce((a, l) => a + f(l), 0);
   const drops: Record<string, number> = {};
   for (const l of s.lcores) for (const [k, v] of Object.entries(l.drops)) drops[k] = (drops[k] ?? 0) + v;
+  const flows = {} as FlowTotals;
+  for (const key of Object.keys(s.lcores[0]?.flows ?? {}) as (keyof FlowTotals)[]) flows[key] = sum((l) => l.flows[key]);
   return {
+    ...flows,
     rx: sum((l) => l.rxPackets),
     tx: sum((l) => l.txPackets),
     forwarded: sum((l) => l.forwarded),
     localReplies: sum((l) => l.localReplies),
     icmpFragNeededSent: sum((l) => l.icmpFragNeededSent),
     iterations: Math.min(...s.lcores.map((l) => l.iterations)),
-    hits: sum((l) => l.flows.hits),
-    misses: sum((l) => l.flows.misses),
-    inserts: sum((l) => l.flows.inserts),
-    insertFailures: sum((l) => l.flows.insertFailures),
-    evictions: sum((l) => l.flows.evictions),
-    expirations: sum((l) => l.flows.expirations),
-    repicks: sum((l) => l.flows.repicks),
-    admissionRefused: sum((l) => l.flows.admissionRefused),
-    admissionProtected: sum((l) => l.flows.admissionProtected),
-    active: sum((l) => l.flows.active),
-    flowMemoryBytes: sum((l) => l.flows.memoryBytes),
     busyRatio: sum((l) => l.busyRatio) / Math.max(1, s.lcores.length),
     drops,
     dropped: Object.values(drops).reduce((a, v) => a + v, 0),
