@@ -38,6 +38,7 @@ Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
   o.Set("arpLearned", Num(env, c.arp_learned));
   o.Set("learnQueueFull", Num(env, c.learn_queue_full));
   o.Set("icmpFragNeededSent", Num(env, c.icmp_frag_needed_sent));
+  o.Set("icmpErrorsRouted", Num(env, c.icmp_errors_routed));
   o.Set("drops", DropsObject(env, c.drops));
   Napi::Object flows = Napi::Object::New(env);
   flows.Set("active", Num(env, c.flow_active));

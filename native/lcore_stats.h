@@ -51,6 +51,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
   // ICMP fragmentation-needed replies handed to tx: a subset of drops[mtu_exceeded],
   // whose buffers they reuse; the rest were held back by the rate limit.
   uint64_t icmp_frag_needed_sent;
+  // ICMP destination-unreachable messages to a VIP passed on to the backend that
+  // owns the flow they quote (icmp_error_route.h): a subset of forwarded.
+  uint64_t icmp_errors_routed;
 };
 
 struct ServiceCounters {

@@ -8,6 +8,7 @@
 
 #include "egress_check.h"
 #include "encap.h"
+#include "icmp_error_route.h"
 #include "icmp_errors.h"
 #include "local_reply.h"
 #include "packet_parse.h"
@@ -32,6 +33,9 @@ struct Pending {
   FlowKey4 key;
   FlowHash hash;
   uint8_t tcp_flags;
+  // An ICMP error quoting one of the flow's packets: sent where the flow goes,
+  // but it neither creates, refreshes nor re-picks the flow's entry.
+  bool quoted;
 };
 
 inline void Drop(WorkerContext& w, struct rte_mbuf* m, DropReason reason) {
@@ -119,6 +123,39 @@ inline void HandleIcmp(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index
   Send(w, port_index, m);
 }
 
+inline void QueueForLookup(WorkerContext& w, struct rte_mbuf* m, const ServiceView* service, FlowKeyWords words,
+                           uint8_t tcp_flags, bool quoted, Pending& p) {
+  p.mbuf = m;
+  p.service = service;
+  std::memcpy(&p.key, &words, sizeof(p.key));
+  p.tcp_flags = tcp_flags;
+  p.quoted = quoted;
+  p.hash = w.flows->HashOf(words);
+  // Forward reads this bucket line after the rest of the burst is classified.
+  w.flows->PrefetchPrimary(p.hash);
+  ServiceCounters& sc = w.service_counters[service->id];
+  sc.packets++;
+  sc.bytes += m->pkt_len;
+}
+
+// A destination-unreachable message to a VIP joins the pending burst as a packet of
+// the flow it quotes (icmp_error_route.h). Errors quoting anything else are not
+// ours to act on.
+inline void ClassifyIcmpError(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint32_t vip,
+                              const PacketInfo& info, Pending* pending, uint32_t& num_pending) {
+  const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t len = rte_pktmbuf_data_len(m);
+  // The checksum covers the whole message, so it is checked only in one segment.
+  if (!rte_pktmbuf_is_contiguous(m)) return Drop(w, m, DropReason::kIcmpIgnored);
+  if (!IcmpChecksumValid(data, len, info)) return Drop(w, m, DropReason::kBadIcmpChecksum);
+  QuotedFlow q;
+  if (!QuotedIpv4Flow(data, len, info, &q) || q.vip != vip) return Drop(w, m, DropReason::kIcmpIgnored);
+  const ServiceView* service = snap.index.Find(snap.services, q.vip, q.vip_port, q.proto);
+  if (service == nullptr) return Drop(w, m, DropReason::kIcmpIgnored);
+  QueueForLookup(w, m, service, MakeFlowKey4(q.client, q.vip, q.client_port, q.vip_port, q.proto), 0, true,
+                 pending[num_pending++]);
+}
+
 // Decides what to do with one received frame. Service packets are queued in
 // `pending` for the bulk flow lookup; everything else is finished here.
 inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
@@ -150,26 +187,21 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   std::memcpy(&dst, info.dst_addr, 4);
   const ServiceView* service = snap.index.Find(snap.services, dst, info.dst_port, info.l4_proto);
   if (service != nullptr) {
-    Pending& p = pending[num_pending++];
-    p.mbuf = m;
-    p.service = service;
     uint32_t src;
     std::memcpy(&src, info.src_addr, 4);
     // Built and hashed as two registers: stored field by field and then read
     // back as 64-bit words, the key stalled on store forwarding.
-    FlowKeyWords words = MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto);
-    std::memcpy(&p.key, &words, sizeof(p.key));
-    p.tcp_flags = info.tcp_flags;
-    // Forward reads this bucket line after the rest of the burst is classified.
-    p.hash = w.flows->HashOf(words);
-    w.flows->PrefetchPrimary(p.hash);
-    ServiceCounters& sc = w.service_counters[service->id];
-    sc.packets++;
-    sc.bytes += m->pkt_len;
+    QueueForLookup(w, m, service, MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto),
+                   info.tcp_flags, false, pending[num_pending++]);
     return;
   }
   if (dst != port.address && !snap.index.IsVip(dst)) return Drop(w, m, DropReason::kNoService);
-  if (info.l4_proto == IPPROTO_ICMP) return HandleIcmp(w, m, port_index, info);
+  if (info.l4_proto == IPPROTO_ICMP) {
+    if (info.icmp_type == kIcmpDestUnreachable && dst != port.address) {
+      return ClassifyIcmpError(w, snap, m, dst, info, pending, num_pending);
+    }
+    return HandleIcmp(w, m, port_index, info);
+  }
   if (info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) return Drop(w, m, DropReason::kNoService);
   Drop(w, m, DropReason::kUnsupportedL4);
 }
@@ -222,12 +254,15 @@ inline void RefuseTooBig(WorkerContext& w, const BackendView& b, struct rte_mbuf
 // tunnel: the client's packet, unchanged, inside an outer IPv4 (and for GUE, UDP)
 // header to the backend, sent to the next hop; Ethernet padding is cut off first.
 inline void EncapsulateTunnel(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m,
-                              uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms) {
+                              uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms, bool answer_too_big) {
   const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
   uint32_t l2_len = m->l2_len;
   uint16_t inner_length = rte_be_to_cpu_16(
       reinterpret_cast<const struct rte_ipv4_hdr*>(frame + l2_len)->total_length);
-  if (inner_length > b.tunnel.max_inner_length) return RefuseTooBig(w, b, m, l2_len, ingress_port, now_ms);
+  if (inner_length > b.tunnel.max_inner_length) {
+    if (!answer_too_big) return Drop(w, m, DropReason::kMtuExceeded);
+    return RefuseTooBig(w, b, m, l2_len, ingress_port, now_ms);
+  }
   uint32_t padding = rte_pktmbuf_pkt_len(m) - l2_len - inner_length;
   if (padding > 0) rte_pktmbuf_trim(m, static_cast<uint16_t>(padding));
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel.overhead));
@@ -255,6 +290,78 @@ inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bo
                w.service_counters);
 }
 
+inline uint32_t MaglevPick(const ServiceView& service, const FlowHash& hash) {
+  return service.maglev[MaglevSlot(hash.sig, service.table_size)];
+}
+
+// The flow's remembered backend while it is live and still usable, else a fresh
+// Maglev pick, remembered. kMaglevNoBackend when the service has none.
+inline uint32_t BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
+  FlowTable& flows = *w.flows;
+  LcoreCounters& c = *w.counters;
+  const ServiceView& service = *p.service;
+  bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
+  // Looked up one at a time, after the previous packet's insert: two packets
+  // of one new flow in the same burst then share one entry.
+  int32_t pos = flows.Lookup(p.key, p.hash);
+  if (pos < 0) {
+    c.flow_misses++;
+    uint32_t backend_id = MaglevPick(service, p.hash);
+    if (backend_id == kMaglevNoBackend) return backend_id;
+    Remember(w, p, backend_id, closing_now, now_ms);
+    CountNewFlow(w, service.id, backend_id);
+    return backend_id;
+  }
+  const FlowRecord& r = flows.Record(pos);
+  const BackendView* b = snap.Backend(r.backend_id);
+  bool expired = flows.IsExpired(pos, now_ms);
+  bool reopened = flows.IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+  bool usable = r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
+  if (!expired && !reopened && usable) {
+    c.flow_hits++;
+    flows.Touch(pos, now_ms, closing_now);
+    return r.backend_id;
+  }
+  c.flow_misses++;
+  if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
+  uint32_t backend_id = MaglevPick(service, p.hash);
+  if (backend_id == kMaglevNoBackend) return backend_id;
+  if (r.service_id != service.id) {
+    w.service_counters[r.service_id].active_flows--;
+    w.service_counters[service.id].active_flows++;
+  }
+  flows.Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
+  CountNewFlow(w, service.id, backend_id);
+  return backend_id;
+}
+
+// Where the quoted flow's packets go now, without touching its entry: an error
+// must not keep a flow alive, and a flow it names may not exist on this lcore.
+inline uint32_t BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, const Pending& p) {
+  FlowTable& flows = *w.flows;
+  const ServiceView& service = *p.service;
+  int32_t pos = flows.Lookup(p.key, p.hash);
+  if (pos >= 0) {
+    const FlowRecord& r = flows.Record(pos);
+    const BackendView* b = snap.Backend(r.backend_id);
+    if (r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows) {
+      return r.backend_id;
+    }
+  }
+  return MaglevPick(service, p.hash);
+}
+
+inline void SendInMode(WorkerContext& w, const ServiceView& service, const BackendView& b, uint32_t backend_id,
+                       const Pending& p, uint16_t ingress_port, uint32_t now_ms, bool answer_too_big) {
+  if (service.forwarding == static_cast<uint8_t>(Forwarding::kTunnel)) {
+    EncapsulateTunnel(w, b, backend_id, p.mbuf, p.hash.sig, ingress_port, now_ms, answer_too_big);
+  } else if (ExceedsMtu(p.mbuf, w.ports[b.port_index].mtu)) {
+    Drop(w, p.mbuf, DropReason::kMtuExceeded);
+  } else {
+    RewriteDsr(w, b, backend_id, p.mbuf);
+  }
+}
+
 // Flow lookup -> backend (remembered, or picked by Maglev) -> per-mode rewrite -> tx buffer.
 void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint16_t ingress_port,
              uint32_t now_ms) {
@@ -272,59 +379,23 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
   for (uint32_t i = 0; i < n; i++) {
     Pending& p = pending[i];
     const ServiceView& service = *p.service;
-    uint32_t backend_id;
-    bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
-    // Looked up one at a time, after the previous packet's insert: two packets
-    // of one new flow in the same burst then share one entry.
-    int32_t pos = flows.Lookup(p.key, p.hash);
-
-    if (pos >= 0) {
-      const FlowRecord& r = flows.Record(pos);
-      const BackendView* b = snap.Backend(r.backend_id);
-      bool expired = flows.IsExpired(pos, now_ms);
-      bool reopened = flows.IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-      bool usable = r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
-      if (!expired && !reopened && usable) {
-        c.flow_hits++;
-        backend_id = r.backend_id;
-        flows.Touch(pos, now_ms, closing_now);
-      } else {
-        c.flow_misses++;
-        if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
-        backend_id = service.maglev[MaglevSlot(p.hash.sig, service.table_size)];
-        if (backend_id == kMaglevNoBackend) {
-          Drop(w, p.mbuf, DropReason::kNoBackend);
-          continue;
-        }
-        if (r.service_id != service.id) {
-          w.service_counters[r.service_id].active_flows--;
-          w.service_counters[service.id].active_flows++;
-        }
-        flows.Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
-        CountNewFlow(w, service.id, backend_id);
-      }
-    } else {
-      c.flow_misses++;
-      backend_id = service.maglev[MaglevSlot(p.hash.sig, service.table_size)];
-      if (backend_id == kMaglevNoBackend) {
-        Drop(w, p.mbuf, DropReason::kNoBackend);
-        continue;
-      }
-      Remember(w, p, backend_id, closing_now, now_ms);
-      CountNewFlow(w, service.id, backend_id);
+    uint32_t backend_id = p.quoted ? BackendOfQuotedFlow(w, snap, p) : BackendOfFlow(w, snap, p, now_ms);
+    if (backend_id == kMaglevNoBackend) {
+      Drop(w, p.mbuf, DropReason::kNoBackend);
+      continue;
     }
-
     const BackendView* b = snap.Backend(backend_id);
     if (b == nullptr || !b->mac_known) {
       Drop(w, p.mbuf, DropReason::kNeighborUnresolved);
       continue;
     }
-    if (service.forwarding == static_cast<uint8_t>(Forwarding::kTunnel)) {
-      EncapsulateTunnel(w, *b, backend_id, p.mbuf, p.hash.sig, ingress_port, now_ms);
-    } else if (ExceedsMtu(p.mbuf, w.ports[b->port_index].mtu)) {
-      Drop(w, p.mbuf, DropReason::kMtuExceeded);
+    if (p.quoted) {
+      // No ICMP error is ever sent about an ICMP error (RFC 1122 3.2.2).
+      uint64_t forwarded = c.forwarded;
+      SendInMode(w, service, *b, backend_id, p, ingress_port, now_ms, false);
+      c.icmp_errors_routed += c.forwarded - forwarded;
     } else {
-      RewriteDsr(w, *b, backend_id, p.mbuf);
+      SendInMode(w, service, *b, backend_id, p, ingress_port, now_ms, true);
     }
   }
 }

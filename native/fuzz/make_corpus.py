@@ -79,6 +79,11 @@ FRAMES = {
     "ipv4_first_fragment": eth() / IP(src=CLIENT_IP, dst=VIP, flags="MF") / UDP(dport=53) / (b"a" * 32),
     "ipv4_later_fragment": eth() / IP(src=CLIENT_IP, dst=VIP, frag=4, proto=17) / (b"b" * 16),
     "gre_to_vip": eth() / IP(src=CLIENT_IP, dst=VIP, proto=47) / (b"\0" * 8),
+    # A router's fragmentation-needed about a backend's reply from the VIP: routed to the flow's backend.
+    "icmp_frag_needed_vip": eth() / IP(src="10.99.0.254", dst=VIP) / ICMP(type=3, code=4, nexthopmtu=1400)
+    / IP(src=VIP, dst=CLIENT_IP) / TCP(sport=80, dport=40000, flags="A", seq=1) / (b"r" * 64),
+    "icmp_frag_needed_vip2_udp": eth() / IP(src="10.99.0.254", dst=VIP2) / ICMP(type=3, code=4, nexthopmtu=1280)
+    / IP(src=VIP2, dst=CLIENT_IP) / UDP(sport=53, dport=40000) / (b"a" * 16),
 }
 
 
@@ -114,6 +119,8 @@ PACKET_PATH = {
     "vlan_and_ipv6": packet_path_input(["tcp_syn_qinq", "ipv6_hbh_udp", "icmpv6_echo", "udp_dns"], force_mac=True),
     "no_services": packet_path_input(["tcp_syn", "arp_request_vip", "icmp_echo_vip"], variants=(2, 2)),
     "chained_mbufs": packet_path_input(["tcp_syn"], extra=[big_tcp()], variants=(0, 0)),
+    "icmp_errors": packet_path_input(["tcp_syn", "icmp_frag_needed_vip", "icmp_frag_needed_vip2_udp", "tcp_ack"]),
+    "icmp_errors_tunnel": packet_path_input(["tcp_syn", "icmp_frag_needed_vip"], mode=1),
     "many_flows": packet_path_input([], extra=[bytes(tcp("S", sport=1000 + i)) for i in range(32)], split=16, advance=8),
 }
 

@@ -91,6 +91,9 @@ function definitions(version: string): Definition[] {
     perLcore('counter', 'sluice_lcore_icmp_frag_needed_sent_total',
       'ICMP fragmentation-needed replies to packets too long to tunnel (also counted as mtu_exceeded drops)',
       (l) => l.icmpFragNeededSent),
+    perLcore('counter', 'sluice_lcore_icmp_errors_routed_total',
+      'ICMP destination-unreachable messages to a VIP passed on to the backend owning the quoted flow',
+      (l) => l.icmpErrorsRouted),
     counter('sluice_lcore_drops_total', 'packets dropped by a worker lcore, by reason', ['lcore', 'reason'], function* (s) {
       for (const l of s.stats?.lcores ?? []) {
         for (const [reason, n] of Object.entries(l.drops)) yield [{ lcore: String(l.lcore), reason }, n];

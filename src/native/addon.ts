@@ -18,6 +18,8 @@ export interface LcoreStats {
   learnQueueFull: number;
   /** ICMP fragmentation-needed replies sent: a subset of drops.mtu_exceeded */
   icmpFragNeededSent: number;
+  /** ICMP destination-unreachable messages to a VIP passed on to the backend owning the quoted flow: a subset of forwarded */
+  icmpErrorsRouted: number;
   drops: Record<DropReason, number>;
   flows: {
     active: number;
