@@ -10,6 +10,7 @@
 #include "encap.h"
 #include "icmp_error_route.h"
 #include "icmp_errors.h"
+#include "ipv4_checksum.h"
 #include "local_reply.h"
 #include "packet_parse.h"
 
@@ -103,7 +104,7 @@ void HandleArp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint1
 inline bool Ipv4ChecksumOk(const struct rte_mbuf* m, const uint8_t* ip) {
   switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
     case RTE_MBUF_F_RX_IP_CKSUM_BAD: return false;
-    case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN: return rte_ipv4_cksum(reinterpret_cast<const struct rte_ipv4_hdr*>(ip)) == 0;
+    case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN: return Ipv4HeaderChecksumValid(ip);
     default: return true;  // GOOD, or NONE: the header is intact, only its checksum field is not filled in
   }
 }

@@ -14,7 +14,7 @@ note() { echo "setup: $*" >&2; }
 packages=(
   libdpdk-dev dpdk dpdk-dev pkg-config build-essential python3 libpcap-dev doctest-dev
   iproute2 ethtool tshark tcpdump python3-scapy
-  clang libclang-rt-14-dev llvm
+  clang libclang-rt-14-dev llvm valgrind
 )
 missing=()
 for p in "${packages[@]}"; do

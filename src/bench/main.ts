@@ -17,6 +17,7 @@ import { flowMemory, type FlowMemory } from './flow-memory';
 import { renderMarkdown } from './report';
 import { reserveHugepages } from './hugepages';
 import { isolation, type IsolationResult } from './isolation';
+import { instructionCounts, type InstructionRow } from './instructions';
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -82,6 +83,7 @@ export interface BenchResults {
   newFlow: NewFlowRow[];
   maglevBuild: MaglevBuild[];
   maglevRemap: MaglevRemap[];
+  instructions: InstructionRow[];
   flowMemory: FlowMemory;
   hitless: HitlessRow;
   isolation: IsolationResult;
@@ -265,6 +267,10 @@ async function main(): Promise<void> {
     const maglevBuild = maglevBuilds(sizes, counts);
     const maglevRemap = sizes.flatMap((size) => maglevRemaps(size, counts));
 
+    log('instructions per packet (callgrind)');
+    const instructions = instructionCounts();
+    commands.push(...instructions.map((x) => x.command));
+
     log('flow memory');
     const mem = await flowMemory(writeConfig, synPcap, distinct, (cfg, warm) => runSluice(cfg, warm, 1),
       (cfg, warm) => `node dist/src/bench/sluice-run.js ${cfg} ${warm} 1`);
@@ -273,7 +279,7 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       date: new Date().toISOString(), durationSec: (performance.now() - started) / 1000, machine: m,
       hugepages: { enabled: huge.enabled, reason: huge.reason },
-      seconds: args.seconds, throughput, newFlow, maglevBuild, maglevRemap, flowMemory: mem, hitless, isolation: iso,
+      seconds: args.seconds, throughput, newFlow, maglevBuild, maglevRemap, instructions, flowMemory: mem, hitless, isolation: iso,
       commands, configs,
     };
     writeFileSync(join(args.out, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -101,6 +101,16 @@ export function renderMarkdown(r: BenchResults): string {
   p('- New flows in a full table: a miss reads both buckets, and the eviction writes a record line');
   p('  that is not in cache.');
   p();
+  p('**Instructions per packet** of the per-packet path alone (`ProcessBurst` and the tx flush on warm flows,');
+  p('no PMD receive; `native/bench/burst_bench` under callgrind, 1024 flows, 64-byte TCP): the same count on');
+  p('every run, so this is the figure data-path changes are measured by on this machine.');
+  p();
+  p('| Mode | IPv4 checksum | Instructions / packet |');
+  p('|---|---|---:|');
+  for (const x of r.instructions) {
+    p(`| ${x.mode} | ${x.offload ? 'NIC (offload)' : 'software'} | ${x.instructionsPerPacket.toFixed(1)} |`);
+  }
+  p();
   p('## Maglev');
   p();
   p('Control-path build (`maglevTable`, the addon\'s build, no EAL), equal weights; median of 3 builds.');

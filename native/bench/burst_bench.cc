@@ -1,0 +1,241 @@
+// The per-packet path alone: sluice::ProcessBurst on warm flows, with no PMD
+// receive in front of it and only a ring enqueue behind it. The harness is the
+// worker (no lcore is launched), so a run is deterministic and, under callgrind,
+// gives the same instruction count every time: the measure the data path is
+// tuned by on a machine too small and noisy for stable Mpps (issue #6).
+//
+//   burst_bench [--flows N] [--rounds R] [--mode dsr|tunnel] [--offload]
+//
+// --offload marks every mbuf's IPv4 checksum GOOD, as a NIC with rx checksum
+// offload does; without it the worker verifies the header in software, as on
+// net_pcap and net_ring. Prints ns and TSC cycles per packet; scripts/count-instructions.sh
+// runs it under callgrind for instructions per packet.
+#include <arpa/inet.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../config_types.h"
+#include "../flow_table.h"
+#include "../lcore_stats.h"
+#include "../port_setup.h"
+#include "../snapshot.h"
+#include "../worker.h"
+
+namespace {
+
+using namespace sluice;
+
+constexpr uint32_t kBackends = 16;
+constexpr uint32_t kFrameLen = 60;  // 64 on the wire with the FCS
+constexpr uint32_t kMbufs = 4096;
+
+[[noreturn]] void Fail(const char* what) {
+  std::fprintf(stderr, "burst_bench: %s\n", what);
+  std::exit(1);
+}
+
+struct Options {
+  uint32_t flows = 1024;
+  uint32_t rounds = 2000;
+  Forwarding mode = Forwarding::kDsr;
+  bool offload = false;
+};
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) Fail(("missing value after " + a).c_str());
+      return argv[++i];
+    };
+    if (a == "--flows") o.flows = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
+    else if (a == "--rounds") o.rounds = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
+    else if (a == "--mode") o.mode = std::string(next()) == "tunnel" ? Forwarding::kTunnel : Forwarding::kDsr;
+    else if (a == "--offload") o.offload = true;
+    else Fail(("unknown argument " + a).c_str());
+  }
+  if (o.flows < kRxBurst || o.flows % kRxBurst != 0) Fail("--flows must be a multiple of 32");
+  return o;
+}
+
+void StartEal(uint32_t flows) {
+  std::string prefix = "sluice-burst-bench-" + std::to_string(getpid());
+  std::string memory = std::to_string(256 + flows / 4096 * 1);  // MiB: ~125 B of table per flow
+  std::vector<std::string> args = {"burst_bench", "-l", "0", "--no-huge", "-m", memory, "--no-shconf", "--no-pci",
+                                   "--no-telemetry", "--file-prefix", prefix, "--log-level", "lib.eal:error"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) Fail(rte_strerror(rte_errno));
+  std::error_code ignored;
+  std::filesystem::remove_all(rte_eal_get_runtime_dir(), ignored);
+}
+
+IpAddr Ipv4(uint32_t host_order) {
+  IpAddr ip;
+  uint32_t be = htonl(host_order);
+  std::memcpy(ip.bytes.data(), &be, 4);
+  return ip;
+}
+
+ServiceConfig Service(Forwarding mode) {
+  ServiceConfig s{};
+  s.name = "bench";
+  s.vip = Ipv4(0x0a630064);  // 10.99.0.100
+  s.port = 80;
+  s.protocol = IPPROTO_TCP;
+  s.forwarding = mode;
+  s.tunnel.encapsulation = Encapsulation::kIpip;
+  s.tunnel.source_network = Ipv4(0xac100000);  // 172.16.0.0/16
+  s.tunnel.source_prefix_len = 16;
+  s.maglev_table_size = 65537;
+  for (uint32_t i = 0; i < kBackends; i++) {
+    BackendConfig b{};
+    b.id = i;
+    b.address = Ipv4(0x0a63000b + i);  // 10.99.0.11...
+    b.port = 80;
+    b.weight = 100;
+    b.has_static_mac = true;
+    b.mac = {0x02, 0x00, 0x00, 0x00, 0x01, static_cast<uint8_t>(i + 1)};
+    s.backends.push_back(b);
+  }
+  return s;
+}
+
+class NoNeighbors : public NeighborLookup {
+ public:
+  bool Lookup(uint32_t, struct rte_ether_addr*) const override { return false; }
+};
+
+// A 64-byte TCP ACK of flow `i` from a client to the VIP, with a valid IPv4 checksum.
+void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac) {
+  std::memset(f, 0, kFrameLen);
+  auto* eth = reinterpret_cast<struct rte_ether_hdr*>(f);
+  eth->dst_addr = port_mac;
+  eth->src_addr = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x99}};
+  eth->ether_type = htons(RTE_ETHER_TYPE_IPV4);
+  auto* ip = reinterpret_cast<struct rte_ipv4_hdr*>(eth + 1);
+  ip->version_ihl = 0x45;
+  ip->total_length = htons(40);
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_TCP;
+  ip->src_addr = htonl(0xc6120000 + (i >> 14));  // 198.18.0.0/15
+  ip->dst_addr = htonl(0x0a630064);
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  auto* tcp = reinterpret_cast<struct rte_tcp_hdr*>(ip + 1);
+  tcp->src_port = htons(static_cast<uint16_t>(1024 + (i & 0x3fff)));
+  tcp->dst_port = htons(80);
+  tcp->data_off = 5 << 4;
+  tcp->tcp_flags = RTE_TCP_ACK_FLAG;
+  tcp->rx_win = htons(65535);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = ParseArgs(argc, argv);
+  StartEal(o.flows);
+
+  PortConfig port_config;
+  port_config.name = "bench";
+  port_config.device = "ring";
+  port_config.address = Ipv4(0x0a630002);
+  port_config.prefix_len = 24;
+  struct rte_mempool* pool = rte_pktmbuf_pool_create("bench_mbufs", 2 * kMbufs, 256, 0,
+                                                     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  if (pool == nullptr) Fail("mempool");
+  PortState port = ProbePort(port_config, 1, 0);
+  StartPort(port_config, pool, port);
+  PortRuntime rt{};
+  rt.port_id = port.port_id;
+  rt.mac = port.mac;
+  rt.address = Ipv4Of(port_config.address);
+  rt.netmask = htonl(0xffffff00);
+  rt.mtu = port_config.mtu;
+
+  NoNeighbors neighbors;
+  MaglevCache tables;
+  std::unique_ptr<Snapshot> snap = BuildSnapshot({Service(o.mode)}, {{rt.address, rt.netmask, 0, rt.mtu}},
+                                                 neighbors, tables, 1);
+
+  LcoreCounters counters{};
+  std::vector<ServiceCounters> service_counters(kMaxServices);
+  std::vector<BackendCounters> backend_counters(kMaxBackendIds);
+  auto* tx = static_cast<struct rte_eth_dev_tx_buffer*>(
+      rte_zmalloc("bench_txbuf", RTE_ETH_TX_BUFFER_SIZE(kRxBurst), RTE_CACHE_LINE_SIZE));
+  if (tx == nullptr) Fail("tx buffer");
+  rte_eth_tx_buffer_init(tx, kRxBurst);
+  rte_eth_tx_buffer_set_err_callback(tx, CountUnsentPackets, &counters);
+  auto* w = new WorkerContext{};
+  w->num_ports = 1;
+  w->ports = &rt;
+  w->tx[0] = tx;
+  w->counters = &counters;
+  w->service_counters = service_counters.data();
+  w->backend_counters = backend_counters.data();
+  uint32_t capacity = std::max<uint32_t>(o.flows, 1024);  // entriesPerLcore as npm run bench sets it
+  w->flows = FlowTable::Create("bench_flows", capacity, SOCKET_ID_ANY, FlowTimeouts{300000, 10000, 30000});
+  if (w->flows == nullptr) Fail("flow table");
+
+  // A NIC (or net_pcap's copy) leaves each received frame in cache, in one of a
+  // few thousand recycled mbufs; so here: frames are written just before their
+  // burst, untimed, into a small set of mbufs, whatever the number of flows.
+  std::vector<struct rte_mbuf*> mbufs(std::min<uint32_t>(o.flows, kMbufs));
+  for (struct rte_mbuf*& m : mbufs) {
+    m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) Fail("mbuf");
+  }
+  struct rte_ring* sent = port.capture_rings[0];
+  uint64_t cycles = 0;
+  // Round 0 inserts every flow; the rounds after it are timed.
+  for (uint32_t round = 0; round <= o.rounds; round++) {
+    for (uint32_t i = 0; i < o.flows; i += kRxBurst) {
+      struct rte_mbuf** burst = mbufs.data() + i % mbufs.size();
+      for (uint32_t j = 0; j < kRxBurst; j++) {
+        rte_pktmbuf_reset(burst[j]);
+        WriteFrame(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(burst[j], kFrameLen)), i + j, port.mac);
+        burst[j]->ol_flags = o.offload ? RTE_MBUF_F_RX_IP_CKSUM_GOOD : 0;
+      }
+      uint64_t start = rte_rdtsc();
+      ProcessBurst(*w, *snap, burst, kRxBurst, 0, 1000 + round);
+      rte_eth_tx_buffer_flush(port.port_id, 0, tx);
+      if (round > 0) cycles += rte_rdtsc() - start;
+      // The ring port's tx ring is the NIC here: take the burst back.
+      if (rte_ring_sc_dequeue_bulk(sent, reinterpret_cast<void**>(burst), kRxBurst, nullptr) != kRxBurst) {
+        for (uint32_t r = 0; r < kDropReasonCount; r++) {
+          if (counters.drops[r] != 0) std::fprintf(stderr, "drop reason %u: %lu\n", r, counters.drops[r]);
+        }
+        Fail("the ring port did not send every packet");
+      }
+    }
+  }
+  uint64_t packets = uint64_t{o.flows} * o.rounds;
+  uint64_t expected = uint64_t{o.flows} * (o.rounds + 1);
+  if (counters.forwarded != expected) Fail("not every packet was forwarded");
+  double per_packet = static_cast<double>(cycles) / static_cast<double>(packets);
+  double ns = per_packet * 1e9 / static_cast<double>(rte_get_tsc_hz());
+  std::printf("{\"flows\":%u,\"rounds\":%u,\"mode\":\"%s\",\"offload\":%s,\"cyclesPerPacket\":%.1f,"
+              "\"nsPerPacket\":%.2f,\"mpps\":%.2f,\"hitRatio\":%.4f}\n",
+              o.flows, o.rounds, o.mode == Forwarding::kTunnel ? "tunnel" : "dsr", o.offload ? "true" : "false",
+              per_packet, ns, 1e3 / ns,
+              static_cast<double>(counters.flow_hits) / static_cast<double>(packets));
+  for (struct rte_mbuf* m : mbufs) rte_pktmbuf_free(m);
+  FlowTable::Destroy(w->flows);
+  rte_eal_cleanup();
+  return 0;
+}

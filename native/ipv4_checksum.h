@@ -1,0 +1,39 @@
+// Verifying a received IPv4 header checksum where the NIC did not (net_pcap,
+// net_ring, net_af_packet). rte_ipv4_cksum sums 16 bits at a time, about 65
+// instructions for a 20-byte header: a tenth of the whole per-packet path. Summed
+// as five 32-bit words in a 64-bit register it takes a dozen. The one's-complement
+// sum does not depend on the order the 16-bit words are added in or on byte
+// order, so a header is valid exactly when its words fold to 0xffff (RFC 1071).
+//
+// Pure, no EAL: unit tests compare it with a byte-by-byte reference.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace sluice {
+
+// `ip` holds at least (ip[0] & 0x0f) * 4 bytes, as ParsePacket guarantees.
+inline bool Ipv4HeaderChecksumValid(const uint8_t* ip) {
+  const uint32_t words = ip[0] & 0x0fu;  // 32-bit words, 5 to 15
+  // The fixed header as two 64-bit loads and one 32-bit one: no loop, no carries lost
+  // (each half-sum below stays under 2^34).
+  uint64_t a, b;
+  uint32_t c;
+  std::memcpy(&a, ip, 8);
+  std::memcpy(&b, ip + 8, 8);
+  std::memcpy(&c, ip + 16, 4);
+  uint64_t sum = (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + c;
+  for (uint32_t i = 5; i < words; i++) {  // options
+    uint32_t w;
+    std::memcpy(&w, ip + 4 * i, 4);
+    sum += w;
+  }
+  sum = (sum & 0xffffffffu) + (sum >> 32);  // at most 15 * 2^32: two folds to 32 bits
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  return sum == 0xffffu;
+}
+
+}  // namespace sluice

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds native/bench/burst_bench (the per-packet path alone, see its header) into
+# native/bench/build/, with the addon's optimisation flags.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=lib/compile-objects.sh
+source scripts/lib/compile-objects.sh
+
+out_dir=native/bench/build
+out="$out_dir/burst_bench"
+sources=(native/bench/burst_bench.cc native/worker.cc native/flow_table.cc native/flow_table_create.cc native/encap.cc
+  native/icmp_errors.cc native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc)
+read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
+read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
+# port_setup.cc throws CodedError from js_errors.h, which includes napi.h: the
+# headers are needed, Node's symbols are not.
+node_include="$(node -p "require('path').resolve(process.execPath, '../../include/node')")"
+[[ -f "$node_include/node_api.h" ]] || node_include="$HOME/.cache/node-gyp/$(node -p process.versions.node)/include/node"
+napi_flags=(-I"$node_include" -I"$(node -p "require('node-addon-api').include_dir")" -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS)
+
+headers=(native/*.h "${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh)
+# Sections per function, so the linker drops the unused N-API helpers that
+# napi-inl.h emits along with CodedError (their napi_* callees exist only in Node).
+compile_flags=(-std=c++17 -O3 -g -ffunction-sections -fdata-sections -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
+  "${dpdk_cflags[@]}" "${napi_flags[@]}")
+if ! compile_objects g++ "$out_dir/obj" "${sources[@]}"; then
+  echo "burst_bench build failed" >&2
+  exit 1
+fi
+if [[ "$compiled" == 0 ]] && up_to_date "$out" "${objects[@]}"; then
+  echo "up to date: $out"
+  exit 0
+fi
+g++ -Wl,--gc-sections "${objects[@]}" "${dpdk_libs[@]}" -lrte_net_ring -o "$out.tmp"
+mv -f "$out.tmp" "$out"
+echo "built $out"
