@@ -9,8 +9,9 @@
 // re-assigned at start and the pick does not depend on them: see
 // native/maglev.h). Prints failed requests, recovery time and connections kept.
 //
-// One case per forwarding mode. dsr runs today; tunnel is one more entry in
-// MODES once the test bed can carry it (backends that decapsulate).
+// One case per forwarding mode: dsr, and tunnel with ipip and with GUE, whose
+// backends decapsulate in user space (src/testbed/decapsulator.ts: this kernel
+// has no ipip or fou module).
 //
 // Own process, root, 2 MiB hugepages; leftovers of a crashed run are cleared first.
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeStaleRuntimeDirs } from '../src/runtime-dirs';
 import { testbedConfig } from '../src/testbed/config';
+import { GUE_PORT, startDecapsulator } from '../src/testbed/decapsulator';
 import { BACKENDS, SERVICE_PORT, startBackendServer, type BackendSpec } from '../src/testbed/topology';
 import { startDaemon, type DaemonProcess } from './helpers/daemon-process';
 import { daemonApi, load, print, setUpTestbed, sleep, sticky, tearDownTestbedSync, waitFor, warmUp } from './helpers/testbed-run';
@@ -33,9 +35,17 @@ const KEPT_ALIVE = 12;
 const OUTAGE_TIMEOUT_MS = 30_000;
 
 interface Mode {
-  forwarding: 'dsr';
+  name: string;
+  forwarding: 'dsr' | 'tunnel';
+  tunnel?: { encapsulation: 'ipip' | 'gue'; guePort?: number };
 }
-const MODES: Mode[] = [{ forwarding: 'dsr' }];
+const MODES: Mode[] = [
+  { name: 'dsr', forwarding: 'dsr' },
+  { name: 'tunnel ipip', forwarding: 'tunnel', tunnel: { encapsulation: 'ipip' } },
+  { name: 'tunnel gue', forwarding: 'tunnel', tunnel: { encapsulation: 'gue', guePort: GUE_PORT } },
+];
+
+const serviceMode = (m: Mode) => ({ forwarding: m.forwarding, ...(m.tunnel === undefined ? {} : { tunnel: m.tunnel }) });
 
 let daemon: DaemonProcess | undefined;
 const servers: ChildProcess[] = [];
@@ -75,7 +85,7 @@ function teardownSync(): void {
 
 before(async () => {
   await setUpTestbed(WORK, DAEMON_PID_FILE, teardownSync);
-  for (const b of BACKENDS) servers.push(await startBackendServer(b));
+  for (const b of BACKENDS) servers.push(await startBackendServer(b), await startDecapsulator(b));
 });
 
 after(async () => {
@@ -88,11 +98,16 @@ after(async () => {
 });
 
 for (const mode of MODES) {
-  describe(`kill -9 under load and restart (${mode.forwarding})`, () => {
+  describe(`kill -9 under load and restart (${mode.name})`, () => {
+    // The next mode starts its own daemon on the same interface.
+    after(async () => {
+      if (daemon) console.log(`# ${mode.name}: daemon exit code ${await daemon.stop()}`);
+      daemon = undefined;
+    });
     test('state is restored as acknowledged; keep-alive connections to unchanged backends answer again on the same socket', async () => {
-      const stateFile = join(WORK, `state-${mode.forwarding}.json`);
+      const stateFile = join(WORK, `state-${mode.name.replace(' ', '-')}.json`);
       const config = testbedConfig({ apiListen: '127.0.0.1:0', stateFile });
-      for (const s of config.services as { forwarding: string }[]) s.forwarding = mode.forwarding;
+      for (const s of config.services as Record<string, unknown>[]) Object.assign(s, serviceMode(mode));
       daemon = await startAndRecord(config);
 
       // Changes through the API, not only the config's services. Removing b1 and
@@ -104,7 +119,7 @@ for (const mode of MODES) {
       await api('POST', '/api/v1/services/web/backends', { address: b1.address, port: SERVICE_PORT });
       await api('PATCH', backendUrl(b2), { weight: 150 });
       await api('POST', '/api/v1/services', {
-        name: 'spare', vip: '10.99.0.101', port: SERVICE_PORT, forwarding: mode.forwarding,
+        name: 'spare', vip: '10.99.0.101', port: SERVICE_PORT, ...serviceMode(mode),
         backends: [{ address: BACKENDS[2].address, port: SERVICE_PORT, weight: 7 }],
       });
 
@@ -144,7 +159,7 @@ for (const mode of MODES) {
       const longestWait = Math.max(...result.connections.map((c) => c.maxWaitMs));
       print('new connections across the kill and restart', during);
       print('keep-alive connections', result);
-      console.log(`# ${mode.forwarding}: daemon back after ${restartedAt - killedAt} ms; new connections succeed again ${recoveryMs} ms after the kill; ` +
+      console.log(`# ${mode.name}: daemon back after ${restartedAt - killedAt} ms; new connections succeed again ${recoveryMs} ms after the kill; ` +
         `${during.failures} of ${during.requests} new-connection requests failed; ` +
         `${preserved.length} of ${onUnchanged.length} keep-alive connections preserved (same socket, same backend), ` +
         `longest wait for one answer ${longestWait} ms`);

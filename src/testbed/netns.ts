@@ -59,6 +59,38 @@ export function spawnIn(netns: string | undefined, cmd: string, args: readonly s
   return spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/**
+ * spawnIn, resolved once the command prints `ready` on stdout; rejected (and the
+ * command killed) if it exits first or takes longer than `timeoutMs`. Its pipes
+ * are kept drained afterwards; the caller owns the process.
+ */
+export async function spawnReady(netns: string | undefined, cmd: string, args: readonly string[], ready: string,
+  timeoutMs: number): Promise<ChildProcess> {
+  const child = spawnIn(netns, cmd, args);
+  let out = '';
+  child.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`\`${cmd} ${args.join(' ')}\` in ${netns ?? 'the root namespace'} not ready within ${timeoutMs} ms: ${out}`));
+    }, timeoutMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes(ready)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`\`${cmd} ${args.join(' ')}\` in ${netns ?? 'the root namespace'} exited (${code}) before it was ready: ${out}`));
+    });
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return child;
+}
+
 const ipArgs = (netns: string | undefined, args: string[]) => (netns === undefined ? args : ['-n', netns, ...args]);
 
 /** Runs `ip` (with `-n netns` when given) and returns its stdout. */

@@ -20,7 +20,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  ensureNetns, execIn, ip, linkMac, removeLink, removeNetns, setSysctl, silenceLink, spawnIn,
+  ensureNetns, execIn, ip, linkMac, removeLink, removeNetns, setSysctl, silenceLink, spawnReady,
 } from './netns';
 
 export const SUBNET_PREFIX = 24;
@@ -146,29 +146,6 @@ export function down(): void {
  * Starts `b`'s HTTP server inside its namespace and resolves once it listens.
  * The caller owns the process (the namespace's removal kills it anyway).
  */
-export async function startBackendServer(b: BackendSpec, port = SERVICE_PORT): Promise<ChildProcess> {
-  const child = spawnIn(b.netns, process.execPath, [SERVER_SCRIPT, b.name, String(port)]);
-  let out = '';
-  child.stderr!.on('data', (d) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`backend ${b.name} did not start within ${SERVER_START_MS} ms: ${out}`));
-    }, SERVER_START_MS);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`backend ${b.name} exited (${code}) before listening: ${out}`));
-    });
-  });
-  // Keep the pipes drained for the process's lifetime.
-  child.stdout!.resume();
-  child.stderr!.resume();
-  return child;
+export function startBackendServer(b: BackendSpec, port = SERVICE_PORT): Promise<ChildProcess> {
+  return spawnReady(b.netns, process.execPath, [SERVER_SCRIPT, b.name, String(port)], 'listening', SERVER_START_MS);
 }
