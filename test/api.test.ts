@@ -510,7 +510,7 @@ describe('data plane views', () => {
     assert.deepEqual(Object.keys(s).sort(), ['lcores', 'ports', 'services']);
     assert.deepEqual(Object.keys(s.ports[0]).sort(),
       ['name', 'rxBytes', 'rxErrors', 'rxMissed', 'rxPackets', 'txBytes', 'txErrors', 'txPackets']);
-    assert.deepEqual(Object.keys(s.lcores[0]).sort(), ['drops', 'flows', 'lcore', 'rxPackets', 'txPackets']);
+    assert.deepEqual(Object.keys(s.lcores[0]).sort(), ['drops', 'flows', 'forwarded', 'icmpErrorsRouted', 'icmpFragNeededSent', 'lcore', 'localReplies', 'rxPackets', 'txPackets']);
     assert.deepEqual(Object.keys(s.lcores[0].flows).sort(),
       ['active', 'evictions', 'expirations', 'hits', 'inserts', 'misses']);
     assert.ok(Object.keys(s.lcores[0].drops).length > 0, 'drop reasons are listed');

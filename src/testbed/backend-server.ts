@@ -1,5 +1,6 @@
 // One test-bed backend: an HTTP server on 0.0.0.0:PORT whose every answer names
-// it ("backend b1"), keep-alive on. Run inside its namespace by the test bed:
+// it ("backend b1") and says how many body bytes it received (x-request-bytes),
+// keep-alive on. Run inside its namespace by the test bed:
 //   ip netns exec sluice-b1 node dist/src/testbed/backend-server.js b1 [port]
 // Prints "listening" once it accepts connections; ends on SIGTERM or SIGINT.
 import http from 'node:http';
@@ -15,10 +16,14 @@ if (name === undefined || !/^\d+$/.test(portText)) {
 
 const body = `backend ${name}\n`;
 const server = http.createServer((req, res) => {
-  // Drain the request so the socket can carry the next one.
-  req.resume();
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-backend': name });
-  res.end(body);
+  // The whole request is read before the answer, so the socket can carry the next one.
+  let received = 0;
+  req.on('data', (chunk: Buffer) => (received += chunk.length));
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-backend': name,
+      'x-request-bytes': String(received) });
+    res.end(body);
+  });
 });
 server.keepAliveTimeout = KEEP_ALIVE_MS;
 server.headersTimeout = KEEP_ALIVE_MS + 1000;

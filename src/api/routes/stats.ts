@@ -31,6 +31,10 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
         lcore: l.lcore,
         rxPackets: l.rxPackets,
         txPackets: l.txPackets,
+        forwarded: l.forwarded,
+        localReplies: l.localReplies,
+        icmpFragNeededSent: l.icmpFragNeededSent,
+        icmpErrorsRouted: l.icmpErrorsRouted,
         drops: l.drops,
         flows: {
           active: l.flows.active,

@@ -79,6 +79,10 @@ export const StatsView = Type.Object(
           lcore: Type.Integer(),
           rxPackets: Count(),
           txPackets: Count(),
+          forwarded: Count('packets sent on to a backend'),
+          localReplies: Count('ARP and ICMP echo answers from the balancer itself'),
+          icmpFragNeededSent: Count('ICMP fragmentation-needed sent to clients (tunnel): a subset of drops.mtu_exceeded'),
+          icmpErrorsRouted: Count('ICMP destination-unreachable to a VIP passed on to the backend owning the quoted flow: a subset of forwarded'),
           drops: Type.Record(Type.String(), Count(), { description: 'packets dropped, by reason' }),
           flows: Type.Object(
             {
