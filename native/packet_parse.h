@@ -254,6 +254,57 @@ inline ParseStatus ParsePacket(const uint8_t* frame, uint32_t len, PacketInfo* o
   return ParsePacket(frame, len, len, out);
 }
 
+// What the per-packet fast path needs of the common packet.
+struct FastIpv4 {
+  uint32_t src_addr;   // network order
+  uint32_t dst_addr;   // network order
+  uint16_t src_port;   // network order
+  uint16_t dst_port;   // network order
+  uint8_t l4_proto;
+  uint8_t tcp_flags;
+};
+
+// The common packet alone: untagged IPv4 without options and unfragmented,
+// carrying a whole TCP header or a valid UDP header. True only when ParsePacket
+// would return kOk for the frame with the same addresses, ports, protocol and
+// flags and l3_offset 14 (parse_fuzz checks this on every input); false for
+// anything else, which then goes through ParsePacket. It exists because
+// ParsePacket, general and filling all of PacketInfo, was a fifth of the
+// instructions of a forwarded packet.
+inline bool ParseFastIpv4(const uint8_t* frame, uint32_t len, uint32_t pkt_len, FastIpv4* out) {
+  using namespace parse_detail;
+  constexpr uint32_t l3 = kEtherHeaderLen;
+  constexpr uint32_t l4_off = l3 + kIpv4MinHeaderLen;
+  if (len < l4_off + kUdpHeaderLen || Be16(frame + 12) != kEtherTypeIpv4) return false;
+  if (pkt_len < len) pkt_len = len;
+  const uint8_t* ip = frame + l3;
+  const uint32_t total_len = Be16(ip + 2);
+  if (ip[0] != 0x45 || total_len < kIpv4MinHeaderLen || total_len > pkt_len - l3) return false;
+  if (Be16(ip + 6) & kIpv4FragMask) return false;
+  const uint32_t ip_end = l3 + total_len;
+  const uint32_t avail = (len < ip_end ? len : ip_end) - l4_off;
+  const uint8_t* l4 = ip + kIpv4MinHeaderLen;
+  const uint8_t proto = ip[9];
+  if (proto == kProtoTcp) {
+    if (avail < kTcpMinHeaderLen) return false;
+    const uint32_t header_len = (l4[12] >> 4) * 4u;
+    if (header_len < kTcpMinHeaderLen || header_len > avail) return false;
+    out->tcp_flags = l4[13];
+  } else if (proto == kProtoUdp) {
+    const uint32_t udp_len = Be16(l4 + 4);
+    if (avail < kUdpHeaderLen || udp_len < kUdpHeaderLen || udp_len > total_len - kIpv4MinHeaderLen) return false;
+    out->tcp_flags = 0;
+  } else {
+    return false;
+  }
+  out->l4_proto = proto;
+  std::memcpy(&out->src_addr, ip + 12, 4);
+  std::memcpy(&out->dst_addr, ip + 16, 4);
+  std::memcpy(&out->src_port, l4, 2);
+  std::memcpy(&out->dst_port, l4 + 2, 2);
+  return true;
+}
+
 // A source no host may send from (RFC 1122 3.2.1.3, RFC 1812 5.3.7; Linux calls
 // these martians): 0.0.0.0/8, loopback 127.0.0.0/8, multicast 224.0.0.0/4 and the
 // limited broadcast 255.255.255.255. `addr` is 4 bytes in network order.

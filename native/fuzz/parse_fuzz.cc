@@ -85,6 +85,25 @@ void CheckL4(const uint8_t* frame, const PacketInfo& info) {
   }
 }
 
+// ParseFastIpv4 answers exactly the untagged, option-less, unfragmented IPv4
+// TCP and UDP packets that ParsePacket parses (kOk), and then as ParsePacket does;
+// for a whole frame and for the first segment of a longer chained packet.
+void CheckFastPath(const uint8_t* frame, uint32_t len) {
+  for (uint32_t pkt_len : {len, len + 1000}) {
+    PacketInfo full;
+    const bool ok = ParsePacket(frame, len, pkt_len, &full) == ParseStatus::kOk;
+    const bool common = ok && full.l3_offset == pd::kEtherHeaderLen && full.ip_version == 4 &&
+                        frame[pd::kEtherHeaderLen] == 0x45 &&
+                        (full.l4_proto == pd::kProtoTcp || full.l4_proto == pd::kProtoUdp);
+    sluice::FastIpv4 fast;
+    FUZZ_CHECK(sluice::ParseFastIpv4(frame, len, pkt_len, &fast) == common);
+    if (!common) continue;
+    FUZZ_CHECK(std::memcmp(&fast.src_addr, full.src_addr, 4) == 0 && std::memcmp(&fast.dst_addr, full.dst_addr, 4) == 0);
+    FUZZ_CHECK(fast.src_port == full.src_port && fast.dst_port == full.dst_port);
+    FUZZ_CHECK(fast.l4_proto == full.l4_proto && fast.tcp_flags == full.tcp_flags);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -97,6 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PacketInfo again;
   FUZZ_CHECK(ParsePacket(data, len, &again) == status);
   FUZZ_CHECK(std::memcmp(&info, &again, sizeof(info)) == 0);
+  CheckFastPath(data, len);
 
   switch (status) {
     case ParseStatus::kOk:
