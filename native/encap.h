@@ -35,6 +35,7 @@
 #include <cstring>
 
 #include "config_types.h"
+#include "ipv4_checksum.h"
 
 namespace sluice {
 
@@ -87,7 +88,14 @@ inline uint16_t GueSourcePort(uint32_t flow_hash) {
 inline void Encapsulate(uint8_t* frame, uint32_t l2_len, uint16_t inner_length, const TunnelTarget& t,
                         uint32_t flow_hash, uint16_t ip_id, const struct rte_ether_addr& dst_mac,
                         const struct rte_ether_addr& src_mac) {
-  std::memmove(frame, frame + t.overhead, l2_len);
+  // The MACs are written below, so only what follows them moves: the ethertype,
+  // and VLAN tags if any. Untagged, that is one fixed 2-byte copy, not a call.
+  constexpr uint32_t kMacs = 2 * RTE_ETHER_ADDR_LEN;
+  if (l2_len == RTE_ETHER_HDR_LEN) {
+    std::memcpy(frame + kMacs, frame + t.overhead + kMacs, 2);
+  } else {
+    std::memmove(frame + kMacs, frame + t.overhead + kMacs, l2_len - kMacs);
+  }
   auto* eth = reinterpret_cast<struct rte_ether_hdr*>(frame);
   rte_ether_addr_copy(&dst_mac, &eth->dst_addr);
   rte_ether_addr_copy(&src_mac, &eth->src_addr);
@@ -104,7 +112,7 @@ inline void Encapsulate(uint8_t* frame, uint32_t l2_len, uint16_t inner_length, 
   outer->hdr_checksum = 0;
   outer->src_addr = OuterSource(t, flow_hash);
   outer->dst_addr = t.outer_dst;
-  outer->hdr_checksum = rte_ipv4_cksum(outer);
+  outer->hdr_checksum = Ipv4HeaderChecksum(reinterpret_cast<const uint8_t*>(outer));
   if (t.outer_proto == IPPROTO_UDP) {
     auto* udp = reinterpret_cast<struct rte_udp_hdr*>(outer + 1);
     udp->src_port = GueSourcePort(flow_hash);

@@ -1,6 +1,7 @@
-// Verifying a received IPv4 header checksum where the NIC did not (net_pcap,
-// net_ring, net_af_packet). rte_ipv4_cksum sums 16 bits at a time, about 65
-// instructions for a 20-byte header: a tenth of the whole per-packet path. Summed
+// IPv4 header checksums: verifying a received header where the NIC did not
+// (net_pcap, net_ring, net_af_packet), and summing tunnel's outer headers.
+// rte_ipv4_cksum sums 16 bits at a time, about 65 instructions for a 20-byte
+// header: a tenth of the whole per-packet path. Summed
 // as five 32-bit words in a 64-bit register it takes a dozen. The one's-complement
 // sum does not depend on the order the 16-bit words are added in or on byte
 // order, so a header is valid exactly when its words fold to 0xffff (RFC 1071).
@@ -13,8 +14,10 @@
 
 namespace sluice {
 
-// `ip` holds at least (ip[0] & 0x0f) * 4 bytes, as ParsePacket guarantees.
-inline bool Ipv4HeaderChecksumValid(const uint8_t* ip) {
+// The one's-complement sum of an IPv4 header, folded to 16 bits, in memory byte
+// order (as the checksum field holds it). `ip` holds at least (ip[0] & 0x0f) * 4
+// bytes, as ParsePacket guarantees for received headers.
+inline uint16_t Ipv4HeaderSum(const uint8_t* ip) {
   const uint32_t words = ip[0] & 0x0fu;  // 32-bit words, 5 to 15
   // The fixed header as two 64-bit loads and one 32-bit one: no loop, no carries lost
   // (each half-sum below stays under 2^34).
@@ -33,7 +36,12 @@ inline bool Ipv4HeaderChecksumValid(const uint8_t* ip) {
   sum = (sum & 0xffffffffu) + (sum >> 32);
   sum = (sum & 0xffffu) + (sum >> 16);
   sum = (sum & 0xffffu) + (sum >> 16);
-  return sum == 0xffffu;
+  return static_cast<uint16_t>(sum);
 }
+
+inline bool Ipv4HeaderChecksumValid(const uint8_t* ip) { return Ipv4HeaderSum(ip) == 0xffffu; }
+
+// The value for the checksum field of a header whose checksum field is zero.
+inline uint16_t Ipv4HeaderChecksum(const uint8_t* ip) { return static_cast<uint16_t>(~Ipv4HeaderSum(ip)); }
 
 }  // namespace sluice

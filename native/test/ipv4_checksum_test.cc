@@ -1,5 +1,6 @@
 #include "../ipv4_checksum.h"
 
+#include <cstring>
 #include <random>
 
 #include <doctest/doctest.h>
@@ -51,4 +52,18 @@ TEST_CASE("IPv4 header checksum: carries across 32-bit words fold back in") {
   CHECK(Ipv4HeaderChecksumValid(ip.data()));
   ip[19] ^= 1;
   CHECK_FALSE(Ipv4HeaderChecksumValid(ip.data()));
+}
+
+TEST_CASE("IPv4 header checksum: the value written makes the header valid") {
+  std::mt19937 rng(11);
+  for (int n = 0; n < 5000; n++) {
+    std::vector<uint8_t> ip = SummedHeader(rng, 5);
+    const uint8_t expected[2] = {ip[10], ip[11]};
+    ip[10] = ip[11] = 0;
+    uint16_t sum = sluice::Ipv4HeaderChecksum(ip.data());
+    std::memcpy(&ip[10], &sum, 2);
+    CHECK(ip[10] == expected[0]);
+    CHECK(ip[11] == expected[1]);
+    CHECK(Ipv4HeaderChecksumValid(ip.data()));
+  }
 }
