@@ -24,7 +24,7 @@ out_dir=native/fuzz/build
 declare -A harness_sources=(
   [parse_fuzz]=""
   [local_reply_fuzz]="native/local_reply.cc"
-  [packet_path_fuzz]="native/worker.cc native/flow_table.cc native/flow_table_create.cc native/encap.cc native/icmp_errors.cc native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc"
+  [packet_path_fuzz]="native/worker.cc native/flow_table.cc native/flow_table_create.cc native/encap.cc native/icmp_errors.cc native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc native/nat_forward.cc native/nat_pool.cc native/nat_sessions.cc"
 )
 
 # -fsanitize=fuzzer on a compile adds the coverage instrumentation libFuzzer

@@ -364,8 +364,9 @@ const badCases: BadCase[] = [
   { name: 'same backend listed twice', method: 'POST', url: '/api/v1/services',
     payload: svc({ backends: [be({}), be({})] }), status: 400, code: 'SLUICE_CONFIG_INVALID',
     names: 'services.new.backends[1]: backend 10.99.0.30:80 is listed twice' },
-  { name: 'forwarding not supported yet', method: 'POST', url: '/api/v1/services', payload: svc({ forwarding: 'nat' }),
-    status: 400, code: 'SLUICE_CONFIG_INVALID', names: 'services.new.forwarding' },
+  { name: 'nat without a pool on the egress port', method: 'POST', url: '/api/v1/services',
+    payload: svc({ forwarding: 'nat', backends: [be({})] }), status: 400, code: 'SLUICE_CONFIG_INVALID',
+    names: 'services.new.backends[0].address' },
   // PUT /services/:name
   { name: 'PUT name differs from the URL', method: 'PUT', url: '/api/v1/services/web', payload: svc({ name: 'other' }),
     status: 400, code: 'SLUICE_BAD_REQUEST', names: /name "other" differs from "web"/ },
