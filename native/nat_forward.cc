@@ -63,6 +63,8 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
     }
   }
   if (index < 0) {
+    // A reset ends a connection; it does not start one worth a pool port.
+    if (tcp && (info.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
     b = picked == kMaglevNoBackend ? nullptr : snap.Backend(picked);
     if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
     index = sessions.Open(key, b->port_index, c);
