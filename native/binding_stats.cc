@@ -54,6 +54,14 @@ Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
   flows.Set("admissionRefused", Num(env, c.flow_admission_refused));
   flows.Set("admissionProtected", Num(env, c.flow_admission_protected));
   o.Set("flows", flows);
+  Napi::Object nat = Napi::Object::New(env);
+  nat.Set("sessionsActive", Num(env, c.nat_sessions_active));
+  nat.Set("sessionsCapacity", Num(env, l.nat_capacity));
+  nat.Set("sessionsCreated", Num(env, c.nat_sessions_created));
+  nat.Set("sessionsExpired", Num(env, c.nat_sessions_expired));
+  nat.Set("handoffsSent", Num(env, c.nat_handoff_sent));
+  nat.Set("handoffsReceived", Num(env, c.nat_handoff_received));
+  o.Set("nat", nat);
   o.Set("iterations", Num(env, c.iterations));
   o.Set("busyCycles", Num(env, c.busy_cycles));
   o.Set("idleCycles", Num(env, c.idle_cycles));
@@ -192,6 +200,8 @@ Napi::Value PortsBinding(const Napi::CallbackInfo& info) {
       rss.Set("missing", RssNames(p.rss_requested & ~p.rss_offered));
       o.Set("rss", rss);
       o.Set("rxIpChecksumOffload", Napi::Boolean::New(env, p.rx_ip_checksum_offload));
+      // How nat replies reach the lcore that owns their pool port (nat_forward.h).
+      if (dp.config().ports[i].has_nat_pool) o.Set("natSteering", "software");
       Napi::Array warnings = Napi::Array::New(env);
       for (uint32_t w = 0; w < p.warnings.size(); w++) warnings.Set(w, p.warnings[w]);
       o.Set("warnings", warnings);

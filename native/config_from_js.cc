@@ -66,6 +66,36 @@ bool ParseMac(const std::string& text, MacAddr* out) {
   return true;
 }
 
+// Pool addresses are the port's to answer ARP for: on its subnet, not its own
+// address, each once. Overlap with VIPs and backends is checked in TypeScript
+// and again when the snapshot is built.
+NatPoolConfig NatPoolFromJs(const Napi::Value& value, const std::string& path, const PortConfig& port) {
+  Napi::Object o = AsObject(value, path);
+  NatPoolConfig pool;
+  Napi::Array addresses = AsArray(o.Get("addresses"), path + ".addresses");
+  if (addresses.Length() < 1 || addresses.Length() > kMaxNatPoolAddresses) {
+    Fail(path + ".addresses", "must hold 1 to " + std::to_string(kMaxNatPoolAddresses) + " addresses");
+  }
+  uint32_t netmask = htonl(~uint32_t{0} << (32 - port.prefix_len));
+  uint32_t own = Ipv4Of(port.address);
+  for (uint32_t i = 0; i < addresses.Length(); i++) {
+    std::string where = path + ".addresses[" + std::to_string(i) + "]";
+    Napi::Value a = addresses.Get(i);
+    IpAddr ip;
+    if (!a.IsString() || !ParseIp(a.As<Napi::String>().Utf8Value(), &ip) || ip.family != 4) Fail(where, "must be an IPv4 address");
+    uint32_t v = Ipv4Of(ip);
+    if ((v & netmask) != (own & netmask)) Fail(where, "is not on the port's subnet");
+    if (v == own) Fail(where, "is the port's own address");
+    for (uint32_t other : pool.addresses) {
+      if (other == v) Fail(where, "is listed twice");
+    }
+    pool.addresses.push_back(v);
+  }
+  pool.port_min = static_cast<uint16_t>(GetUint(o, "portMin", path, 1, 65535));
+  pool.port_max = static_cast<uint16_t>(GetUint(o, "portMax", path, pool.port_min, 65535));
+  return pool;
+}
+
 PortConfig PortFromJs(const Napi::Value& value, const std::string& path) {
   Napi::Object o = AsObject(value, path);
   PortConfig p;
@@ -83,6 +113,10 @@ PortConfig PortFromJs(const Napi::Value& value, const std::string& path) {
   p.mtu = static_cast<uint16_t>(GetUint(o, "mtu", path, 68, 9600));
   p.rx_descriptors = GetUint(o, "rxDescriptors", path, 64, 16384);
   p.tx_descriptors = GetUint(o, "txDescriptors", path, 64, 16384);
+  if (o.Has("natPool") && !o.Get("natPool").IsUndefined()) {
+    p.has_nat_pool = true;
+    p.nat_pool = NatPoolFromJs(o.Get("natPool"), path + ".natPool", p);
+  }
   return p;
 }
 
@@ -204,7 +238,8 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
     std::string forwarding = GetString(o, "forwarding", path);
     if (forwarding == "dsr") s.forwarding = Forwarding::kDsr;
     else if (forwarding == "tunnel") s.forwarding = Forwarding::kTunnel;
-    else Fail(path + ".forwarding", "must be dsr or tunnel (nat is not supported yet)");
+    else if (forwarding == "nat") s.forwarding = Forwarding::kNat;
+    else Fail(path + ".forwarding", "must be dsr, tunnel or nat");
     bool has_tunnel = o.Has("tunnel") && !o.Get("tunnel").IsUndefined();
     if (s.forwarding == Forwarding::kTunnel) {
       if (!has_tunnel) Fail(path + ".tunnel", "is required with forwarding tunnel");

@@ -15,6 +15,7 @@ constexpr uint32_t kMaxWorkers = 64;
 constexpr uint32_t kMaxServices = 1024;
 // Backend ids are global and index per-lcore counter arrays, so they are bounded.
 constexpr uint32_t kMaxBackendIds = 65536;
+constexpr uint32_t kMaxNatPoolAddresses = 4096;  // per port
 
 using MacAddr = std::array<uint8_t, 6>;
 
@@ -22,6 +23,14 @@ struct IpAddr {
   uint8_t family = 4;               // 4 or 6
   std::array<uint8_t, 16> bytes{};  // network order; IPv4 uses the first 4 bytes
   bool operator==(const IpAddr& o) const { return family == o.family && bytes == o.bytes; }
+};
+
+// forwarding nat: the source addresses and ports a port's nat services use
+// towards their backends (native/nat_pool.h partitions them per lcore).
+struct NatPoolConfig {
+  std::vector<uint32_t> addresses;  // IPv4, network order, on the port's subnet
+  uint16_t port_min = 1024;
+  uint16_t port_max = 65535;
 };
 
 struct PortConfig {
@@ -35,6 +44,8 @@ struct PortConfig {
   uint16_t mtu = 1500;
   uint32_t rx_descriptors = 1024;
   uint32_t tx_descriptors = 1024;
+  bool has_nat_pool = false;
+  NatPoolConfig nat_pool;
 };
 
 struct RxQueueRef {
@@ -66,7 +77,7 @@ struct DataplaneConfig {
   uint32_t neighbor_refresh_sec = 30; // re-resolve a learned MAC this often
 };
 
-enum class Forwarding : uint8_t { kDsr = 0, kTunnel = 1 };
+enum class Forwarding : uint8_t { kDsr = 0, kTunnel = 1, kNat = 2 };
 
 enum class Encapsulation : uint8_t { kIpip = 0, kGue = 1 };
 

@@ -102,7 +102,8 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
       rt.mtu = static_cast<uint16_t>(config_.ports[i].mtu);
       port_runtime_.push_back(rt);
       uint32_t gateway = config_.ports[i].has_gateway ? Ipv4Of(config_.ports[i].gateway) : 0;
-      port_addressing_.push_back(PortAddressing{rt.address, rt.netmask, gateway, config_.ports[i].mtu});
+      port_addressing_.push_back(PortAddressing{rt.address, rt.netmask, gateway, config_.ports[i].mtu,
+                                                config_.ports[i].nat_pool.addresses});
     }
     neighbors_ = std::make_unique<NeighborResolver>(config_.neighbor_refresh_sec);
     size_t rcu_size = rte_rcu_qsbr_get_memsize(static_cast<uint32_t>(config_.workers.size()));
@@ -175,6 +176,11 @@ void Dataplane::CreateWorkers() {
                         config_.flow_table.udp_timeout_sec * 1000};
   uint64_t tsc_hz = rte_get_tsc_hz();
   uint64_t tsc_base = rte_rdtsc();
+  if (std::any_of(config_.ports.begin(), config_.ports.end(), [](const PortConfig& p) { return p.has_nat_pool; })) {
+    std::vector<int> sockets;
+    for (const WorkerConfig& wc : config_.workers) sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(wc.lcore)));
+    nat_ = std::make_unique<NatRuntime>(config_.ports, sockets, config_.flow_table.entries_per_lcore, timeouts, instance_);
+  }
   for (size_t i = 0; i < config_.workers.size(); i++) {
     const WorkerConfig& wc = config_.workers[i];
     int socket = static_cast<int>(rte_lcore_to_socket_id(wc.lcore));
@@ -227,6 +233,7 @@ void Dataplane::CreateWorkers() {
     ctx->rcu = rcu_;
     ctx->stop = &stop_;
     ctx->idle_sleep_max_us = config_.idle_sleep_max_us;
+    ctx->nat = nat_ ? nat_->lcore(i) : nullptr;
     ctx->tsc_per_ms = std::max<uint64_t>(1, tsc_hz / 1000);
     ctx->tsc_base = tsc_base;
     ctx->admission.Configure(config_.flow_table.new_flows_per_sec, config_.flow_table.new_flow_burst, tsc_hz, tsc_base);
@@ -360,6 +367,7 @@ void Dataplane::Teardown() {
     rte_free(ctx);
   }
   workers_.clear();
+  nat_.reset();
   if (publisher_) publisher_->ReclaimAll();
   publisher_.reset();
   rte_free(rcu_);
@@ -395,8 +403,9 @@ std::vector<LcoreStatsView> Dataplane::LcoreStats() const {
   std::vector<LcoreStatsView> out;
   for (const Worker& w : workers_) {
     const FlowTable& flows = *w.context->flows;
+    uint32_t nat_capacity = nat_ ? nat_->sessions_capacity(out.size()) : 0;
     out.push_back(LcoreStatsView{w.context->lcore, flows.capacity(), FlowTable::MemoryBytes(flows.capacity()),
-                                 *w.context->counters});
+                                 nat_capacity, *w.context->counters});
   }
   return out;
 }
@@ -540,7 +549,7 @@ int Dataplane::TelemetryServices(struct rte_tel_data* d) const {
     }
     std::string text = FormatIp(s.vip) + ":" + std::to_string(s.port) + "/" +
                        (s.protocol == IPPROTO_TCP ? "tcp" : "udp") +
-                       (s.forwarding == Forwarding::kTunnel ? " tunnel" : " dsr") +
+                       (s.forwarding == Forwarding::kTunnel ? " tunnel" : s.forwarding == Forwarding::kNat ? " nat" : " dsr") +
                        " backends=" + std::to_string(s.backends.size());
     rte_tel_data_add_dict_string(d, s.name.c_str(), text.c_str());
   }

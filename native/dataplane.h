@@ -16,6 +16,7 @@
 
 #include "config_types.h"
 #include "lcore_stats.h"
+#include "nat_forward.h"
 #include "neighbor_resolver.h"
 #include "port_setup.h"
 #include "snapshot.h"
@@ -28,6 +29,7 @@ struct LcoreStatsView {
   uint32_t lcore;
   uint32_t flow_capacity;
   uint64_t flow_memory_bytes;
+  uint32_t nat_capacity;  // sessions (pool pairs) the lcore can hold; 0 without nat pools
   LcoreCounters counters;
 };
 
@@ -106,6 +108,7 @@ class Dataplane {
   std::vector<PortAddressing> port_addressing_;
   std::map<int, struct rte_mempool*> pools_;  // by NUMA socket
   std::vector<Worker> workers_;
+  std::unique_ptr<NatRuntime> nat_;  // when some port has a nat pool
   struct rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<SnapshotPublisher> publisher_;
   std::atomic<bool> stop_{false};

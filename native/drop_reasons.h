@@ -24,7 +24,10 @@ namespace sluice {
   X(kMtuExceeded, "mtu_exceeded")            /* too long for the egress MTU */   \
   X(kBadSource, "bad_source")                /* multicast MAC or martian IP */   \
   X(kBadIcmpChecksum, "bad_icmp_checksum")   /* echo request to us, bad sum */   \
-  X(kNoHeadroom, "no_headroom")              /* no mbuf room for outer headers */
+  X(kNoHeadroom, "no_headroom")              /* no mbuf room for outer headers */\
+  X(kNatPoolExhausted, "nat_pool_exhausted") /* no free pool port for a new session */\
+  X(kNatHandoffFull, "nat_handoff_full")     /* owner lcore's hand-off ring full */ \
+  X(kNatNoSession, "nat_no_session")         /* pool reply or client RST, no session */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

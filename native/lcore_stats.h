@@ -14,7 +14,8 @@
 namespace sluice {
 
 // Invariant, once every burst has been processed:
-//   rx_packets = forwarded + local_replies + arp_learned + sum(drops except tx_full)
+//   rx_packets + nat_handoff_received
+//     = forwarded + local_replies + arp_learned + sum(drops except tx_full) + nat_handoff_sent
 struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
   uint64_t rx_packets;
   uint64_t rx_bytes;
@@ -54,6 +55,15 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
   // ICMP destination-unreachable messages to a VIP passed on to the backend that
   // owns the flow they quote (icmp_error_route.h): a subset of forwarded.
   uint64_t icmp_errors_routed;
+
+  // forwarding nat. A reply whose pool port another lcore owns is handed to that
+  // lcore (nat_handoff_sent here, nat_handoff_received there, which then forwards
+  // or drops it), so summed over lcores the hand-offs cancel out.
+  uint64_t nat_sessions_created;
+  uint64_t nat_sessions_expired;  // closed by timeout (FIN/RST close by the short timeout too)
+  uint64_t nat_sessions_active;
+  uint64_t nat_handoff_sent;
+  uint64_t nat_handoff_received;
 };
 
 struct ServiceCounters {

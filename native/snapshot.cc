@@ -101,6 +101,22 @@ static int GatewayPort(const std::vector<PortAddressing>& ports) {
   return -1;
 }
 
+static bool IsNatPoolAddress(const std::vector<PortAddressing>& ports, uint32_t address) {
+  for (const PortAddressing& p : ports) {
+    if (std::find(p.nat_pool.begin(), p.nat_pool.end(), address) != p.nat_pool.end()) return true;
+  }
+  return false;
+}
+
+// A nat backend's replies come back to the pool of the port the packet left by.
+static void CheckNatBackend(const std::vector<PortAddressing>& ports, int port, uint32_t address,
+                            const std::string& where) {
+  if (port >= 0 && ports[port].nat_pool.empty()) {
+    throw std::invalid_argument(where + ": forwarding nat needs a nat pool on the backend's egress port");
+  }
+  if (IsNatPoolAddress(ports, address)) throw std::invalid_argument(where + ": the address is a nat pool address");
+}
+
 std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
                                         const std::vector<PortAddressing>& ports,
                                         const NeighborLookup& neighbors, MaglevCache& tables,
@@ -130,13 +146,14 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
 
   for (const ServiceConfig& s : services) {
     if (s.vip.family != 4) throw std::invalid_argument("service " + s.name + ": IPv6 services are not supported yet");
+    if (IsNatPoolAddress(ports, Ipv4Of(s.vip))) throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");
     for (const BackendConfig& b : s.backends) {
       const std::string where = "service " + s.name + " backend " + BackendKey(b);
       if (backend_ids[b.id]) throw std::invalid_argument(where + ": backend id used twice");
       backend_ids[b.id] = true;
       if (b.address.family != 4) throw std::invalid_argument(where + ": IPv6 backends are not supported yet");
       // Neither dsr nor tunnel touches the client's packet, ports included.
-      if (b.port != s.port) {
+      if (s.forwarding != Forwarding::kNat && b.port != s.port) {
         throw std::invalid_argument(where + ": " + (s.forwarding == Forwarding::kDsr ? "dsr" : "tunnel") +
                                     " forwards without rewriting ports, so the backend port must be " +
                                     std::to_string(s.port));
@@ -144,7 +161,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       uint32_t address = Ipv4Of(b.address);
       uint32_t next_hop = address;
       int port = OnLinkPort(ports, address);
-      if (port < 0 && s.forwarding == Forwarding::kTunnel) {
+      if (port < 0 && s.forwarding != Forwarding::kDsr) {
         port = GatewayPort(ports);
         if (port < 0) {
           throw std::invalid_argument(where + ": not inside any port's subnet, and no port has a gateway");
@@ -154,11 +171,13 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       if (port < 0) {
         throw std::invalid_argument(where + ": not inside any port's subnet; dsr needs the backend on-link");
       }
+      if (s.forwarding == Forwarding::kNat) CheckNatBackend(ports, port, address, where);
       BackendView& view = snap->backends[b.id];
       view.service_id = s.id;
       view.address = address;
       view.next_hop = next_hop;
       view.port_index = static_cast<uint16_t>(port);
+      view.port = htons(b.port);
       if (s.forwarding == Forwarding::kTunnel) {
         view.tunnel = MakeTunnelTarget(s.tunnel, address, ports[port].address, ports[port].mtu);
       }

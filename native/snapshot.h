@@ -23,6 +23,7 @@ struct BackendView {
   uint32_t next_hop;        // network order
   struct rte_ether_addr mac;
   uint16_t port_index;      // egress port
+  uint16_t port;            // network order; forwarding nat rewrites to it
   uint8_t keeps_flows;      // exists, not disabled, healthy: existing flows stay
   uint8_t mac_known;
   TunnelTarget tunnel;      // forwarding tunnel only
@@ -102,6 +103,7 @@ struct PortAddressing {
   uint32_t netmask;      // network order
   uint32_t gateway;      // network order; 0 when the port has none
   uint16_t mtu;
+  std::vector<uint32_t> nat_pool;  // network order; empty: the port has no nat pool
 };
 
 // Resolved next-hop MACs, by IPv4 address (network order).

@@ -12,6 +12,7 @@
 #include "icmp_errors.h"
 #include "ipv4_checksum.h"
 #include "local_reply.h"
+#include "nat_forward.h"
 #include "packet_parse.h"
 
 namespace sluice {
@@ -72,6 +73,10 @@ inline uint32_t MaglevSlot(uint32_t sig, uint32_t table_size) {
   return h % table_size;
 }
 
+inline bool IsNatPoolAddress(const WorkerContext& w, uint16_t port_index, uint32_t address) {
+  return w.nat != nullptr && w.nat->layout->AddressIndex(port_index, address) >= 0;
+}
+
 void HandleArp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
                const PacketInfo& info) {
   uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
@@ -79,7 +84,7 @@ void HandleArp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint1
   const PortRuntime& port = w.ports[port_index];
   uint32_t target = 0;
   bool request = ArpRequestTarget(data, len, info, &target);
-  bool for_us = request && (target == port.address || snap.index.IsVip(target));
+  bool for_us = request && (target == port.address || snap.index.IsVip(target) || IsNatPoolAddress(w, port_index, target));
   NeighborLearn learn{};
   if ((for_us || !request) && ArpSender(data, len, info, &learn.address, learn.mac) &&
       (learn.address & port.netmask) == (port.address & port.netmask)) {
@@ -124,6 +129,10 @@ inline void HandleIcmp(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index
   Send(w, port_index, m);
 }
 
+void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
+                uint16_t port_index, const PacketInfo& info, uint32_t now_ms);
+void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms);
+
 inline void QueueForLookup(WorkerContext& w, struct rte_mbuf* m, const ServiceView* service, FlowKeyWords words,
                            uint8_t tcp_flags, bool quoted, Pending& p) {
   p.mbuf = m;
@@ -152,7 +161,11 @@ inline void ClassifyIcmpError(WorkerContext& w, const Snapshot& snap, struct rte
   QuotedFlow q;
   if (!QuotedIpv4Flow(data, len, info, &q) || q.vip != vip) return Drop(w, m, DropReason::kIcmpIgnored);
   const ServiceView* service = snap.index.Find(snap.services, q.vip, q.vip_port, q.proto);
-  if (service == nullptr) return Drop(w, m, DropReason::kIcmpIgnored);
+  // nat backends never send as the VIP: an error quoting the VIP concerns the
+  // balancer's own translated reply, which is not followed up yet.
+  if (service == nullptr || service->forwarding == static_cast<uint8_t>(Forwarding::kNat)) {
+    return Drop(w, m, DropReason::kIcmpIgnored);
+  }
   QueueForLookup(w, m, service, MakeFlowKey4(q.client, q.vip, q.client_port, q.vip_port, q.proto), 0, true,
                  pending[num_pending++]);
 }
@@ -171,7 +184,7 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
   if (!Ipv4ChecksumOk(m, data + RTE_ETHER_HDR_LEN)) return false;
   if (IsMartianIpv4Source(reinterpret_cast<const uint8_t*>(&f.src_addr))) return false;
   const ServiceView* service = snap.index.Find(snap.services, f.dst_addr, f.dst_port, f.l4_proto);
-  if (service == nullptr) return false;
+  if (service == nullptr || service->forwarding == static_cast<uint8_t>(Forwarding::kNat)) return false;
   m->l2_len = RTE_ETHER_HDR_LEN;
   QueueForLookup(w, m, service, MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto),
                  f.tcp_flags, false, pending[num_pending++]);
@@ -181,7 +194,7 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
 // Decides what to do with one received frame. Service packets are queued in
 // `pending` for the bulk flow lookup; everything else is finished here.
 inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
-                     Pending* pending, uint32_t& num_pending) {
+                     Pending* pending, uint32_t& num_pending, uint32_t now_ms) {
   const PortRuntime& port = w.ports[port_index];
   if (ClassifyCommon(w, snap, m, port, pending, num_pending)) return;
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
@@ -209,6 +222,9 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   uint32_t dst;
   std::memcpy(&dst, info.dst_addr, 4);
   const ServiceView* service = snap.index.Find(snap.services, dst, info.dst_port, info.l4_proto);
+  if (service != nullptr && service->forwarding == static_cast<uint8_t>(Forwarding::kNat)) {
+    return ForwardNat(w, snap, *service, m, port_index, info, now_ms);
+  }
   if (service != nullptr) {
     uint32_t src;
     std::memcpy(&src, info.src_addr, 4);
@@ -217,6 +233,9 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
     QueueForLookup(w, m, service, MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto),
                    info.tcp_flags, false, pending[num_pending++]);
     return;
+  }
+  if ((info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) && IsNatPoolAddress(w, port_index, dst)) {
+    return ReturnNat(w, m, port_index, info, now_ms);
   }
   if (dst != port.address && !snap.index.IsVip(dst)) return Drop(w, m, DropReason::kNoService);
   if (info.l4_proto == IPPROTO_ICMP) {
@@ -423,6 +442,55 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
   }
 }
 
+// nat: the client's packet to the backend, through its session (nat_forward.h).
+void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
+                uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
+  w.service_counters[service.id].packets++;
+  w.service_counters[service.id].bytes += m->pkt_len;
+  if (w.nat == nullptr) return Drop(w, m, DropReason::kNatPoolExhausted);
+  uint32_t src;
+  std::memcpy(&src, info.src_addr, 4);
+  FlowHash hash = w.flows->HashOf(MakeFlowKey4(src, service.vip, info.src_port, info.dst_port, info.l4_proto));
+  uint32_t picked = service.maglev[MaglevSlot(hash.sig, service.table_size)];
+  NatVerdict v = NatFromClient(*w.nat, snap, service, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, picked,
+                               w.ports, now_ms, *w.counters);
+  if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
+  if (v.new_session) CountNewFlow(w, service.id, v.backend_id);
+  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
+  SendToBackend(w, *snap.Backend(v.backend_id), v.backend_id, m);
+}
+
+// nat: a reply to a pool address, translated here or handed to the lcore that owns its pool port.
+void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
+  NatVerdict v = NatFromBackend(*w.nat, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, w.ports, now_ms);
+  if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
+  if (v.action == NatAction::kHandOff) {
+    m->port = port_index;
+    if (rte_ring_mp_enqueue(w.nat->inboxes[v.owner], m) != 0) return Drop(w, m, DropReason::kNatHandoffFull);
+    w.counters->nat_handoff_sent++;
+    return;
+  }
+  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
+  w.counters->forwarded++;
+  Send(w, v.port_index, m);
+}
+
+// Replies other lcores received for this lcore's pool ports, and expired sessions.
+void NatHousekeeping(WorkerContext& w, uint32_t now_ms, uint32_t sweep_budget) {
+  struct rte_mbuf* mbufs[kRxBurst];
+  unsigned n = rte_ring_sc_dequeue_burst(w.nat->inboxes[w.nat->worker_index], reinterpret_cast<void**>(mbufs),
+                                         kRxBurst, nullptr);
+  w.counters->nat_handoff_received += n;
+  for (unsigned i = 0; i < n; i++) {
+    struct rte_mbuf* m = mbufs[i];
+    PacketInfo info;
+    // Parsed and checked on the lcore that received it; parsed again for the offsets.
+    ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), &info);
+    ReturnNat(w, m, m->port, info, now_ms);
+  }
+  w.nat->sessions->Sweep(now_ms, sweep_budget, *w.counters);
+}
+
 void SendControlPackets(WorkerContext& w) {
   struct rte_mbuf* mbufs[kRxBurst];
   unsigned n = rte_ring_sc_dequeue_burst(w.send_ring, reinterpret_cast<void**>(mbufs), kRxBurst, nullptr);
@@ -446,7 +514,7 @@ void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbuf
   for (uint32_t i = 0; i < n; i++) {
     if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
     w.counters->rx_bytes += mbufs[i]->pkt_len;
-    Classify(w, snap, mbufs[i], port_index, pending, num_pending);
+    Classify(w, snap, mbufs[i], port_index, pending, num_pending, now_ms);
   }
   w.counters->rx_packets += n;
   if (num_pending > 0) Forward(w, snap, pending, num_pending, port_index, now_ms);
@@ -487,6 +555,7 @@ int WorkerMain(void* arg) {
       rte_eth_tx_buffer_flush(w.ports[p].port_id, w.tx_queue, w.tx[p]);
     }
     w.flows->Sweep(now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle, c, w.service_counters);
+    if (w.nat != nullptr) NatHousekeeping(w, now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle);
     // Nothing read from `snap` is used past this point.
     rte_rcu_qsbr_quiescent(w.rcu, w.rcu_thread_id);
     c.iterations++;

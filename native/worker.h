@@ -21,6 +21,8 @@
 
 namespace sluice {
 
+struct NatLcore;  // nat_forward.h
+
 constexpr uint16_t kRxBurst = 32;
 constexpr uint32_t kMaxRxPerWorker = 64;
 
@@ -69,6 +71,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   IcmpRateLimiter icmp_limiter;
   uint16_t ip_id;                     // outer IPv4 IDs of tunnelled packets
   uint32_t idle_sleep_max_us;
+  NatLcore* nat;                      // nullptr: no port has a nat pool
   uint64_t tsc_per_ms;
   uint64_t tsc_base;
 };

@@ -7,11 +7,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # shellcheck source=lib/compile-objects.sh
 source scripts/lib/compile-objects.sh
+# shellcheck source=lib/worker-sources.sh
+source scripts/lib/worker-sources.sh
 
 out_dir=native/bench/build
 out="$out_dir/burst_bench"
-sources=(native/bench/burst_bench.cc native/worker.cc native/flow_table.cc native/flow_table_create.cc native/encap.cc
-  native/icmp_errors.cc native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc)
+sources=(native/bench/burst_bench.cc "${worker_sources[@]}")
 read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
 read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
 # port_setup.cc throws CodedError from js_errors.h, which includes napi.h: the

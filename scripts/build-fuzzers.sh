@@ -10,6 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # shellcheck source=lib/compile-objects.sh
 source scripts/lib/compile-objects.sh
+# shellcheck source=lib/worker-sources.sh
+source scripts/lib/worker-sources.sh
 
 if ! command -v clang++ >/dev/null; then
   echo "clang++ not found: run scripts/setup.sh (Debian packages clang and libclang-rt-14-dev)" >&2
@@ -24,7 +26,7 @@ out_dir=native/fuzz/build
 declare -A harness_sources=(
   [parse_fuzz]=""
   [local_reply_fuzz]="native/local_reply.cc"
-  [packet_path_fuzz]="native/worker.cc native/flow_table.cc native/flow_table_create.cc native/encap.cc native/icmp_errors.cc native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc"
+  [packet_path_fuzz]="${worker_sources[*]}"
 )
 
 # -fsanitize=fuzzer on a compile adds the coverage instrumentation libFuzzer

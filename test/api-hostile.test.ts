@@ -231,7 +231,7 @@ const table: HostileRequest[] = [
   { name: 'PUT unknown nested field', method: 'PUT', url: WEB, body: whole({ healthCheck: { type: 'tcp', tls: true } }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/healthCheck/tls is not a known field' },
   { name: 'PUT reversed expectStatus', method: 'PUT', url: WEB, body: whole({ healthCheck: { type: 'http', expectStatus: '204-200' } }), expectStatus: 400, expectCode: invalid, messageIncludes: 'services.web.healthCheck.expectStatus' },
   { name: 'PUT health path beyond Latin-1', method: 'PUT', url: WEB, body: whole({ healthCheck: { type: 'http', path: '/\u{1f600}' } }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/healthCheck/path' },
-  { name: 'PUT forwarding not supported yet', method: 'PUT', url: WEB, body: whole({ forwarding: 'nat' }), expectStatus: 400, expectCode: invalid, messageIncludes: 'services.web.forwarding' },
+  { name: 'PUT nat without a pool on the egress port', method: 'PUT', url: WEB, body: whole({ forwarding: 'nat', backends: [be()] }), expectStatus: 400, expectCode: invalid, messageIncludes: 'natPool' },
   { name: 'PUT malformed JSON', method: 'PUT', url: WEB, body: '{"vip":', expectStatus: 400, expectCode: bad, messageIncludes: 'not valid JSON' },
   { name: 'PUT as text/plain', method: 'PUT', url: WEB, body: JSON.stringify(whole()), contentType: 'text/plain', expectStatus: 400, expectCode: bad, messageIncludes: 'content-type: application/json' },
 

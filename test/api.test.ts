@@ -51,7 +51,7 @@ let authApp: FastifyInstance;
 before(async () => {
   cfg = validateConfig({
     eal: { lcores: '0@0,1@1', hugepages: false, memoryMb: 512 },
-    ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24' }],
+    ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24', natPool: { addresses: ['10.99.0.240'] } }],
     dataplane: { idleSleepMaxUs: 50 },
     services: [webService()],
   });
@@ -166,6 +166,24 @@ describe('services', () => {
     assert.equal(web.backends[0].state, 'active');
     assert.deepEqual(Object.keys(web.stats).sort(), ['activeFlows', 'bytes', 'newFlows', 'packets']);
     assert.deepEqual(Object.keys(web.backends[0].stats).sort(), ['bytes', 'newFlows', 'packets']);
+  });
+
+  test('a nat service with a backend port other than the VIP\'s: POST, GET, DELETE', async () => {
+    const created = await call({
+      method: 'POST',
+      url: '/api/v1/services',
+      payload: { name: 'natweb', vip: '10.99.0.102', port: 80, forwarding: 'nat',
+        backends: [{ address: '10.99.0.24', port: 8080, mac: '02:00:00:00:02:04' }] },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.ok(dataplane.stats().services.some((s) => s.name === 'natweb'), 'the data plane runs the new service');
+    const fetched = await get('/api/v1/services/natweb');
+    assert.equal(fetched.status, 200);
+    assert.equal(fetched.body.forwarding, 'nat');
+    assert.equal(fetched.body.backends[0].port, 8080);
+    const ports = await get('/api/v1/ports');
+    assert.equal(ports.body[0].natSteering, 'software');
+    assert.equal((await call({ method: 'DELETE', url: '/api/v1/services/natweb' })).status, 204);
   });
 
   test('POST, GET, PUT and DELETE a service; each change reaches the data plane', async () => {
@@ -364,8 +382,9 @@ const badCases: BadCase[] = [
   { name: 'same backend listed twice', method: 'POST', url: '/api/v1/services',
     payload: svc({ backends: [be({}), be({})] }), status: 400, code: 'SLUICE_CONFIG_INVALID',
     names: 'services.new.backends[1]: backend 10.99.0.30:80 is listed twice' },
-  { name: 'forwarding not supported yet', method: 'POST', url: '/api/v1/services', payload: svc({ forwarding: 'nat' }),
-    status: 400, code: 'SLUICE_CONFIG_INVALID', names: 'services.new.forwarding' },
+  { name: 'nat backend on a pool address', method: 'POST', url: '/api/v1/services',
+    payload: svc({ forwarding: 'nat', backends: [be({ address: '10.99.0.240' })] }), status: 400,
+    code: 'SLUICE_CONFIG_INVALID', names: 'services.new.backends[0].address: 10.99.0.240 is a nat pool address' },
   // PUT /services/:name
   { name: 'PUT name differs from the URL', method: 'PUT', url: '/api/v1/services/web', payload: svc({ name: 'other' }),
     status: 400, code: 'SLUICE_BAD_REQUEST', names: /name "other" differs from "web"/ },
@@ -510,7 +529,10 @@ describe('data plane views', () => {
     assert.deepEqual(Object.keys(s).sort(), ['lcores', 'ports', 'services']);
     assert.deepEqual(Object.keys(s.ports[0]).sort(),
       ['name', 'rxBytes', 'rxErrors', 'rxMissed', 'rxPackets', 'txBytes', 'txErrors', 'txPackets']);
-    assert.deepEqual(Object.keys(s.lcores[0]).sort(), ['drops', 'flows', 'forwarded', 'icmpErrorsRouted', 'icmpFragNeededSent', 'lcore', 'localReplies', 'rxPackets', 'txPackets']);
+    assert.deepEqual(Object.keys(s.lcores[0]).sort(), ['drops', 'flows', 'forwarded', 'icmpErrorsRouted',
+      'icmpFragNeededSent', 'lcore', 'localReplies', 'nat', 'rxPackets', 'txPackets']);
+    assert.deepEqual(Object.keys(s.lcores[0].nat).sort(), ['handoffsReceived', 'handoffsSent', 'sessionsActive',
+      'sessionsCapacity', 'sessionsCreated', 'sessionsExpired']);
     assert.deepEqual(Object.keys(s.lcores[0].flows).sort(),
       ['active', 'evictions', 'expirations', 'hits', 'inserts', 'misses']);
     assert.ok(Object.keys(s.lcores[0].drops).length > 0, 'drop reasons are listed');

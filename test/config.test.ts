@@ -225,7 +225,13 @@ describe('validateConfig rejects, naming the path', () => {
       delete c.ports[0].gateway;
       c.services[0].backends[0].address = '10.1.2.11';
     }, path: 'services[0].backends[0].address', reason: 'no port has a gateway' },
-    { name: 'nat forwarding', change: (c) => (c.services[0].forwarding = 'nat'), path: 'services[0].forwarding', reason: 'not supported yet' },
+    { name: 'nat without a pool on the egress port', change: (c) => (c.services[0].forwarding = 'nat'), path: 'services[0].backends[0].address', reason: 'which has no natPool' },
+    { name: 'nat pool off the port subnet', change: (c) => (c.ports[0].natPool = { addresses: ['10.1.0.5'], portRange: [1024, 65535] }), path: 'ports[0].natPool.addresses[0]', reason: 'outside the port\'s subnet' },
+    { name: 'nat pool holds the port address', change: (c) => (c.ports[0].natPool = { addresses: ['10.99.0.2/31'], portRange: [1024, 65535] }), path: 'ports[0].natPool.addresses[0]', reason: 'own address of a port' },
+    { name: 'nat pool port range reversed', change: (c) => (c.ports[0].natPool = { addresses: ['10.99.0.60'], portRange: [2000, 1999] }), path: 'ports[0].natPool.portRange', reason: 'reversed' },
+    { name: 'nat pool address listed twice', change: (c) => (c.ports[0].natPool = { addresses: ['10.99.0.60', '10.99.0.60/31'], portRange: [1024, 65535] }), path: 'ports[0].natPool.addresses[1]', reason: 'listed twice' },
+    { name: 'VIP in a nat pool', change: (c) => (c.ports[0].natPool = { addresses: [c.services[0].vip], portRange: [1024, 65535] }), path: 'services[0].vip', reason: 'nat pool address' },
+    { name: 'backend in a nat pool', change: (c) => (c.ports[0].natPool = { addresses: [c.services[0].backends[0].address], portRange: [1024, 65535] }), path: 'services[0].backends[0].address', reason: 'nat pool address' },
     { name: 'MAC with dashes', change: (c) => (c.services[0].backends[0].mac = '02-00-00-00-00-11'), path: 'services[0].backends[0].mac', reason: 'must be a MAC address' },
     { name: 'short MAC', change: (c) => (c.services[0].backends[0].mac = '02:00:00:00:11'), path: 'services[0].backends[0].mac', reason: 'must be a MAC address' },
     { name: 'multicast MAC', change: (c) => (c.services[0].backends[0].mac = '01:00:5e:00:00:01'), path: 'services[0].backends[0].mac', reason: 'multicast' },
@@ -480,6 +486,20 @@ describe('toNativeServices and ids', () => {
     assert.deepEqual(ipip.tunnel, { encapsulation: 'ipip', guePort: 6080, sourceNetwork: '10.200.0.0', sourcePrefixLength: 20 });
     const [dsr] = toNativeServices(validateConfig(base()).services, new ServiceIdMap());
     assert.ok(!('tunnel' in dsr), 'dsr services carry no tunnel options');
+  });
+
+  test('nat: the pool expanded to addresses, the port range defaulted, backend ports free', () => {
+    const cfg = validateConfig(withChange((c) => {
+      c.ports[0].natPool = { addresses: ['10.99.0.200', '10.99.0.208/30'] };
+      c.services[0].forwarding = 'nat';
+      c.services[0].backends[0].port = 8080;
+    }));
+    assert.deepEqual(toNativeStart(cfg, 'x').ports[0].natPool,
+      { addresses: ['10.99.0.200', '10.99.0.209', '10.99.0.210'], portMin: 1024, portMax: 65535 });
+    const [web] = toNativeServices(cfg.services, new ServiceIdMap());
+    assert.equal(web.forwarding, 'nat');
+    assert.equal(web.backends[0].port, 8080);
+    assert.ok(!('tunnel' in web));
   });
 
   test('ids stay with unchanged services and backends across calls', () => {

@@ -1,19 +1,22 @@
 // Exhaustion on real worker lcores through an in-process ring port: a full flow
-// table, a full tx queue, an empty mempool and an unresolved next hop. Each is
+// table, a full tx queue, an empty mempool, an unresolved next hop and an empty
+// NAT pool. Each is
 // counted while it lasts, forwarding recovers when it ends, and the mempool's
 // in-use count returns to its baseline: no mbuf leaks.
 //
 // The set-up makes each pressure reachable on its own: two workers, each with its
 // own tx queue (a capture ring of 4095 frames), and a pool of 6143 mbufs. One full
 // capture ring is a full tx queue with the pool still half free; both together
-// hold more than the pool, so it empties. (NAT does not exist yet, so "NAT pool
-// empty" is not here.)
+// hold more than the pool, so it empties. The NAT pool is one address with 8
+// ports: 4 per worker.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as pk from './helpers/packets';
 import { backend, backendMac, CLIENT_MAC, PORT_ADDRESS, RingDataplane, service, totals } from './helpers/ring-dataplane';
 
 const VIP = '10.99.0.100';
+const NAT_VIP = '10.99.0.101';
+const NAT_POOL_ADDRESS = '10.99.0.200';
 const POOL = 6143;
 const CHUNK = 1000; // below the 4095 an inject ring holds
 let dp: RingDataplane;
@@ -21,7 +24,8 @@ let baseline: number;
 let seed = 100;
 
 before(() => {
-  dp = new RingDataplane({ workers: 2, entriesPerLcore: 1024, mbufsPerSocket: POOL });
+  dp = new RingDataplane({ workers: 2, entriesPerLcore: 1024, mbufsPerSocket: POOL, tcpClosingTimeoutSec: 1,
+    natPool: { addresses: [NAT_POOL_ADDRESS], portMin: 30000, portMax: 30007 } });
   dp.native.setServices([service([0, 1, 2].map((i) => backend(i)))]);
   // Idle, nothing queued, nothing captured: what the pool lends out at rest.
   dp.native.capture('p0');
@@ -39,11 +43,12 @@ function inUse(): number {
   return pool().inUse;
 }
 
-/** SYNs of n new flows, distinct across the whole file. */
-function syns(n: number): Buffer[] {
-  return pk.randomFlows(n, seed++, { vip: VIP, vport: 80, proto: 'tcp', clientNet: '172.16.0.0/12' }).map((f) =>
-    pk.tcpFrame({ srcMac: CLIENT_MAC, dstMac: dp.mac, src: f.src, dst: VIP, sport: f.sport, dport: 80, flags: 'S' }));
+/** Segments with `flags` of n new flows to `vip`:80, distinct across the whole file. */
+function flowFrames(n: number, vip = VIP, flags = 'S'): Buffer[] {
+  return pk.randomFlows(n, seed++, { vip, vport: 80, proto: 'tcp', clientNet: '172.16.0.0/12' }).map((f) =>
+    pk.tcpFrame({ srcMac: CLIENT_MAC, dstMac: dp.mac, src: f.src, dst: vip, sport: f.sport, dport: 80, flags }));
 }
+const syns = (n: number) => flowFrames(n);
 
 /** Injects on one rx queue without capturing; returns how many frames were taken. */
 async function injectOnly(frames: Buffer[], queue: number): Promise<number> {
@@ -180,11 +185,50 @@ describe('next hop unresolved', () => {
   });
 });
 
+describe('NAT pool empty', () => {
+  test('new flows past the pool are counted nat_pool_exhausted; closed sessions give their ports back; no mbuf leaks', async () => {
+    dp.native.setServices([service([backend(3, { port: 8080 })], { vip: NAT_VIP, forwarding: 'nat' })]);
+    const lcore0 = () => dp.native.stats().lcores[0].nat;
+    assert.equal(lcore0().sessionsCapacity, 4, 'ports 30000-30007 on one address: 4 per worker');
+    const before = totals(dp.native.stats());
+    // Same seed twice: the SYNs and, later, RSTs of the same ten flows.
+    const s = seed;
+    const flood = flowFrames(10, NAT_VIP);
+    seed = s;
+    const resets = flowFrames(10, NAT_VIP, 'R');
+    const out = await dp.exchange(flood, 0);
+    const mid = totals(dp.native.stats());
+    assert.equal(out.length, 4, 'as many flows as the lcore has pool ports');
+    assert.equal(mid.drops.nat_pool_exhausted - before.drops.nat_pool_exhausted, 6, 'the rest counted');
+    assert.equal(lcore0().sessionsActive, 4);
+    assert.deepEqual(new Set(out.map((f) => pk.decodeFrame(f).tcp!.sport)), new Set([30000, 30002, 30004, 30006]),
+      'worker 0 owns the even ports');
+    await waitForBaseline();
+
+    // The clients reset: the four sessions close on the short timeout and free their ports.
+    const closed = await dp.exchange(resets, 0);
+    assert.equal(closed.length, 4, 'the resets of the four open flows are forwarded');
+    const deadline = Date.now() + 10000;
+    while (lcore0().sessionsActive !== 0) {
+      assert.ok(Date.now() < deadline, `sessions still open after 10 s: ${lcore0().sessionsActive}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const again = await dp.exchange(flowFrames(4, NAT_VIP), 0);
+    assert.equal(again.length, 4, 'the pool is back: four new flows forwarded');
+    const end = totals(dp.native.stats());
+    assert.equal(end.drops.nat_pool_exhausted, mid.drops.nat_pool_exhausted, 'no more exhaustion');
+    assert.equal(end.drops.nat_no_session - mid.drops.nat_no_session, 6,
+      'the resets of the six flows that never had a session open none');
+    await waitForBaseline();
+  });
+});
+
 describe('afterwards', () => {
-  test('rx = forwarded + local replies + ARP learned + drops other than tx_full, per lcore', () => {
+  test('rx + hand-offs in = forwarded + local replies + ARP learned + drops other than tx_full + hand-offs out, per lcore', () => {
     for (const l of dp.native.stats().lcores) {
       const dropped = Object.entries(l.drops).reduce((a, [k, v]) => a + (k === 'tx_full' ? 0 : v), 0);
-      assert.equal(l.rxPackets, l.forwarded + l.localReplies + l.arpLearned + dropped, `lcore ${l.lcore}`);
+      assert.equal(l.rxPackets + l.nat.handoffsReceived,
+        l.forwarded + l.localReplies + l.arpLearned + dropped + l.nat.handoffsSent, `lcore ${l.lcore}`);
     }
   });
 });

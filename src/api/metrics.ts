@@ -99,6 +99,15 @@ function definitions(version: string): Definition[] {
         for (const [reason, n] of Object.entries(l.drops)) yield [{ lcore: String(l.lcore), reason }, n];
       }
     }),
+    perLcore('gauge', 'sluice_nat_sessions_active', 'nat sessions the lcore holds, one pool address:port each',
+      (l) => l.nat.sessionsActive),
+    perLcore('gauge', 'sluice_nat_sessions_capacity', 'nat pool address:port pairs the lcore owns', (l) => l.nat.sessionsCapacity),
+    perLcore('counter', 'sluice_nat_sessions_created_total', 'nat sessions opened', (l) => l.nat.sessionsCreated),
+    perLcore('counter', 'sluice_nat_sessions_expired_total', 'nat sessions closed by a timeout', (l) => l.nat.sessionsExpired),
+    perLcore('counter', 'sluice_nat_handoffs_sent_total', 'nat replies passed to the lcore owning their pool port',
+      (l) => l.nat.handoffsSent),
+    perLcore('counter', 'sluice_nat_handoffs_received_total', 'nat replies other lcores passed here',
+      (l) => l.nat.handoffsReceived),
     perLcore('gauge', 'sluice_lcore_busy_ratio', 'share of cycles spent on packets rather than idle polling',
       (l) => l.busyRatio),
 

@@ -15,7 +15,8 @@ interface Service { name: string; vip: string; port: number; protocol: string; f
 interface Port { name: string; driver: string; mac: string; link: { up: boolean }; rxQueues: number }
 interface Stats {
   services: { name: string; packets: number; bytes: number; newFlows: number; activeFlows: number; backends: { address: string; port: number; weight: number; state: string; health: string; packets: number; bytes: number; newFlows: number }[] }[];
-  lcores: { lcore: number; rxPackets: number; txPackets: number; drops: Record<string, number> }[];
+  lcores: { lcore: number; rxPackets: number; txPackets: number; drops: Record<string, number>;
+    nat?: { sessionsActive: number; handoffsSent: number } }[];
 }
 
 const enc = encodeURIComponent;
@@ -112,7 +113,8 @@ export function statsText(now: Sample, before?: Sample): string {
   return [
     table(['SERVICE / BACKEND', 'WEIGHT', 'STATE', 'HEALTH', 'PACKETS', 'PKT RATE', 'CONN RATE', 'ACTIVE'], rows),
     '',
-    table(['LCORE', 'RX', 'TX'], now.stats.lcores.map((l) => [l.lcore, human(l.rxPackets), human(l.txPackets)])),
+    table(['LCORE', 'RX', 'TX', 'NAT SESSIONS', 'NAT HANDOFFS'], now.stats.lcores.map((l) =>
+      [l.lcore, human(l.rxPackets), human(l.txPackets), human(l.nat?.sessionsActive ?? 0), human(l.nat?.handoffsSent ?? 0)])),
     `drops: ${dropText}`,
   ].join('\n');
 }

@@ -21,6 +21,27 @@ export const EalSchema = Type.Object(
   strict,
 );
 
+/** Source ports of a nat pool when the config names none: all but the well-known ones. */
+export const NAT_PORT_RANGE_DEFAULT: [number, number] = [1024, 65535];
+/** Most addresses one nat pool holds (native kMaxNatPoolAddresses). */
+export const MAX_NAT_POOL_ADDRESSES = 4096;
+
+export const NatPoolSchema = Type.Object(
+  {
+    addresses: Type.Array(Type.String(), {
+      minItems: 1,
+      maxItems: 64,
+      description: 'IPv4 addresses or prefixes (like 10.99.0.64/28) on the port\'s subnet; the backends see ' +
+        'connections from these; at most 4096 addresses in all',
+    }),
+    portRange: Type.Tuple([L4Port, L4Port], {
+      default: NAT_PORT_RANGE_DEFAULT,
+      description: 'lowest and highest source port used on each pool address',
+    }),
+  },
+  { ...strict, description: 'forwarding nat: source addresses and ports towards backends on this port' },
+);
+
 export const PortSchema = Type.Object(
   {
     name: Name,
@@ -31,6 +52,7 @@ export const PortSchema = Type.Object(
     mtu: Int(68, 9600, { default: 1500 }),
     rxDescriptors: Int(64, 16384, { default: 1024 }),
     txDescriptors: Int(64, 16384, { default: 1024 }),
+    natPool: Type.Optional(NatPoolSchema),
   },
   strict,
 );
@@ -172,8 +194,7 @@ export const ServiceSchema = Type.Object(
     vip: Type.String(),
     port: L4Port,
     protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')], { default: 'tcp' }),
-    // nat is accepted here so that semantics.ts can say "not supported yet" instead
-    // of listing it as unknown.
+    // nat needs a natPool on the port its backends are reached by (semantics.ts).
     forwarding: Type.Union([Type.Literal('dsr'), Type.Literal('tunnel'), Type.Literal('nat')], {
       default: 'dsr',
     }),
@@ -217,6 +238,7 @@ export type WorkerConfig = Static<typeof WorkerSchema>;
 export type ServiceConfig = Static<typeof ServiceSchema>;
 export type BackendConfig = Static<typeof BackendSchema>;
 export type TunnelConfig = Static<typeof TunnelSchema>;
+export type NatPoolConfig = Static<typeof NatPoolSchema>;
 export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
 export type HealthCheckOverride = Static<typeof HealthCheckOverrideSchema>;
 export type ApiConfig = Static<typeof ApiSchema>;

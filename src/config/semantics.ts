@@ -6,8 +6,10 @@ import { isSluiceError } from '../errors';
 import { formatIp, inSubnet, normalizeIp, normalizeMac, parseCidr, parseIp, type Cidr } from '../net/addr';
 import { deviceIdentity, parseDevice } from './device';
 import { MAX_BACKEND_IDS } from './ids';
+import { natPoolEntryAddresses } from './nat-pool';
 import { parseLcores } from './lcores';
-import type { BackendConfig, PortConfig, ServiceConfig, SluiceConfig, WorkerConfig } from './schema';
+import { MAX_NAT_POOL_ADDRESSES, type BackendConfig, type PortConfig, type ServiceConfig, type SluiceConfig,
+  type WorkerConfig } from './schema';
 
 /** native kMaxWorkers */
 export const MAX_WORKERS = 64;
@@ -112,6 +114,52 @@ function checkPorts(p: Problems, ports: readonly PortConfig[]): (Cidr | undefine
   return subnets;
 }
 
+/** Each pool address with the port it belongs to; every problem of the pools reported. */
+function checkNatPools(p: Problems, ports: readonly PortConfig[], subnets: readonly (Cidr | undefined)[]): Map<string, number> {
+  const owner = new Map<string, number>();
+  const ownAddresses = new Set(subnets.map((c) => c?.address));
+  ports.forEach((port, i) => {
+    const pool = port.natPool;
+    const cidr = subnets[i];
+    if (pool === undefined || cidr === undefined) return;
+    const path = `ports[${i}].natPool`;
+    const [min, max] = pool.portRange;
+    if (min > max) p.add(`${path}.portRange`, `[${min}, ${max}] is reversed; write it [low, high]`);
+    let count = 0;
+    pool.addresses.forEach((entry, j) => {
+      const where = `${path}.addresses[${j}]`;
+      const addresses = natPoolEntryAddresses(entry);
+      if (addresses === undefined) {
+        p.add(where, `"${entry}" must be an IPv4 address or a prefix of at most ${MAX_NAT_POOL_ADDRESSES} addresses`);
+        return;
+      }
+      count += addresses.length;
+      for (const addr of addresses) {
+        if (!inSubnet(addr, cidr)) {
+          p.add(where, `${addr} is outside the port's subnet ${cidr.network}/${cidr.prefixLength}: backends must reach it on-link`);
+          return;
+        }
+        if (ownAddresses.has(addr)) {
+          p.add(where, `${addr} is the own address of a port`);
+          return;
+        }
+        if (port.gateway !== undefined && normalizeIp(port.gateway) === addr) {
+          p.add(where, `${addr} is the port's gateway`);
+          return;
+        }
+        const first = owner.get(addr);
+        if (first !== undefined) {
+          p.add(where, `${addr} is already in the nat pool of ports[${first}]${first === i ? ' (listed twice)' : ''}`);
+          return;
+        }
+        owner.set(addr, i);
+      }
+    });
+    if (count > MAX_NAT_POOL_ADDRESSES) p.add(`${path}.addresses`, `${count} addresses; at most ${MAX_NAT_POOL_ADDRESSES}`);
+  });
+  return owner;
+}
+
 function checkWorkers(p: Problems, workers: readonly WorkerConfig[], lcores: number[] | undefined,
                       ports: readonly PortConfig[]): void {
   if (lcores !== undefined) {
@@ -166,8 +214,16 @@ interface PortFacts {
   /** "ports[0] (eth0)" for a port's own address, so nothing else claims it */
   ownerOf(normalizedAddr: string): string | undefined;
   onLink: readonly Cidr[];
-  /** some port has a gateway: the next hop of off-link tunnel backends */
+  /** the index of the port whose subnet holds the address, or -1 */
+  onLinkIndex(normalizedAddr: string): number;
+  /** some port has a gateway: the next hop of off-link tunnel and nat backends */
   hasGateway: boolean;
+  /** the index of the first port with a gateway */
+  gatewayPort: number;
+  /** nat pool address -> the index of the port whose pool holds it */
+  natPoolPort: ReadonlyMap<string, number>;
+  /** ports (by index) that have a nat pool */
+  hasNatPool: readonly boolean[];
 }
 
 /** "399-200" matches the schema's pattern but no status at all; an operator meant 200-399 or mistyped. */
@@ -179,7 +235,8 @@ function checkExpectStatus(p: Problems, expectStatus: string | undefined, path: 
 
 /** The backend's normalized "address:port", or undefined when its address is unusable. */
 function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: string,
-                      { ownerOf, onLink, hasGateway }: PortFacts): string | undefined {
+                      facts: PortFacts): string | undefined {
+  const { ownerOf, onLink, hasGateway } = facts;
   if (svc.forwarding !== 'nat' && b.port !== svc.port) {
     p.add(`${path}.port`,
       `${svc.forwarding} forwards without rewriting ports: backend port must equal the service port ${svc.port}`);
@@ -206,19 +263,32 @@ function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: s
   }
   const addr = formatIp(ip);
   const owner = ownerOf(addr);
+  const poolPort = facts.natPoolPort.get(addr);
   if (owner !== undefined) {
     p.add(`${path}.address`, `${addr} is the own address of ${owner}`);
+  } else if (poolPort !== undefined) {
+    p.add(`${path}.address`, `${addr} is a nat pool address of ports[${poolPort}]`);
   } else if (onLink.length > 0 && !onLink.some((c) => inSubnet(addr, c))) {
     const nets = onLink.map((c) => `${c.network}/${c.prefixLength}`).join(', ');
     if (svc.forwarding === 'dsr') {
       p.add(`${path}.address`,
         `${addr} is not inside any port's subnet (${nets}); dsr only rewrites MACs, so backends must be on-link`);
-    } else if (svc.forwarding === 'tunnel' && !hasGateway) {
+    } else if (!hasGateway) {
       p.add(`${path}.address`,
         `${addr} is not inside any port's subnet (${nets}) and no port has a gateway to reach it through`);
     }
   }
+  if (svc.forwarding === 'nat' && owner === undefined) checkNatEgress(p, addr, path, facts);
   return `${addr}:${b.port}`;
+}
+
+/** A nat backend's replies come back to the pool of the port the packets leave by. */
+function checkNatEgress(p: Problems, addr: string, path: string, facts: PortFacts): void {
+  const onLink = facts.onLinkIndex(addr);
+  const egress = onLink >= 0 ? onLink : facts.gatewayPort;
+  if (egress >= 0 && !facts.hasNatPool[egress]) {
+    p.add(`${path}.address`, `forwarding nat reaches ${addr} through ports[${egress}], which has no natPool`);
+  }
 }
 
 function checkTunnel(p: Problems, svc: ServiceConfig, path: string): void {
@@ -269,8 +339,9 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
   }
 
   checkExpectStatus(p, svc.healthCheck.expectStatus, `${path}.healthCheck`);
-  if (svc.forwarding === 'nat') {
-    p.add(`${path}.forwarding`, '"nat" forwarding is not supported yet; use dsr or tunnel');
+  if (vip !== undefined && vip.family === 4) {
+    const poolPort = facts.natPoolPort.get(formatIp(vip));
+    if (poolPort !== undefined) p.add(`${path}.vip`, `${svc.vip} is a nat pool address of ports[${poolPort}]`);
   }
   checkTunnel(p, svc, `${path}.tunnel`);
   if (!isPrime(svc.maglevTableSize)) {
@@ -286,7 +357,7 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
 }
 
 function checkServices(p: Problems, services: readonly ServiceConfig[], ports: readonly PortConfig[],
-                       subnets: readonly (Cidr | undefined)[]): void {
+                       subnets: readonly (Cidr | undefined)[], natPoolPort: ReadonlyMap<string, number>): void {
   const owners = new Map<string, string>();
   subnets.forEach((c, i) => {
     if (c !== undefined && !owners.has(c.address)) owners.set(c.address, `ports[${i}] (${ports[i].name})`);
@@ -294,7 +365,11 @@ function checkServices(p: Problems, services: readonly ServiceConfig[], ports: r
   const facts: PortFacts = {
     ownerOf: (addr) => owners.get(addr),
     onLink: subnets.filter((c): c is Cidr => c !== undefined),
+    onLinkIndex: (addr) => subnets.findIndex((c) => c !== undefined && inSubnet(addr, c)),
     hasGateway: ports.some((port) => port.gateway !== undefined),
+    gatewayPort: ports.findIndex((port) => port.gateway !== undefined),
+    natPoolPort,
+    hasNatPool: ports.map((port) => port.natPool !== undefined),
   };
   firstSeen(services, (s) => s.name, (i, first, name) =>
     p.add(`services[${i}].name`, `duplicate service name "${name}" (also services[${first}])`));
@@ -316,6 +391,7 @@ export function semanticProblems(cfg: SluiceConfig): ConfigProblem[] {
   const lcores = checkLcores(p, cfg);
   const subnets = checkPorts(p, cfg.ports);
   if (cfg.workers !== undefined) checkWorkers(p, cfg.workers, lcores, cfg.ports);
-  checkServices(p, cfg.services, cfg.ports, subnets);
+  const natPoolPort = checkNatPools(p, cfg.ports, subnets);
+  checkServices(p, cfg.services, cfg.ports, subnets, natPoolPort);
   return p.list;
 }

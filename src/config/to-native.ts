@@ -8,6 +8,7 @@ import { nativeDevice, parseDevice } from './device';
 import { buildEalArgs } from './eal-args';
 import type { ServiceIdMap } from './ids';
 import { parseLcores } from './lcores';
+import { natPoolAddresses } from './nat-pool';
 import { GUE_DEFAULT_PORT, TUNNEL_SOURCE_NETWORK_DEFAULT } from './schema';
 import type { PortConfig, ServiceConfig, SluiceConfig, TunnelConfig } from './schema';
 
@@ -30,6 +31,10 @@ function toNativePort(port: PortConfig, i: number): NativePort {
     txDescriptors: port.txDescriptors,
   };
   if (port.gateway !== undefined) out.gateway = normalizeIp(port.gateway) ?? port.gateway;
+  if (port.natPool !== undefined) {
+    const [portMin, portMax] = port.natPool.portRange;
+    out.natPool = { addresses: natPoolAddresses(port.natPool.addresses), portMin, portMax };
+  }
   return out;
 }
 
@@ -87,21 +92,15 @@ export function toNativeServices(
   ids: ServiceIdMap,
   healthy: (service: string, backend: { address: string; port: number }) => boolean = () => true,
 ): NativeService[] {
-  const forwarding = services.map((svc, i) => {
-    if (svc.forwarding === 'nat') {
-      throw configError(`services[${i}].forwarding`, '"nat" forwarding is not supported yet; use dsr or tunnel');
-    }
-    return svc.forwarding;
-  });
   ids.sync(services);
-  return services.map((svc, i) => ({
+  return services.map((svc) => ({
       id: ids.serviceId(svc.name)!,
       name: svc.name,
       vip: normalizeIp(svc.vip) ?? svc.vip,
       port: svc.port,
       protocol: svc.protocol,
-      forwarding: forwarding[i],
-      ...(forwarding[i] === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }) } : {}),
+      forwarding: svc.forwarding,
+      ...(svc.forwarding === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }) } : {}),
       maglevTableSize: svc.maglevTableSize,
       backends: svc.backends.map((b) => {
         const mac = b.mac === undefined ? undefined : normalizeMac(b.mac);

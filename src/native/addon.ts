@@ -36,6 +36,19 @@ export interface LcoreStats {
     admissionRefused: number;
     admissionProtected: number;
   };
+  /** forwarding nat (native/nat_forward.h); all 0 when no port has a nat pool */
+  nat: {
+    sessionsActive: number;
+    /** pool address:port pairs this lcore owns and may use, one per session */
+    sessionsCapacity: number;
+    sessionsCreated: number;
+    /** closed by their idle, closing or opening timeout */
+    sessionsExpired: number;
+    /** replies to another lcore's pool port, passed to that lcore */
+    handoffsSent: number;
+    /** replies other lcores passed here */
+    handoffsReceived: number;
+  };
   iterations: number;
   busyCycles: number;
   idleCycles: number;
@@ -109,6 +122,8 @@ export interface PortInfo {
   /** comma-separated RSS hash types */
   rss: { requested: string; offered: string; missing: string };
   rxIpChecksumOffload: boolean;
+  /** ports with a nat pool: how replies reach the lcore owning their pool port */
+  natSteering?: 'rte_flow' | 'software';
   warnings: string[];
 }
 

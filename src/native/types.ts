@@ -13,6 +13,15 @@ export interface NativePort {
   mtu: number;
   rxDescriptors: number;
   txDescriptors: number;
+  /** forwarding nat's source addresses and ports on this port */
+  natPool?: NativeNatPool;
+}
+
+export interface NativeNatPool {
+  /** IPv4 addresses on the port's subnet, each once */
+  addresses: string[];
+  portMin: number;
+  portMax: number;
 }
 
 export interface NativeWorker {
@@ -74,7 +83,7 @@ export interface NativeService {
   vip: string;
   port: number;
   protocol: 'tcp' | 'udp';
-  forwarding: 'dsr' | 'tunnel';
+  forwarding: 'dsr' | 'tunnel' | 'nat';
   /** with forwarding tunnel only, and then required */
   tunnel?: NativeTunnel;
   maglevTableSize: number;

@@ -3,7 +3,7 @@
 // in between. One per test process (the EAL initialises once per process).
 import { addon, type SluiceAddon } from '../../src/native/addon';
 import { lcoreTotals } from '../../src/native/lcore-totals';
-import type { NativeBackend, NativeService, NativeStartConfig } from '../../src/native/types';
+import type { NativeBackend, NativeNatPool, NativeService, NativeStartConfig } from '../../src/native/types';
 
 export const PORT_ADDRESS = '10.99.0.2';
 export const CLIENT_MAC = '02:00:00:00:00:99';
@@ -20,6 +20,7 @@ export interface RingOptions {
   mbufsPerSocket?: number;
   gateway?: string;
   mtu?: number;
+  natPool?: NativeNatPool;
 }
 
 export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
@@ -29,7 +30,8 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
     ealArgs: ['sluice', '--lcores', lcores, '--no-huge', '-m', '512', '--no-shconf', '--file-prefix',
       `sluice-test-${process.pid}`, '--no-pci', '--log-level', 'lib.eal:warning'],
     ports: [{ name: 'p0', device: 'ring', queues: workers, address: PORT_ADDRESS, prefixLength: 24, mtu: o.mtu ?? 1500,
-      rxDescriptors: 1024, txDescriptors: 1024, ...(o.gateway === undefined ? {} : { gateway: o.gateway }) }],
+      rxDescriptors: 1024, txDescriptors: 1024, ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
+      ...(o.natPool === undefined ? {} : { natPool: o.natPool }) }],
     workers: Array.from({ length: workers }, (_, i) => ({ lcore: i + 1, rx: [{ port: 0, queue: i }] })),
     flowTable: { entriesPerLcore: o.entriesPerLcore ?? 65536, tcpTimeoutSec: 300,
       tcpClosingTimeoutSec: o.tcpClosingTimeoutSec ?? 10, udpTimeoutSec: o.udpTimeoutSec ?? 30,

@@ -44,6 +44,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
           evictions: l.flows.evictions,
           expirations: l.flows.expirations,
         },
+        nat: l.nat,
       })),
       // The store's list leads so services and backends come in the order the
       // operator gave them, as GET /services lists them; both change together.

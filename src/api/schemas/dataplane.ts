@@ -34,6 +34,9 @@ export const PortView = Type.Object(
       strict,
     ),
     rxIpChecksumOffload: Type.Boolean(),
+    natSteering: Type.Optional(Type.Union([Type.Literal('rte_flow'), Type.Literal('software')], {
+      description: 'ports with a nat pool: how replies reach the lcore that owns their pool port',
+    })),
     warnings: Type.Array(Type.String()),
     stats: Type.Object(
       {
@@ -48,6 +51,18 @@ export const PortView = Type.Object(
 );
 
 export const PortList = Type.Array(PortView);
+
+const NatCounters = Type.Object(
+  {
+    sessionsActive: Count('nat sessions, one pool address:port each'),
+    sessionsCapacity: Count('pool address:port pairs this lcore owns'),
+    sessionsCreated: Count(),
+    sessionsExpired: Count('closed by a timeout'),
+    handoffsSent: Count('replies passed to the lcore owning their pool port'),
+    handoffsReceived: Count('replies other lcores passed here'),
+  },
+  { ...strict, description: 'forwarding nat; all 0 without a nat pool' },
+);
 
 export const LcoreView = Type.Object(
   {
@@ -95,6 +110,7 @@ export const StatsView = Type.Object(
             },
             strict,
           ),
+          nat: NatCounters,
         },
         strict,
       ),

@@ -1,0 +1,167 @@
+#include "nat_forward.h"
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "js_errors.h"
+#include "nat_translate.h"
+#include "worker.h"
+
+namespace sluice {
+namespace {
+
+constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+constexpr unsigned kInboxSize = 1024;
+
+inline NatVerdict DropVerdict(DropReason reason) {
+  NatVerdict v{};
+  v.action = NatAction::kDrop;
+  v.reason = reason;
+  return v;
+}
+
+inline void SetMacs(uint8_t* frame, const struct rte_ether_addr& dst, const struct rte_ether_addr& src) {
+  std::memcpy(frame, dst.addr_bytes, RTE_ETHER_ADDR_LEN);
+  std::memcpy(frame + RTE_ETHER_ADDR_LEN, src.addr_bytes, RTE_ETHER_ADDR_LEN);
+}
+
+inline bool Closes(uint8_t tcp_flags) { return tcp_flags & (kTcpFin | kTcpRst); }
+
+}  // namespace
+
+NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
+                         const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
+                         const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
+  NatSessions& sessions = *nat.sessions;
+  FlowKey4 key;
+  uint32_t src, dst;
+  std::memcpy(&src, info.src_addr, 4);
+  std::memcpy(&dst, info.dst_addr, 4);
+  FlowKeyWords words = MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto);
+  std::memcpy(&key, &words, sizeof(key));
+  bool tcp = info.l4_proto == parse_detail::kProtoTcp;
+  bool syn_only = tcp && (info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+
+  NatVerdict v{};
+  int32_t index = sessions.FindByClient(key);
+  const BackendView* b = nullptr;
+  if (index >= 0) {
+    NatSession& s = sessions.At(index);
+    b = snap.Backend(s.backend_id);
+    bool expired = sessions.IsExpired(s, now_ms);
+    // A new SYN on a closing connection is the client reusing its port.
+    bool reopened = s.state == NatState::kClosing && syn_only;
+    bool usable = b != nullptr && s.service_id == service.id && b->service_id == service.id && b->keeps_flows;
+    if (expired || reopened || !usable) {
+      sessions.Close(index, c);
+      if (expired) c.nat_sessions_expired++;
+      index = -1;
+    }
+  }
+  if (index < 0) {
+    // A reset ends a connection; it does not start one worth a pool port.
+    if (tcp && (info.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
+    b = picked == kMaglevNoBackend ? nullptr : snap.Backend(picked);
+    if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
+    index = sessions.Open(key, b->port_index, c);
+    if (index < 0) return DropVerdict(DropReason::kNatPoolExhausted);
+    NatSession& s = sessions.At(index);
+    s.backend_id = picked;
+    s.backend_addr = b->address;
+    s.backend_port = b->port;
+    s.service_id = static_cast<uint16_t>(service.id);
+    s.client_port_index = ingress_port;
+    std::memcpy(s.client_mac.addr_bytes, frame + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
+    s.state = syn_only ? NatState::kOpening : NatState::kEstablished;
+    v.new_session = true;
+  }
+  NatSession& s = sessions.At(index);
+  s.last_seen_ms = now_ms;
+  if (tcp && Closes(info.tcp_flags)) s.state = NatState::kClosing;
+  if (!b->mac_known) return DropVerdict(DropReason::kNeighborUnresolved);
+
+  SetMacs(frame, b->mac, ports[b->port_index].mac);
+  ApplyNatRewrite(frame, info, NatRewrite{s.pool_addr, s.pool_port, s.backend_addr, s.backend_port});
+  v.action = NatAction::kToBackend;
+  v.port_index = b->port_index;
+  v.backend_id = s.backend_id;
+  return v;
+}
+
+NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
+                          const PortRuntime* ports, uint32_t now_ms) {
+  NatVerdict v{};
+  uint32_t owner = nat.layout->Owner(info.dst_port);
+  if (owner != nat.worker_index) {
+    v.action = NatAction::kHandOff;
+    v.owner = owner;
+    return v;
+  }
+  NatSessions& sessions = *nat.sessions;
+  uint32_t src, dst;
+  std::memcpy(&src, info.src_addr, 4);
+  std::memcpy(&dst, info.dst_addr, 4);
+  int32_t index = sessions.FindByPool(ingress_port, dst, info.dst_port);
+  if (index < 0) return DropVerdict(DropReason::kNatNoSession);
+  NatSession& s = sessions.At(index);
+  // Anyone on the link can send to a pool port; only the session's backend is answered for.
+  if (s.proto != info.l4_proto || s.backend_addr != src || s.backend_port != info.src_port ||
+      sessions.IsExpired(s, now_ms)) {
+    return DropVerdict(DropReason::kNatNoSession);
+  }
+  s.last_seen_ms = now_ms;
+  if (info.l4_proto == parse_detail::kProtoTcp) {
+    if (Closes(info.tcp_flags)) s.state = NatState::kClosing;
+    else if (s.state == NatState::kOpening) s.state = NatState::kEstablished;
+  }
+  SetMacs(frame, s.client_mac, ports[s.client_port_index].mac);
+  ApplyNatRewrite(frame, info, NatRewrite{s.vip, s.vip_port, s.client_addr, s.client_port});
+  v.action = NatAction::kToClient;
+  v.port_index = s.client_port_index;
+  return v;
+}
+
+NatRuntime::NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,
+                       uint32_t max_sessions_per_port, const FlowTimeouts& timeouts, uint32_t instance) {
+  std::vector<const NatPoolConfig*> pools;
+  for (const PortConfig& p : ports) pools.push_back(p.has_nat_pool ? &p.nat_pool : nullptr);
+  uint32_t workers = static_cast<uint32_t>(worker_sockets.size());
+  layout_ = std::make_unique<NatPoolLayout>(pools, workers);
+  inboxes_.assign(workers, nullptr);
+  lcores_.assign(workers, NatLcore{});
+  for (uint32_t i = 0; i < workers; i++) {
+    char name[RTE_RING_NAMESIZE];
+    std::snprintf(name, sizeof(name), "sl%u_nat_in_%u", instance, i);
+    inboxes_[i] = rte_ring_create(name, kInboxSize, worker_sockets[i], RING_F_SC_DEQ);
+    std::snprintf(name, sizeof(name), "sl%u_nat_%u", instance, i);
+    NatSessions* sessions = NatSessions::Create(name, *layout_, i, max_sessions_per_port, worker_sockets[i], timeouts);
+    lcores_[i] = NatLcore{sessions, layout_.get(), inboxes_.data(), i};
+    if (inboxes_[i] == nullptr || sessions == nullptr) {
+      std::string reason = rte_strerror(rte_errno);
+      Release();
+      throw CodedError(codes::kResourceExhausted, "cannot allocate the nat sessions of worker " +
+                                                      std::to_string(i) + ": " + reason);
+    }
+  }
+}
+
+NatRuntime::~NatRuntime() { Release(); }
+
+void NatRuntime::Release() {
+  for (struct rte_ring*& r : inboxes_) {
+    void* m;
+    while (r != nullptr && rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<struct rte_mbuf*>(m));
+    rte_ring_free(r);
+    r = nullptr;
+  }
+  for (NatLcore& l : lcores_) {
+    NatSessions::Destroy(l.sessions);
+    l.sessions = nullptr;
+  }
+}
+
+}  // namespace sluice

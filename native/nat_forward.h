@@ -1,0 +1,87 @@
+// forwarding nat, per packet: a client's packet to a nat VIP gets a session (pool
+// address:port of this lcore) and goes to the backend; a backend's reply to a pool
+// address goes back to the client as if from the VIP. The functions rewrite the
+// frame in place and return what the worker does with it; they never send, free
+// or allocate.
+//
+// A reply may arrive on an lcore that does not own its pool port (the NIC spread
+// it by a hash of the backend's and the pool's addresses). It is then handed, as
+// the mbuf, to the owner's hand-off ring (multi-producer, single-consumer), which
+// the owner drains every loop iteration. NICs whose rte_flow could steer each
+// lcore's pool ports to its own queue would make that unnecessary; that path is
+// not implemented, so every port reports steering "software".
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config_types.h"
+#include "drop_reasons.h"
+#include "flow_table.h"
+#include "lcore_stats.h"
+#include "nat_pool.h"
+#include "nat_sessions.h"
+#include "packet_parse.h"
+#include "snapshot.h"
+
+namespace sluice {
+
+struct PortRuntime;  // worker.h
+
+// One worker's nat state; only that worker writes it.
+struct NatLcore {
+  NatSessions* sessions;
+  const NatPoolLayout* layout;
+  struct rte_ring* const* inboxes;  // every worker's hand-off ring, by worker index
+  uint32_t worker_index;
+};
+
+enum class NatAction : uint8_t { kToBackend, kToClient, kHandOff, kDrop };
+
+struct NatVerdict {
+  NatAction action;
+  DropReason reason;     // kDrop
+  uint16_t port_index;   // kToBackend, kToClient: the egress port
+  uint32_t backend_id;   // kToBackend
+  uint32_t owner;        // kHandOff: the worker index that owns the pool port
+  bool new_session;      // kToBackend: a session was opened for this packet
+};
+
+// `picked` is the service's Maglev pick for this packet, used when it opens a
+// session; `ports` are the balancer's ports, by index.
+NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
+                         const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
+                         const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c);
+
+// A TCP or UDP packet to a pool address of `ingress_port`.
+NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
+                          const PortRuntime* ports, uint32_t now_ms);
+
+// The nat state of every worker: the pool layout, the sessions and the hand-off
+// rings. Built at start when some port has a pool, freed after the workers stop.
+class NatRuntime {
+ public:
+  // Throws CodedError(SLUICE_RESOURCE_EXHAUSTED) when memory runs out.
+  NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,
+             uint32_t max_sessions_per_port, const FlowTimeouts& timeouts, uint32_t instance);
+  ~NatRuntime();
+  NatRuntime(const NatRuntime&) = delete;
+  NatRuntime& operator=(const NatRuntime&) = delete;
+
+  NatLcore* lcore(size_t worker) { return &lcores_[worker]; }
+  const NatPoolLayout& layout() const { return *layout_; }
+  uint32_t sessions_capacity(size_t worker) const { return lcores_[worker].sessions->capacity(); }
+
+ private:
+  void Release();
+
+  std::unique_ptr<NatPoolLayout> layout_;
+  std::vector<struct rte_ring*> inboxes_;
+  std::vector<NatLcore> lcores_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,123 @@
+#include "nat_sessions.h"
+
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <algorithm>
+#include <new>
+
+namespace sluice {
+
+NatSessions* NatSessions::Create(const char* name, const NatPoolLayout& layout, uint32_t owner,
+                                 uint32_t max_sessions, int socket, const FlowTimeouts& timeouts) {
+  auto* t = static_cast<NatSessions*>(rte_zmalloc_socket(name, sizeof(NatSessions), RTE_CACHE_LINE_SIZE, socket));
+  if (t == nullptr) return nullptr;
+  new (t) NatSessions();
+  t->layout_ = &layout;
+  t->owner_ = owner;
+  t->timeouts_ = timeouts;
+  uint32_t total = 0;
+  for (uint16_t p = 0; p < layout.num_ports() && p < kMaxPorts; p++) {
+    t->base_[p] = total;
+    t->per_port_[p] = std::min(layout.PairsOf(owner, p), max_sessions);
+    total += t->per_port_[p];
+  }
+  t->capacity_ = total;
+  // rte_hash wants at least one bucket's worth of entries.
+  uint32_t entries = std::max<uint32_t>(total, 8);
+  t->sessions_ = static_cast<NatSession*>(
+      rte_zmalloc_socket("sluice_nat_sessions", sizeof(NatSession) * entries, RTE_CACHE_LINE_SIZE, socket));
+  t->free_memory_ = static_cast<uint32_t*>(
+      rte_zmalloc_socket("sluice_nat_free", sizeof(uint32_t) * entries, RTE_CACHE_LINE_SIZE, socket));
+  struct rte_hash_parameters params = {};
+  params.name = name;
+  params.entries = entries;
+  params.key_len = sizeof(FlowKey4);
+  params.hash_func = rte_hash_crc;
+  params.socket_id = socket;
+  // The extendable table guarantees room for every entry: a session never fails
+  // to be found because its buckets were crowded.
+  params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+  t->by_client_ = rte_hash_create(&params);
+  if (t->sessions_ == nullptr || t->free_memory_ == nullptr || t->by_client_ == nullptr) {
+    Destroy(t);
+    return nullptr;
+  }
+  for (uint16_t p = 0; p < layout.num_ports() && p < kMaxPorts; p++) {
+    FreeList& f = t->free_[p];
+    f.slots = t->free_memory_ + t->base_[p];
+    f.size = t->per_port_[p];
+    f.count = f.size;
+    for (uint32_t i = 0; i < f.size; i++) {
+      uint32_t index = t->base_[p] + i;
+      f.slots[i] = index;
+      NatPair pair = layout.Pair(owner, p, i);
+      t->sessions_[index].pool_addr = pair.address;
+      t->sessions_[index].pool_port = pair.port;
+    }
+  }
+  return t;
+}
+
+void NatSessions::Destroy(NatSessions* t) {
+  if (t == nullptr) return;
+  rte_hash_free(t->by_client_);
+  rte_free(t->sessions_);
+  rte_free(t->free_memory_);
+  rte_free(t);
+}
+
+size_t NatSessions::MemoryBytes(uint32_t capacity) {
+  return sizeof(NatSessions) + (sizeof(NatSession) + sizeof(uint32_t)) * std::max<uint32_t>(capacity, 8);
+}
+
+int32_t NatSessions::Open(const FlowKey4& key, uint16_t egress_port, LcoreCounters& counters) {
+  if (egress_port >= kMaxPorts) return -1;
+  FreeList& f = free_[egress_port];
+  if (f.count == 0) return -1;
+  uint32_t index = f.slots[f.head];
+  // Cannot fail: the table has room for every session and the key is not in it.
+  if (rte_hash_add_key_data(by_client_, &key, reinterpret_cast<void*>(static_cast<uintptr_t>(index))) < 0) return -1;
+  f.head = f.head + 1 == f.size ? 0 : f.head + 1;
+  f.count--;
+  NatSession& s = sessions_[index];
+  s.client_addr = key.src_addr;
+  s.vip = key.dst_addr;
+  s.client_port = key.src_port;
+  s.vip_port = key.dst_port;
+  s.proto = key.proto;
+  counters.nat_sessions_created++;
+  counters.nat_sessions_active++;
+  return static_cast<int32_t>(index);
+}
+
+void NatSessions::Close(int32_t index, LcoreCounters& counters) {
+  NatSession& s = sessions_[index];
+  FlowKeyWords words = MakeFlowKey4(s.client_addr, s.vip, s.client_port, s.vip_port, s.proto);
+  rte_hash_del_key(by_client_, &words);
+  s.state = NatState::kFree;
+  uint16_t port = 0;
+  while (static_cast<uint32_t>(index) >= base_[port] + per_port_[port]) port++;
+  FreeList& f = free_[port];
+  uint32_t tail = f.head + f.count;
+  if (tail >= f.size) tail -= f.size;
+  f.slots[tail] = static_cast<uint32_t>(index);
+  f.count++;
+  counters.nat_sessions_active--;
+}
+
+void NatSessions::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters) {
+  if (capacity_ == 0) return;
+  for (uint32_t i = 0; i < budget; i++) {
+    uint32_t index = sweep_cursor_;
+    sweep_cursor_ = sweep_cursor_ + 1 == capacity_ ? 0 : sweep_cursor_ + 1;
+    NatSession& s = sessions_[index];
+    if (s.state != NatState::kFree && IsExpired(s, now_ms)) {
+      Close(static_cast<int32_t>(index), counters);
+      counters.nat_sessions_expired++;
+    }
+  }
+}
+
+}  // namespace sluice

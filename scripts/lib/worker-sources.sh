@@ -1,0 +1,6 @@
+# Sourced by the native build scripts that link the per-packet path without the
+# addon (build-fuzzers.sh, build-burst-bench.sh): ProcessBurst and everything it
+# calls, and port_setup.cc for the ring port.
+worker_sources=(native/worker.cc native/flow_table.cc native/flow_table_create.cc native/encap.cc native/icmp_errors.cc
+  native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc native/nat_forward.cc
+  native/nat_pool.cc native/nat_sessions.cc)

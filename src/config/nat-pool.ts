@@ -1,0 +1,35 @@
+// forwarding nat's source pools: the addresses a port's pool entries stand for.
+// Shared by the semantic checks and the conversion to the addon's shape, so both
+// expand a prefix the same way.
+import { parseCidr, parseIPv4 } from '../net/addr';
+import { MAX_NAT_POOL_ADDRESSES } from './schema';
+
+const toNumber = (b: Uint8Array) => ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+const toText = (n: number) => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+
+/**
+ * One pool entry as addresses: itself, or every host address of a prefix (the
+ * network and broadcast addresses left out below /31). Undefined when the entry
+ * is neither an IPv4 address nor an IPv4 prefix, or stands for more than the
+ * pool may hold.
+ */
+export function natPoolEntryAddresses(entry: string): string[] | undefined {
+  if (!entry.includes('/')) {
+    const ip = parseIPv4(entry);
+    return ip === undefined ? undefined : [toText(toNumber(ip))];
+  }
+  const cidr = parseCidr(entry);
+  if (cidr === undefined || cidr.family !== 4) return undefined;
+  const size = 2 ** (32 - cidr.prefixLength);
+  const hostsOnly = cidr.prefixLength < 31;
+  if (size - (hostsOnly ? 2 : 0) > MAX_NAT_POOL_ADDRESSES) return undefined;
+  const first = toNumber(parseIPv4(cidr.network)!);
+  const out: string[] = [];
+  for (let i = hostsOnly ? 1 : 0; i < (hostsOnly ? size - 1 : size); i++) out.push(toText(first + i));
+  return out;
+}
+
+/** Every address of a validated pool, in entry order. */
+export function natPoolAddresses(entries: readonly string[]): string[] {
+  return entries.flatMap((e) => natPoolEntryAddresses(e) ?? []);
+}
