@@ -24,7 +24,9 @@ namespace sluice {
   X(kMtuExceeded, "mtu_exceeded")            /* too long for the egress MTU */   \
   X(kBadSource, "bad_source")                /* multicast MAC or martian IP */   \
   X(kBadIcmpChecksum, "bad_icmp_checksum")   /* echo request to us, bad sum */   \
-  X(kNoHeadroom, "no_headroom")              /* no mbuf room for outer headers */
+  X(kNoHeadroom, "no_headroom")              /* no mbuf room for outer headers */\
+  X(kBadNd, "bad_nd")                        /* NS/NA failing RFC 4861 checks */ \
+  X(kNdIgnored, "nd_ignored")                /* NS/NA not about our addresses */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

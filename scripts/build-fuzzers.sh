@@ -23,8 +23,8 @@ out_dir=native/fuzz/build
 # port_setup.cc to make its ring port the way the data plane does.
 declare -A harness_sources=(
   [parse_fuzz]=""
-  [local_reply_fuzz]="native/local_reply.cc"
-  [packet_path_fuzz]="native/worker.cc native/flow_table.cc native/flow_table_create.cc native/encap.cc native/icmp_errors.cc native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc"
+  [local_reply_fuzz]="native/local_reply.cc native/ndp.cc"
+  [packet_path_fuzz]="native/worker.cc native/flow_table.cc native/flow_table_create.cc native/encap.cc native/icmp_errors.cc native/snapshot.cc native/maglev.cc native/local_reply.cc native/port_setup.cc native/worker_ipv6.cc native/flow_table6.cc native/encap6.cc native/icmpv6_errors.cc native/ndp.cc native/snapshot_ipv6.cc"
 )
 
 # -fsanitize=fuzzer on a compile adds the coverage instrumentation libFuzzer

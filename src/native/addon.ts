@@ -18,6 +18,8 @@ export interface LcoreStats {
   learnQueueFull: number;
   /** ICMP fragmentation-needed replies sent: a subset of drops.mtu_exceeded */
   icmpFragNeededSent: number;
+  /** ICMPv6 packet-too-big replies sent: a subset of drops.mtu_exceeded */
+  icmpPacketTooBigSent: number;
   drops: Record<DropReason, number>;
   flows: {
     active: number;

@@ -12,6 +12,7 @@ export interface LcoreTotals extends FlowTotals {
   forwarded: number;
   localReplies: number;
   icmpFragNeededSent: number;
+  icmpPacketTooBigSent: number;
   /** the slowest worker's loop count: every worker has run at least this many iterations */
   iterations: number;
   /** mean over workers */
@@ -34,6 +35,7 @@ export function lcoreTotals(s: DataplaneStats): LcoreTotals {
     forwarded: sum((l) => l.forwarded),
     localReplies: sum((l) => l.localReplies),
     icmpFragNeededSent: sum((l) => l.icmpFragNeededSent),
+    icmpPacketTooBigSent: sum((l) => l.icmpPacketTooBigSent),
     iterations: Math.min(...s.lcores.map((l) => l.iterations)),
     busyRatio: sum((l) => l.busyRatio) / Math.max(1, s.lcores.length),
     drops,
