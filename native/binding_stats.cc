@@ -12,12 +12,6 @@ namespace {
 
 Napi::Number Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
 
-std::string FormatIpv4(uint32_t address) {
-  char text[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &address, text, sizeof(text));
-  return text;
-}
-
 Napi::Object DropsObject(Napi::Env env, const uint64_t* drops) {
   Napi::Object out = Napi::Object::New(env);
   for (uint32_t r = 0; r < kDropReasonCount; r++) out.Set(DropReasonName(static_cast<DropReason>(r)), Num(env, drops[r]));
@@ -39,6 +33,7 @@ Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
   o.Set("learnQueueFull", Num(env, c.learn_queue_full));
   o.Set("icmpFragNeededSent", Num(env, c.icmp_frag_needed_sent));
   o.Set("icmpErrorsRouted", Num(env, c.icmp_errors_routed));
+  o.Set("icmpPacketTooBigSent", Num(env, c.icmp_packet_too_big_sent));
   o.Set("drops", DropsObject(env, c.drops));
   Napi::Object flows = Napi::Object::New(env);
   flows.Set("active", Num(env, c.flow_active));
@@ -219,7 +214,7 @@ Napi::Value NeighborsBinding(const Napi::CallbackInfo& info) {
     uint32_t i = 0;
     for (const NeighborInfo& n : dp.Neighbors()) {
       Napi::Object o = Napi::Object::New(env);
-      o.Set("address", FormatIpv4(n.address));
+      o.Set("address", FormatIp(n.address));
       o.Set("port", dp.ports()[n.port_index].name);
       o.Set("resolved", Napi::Boolean::New(env, n.resolved));
       o.Set("wanted", Napi::Boolean::New(env, n.wanted));

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -110,6 +111,18 @@ PortConfig PortFromJs(const Napi::Value& value, const std::string& path) {
     p.has_gateway = true;
     p.gateway = GetIp(o, "gateway", path);
   }
+  if (o.Has("address6") && !o.Get("address6").IsUndefined()) {
+    p.has_address6 = true;
+    p.address6 = GetIp(o, "address6", path);
+    if (p.address6.family != 6) Fail(path + ".address6", "must be IPv6");
+    p.prefix6_len = static_cast<uint8_t>(GetUint(o, "prefixLength6", path, 1, 128));
+  }
+  if (o.Has("gateway6") && !o.Get("gateway6").IsUndefined()) {
+    if (!p.has_address6) Fail(path + ".gateway6", "needs address6");
+    p.has_gateway6 = true;
+    p.gateway6 = GetIp(o, "gateway6", path);
+    if (p.gateway6.family != 6) Fail(path + ".gateway6", "must be IPv6");
+  }
   p.mtu = static_cast<uint16_t>(GetUint(o, "mtu", path, 68, 9600));
   p.rx_descriptors = GetUint(o, "rxDescriptors", path, 64, 16384);
   p.tx_descriptors = GetUint(o, "txDescriptors", path, 64, 16384);
@@ -120,7 +133,8 @@ PortConfig PortFromJs(const Napi::Value& value, const std::string& path) {
   return p;
 }
 
-TunnelConfig TunnelFromJs(const Napi::Value& value, const std::string& path) {
+// `family` is the service's: the outer header has the inner packet's family.
+TunnelConfig TunnelFromJs(const Napi::Value& value, const std::string& path, uint8_t family) {
   Napi::Object o = AsObject(value, path);
   TunnelConfig t;
   std::string encapsulation = GetString(o, "encapsulation", path);
@@ -131,13 +145,20 @@ TunnelConfig TunnelFromJs(const Napi::Value& value, const std::string& path) {
   if (o.Has("source") && !o.Get("source").IsUndefined()) {
     t.has_source = true;
     t.source = GetIp(o, "source", path);
-    if (t.source.family != 4) Fail(path + ".source", "must be IPv4");
+    if (t.source.family != family) Fail(path + ".source", family == 6 ? "must be IPv6, as the VIP" : "must be IPv4, as the VIP");
   }
   t.source_network = GetIp(o, "sourceNetwork", path);
-  if (t.source_network.family != 4) Fail(path + ".sourceNetwork", "must be IPv4");
-  t.source_prefix_len = static_cast<uint8_t>(GetUint(o, "sourcePrefixLength", path, 8, 24));
-  uint32_t network = ntohl(Ipv4Of(t.source_network));
-  if (network & (~uint32_t{0} >> t.source_prefix_len)) Fail(path + ".sourceNetwork", "has host bits set");
+  if (t.source_network.family != family) {
+    Fail(path + ".sourceNetwork", family == 6 ? "must be IPv6, as the VIP" : "must be IPv4, as the VIP");
+  }
+  // Host bits of IPv4 /8../24 or IPv6 /96../120: all within the last four bytes.
+  bool v6 = family == 6;
+  t.source_prefix_len = static_cast<uint8_t>(GetUint(o, "sourcePrefixLength", path, v6 ? 96 : 8, v6 ? 120 : 24));
+  uint32_t last;
+  std::memcpy(&last, t.source_network.bytes.data() + (v6 ? 12 : 0), 4);
+  if (ntohl(last) & (~uint32_t{0} >> (t.source_prefix_len - (v6 ? 96 : 0)))) {
+    Fail(path + ".sourceNetwork", "has host bits set");
+  }
   return t;
 }
 
@@ -243,7 +264,7 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
     bool has_tunnel = o.Has("tunnel") && !o.Get("tunnel").IsUndefined();
     if (s.forwarding == Forwarding::kTunnel) {
       if (!has_tunnel) Fail(path + ".tunnel", "is required with forwarding tunnel");
-      s.tunnel = TunnelFromJs(o.Get("tunnel"), path + ".tunnel");
+      s.tunnel = TunnelFromJs(o.Get("tunnel"), path + ".tunnel", s.vip.family);
     } else if (has_tunnel) {
       Fail(path + ".tunnel", "applies to forwarding tunnel only");
     }
@@ -256,6 +277,9 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
       BackendConfig bc;
       bc.id = GetUint(b, "id", bpath, 0, kMaxBackendIds - 1);
       bc.address = GetIp(b, "address", bpath);
+      if (bc.address.family != s.vip.family) {
+        Fail(bpath + ".address", s.vip.family == 6 ? "must be IPv6, as the VIP" : "must be IPv4, as the VIP");
+      }
       bc.port = static_cast<uint16_t>(GetUint(b, "port", bpath, 1, 65535));
       bc.weight = GetUint(b, "weight", bpath, 0, 65535);
       std::string state = GetString(b, "state", bpath);

@@ -41,6 +41,11 @@ struct PortConfig {
   uint8_t prefix_len = 24;
   bool has_gateway = false;
   IpAddr gateway;
+  bool has_address6 = false;  // the port's own IPv6 address, for IPv6 services
+  IpAddr address6;
+  uint8_t prefix6_len = 64;
+  bool has_gateway6 = false;
+  IpAddr gateway6;
   uint16_t mtu = 1500;
   uint32_t rx_descriptors = 1024;
   uint32_t tx_descriptors = 1024;
@@ -88,8 +93,8 @@ struct TunnelConfig {
   uint16_t gue_port = 6080;
   bool has_source = false;
   IpAddr source;
-  IpAddr source_network;              // IPv4, host bits zero
-  uint8_t source_prefix_len = 16;
+  IpAddr source_network;              // the service's family, host bits zero
+  uint8_t source_prefix_len = 16;     // IPv4 8..24, IPv6 96..120
 };
 
 enum class AdminState : uint8_t { kActive = 0, kDrain = 1, kDisabled = 2 };

@@ -18,8 +18,10 @@
 #include <set>
 
 #include "control_affinity.h"
+#include "dataplane_ipv6.h"
 #include "js_errors.h"
 #include "local_reply.h"
+#include "ndp.h"
 #include "telemetry.h"
 
 #include <rte_telemetry.h>
@@ -102,8 +104,10 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
       rt.mtu = static_cast<uint16_t>(config_.ports[i].mtu);
       port_runtime_.push_back(rt);
       uint32_t gateway = config_.ports[i].has_gateway ? Ipv4Of(config_.ports[i].gateway) : 0;
-      port_addressing_.push_back(PortAddressing{rt.address, rt.netmask, gateway, config_.ports[i].mtu,
-                                                config_.ports[i].nat_pool.addresses});
+      PortAddressing addressing{rt.address, rt.netmask, gateway, config_.ports[i].mtu,
+                                config_.ports[i].nat_pool.addresses};
+      SetIpv6Addressing(config_.ports[i], &port_runtime_.back(), &addressing);
+      port_addressing_.push_back(addressing);
     }
     neighbors_ = std::make_unique<NeighborResolver>(config_.neighbor_refresh_sec);
     size_t rcu_size = rte_rcu_qsbr_get_memsize(static_cast<uint32_t>(config_.workers.size()));
@@ -221,6 +225,14 @@ void Dataplane::CreateWorkers() {
                        "cannot allocate a flow table of " + std::to_string(config_.flow_table.entries_per_lcore) +
                            " entries for lcore " + std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno));
     }
+    if (AnyIpv6Port(config_.ports)) {
+      snprintf(name, sizeof(name), "sl%u_flows6_%u", instance_, wc.lcore);
+      ctx->flows6 = FlowTable6::Create(name, Ipv6FlowCapacity(config_.flow_table.entries_per_lcore), socket, timeouts);
+      if (ctx->flows6 == nullptr) {
+        throw CodedError(codes::kResourceExhausted, "cannot allocate the IPv6 flow table for lcore " +
+                                                        std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno));
+      }
+    }
     snprintf(name, sizeof(name), "sl%u_learn_%u", instance_, wc.lcore);
     ctx->learn_ring = rte_ring_create_elem(name, sizeof(NeighborLearn), kLearnRingSize, socket,
                                            RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -277,11 +289,15 @@ SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   }
   std::vector<NeighborTarget> targets;
   for (size_t p = 0; p < config_.ports.size(); p++) {
-    if (config_.ports[p].has_gateway) targets.push_back({Ipv4Of(config_.ports[p].gateway), static_cast<uint16_t>(p)});
+    if (config_.ports[p].has_gateway) targets.push_back({config_.ports[p].gateway, static_cast<uint16_t>(p)});
+    if (config_.ports[p].has_gateway6) targets.push_back({config_.ports[p].gateway6, static_cast<uint16_t>(p)});
   }
   for (const ServiceConfig& s : services) {
     for (const BackendConfig& b : s.backends) {
-      if (!b.has_static_mac) targets.push_back({snap->backends[b.id].next_hop, snap->backends[b.id].port_index});
+      if (b.has_static_mac) continue;
+      const BackendView& view = snap->backends[b.id];
+      IpAddr next_hop = view.family == 6 ? MakeIpv6(view.next_hop6) : MakeIpv4(view.next_hop);
+      targets.push_back({next_hop, view.port_index});
     }
   }
   neighbors_->SetTargets(targets);
@@ -296,13 +312,17 @@ SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   return SetServicesResult{generation_, tables_.builds() - builds_before};
 }
 
-bool Dataplane::SendArpRequest(uint16_t port_index, uint32_t target) {
+bool Dataplane::SendNeighborRequest(uint16_t port_index, const IpAddr& target) {
   if (workers_.empty() || port_index >= ports_.size()) return false;
+  const PortRuntime& port = port_runtime_[port_index];
+  if (target.family == 6 && !port.has_address6) return false;
   struct rte_mbuf* m = rte_pktmbuf_alloc(pools_.at(ports_[port_index].socket));
   if (m == nullptr) return false;
   uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
-  uint32_t len = BuildArpRequest(data, rte_pktmbuf_tailroom(m), port_runtime_[port_index].mac.addr_bytes,
-                                 port_runtime_[port_index].address, target);
+  uint32_t len = target.family == 6
+                     ? BuildNeighborSolicit(data, rte_pktmbuf_tailroom(m), port.mac.addr_bytes, port.address6,
+                                            target.bytes.data())
+                     : BuildArpRequest(data, rte_pktmbuf_tailroom(m), port.mac.addr_bytes, port.address, Ipv4Of(target));
   if (len == 0 || rte_pktmbuf_append(m, static_cast<uint16_t>(len)) == nullptr) {
     rte_pktmbuf_free(m);
     return false;
@@ -328,7 +348,7 @@ void Dataplane::Poll() {
     }
   }
   if (changed) Republish();
-  neighbors_->Tick(now, [this](uint16_t port, uint32_t target) { return SendArpRequest(port, target); });
+  neighbors_->Tick(now, [this](uint16_t port, const IpAddr& target) { return SendNeighborRequest(port, target); });
   publisher_->Reclaim();
 }
 
@@ -360,6 +380,7 @@ void Dataplane::Teardown() {
     rte_ring_free(ctx->send_ring);
     rte_ring_free(ctx->learn_ring);
     FlowTable::Destroy(ctx->flows);
+    FlowTable6::Destroy(ctx->flows6);
     for (size_t p = 0; p < ports_.size(); p++) rte_free(ctx->tx[p]);
     rte_free(ctx->counters);
     rte_free(ctx->service_counters);

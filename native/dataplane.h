@@ -56,8 +56,8 @@ class Dataplane {
   // `services` are in force before the first packet is received.
   void Start(DataplaneConfig config, std::vector<ServiceConfig> services);
   SetServicesResult SetServices(std::vector<ServiceConfig> services);
-  // Control-thread housekeeping, called on a timer: neighbor learning and ARP
-  // requests, and freeing snapshots whose grace period is over.
+  // Control-thread housekeeping, called on a timer: neighbor learning, ARP and
+  // neighbor solicitations, and freeing snapshots whose grace period is over.
   void Poll();
   void Stop();
 
@@ -95,7 +95,7 @@ class Dataplane {
   void Republish();
   SetServicesResult Apply(std::vector<ServiceConfig> services);
   uint64_t NowMs() const;
-  bool SendArpRequest(uint16_t port_index, uint32_t target);
+  bool SendNeighborRequest(uint16_t port_index, const IpAddr& target);
   PortState& RingPort(const std::string& name);
   template <typename T, typename F>
   T SumOverWorkers(F&& read) const;

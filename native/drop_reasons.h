@@ -27,7 +27,9 @@ namespace sluice {
   X(kNoHeadroom, "no_headroom")              /* no mbuf room for outer headers */\
   X(kNatPoolExhausted, "nat_pool_exhausted") /* no free pool port for a new session */\
   X(kNatHandoffFull, "nat_handoff_full")     /* owner lcore's hand-off ring full */ \
-  X(kNatNoSession, "nat_no_session")         /* pool reply or client RST, no session */
+  X(kNatNoSession, "nat_no_session")         /* pool reply or client RST, no session */\
+  X(kBadNd, "bad_nd")                        /* NS/NA failing RFC 4861 checks */ \
+  X(kNdIgnored, "nd_ignored")                /* NS/NA not about our addresses */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

@@ -81,6 +81,32 @@ inline uint16_t GueSourcePort(uint32_t flow_hash) {
   return rte_cpu_to_be_16(static_cast<uint16_t>(kGueSourcePortBase | (h & kGueSourcePortMask)));
 }
 
+// Moves the L2 header (l2_len bytes, VLAN tags included) from `overhead` bytes
+// in to the new front of the frame and sets its MACs.
+inline void MoveL2Header(uint8_t* frame, uint32_t l2_len, uint32_t overhead, const struct rte_ether_addr& dst_mac,
+                         const struct rte_ether_addr& src_mac) {
+  // The MACs are written below, so only what follows them moves: the ethertype,
+  // and VLAN tags if any. Untagged, that is one fixed 2-byte copy, not a call.
+  constexpr uint32_t kMacs = 2 * RTE_ETHER_ADDR_LEN;
+  if (l2_len == RTE_ETHER_HDR_LEN) {
+    std::memcpy(frame + kMacs, frame + overhead + kMacs, 2);
+  } else {
+    std::memmove(frame + kMacs, frame + overhead + kMacs, l2_len - kMacs);
+  }
+  auto* eth = reinterpret_cast<struct rte_ether_hdr*>(frame);
+  rte_ether_addr_copy(&dst_mac, &eth->dst_addr);
+  rte_ether_addr_copy(&src_mac, &eth->src_addr);
+}
+
+// The GUE variant 1 UDP header in front of an inner packet of inner_length bytes;
+// the checksum is left 0.
+inline void WriteGueUdp(struct rte_udp_hdr* udp, uint16_t dst_port, uint16_t inner_length, uint32_t flow_hash) {
+  udp->src_port = GueSourcePort(flow_hash);
+  udp->dst_port = dst_port;
+  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(inner_length + sizeof(struct rte_udp_hdr)));
+  udp->dgram_cksum = 0;
+}
+
 // `frame` is the new start of the frame, t.overhead bytes before the old one (the
 // caller made the room): moves the L2 header (l2_len bytes) to the front, writes
 // the outer header(s) after it, and sets the MACs. The inner IPv4 packet of
@@ -88,17 +114,7 @@ inline uint16_t GueSourcePort(uint32_t flow_hash) {
 inline void Encapsulate(uint8_t* frame, uint32_t l2_len, uint16_t inner_length, const TunnelTarget& t,
                         uint32_t flow_hash, uint16_t ip_id, const struct rte_ether_addr& dst_mac,
                         const struct rte_ether_addr& src_mac) {
-  // The MACs are written below, so only what follows them moves: the ethertype,
-  // and VLAN tags if any. Untagged, that is one fixed 2-byte copy, not a call.
-  constexpr uint32_t kMacs = 2 * RTE_ETHER_ADDR_LEN;
-  if (l2_len == RTE_ETHER_HDR_LEN) {
-    std::memcpy(frame + kMacs, frame + t.overhead + kMacs, 2);
-  } else {
-    std::memmove(frame + kMacs, frame + t.overhead + kMacs, l2_len - kMacs);
-  }
-  auto* eth = reinterpret_cast<struct rte_ether_hdr*>(frame);
-  rte_ether_addr_copy(&dst_mac, &eth->dst_addr);
-  rte_ether_addr_copy(&src_mac, &eth->src_addr);
+  MoveL2Header(frame, l2_len, t.overhead, dst_mac, src_mac);
 
   auto* outer = reinterpret_cast<struct rte_ipv4_hdr*>(frame + l2_len);
   const auto* inner = reinterpret_cast<const struct rte_ipv4_hdr*>(frame + l2_len + t.overhead);
@@ -114,11 +130,7 @@ inline void Encapsulate(uint8_t* frame, uint32_t l2_len, uint16_t inner_length, 
   outer->dst_addr = t.outer_dst;
   outer->hdr_checksum = Ipv4HeaderChecksum(reinterpret_cast<const uint8_t*>(outer));
   if (t.outer_proto == IPPROTO_UDP) {
-    auto* udp = reinterpret_cast<struct rte_udp_hdr*>(outer + 1);
-    udp->src_port = GueSourcePort(flow_hash);
-    udp->dst_port = t.udp_dst_port;
-    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(inner_length + sizeof(struct rte_udp_hdr)));
-    udp->dgram_cksum = 0;
+    WriteGueUdp(reinterpret_cast<struct rte_udp_hdr*>(outer + 1), t.udp_dst_port, inner_length, flow_hash);
   }
 }
 

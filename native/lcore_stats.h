@@ -21,7 +21,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
   uint64_t rx_bytes;
   uint64_t forwarded;        // service packets handed to tx
   uint64_t local_replies;    // ARP and ICMP echo answers handed to tx
-  uint64_t arp_learned;      // ARP replies consumed for neighbor learning
+  uint64_t arp_learned;      // ARP replies and IPv6 neighbor advertisements consumed for neighbor learning
   // Packets handed to a tx buffer. Those the tx queue refused are counted in
   // drops[tx_full] and tx_unsent_bytes: sent = queued - refused.
   uint64_t tx_queued;
@@ -64,6 +64,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
   uint64_t nat_sessions_active;
   uint64_t nat_handoff_sent;
   uint64_t nat_handoff_received;
+  // ICMPv6 packet-too-big replies handed to tx, the same way for IPv6 packets.
+  uint64_t icmp_packet_too_big_sent;
 };
 
 struct ServiceCounters {

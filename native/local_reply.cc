@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "ones_complement.h"
+
 namespace sluice {
 namespace {
 
@@ -26,17 +28,6 @@ constexpr uint32_t kIcmpEchoHeaderLen = 8;  // type, code, checksum, id, seq
 constexpr uint8_t kReplyTtl = 64;
 
 constexpr uint32_t kMacLen = 6;
-
-void Put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-
-uint16_t Fold(uint32_t sum) {
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
-}
 
 // The ARP body of `info`'s frame when it lies wholly inside the frame after an
 // Ethernet header and carries Ethernet/IPv4 addresses; nullptr otherwise. The
@@ -91,7 +82,7 @@ void MakeArpReply(uint8_t* frame, uint32_t len, const PacketInfo& info,
   // bridged requester can differ from the Ethernet source.
   std::memcpy(frame, requester_mac, kMacLen);
   std::memcpy(frame + kMacLen, our_mac, kMacLen);
-  Put16(arp + kArpOpOff, kArpOpReply);
+  PutBe16(arp + kArpOpOff, kArpOpReply);
   std::memcpy(arp + kArpShaOff, our_mac, kMacLen);
   std::memcpy(arp + kArpSpaOff, asked_ip, 4);
   std::memcpy(arp + kArpThaOff, requester_mac, kMacLen);
@@ -137,7 +128,7 @@ bool MakeIcmpEchoReply(uint8_t* frame, uint32_t len, const PacketInfo& info,
   ip[11] = 0;
   uint32_t sum = 0;
   for (uint32_t i = 0; i < header_len; i += 2) sum += Be16(ip + i);
-  Put16(ip + 10, static_cast<uint16_t>(~Fold(sum)));
+  PutBe16(ip + 10, static_cast<uint16_t>(~FoldSum(sum)));
 
   // Incremental update (RFC 1624 eqn. 3) for the type byte alone: the payload can
   // be a full MTU and is not otherwise touched, so it is never summed.
@@ -148,7 +139,7 @@ bool MakeIcmpEchoReply(uint8_t* frame, uint32_t len, const PacketInfo& info,
   const uint32_t icmp_sum = static_cast<uint16_t>(~old_check) +
                             static_cast<uint32_t>(static_cast<uint16_t>(~old_word)) +
                             new_word;
-  Put16(icmp + 2, static_cast<uint16_t>(~Fold(icmp_sum)));
+  PutBe16(icmp + 2, static_cast<uint16_t>(~FoldSum(icmp_sum)));
   return true;
 }
 
@@ -167,7 +158,7 @@ bool IcmpChecksumValid(const uint8_t* frame, uint32_t len, const PacketInfo& inf
   for (uint32_t i = 0; i + 1 < n; i += 2) sum += Be16(p + i);
   if (n & 1) sum += static_cast<uint32_t>(p[n - 1]) << 8;
   // A message that holds its own correct checksum sums to 0xffff (RFC 1071).
-  return Fold(sum) == 0xffff;
+  return FoldSum(sum) == 0xffff;
 }
 
 uint32_t BuildArpRequest(uint8_t* buf, uint32_t cap, const uint8_t our_mac[6],
@@ -176,13 +167,13 @@ uint32_t BuildArpRequest(uint8_t* buf, uint32_t cap, const uint8_t our_mac[6],
   std::memset(buf, 0, kMinEtherFrame);
   std::memset(buf, 0xff, kMacLen);
   std::memcpy(buf + kMacLen, our_mac, kMacLen);
-  Put16(buf + 12, parse_detail::kEtherTypeArp);
+  PutBe16(buf + 12, parse_detail::kEtherTypeArp);
   uint8_t* arp = buf + parse_detail::kEtherHeaderLen;
-  Put16(arp, kArpHtypeEthernet);
-  Put16(arp + 2, parse_detail::kEtherTypeIpv4);
+  PutBe16(arp, kArpHtypeEthernet);
+  PutBe16(arp + 2, parse_detail::kEtherTypeIpv4);
   arp[4] = kMacLen;
   arp[5] = 4;
-  Put16(arp + kArpOpOff, kArpOpRequest);
+  PutBe16(arp + kArpOpOff, kArpOpRequest);
   std::memcpy(arp + kArpShaOff, our_mac, kMacLen);
   std::memcpy(arp + kArpSpaOff, &our_ip, 4);
   std::memcpy(arp + kArpTpaOff, &target_ip, 4);

@@ -17,10 +17,11 @@ void NeighborResolver::SetTargets(const std::vector<NeighborTarget>& targets) {
 }
 
 bool NeighborResolver::Learn(const NeighborLearn& learn, uint64_t now_ms) {
-  auto it = entries_.find(learn.address);
+  const IpAddr address = learn.family == 6 ? MakeIpv6(learn.address6) : MakeIpv4(learn.address);
+  auto it = entries_.find(address);
   if (it == entries_.end()) {
     if (entries_.size() >= kMaxUnwanted) return false;
-    it = entries_.emplace(learn.address, Entry{}).first;
+    it = entries_.emplace(address, Entry{}).first;
     it->second.port_index = learn.port_index;
   }
   Entry& e = it->second;
@@ -47,6 +48,14 @@ void NeighborResolver::Tick(uint64_t now_ms, const SendRequest& send) {
 }
 
 bool NeighborResolver::Lookup(uint32_t address, struct rte_ether_addr* mac) const {
+  return Find(MakeIpv4(address), mac);
+}
+
+bool NeighborResolver::Lookup6(const uint8_t address[16], struct rte_ether_addr* mac) const {
+  return Find(MakeIpv6(address), mac);
+}
+
+bool NeighborResolver::Find(const IpAddr& address, struct rte_ether_addr* mac) const {
   auto it = entries_.find(address);
   if (it == entries_.end() || !it->second.resolved) return false;
   *mac = it->second.mac;

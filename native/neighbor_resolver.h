@@ -1,11 +1,13 @@
-// Next-hop MAC resolution by ARP, on the control thread. Workers only report
+// Next-hop MAC resolution by ARP (IPv4) and neighbor discovery (IPv6), on the control thread. Workers only report
 // what they see (NeighborLearn messages); this class decides which addresses are
 // wanted, asks for them at a bounded rate, and feeds the snapshot builder.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -14,13 +16,26 @@
 
 namespace sluice {
 
+inline IpAddr MakeIpv4(uint32_t address) {
+  IpAddr ip;
+  std::memcpy(ip.bytes.data(), &address, 4);
+  return ip;
+}
+
+inline IpAddr MakeIpv6(const uint8_t address[16]) {
+  IpAddr ip;
+  ip.family = 6;
+  std::memcpy(ip.bytes.data(), address, 16);
+  return ip;
+}
+
 struct NeighborTarget {
-  uint32_t address;  // network order
+  IpAddr address;
   uint16_t port_index;
 };
 
 struct NeighborInfo {
-  uint32_t address;
+  IpAddr address;
   uint16_t port_index;
   bool resolved;
   bool wanted;
@@ -31,7 +46,7 @@ struct NeighborInfo {
 
 class NeighborResolver : public NeighborLookup {
  public:
-  using SendRequest = std::function<bool(uint16_t port_index, uint32_t target)>;
+  using SendRequest = std::function<bool(uint16_t port_index, const IpAddr& target)>;
 
   explicit NeighborResolver(uint32_t refresh_sec) : refresh_ms_(uint64_t{refresh_sec} * 1000) {}
 
@@ -42,6 +57,7 @@ class NeighborResolver : public NeighborLookup {
   // every refresh interval; at most kMaxRequestsPerTick per call.
   void Tick(uint64_t now_ms, const SendRequest& send);
   bool Lookup(uint32_t address, struct rte_ether_addr* mac) const override;
+  bool Lookup6(const uint8_t address[16], struct rte_ether_addr* mac) const override;
   std::vector<NeighborInfo> List(uint64_t now_ms) const;
 
  private:
@@ -58,7 +74,14 @@ class NeighborResolver : public NeighborLookup {
     bool requested = false;
     uint32_t requests_sent = 0;
   };
-  std::unordered_map<uint32_t, Entry> entries_;
+  struct AddressHash {
+    size_t operator()(const IpAddr& ip) const {
+      return std::hash<std::string_view>()(
+          std::string_view(reinterpret_cast<const char*>(ip.bytes.data()), ip.bytes.size())) ^ ip.family;
+    }
+  };
+  bool Find(const IpAddr& address, struct rte_ether_addr* mac) const;
+  std::unordered_map<IpAddr, Entry, AddressHash> entries_;
   uint64_t refresh_ms_;
 };
 

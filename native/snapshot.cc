@@ -30,6 +30,7 @@ void ServiceIndex::Build(const std::vector<ServiceView>& services) {
   vip_mask_ = size - 1;
   for (uint32_t s = 0; s < services.size(); s++) {
     const ServiceView& view = services[s];
+    if (view.family != 4) continue;
     uint32_t i = Hash(view.vip, view.port, view.proto) & mask_;
     while (slots_[i].service != kEmpty) i = (i + 1) & mask_;
     slots_[i] = Slot{view.vip, view.port, view.proto, s};
@@ -82,6 +83,13 @@ void MaglevCache::Retain(const std::vector<ServiceConfig>& services) {
                                                       [&](const ServiceConfig& s) { return s.id == e.first; });
                                 }),
                  entries_.end());
+}
+
+bool UseStaticMac(BackendView& view, const BackendConfig& b) {
+  if (!b.has_static_mac) return false;
+  std::memcpy(view.mac.addr_bytes, b.mac.data(), 6);
+  view.mac_known = 1;
+  return true;
 }
 
 static int OnLinkPort(const std::vector<PortAddressing>& ports, uint32_t address) {
@@ -145,18 +153,33 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
   std::vector<bool> backend_ids(snap->backends.size(), false);
 
   for (const ServiceConfig& s : services) {
-    if (s.vip.family != 4) throw std::invalid_argument("service " + s.name + ": IPv6 services are not supported yet");
-    if (IsNatPoolAddress(ports, Ipv4Of(s.vip))) throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");
+    if (s.vip.family == 6 && s.forwarding == Forwarding::kNat) {
+      throw std::invalid_argument("service " + s.name + ": nat forwarding is IPv4 only for now");
+    }
+    if (s.vip.family == 4 && IsNatPoolAddress(ports, Ipv4Of(s.vip))) {
+      throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");
+    }
     for (const BackendConfig& b : s.backends) {
       const std::string where = "service " + s.name + " backend " + BackendKey(b);
       if (backend_ids[b.id]) throw std::invalid_argument(where + ": backend id used twice");
       backend_ids[b.id] = true;
-      if (b.address.family != 4) throw std::invalid_argument(where + ": IPv6 backends are not supported yet");
+      if (b.address.family != s.vip.family) {
+        throw std::invalid_argument(where + ": a service and its backends share one address family; the VIP is IPv" +
+                                    std::to_string(s.vip.family));
+      }
       // Neither dsr nor tunnel touches the client's packet, ports included.
       if (s.forwarding != Forwarding::kNat && b.port != s.port) {
         throw std::invalid_argument(where + ": " + (s.forwarding == Forwarding::kDsr ? "dsr" : "tunnel") +
                                     " forwards without rewriting ports, so the backend port must be " +
                                     std::to_string(s.port));
+      }
+      BackendView& view = snap->backends[b.id];
+      view.service_id = s.id;
+      view.family = b.address.family;
+      view.keeps_flows = b.admin != AdminState::kDisabled && b.healthy;
+      if (b.address.family == 6) {
+        FillBackend6(view, s, b, ports, neighbors, where);
+        continue;
       }
       uint32_t address = Ipv4Of(b.address);
       uint32_t next_hop = address;
@@ -172,8 +195,6 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
         throw std::invalid_argument(where + ": not inside any port's subnet; dsr needs the backend on-link");
       }
       if (s.forwarding == Forwarding::kNat) CheckNatBackend(ports, port, address, where);
-      BackendView& view = snap->backends[b.id];
-      view.service_id = s.id;
       view.address = address;
       view.next_hop = next_hop;
       view.port_index = static_cast<uint16_t>(port);
@@ -181,19 +202,18 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       if (s.forwarding == Forwarding::kTunnel) {
         view.tunnel = MakeTunnelTarget(s.tunnel, address, ports[port].address, ports[port].mtu);
       }
-      view.keeps_flows = b.admin != AdminState::kDisabled && b.healthy;
-      if (b.has_static_mac) {
-        std::memcpy(view.mac.addr_bytes, b.mac.data(), 6);
-        view.mac_known = 1;
-      } else {
-        view.mac_known = neighbors.Lookup(next_hop, &view.mac) ? 1 : 0;
-      }
+      if (!UseStaticMac(view, b)) view.mac_known = neighbors.Lookup(next_hop, &view.mac) ? 1 : 0;
     }
     auto table = tables.Get(s);
     snap->tables.push_back(table);
     ServiceView view{};
     view.id = s.id;
-    view.vip = Ipv4Of(s.vip);
+    view.family = s.vip.family;
+    if (s.vip.family == 6) {
+      std::memcpy(view.vip6, s.vip.bytes.data(), 16);
+    } else {
+      view.vip = Ipv4Of(s.vip);
+    }
     view.port = htons(s.port);
     view.proto = s.protocol;
     view.forwarding = static_cast<uint8_t>(s.forwarding);
@@ -205,7 +225,8 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
     for (size_t j = 0; j < i; j++) {
       const ServiceView& a = snap->services[i];
       const ServiceView& b = snap->services[j];
-      if (a.vip == b.vip && a.port == b.port && a.proto == b.proto) {
+      bool same_vip = a.family == b.family && (a.family == 6 ? std::memcmp(a.vip6, b.vip6, 16) == 0 : a.vip == b.vip);
+      if (same_vip && a.port == b.port && a.proto == b.proto) {
         throw std::invalid_argument("service " + services[i].name + ": same VIP, port and protocol as service " +
                                     services[j].name);
       }
@@ -213,6 +234,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
   }
   tables.Retain(services);
   snap->index.Build(snap->services);
+  snap->index6.Build(snap->services);
   return snap;
 }
 

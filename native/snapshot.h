@@ -11,7 +11,9 @@
 
 #include "config_types.h"
 #include "encap.h"
+#include "encap6.h"
 #include "maglev.h"
+#include "service_index6.h"
 
 namespace sluice {
 
@@ -27,6 +29,11 @@ struct BackendView {
   uint8_t keeps_flows;      // exists, not disabled, healthy: existing flows stay
   uint8_t mac_known;
   TunnelTarget tunnel;      // forwarding tunnel only
+  // IPv6 backends (family 6): address, next_hop and tunnel above are unused.
+  uint8_t family;
+  uint8_t address6[16];
+  uint8_t next_hop6[16];
+  TunnelTarget6 tunnel6;
 };
 
 struct ServiceView {
@@ -37,6 +44,8 @@ struct ServiceView {
   uint8_t forwarding;       // Forwarding
   uint32_t table_size;
   const uint32_t* maglev;   // table_size global backend ids, kMaglevNoBackend where none
+  uint8_t family;           // 4, or 6: vip6 instead of vip
+  uint8_t vip6[16];
 };
 
 // Open addressing over (vip, port, proto), sized to a power of two at least twice
@@ -87,7 +96,8 @@ class ServiceIndex {
 struct Snapshot {
   uint64_t generation = 0;
   std::vector<ServiceView> services;
-  ServiceIndex index;
+  ServiceIndex index;       // IPv4 services
+  ServiceIndex6 index6;     // IPv6 services
   std::vector<BackendView> backends;  // indexed by global backend id
   // Maglev tables are shared between snapshots while their inputs are unchanged.
   std::vector<std::shared_ptr<const std::vector<uint32_t>>> tables;
@@ -104,6 +114,11 @@ struct PortAddressing {
   uint32_t gateway;      // network order; 0 when the port has none
   uint16_t mtu;
   std::vector<uint32_t> nat_pool;  // network order; empty: the port has no nat pool
+  bool has_address6 = false;
+  uint8_t address6[16] = {};
+  uint8_t prefix6 = 0;
+  bool has_gateway6 = false;
+  uint8_t gateway6[16] = {};
 };
 
 // Resolved next-hop MACs, by IPv4 address (network order).
@@ -111,6 +126,7 @@ class NeighborLookup {
  public:
   virtual ~NeighborLookup() = default;
   virtual bool Lookup(uint32_t address, struct rte_ether_addr* mac) const = 0;
+  virtual bool Lookup6(const uint8_t address[16], struct rte_ether_addr* mac) const { return false; }
 };
 
 // Builds Maglev tables only for services whose eligible backends changed.
@@ -136,6 +152,16 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
                                         const std::vector<PortAddressing>& ports,
                                         const NeighborLookup& neighbors, MaglevCache& tables,
                                         uint64_t generation);
+
+// The IPv6 part of BuildSnapshot (snapshot_ipv6.cc): fills `view` for an IPv6
+// backend of `s`, throwing std::invalid_argument (prefixed with `where`) when no
+// port can reach it.
+void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig& b,
+                  const std::vector<PortAddressing>& ports, const NeighborLookup& neighbors,
+                  const std::string& where);
+// Sets the backend's configured MAC, if it has one; false when it must be resolved.
+bool UseStaticMac(BackendView& view, const BackendConfig& b);
+bool InPrefix6(const uint8_t address[16], const uint8_t prefix[16], uint8_t prefix_len);
 
 std::string FormatIp(const IpAddr& ip);
 uint32_t Ipv4Of(const IpAddr& ip);  // network order

@@ -13,7 +13,10 @@
 #include "ipv4_checksum.h"
 #include "local_reply.h"
 #include "nat_forward.h"
+#include "ndp.h"
 #include "packet_parse.h"
+#include "worker_ipv6.h"
+#include "worker_tx.h"
 
 namespace sluice {
 namespace {
@@ -25,7 +28,6 @@ constexpr uint32_t kPrefetchOffset = 3;
 constexpr uint32_t kSweepBudgetBusy = 8;
 constexpr uint32_t kSweepBudgetIdle = 1024;
 constexpr uint32_t kIdleSpinIterations = 512;  // empty polls before the first sleep
-constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 static_assert(kPrefetchOffset < kRxBurst, "prefetch distance must fit in a burst");
 
 // A service packet waiting for the bulk flow-table lookup.
@@ -39,39 +41,6 @@ struct Pending {
   // but it neither creates, refreshes nor re-picks the flow's entry.
   bool quoted;
 };
-
-inline void Drop(WorkerContext& w, struct rte_mbuf* m, DropReason reason) {
-  w.counters->drops[static_cast<uint32_t>(reason)]++;
-  rte_pktmbuf_free(m);
-}
-
-inline void Send(WorkerContext& w, uint16_t port_index, struct rte_mbuf* m) {
-  w.counters->tx_queued++;
-  w.counters->tx_queued_bytes += m->pkt_len;
-  rte_eth_tx_buffer(w.ports[port_index].port_id, w.tx_queue, w.tx[port_index], m);
-}
-
-inline DropReason DropFor(ParseStatus status) {
-  switch (status) {
-    case ParseStatus::kTruncated: return DropReason::kTruncated;
-    case ParseStatus::kBadIpHeader: return DropReason::kBadIpHeader;
-    case ParseStatus::kIpFragment: return DropReason::kIpFragment;
-    case ParseStatus::kTooManyVlans: return DropReason::kTooManyVlans;
-    default: return DropReason::kNonIp;
-  }
-}
-
-inline uint32_t MaglevSlot(uint32_t sig, uint32_t table_size) {
-  // The flow table buckets on the low bits of the same CRC; remix so the Maglev
-  // slot is independent of the bucket.
-  uint32_t h = sig;
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h % table_size;
-}
 
 inline bool IsNatPoolAddress(const WorkerContext& w, uint16_t port_index, uint32_t address) {
   return w.nat != nullptr && w.nat->layout->AddressIndex(port_index, address) >= 0;
@@ -194,7 +163,8 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
 // Decides what to do with one received frame. Service packets are queued in
 // `pending` for the bulk flow lookup; everything else is finished here.
 inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
-                     Pending* pending, uint32_t& num_pending, uint32_t now_ms) {
+                     Pending* pending, uint32_t& num_pending, Pending6* pending6, uint32_t& num_pending6,
+                     uint32_t now_ms) {
   const PortRuntime& port = w.ports[port_index];
   if (ClassifyCommon(w, snap, m, port, pending, num_pending)) return;
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
@@ -207,14 +177,16 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   bool to_us = rte_is_same_ether_addr(&eth->dst_addr, &port.mac);
   // Broadcast ARP is ours to look at even when malformed, so it is counted for what is wrong with it.
   bool arp = info.ether_type == RTE_ETHER_TYPE_ARP;
-  if (!to_us && !(arp && rte_is_broadcast_ether_addr(&eth->dst_addr))) {
+  // Neighbor solicitations come to the solicited-node group; worker_ipv6.cc takes only those from it.
+  bool nd_group = info.ether_type == RTE_ETHER_TYPE_IPV6 && IsSolicitedNodeMac(eth->dst_addr.addr_bytes);
+  if (!to_us && !nd_group && !(arp && rte_is_broadcast_ether_addr(&eth->dst_addr))) {
     return Drop(w, m, DropReason::kNotForUs);
   }
   // No station sends from a group address; answering one would reply to a group.
   if (rte_is_multicast_ether_addr(&eth->src_addr)) return Drop(w, m, DropReason::kBadSource);
   if (status == ParseStatus::kArp) return HandleArp(w, snap, m, port_index, info);
   if (status != ParseStatus::kOk) return Drop(w, m, DropFor(status));
-  if (info.ip_version != 4) return Drop(w, m, DropReason::kNoService);
+  if (info.ip_version == 6) return ClassifyIpv6(w, snap, m, port_index, info, pending6, num_pending6);
   if (!Ipv4ChecksumOk(m, data + info.l3_offset)) return Drop(w, m, DropReason::kBadIpChecksum);
   if (IsMartianIpv4Source(info.src_addr)) return Drop(w, m, DropReason::kBadSource);
   m->l2_len = info.l3_offset;  // for ExceedsMtu and the tunnel encapsulation at egress
@@ -246,27 +218,6 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   }
   if (info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) return Drop(w, m, DropReason::kNoService);
   Drop(w, m, DropReason::kUnsupportedL4);
-}
-
-inline void CountNewFlow(WorkerContext& w, uint32_t service_id, uint32_t backend_id) {
-  w.service_counters[service_id].new_flows++;
-  w.backend_counters[backend_id].new_flows++;
-}
-
-inline void SendToBackend(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m) {
-  BackendCounters& bc = w.backend_counters[backend_id];
-  bc.packets++;
-  bc.bytes += m->pkt_len;
-  w.counters->forwarded++;
-  Send(w, b.port_index, m);
-}
-
-// dsr: only the MACs change.
-inline void RewriteDsr(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m) {
-  auto* eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr*);
-  rte_ether_addr_copy(&b.mac, &eth->dst_addr);
-  rte_ether_addr_copy(&w.ports[b.port_index].mac, &eth->src_addr);
-  SendToBackend(w, b, backend_id, m);
 }
 
 // A packet too long to tunnel goes back to the client as ICMP fragmentation-needed,
@@ -510,14 +461,17 @@ void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbuf
                   uint16_t port_index, uint32_t now_ms) {
   Pending pending[kRxBurst];
   uint32_t num_pending = 0;
+  Pending6 pending6[kRxBurst];
+  uint32_t num_pending6 = 0;
   for (uint32_t i = 0; i < n && i < kPrefetchOffset; i++) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i], void*));
   for (uint32_t i = 0; i < n; i++) {
     if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
     w.counters->rx_bytes += mbufs[i]->pkt_len;
-    Classify(w, snap, mbufs[i], port_index, pending, num_pending, now_ms);
+    Classify(w, snap, mbufs[i], port_index, pending, num_pending, pending6, num_pending6, now_ms);
   }
   w.counters->rx_packets += n;
   if (num_pending > 0) Forward(w, snap, pending, num_pending, port_index, now_ms);
+  if (num_pending6 > 0) ForwardIpv6(w, snap, pending6, num_pending6, port_index, now_ms);
 }
 
 void CountUnsentPackets(struct rte_mbuf** unsent, uint16_t count, void* arg) {
@@ -555,6 +509,7 @@ int WorkerMain(void* arg) {
       rte_eth_tx_buffer_flush(w.ports[p].port_id, w.tx_queue, w.tx[p]);
     }
     w.flows->Sweep(now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle, c, w.service_counters);
+    if (w.flows6 != nullptr) w.flows6->Sweep(now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle, c, w.service_counters);
     if (w.nat != nullptr) NatHousekeeping(w, now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle);
     // Nothing read from `snap` is used past this point.
     rte_rcu_qsbr_quiescent(w.rcu, w.rcu_thread_id);

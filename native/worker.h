@@ -15,6 +15,7 @@
 #include "admission.h"
 #include "config_types.h"
 #include "flow_table.h"
+#include "flow_table6.h"
 #include "icmp_errors.h"
 #include "lcore_stats.h"
 #include "snapshot.h"
@@ -33,6 +34,9 @@ struct PortRuntime {
   uint32_t address;  // network order
   uint32_t netmask;  // network order
   uint16_t mtu;      // largest L3 packet the port transmits
+  bool has_address6;
+  uint8_t address6[16];
+  uint8_t prefix6;
 };
 
 struct RxQueueRuntime {
@@ -43,9 +47,12 @@ struct RxQueueRuntime {
 
 // A neighbor sighting, sent from a worker to the control thread.
 struct NeighborLearn {
-  uint32_t address;  // network order
+  uint32_t address;  // network order; family 4 (0 counts as 4)
   uint8_t mac[6];
   uint16_t port_index;
+  uint8_t family;
+  uint8_t address6[16];  // family 6
+  uint8_t pad[3];
 };
 static_assert(sizeof(NeighborLearn) % 4 == 0, "rte_ring element sizes are multiples of 4");
 
@@ -59,6 +66,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   const PortRuntime* ports;
   struct rte_eth_dev_tx_buffer* tx[kMaxPorts];
   FlowTable* flows;
+  FlowTable6* flows6;                 // IPv6 flows; nullptr: forwarded unremembered
   AdmissionLimiter admission;
   LcoreCounters* counters;
   ServiceCounters* service_counters;  // [kMaxServices]

@@ -25,7 +25,7 @@ out_dir=native/fuzz/build
 # port_setup.cc to make its ring port the way the data plane does.
 declare -A harness_sources=(
   [parse_fuzz]=""
-  [local_reply_fuzz]="native/local_reply.cc"
+  [local_reply_fuzz]="native/local_reply.cc native/ndp.cc"
   [packet_path_fuzz]="${worker_sources[*]}"
 )
 

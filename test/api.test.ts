@@ -366,7 +366,10 @@ const badCases: BadCase[] = [
   { name: 'vip is not an address', method: 'POST', url: '/api/v1/services', payload: svc({ vip: '10.99.0.999' }),
     status: 400, code: 'SLUICE_CONFIG_INVALID', names: 'services.new.vip' },
   { name: 'IPv6 vip', method: 'POST', url: '/api/v1/services', payload: svc({ vip: '2001:db8::1' }),
-    status: 400, code: 'SLUICE_CONFIG_INVALID', names: 'services.new.vip: IPv6 services are not supported yet' },
+    status: 400, code: 'SLUICE_CONFIG_INVALID', names: 'services.new.vip: 2001:db8::1 is IPv6 and no port has an IPv6 address' },
+  { name: 'IPv6 backend of an IPv4 vip', method: 'POST', url: '/api/v1/services',
+    payload: svc({ backends: [be({ address: 'fd00:99::11' })] }), status: 400, code: 'SLUICE_CONFIG_INVALID',
+    names: 'services.new.backends[0].address: fd00:99::11 is IPv6 but the VIP is IPv4' },
   { name: 'vip is the port\'s own address', method: 'POST', url: '/api/v1/services', payload: svc({ vip: '10.99.0.2' }),
     status: 400, code: 'SLUICE_CONFIG_INVALID', names: 'services.new.vip' },
   { name: 'duplicate service name', method: 'POST', url: '/api/v1/services', payload: svc({ name: 'web' }),
@@ -490,7 +493,7 @@ describe('bad requests are refused with a code naming the field, and change noth
     const res = await call({ method: 'POST', url: '/api/v1/services', payload: svc({ port: 70000 }) });
     assert.deepEqual(res.body.details, [{ path: 'body/port', reason: 'must be <= 65535' }]);
     const sem = await call({ method: 'POST', url: '/api/v1/services', payload: svc({ vip: 'x' }) });
-    assert.deepEqual(sem.body.details, [{ path: 'services.new.vip', reason: '"x" must be an IPv4 address' }]);
+    assert.deepEqual(sem.body.details, [{ path: 'services.new.vip', reason: '"x" must be an IPv4 or IPv6 address' }]);
   });
 });
 

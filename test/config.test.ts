@@ -201,9 +201,9 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'dsr port mismatch', change: (c) => (c.services[0].backends[0].port = 8080), path: 'services[0].backends[0].port', reason: 'dsr forwards without rewriting ports: backend port must equal the service port 80' },
     { name: 'backend off-link', change: (c) => (c.services[0].backends[0].address = '10.98.0.11'), path: 'services[0].backends[0].address', reason: 'not inside any port\'s subnet (10.99.0.0/24)' },
     { name: 'backend is a port address', change: (c) => (c.services[0].backends[0].address = '10.99.0.2'), path: 'services[0].backends[0].address', reason: 'own address of ports[0]' },
-    { name: 'IPv6 backend', change: (c) => (c.services[0].backends[0].address = 'fd00::11'), path: 'services[0].backends[0].address', reason: 'IPv6 backends are not supported yet' },
-    { name: 'IPv6 VIP', change: (c) => (c.services[0].vip = 'fd00::100'), path: 'services[0].vip', reason: 'IPv6 services are not supported yet' },
-    { name: 'VIP not an address', change: (c) => (c.services[0].vip = '10.99.0.256'), path: 'services[0].vip', reason: 'must be an IPv4 address' },
+    { name: 'IPv6 backend', change: (c) => (c.services[0].backends[0].address = 'fd00::11'), path: 'services[0].backends[0].address', reason: 'fd00::11 is IPv6 but the VIP is IPv4: a service, its backends share one address family' },
+    { name: 'IPv6 VIP', change: (c) => (c.services[0].vip = 'fd00::100'), path: 'services[0].vip', reason: 'no port has an IPv6 address (ports[].address6)' },
+    { name: 'VIP not an address', change: (c) => (c.services[0].vip = '10.99.0.256'), path: 'services[0].vip', reason: 'must be an IPv4 or IPv6 address' },
     { name: 'VIP is a port address', change: (c) => (c.services[0].vip = '10.99.0.2'), path: 'services[0].vip', reason: 'own address of ports[0] (eth0)' },
     // semantics: tunnel
     { name: 'tunnel options on a dsr service', change: (c) => (c.services[0].tunnel = { encapsulation: 'ipip' }), path: 'services[0].tunnel', reason: 'applies to forwarding tunnel only' },
@@ -213,8 +213,8 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'guePort 0', change: (c) => tunnel(c, { encapsulation: 'gue', guePort: 0 }), path: 'services[0].tunnel.guePort', reason: 'must be >= 1' },
     { name: 'sourceNetwork with gue', change: (c) => tunnel(c, { encapsulation: 'gue', sourceNetwork: '172.16.0.0/16' }), path: 'services[0].tunnel.sourceNetwork', reason: 'applies to encapsulation ipip only' },
     { name: 'source and sourceNetwork', change: (c) => tunnel(c, { source: '10.99.0.2', sourceNetwork: '172.16.0.0/16' }), path: 'services[0].tunnel', reason: 'not both' },
-    { name: 'source not an address', change: (c) => tunnel(c, { source: 'lb' }), path: 'services[0].tunnel.source', reason: 'must be an IPv4 address' },
-    { name: 'IPv6 source', change: (c) => tunnel(c, { source: 'fd00::2' }), path: 'services[0].tunnel.source', reason: 'must be an IPv4 address' },
+    { name: 'source not an address', change: (c) => tunnel(c, { source: 'lb' }), path: 'services[0].tunnel.source', reason: 'must be an IP address' },
+    { name: 'IPv6 source', change: (c) => tunnel(c, { source: 'fd00::2' }), path: 'services[0].tunnel.source', reason: 'is IPv6 but the VIP is IPv4' },
     { name: 'multicast source', change: (c) => tunnel(c, { source: '239.1.1.1' }), path: 'services[0].tunnel.source', reason: 'not a unicast address' },
     { name: 'sourceNetwork without prefix', change: (c) => tunnel(c, { sourceNetwork: '172.16.0.0' }), path: 'services[0].tunnel.sourceNetwork', reason: 'IPv4 prefix' },
     { name: 'sourceNetwork /28', change: (c) => tunnel(c, { sourceNetwork: '172.16.0.0/28' }), path: 'services[0].tunnel.sourceNetwork', reason: 'prefix length must be 8 to 24' },
@@ -235,6 +235,29 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'MAC with dashes', change: (c) => (c.services[0].backends[0].mac = '02-00-00-00-00-11'), path: 'services[0].backends[0].mac', reason: 'must be a MAC address' },
     { name: 'short MAC', change: (c) => (c.services[0].backends[0].mac = '02:00:00:00:11'), path: 'services[0].backends[0].mac', reason: 'must be a MAC address' },
     { name: 'multicast MAC', change: (c) => (c.services[0].backends[0].mac = '01:00:5e:00:00:01'), path: 'services[0].backends[0].mac', reason: 'multicast' },
+    // IPv6
+    { name: 'address6 without prefix', change: (c) => (c.ports[0].address6 = 'fd00:99::2'), path: 'ports[0].address6', reason: 'IPv6 address with a prefix length' },
+    { name: 'address6 IPv4', change: (c) => (c.ports[0].address6 = '10.99.0.3/24'), path: 'ports[0].address6', reason: 'IPv6 address with a prefix length' },
+    { name: 'address6 link-local', change: (c) => (c.ports[0].address6 = 'fe80::2/64'), path: 'ports[0].address6', reason: 'not link-local' },
+    { name: 'address6 /128', change: (c) => (c.ports[0].address6 = 'fd00:99::2/128'), path: 'ports[0].address6', reason: 'prefix length must be 8 to 127' },
+    { name: 'gateway6 without address6', change: (c) => (c.ports[0].gateway6 = 'fe80::1'), path: 'ports[0].gateway6', reason: 'needs address6' },
+    { name: 'gateway6 off prefix', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].gateway6 = 'fd00:98::1'; }, path: 'ports[0].gateway6', reason: 'neither inside the port\'s prefix fd00:99::/64 nor link-local' },
+    { name: 'gateway6 multicast', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].gateway6 = 'ff02::1'; }, path: 'ports[0].gateway6', reason: 'not a unicast address' },
+    { name: 'duplicate address6', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports.push({ ...secondPort, address6: 'fd00:99::2/48' }); }, path: 'ports[1].address6', reason: 'already the address of ports[0]' },
+    { name: 'IPv4 backend of an IPv6 VIP', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; }, path: 'services[0].backends[0].address', reason: '10.99.0.11 is IPv4 but the VIP is IPv6' },
+    { name: 'nat with an IPv6 VIP', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'] }; c.services[0].vip = 'fd00:99::100'; c.services[0].forwarding = 'nat'; c.services[0].backends = []; }, path: 'services[0].forwarding', reason: 'nat forwarding is IPv4 only for now' },
+    { name: 'IPv6 VIP is the port address6', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::2'; c.services[0].backends = []; }, path: 'services[0].vip', reason: 'own address of ports[0]' },
+    { name: 'IPv6 dsr backend off-link', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = [{ address: '2001:db8::11', port: 80 }]; }, path: 'services[0].backends[0].address', reason: 'dsr only rewrites MACs' },
+    { name: 'IPv6 tunnel backend off-link with no gateway6', change: (c) => {
+      c.ports[0].address6 = 'fd00:99::2/64';
+      c.services[0].vip = 'fd00:99::100';
+      tunnel(c, {});
+      c.services[0].backends = [{ address: '2001:db8::11', port: 80 }];
+    }, path: 'services[0].backends[0].address', reason: 'no port has a gateway6' },
+    { name: 'IPv6 tunnel with an IPv4 sourceNetwork', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = []; tunnel(c, { sourceNetwork: '172.16.0.0/16' }); }, path: 'services[0].tunnel.sourceNetwork', reason: 'must be an IPv6 prefix' },
+    { name: 'IPv6 sourceNetwork /64', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = []; tunnel(c, { sourceNetwork: 'fd00:5c::/64' }); }, path: 'services[0].tunnel.sourceNetwork', reason: 'prefix length must be 96 to 120' },
+    { name: 'IPv6 sourceNetwork host bits', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = []; tunnel(c, { sourceNetwork: 'fd00:5c::1/96' }); }, path: 'services[0].tunnel.sourceNetwork', reason: 'host bits set; the prefix is fd00:5c::/96' },
+    { name: 'IPv6 multicast tunnel source', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = []; tunnel(c, { source: 'ff05::1' }); }, path: 'services[0].tunnel.source', reason: 'not a unicast address' },
   ];
 
   for (const { name, change, path, reason } of rejected) {
@@ -500,6 +523,30 @@ describe('toNativeServices and ids', () => {
     assert.equal(web.forwarding, 'nat');
     assert.equal(web.backends[0].port, 8080);
     assert.ok(!('tunnel' in web));
+  });
+
+  test('IPv6: port address6 and gateway6, IPv6 services with their own source network default', () => {
+    const cfg = validateConfig(withChange((c) => {
+      c.ports[0].address6 = 'FD00:99:0::2/64';
+      c.ports[0].gateway6 = 'fe80::1';
+      c.services.push({ name: 'web6', vip: 'fd00:99::100', port: 80, backends: [{ address: 'fd00:99:0::11', port: 80 }] });
+      c.services.push({ name: 'ipip6', vip: 'fd00:99::101', port: 80, forwarding: 'tunnel',
+        backends: [{ address: '2001:db8::11', port: 80 }] });
+      c.services.push({ name: 'gue6', vip: 'fd00:99::102', port: 53, protocol: 'udp', forwarding: 'tunnel',
+        tunnel: { encapsulation: 'gue', source: 'fd00:99::2' }, backends: [] });
+    }));
+    const start = toNativeStart(cfg, 'ipv6-test');
+    assert.equal(start.ports[0].address6, 'fd00:99::2');
+    assert.equal(start.ports[0].prefixLength6, 64);
+    assert.equal(start.ports[0].gateway6, 'fe80::1');
+    const [, web6, ipip6, gue6] = toNativeServices(cfg.services, new ServiceIdMap());
+    assert.equal(web6.vip, 'fd00:99::100');
+    assert.equal(web6.backends[0].address, 'fd00:99::11');
+    assert.deepEqual(ipip6.tunnel, { encapsulation: 'ipip', guePort: 6080, sourceNetwork: 'fd00:5c::', sourcePrefixLength: 96 });
+    assert.deepEqual(gue6.tunnel, { encapsulation: 'gue', guePort: 6080, source: 'fd00:99::2', sourceNetwork: 'fd00:5c::',
+      sourcePrefixLength: 96 });
+    const v4 = toNativeStart(validateConfig(base()), 'ipv4-test');
+    assert.ok(!('address6' in v4.ports[0]) && !('gateway6' in v4.ports[0]), 'no IPv6 keys when not configured');
   });
 
   test('ids stay with unchanged services and backends across calls', () => {

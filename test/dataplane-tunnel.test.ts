@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NativeService, NativeTunnel } from '../src/native/types';
 import * as pk from './helpers/packets';
-import { writePcap } from './helpers/pcap';
+import { dropDelta, perFlow, tsharkDecode } from './helpers/golden';
 import { backend, backendMac, CLIENT_MAC, PORT_ADDRESS, RingDataplane, service, totals } from './helpers/ring-dataplane';
 
 const GATEWAY = '10.99.0.1';
@@ -147,24 +147,7 @@ function checkTunnelled(input: Buffer, out: Buffer, encapsulation: 'ipip' | 'gue
 
 const flowOf = (t: pk.DecodedTunnel) => `${t.inner.ipv4!.src}:${(t.inner.tcp ?? t.inner.udp)!.sport}`;
 
-/** Per flow, the value `pick` reads; asserts each flow always gets the same one. */
-function perFlow<T>(tunnels: pk.DecodedTunnel[], pick: (t: pk.DecodedTunnel) => T): Map<string, T> {
-  const seen = new Map<string, T>();
-  for (const t of tunnels) {
-    const key = flowOf(t);
-    const v = pick(t);
-    if (seen.has(key)) assert.equal(v, seen.get(key), `flow ${key} keeps its value`);
-    seen.set(key, v);
-  }
-  return seen;
-}
-
-function dropDelta(before: Record<string, number>): Record<string, number> {
-  const now = totals(dp.native.stats()).drops;
-  const delta: Record<string, number> = {};
-  for (const [k, v] of Object.entries(now)) if (v !== (before[k] ?? 0)) delta[k] = v - (before[k] ?? 0);
-  return delta;
-}
+const perFlowOf = <T>(tunnels: pk.DecodedTunnel[], pick: (t: pk.DecodedTunnel) => T) => perFlow(tunnels, flowOf, pick);
 
 describe('next hop through the gateway', () => {
   // First, while the gateway is still unresolved: it is a neighbor target from the start.
@@ -172,7 +155,7 @@ describe('next hop through the gateway', () => {
     const packet = clientFrame({ src: '192.168.1.1', sport: 1111, dst: VIP.routed, dport: 80 });
     const before = totals(dp.native.stats()).drops;
     assert.deepEqual(await exchange([packet]), []);
-    assert.deepEqual(dropDelta(before), { neighbor_unresolved: 1 }, 'dropped until the gateway is resolved');
+    assert.deepEqual(dropDelta(dp, before), { neighbor_unresolved: 1 }, 'dropped until the gateway is resolved');
 
     dp.native.poll();
     const gw = dp.native.neighbors().find((n) => n.address === GATEWAY);
@@ -222,7 +205,7 @@ describe('ipip', () => {
     const out = await exchange(inputs);
     assert.equal(out.length, inputs.length);
     const tunnels = out.map((f, i) => checkTunnelled(inputs[i], f, 'ipip'));
-    const sources = perFlow(tunnels, (t) => t.outer.ipv4!.src);
+    const sources = perFlowOf(tunnels, (t) => t.outer.ipv4!.src);
     assert.equal(sources.size, fs.length);
     for (const s of sources.values()) assert.ok(s.startsWith('172.16.'), `${s} inside 172.16.0.0/16`);
     const distinct = new Set(sources.values()).size;
@@ -256,7 +239,7 @@ describe('gue', () => {
       assert.equal(t.outer.ipv4!.src, PORT_ADDRESS);
       assert.ok(t.inner.udp!.checksumValid, 'inner UDP checksum intact');
     }
-    const ports = perFlow(tunnels, (t) => t.outer.udp!.sport);
+    const ports = perFlowOf(tunnels, (t) => t.outer.udp!.sport);
     const distinct = new Set(ports.values()).size;
     console.log(`# ${fs.length} flows -> ${distinct} distinct GUE source ports`);
     // 400 flows over 16384 ports: a few birthday collisions.
@@ -369,23 +352,9 @@ describe('tshark', () => {
   const decodeArgs = ['-n', '-d', `udp.port==${GUE_PORT},ip`, '--disable-protocol', 'dns',
     '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
 
-  /** tshark -V of `frames`; fails on any bad checksum or malformed marker, quoting where. */
   function cleanDecode(name: string, frames: Buffer[], extra: string[]): string[] {
-    const path = join(workDir, `${name}.pcap`);
-    writePcap(path, frames);
-    const args = ['-r', path, ...decodeArgs, ...extra];
-    const verbose = spawnSync('tshark', [...args, '-V'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-    assert.equal(verbose.status, 0, `tshark failed: ${verbose.stderr}`);
-    for (const marker of ['[Bad', 'Status: Bad', 'Malformed', 'incorrect, should be']) {
-      const at = verbose.stdout.indexOf(marker);
-      assert.equal(at, -1, `${name}: tshark reports "${marker}":\n${verbose.stdout.slice(Math.max(0, at - 1500), at + 200)}`);
-    }
-    const fields = spawnSync('tshark', [...args, '-T', 'fields', '-E', 'separator=;', '-e', 'ip.proto', '-e', 'ip.dst',
-      '-e', 'tcp.dstport', '-e', 'udp.dstport', '-e', 'icmp.mtu'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    assert.equal(fields.status, 0, `tshark failed: ${fields.stderr}`);
-    const lines = fields.stdout.split('\n').filter((l) => l !== '');
-    assert.equal(lines.length, frames.length);
-    return lines;
+    return tsharkDecode(join(workDir, `${name}.pcap`), frames, [...decodeArgs, ...extra],
+      ['ip.proto', 'ip.dst', 'tcp.dstport', 'udp.dstport', 'icmp.mtu']);
   }
 
   test('decodes every captured frame with valid checksums and sees the inner packets', () => {

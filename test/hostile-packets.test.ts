@@ -5,6 +5,7 @@
 // native/lcore_stats.h holds and the mempool is back where it started.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as nd from './helpers/ndp-packets';
 import * as pk from './helpers/packets';
 import { backend, backendMac, CLIENT_MAC, PORT_ADDRESS, RingDataplane, service, totals } from './helpers/ring-dataplane';
 import type { DataplaneStats } from '../src/native/addon';
@@ -14,12 +15,16 @@ const UDP_VIP = '10.99.0.101';
 const CLIENT = '172.16.1.1';
 const SPORT = 4000;
 const MTU = 1500; // ringStartConfig's port MTU
+const PORT6 = 'fd00:99::2';
+const VIP6 = 'fd00:99::100';
+const CLIENT6 = 'fd00:99::99';
 
-const dp = new RingDataplane();
+const dp = new RingDataplane({ address6: PORT6 });
 after(() => dp.stop());
 dp.native.setServices([
   service([backend(0)]),
   service([backend(1, { port: 53 })], { id: 1, name: 'dns', vip: UDP_VIP, port: 53, protocol: 'udp' }),
+  service([backend(2, { address: 'fd00:99::13' })], { id: 2, name: 'web6', vip: VIP6 }),
 ]);
 
 type Expect =
@@ -88,6 +93,19 @@ function shortDatagram(proto: number, l4: Buffer, keep: number, dst = VIP): Buff
 const v6Syn = () => eth(pk.ipv6({ src: '2001:db8::1', dst: '2001:db8::100', nextHeader: pk.IPPROTO_TCP },
   pk.tcp({ sport: SPORT, dport: 80, flags: 'S' }, { src: '2001:db8::1', dst: '2001:db8::100' })),
 { type: pk.ETHERTYPE_IPV6, pad: false });
+
+const ip6 = (o: Partial<pk.Ipv6Options>, l4: Buffer) =>
+  eth(pk.ipv6({ src: CLIENT6, dst: VIP6, nextHeader: pk.IPPROTO_TCP, ...o }, l4), { type: pk.ETHERTYPE_IPV6 });
+const syn6 = (o: Partial<pk.Ipv6Options> = {}) => ip6(o, pk.tcp({ sport: SPORT, dport: 80, flags: 'S' },
+  { src: o.src ?? CLIENT6, dst: o.dst ?? VIP6 }));
+const ns = (o: Partial<nd.NsOptions> = {}) => nd.neighborSolicitFrame({ srcMac: CLIENT_MAC, src: CLIENT6, target: VIP6, ...o });
+const echo6 = (o: { checksum?: number; type?: number } = {}) => ip6({ nextHeader: pk.IPPROTO_ICMPV6 },
+  pk.icmpEcho({ type: o.type ?? 128, id: 0x1234, seq: 9, payload: ECHO_PAYLOAD, checksum: o.checksum }, { src: CLIENT6, dst: VIP6 }));
+
+function naReplyCheck(out: Buffer): void {
+  const expected = nd.neighborAdvertFrame({ srcMac: dp.mac, dstMac: CLIENT_MAC, src: VIP6, dst: CLIENT6, target: VIP6 });
+  assert.equal(out.toString('hex'), expected.toString('hex'));
+}
 
 const plain = syn();
 const twoTags = eth(ip4({}, tcpSeg()), { vlans: [10, 20], pad: false });
@@ -206,7 +224,40 @@ const cases: Case[] = [
   { name: 'TCP to the VIP on a port with no service', frame: syn({ tcp: { dport: 443 } }), expect: { dropped: 'no_service' } },
   { name: 'UDP to a TCP-only VIP', frame: eth(ip4({ proto: pk.IPPROTO_UDP }, udpSeg({ dport: 80 }, VIP))),
     expect: { dropped: 'no_service' } },
-  { name: 'IPv6 to a v4-only set-up', frame: v6Syn(), expect: { dropped: 'no_service' } },
+  { name: 'IPv6 to an address that is no VIP', frame: v6Syn(), expect: { dropped: 'no_service' } },
+
+  // IPv6 and neighbor discovery.
+  { name: 'IPv6 TCP to the IPv6 VIP', frame: syn6(), expect: { forwarded: 2 } },
+  { name: 'IPv6 with hop-by-hop and destination options is forwarded intact',
+    frame: syn6({ extHeaders: [{ type: 0 }, { type: 60 }] }), expect: { forwarded: 2 } },
+  { name: 'IPv6 extension header running past the packet',
+    frame: patched(syn6({ extHeaders: [{ type: 0 }] }), 14 + 40 + 1, 8), expect: { dropped: 'truncated' } },
+  { name: 'IPv6 fragment header', frame: syn6({ extHeaders: [{ type: 44, more: true }] }), expect: { dropped: 'ip_fragment' } },
+  { name: 'IPv6 multicast source', frame: syn6({ src: 'ff02::1' }), expect: { dropped: 'bad_source' } },
+  { name: 'IPv6 payload length beyond the frame', frame: syn6({ payloadLength: 400 }), expect: { dropped: 'bad_ip_header' } },
+  { name: 'IPv6 TCP to the all-nodes group MAC', frame: patched(syn6(), 0, 0x33, 0x33, 0, 0, 0, 1),
+    expect: { dropped: 'not_for_us' } },
+  { name: 'neighbor solicitation for the IPv6 VIP is answered', frame: ns(), expect: { reply: naReplyCheck } },
+  { name: 'neighbor solicitation with hop limit 254', frame: ns({ hopLimit: 254 }), expect: { dropped: 'bad_nd' } },
+  { name: 'neighbor solicitation with a bad ICMPv6 checksum', frame: ns({ checksum: 0xbeef }), expect: { dropped: 'bad_nd' } },
+  { name: 'neighbor solicitation with an option of length 0', frame: ns({ optionUnits: 0 }), expect: { dropped: 'bad_nd' } },
+  { name: 'neighbor solicitation from :: with a source link-layer option', frame: ns({ src: '::' }),
+    expect: { dropped: 'bad_nd' } },
+  { name: 'neighbor solicitation truncated inside the target', frame: ns().subarray(0, 14 + 40 + 16),
+    expect: { dropped: 'bad_ip_header' } },
+  { name: 'neighbor solicitation for an address not ours', frame: ns({ target: 'fd00:99::4444' }),
+    expect: { dropped: 'nd_ignored' } },
+  { name: 'neighbor solicitation from a multicast MAC', frame: ns({ srcMac: '33:33:00:00:00:01' }),
+    expect: { dropped: 'bad_source' } },
+  { name: 'neighbor advertisement sent to a solicited-node group', frame: patched(nd.neighborAdvertFrame({
+    srcMac: CLIENT_MAC, dstMac: dp.mac, src: CLIENT6, dst: PORT6, target: CLIENT6 }), 0, 0x33, 0x33, 0xff, 0, 0, 2),
+  expect: { dropped: 'not_for_us' } },
+  { name: 'ICMPv6 echo to the IPv6 VIP is answered', frame: echo6(), expect: { reply: (out) => {
+    const d = pk.decodeFrame(out);
+    assert.ok(d.icmp?.type === 129 && d.icmp.checksumValid && d.ipv6?.src === VIP6 && d.ipv6.dst === CLIENT6, JSON.stringify(d));
+  } } },
+  { name: 'ICMPv6 echo with a bad checksum', frame: echo6({ checksum: 0x1234 }), expect: { dropped: 'bad_icmp_checksum' } },
+  { name: 'ICMPv6 echo reply to the IPv6 VIP', frame: echo6({ type: 129 }), expect: { dropped: 'icmp_ignored' } },
   { name: 'ARP request for the port address with hardware length 7',
     frame: pk.ether({ dst: pk.BROADCAST_MAC, src: CLIENT_MAC, type: pk.ETHERTYPE_ARP },
       patched(pk.arp({ op: 1, sha: CLIENT_MAC, spa: '10.99.0.1', tpa: PORT_ADDRESS }), 4, 7)),

@@ -16,6 +16,7 @@ import { createMetrics } from './metrics';
 import { backendRoutes } from './routes/backends';
 import { lcoreRoutes } from './routes/lcores';
 import { metricsRoutes } from './routes/metrics';
+import { neighborRoutes } from './routes/neighbors';
 import { openapiRoutes } from './routes/openapi';
 import { portRoutes } from './routes/ports';
 import { probeRoutes } from './routes/probes';
@@ -98,6 +99,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     v1.register(serviceRoutes, ctx);
     v1.register(backendRoutes, ctx);
     v1.register(portRoutes, ctx);
+    v1.register(neighborRoutes, ctx);
     v1.register(lcoreRoutes, ctx);
     v1.register(statsRoutes, ctx);
   }, { prefix: '/api/v1' });

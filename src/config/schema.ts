@@ -49,6 +49,12 @@ export const PortSchema = Type.Object(
     queues: Int(1, 64, { default: 1 }),
     address: Type.String({ description: 'own IPv4 address with prefix length, like 10.99.0.2/24' }),
     gateway: Type.Optional(Type.String()),
+    address6: Type.Optional(Type.String({
+      description: 'own IPv6 address with prefix length, like fd00:99::2/64; needed by IPv6 services',
+    })),
+    gateway6: Type.Optional(Type.String({
+      description: 'IPv6 next hop of off-link IPv6 tunnel backends: inside address6\'s prefix, or link-local (fe80::/10)',
+    })),
     mtu: Int(68, 9600, { default: 1500 }),
     rxDescriptors: Int(64, 16384, { default: 1024 }),
     txDescriptors: Int(64, 16384, { default: 1024 }),
@@ -170,19 +176,22 @@ export const BackendSchema = Type.Object(
 export const GUE_DEFAULT_PORT = 6080;
 /** Per-flow ipip outer sources, as Katran's: a private range a backend never routes back to. */
 export const TUNNEL_SOURCE_NETWORK_DEFAULT = '172.16.0.0/16';
+/** The same for IPv6 services: a unique-local /96, 2^32 sources. */
+export const TUNNEL_SOURCE_NETWORK6_DEFAULT = 'fd00:5c::/96';
 
 export const TunnelSchema = Type.Object(
   {
     encapsulation: Type.Union([Type.Literal('ipip'), Type.Literal('gue')], {
       default: 'ipip',
-      description: 'ipip: IPv4-in-IPv4 (protocol 4); gue: IPv4 in UDP (GUE variant 1, no GUE header)',
+      description: 'ipip: IP-in-IP (IPv4-in-IPv4, protocol 4; IPv6-in-IPv6, next header 41); gue: IP in UDP (GUE variant 1, no GUE header)',
     }),
     guePort: Type.Optional(Int(1, 65535, { description: `gue only: UDP destination port, default ${GUE_DEFAULT_PORT}` })),
     source: Type.Optional(Type.String({
-      description: 'fixed outer source address; default: per flow from sourceNetwork (ipip), the egress port address (gue)',
+      description: 'fixed outer source address, of the VIP\'s family; default: per flow from sourceNetwork (ipip), the egress port address (gue)',
     })),
     sourceNetwork: Type.Optional(Type.String({
-      description: `ipip only: prefix (/8 to /24) per-flow outer sources are drawn from, default ${TUNNEL_SOURCE_NETWORK_DEFAULT}`,
+      description: 'ipip only: prefix per-flow outer sources are drawn from, of the VIP\'s family: IPv4 /8 to /24, ' +
+        `default ${TUNNEL_SOURCE_NETWORK_DEFAULT}; IPv6 /96 to /120, default ${TUNNEL_SOURCE_NETWORK6_DEFAULT}`,
     })),
   },
   strict,

@@ -10,6 +10,7 @@ import { natPoolEntryAddresses } from './nat-pool';
 import { parseLcores } from './lcores';
 import { MAX_NAT_POOL_ADDRESSES, type BackendConfig, type PortConfig, type ServiceConfig, type SluiceConfig,
   type WorkerConfig } from './schema';
+import { checkPortsIpv6, checkSameFamily, checkSourceNetwork6 } from './semantics-ipv6';
 
 /** native kMaxWorkers */
 export const MAX_WORKERS = 64;
@@ -94,7 +95,7 @@ function checkPorts(p: Problems, ports: readonly PortConfig[]): (Cidr | undefine
       return undefined;
     }
     if (cidr.family !== 4) {
-      p.add(`${path}.address`, 'IPv6 port addresses are not supported yet');
+      p.add(`${path}.address`, `${port.address} is IPv6: address is the port's IPv4 address; give an IPv6 one as address6`);
       return undefined;
     }
     if (port.gateway !== undefined) {
@@ -224,6 +225,9 @@ interface PortFacts {
   natPoolPort: ReadonlyMap<string, number>;
   /** ports (by index) that have a nat pool */
   hasNatPool: readonly boolean[];
+  /** the same for IPv6: port prefixes (address6) and gateway6 */
+  onLink6: readonly Cidr[];
+  hasGateway6: boolean;
 }
 
 /** "399-200" matches the schema's pattern but no status at all; an operator meant 200-399 or mistyped. */
@@ -236,7 +240,6 @@ function checkExpectStatus(p: Problems, expectStatus: string | undefined, path: 
 /** The backend's normalized "address:port", or undefined when its address is unusable. */
 function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: string,
                       facts: PortFacts): string | undefined {
-  const { ownerOf, onLink, hasGateway } = facts;
   if (svc.forwarding !== 'nat' && b.port !== svc.port) {
     p.add(`${path}.port`,
       `${svc.forwarding} forwards without rewriting ports: backend port must equal the service port ${svc.port}`);
@@ -254,13 +257,13 @@ function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: s
   }
   const ip = parseIp(b.address);
   if (ip === undefined) {
-    p.add(`${path}.address`, `"${b.address}" must be an IPv4 address`);
+    p.add(`${path}.address`, `"${b.address}" must be an IPv4 or IPv6 address`);
     return undefined;
   }
-  if (ip.family === 6) {
-    p.add(`${path}.address`, 'IPv6 backends are not supported yet');
-    return undefined;
-  }
+  if (!checkSameFamily((q, r) => p.add(q, r), `${path}.address`, 'backends', ip, parseIp(svc.vip))) return undefined;
+  const { ownerOf } = facts;
+  const onLink = ip.family === 6 ? facts.onLink6 : facts.onLink;
+  const hasGateway = ip.family === 6 ? facts.hasGateway6 : facts.hasGateway;
   const addr = formatIp(ip);
   const owner = ownerOf(addr);
   const poolPort = facts.natPoolPort.get(addr);
@@ -275,7 +278,7 @@ function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: s
         `${addr} is not inside any port's subnet (${nets}); dsr only rewrites MACs, so backends must be on-link`);
     } else if (!hasGateway) {
       p.add(`${path}.address`,
-        `${addr} is not inside any port's subnet (${nets}) and no port has a gateway to reach it through`);
+        `${addr} is not inside any port's subnet (${nets}) and no port has a ${ip.family === 6 ? 'gateway6' : 'gateway'} to reach it through`);
     }
   }
   if (svc.forwarding === 'nat' && owner === undefined) checkNatEgress(p, addr, path, facts);
@@ -292,6 +295,8 @@ function checkNatEgress(p: Problems, addr: string, path: string, facts: PortFact
 }
 
 function checkTunnel(p: Problems, svc: ServiceConfig, path: string): void {
+  const vip = parseIp(svc.vip);
+  const v6 = vip?.family === 6;
   const t = svc.tunnel;
   if (t === undefined) return;
   if (svc.forwarding !== 'tunnel') {
@@ -309,15 +314,22 @@ function checkTunnel(p: Problems, svc: ServiceConfig, path: string): void {
   }
   if (t.source !== undefined) {
     const ip = parseIp(t.source);
-    if (ip === undefined || ip.family !== 4) {
-      p.add(`${path}.source`, `"${t.source}" must be an IPv4 address`);
-    } else if (ip.bytes[0] === 0 || ip.bytes[0] >= 224) {
+    if (ip === undefined) {
+      p.add(`${path}.source`, `"${t.source}" must be an IP address`);
+    } else if (!checkSameFamily((q, r) => p.add(q, r), `${path}.source`, 'backends and tunnel source', ip, vip)) {
+      // reported
+    } else if (ip.family === 6 ? ip.bytes[0] === 0xff || ip.bytes.every((x) => x === 0)
+      : ip.bytes[0] === 0 || ip.bytes[0] >= 224) {
       p.add(`${path}.source`, `${t.source} is not a unicast address`);
     }
   }
   if (t.sourceNetwork !== undefined) {
     const net = parseCidr(t.sourceNetwork);
-    if (net === undefined || net.family !== 4) {
+    if (v6 && net !== undefined && net.family === 6) {
+      checkSourceNetwork6((q, r) => p.add(q, r), `${path}.sourceNetwork`, net, t.sourceNetwork);
+    } else if (v6) {
+      p.add(`${path}.sourceNetwork`, `"${t.sourceNetwork}" must be an IPv6 prefix like fd00:5c::/96, as the VIP is IPv6`);
+    } else if (net === undefined || net.family !== 4) {
       p.add(`${path}.sourceNetwork`, `"${t.sourceNetwork}" must be an IPv4 prefix like 172.16.0.0/16`);
     } else if (net.prefixLength < 8 || net.prefixLength > 24) {
       p.add(`${path}.sourceNetwork`, `prefix length must be 8 to 24 (at least 256 sources), got ${net.prefixLength}`);
@@ -329,9 +341,10 @@ function checkTunnel(p: Problems, svc: ServiceConfig, path: string): void {
 
 function checkService(p: Problems, svc: ServiceConfig, path: string, facts: PortFacts): void {
   const vip = parseIp(svc.vip);
-  if (vip === undefined) p.add(`${path}.vip`, `"${svc.vip}" must be an IPv4 address`);
-  else if (vip.family === 6) p.add(`${path}.vip`, 'IPv6 services are not supported yet');
-  else {
+  if (vip === undefined) p.add(`${path}.vip`, `"${svc.vip}" must be an IPv4 or IPv6 address`);
+  else if (vip.family === 6 && facts.onLink6.length === 0) {
+    p.add(`${path}.vip`, `${svc.vip} is IPv6 and no port has an IPv6 address (ports[].address6)`);
+  } else {
     const owner = facts.ownerOf(formatIp(vip));
     if (owner !== undefined) {
       p.add(`${path}.vip`, `${svc.vip} is the own address of ${owner}; a VIP must be a separate address`);
@@ -342,6 +355,9 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
   if (vip !== undefined && vip.family === 4) {
     const poolPort = facts.natPoolPort.get(formatIp(vip));
     if (poolPort !== undefined) p.add(`${path}.vip`, `${svc.vip} is a nat pool address of ports[${poolPort}]`);
+  }
+  if (vip?.family === 6 && svc.forwarding === 'nat') {
+    p.add(`${path}.forwarding`, 'nat forwarding is IPv4 only for now; use dsr or tunnel for an IPv6 VIP');
   }
   checkTunnel(p, svc, `${path}.tunnel`);
   if (!isPrime(svc.maglevTableSize)) {
@@ -357,10 +373,12 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
 }
 
 function checkServices(p: Problems, services: readonly ServiceConfig[], ports: readonly PortConfig[],
-                       subnets: readonly (Cidr | undefined)[], natPoolPort: ReadonlyMap<string, number>): void {
+                       subnets: readonly (Cidr | undefined)[], subnets6: readonly (Cidr | undefined)[],
+                       natPoolPort: ReadonlyMap<string, number>): void {
   const owners = new Map<string, string>();
-  subnets.forEach((c, i) => {
-    if (c !== undefined && !owners.has(c.address)) owners.set(c.address, `ports[${i}] (${ports[i].name})`);
+  [...subnets, ...subnets6].forEach((c, i) => {
+    const port = i % ports.length;
+    if (c !== undefined && !owners.has(c.address)) owners.set(c.address, `ports[${port}] (${ports[port].name})`);
   });
   const facts: PortFacts = {
     ownerOf: (addr) => owners.get(addr),
@@ -370,6 +388,8 @@ function checkServices(p: Problems, services: readonly ServiceConfig[], ports: r
     gatewayPort: ports.findIndex((port) => port.gateway !== undefined),
     natPoolPort,
     hasNatPool: ports.map((port) => port.natPool !== undefined),
+    onLink6: subnets6.filter((c): c is Cidr => c !== undefined),
+    hasGateway6: ports.some((port, i) => port.gateway6 !== undefined && subnets6[i] !== undefined),
   };
   firstSeen(services, (s) => s.name, (i, first, name) =>
     p.add(`services[${i}].name`, `duplicate service name "${name}" (also services[${first}])`));
@@ -390,8 +410,11 @@ export function semanticProblems(cfg: SluiceConfig): ConfigProblem[] {
   const p = new Problems();
   const lcores = checkLcores(p, cfg);
   const subnets = checkPorts(p, cfg.ports);
+  const subnets6 = checkPortsIpv6((path, reason) => p.add(path, reason), cfg.ports);
+  firstSeen(subnets6, (c) => c?.address, (i, first, addr) =>
+    p.add(`ports[${i}].address6`, `${addr} is already the address of ports[${first}]`));
   if (cfg.workers !== undefined) checkWorkers(p, cfg.workers, lcores, cfg.ports);
   const natPoolPort = checkNatPools(p, cfg.ports, subnets);
-  checkServices(p, cfg.services, cfg.ports, subnets, natPoolPort);
+  checkServices(p, cfg.services, cfg.ports, subnets, subnets6, natPoolPort);
   return p.list;
 }

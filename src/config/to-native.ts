@@ -1,7 +1,7 @@
 // Validated config -> the shapes the addon takes (src/native/types.ts). Addresses
 // go out normalized, queue ownership fully spelled out, ports referenced by index.
 import { configError } from '../errors';
-import { normalizeIp, normalizeMac, parseCidr } from '../net/addr';
+import { normalizeIp, normalizeMac, parseCidr, parseIp } from '../net/addr';
 import type { NativeService, NativeStartConfig, NativePort, NativeTunnel, NativeWorker } from '../native/types';
 import { defaultWorkers } from './defaults-workers';
 import { nativeDevice, parseDevice } from './device';
@@ -9,7 +9,7 @@ import { buildEalArgs } from './eal-args';
 import type { ServiceIdMap } from './ids';
 import { parseLcores } from './lcores';
 import { natPoolAddresses } from './nat-pool';
-import { GUE_DEFAULT_PORT, TUNNEL_SOURCE_NETWORK_DEFAULT } from './schema';
+import { GUE_DEFAULT_PORT, TUNNEL_SOURCE_NETWORK_DEFAULT, TUNNEL_SOURCE_NETWORK6_DEFAULT } from './schema';
 import type { PortConfig, ServiceConfig, SluiceConfig, TunnelConfig } from './schema';
 
 export { IdAllocator, ServiceIdMap } from './ids';
@@ -35,6 +35,13 @@ function toNativePort(port: PortConfig, i: number): NativePort {
     const [portMin, portMax] = port.natPool.portRange;
     out.natPool = { addresses: natPoolAddresses(port.natPool.addresses), portMin, portMax };
   }
+  if (port.address6 !== undefined) {
+    const cidr6 = parseCidr(port.address6);
+    if (cidr6 === undefined) throw configError(`ports[${i}].address6`, 'is not a valid address/prefix');
+    out.address6 = cidr6.address;
+    out.prefixLength6 = cidr6.prefixLength;
+  }
+  if (port.gateway6 !== undefined) out.gateway6 = normalizeIp(port.gateway6) ?? port.gateway6;
   return out;
 }
 
@@ -57,8 +64,9 @@ function toNativeWorkers(cfg: SluiceConfig): NativeWorker[] {
   });
 }
 
-function toNativeTunnel(t: TunnelConfig): NativeTunnel {
-  const net = parseCidr(t.sourceNetwork ?? TUNNEL_SOURCE_NETWORK_DEFAULT);
+function toNativeTunnel(t: TunnelConfig, vip: string): NativeTunnel {
+  const defaultNetwork = parseIp(vip)?.family === 6 ? TUNNEL_SOURCE_NETWORK6_DEFAULT : TUNNEL_SOURCE_NETWORK_DEFAULT;
+  const net = parseCidr(t.sourceNetwork ?? defaultNetwork);
   if (net === undefined) throw configError('tunnel.sourceNetwork', 'is not a valid prefix');
   const out: NativeTunnel = {
     encapsulation: t.encapsulation,
@@ -100,7 +108,7 @@ export function toNativeServices(
       port: svc.port,
       protocol: svc.protocol,
       forwarding: svc.forwarding,
-      ...(svc.forwarding === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }) } : {}),
+      ...(svc.forwarding === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }, svc.vip) } : {}),
       maglevTableSize: svc.maglevTableSize,
       backends: svc.backends.map((b) => {
         const mac = b.mac === undefined ? undefined : normalizeMac(b.mac);

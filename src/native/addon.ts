@@ -20,6 +20,8 @@ export interface LcoreStats {
   icmpFragNeededSent: number;
   /** ICMP destination-unreachable messages to a VIP passed on to the backend owning the quoted flow: a subset of forwarded */
   icmpErrorsRouted: number;
+  /** ICMPv6 packet-too-big replies sent: a subset of drops.mtu_exceeded */
+  icmpPacketTooBigSent: number;
   drops: Record<DropReason, number>;
   flows: {
     active: number;

@@ -13,6 +13,7 @@ export interface LcoreTotals extends FlowTotals {
   localReplies: number;
   icmpFragNeededSent: number;
   icmpErrorsRouted: number;
+  icmpPacketTooBigSent: number;
   /** the slowest worker's loop count: every worker has run at least this many iterations */
   iterations: number;
   /** mean over workers */
@@ -36,6 +37,7 @@ export function lcoreTotals(s: DataplaneStats): LcoreTotals {
     localReplies: sum((l) => l.localReplies),
     icmpFragNeededSent: sum((l) => l.icmpFragNeededSent),
     icmpErrorsRouted: sum((l) => l.icmpErrorsRouted),
+    icmpPacketTooBigSent: sum((l) => l.icmpPacketTooBigSent),
     iterations: Math.min(...s.lcores.map((l) => l.iterations)),
     busyRatio: sum((l) => l.busyRatio) / Math.max(1, s.lcores.length),
     drops,

@@ -10,6 +10,12 @@ export interface NativePort {
   address: string;
   prefixLength: number;
   gateway?: string;
+  /** the balancer's own IPv6 address on this port, for IPv6 services */
+  address6?: string;
+  /** with address6 */
+  prefixLength6?: number;
+  /** IPv6 next hop of off-link tunnel backends; needs address6 */
+  gateway6?: string;
   mtu: number;
   rxDescriptors: number;
   txDescriptors: number;
@@ -61,7 +67,7 @@ export interface NativeBackend {
   weight: number;
   state: NativeAdminState;
   healthy: boolean;
-  /** static next-hop MAC; resolved by ARP when absent */
+  /** static next-hop MAC; resolved by ARP or neighbor discovery when absent */
   mac?: string;
 }
 
@@ -70,9 +76,9 @@ export interface NativeTunnel {
   guePort: number;
   /** fixed outer source; absent: per flow from sourceNetwork (ipip), the egress port address (gue) */
   source?: string;
-  /** IPv4 network address, host bits zero */
+  /** network address of the service's family (the VIP's), host bits zero */
   sourceNetwork: string;
-  /** 8 to 24 */
+  /** IPv4: 8 to 24; IPv6: 96 to 120 */
   sourcePrefixLength: number;
 }
 

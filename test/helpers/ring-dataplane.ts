@@ -19,6 +19,10 @@ export interface RingOptions {
   /** mbufs in the pool; 0 or absent sizes it from ports, queues and workers */
   mbufsPerSocket?: number;
   gateway?: string;
+  /** the port's IPv6 address (prefix length prefixLength6, default 64) and IPv6 gateway */
+  address6?: string;
+  prefixLength6?: number;
+  gateway6?: string;
   mtu?: number;
   natPool?: NativeNatPool;
 }
@@ -31,7 +35,9 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
       `sluice-test-${process.pid}`, '--no-pci', '--log-level', 'lib.eal:warning'],
     ports: [{ name: 'p0', device: 'ring', queues: workers, address: PORT_ADDRESS, prefixLength: 24, mtu: o.mtu ?? 1500,
       rxDescriptors: 1024, txDescriptors: 1024, ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
-      ...(o.natPool === undefined ? {} : { natPool: o.natPool }) }],
+      ...(o.natPool === undefined ? {} : { natPool: o.natPool }),
+      ...(o.address6 === undefined ? {} : { address6: o.address6, prefixLength6: o.prefixLength6 ?? 64 }),
+      ...(o.gateway6 === undefined ? {} : { gateway6: o.gateway6 }) }],
     workers: Array.from({ length: workers }, (_, i) => ({ lcore: i + 1, rx: [{ port: 0, queue: i }] })),
     flowTable: { entriesPerLcore: o.entriesPerLcore ?? 65536, tcpTimeoutSec: 300,
       tcpClosingTimeoutSec: o.tcpClosingTimeoutSec ?? 10, udpTimeoutSec: o.udpTimeoutSec ?? 30,

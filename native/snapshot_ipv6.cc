@@ -1,0 +1,45 @@
+// IPv6 backends in the snapshot: the port whose IPv6 prefix holds the backend,
+// else (tunnel only) the IPv6 gateway of the first port that has one, the same
+// rule as for IPv4 (snapshot.cc).
+#include <cstring>
+#include <stdexcept>
+
+#include "snapshot.h"
+
+namespace sluice {
+
+bool InPrefix6(const uint8_t address[16], const uint8_t prefix[16], uint8_t prefix_len) {
+  uint32_t full = prefix_len / 8;
+  if (std::memcmp(address, prefix, full) != 0) return false;
+  uint32_t rest = prefix_len % 8;
+  if (rest == 0) return true;
+  uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (address[full] & mask) == (prefix[full] & mask);
+}
+
+void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig& b,
+                  const std::vector<PortAddressing>& ports, const NeighborLookup& neighbors,
+                  const std::string& where) {
+  const uint8_t* address = b.address.bytes.data();
+  int port = -1;
+  for (size_t p = 0; p < ports.size() && port < 0; p++) {
+    if (ports[p].has_address6 && InPrefix6(address, ports[p].address6, ports[p].prefix6)) port = static_cast<int>(p);
+  }
+  std::memcpy(view.address6, address, 16);
+  std::memcpy(view.next_hop6, address, 16);
+  if (port < 0 && s.forwarding == Forwarding::kTunnel) {
+    for (size_t p = 0; p < ports.size() && port < 0; p++) {
+      if (ports[p].has_gateway6) port = static_cast<int>(p);
+    }
+    if (port < 0) throw std::invalid_argument(where + ": not inside any port's IPv6 prefix, and no port has gateway6");
+    std::memcpy(view.next_hop6, ports[port].gateway6, 16);
+  }
+  if (port < 0) throw std::invalid_argument(where + ": not inside any port's IPv6 prefix; dsr needs the backend on-link");
+  view.port_index = static_cast<uint16_t>(port);
+  if (s.forwarding == Forwarding::kTunnel) {
+    view.tunnel6 = MakeTunnelTarget6(s.tunnel, address, ports[port].address6, ports[port].mtu);
+  }
+  if (!UseStaticMac(view, b)) view.mac_known = neighbors.Lookup6(view.next_hop6, &view.mac) ? 1 : 0;
+}
+
+}  // namespace sluice

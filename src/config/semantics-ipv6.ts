@@ -1,0 +1,76 @@
+// The IPv6 rules of semantics.ts: port addresses (address6, gateway6) and the
+// family a service shares with its backends and tunnel sources.
+import { formatIp, inSubnet, normalizeIp, parseCidr, parseIp, type Cidr, type IpAddress } from '../net/addr';
+import type { PortConfig } from './schema';
+
+export type AddProblem = (path: string, reason: string) => void;
+
+/** fe80::/10: where routers usually answer neighbor solicitations from. */
+export function isLinkLocal6(ip: IpAddress): boolean {
+  return ip.family === 6 && ip.bytes[0] === 0xfe && (ip.bytes[1] & 0xc0) === 0x80;
+}
+
+function isMulticastOrUnspecified(ip: IpAddress): boolean {
+  return ip.family === 6 ? ip.bytes[0] === 0xff || ip.bytes.every((b) => b === 0) : false;
+}
+
+/** Parsed IPv6 port prefixes by index; undefined where the port has none or it is bad (reported). */
+export function checkPortsIpv6(add: AddProblem, ports: readonly PortConfig[]): (Cidr | undefined)[] {
+  return ports.map((port, i) => {
+    const path = `ports[${i}]`;
+    if (port.address6 === undefined) {
+      if (port.gateway6 !== undefined) add(`${path}.gateway6`, 'needs address6, the port\'s own IPv6 address');
+      return undefined;
+    }
+    const cidr = parseCidr(port.address6);
+    if (cidr === undefined || cidr.family !== 6) {
+      add(`${path}.address6`, `"${port.address6}" must be an IPv6 address with a prefix length, like fd00:99::2/64`);
+      return undefined;
+    }
+    const own = parseIp(cidr.address)!;
+    if (isMulticastOrUnspecified(own) || isLinkLocal6(own)) {
+      add(`${path}.address6`, `${cidr.address} must be a unicast address that is not link-local`);
+      return undefined;
+    }
+    if (cidr.prefixLength < 8 || cidr.prefixLength > 127) {
+      add(`${path}.address6`, `prefix length must be 8 to 127, got ${cidr.prefixLength}`);
+      return undefined;
+    }
+    if (port.gateway6 !== undefined) {
+      const gw = parseIp(port.gateway6);
+      if (gw === undefined || gw.family !== 6) {
+        add(`${path}.gateway6`, `"${port.gateway6}" must be an IPv6 address`);
+      } else if (isMulticastOrUnspecified(gw)) {
+        add(`${path}.gateway6`, `${port.gateway6} is not a unicast address`);
+      } else if (!isLinkLocal6(gw) && !inSubnet(port.gateway6, cidr)) {
+        add(`${path}.gateway6`,
+          `${port.gateway6} is neither inside the port's prefix ${cidr.network}/${cidr.prefixLength} nor link-local (fe80::/10)`);
+      } else if (normalizeIp(port.gateway6) === cidr.address) {
+        add(`${path}.gateway6`, 'must not be the port\'s own address');
+      }
+    }
+    return cidr;
+  });
+}
+
+const familyName = (f: 4 | 6): string => `IPv${f}`;
+
+/**
+ * A service and its backends share one address family; says so when `ip` is not
+ * of the VIP's. True when the families match.
+ */
+export function checkSameFamily(add: AddProblem, path: string, what: string, ip: IpAddress, vip: IpAddress | undefined): boolean {
+  if (vip === undefined || ip.family === vip.family) return true;
+  add(path, `${formatIp(ip)} is ${familyName(ip.family)} but the VIP is ${familyName(vip.family)}: ` +
+    `a service, its ${what} share one address family`);
+  return false;
+}
+
+/** The tunnel's sourceNetwork rule for an IPv6 service: /96 to /120, host bits clear. */
+export function checkSourceNetwork6(add: AddProblem, path: string, net: Cidr, text: string): void {
+  if (net.prefixLength < 96 || net.prefixLength > 120) {
+    add(path, `an IPv6 prefix length must be 96 to 120 (at least 256 sources, at most 2^32), got ${net.prefixLength}`);
+  } else if (net.address !== net.network) {
+    add(path, `${text} has host bits set; the prefix is ${net.network}/${net.prefixLength}`);
+  }
+}
