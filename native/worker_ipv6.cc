@@ -120,8 +120,7 @@ void EncapsulateTunnel6(WorkerContext& w, const BackendView& b, uint32_t backend
   const auto* inner = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr*, l2_len);
   uint32_t inner_length = rte_be_to_cpu_16(inner->payload_len) + sizeof(struct rte_ipv6_hdr);
   if (inner_length > b.tunnel6.max_inner_length) return RefuseTooBig6(w, b, m, ingress_port, now_ms);
-  uint32_t padding = rte_pktmbuf_pkt_len(m) - l2_len - inner_length;
-  if (padding > 0) rte_pktmbuf_trim(m, static_cast<uint16_t>(padding));
+  if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel6.overhead));
   if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
   Encapsulate6(start, l2_len, static_cast<uint16_t>(inner_length), b.tunnel6, flow_hash, b.mac,
