@@ -19,7 +19,8 @@ TunnelTarget6 MakeTunnelTarget6(const TunnelConfig& config, const uint8_t backen
     std::memcpy(t.source_base, egress_address, 16);
   } else {
     // The config allows /96 to /120: the host bits all lie in the last four bytes.
-    uint32_t host_bits = config.source_prefix_len >= 128 ? 0 : ~uint32_t{0} >> (config.source_prefix_len - 96);
+    uint32_t shift = config.source_prefix_len > 96 ? config.source_prefix_len - 96u : 0u;
+    uint32_t host_bits = shift >= 32 ? 0 : ~uint32_t{0} >> shift;
     std::memcpy(t.source_base, config.source_network.bytes.data(), 16);
     uint32_t low;
     std::memcpy(&low, t.source_base + 12, 4);

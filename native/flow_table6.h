@@ -17,7 +17,7 @@
 
 namespace sluice {
 
-struct FlowKey6 {
+struct alignas(8) FlowKey6 {
   uint8_t src_addr[16];
   uint8_t dst_addr[16];
   uint16_t src_port;  // network order
@@ -69,6 +69,8 @@ class FlowTable6 {
   // Removes expired entries among up to `budget` positions, resuming where the
   // last call stopped; called once per loop iteration, never per packet.
   void Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services);
+
+  uint32_t capacity() const { return slots_; }  // most flows held at once
 
  private:
   static constexpr uint32_t kHashSeed = 0x5d1ce6;

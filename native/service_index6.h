@@ -74,7 +74,12 @@ class ServiceIndex6 {
     uint8_t vip[16] = {};
     bool used = false;
   };
-  static uint32_t HashVip(const uint8_t vip[16]) { return rte_hash_crc(vip, 16, 0); }
+  // Addresses come from packet bytes at any alignment: read as words by memcpy.
+  static uint32_t HashVip(const uint8_t vip[16]) {
+    uint64_t w[2];
+    std::memcpy(w, vip, 16);
+    return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
+  }
   static uint32_t Hash(const uint8_t vip[16], uint16_t port, uint8_t proto) {
     return rte_hash_crc_4byte(static_cast<uint32_t>(port) << 8 | proto, HashVip(vip));
   }

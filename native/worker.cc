@@ -256,8 +256,7 @@ inline void EncapsulateTunnel(WorkerContext& w, const BackendView& b, uint32_t b
     if (!answer_too_big) return Drop(w, m, DropReason::kMtuExceeded);
     return RefuseTooBig(w, b, m, l2_len, ingress_port, now_ms);
   }
-  uint32_t padding = rte_pktmbuf_pkt_len(m) - l2_len - inner_length;
-  if (padding > 0) rte_pktmbuf_trim(m, static_cast<uint16_t>(padding));
+  if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel.overhead));
   if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
   Encapsulate(start, l2_len, inner_length, b.tunnel, flow_hash, w.ip_id++, b.mac, w.ports[b.port_index].mac);

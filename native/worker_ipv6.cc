@@ -18,6 +18,22 @@ constexpr uint8_t kMulticastPrefix = 0xff;
 
 inline bool IsLinkLocal(const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
 
+// :: (0) and ::1 (1), or neither (-1).
+inline int UnspecifiedOrLoopback(const uint8_t* a) {
+  for (int i = 0; i < 15; i++) {
+    if (a[i] != 0) return -1;
+  }
+  return a[15] <= 1 ? a[15] : -1;
+}
+
+// A source no host sends from (RFC 4291 2.5.2, 2.5.3, 2.7): a group, loopback,
+// or the unspecified address, which only duplicate-address probes (an NS) use.
+inline bool IsMartianIpv6Source(const uint8_t* a, bool solicitation) {
+  if (a[0] == kMulticastPrefix) return true;
+  int special = UnspecifiedOrLoopback(a);
+  return special == 1 || (special == 0 && !solicitation);
+}
+
 // Whether a neighbor at `address` could be one of our next hops on this port:
 // inside its prefix, or link-local (routers usually answer from fe80::/10).
 inline bool OnLink6(const PortRuntime& port, const uint8_t* address) {
@@ -120,8 +136,7 @@ void EncapsulateTunnel6(WorkerContext& w, const BackendView& b, uint32_t backend
   const auto* inner = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr*, l2_len);
   uint32_t inner_length = rte_be_to_cpu_16(inner->payload_len) + sizeof(struct rte_ipv6_hdr);
   if (inner_length > b.tunnel6.max_inner_length) return RefuseTooBig6(w, b, m, ingress_port, now_ms);
-  uint32_t padding = rte_pktmbuf_pkt_len(m) - l2_len - inner_length;
-  if (padding > 0) rte_pktmbuf_trim(m, static_cast<uint16_t>(padding));
+  if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel6.overhead));
   if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
   Encapsulate6(start, l2_len, static_cast<uint16_t>(inner_length), b.tunnel6, flow_hash, b.mac,
@@ -187,7 +202,9 @@ void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, ui
   bool ndp = info.l4_proto == IPPROTO_ICMPV6 &&
              (info.icmp_type == kIcmpv6NeighborSolicit || info.icmp_type == kIcmpv6NeighborAdvert);
   if (to_group && !(ndp && info.icmp_type == kIcmpv6NeighborSolicit)) return Drop(w, m, DropReason::kNotForUs);
-  if (info.src_addr[0] == kMulticastPrefix) return Drop(w, m, DropReason::kBadSource);
+  if (IsMartianIpv6Source(info.src_addr, ndp && info.icmp_type == kIcmpv6NeighborSolicit)) {
+    return Drop(w, m, DropReason::kBadSource);
+  }
   if (ndp) return HandleNdp(w, snap, m, port_index, info, to_group);
   m->l2_len = info.l3_offset;  // for ExceedsMtu and the tunnel encapsulation at egress
 

@@ -67,4 +67,24 @@ inline void RewriteDsr(WorkerContext& w, const BackendView& b, uint32_t backend_
   SendToBackend(w, b, backend_id, m);
 }
 
+// Cuts `m` to `len` bytes (len <= pkt_len), across segments: Ethernet padding
+// behind the IP packet may fill whole trailing segments of a hostile frame,
+// which rte_pktmbuf_trim (last segment only) cannot remove.
+inline void TrimTo(struct rte_mbuf* m, uint32_t len) {
+  uint32_t kept = 0;
+  uint16_t segs = 0;
+  for (struct rte_mbuf* seg = m; seg != nullptr; seg = seg->next) {
+    segs++;
+    if (kept + seg->data_len >= len) {
+      seg->data_len = static_cast<uint16_t>(len - kept);
+      if (seg->next != nullptr) rte_pktmbuf_free(seg->next);
+      seg->next = nullptr;
+      break;
+    }
+    kept += seg->data_len;
+  }
+  m->nb_segs = segs;
+  m->pkt_len = len;
+}
+
 }  // namespace sluice

@@ -64,7 +64,15 @@ describe('a running data plane', () => {
     { name: 'unknown forwarding', services: () => [service([backend(0)], { forwarding: 'nat' as never })], message: /forwarding/ },
     { name: 'bad MAC', services: () => [service([backend(0, { mac: '02:00:00:00:00' })])], message: /mac/ },
     { name: 'weight not a number', services: () => [service([backend(0, { weight: '5' as never })])], message: /weight: must be a number/ },
-    { name: 'IPv6 VIP', services: () => [service([backend(0)], { vip: '2001:db8::1' })], message: /IPv6 services are not supported yet/ },
+    { name: 'IPv6 VIP with an IPv4 backend', services: () => [service([backend(0)], { vip: '2001:db8::1' })],
+      message: /backends\[0\]\.address: must be IPv6, as the VIP/ },
+    { name: 'IPv6 backend of an IPv4 VIP', services: () => [service([backend(0, { address: 'fd00:99::11' })])],
+      message: /backends\[0\]\.address: must be IPv4, as the VIP/ },
+    { name: 'IPv6 service on a port without address6', services: () => [service([backend(0, { address: 'fd00:99::11' })],
+      { vip: 'fd00:99::1' })], message: /not inside any port's IPv6 prefix; dsr needs the backend on-link/ },
+    { name: 'IPv6 tunnel with an IPv4 source network', services: () => [service([backend(0, { address: 'fd00:99::11' })],
+      { vip: 'fd00:99::1', forwarding: 'tunnel', tunnel: { encapsulation: 'ipip', guePort: 6080, sourceNetwork: '172.16.0.0',
+        sourcePrefixLength: 16 } })], message: /tunnel\.sourceNetwork: must be IPv6, as the VIP/ },
     { name: 'not an array', services: () => ({}), message: /services: must be an array/ },
   ];
   for (const c of bad) {
@@ -94,7 +102,7 @@ describe('a running data plane', () => {
     assert.deepEqual(dp.native.dropReasons(), [
       'truncated', 'bad_ip_header', 'bad_ip_checksum', 'ip_fragment', 'too_many_vlans', 'non_ip', 'not_for_us',
       'no_service', 'unsupported_l4', 'arp_ignored', 'icmp_ignored', 'no_backend', 'neighbor_unresolved', 'tx_full',
-      'mtu_exceeded', 'bad_source', 'bad_icmp_checksum', 'no_headroom',
+      'mtu_exceeded', 'bad_source', 'bad_icmp_checksum', 'no_headroom', 'nat_pool_exhausted', 'nat_handoff_full', 'nat_no_session', 'bad_nd', 'nd_ignored',
     ]);
   });
 });

@@ -233,7 +233,18 @@ const cases: Case[] = [
   { name: 'IPv6 extension header running past the packet',
     frame: patched(syn6({ extHeaders: [{ type: 0 }] }), 14 + 40 + 1, 8), expect: { dropped: 'truncated' } },
   { name: 'IPv6 fragment header', frame: syn6({ extHeaders: [{ type: 44, more: true }] }), expect: { dropped: 'ip_fragment' } },
-  { name: 'IPv6 multicast source', frame: syn6({ src: 'ff02::1' }), expect: { dropped: 'bad_source' } },
+  ...['ff02::1', '::1', '::'].map((src): Case => (
+    { name: `IPv6 source ${src}`, frame: syn6({ src }), expect: { dropped: 'bad_source' } })),
+  { name: 'ICMPv6 echo from :: (no reply to the unspecified address)', frame: ip6({ src: '::', nextHeader: pk.IPPROTO_ICMPV6 },
+    pk.icmpEcho({ type: 128, id: 1, seq: 1 }, { src: '::', dst: VIP6 })), expect: { dropped: 'bad_source' } },
+  { name: 'duplicate-address probe (NS from ::) for the IPv6 VIP is answered to all-nodes',
+    frame: ns({ src: '::', sourceLinkAddr: false }), expect: { reply: (out) => {
+      const d = pk.decodeFrame(out);
+      assert.equal(d.dstMac, '33:33:00:00:00:01');
+      assert.equal(d.ipv6?.dst, 'ff02::1');
+      assert.deepEqual(nd.decodeNd(out), { type: 136, code: 0, flags: 0x20, target: VIP6, option: { type: 2, mac: dp.mac },
+        checksumValid: true });
+    } } },
   { name: 'IPv6 payload length beyond the frame', frame: syn6({ payloadLength: 400 }), expect: { dropped: 'bad_ip_header' } },
   { name: 'IPv6 TCP to the all-nodes group MAC', frame: patched(syn6(), 0, 0x33, 0x33, 0, 0, 0, 1),
     expect: { dropped: 'not_for_us' } },

@@ -24,4 +24,17 @@ inline bool IcmpChecksumValid(const uint8_t* ip) {
   return ChecksumValid(ip + header_len, Get16(ip + 2) - header_len);
 }
 
+// The upper-layer message of the IPv6 packet at `ip` from `l4` (header and
+// extension headers before it) to the payload end, with its RFC 8200 8.1
+// pseudo header (next header `proto`): the sum of a valid message is 0xffff.
+inline bool Ipv6UpperChecksumValid(const uint8_t* ip, const uint8_t* l4, uint8_t proto) {
+  const uint32_t end = 40u + Get16(ip + 4);
+  const uint32_t n = end - static_cast<uint32_t>(l4 - ip);
+  sluice_test::Bytes pseudo(ip + 8, ip + 40);
+  sluice_test::Put32(pseudo, n);
+  sluice_test::Put32(pseudo, proto);
+  pseudo.insert(pseudo.end(), l4, l4 + n);
+  return ChecksumValid(pseudo.data(), static_cast<uint32_t>(pseudo.size()));
+}
+
 }  // namespace sluice_fuzz

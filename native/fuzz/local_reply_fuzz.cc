@@ -1,4 +1,5 @@
-// The ARP and ICMP echo responders of local_reply.{h,cc} on arbitrary frames.
+// The ARP and ICMP echo responders of local_reply.{h,cc}, and the IPv6 neighbor
+// discovery and ICMPv6 echo responders of ndp.{h,cc}, on arbitrary frames.
 // A reply that is produced must re-parse as what it claims to be, answer exactly
 // what was asked and carry valid checksums; a frame that is not answered must be
 // left untouched. The responders are also given a forged PacketInfo, which their
@@ -8,6 +9,7 @@
 #include <memory>
 
 #include "../local_reply.h"
+#include "../ndp.h"
 #include "../packet_parse.h"
 #include "frame_checks.h"
 #include "fuzz_check.h"
@@ -21,6 +23,7 @@ using sluice_fuzz::Get16;
 namespace pd = sluice::parse_detail;
 
 constexpr uint8_t kOurMac[6] = {0x02, 0x5c, 0x1c, 0xe0, 0x00, 0x01};
+constexpr uint8_t kOurTarget[16] = {0xfd, 0x00, 0x00, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
 constexpr uint32_t kArpLen = 28;
 constexpr uint32_t kArpShaOff = 8, kArpSpaOff = 14, kArpThaOff = 18, kArpTpaOff = 24;
 
@@ -107,6 +110,47 @@ void CheckIcmpEcho(const uint8_t* request, uint32_t len, const PacketInfo& info)
   FUZZ_CHECK(SameBytes(out + l4 + 4, request + l4 + 4, len - l4 - 4));
 }
 
+// An NS the ND parser accepts becomes an NA that re-parses as the answer for
+// the same target, from us, with a valid checksum; what ParseNdp refuses is
+// never answered by the data path, so only the parser runs on it.
+void CheckNdp(const uint8_t* request, uint32_t len, const PacketInfo& info) {
+  sluice::NdpMessage nd;
+  if (!sluice::ParseNdp(request, len, info, &nd)) return;
+  FUZZ_CHECK(sluice::Icmpv6ChecksumValid(request, len, info));
+  FUZZ_CHECK(request[info.l3_offset + 7] == 255);
+  if (nd.type != sluice::kIcmpv6NeighborSolicit) return;
+  const uint32_t room = info.l3_offset + 72;
+  Frame reply(request, len > room ? len : room);
+  const uint32_t n = sluice::MakeNeighborAdvert(reply.get(), len, room, info, kOurMac, nd.target);
+  FUZZ_CHECK(n == room);
+  PacketInfo again;
+  FUZZ_CHECK(ParsePacket(reply.get(), n, &again) == ParseStatus::kOk);
+  FUZZ_CHECK(again.l4_offset == info.l3_offset + 40u && again.icmp_type == sluice::kIcmpv6NeighborAdvert);
+  sluice::NdpMessage na;
+  FUZZ_CHECK(sluice::ParseNdp(reply.get(), n, again, &na));
+  FUZZ_CHECK(SameBytes(na.target, nd.target, 16) && na.has_link_addr && SameBytes(na.link_addr, kOurMac, 6));
+  FUZZ_CHECK(SameBytes(reply.get() + 6, kOurMac, 6) && SameBytes(again.src_addr, nd.target, 16));
+  FUZZ_CHECK(SameBytes(reply.get() + 12, request + 12, info.l3_offset - 12));  // tags and ethertype kept
+}
+
+// An ICMPv6 echo request becomes the reply in place, its checksum as valid as
+// the request's; anything else is left untouched.
+void CheckIcmpv6Echo(const uint8_t* request, uint32_t len, const PacketInfo& info) {
+  Frame reply(request, len);
+  if (!sluice::MakeIcmpv6EchoReply(reply.get(), len, info, kOurMac)) {
+    FUZZ_CHECK(reply.Same(request));
+    return;
+  }
+  FUZZ_CHECK(info.icmp_type == pd::kIcmpv6EchoRequest);
+  PacketInfo again;
+  FUZZ_CHECK(ParsePacket(reply.get(), len, &again) == ParseStatus::kOk);
+  FUZZ_CHECK(again.icmp_type == pd::kIcmpv6EchoReply && again.ttl == 64);
+  FUZZ_CHECK(SameBytes(again.src_addr, info.dst_addr, 16) && SameBytes(again.dst_addr, info.src_addr, 16));
+  FUZZ_CHECK(sluice::Icmpv6ChecksumValid(reply.get(), len, again) == sluice::Icmpv6ChecksumValid(request, len, info));
+  const uint32_t l4 = info.l4_offset;
+  FUZZ_CHECK(SameBytes(reply.get() + l4 + 4, request + l4 + 4, len - l4 - 4));
+}
+
 // The responders on a PacketInfo that does not describe the frame: offsets and
 // fields taken from the input. Whatever they decide, they must stay inside it.
 void ForgedInfo(const uint8_t* data, uint32_t len) {
@@ -124,6 +168,15 @@ void ForgedInfo(const uint8_t* data, uint32_t len) {
   sluice::ArpSender(frame.get(), len, forged, &ip, mac);
   sluice::MakeArpReply(frame.get(), len, forged, kOurMac);
   sluice::MakeIcmpEchoReply(frame.get(), len, forged, kOurMac);
+  forged.ip_version = 6;
+  forged.l4_proto = pd::kProtoIcmpv6;
+  forged.icmp_type = pd::kIcmpv6EchoRequest;
+  forged.l3_length = len >= 6 ? Get16(data + 4) : 0;
+  sluice::NdpMessage nd;
+  sluice::ParseNdp(frame.get(), len, forged, &nd);
+  sluice::Icmpv6ChecksumValid(frame.get(), len, forged);
+  sluice::MakeIcmpv6EchoReply(frame.get(), len, forged, kOurMac);
+  sluice::MakeNeighborAdvert(frame.get(), len, len, forged, kOurMac, kOurTarget);
 }
 
 // BuildArpRequest with addresses and a buffer capacity taken from the input.
@@ -159,6 +212,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const ParseStatus status = ParsePacket(data, len, &info);
   if (status == ParseStatus::kArp) CheckArp(data, len, info);
   if (status == ParseStatus::kOk) CheckIcmpEcho(data, len, info);
+  if (status == ParseStatus::kOk && info.ip_version == 6) {
+    CheckNdp(data, len, info);
+    CheckIcmpv6Echo(data, len, info);
+  }
   ForgedInfo(data, len);
   CheckArpRequestBuilder(data, len);
   return 0;

@@ -15,7 +15,8 @@ import struct
 import sys
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
+from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
+                                ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop)
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 
 PORT_MAC = "02:53:4c:00:00:00"
@@ -26,6 +27,11 @@ VIP = "10.99.0.100"
 VIP2 = "10.99.0.101"
 VIP3 = "10.99.0.102"
 BROADCAST = "ff:ff:ff:ff:ff:ff"
+# The IPv6 modes' addresses: a.b.c.N above as fd00:99::N.
+PORT_IP6 = "fd00:99::2"
+CLIENT_IP6 = "2001:db8::1"
+VIP6 = "fd00:99::64"
+BACKEND6 = "fd00:99::b"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -76,6 +82,16 @@ FRAMES = {
     "ipv6_hbh_udp": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / IPv6ExtHdrHopByHop() / UDP(dport=53),
     "ipv6_fragment": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / IPv6ExtHdrFragment(m=1) / UDP(dport=53),
     "icmpv6_echo": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / ICMPv6EchoRequest(),
+    "ns_vip6": Ether(dst="33:33:ff:00:00:64", src=CLIENT_MAC) / IPv6(src="fd00:99::1", dst="ff02::1:ff00:64", hlim=255)
+    / ICMPv6ND_NS(tgt=VIP6) / ICMPv6NDOptSrcLLAddr(lladdr=CLIENT_MAC),
+    "ns_port6_unicast": eth() / IPv6(src="fe80::1", dst=PORT_IP6, hlim=255) / ICMPv6ND_NS(tgt=PORT_IP6)
+    / ICMPv6NDOptSrcLLAddr(lladdr=CLIENT_MAC),
+    "na_backend6": eth(src="02:00:00:00:01:0c") / IPv6(src=BACKEND6, dst=PORT_IP6, hlim=255)
+    / ICMPv6ND_NA(tgt=BACKEND6, S=1, O=1, R=0) / ICMPv6NDOptDstLLAddr(lladdr="02:00:00:00:01:0c"),
+    "icmpv6_echo_vip6": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / ICMPv6EchoRequest(id=7, seq=1, data=b"ping6"),
+    "tcp6_syn": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / TCP(sport=40000, dport=80, flags="S"),
+    "tcp6_ack": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / TCP(sport=40000, dport=80, flags="A") / b"GET / HTTP/1.1\r\n\r\n",
+    "udp6_dns": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / UDP(sport=40000, dport=53) / b"query",
     "ipv4_first_fragment": eth() / IP(src=CLIENT_IP, dst=VIP, flags="MF") / UDP(dport=53) / (b"a" * 32),
     "ipv4_later_fragment": eth() / IP(src=CLIENT_IP, dst=VIP, frag=4, proto=17) / (b"b" * 16),
     "gre_to_vip": eth() / IP(src=CLIENT_IP, dst=VIP, proto=47) / (b"\0" * 8),
@@ -101,6 +117,11 @@ def packet_path_input(names, mode=0, force_mac=False, variants=(0, 0), split=Non
     return head + b"".join(struct.pack(">H", len(f)) + f for f in frames)
 
 
+def big_tcp6():
+    # Past the MTU once encapsulated: tunnel modes answer with packet-too-big.
+    return bytes(eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / TCP(sport=40001, dport=80, flags="A") / (b"y" * 1440))
+
+
 def big_tcp():
     # Longer than one mbuf's data room: arrives as a chain of segments.
     return bytes(tcp("A", payload=b"z" * 3000))
@@ -121,6 +142,14 @@ PACKET_PATH = {
     "chained_mbufs": packet_path_input(["tcp_syn"], extra=[big_tcp()], variants=(0, 0)),
     "icmp_errors": packet_path_input(["tcp_syn", "icmp_frag_needed_vip", "icmp_frag_needed_vip2_udp", "tcp_ack"]),
     "icmp_errors_tunnel": packet_path_input(["tcp_syn", "icmp_frag_needed_vip"], mode=1),
+    "ipv6_dsr": packet_path_input(["tcp6_syn", "tcp6_ack", "udp6_dns", "ns_vip6", "ns_port6_unicast", "na_backend6",
+                                   "icmpv6_echo_vip6"], mode=3, variants=(0, 1), split=4),
+    "ipv6_ip6ip6": packet_path_input(["tcp6_syn", "tcp6_ack", "udp6_dns"], mode=4, extra=[big_tcp6()]),
+    "ipv6_gue": packet_path_input(["udp6_dns", "tcp6_syn", "icmpv6_echo_vip6"], mode=5, extra=[big_tcp6()],
+                                  variants=(3, 0), split=2, advance=40),
+    # Ethernet "padding" filling whole trailing segments: cut off before encapsulating.
+    "padded_segments_gue": packet_path_input([], mode=2, extra=[bytes(udp()) + b"\0" * 3000]),
+    "padded_segments_gue6": packet_path_input([], mode=5, extra=[frame_bytes("udp6_dns") + b"\0" * 3000]),
     "many_flows": packet_path_input([], extra=[bytes(tcp("S", sport=1000 + i)) for i in range(32)], split=16, advance=8),
 }
 

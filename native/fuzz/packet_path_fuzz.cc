@@ -6,7 +6,7 @@
 //
 // Input: a 5-byte header, then up to kRxBurst frames, each a 2-byte big-endian
 // length and that many bytes (the last one takes what is left).
-//   [0] low nibble: forwarding mode (index into kModes); bit 4: overwrite each
+//   [0] low nibble: forwarding mode and address family (index into kModes); bit 4: overwrite each
 //       frame's destination MAC with the port's, so mutations reach past the MAC
 //       check; bit 5: start the clock just before it wraps.
 //   [1] configuration for the first burst, [2] for the second (index into kVariants)
@@ -34,6 +34,8 @@
 
 #include "../config_types.h"
 #include "../flow_table.h"
+#include "../flow_table6.h"
+#include "../ndp.h"
 #include "../lcore_stats.h"
 #include "../packet_parse.h"
 #include "../port_setup.h"
@@ -51,6 +53,10 @@ using namespace sluice;
 constexpr uint8_t kPortMac[6] = {0x02, 0x53, 0x4c, 0x00, 0x00, 0x00};
 constexpr char kPortAddress[] = "10.99.0.2";
 constexpr uint8_t kPrefixLen = 24;
+// IPv6 modes use the same variants with each a.b.c.N address as fd00:99::N.
+constexpr uint8_t kPortAddress6[16] = {0xfd, 0x00, 0x00, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+constexpr uint8_t kPrefixLen6 = 64;
+constexpr uint8_t kTunnelSourceNet6[16] = {0xfd, 0x00, 0x00, 0x5c};
 constexpr uint32_t kMaglevSize = 257;
 constexpr uint32_t kFlowCapacity = 16;  // small, so a burst fills it and evicts
 constexpr uint32_t kMaxFrameLen = 9216;
@@ -124,13 +130,14 @@ constexpr uint32_t kVariants = 4;
 
 struct Harness;
 
-// One entry per forwarding mode: services are built with `forwarding` (and, for
-// tunnel, `encapsulation`), and every frame the path forwarded must pass
-// `check_forwarded`. nat will be one more entry.
+// One entry per forwarding mode and family: services are built with `forwarding`
+// (and, for tunnel, `encapsulation`) on addresses of `family`, and every frame
+// the path forwarded must pass `check_forwarded`. nat will be more entries.
 struct ModeCase {
   const char* name;
   Forwarding forwarding;
   Encapsulation encapsulation;
+  uint8_t family;
   void (*check_forwarded)(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 };
 
@@ -145,11 +152,16 @@ bool IsIcmpError(const uint8_t* frame, const PacketInfo& info) {
 
 void CheckDsrForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 void CheckTunnelForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
+void CheckDsr6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
+void CheckTunnel6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 
 constexpr ModeCase kModes[] = {
-    {"dsr", Forwarding::kDsr, Encapsulation::kIpip, CheckDsrForwarded},
-    {"tunnel-ipip", Forwarding::kTunnel, Encapsulation::kIpip, CheckTunnelForwarded},
-    {"tunnel-gue", Forwarding::kTunnel, Encapsulation::kGue, CheckTunnelForwarded},
+    {"dsr", Forwarding::kDsr, Encapsulation::kIpip, 4, CheckDsrForwarded},
+    {"tunnel-ipip", Forwarding::kTunnel, Encapsulation::kIpip, 4, CheckTunnelForwarded},
+    {"tunnel-gue", Forwarding::kTunnel, Encapsulation::kGue, 4, CheckTunnelForwarded},
+    {"dsr6", Forwarding::kDsr, Encapsulation::kIpip, 6, CheckDsr6Forwarded},
+    {"tunnel-ip6ip6", Forwarding::kTunnel, Encapsulation::kIpip, 6, CheckTunnel6Forwarded},
+    {"tunnel-gue6", Forwarding::kTunnel, Encapsulation::kGue, 6, CheckTunnel6Forwarded},
 };
 constexpr uint32_t kNumModes = sizeof(kModes) / sizeof(kModes[0]);
 
@@ -235,7 +247,7 @@ void CheckTunnelForwarded(const Harness& h, const uint8_t* frame, uint32_t len, 
   FUZZ_CHECK(std::memcmp(frame + 6, kPortMac, 6) == 0);
   FUZZ_CHECK(IsBackendMac(frame));
   FUZZ_CHECK(sluice_fuzz::Ipv4HeaderChecksumValid(frame + info.l3_offset));
-  FUZZ_CHECK(info.l3_length <= h.port_runtime[0].mtu);
+  FUZZ_CHECK(info.l3_length <= h.port_runtime[0].mtu && info.l3_offset + info.l3_length == len);
   uint32_t inner = info.l4_offset;
   if (info.l4_proto == IPPROTO_UDP) {
     FUZZ_CHECK(sluice_fuzz::Get16(frame + info.l4_offset + 2) == 6080);
@@ -253,9 +265,64 @@ void CheckTunnelForwarded(const Harness& h, const uint8_t* frame, uint32_t len, 
              IsIcmpError(inner_frame.data(), inner_info));
 }
 
+// dsr over IPv6: as over IPv4, the MACs only.
+void CheckDsr6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info) {
+  FUZZ_CHECK(info.ip_version == 6);
+  FUZZ_CHECK(info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP);
+  FUZZ_CHECK(std::memcmp(frame + 6, kPortMac, 6) == 0);
+  FUZZ_CHECK(IsBackendMac(frame));
+}
+
+// tunnel over IPv6: an outer IPv6 header without extension headers to a
+// backend's MAC, next header 41 or UDP to the GUE port with a valid checksum
+// (mandatory over IPv6), within the MTU, carrying the client's IPv6 TCP or UDP.
+void CheckTunnel6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info) {
+  FUZZ_CHECK(info.ip_version == 6);
+  FUZZ_CHECK(std::memcmp(frame + 6, kPortMac, 6) == 0);
+  FUZZ_CHECK(IsBackendMac(frame));
+  FUZZ_CHECK(info.l4_offset == info.l3_offset + 40u);
+  FUZZ_CHECK(info.l3_length <= h.port_runtime[0].mtu && info.l3_offset + info.l3_length == len);
+  uint32_t inner = info.l4_offset;
+  if (info.l4_proto == IPPROTO_UDP) {
+    FUZZ_CHECK(sluice_fuzz::Get16(frame + info.l4_offset + 2) == 6080);
+    FUZZ_CHECK(sluice_fuzz::Ipv6UpperChecksumValid(frame + info.l3_offset, frame + info.l4_offset, IPPROTO_UDP));
+    inner += 8;
+  } else {
+    FUZZ_CHECK(info.l4_proto == 41);
+  }
+  std::vector<uint8_t> inner_frame(14 + (len - inner));
+  inner_frame[12] = 0x86;
+  inner_frame[13] = 0xdd;
+  std::memcpy(inner_frame.data() + 14, frame + inner, len - inner);
+  PacketInfo inner_info;
+  FUZZ_CHECK(ParsePacket(inner_frame.data(), static_cast<uint32_t>(inner_frame.size()), &inner_info) == ParseStatus::kOk);
+  FUZZ_CHECK(inner_info.ip_version == 6);
+  FUZZ_CHECK(inner_info.l4_proto == IPPROTO_TCP || inner_info.l4_proto == IPPROTO_UDP);
+}
+
+// a.b.c.N as fd00:99::N, for the IPv6 modes.
+IpAddr AsIpv6(const IpAddr& v4) {
+  IpAddr ip;
+  ip.family = 6;
+  std::memcpy(ip.bytes.data(), kPortAddress6, 15);
+  ip.bytes[15] = v4.bytes[3];
+  return ip;
+}
+
+void ToIpv6(ServiceConfig& s) {
+  s.vip = AsIpv6(s.vip);
+  for (BackendConfig& b : s.backends) b.address = AsIpv6(b.address);
+  s.tunnel.source_network.family = 6;
+  std::memcpy(s.tunnel.source_network.bytes.data(), kTunnelSourceNet6, 16);
+  s.tunnel.source_prefix_len = 112;
+}
+
 void BuildSnapshots(Harness& h) {
-  const std::vector<PortAddressing> ports{{h.port_runtime[0].address, h.port_runtime[0].netmask, 0,
-                                           h.port_runtime[0].mtu}};
+  PortAddressing port{h.port_runtime[0].address, h.port_runtime[0].netmask, 0, h.port_runtime[0].mtu};
+  port.has_address6 = true;
+  std::memcpy(port.address6, kPortAddress6, 16);
+  port.prefix6 = kPrefixLen6;
+  const std::vector<PortAddressing> ports{port};
   NoNeighbors neighbors;
   for (uint32_t m = 0; m < kNumModes; m++) {
     for (uint32_t v = 0; v < kVariants; v++) {
@@ -263,6 +330,7 @@ void BuildSnapshots(Harness& h) {
       for (ServiceConfig& s : services) {
         s.forwarding = kModes[m].forwarding;
         s.tunnel.encapsulation = kModes[m].encapsulation;
+        if (kModes[m].family == 6) ToIpv6(s);
       }
       MaglevCache tables;
       h.snapshots[m][v] = BuildSnapshot(services, ports, neighbors, tables, v + 1);
@@ -312,6 +380,9 @@ Harness* Setup() {
   rt.address = Ipv4Of(h->port_config.address);
   rt.netmask = htonl(~uint32_t{0} << (32 - kPrefixLen));
   rt.mtu = h->port_config.mtu;
+  rt.has_address6 = true;
+  std::memcpy(rt.address6, kPortAddress6, 16);
+  rt.prefix6 = kPrefixLen6;
   h->port_runtime.push_back(rt);
   BuildSnapshots(*h);
 
@@ -375,22 +446,47 @@ bool Decode(const uint8_t* data, size_t size, Input& in) {
 bool EchoRequestsValid(const std::vector<std::vector<uint8_t>>& frames) {
   for (const std::vector<uint8_t>& f : frames) {
     PacketInfo info;
-    if (ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == ParseStatus::kOk && info.ip_version == 4 &&
-        info.l4_proto == IPPROTO_ICMP && info.icmp_type == 8 &&
-        !sluice_fuzz::IcmpChecksumValid(f.data() + info.l3_offset)) {
+    if (ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) != ParseStatus::kOk) continue;
+    const uint8_t* ip = f.data() + info.l3_offset;
+    if (info.ip_version == 4 && info.l4_proto == IPPROTO_ICMP && info.icmp_type == 8 &&
+        !sluice_fuzz::IcmpChecksumValid(ip)) {
+      return false;
+    }
+    if (info.ip_version == 6 && info.l4_proto == IPPROTO_ICMPV6 && info.icmp_type == 128 &&
+        !sluice_fuzz::Ipv6UpperChecksumValid(ip, f.data() + info.l4_offset, IPPROTO_ICMPV6)) {
       return false;
     }
   }
   return true;
 }
 
-void CheckLocalReply(const uint8_t* frame, const PacketInfo& info, ParseStatus status, bool echo_requests_valid) {
+// Neighbor advertisements, echo replies and packet-too-big from the IPv6 path.
+void CheckLocalReply6(const uint8_t* frame, uint32_t len, const PacketInfo& info, bool echo_requests_valid) {
+  const uint8_t* ip = frame + info.l3_offset;
+  const bool sum_valid = sluice_fuzz::Ipv6UpperChecksumValid(ip, frame + info.l4_offset, IPPROTO_ICMPV6);
+  if (info.icmp_type == sluice::kIcmpv6NeighborAdvert) {
+    NdpMessage nd;
+    FUZZ_CHECK(sluice::ParseNdp(frame, len, info, &nd));
+    FUZZ_CHECK(nd.has_link_addr && std::memcmp(nd.link_addr, kPortMac, 6) == 0);
+    return;
+  }
+  if (info.icmp_type == 2) {
+    FUZZ_CHECK(sum_valid && info.l3_length <= 1280);
+    return;
+  }
+  FUZZ_CHECK(info.icmp_type == 129);
+  FUZZ_CHECK(!echo_requests_valid || sum_valid);
+}
+
+void CheckLocalReply(const uint8_t* frame, uint32_t len, const PacketInfo& info, ParseStatus status,
+                     bool echo_requests_valid) {
   FUZZ_CHECK(std::memcmp(frame + 6, kPortMac, 6) == 0);
   if (status == ParseStatus::kArp) {
     const uint8_t* arp = frame + info.l3_offset;
     FUZZ_CHECK(sluice_fuzz::Get16(arp + 6) == 2 && std::memcmp(arp + 8, kPortMac, 6) == 0);
     return;
   }
+  if (info.ip_version == 6) return CheckLocalReply6(frame, len, info, echo_requests_valid);
   const uint8_t* ip = frame + info.l3_offset;
   FUZZ_CHECK(info.ip_version == 4 && info.l4_proto == IPPROTO_ICMP);
   FUZZ_CHECK(sluice_fuzz::Ipv4HeaderChecksumValid(ip));
@@ -404,6 +500,7 @@ void RunBurst(Harness& h, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_
   if (n > 0) ProcessBurst(w, snap, mbufs, n, 0, now_ms);
   rte_eth_tx_buffer_flush(h.port.port_id, 0, h.tx);
   w.flows->Sweep(now_ms, 64, h.counters, w.service_counters);
+  w.flows6->Sweep(now_ms, 64, h.counters, w.service_counters);
 }
 
 void CheckOutput(Harness& h, const Input& in, bool echo_requests_valid) {
@@ -417,13 +514,13 @@ void CheckOutput(Harness& h, const Input& in, bool echo_requests_valid) {
     PacketInfo info;
     ParseStatus status = ParsePacket(bytes, m->pkt_len, &info);
     FUZZ_CHECK(status == ParseStatus::kOk || status == ParseStatus::kArp);
-    bool reply = status == ParseStatus::kArp || info.l4_proto == IPPROTO_ICMP;
-    if (reply && info.icmp_type == 3) {
+    bool reply = status == ParseStatus::kArp || info.l4_proto == IPPROTO_ICMP || info.l4_proto == IPPROTO_ICMPV6;
+    if (reply && info.ip_version == 4 && info.icmp_type == 3) {
       // Sent back to the client or on to a backend: either way from our MAC, whole and valid.
       FUZZ_CHECK(std::memcmp(bytes + 6, kPortMac, 6) == 0 && IsIcmpError(bytes, info));
       icmp_errors++;
     } else if (reply) {
-      CheckLocalReply(bytes, info, status, echo_requests_valid);
+      CheckLocalReply(bytes, m->pkt_len, info, status, echo_requests_valid);
       replies++;
     } else {
       in.mode->check_forwarded(h, bytes, m->pkt_len, info);
@@ -432,7 +529,7 @@ void CheckOutput(Harness& h, const Input& in, bool echo_requests_valid) {
     rte_pktmbuf_free(m);
   }
   const LcoreCounters& c = h.counters;
-  FUZZ_CHECK(replies == c.local_replies);
+  FUZZ_CHECK(replies == c.local_replies + c.icmp_packet_too_big_sent);
   FUZZ_CHECK(forwarded + icmp_errors == c.forwarded + c.icmp_frag_needed_sent);
   FUZZ_CHECK(c.icmp_errors_routed <= c.forwarded);
   FUZZ_CHECK(forwarded + replies + icmp_errors == c.tx_queued - c.drops[static_cast<uint32_t>(DropReason::kTxFull)]);
@@ -447,7 +544,7 @@ void CheckCounters(const Harness& h, uint64_t frames) {
   // lcore_stats.h: rx_packets = forwarded + local_replies + arp_learned + drops except tx_full.
   FUZZ_CHECK(c.rx_packets == frames);
   FUZZ_CHECK(c.rx_packets == c.forwarded + c.local_replies + c.arp_learned + drops);
-  FUZZ_CHECK(c.flow_active <= kFlowCapacity);
+  FUZZ_CHECK(c.flow_active <= kFlowCapacity + h.worker->flows6->capacity());
   int64_t service_flows = 0;
   for (uint32_t s = 0; s < kServiceIds; s++) service_flows += h.service_counters[s].active_flows;
   FUZZ_CHECK(service_flows == static_cast<int64_t>(c.flow_active));
@@ -458,6 +555,11 @@ void CheckLearned(const Harness& h) {
   const PortRuntime& port = h.port_runtime[0];
   while (rte_ring_sc_dequeue_elem(h.learn_ring, &learned, sizeof(learned)) == 0) {
     FUZZ_CHECK(learned.port_index == 0);
+    if (learned.family == 6) {
+      const bool link_local = learned.address6[0] == 0xfe && (learned.address6[1] & 0xc0) == 0x80;
+      FUZZ_CHECK(link_local || InPrefix6(learned.address6, port.address6, port.prefix6));
+      continue;
+    }
     FUZZ_CHECK((learned.address & port.netmask) == (port.address & port.netmask));
   }
 }
@@ -490,6 +592,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fill_n(h.backend_counters.begin(), kBackendIds, BackendCounters{});
   h.worker->flows = FlowTable::Create("fuzz_flows", kFlowCapacity, SOCKET_ID_ANY, kTimeouts);
   FUZZ_CHECK(h.worker->flows != nullptr);
+  h.worker->flows6 = FlowTable6::Create("fuzz_flows6", kFlowCapacity, SOCKET_ID_ANY, kTimeouts);
+  FUZZ_CHECK(h.worker->flows6 != nullptr);
 
   const uint32_t mode = static_cast<uint32_t>(in.mode - kModes);
   const uint16_t n = static_cast<uint16_t>(frames.size());
@@ -502,6 +606,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckLearned(h);
   FlowTable::Destroy(h.worker->flows);
   h.worker->flows = nullptr;
+  FlowTable6::Destroy(h.worker->flows6);
+  h.worker->flows6 = nullptr;
   // Every mbuf was transmitted and freed above, or freed by the path itself.
   FUZZ_CHECK(rte_mempool_in_use_count(h.pool) == h.pool_baseline);
   return 0;

@@ -86,7 +86,7 @@ function definitions(version: string): Definition[] {
     perLcore('counter', 'sluice_lcore_tx_packets_total', 'packets transmitted by a worker lcore', (l) => l.txPackets),
     perLcore('counter', 'sluice_lcore_tx_bytes_total', 'bytes transmitted by a worker lcore', (l) => l.txBytes),
     perLcore('counter', 'sluice_lcore_forwarded_packets_total', 'packets forwarded to a backend', (l) => l.forwarded),
-    perLcore('counter', 'sluice_lcore_local_replies_total', 'ARP and ICMP echo replies sent by the balancer itself',
+    perLcore('counter', 'sluice_lcore_local_replies_total', 'ARP, neighbor advertisement and ICMP/ICMPv6 echo replies sent by the balancer itself',
       (l) => l.localReplies),
     perLcore('counter', 'sluice_lcore_icmp_frag_needed_sent_total',
       'ICMP fragmentation-needed replies to packets too long to tunnel (also counted as mtu_exceeded drops)',
@@ -94,6 +94,9 @@ function definitions(version: string): Definition[] {
     perLcore('counter', 'sluice_lcore_icmp_errors_routed_total',
       'ICMP destination-unreachable messages to a VIP passed on to the backend owning the quoted flow',
       (l) => l.icmpErrorsRouted),
+    perLcore('counter', 'sluice_lcore_icmp_packet_too_big_sent_total',
+      'ICMPv6 packet-too-big replies to IPv6 packets too long to tunnel (also counted as mtu_exceeded drops)',
+      (l) => l.icmpPacketTooBigSent),
     counter('sluice_lcore_drops_total', 'packets dropped by a worker lcore, by reason', ['lcore', 'reason'], function* (s) {
       for (const l of s.stats?.lcores ?? []) {
         for (const [reason, n] of Object.entries(l.drops)) yield [{ lcore: String(l.lcore), reason }, n];
