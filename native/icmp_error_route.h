@@ -1,6 +1,7 @@
-// ICMP errors addressed to a VIP. In dsr and tunnel modes a backend answers its
-// clients with the VIP as source, so a router that cannot deliver one of those
-// replies (destination unreachable, fragmentation needed) reports it to the VIP.
+// ICMP and ICMPv6 errors addressed to a VIP. In dsr and tunnel modes a backend
+// answers its clients with the VIP as source, so a router that cannot deliver
+// one of those replies (destination unreachable, fragmentation needed, packet
+// too big) reports it to the VIP.
 // The packet it quotes, read backwards, names the client's flow; the error is
 // forwarded to the backend that owns that flow, whose stack then lowers its path
 // MTU or aborts the connection. Without this, path MTU discovery through the
@@ -53,6 +54,53 @@ inline bool QuotedIpv4Flow(const uint8_t* frame, uint32_t len, const PacketInfo&
   std::memcpy(&out->vip_port, l4, 2);
   std::memcpy(&out->client_port, l4 + 2, 2);
   out->proto = proto;
+  return true;
+}
+
+constexpr uint8_t kIcmpv6DestUnreachable = 1;
+constexpr uint8_t kIcmpv6PacketTooBig = 2;
+
+// The same for IPv6. Network order.
+struct QuotedFlow6 {
+  uint8_t client[16];
+  uint8_t vip[16];
+  uint16_t client_port;
+  uint16_t vip_port;
+  uint8_t proto;
+};
+
+// True when `frame` holds an ICMPv6 destination-unreachable (1) or packet-too-big
+// (2) message (as parsed into `info`) quoting the start of a TCP or UDP packet:
+// the quoted IPv6 header, any hop-by-hop, routing and destination-options headers,
+// and the 4 bytes of ports, all within the outer packet and within `len`. A quoted
+// fragment header ends the walk (false): only a first fragment has ports, and
+// nothing here sends fragments.
+inline bool QuotedIpv6Flow(const uint8_t* frame, uint32_t len, const PacketInfo& info, QuotedFlow6* out) {
+  using namespace parse_detail;
+  if (info.ip_version != 6 || info.l4_proto != kProtoIcmpv6) return false;
+  if (info.icmp_type != kIcmpv6DestUnreachable && info.icmp_type != kIcmpv6PacketTooBig) return false;
+  const uint32_t ip_end = uint32_t{info.l3_offset} + info.l3_length;
+  const uint32_t end = ip_end < len ? ip_end : len;
+  const uint32_t inner = uint32_t{info.l4_offset} + 8;  // type, code, checksum, unused or MTU
+  if (inner + kIpv6HeaderLen > end) return false;
+  const uint8_t* ip = frame + inner;
+  if ((ip[0] >> 4) != 6) return false;
+  uint8_t next = ip[6];
+  uint32_t off = inner + kIpv6HeaderLen;
+  // Each header advances at least 8 bytes, so the walk ends within the message.
+  while (next == kProtoHopByHop || next == kProtoRouting || next == kProtoDstOpts) {
+    if (off + kIpv6ExtMinLen > end) return false;
+    const uint32_t ext_len = (frame[off + 1] + 1u) * 8u;
+    next = frame[off];
+    off += ext_len;
+  }
+  if ((next != kProtoTcp && next != kProtoUdp) || off + 4 > end) return false;
+  // The quoted packet went from the VIP to the client.
+  std::memcpy(out->vip, ip + 8, 16);
+  std::memcpy(out->client, ip + 24, 16);
+  std::memcpy(&out->vip_port, frame + off, 2);
+  std::memcpy(&out->client_port, frame + off + 2, 2);
+  out->proto = next;
   return true;
 }
 
