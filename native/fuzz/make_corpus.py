@@ -26,6 +26,8 @@ VIP = "10.99.0.100"
 VIP2 = "10.99.0.101"
 VIP3 = "10.99.0.102"
 BROADCAST = "ff:ff:ff:ff:ff:ff"
+NAT_POOL = "10.99.0.200"
+NAT_MODE = 3
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -48,6 +50,11 @@ def echo(dst=PORT_IP, payload=b"ping" * 8):
 
 def arp_request(target):
     return Ether(dst=BROADCAST, src=CLIENT_MAC) / ARP(op=1, hwsrc=CLIENT_MAC, psrc=CLIENT_IP, pdst=target)
+
+
+def nat_reply(backend, sport, flags, dport=20000):
+    mac = "02:00:00:00:01:%02x" % (int(backend.rsplit(".", 1)[1]) - 10)
+    return eth(src=mac) / IP(src=backend, dst=NAT_POOL) / TCP(sport=sport, dport=dport, flags=flags, seq=5000, ack=1001)
 
 
 FRAMES = {
@@ -79,6 +86,15 @@ FRAMES = {
     "ipv4_first_fragment": eth() / IP(src=CLIENT_IP, dst=VIP, flags="MF") / UDP(dport=53) / (b"a" * 32),
     "ipv4_later_fragment": eth() / IP(src=CLIENT_IP, dst=VIP, frag=4, proto=17) / (b"b" * 16),
     "gre_to_vip": eth() / IP(src=CLIENT_IP, dst=VIP, proto=47) / (b"\0" * 8),
+    # nat: backends answer the pool (10.99.0.200-201, ports 20000-20003) from their
+    # service port plus 8000; which backend a flow got is Maglev's pick, so both answer.
+    "arp_request_nat_pool": arp_request(NAT_POOL),
+    "nat_reply_b0": nat_reply("10.99.0.11", 8080, "SA"),
+    "nat_reply_b1": nat_reply("10.99.0.12", 8080, "SA"),
+    "nat_reply_fin_b0": nat_reply("10.99.0.11", 8080, "FA"),
+    "nat_reply_udp_b4": eth(src="02:00:00:00:01:05") / IP(src="10.99.0.15", dst=NAT_POOL)
+    / UDP(sport=8053, dport=20000) / b"answer",
+    "nat_reply_unknown_port": nat_reply("10.99.0.11", 8080, "A", dport=20003),
 }
 
 
@@ -115,6 +131,14 @@ PACKET_PATH = {
     "no_services": packet_path_input(["tcp_syn", "arp_request_vip", "icmp_echo_vip"], variants=(2, 2)),
     "chained_mbufs": packet_path_input(["tcp_syn"], extra=[big_tcp()], variants=(0, 0)),
     "many_flows": packet_path_input([], extra=[bytes(tcp("S", sport=1000 + i)) for i in range(32)], split=16, advance=8),
+    "nat_tcp_both_ways": packet_path_input(["tcp_syn", "nat_reply_b0", "nat_reply_b1", "tcp_ack", "nat_reply_fin_b0",
+                                            "tcp_fin", "nat_reply_unknown_port"], mode=NAT_MODE, split=1),
+    "nat_udp_and_arp": packet_path_input(["udp_dns", "nat_reply_udp_b4", "arp_request_nat_pool", "udp_dns"],
+                                         mode=NAT_MODE, split=1),
+    "nat_pool_exhausted": packet_path_input([], extra=[bytes(tcp("S", sport=1000 + i)) for i in range(32)],
+                                            mode=NAT_MODE, split=16, advance=12),
+    "nat_config_change": packet_path_input(["tcp_syn", "tcp_ack", "nat_reply_b0", "nat_reply_b1"], mode=NAT_MODE,
+                                           variants=(0, 1), split=2, advance=200),
 }
 
 
