@@ -57,7 +57,10 @@ after(() => {
 
 describe('nat on net_af_packet, qpairs=2, two worker lcores', () => {
   test('every connection completes; replies on the other lcore are handed off and translated', () => {
-    assert.equal(dp!.ports()[0].natSteering, 'software', 'af_packet has no rte_flow');
+    const [port] = dp!.ports();
+    console.log(`# af_packet port: natSteering ${port.natSteering} (${port.natSteeringReason})`);
+    assert.equal(port.natSteering, 'software', 'af_packet has no rte_flow');
+    assert.match(port.natSteeringReason ?? '', /^rte_flow: /);
     const out = execIn(VETH.peerNetns, 'python3',
       [HELPER, BACKEND, '8080', CLIENT, VIP, '80', String(CONNECTIONS)], { timeoutMs: 120000 });
     const result = JSON.parse(out.trim().split('\n').pop()!) as { completed: number; peers: string[] };
