@@ -195,8 +195,12 @@ Napi::Value PortsBinding(const Napi::CallbackInfo& info) {
       rss.Set("missing", RssNames(p.rss_requested & ~p.rss_offered));
       o.Set("rss", rss);
       o.Set("rxIpChecksumOffload", Napi::Boolean::New(env, p.rx_ip_checksum_offload));
-      // How nat replies reach the lcore that owns their pool port (nat_forward.h).
-      if (dp.config().ports[i].has_nat_pool) o.Set("natSteering", "software");
+      // How nat replies reach the lcore that owns their pool port (nat_steering.h).
+      if (dp.config().ports[i].has_nat_pool) {
+        const NatSteering& steering = dp.nat_steering()[i];
+        o.Set("natSteering", steering.rte_flow ? "rte_flow" : "software");
+        if (!steering.rte_flow) o.Set("natSteeringReason", steering.reason);
+      }
       Napi::Array warnings = Napi::Array::New(env);
       for (uint32_t w = 0; w < p.warnings.size(); w++) warnings.Set(w, p.warnings[w]);
       o.Set("warnings", warnings);

@@ -123,6 +123,12 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
     Apply(std::move(services));
     CreateWorkers();
     for (size_t i = 0; i < ports_.size(); i++) StartPort(config_.ports[i], pools_.at(ports_[i].socket), ports_[i]);
+    nat_steering_.resize(ports_.size());
+    for (size_t i = 0; i < ports_.size(); i++) {
+      if (!config_.ports[i].has_nat_pool) continue;
+      nat_steering_[i] = InstallNatSteering(ports_[i].port_id, static_cast<uint16_t>(i), config_.ports[i].nat_pool,
+                                            config_.workers);
+    }
     for (Worker& w : workers_) {
       int rc = rte_eal_remote_launch(WorkerMain, w.context, w.context->lcore);
       if (rc != 0) {
@@ -364,6 +370,8 @@ void Dataplane::Teardown() {
   }
   stop_.store(true, std::memory_order_relaxed);
   rte_eal_mp_wait_lcore();
+  for (size_t i = 0; i < nat_steering_.size(); i++) RemoveNatSteering(ports_[i].port_id, nat_steering_[i]);
+  nat_steering_.clear();
   for (PortState& p : ports_) {
     for (struct rte_ring* r : p.capture_rings) {
       void* m;

@@ -17,6 +17,7 @@
 #include "config_types.h"
 #include "lcore_stats.h"
 #include "nat_forward.h"
+#include "nat_steering.h"
 #include "neighbor_resolver.h"
 #include "port_setup.h"
 #include "snapshot.h"
@@ -63,6 +64,8 @@ class Dataplane {
 
   bool running() const { return state_ == State::kRunning; }
   const std::vector<PortState>& ports() const { return ports_; }
+  // By port index; only ports with a nat pool have rules or a reason.
+  const std::vector<NatSteering>& nat_steering() const { return nat_steering_; }
   const DataplaneConfig& config() const { return config_; }
   const std::map<int, struct rte_mempool*>& mempools() const { return pools_; }  // by NUMA socket
   std::vector<LcoreStatsView> LcoreStats() const;
@@ -109,6 +112,7 @@ class Dataplane {
   std::map<int, struct rte_mempool*> pools_;  // by NUMA socket
   std::vector<Worker> workers_;
   std::unique_ptr<NatRuntime> nat_;  // when some port has a nat pool
+  std::vector<NatSteering> nat_steering_;
   struct rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<SnapshotPublisher> publisher_;
   std::atomic<bool> stop_{false};

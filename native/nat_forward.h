@@ -7,9 +7,8 @@
 // A reply may arrive on an lcore that does not own its pool port (the NIC spread
 // it by a hash of the backend's and the pool's addresses). It is then handed, as
 // the mbuf, to the owner's hand-off ring (multi-producer, single-consumer), which
-// the owner drains every loop iteration. NICs whose rte_flow could steer each
-// lcore's pool ports to its own queue would make that unnecessary; that path is
-// not implemented, so every port reports steering "software".
+// the owner drains every loop iteration. Where the NIC takes the rte_flow rules
+// of nat_steering.h, replies arrive at their owner and the hand-off stays idle.
 #pragma once
 
 #include <rte_ether.h>

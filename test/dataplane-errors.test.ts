@@ -39,6 +39,15 @@ describe('the addon before start', () => {
     expectCode(() => a.start({ ...good, ports: [{ ...good.ports[0], address: 'nope' }] }), 'SLUICE_INVALID_ARGUMENT', /address/);
     expectCode(() => a.start({ ...good, workers: [{ lcore: 1, rx: [] }] }), 'SLUICE_INVALID_ARGUMENT', /polled by no worker/);
     expectCode(() => a.start(null as never), 'SLUICE_INVALID_ARGUMENT');
+    const pool = (natPool: object) => ({ ...good, ports: [{ ...good.ports[0], natPool } as never] });
+    expectCode(() => a.start(pool({ addresses: ['10.98.0.5'], portMin: 1024, portMax: 65535 })), 'SLUICE_INVALID_ARGUMENT',
+      /config\.ports\[0\]\.natPool\.addresses\[0\]: is not on the port's subnet/);
+    expectCode(() => a.start(pool({ addresses: [good.ports[0].address], portMin: 1024, portMax: 65535 })),
+      'SLUICE_INVALID_ARGUMENT', /is the port's own address/);
+    expectCode(() => a.start(pool({ addresses: ['10.99.0.200'], portMin: 2000, portMax: 1999 })), 'SLUICE_INVALID_ARGUMENT',
+      /natPool\.portMax: must be between 2000 and 65535/);
+    expectCode(() => a.start(pool({ addresses: [], portMin: 1024, portMax: 65535 })), 'SLUICE_INVALID_ARGUMENT',
+      /natPool\.addresses: must hold 1 to 4096/);
   });
 });
 
@@ -61,7 +70,8 @@ describe('a running data plane', () => {
     { name: 'backend id used twice', services: () => [service([backend(0), { ...backend(1), id: 0 }])], message: /id used twice/ },
     { name: 'backend id out of range', services: () => [service([{ ...backend(0), id: 70000 }])], message: /id/ },
     { name: 'service id out of range', services: () => [service([backend(0)], { id: 5000 })], message: /id/ },
-    { name: 'unknown forwarding', services: () => [service([backend(0)], { forwarding: 'nat' as never })], message: /forwarding/ },
+    { name: 'unknown forwarding', services: () => [service([backend(0)], { forwarding: 'masquerade' as never })], message: /forwarding: must be dsr, tunnel or nat/ },
+    { name: 'nat without a pool on the egress port', services: () => [service([backend(0, { port: 8080 })], { forwarding: 'nat' })], message: /needs a nat pool on the backend's egress port/ },
     { name: 'bad MAC', services: () => [service([backend(0, { mac: '02:00:00:00:00' })])], message: /mac/ },
     { name: 'weight not a number', services: () => [service([backend(0, { weight: '5' as never })])], message: /weight: must be a number/ },
     { name: 'IPv6 VIP with an IPv4 backend', services: () => [service([backend(0)], { vip: '2001:db8::1' })],
@@ -102,7 +112,8 @@ describe('a running data plane', () => {
     assert.deepEqual(dp.native.dropReasons(), [
       'truncated', 'bad_ip_header', 'bad_ip_checksum', 'ip_fragment', 'too_many_vlans', 'non_ip', 'not_for_us',
       'no_service', 'unsupported_l4', 'arp_ignored', 'icmp_ignored', 'no_backend', 'neighbor_unresolved', 'tx_full',
-      'mtu_exceeded', 'bad_source', 'bad_icmp_checksum', 'no_headroom', 'nat_pool_exhausted', 'nat_handoff_full', 'nat_no_session', 'bad_nd', 'nd_ignored',
+      'mtu_exceeded', 'bad_source', 'bad_icmp_checksum', 'no_headroom', 'nat_pool_exhausted', 'nat_handoff_full',
+      'nat_no_session', 'bad_nd', 'nd_ignored',
     ]);
   });
 });

@@ -13,8 +13,8 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEALTH_CHECK, testbedConfig } from '../src/testbed/config';
-import { BACKENDS, SERVICE_PORT, startBackendServer, type BackendSpec } from '../src/testbed/topology';
+import { HEALTH_CHECK, natService, testbedConfig } from '../src/testbed/config';
+import { BACKENDS, NAT_BACKEND_PORT, NAT_VIP, SERVICE_PORT, startBackendServer, type BackendSpec } from '../src/testbed/topology';
 import { startDaemon, type DaemonProcess } from './helpers/daemon-process';
 import { daemonApi, load, print, setUpTestbed, sleep, sticky, tearDownTestbedSync, waitFor, warmUp, type LoadResult } from './helpers/testbed-run';
 
@@ -66,6 +66,8 @@ function teardownSync(): void {
 before(async () => {
   await setUpTestbed(WORK, DAEMON_PID_FILE, teardownSync);
   for (const b of BACKENDS) await startServer(b);
+  // The nat service's servers: the same backends on another port, no VIP involved.
+  for (const b of BACKENDS) servers.set(`${b.name}-nat`, await startBackendServer(b, NAT_BACKEND_PORT));
   daemon = await startDaemon(WORK, testbedConfig({ apiListen: '127.0.0.1:0', stateFile: join(WORK, 'state.json') }));
   writeFileSync(DAEMON_PID_FILE, String(daemon.child.pid));
   const warm = await warmUp(async () => (await Promise.all(BACKENDS.map(healthOf))).every((h) => h === 'up'), WARMUP_MS);
@@ -82,6 +84,40 @@ after(async () => {
   } finally {
     teardownSync();
   }
+});
+
+describe('end to end through net_af_packet with nat', () => {
+  test('a nat service added through the API: every request succeeds over all backends, replies handed off between lcores', async () => {
+    await api('POST', '/api/v1/services', natService());
+    const natPath = (b: BackendSpec) =>
+      `/api/v1/services/webnat/backends/${encodeURIComponent(`${b.address}:${NAT_BACKEND_PORT}`)}`;
+    const up = await waitFor(async () => (await Promise.all(BACKENDS.map(async (b) =>
+      ((await api('GET', natPath(b))) as { health: { status: string } }).health.status))).every((h) => h === 'up'), 10_000);
+    assert.ok(up, 'the nat backends are healthy');
+    const before = (await api('GET', '/api/v1/stats')) as { lcores: { nat: Record<string, number> }[] };
+    const url = `http://${NAT_VIP}/`;
+    try {
+      const fresh = await load({ requests: 2000, concurrency: 40, url });
+      print('nat: 2000 requests, new connection each, 40 concurrent', fresh);
+      const kept = await load({ requests: 2000, concurrency: 40, keepalive: true, url });
+      print('nat: 2000 requests over 40 keep-alive connections', kept);
+      for (const r of [fresh, kept]) {
+        assert.equal(r.failures, 0, JSON.stringify(r.errors));
+        assert.equal(r.requests, 2000);
+        assert.deepEqual(Object.keys(r.byBackend).sort(), BACKENDS.map((b) => b.name), 'every backend answered');
+      }
+      const now = (await api('GET', '/api/v1/stats')) as { lcores: { nat: Record<string, number> }[] };
+      const delta = (k: string) => now.lcores.reduce((a, l) => a + l.nat[k], 0) - before.lcores.reduce((a, l) => a + l.nat[k], 0);
+      console.log(`# nat: ${delta('sessionsCreated')} sessions, ${delta('handoffsSent')} replies handed off between lcores`);
+      assert.ok(delta('sessionsCreated') >= 2000, 'a session per connection');
+      assert.ok(delta('handoffsSent') > 0, 'replies reached the other lcore and were handed off');
+      assert.equal(delta('handoffsSent'), delta('handoffsReceived'));
+      const listed = (await api('GET', '/api/v1/services/webnat')) as { forwarding: string };
+      assert.equal(listed.forwarding, 'nat', 'GET shows the nat service');
+    } finally {
+      await api('DELETE', '/api/v1/services/webnat');
+    }
+  });
 });
 
 describe('end to end through net_af_packet with DSR', () => {

@@ -32,6 +32,8 @@ PORT_IP6 = "fd00:99::2"
 CLIENT_IP6 = "2001:db8::1"
 VIP6 = "fd00:99::64"
 BACKEND6 = "fd00:99::b"
+NAT_POOL = "10.99.0.200"
+NAT_MODE = 6  # index in packet_path_fuzz.cc's kModes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -54,6 +56,11 @@ def echo(dst=PORT_IP, payload=b"ping" * 8):
 
 def arp_request(target):
     return Ether(dst=BROADCAST, src=CLIENT_MAC) / ARP(op=1, hwsrc=CLIENT_MAC, psrc=CLIENT_IP, pdst=target)
+
+
+def nat_reply(backend, sport, flags, dport=20000):
+    mac = "02:00:00:00:01:%02x" % (int(backend.rsplit(".", 1)[1]) - 10)
+    return eth(src=mac) / IP(src=backend, dst=NAT_POOL) / TCP(sport=sport, dport=dport, flags=flags, seq=5000, ack=1001)
 
 
 FRAMES = {
@@ -100,6 +107,15 @@ FRAMES = {
     / IP(src=VIP, dst=CLIENT_IP) / TCP(sport=80, dport=40000, flags="A", seq=1) / (b"r" * 64),
     "icmp_frag_needed_vip2_udp": eth() / IP(src="10.99.0.254", dst=VIP2) / ICMP(type=3, code=4, nexthopmtu=1280)
     / IP(src=VIP2, dst=CLIENT_IP) / UDP(sport=53, dport=40000) / (b"a" * 16),
+    # nat: backends answer the pool (10.99.0.200-201, ports 20000-20003) from their
+    # service port plus 8000; which backend a flow got is Maglev's pick, so both answer.
+    "arp_request_nat_pool": arp_request(NAT_POOL),
+    "nat_reply_b0": nat_reply("10.99.0.11", 8080, "SA"),
+    "nat_reply_b1": nat_reply("10.99.0.12", 8080, "SA"),
+    "nat_reply_fin_b0": nat_reply("10.99.0.11", 8080, "FA"),
+    "nat_reply_udp_b4": eth(src="02:00:00:00:01:05") / IP(src="10.99.0.15", dst=NAT_POOL)
+    / UDP(sport=8053, dport=20000) / b"answer",
+    "nat_reply_unknown_port": nat_reply("10.99.0.11", 8080, "A", dport=20003),
 }
 
 
@@ -151,6 +167,14 @@ PACKET_PATH = {
     "padded_segments_gue": packet_path_input([], mode=2, extra=[bytes(udp()) + b"\0" * 3000]),
     "padded_segments_gue6": packet_path_input([], mode=5, extra=[frame_bytes("udp6_dns") + b"\0" * 3000]),
     "many_flows": packet_path_input([], extra=[bytes(tcp("S", sport=1000 + i)) for i in range(32)], split=16, advance=8),
+    "nat_tcp_both_ways": packet_path_input(["tcp_syn", "nat_reply_b0", "nat_reply_b1", "tcp_ack", "nat_reply_fin_b0",
+                                            "tcp_fin", "nat_reply_unknown_port"], mode=NAT_MODE, split=1),
+    "nat_udp_and_arp": packet_path_input(["udp_dns", "nat_reply_udp_b4", "arp_request_nat_pool", "udp_dns"],
+                                         mode=NAT_MODE, split=1),
+    "nat_pool_exhausted": packet_path_input([], extra=[bytes(tcp("S", sport=1000 + i)) for i in range(32)],
+                                            mode=NAT_MODE, split=16, advance=12),
+    "nat_config_change": packet_path_input(["tcp_syn", "tcp_ack", "nat_reply_b0", "nat_reply_b1"], mode=NAT_MODE,
+                                           variants=(0, 1), split=2, advance=200),
 }
 
 

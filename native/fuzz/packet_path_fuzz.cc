@@ -37,6 +37,7 @@
 #include "../flow_table6.h"
 #include "../ndp.h"
 #include "../lcore_stats.h"
+#include "../nat_forward.h"
 #include "../packet_parse.h"
 #include "../port_setup.h"
 #include "../snapshot.h"
@@ -66,6 +67,11 @@ constexpr uint32_t kHeaderLen = 5;
 constexpr uint32_t kServiceIds = 4;
 constexpr uint32_t kBackendIds = 8;
 constexpr FlowTimeouts kTimeouts{2000, 100, 500};  // tcp, tcp closing, udp (ms)
+// nat: the pool make_corpus.py's replies are addressed to; two addresses of 4
+// ports, so one burst of new flows exhausts it. nat backends listen on their service port plus this.
+constexpr const char* kNatPool[] = {"10.99.0.200", "10.99.0.201"};
+constexpr uint16_t kNatPortMin = 20000, kNatPortMax = 20003;
+constexpr uint16_t kNatBackendPortOffset = 8000;
 
 IpAddr Ip(const char* text) {
   IpAddr ip;
@@ -132,7 +138,7 @@ struct Harness;
 
 // One entry per forwarding mode and family: services are built with `forwarding`
 // (and, for tunnel, `encapsulation`) on addresses of `family`, and every frame
-// the path forwarded must pass `check_forwarded`. nat will be more entries.
+// the path forwarded must pass `check_forwarded`.
 struct ModeCase {
   const char* name;
   Forwarding forwarding;
@@ -154,6 +160,7 @@ void CheckDsrForwarded(const Harness& h, const uint8_t* frame, uint32_t len, con
 void CheckTunnelForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 void CheckDsr6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 void CheckTunnel6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
+void CheckNatForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 
 constexpr ModeCase kModes[] = {
     {"dsr", Forwarding::kDsr, Encapsulation::kIpip, 4, CheckDsrForwarded},
@@ -162,6 +169,7 @@ constexpr ModeCase kModes[] = {
     {"dsr6", Forwarding::kDsr, Encapsulation::kIpip, 6, CheckDsr6Forwarded},
     {"tunnel-ip6ip6", Forwarding::kTunnel, Encapsulation::kIpip, 6, CheckTunnel6Forwarded},
     {"tunnel-gue6", Forwarding::kTunnel, Encapsulation::kGue, 6, CheckTunnel6Forwarded},
+    {"nat", Forwarding::kNat, Encapsulation::kIpip, 4, CheckNatForwarded},
 };
 constexpr uint32_t kNumModes = sizeof(kModes) / sizeof(kModes[0]);
 
@@ -181,6 +189,7 @@ struct Harness {
   std::vector<BackendCounters> backend_counters = std::vector<BackendCounters>(kMaxBackendIds);
   struct rte_eth_dev_tx_buffer* tx = nullptr;
   struct rte_ring* learn_ring = nullptr;
+  std::unique_ptr<NatRuntime> nat;  // per input: sessions start empty
   std::unique_ptr<Snapshot> snapshots[kNumModes][kVariants];
   unsigned pool_baseline = 0;
 };
@@ -317,8 +326,29 @@ void ToIpv6(ServiceConfig& s) {
   s.tunnel.source_prefix_len = 112;
 }
 
+// nat: to a backend from a pool address:port, or back to the client from a VIP;
+// either way the IPv4 header checksum, verified on the way in, is still valid.
+void CheckNatForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info) {
+  FUZZ_CHECK(info.ip_version == 4);
+  FUZZ_CHECK(info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP);
+  FUZZ_CHECK(std::memcmp(frame + 6, kPortMac, 6) == 0);
+  FUZZ_CHECK(sluice_fuzz::Ipv4HeaderChecksumValid(frame + info.l3_offset));
+  char src[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, info.src_addr, src, sizeof(src));
+  uint16_t sport = ntohs(info.src_port);
+  if (IsBackendMac(frame)) {
+    FUZZ_CHECK(std::string(src) == kNatPool[0] || std::string(src) == kNatPool[1]);
+    FUZZ_CHECK(sport >= kNatPortMin && sport <= kNatPortMax);
+    FUZZ_CHECK(ntohs(info.dst_port) > kNatBackendPortOffset);
+  } else {
+    FUZZ_CHECK(std::string(src).rfind("10.99.0.10", 0) == 0);  // 10.99.0.100 to .102
+  }
+}
+
 void BuildSnapshots(Harness& h) {
-  PortAddressing port{h.port_runtime[0].address, h.port_runtime[0].netmask, 0, h.port_runtime[0].mtu};
+  std::vector<uint32_t> pool;
+  for (const char* a : kNatPool) pool.push_back(Ipv4Of(Ip(a)));
+  PortAddressing port{h.port_runtime[0].address, h.port_runtime[0].netmask, 0, h.port_runtime[0].mtu, pool};
   port.has_address6 = true;
   std::memcpy(port.address6, kPortAddress6, 16);
   port.prefix6 = kPrefixLen6;
@@ -331,6 +361,8 @@ void BuildSnapshots(Harness& h) {
         s.forwarding = kModes[m].forwarding;
         s.tunnel.encapsulation = kModes[m].encapsulation;
         if (kModes[m].family == 6) ToIpv6(s);
+        if (s.forwarding != Forwarding::kNat) continue;
+        for (BackendConfig& b : s.backends) b.port = static_cast<uint16_t>(b.port + kNatBackendPortOffset);
       }
       MaglevCache tables;
       h.snapshots[m][v] = BuildSnapshot(services, ports, neighbors, tables, v + 1);
@@ -365,6 +397,10 @@ Harness* Setup() {
   h->port_config.device = "ring";
   h->port_config.address = Ip(kPortAddress);
   h->port_config.prefix_len = kPrefixLen;
+  h->port_config.has_nat_pool = true;
+  for (const char* a : kNatPool) h->port_config.nat_pool.addresses.push_back(Ipv4Of(Ip(a)));
+  h->port_config.nat_pool.port_min = kNatPortMin;
+  h->port_config.nat_pool.port_max = kNatPortMax;
   h->pool = rte_pktmbuf_pool_create("fuzz_mbufs", kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   FUZZ_CHECK(h->pool != nullptr);
   h->port = ProbePort(h->port_config, 1, 0);
@@ -501,6 +537,7 @@ void RunBurst(Harness& h, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_
   rte_eth_tx_buffer_flush(h.port.port_id, 0, h.tx);
   w.flows->Sweep(now_ms, 64, h.counters, w.service_counters);
   w.flows6->Sweep(now_ms, 64, h.counters, w.service_counters);
+  w.nat->sessions->Sweep(now_ms, 64, h.counters);
 }
 
 void CheckOutput(Harness& h, const Input& in, bool echo_requests_valid) {
@@ -548,6 +585,9 @@ void CheckCounters(const Harness& h, uint64_t frames) {
   int64_t service_flows = 0;
   for (uint32_t s = 0; s < kServiceIds; s++) service_flows += h.service_counters[s].active_flows;
   FUZZ_CHECK(service_flows == static_cast<int64_t>(c.flow_active));
+  FUZZ_CHECK(c.nat_sessions_active <= c.nat_sessions_created && c.nat_sessions_expired <= c.nat_sessions_created);
+  FUZZ_CHECK(c.nat_sessions_active <= h.nat->sessions_capacity(0));
+  FUZZ_CHECK(c.nat_handoff_sent == 0 && c.nat_handoff_received == 0);  // one worker owns every pool port
 }
 
 void CheckLearned(const Harness& h) {
@@ -594,6 +634,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(h.worker->flows != nullptr);
   h.worker->flows6 = FlowTable6::Create("fuzz_flows6", kFlowCapacity, SOCKET_ID_ANY, kTimeouts);
   FUZZ_CHECK(h.worker->flows6 != nullptr);
+  h.nat = std::make_unique<NatRuntime>(std::vector<PortConfig>{h.port_config}, std::vector<int>{SOCKET_ID_ANY},
+                                       kFlowCapacity, kTimeouts, 0);
+  h.worker->nat = h.nat->lcore(0);
 
   const uint32_t mode = static_cast<uint32_t>(in.mode - kModes);
   const uint16_t n = static_cast<uint16_t>(frames.size());
@@ -608,6 +651,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   h.worker->flows = nullptr;
   FlowTable6::Destroy(h.worker->flows6);
   h.worker->flows6 = nullptr;
+  h.worker->nat = nullptr;
+  h.nat.reset();
   // Every mbuf was transmitted and freed above, or freed by the path itself.
   FUZZ_CHECK(rte_mempool_in_use_count(h.pool) == h.pool_baseline);
   return 0;

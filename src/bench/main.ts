@@ -31,7 +31,7 @@ export interface Machine {
 }
 
 export interface ThroughputRow {
-  mode: 'dsr' | 'tunnel';
+  mode: 'dsr' | 'tunnel' | 'nat';
   flows: number;
   sluiceMpps: number;
   testpmdMpps: number;
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
         pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages, skip: 2, samples: args.seconds,
       });
       commands.push(t.command);
-      for (const mode of ['dsr', 'tunnel'] as const) {
+      for (const mode of ['dsr', 'tunnel', 'nat'] as const) {
         const cfg = writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode }));
         log(`throughput, ${flows} flows: sluice ${mode}`);
         const s = await runSluice(cfg, flows, args.seconds);

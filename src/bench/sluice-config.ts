@@ -1,5 +1,5 @@
 // The Sluice config a benchmark run uses: one pcap (or null) port, one worker on
-// its own core that busy-polls, one service (dsr or tunnel) with static backend
+// its own core that busy-polls, one service (dsr, tunnel or nat) with static backend
 // MACs so no ARP is needed. Hugepages when the benchmark could reserve them
 // (hugepages.ts), else ordinary memory sized to what the run preloads.
 export const BENCH_VIP = '10.99.0.100';
@@ -18,6 +18,11 @@ const MBUF_BYTES_HUGEPAGES = 2560;
 /** Generous per-flow allowance for sizing memory only; the measured figure is in the memory benchmark. */
 const FLOW_BYTES_ALLOWANCE = 160;
 const BASE_MB = 512;
+/** nat: a session and its rte_hash entry per flow, on top of the flow allowance. */
+const NAT_SESSION_BYTES_ALLOWANCE = 256;
+/** nat: 62 pool addresses of 64512 ports each, more pairs than any run has flows. */
+const BENCH_NAT_POOL = '10.99.0.192/26';
+const BENCH_NAT_BACKEND_PORT = 8080;
 
 export interface BenchRun {
   device: string;
@@ -25,7 +30,7 @@ export interface BenchRun {
   /** Packets the pcap PMD preloads (infinite_rx); 0 for a null device. */
   preload: number;
   hugepages: boolean;
-  forwarding?: 'dsr' | 'tunnel';
+  forwarding?: 'dsr' | 'tunnel' | 'nat';
   /** flowTable.admission.newFlowsPerSec; 0 (the default here) = unlimited */
   newFlowsPerSec?: number;
 }
@@ -36,14 +41,17 @@ export function mbufsFor(run: BenchRun): number {
 
 export function memoryMbFor(run: BenchRun): number {
   const mbuf = run.hugepages ? MBUF_BYTES_HUGEPAGES : MBUF_BYTES_SMALL_PAGES;
-  const bytes = mbufsFor(run) * mbuf + run.entriesPerLcore * FLOW_BYTES_ALLOWANCE;
+  const perFlow = FLOW_BYTES_ALLOWANCE + (run.forwarding === 'nat' ? NAT_SESSION_BYTES_ALLOWANCE : 0);
+  const bytes = mbufsFor(run) * mbuf + run.entriesPerLcore * perFlow;
   return BASE_MB + Math.ceil(bytes / 2 ** 20);
 }
 
 export function benchConfig(run: BenchRun): object {
+  const nat = run.forwarding === 'nat';
   return {
     eal: { lcores: BENCH_LCORES, hugepages: run.hugepages, memoryMb: memoryMbFor(run) },
-    ports: [{ name: 'p0', device: run.device, address: '10.99.0.2/24' }],
+    ports: [{ name: 'p0', device: run.device, address: '10.99.0.2/24',
+      ...(nat ? { natPool: { addresses: [BENCH_NAT_POOL] } } : {}) }],
     // Admission unlimited unless asked: most runs measure the table, not the limiter.
     flowTable: { entriesPerLcore: run.entriesPerLcore, admission: { newFlowsPerSec: run.newFlowsPerSec ?? 0 } },
     dataplane: { idleSleepMaxUs: 0, mbufsPerSocket: mbufsFor(run) },
@@ -51,7 +59,7 @@ export function benchConfig(run: BenchRun): object {
       {
         name: 'web', vip: BENCH_VIP, port: BENCH_PORT, protocol: 'tcp', forwarding: run.forwarding ?? 'dsr',
         backends: Array.from({ length: 8 }, (_, i) => ({
-          address: `10.99.0.${11 + i}`, port: 80, mac: `02:00:00:00:00:${(0x11 + i).toString(16)}`,
+          address: `10.99.0.${11 + i}`, port: nat ? BENCH_NAT_BACKEND_PORT : BENCH_PORT, mac: `02:00:00:00:00:${(0x11 + i).toString(16)}`,
         })),
       },
     ],

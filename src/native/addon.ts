@@ -126,6 +126,8 @@ export interface PortInfo {
   rxIpChecksumOffload: boolean;
   /** ports with a nat pool: how replies reach the lcore owning their pool port */
   natSteering?: 'rte_flow' | 'software';
+  /** with natSteering "software": why the NIC does not steer */
+  natSteeringReason?: string;
   warnings: string[];
 }
 

@@ -13,6 +13,7 @@
 // kernel stays out of the way). Health probes leave through sluice-host. The
 // backends hold the VIP on lo and never answer ARP for it (direct server
 // return): requests go client -> balancer -> backend, replies backend -> client.
+// For nat (NAT_VIP, not on any backend), replies go backend -> balancer -> client.
 //
 // up() first removes whatever a crashed run left, and down() is safe to call
 // at any time, any number of times.
@@ -29,6 +30,10 @@ export const SERVICE_PORT = 80;
 export const BALANCER_ADDRESS = '10.99.0.2';
 export const CLIENT_ADDRESS = '10.99.0.1';
 export const HOST_ADDRESS = '10.99.0.254';
+/** forwarding nat: a VIP no backend holds, to backends on their own port, from the balancer's pool */
+export const NAT_VIP = '10.99.0.101';
+export const NAT_BACKEND_PORT = 8080;
+export const NAT_POOL = ['10.99.0.200', '10.99.0.201'];
 
 export const SWITCH_NS = 'sluice-sw';
 export const BRIDGE = 'sluice-br';
@@ -115,6 +120,8 @@ export function up(): Topology {
     for (const b of BACKENDS) {
       attachNamespace(b.netns, `sluice-p-${b.name}`, b.address);
       ip(b.netns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
+      // nat replies pass through the balancer the way client requests do (above).
+      execIn(b.netns, 'ethtool', ['-K', NS_IF, 'tx', 'off']);
       setSysctl('net/ipv4/conf/all/arp_ignore', 1, b.netns);
       setSysctl('net/ipv4/conf/all/arp_announce', 2, b.netns);
     }

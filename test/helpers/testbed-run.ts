@@ -89,8 +89,8 @@ export async function daemonApi(d: DaemonProcess, method: string, path: string, 
 }
 
 /** Runs the load client in the client namespace; resolves with its JSON result. */
-export function load(args: { requests?: number; durationMs?: number; concurrency: number; keepalive?: boolean; timeoutMs?: number }): Promise<LoadResult> {
-  const argv = [LOAD_CLIENT, '--url', URL_VIP, '--concurrency', String(args.concurrency)];
+export function load(args: { requests?: number; durationMs?: number; concurrency: number; keepalive?: boolean; timeoutMs?: number; url?: string }): Promise<LoadResult> {
+  const argv = [LOAD_CLIENT, '--url', args.url ?? URL_VIP, '--concurrency', String(args.concurrency)];
   if (args.requests !== undefined) argv.push('--requests', String(args.requests));
   if (args.durationMs !== undefined) argv.push('--duration-ms', String(args.durationMs));
   if (args.timeoutMs !== undefined) argv.push('--timeout-ms', String(args.timeoutMs));

@@ -37,6 +37,7 @@ export const PortView = Type.Object(
     natSteering: Type.Optional(Type.Union([Type.Literal('rte_flow'), Type.Literal('software')], {
       description: 'ports with a nat pool: how replies reach the lcore that owns their pool port',
     })),
+    natSteeringReason: Type.Optional(Type.String({ description: 'with natSteering software: why the NIC does not steer' })),
     warnings: Type.Array(Type.String()),
     stats: Type.Object(
       {

@@ -1,0 +1,35 @@
+// forwarding nat: rte_flow rules that steer each worker lcore's pool ports to the
+// rx queue that lcore polls, so the NIC, not a hand-off ring, delivers a reply to
+// the lcore owning its session. One rule per pool address, protocol and worker:
+// destination the address, destination port & (workers - 1) == the worker's
+// index (the ownership rule of nat_pool.h, which needs a power-of-two worker
+// count to be a mask). Where the NIC refuses any rule (net_ring, net_af_packet
+// and net_pcap have no rte_flow at all), none stays installed and the software
+// hand-off does all the work; it stays in place either way.
+#pragma once
+
+#include <rte_flow.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config_types.h"
+
+namespace sluice {
+
+struct NatSteering {
+  bool rte_flow = false;             // the rules are installed
+  std::string reason;                // why not, when they are not
+  std::vector<struct rte_flow*> flows;
+};
+
+// Called on the control thread after the port started. `workers` in worker
+// index order, as nat_pool.h counts them.
+NatSteering InstallNatSteering(uint16_t port_id, uint16_t port_index, const NatPoolConfig& pool,
+                               const std::vector<WorkerConfig>& workers);
+
+// Before the port stops.
+void RemoveNatSteering(uint16_t port_id, NatSteering& steering);
+
+}  // namespace sluice

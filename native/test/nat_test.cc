@@ -1,0 +1,118 @@
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+
+#include <random>
+#include <set>
+
+#include "../nat_pool.h"
+#include "../nat_translate.h"
+#include "../packet_parse.h"
+#include "frames.h"
+
+namespace {
+
+using namespace sluice_test;
+
+// The TCP/UDP checksum over the pseudo-header and the segment of an IPv4 packet
+// at `ip`: 0 when the stored checksum is right.
+uint16_t L4Verify(const Bytes& frame, size_t ip, uint8_t proto) {
+  size_t hl = (frame[ip] & 0x0f) * 4u;
+  size_t total = (frame[ip + 2] << 8) | frame[ip + 3];
+  Bytes pseudo(frame.begin() + ip + 12, frame.begin() + ip + 20);
+  Put8(pseudo, 0);
+  Put8(pseudo, proto);
+  Put16(pseudo, static_cast<uint32_t>(total - hl));
+  pseudo.insert(pseudo.end(), frame.begin() + ip + hl, frame.begin() + ip + total);
+  if (pseudo.size() % 2) pseudo.push_back(0);
+  return Checksum(pseudo.data(), pseudo.size());
+}
+
+// Fills in a correct L4 checksum (the frame builders leave it 0).
+void SetL4Checksum(Bytes& frame, size_t ip, uint8_t proto) {
+  size_t off = ip + (frame[ip] & 0x0f) * 4u + (proto == 6 ? 16 : 6);
+  uint16_t c = L4Verify(frame, ip, proto);
+  if (proto == 17 && c == 0) c = 0xffff;
+  frame[off] = static_cast<uint8_t>(c >> 8);
+  frame[off + 1] = static_cast<uint8_t>(c);
+}
+
+Bytes Frame(uint8_t proto, bool checksum) {
+  Bytes payload = {'n', 'a', 't', 1, 2, 3, 4};
+  Ipv4Opts o;
+  o.proto = proto;
+  Bytes l4 = proto == 6 ? Tcp(33000, 80, 0x18, 5, payload) : Udp(33000, 53, payload);
+  Bytes f = Cat({Ether(0x0800), Ipv4(o, l4)});
+  if (checksum) SetL4Checksum(f, 14, proto);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("nat rewrite: IPv4 and L4 checksums stay valid for any new addresses and ports") {
+  std::mt19937 rng(7);
+  for (uint8_t proto : {uint8_t{6}, uint8_t{17}}) {
+    for (int i = 0; i < 2000; i++) {
+      Bytes f = Frame(proto, true);
+      sluice::PacketInfo info;
+      REQUIRE(sluice::ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == sluice::ParseStatus::kOk);
+      sluice::NatRewrite to{static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()), static_cast<uint32_t>(rng()),
+                            static_cast<uint16_t>(rng())};
+      sluice::ApplyNatRewrite(f.data(), info, to);
+      CHECK(Checksum(f.data() + 14, 20) == 0);
+      CHECK(L4Verify(f, 14, proto) == 0);
+      uint32_t src, dst;
+      uint16_t sport, dport;
+      std::memcpy(&src, f.data() + 26, 4);
+      std::memcpy(&dst, f.data() + 30, 4);
+      std::memcpy(&sport, f.data() + 34, 2);
+      std::memcpy(&dport, f.data() + 36, 2);
+      CHECK(src == to.src_addr);
+      CHECK(dst == to.dst_addr);
+      CHECK(sport == to.src_port);
+      CHECK(dport == to.dst_port);
+    }
+  }
+}
+
+TEST_CASE("nat rewrite: a UDP datagram without a checksum keeps none") {
+  Bytes f = Frame(17, false);
+  sluice::PacketInfo info;
+  REQUIRE(sluice::ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == sluice::ParseStatus::kOk);
+  sluice::ApplyNatRewrite(f.data(), info, {htonl(0x0a6300c8), htons(20000), htonl(0x0a63000b), htons(5353)});
+  CHECK(Get16(f, 14 + 20 + 6) == 0);
+  CHECK(Checksum(f.data() + 14, 20) == 0);
+}
+
+TEST_CASE("nat pool: every pool pair has exactly one owner, found from the port alone") {
+  sluice::NatPoolConfig pool;
+  pool.addresses = {htonl(0x0a6300c8), htonl(0x0a6300c9), htonl(0x0a6300ca)};
+  pool.port_min = 1021;
+  pool.port_max = 1100;
+  for (uint32_t workers : {1u, 2u, 3u, 7u}) {
+    sluice::NatPoolLayout layout({nullptr, &pool}, workers);
+    CHECK_FALSE(layout.HasPool(0));
+    CHECK(layout.HasPool(1));
+    std::set<std::pair<uint32_t, uint16_t>> seen;
+    for (uint32_t w = 0; w < workers; w++) {
+      CHECK(layout.PairsOf(w, 0) == 0);
+      for (uint32_t i = 0; i < layout.PairsOf(w, 1); i++) {
+        sluice::NatPair pair = layout.Pair(w, 1, i);
+        CHECK(pair.port_index == 1);
+        CHECK(layout.Owner(pair.port) == w);
+        uint16_t host = ntohs(pair.port);
+        CHECK((host >= pool.port_min && host <= pool.port_max));
+        int32_t a = layout.AddressIndex(1, pair.address);
+        REQUIRE(a >= 0);
+        CHECK(layout.IndexOf(w, 1, a, pair.port) == i);
+        CHECK(seen.insert({pair.address, host}).second);
+      }
+      // A port outside the range, or another worker's, has no index here.
+      CHECK(layout.IndexOf(w, 1, 0, htons(pool.port_max + 1)) == -1);
+      CHECK(layout.IndexOf(w, 1, 0, htons(1020)) == -1);
+    }
+    CHECK(seen.size() == pool.addresses.size() * (pool.port_max - pool.port_min + 1u));
+    CHECK(layout.AddressIndex(1, htonl(0x0a6300cb)) == -1);
+    CHECK(layout.AddressIndex(0, pool.addresses[0]) == -1);
+  }
+}
