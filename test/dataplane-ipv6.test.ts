@@ -371,15 +371,21 @@ describe('IPv6-in-IPv6', () => {
     assert.equal(now.drops.mtu_exceeded - before.drops.mtu_exceeded, 1);
   });
 
-  test('packet-too-big is rate-limited per lcore: a burst beyond the bucket is dropped without reply', async () => {
-    const big = flows(120, 99, VIP6.ipip, 80, 'tcp').map((c) => clientFrame({ ...c, size: MTU }));
+  test('packet-too-big is rate-limited per lcore: 50 at once, then as the clock refills the bucket', async () => {
+    // Let the bucket refill (1 per ms, 50 at most) after the tests before.
+    await new Promise((r) => setTimeout(r, 100));
+    const big = flows(300, 99, VIP6.ipip, 80, 'tcp').map((c) => clientFrame({ ...c, size: MTU }));
     const before = totals(dp.native.stats());
+    const start = Date.now();
     const out = await exchange(big);
+    const elapsedMs = Date.now() - start;
     const now = totals(dp.native.stats());
     const sent = now.icmpPacketTooBigSent - before.icmpPacketTooBigSent;
     assert.equal(now.drops.mtu_exceeded - before.drops.mtu_exceeded, big.length, 'every one counted');
-    assert.equal(out.length, sent);
-    assert.ok(sent >= 1 && sent < big.length, `${sent} of ${big.length} answered`);
+    assert.equal(out.length, sent, 'what was counted as sent came out');
+    assert.ok(out.every((f) => pk.decodeFrame(f).icmp?.type === 2));
+    assert.ok(sent >= 50, 'a full bucket answers a burst of 50');
+    assert.ok(sent <= 50 + elapsedMs + 2, `${sent} replies in ${elapsedMs} ms`);
   });
 });
 

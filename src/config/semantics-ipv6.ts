@@ -14,6 +14,11 @@ function isMulticastOrUnspecified(ip: IpAddress): boolean {
   return ip.family === 6 ? ip.bytes[0] === 0xff || ip.bytes.every((b) => b === 0) : false;
 }
 
+/** Neither a group nor unspecified: IPv4 not in 0/8 or 224/3; IPv6 not ff00::/8 or ::. */
+export function isUnicast(ip: IpAddress): boolean {
+  return ip.family === 6 ? !isMulticastOrUnspecified(ip) : ip.bytes[0] !== 0 && ip.bytes[0] < 224;
+}
+
 /** Parsed IPv6 port prefixes by index; undefined where the port has none or it is bad (reported). */
 export function checkPortsIpv6(add: AddProblem, ports: readonly PortConfig[]): (Cidr | undefined)[] {
   return ports.map((port, i) => {

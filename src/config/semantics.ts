@@ -10,7 +10,7 @@ import { natPoolEntryAddresses } from './nat-pool';
 import { parseLcores } from './lcores';
 import { MAX_NAT_POOL_ADDRESSES, type BackendConfig, type PortConfig, type ServiceConfig, type SluiceConfig,
   type WorkerConfig } from './schema';
-import { checkPortsIpv6, checkSameFamily, checkSourceNetwork6 } from './semantics-ipv6';
+import { checkPortsIpv6, checkSameFamily, checkSourceNetwork6, isUnicast } from './semantics-ipv6';
 
 /** native kMaxWorkers */
 export const MAX_WORKERS = 64;
@@ -316,10 +316,8 @@ function checkTunnel(p: Problems, svc: ServiceConfig, path: string): void {
     const ip = parseIp(t.source);
     if (ip === undefined) {
       p.add(`${path}.source`, `"${t.source}" must be an IP address`);
-    } else if (!checkSameFamily((q, r) => p.add(q, r), `${path}.source`, 'backends and tunnel source', ip, vip)) {
-      // reported
-    } else if (ip.family === 6 ? ip.bytes[0] === 0xff || ip.bytes.every((x) => x === 0)
-      : ip.bytes[0] === 0 || ip.bytes[0] >= 224) {
+    } else if (checkSameFamily((q, r) => p.add(q, r), `${path}.source`, 'backends and tunnel source', ip, vip) &&
+      !isUnicast(ip)) {
       p.add(`${path}.source`, `${t.source} is not a unicast address`);
     }
   }
