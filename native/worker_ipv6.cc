@@ -7,6 +7,7 @@
 
 #include "egress_check.h"
 #include "encap6.h"
+#include "icmp_error_route.h"
 #include "icmpv6_errors.h"
 #include "ndp.h"
 #include "worker_tx.h"
@@ -131,11 +132,14 @@ inline uint16_t Gue6Checksum(const struct rte_mbuf* m, const struct rte_ipv6_hdr
 }
 
 void EncapsulateTunnel6(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m,
-                        uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms) {
+                        uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms, bool answer_too_big) {
   uint32_t l2_len = m->l2_len;
   const auto* inner = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr*, l2_len);
   uint32_t inner_length = rte_be_to_cpu_16(inner->payload_len) + sizeof(struct rte_ipv6_hdr);
-  if (inner_length > b.tunnel6.max_inner_length) return RefuseTooBig6(w, b, m, ingress_port, now_ms);
+  if (inner_length > b.tunnel6.max_inner_length) {
+    if (!answer_too_big) return Drop(w, m, DropReason::kMtuExceeded);
+    return RefuseTooBig6(w, b, m, ingress_port, now_ms);
+  }
   if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel6.overhead));
   if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
@@ -147,6 +151,21 @@ void EncapsulateTunnel6(WorkerContext& w, const BackendView& b, uint32_t backend
     udp->dgram_cksum = Gue6Checksum(m, outer, l2_len);
   }
   SendToBackend(w, b, backend_id, m);
+}
+
+// Where the quoted flow's packets go now, its entry untouched (see BackendOfQuotedFlow
+// in worker.cc).
+uint32_t QuotedFlowBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p) {
+  const ServiceView& service = *p.service;
+  int32_t pos = w.flows6 != nullptr ? w.flows6->Lookup(p.key, p.sig) : -1;
+  if (pos >= 0) {
+    const FlowRecord6& r = w.flows6->Record(pos);
+    const BackendView* b = snap.Backend(r.backend_id);
+    if (r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows) {
+      return r.backend_id;
+    }
+  }
+  return service.maglev[MaglevSlot(p.sig, service.table_size)];
 }
 
 // The flow's backend: remembered, or picked by Maglev and remembered when the
@@ -193,6 +212,43 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
   return backend_id;
 }
 
+void QueueForLookup6(WorkerContext& w, struct rte_mbuf* m, const ServiceView* service, const uint8_t* src,
+                     const uint8_t* dst, uint16_t src_port, uint16_t dst_port, uint8_t proto, uint8_t tcp_flags,
+                     bool quoted, Pending6& p) {
+  p.mbuf = m;
+  p.service = service;
+  std::memcpy(p.key.src_addr, src, 16);
+  std::memcpy(p.key.dst_addr, dst, 16);
+  p.key.src_port = src_port;
+  p.key.dst_port = dst_port;
+  p.key.proto = proto;
+  std::memset(p.key.pad, 0, sizeof(p.key.pad));
+  p.sig = FlowTable6::HashOf(p.key);
+  p.tcp_flags = tcp_flags;
+  p.quoted = quoted;
+  ServiceCounters& sc = w.service_counters[service->id];
+  sc.packets++;
+  sc.bytes += m->pkt_len;
+}
+
+// An ICMPv6 destination-unreachable or packet-too-big to a VIP joins the burst as a
+// packet of the flow it quotes, as ClassifyIcmpError in worker.cc does for IPv4.
+void ClassifyIcmpv6Error(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, const PacketInfo& info,
+                         Pending6* pending, uint32_t& num_pending) {
+  const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t len = rte_pktmbuf_data_len(m);
+  if (!rte_pktmbuf_is_contiguous(m)) return Drop(w, m, DropReason::kIcmpIgnored);
+  if (!Icmpv6ChecksumValid(data, len, info)) return Drop(w, m, DropReason::kBadIcmpChecksum);
+  QuotedFlow6 q;
+  if (!QuotedIpv6Flow(data, len, info, &q) || std::memcmp(q.vip, info.dst_addr, 16) != 0) {
+    return Drop(w, m, DropReason::kIcmpIgnored);
+  }
+  int32_t s = snap.index6.Find(q.vip, q.vip_port, q.proto);
+  if (s < 0) return Drop(w, m, DropReason::kIcmpIgnored);
+  QueueForLookup6(w, m, &snap.services[s], q.client, q.vip, q.client_port, q.vip_port, q.proto, 0, true,
+                  pending[num_pending++]);
+}
+
 }  // namespace
 
 void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
@@ -210,25 +266,17 @@ void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, ui
 
   int32_t s = snap.index6.Find(info.dst_addr, info.dst_port, info.l4_proto);
   if (s >= 0) {
-    const ServiceView* service = &snap.services[s];
-    Pending6& p = pending[num_pending++];
-    p.mbuf = m;
-    p.service = service;
-    std::memcpy(p.key.src_addr, info.src_addr, 16);
-    std::memcpy(p.key.dst_addr, info.dst_addr, 16);
-    p.key.src_port = info.src_port;
-    p.key.dst_port = info.dst_port;
-    p.key.proto = info.l4_proto;
-    std::memset(p.key.pad, 0, sizeof(p.key.pad));
-    p.sig = FlowTable6::HashOf(p.key);
-    p.tcp_flags = info.tcp_flags;
-    ServiceCounters& sc = w.service_counters[service->id];
-    sc.packets++;
-    sc.bytes += m->pkt_len;
-    return;
+    return QueueForLookup6(w, m, &snap.services[s], info.src_addr, info.dst_addr, info.src_port, info.dst_port,
+                           info.l4_proto, info.tcp_flags, false, pending[num_pending++]);
   }
   if (!IsOurs6(w.ports[port_index], snap, info.dst_addr)) return Drop(w, m, DropReason::kNoService);
-  if (info.l4_proto == IPPROTO_ICMPV6) return HandleIcmpv6Echo(w, m, port_index, info);
+  if (info.l4_proto == IPPROTO_ICMPV6) {
+    if ((info.icmp_type == kIcmpv6DestUnreachable || info.icmp_type == kIcmpv6PacketTooBig) &&
+        snap.index6.IsVip(info.dst_addr)) {
+      return ClassifyIcmpv6Error(w, snap, m, info, pending, num_pending);
+    }
+    return HandleIcmpv6Echo(w, m, port_index, info);
+  }
   if (info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) return Drop(w, m, DropReason::kNoService);
   Drop(w, m, DropReason::kUnsupportedL4);
 }
@@ -237,7 +285,7 @@ void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint
                  uint32_t now_ms) {
   for (uint32_t i = 0; i < n; i++) {
     Pending6& p = pending[i];
-    uint32_t backend_id = PickBackend6(w, snap, p, now_ms);
+    uint32_t backend_id = p.quoted ? QuotedFlowBackend6(w, snap, p) : PickBackend6(w, snap, p, now_ms);
     if (backend_id == kMaglevNoBackend) {
       Drop(w, p.mbuf, DropReason::kNoBackend);
       continue;
@@ -247,13 +295,16 @@ void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint
       Drop(w, p.mbuf, DropReason::kNeighborUnresolved);
       continue;
     }
+    // No ICMPv6 error is ever sent about an ICMPv6 error (RFC 4443 2.4).
+    uint64_t forwarded = w.counters->forwarded;
     if (p.service->forwarding == static_cast<uint8_t>(Forwarding::kTunnel)) {
-      EncapsulateTunnel6(w, *b, backend_id, p.mbuf, p.sig, ingress_port, now_ms);
+      EncapsulateTunnel6(w, *b, backend_id, p.mbuf, p.sig, ingress_port, now_ms, !p.quoted);
     } else if (ExceedsMtu(p.mbuf, w.ports[b->port_index].mtu)) {
       Drop(w, p.mbuf, DropReason::kMtuExceeded);
     } else {
       RewriteDsr(w, *b, backend_id, p.mbuf);
     }
+    if (p.quoted) w.counters->icmp_errors_routed += w.counters->forwarded - forwarded;
   }
 }
 

@@ -21,6 +21,7 @@ struct Pending6 {
   FlowKey6 key;
   uint32_t sig;
   uint8_t tcp_flags;
+  bool quoted;  // an ICMPv6 error quoting the flow (icmp_error_route.h), as Pending in worker.cc
 };
 
 // Finishes `m` (reply, drop) or queues it in `pending`.

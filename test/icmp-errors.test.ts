@@ -1,6 +1,7 @@
-// ICMP destination-unreachable messages sent to a VIP go to the backend that owns
-// the flow they quote (README "ICMP errors for a VIP"), in dsr and in tunnel
-// mode, through real worker lcores on an in-process ring port. What comes out is
+// ICMP destination-unreachable messages, and ICMPv6 destination-unreachable and
+// packet-too-big, sent to a VIP go to the backend that owns the flow they quote
+// (README "ICMP errors for a VIP"), in dsr and in tunnel mode, through real
+// worker lcores on an in-process ring port. What comes out is
 // the error itself, unchanged, with the MACs rewritten or an outer header added.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,10 @@ import { backend, backendMac, CLIENT_MAC, RingDataplane, service, totals } from 
 const MTU = 1500;
 const ROUTER = '10.99.0.1';
 const VIP = { dsr: '10.99.0.100', tunnel: '10.99.0.101', udp: '10.99.0.102' };
+const PORT6 = 'fd00:99::2';
+const ROUTER6 = 'fd00:99::fe';
+const VIP6 = { dsr: 'fd00:99::100', tunnel: 'fd00:99::101' };
+const backend6 = (i: number) => backend(i, { address: `fd00:99::${(0x11 + i).toString(16)}` });
 const FLOWS = 64;
 
 const services: NativeService[] = [
@@ -23,6 +28,9 @@ const services: NativeService[] = [
   service([4, 5, 6].map((i) => backend(i)), { id: 1, name: 'tunnel', vip: VIP.tunnel, forwarding: 'tunnel',
     tunnel: { encapsulation: 'ipip', guePort: 6080, sourceNetwork: '172.16.0.0', sourcePrefixLength: 16 } }),
   service([7, 8].map((i) => backend(i, { port: 53 })), { id: 2, name: 'dns', vip: VIP.udp, port: 53, protocol: 'udp' }),
+  service([9, 10, 11].map(backend6), { id: 3, name: 'dsr6', vip: VIP6.dsr }),
+  service([12, 13].map(backend6), { id: 4, name: 'tunnel6', vip: VIP6.tunnel, forwarding: 'tunnel',
+    tunnel: { encapsulation: 'ipip', guePort: 6080, sourceNetwork: 'fd00:5c::', sourcePrefixLength: 96 } }),
 ];
 const macOfBackend = new Map(services.flatMap((s) => s.backends).map((b) => [backendMac(b.id), b.id]));
 
@@ -32,7 +40,7 @@ const captured: Buffer[] = [];
 
 before(() => {
   workDir = mkdtempSync(join(tmpdir(), 'sluice-icmp-errors-test-'));
-  dp = new RingDataplane({ mtu: MTU });
+  dp = new RingDataplane({ mtu: MTU, address6: PORT6, prefixLength6: 64 });
   dp.native.setServices(services);
 });
 after(() => {
@@ -47,6 +55,7 @@ async function exchange(frames: Buffer[]): Promise<Buffer[]> {
 }
 
 const clientOf = (i: number) => `198.51.${100 + (i >> 8)}.${i & 0xff}`;
+const client6Of = (i: number) => `2001:db8:c::${i.toString(16)}`;
 const clientPort = (i: number) => 20000 + i;
 
 function syn(vip: string, i: number): Buffer {
@@ -169,6 +178,62 @@ describe('tunnel', () => {
   });
 });
 
+describe('IPv6', () => {
+  function syn6(vip: string, i: number): Buffer {
+    return pk.tcpFrame({ srcMac: CLIENT_MAC, dstMac: dp.mac, src: client6Of(i), dst: vip, sport: clientPort(i), dport: 80,
+      flags: 'S' });
+  }
+  /** A router's packet-too-big (or unreachable) to the VIP about the backend's reply to client i. */
+  function error6(vip: string, i: number, o: { type?: 1 | 2; vipPort?: number; breakChecksum?: boolean } = {}): Buffer {
+    const ip = { src: vip, dst: client6Of(i) };
+    const reply = pk.ipv6({ ...ip, nextHeader: pk.IPPROTO_TCP },
+      pk.tcp({ sport: o.vipPort ?? 80, dport: clientPort(i), flags: 'A', payload: Buffer.alloc(1200, 0x5a) }, ip));
+    const outer = { src: ROUTER6, dst: vip };
+    const msg = pk.icmpv6Error(o.type ?? 2, 0, 1280, reply.subarray(0, 1232), outer);
+    if (o.breakChecksum) msg[2] ^= 0xff;
+    return pk.ether({ dst: dp.mac, src: CLIENT_MAC, type: pk.ETHERTYPE_IPV6 },
+      pk.ipv6({ ...outer, nextHeader: pk.IPPROTO_ICMPV6 }, msg));
+  }
+
+  test('packet-too-big and unreachable to an IPv6 VIP go to the quoted flow\'s backend (dsr)', async () => {
+    const ids = Array.from({ length: 32 }, (_, i) => 4000 + i);
+    const owners = backendsOf(await exchange(ids.map((i) => syn6(VIP6.dsr, i))));
+    assert.ok(new Set(owners).size > 1, 'the flows are spread over several backends');
+    const errors = ids.map((i, n) => error6(VIP6.dsr, i, { type: n % 2 === 0 ? 2 : 1 }));
+    const before = totals(dp.native.stats());
+    const out = await exchange(errors);
+    const now = totals(dp.native.stats());
+    assert.deepEqual(backendsOf(out), owners);
+    for (let i = 0; i < out.length; i++) assert.deepEqual(out[i].subarray(12), errors[i].subarray(12));
+    assert.equal(now.icmpErrorsRouted - before.icmpErrorsRouted, ids.length);
+    for (const k of ['inserts', 'hits', 'misses', 'active'] as const) assert.equal(now[k], before[k], k);
+  });
+
+  test('IPv6-in-IPv6: encapsulated to the flow\'s backend with the flow\'s outer source', async () => {
+    const ids = Array.from({ length: 16 }, (_, i) => 5000 + i);
+    const flows = (await exchange(ids.map((i) => syn6(VIP6.tunnel, i)))).map((f) => pk.decodeFrame(f).ipv6!);
+    const out = await exchange(ids.map((i) => error6(VIP6.tunnel, i)));
+    assert.equal(out.length, ids.length);
+    out.forEach((f, n) => {
+      const outer = pk.decodeFrame(f).ipv6!;
+      assert.equal(outer.nextHeader, 41);
+      assert.equal(outer.dst, flows[n].dst, 'same backend');
+      assert.equal(outer.src, flows[n].src, 'same outer source');
+    });
+  });
+
+  for (const [name, reason, o] of [
+    ['bad ICMPv6 checksum', 'bad_icmp_checksum', { breakChecksum: true }],
+    ['quotes a port with no service', 'icmp_ignored', { vipPort: 8080 }],
+  ] as const) {
+    test(`${name}: ${reason}`, async () => {
+      const { out, dropped } = await dropDelta([error6(VIP6.dsr, 4000, o)], reason);
+      assert.equal(out.length, 0);
+      assert.equal(dropped, 1);
+    });
+  }
+});
+
 describe('errors that are not passed on', () => {
   const cases: { name: string; reason: string; frame: () => Buffer }[] = [
     { name: 'bad ICMP checksum', reason: 'bad_icmp_checksum',
@@ -226,9 +291,13 @@ describe('tshark', () => {
       assert.equal(at, -1, `tshark reports "${marker}":\n${r.stdout.slice(Math.max(0, at - 1500), at + 200)}`);
     }
     const types = spawnSync('tshark', ['-r', path, '-n', '-T', 'fields', '-e', 'icmp.type', '-e', 'icmp.code',
-      '-e', 'icmp.checksum.status'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      '-e', 'icmp.checksum.status', '-e', 'icmpv6.type', '-e', 'icmpv6.checksum.status'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     const lines = types.stdout.split('\n').filter((l) => l !== '');
     assert.equal(lines.length, errors.length);
-    for (const l of lines) assert.match(l, /^3\t4\t1$/, 'type 3 code 4, checksum good');
+    for (const l of lines) {
+      assert.match(l, /^(3\t4\t1\t\t|\t\t\t[12]\t1)$/, `ICMP type 3 code 4 or ICMPv6 type 1 or 2, checksum good: ${l}`);
+    }
+    assert.ok(lines.some((l) => l.endsWith('\t2\t1')) && lines.some((l) => l.startsWith('3\t')), 'both families');
   });
 });

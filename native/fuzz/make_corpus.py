@@ -15,7 +15,7 @@ import struct
 import sys
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
+from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6PacketTooBig, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
                                 ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop)
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 
@@ -96,6 +96,11 @@ FRAMES = {
     "na_backend6": eth(src="02:00:00:00:01:0c") / IPv6(src=BACKEND6, dst=PORT_IP6, hlim=255)
     / ICMPv6ND_NA(tgt=BACKEND6, S=1, O=1, R=0) / ICMPv6NDOptDstLLAddr(lladdr="02:00:00:00:01:0c"),
     "icmpv6_echo_vip6": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / ICMPv6EchoRequest(id=7, seq=1, data=b"ping6"),
+    # A router's packet-too-big and unreachable about a backend's reply from the VIP6: routed to the flow's backend.
+    "icmpv6_ptb_vip6": eth() / IPv6(src="fd00:99::fe", dst=VIP6) / ICMPv6PacketTooBig(mtu=1280)
+    / IPv6(src=VIP6, dst=CLIENT_IP6) / TCP(sport=80, dport=40000, flags="A") / (b"r" * 64),
+    "icmpv6_unreach_vip6": eth() / IPv6(src="fd00:99::fe", dst=VIP6) / ICMPv6DestUnreach(code=4)
+    / IPv6(src=VIP6, dst=CLIENT_IP6) / TCP(sport=80, dport=40000, flags="A"),
     "tcp6_syn": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / TCP(sport=40000, dport=80, flags="S"),
     "tcp6_ack": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / TCP(sport=40000, dport=80, flags="A") / b"GET / HTTP/1.1\r\n\r\n",
     "udp6_dns": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / UDP(sport=40000, dport=53) / b"query",
@@ -158,6 +163,8 @@ PACKET_PATH = {
     "chained_mbufs": packet_path_input(["tcp_syn"], extra=[big_tcp()], variants=(0, 0)),
     "icmp_errors": packet_path_input(["tcp_syn", "icmp_frag_needed_vip", "icmp_frag_needed_vip2_udp", "tcp_ack"]),
     "icmp_errors_tunnel": packet_path_input(["tcp_syn", "icmp_frag_needed_vip"], mode=1),
+    "icmpv6_errors_dsr6": packet_path_input(["tcp6_syn", "icmpv6_ptb_vip6", "icmpv6_unreach_vip6"], mode=3),
+    "icmpv6_errors_ip6ip6": packet_path_input(["tcp6_syn", "icmpv6_ptb_vip6"], mode=4),
     "ipv6_dsr": packet_path_input(["tcp6_syn", "tcp6_ack", "udp6_dns", "ns_vip6", "ns_port6_unicast", "na_backend6",
                                    "icmpv6_echo_vip6"], mode=3, variants=(0, 1), split=4),
     "ipv6_ip6ip6": packet_path_input(["tcp6_syn", "tcp6_ack", "udp6_dns"], mode=4, extra=[big_tcp6()]),

@@ -991,6 +991,20 @@ export function icmpFragNeeded(nextHopMtu: number, quote: Buffer): Buffer {
   return msg;
 }
 
+/**
+ * ICMPv6 destination unreachable (1) or packet too big (2, `mtu` in the 4-byte
+ * field), then the quote; the checksum over the pseudo-header of `ip`.
+ */
+export function icmpv6Error(type: 1 | 2, code: number, mtu: number, quote: Buffer, ip: PseudoHeaderInfo): Buffer {
+  const msg = Buffer.alloc(8 + quote.length);
+  msg[0] = type;
+  msg[1] = checkUint('code', code, 8);
+  msg.writeUInt32BE(checkUint('MTU', mtu, 32), 4);
+  quote.copy(msg, 8);
+  msg.writeUInt16BE(l4Checksum(pseudoHeader(ip, IPPROTO_ICMPV6, msg.length), msg), 2);
+  return msg;
+}
+
 /** The IP packet in an Ethernet frame (VLAN tags skipped, padding cut by the IP length); undefined if none. */
 export function ipPacketOf(frame: Uint8Array): Buffer | undefined {
   const d = decodeFrame(frame);
