@@ -1,4 +1,5 @@
-// maglevTable: the control-path Maglev build, exposed for tests and benchmarks.
+// maglevTable: the control-path table build, exposed for tests and benchmarks:
+// the data path's (bounded-load rendezvous) by default, classic Maglev on request.
 #include "bindings.h"
 #include "js_errors.h"
 #include "maglev.h"
@@ -9,7 +10,16 @@ Napi::Value MaglevTableBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return WithJsErrors(env, [&]() -> Napi::Value {
     if (!info[0].IsArray() || !info[1].IsNumber()) {
-      throw CodedError(codes::kInvalidArgument, "maglevTable(backends: {key, weight}[], size: number)");
+      throw CodedError(codes::kInvalidArgument,
+                       "maglevTable(backends: {key, weight}[], size: number, algorithm?: 'rendezvous' | 'maglev')");
+    }
+    bool classic = false;
+    if (!info[2].IsUndefined()) {
+      const std::string algorithm = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+      if (algorithm != "rendezvous" && algorithm != "maglev") {
+        throw CodedError(codes::kInvalidArgument, "algorithm must be 'rendezvous' or 'maglev'");
+      }
+      classic = algorithm == "maglev";
     }
     Napi::Array list = info[0].As<Napi::Array>();
     std::vector<MaglevBackend> backends;
@@ -22,7 +32,8 @@ Napi::Value MaglevTableBinding(const Napi::CallbackInfo& info) {
       }
       backends.push_back(MaglevBackend{o.Get("key").As<Napi::String>().Utf8Value(), o.Get("weight").As<Napi::Number>().Uint32Value()});
     }
-    std::vector<uint32_t> table = BuildMaglevTable(backends, info[1].As<Napi::Number>().Uint32Value());
+    const uint32_t size = info[1].As<Napi::Number>().Uint32Value();
+    std::vector<uint32_t> table = classic ? BuildMaglevTable(backends, size) : BuildRendezvousTable(backends, size);
     Napi::Uint32Array out = Napi::Uint32Array::New(env, table.size());
     std::copy(table.begin(), table.end(), out.Data());
     return out;

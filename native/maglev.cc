@@ -1,6 +1,7 @@
 #include "maglev.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace sluice {
@@ -13,6 +14,11 @@ constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
 constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
 constexpr uint64_t kOffsetSeed = 0x6a09e667f3bcc908ULL;
 constexpr uint64_t kSkipSeed = 0xbb67ae8584caa73bULL;
+
+// The rendezvous table's load bound, 11/10 of a backend's share: see
+// README, "Maglev", for the disruption it costs at each bound.
+constexpr uint64_t kLoadBoundNumerator = 11;
+constexpr uint64_t kLoadBoundDenominator = 10;
 
 uint64_t Fnv1a64(const std::string& s) {
   uint64_t h = kFnvOffsetBasis;
@@ -119,6 +125,138 @@ void FillByEvents(std::vector<Candidate>& candidates, uint32_t max_weight, Fille
   }
 }
 
+// Bounded-load rendezvous: backend b proposes the slots of its permutation in
+// order, its j-th proposal at time j / weight, and a slot belongs to the first
+// proposal that reaches it (ties: heavier first, then key order). Without the
+// bound that is rendezvous hashing with "position in b's permutation / weight" as
+// the score, so a slot's owner depends only on the backends that propose it
+// before its owner does: removing a backend moves only its own slots, adding one
+// moves only the slots it wins. The bound (a backend stops proposing once it
+// holds kLoadBound times its share) trims the multinomial spread of plain
+// rendezvous; it moves slots beyond the ideal only through backends that reach
+// it, and it is kept loose enough that few do (see README, "Maglev").
+struct Proposer {
+  uint32_t index;
+  uint32_t room;  // slots it may still win under the load bound; > 0 while live
+  uint32_t pos;
+  uint32_t skip;
+};
+
+// When a backend of weight w makes its k-th proposal (k from 1): -ln(1 - (k -
+// 1/2) / M) / w. A slot sits at a uniform position of each permutation, so the
+// first proposal reaching it from a backend comes at an exponentially
+// distributed time of rate w, and the earliest of several such clocks is
+// backend b's with probability w_b / W: shares follow weights. (Times linear in
+// k would favour heavy backends: 3/4 instead of 2/3 for weights 2 and 1.)
+double ProposalTime(uint64_t k, uint32_t weight, uint32_t m) {
+  return -std::log1p(-(static_cast<double>(k) - 0.5) / m) / weight;
+}
+
+// The weight a backend's clock runs at: its top kClockBits significant bits
+// (weights below 2^kClockBits exactly). Backends with equal clocks propose in
+// shared rounds, and rounds are what the merge in FillInTimeOrder orders, so
+// this keeps 1000 distinct weights from costing a heap operation per proposal;
+// the price is a share up to 2^(1-kClockBits) (0.8%) below the exact one.
+constexpr int kClockBits = 8;
+uint32_t ClockWeight(uint32_t weight) {
+  const int bits = 32 - __builtin_clz(weight);
+  const int drop = bits > kClockBits ? bits - kClockBits : 0;
+  return weight >> drop << drop;
+}
+
+// Backends of one clock weight propose together, once per round, in key order.
+struct WeightClass {
+  uint32_t weight;  // ClockWeight
+  uint64_t round;  // the next one, from 1
+  double time;     // ProposalTime(round)
+  std::vector<Proposer> live;
+};
+
+class RendezvousFiller {
+ public:
+  explicit RendezvousFiller(uint32_t m) : m_(m), taken_((m + 63) / 64, 0), wins_(m + 1) {}
+
+  // One round of `c`: each live proposer tries its next slot; those that reach
+  // their cap leave. True once the table is full. Branch-free: whether a slot
+  // is free is a coin toss the predictor cannot learn, so a win is logged
+  // unconditionally and counted only if real, and the table is written at the
+  // end (proposals after the last free slot find nothing, so finishing the
+  // round is harmless).
+  bool Round(WeightClass& c) {
+    // Locals, so that stores through `p` need not be assumed to alias members.
+    uint64_t* const taken = taken_.data();
+    uint64_t* const wins = wins_.data();
+    const uint32_t m = m_;
+    uint32_t filled = filled_;
+    bool capped = false;
+    for (Proposer& p : c.live) {
+      const uint32_t pos = p.pos;
+      const uint64_t word = taken[pos >> 6];
+      const uint32_t free = ~(word >> (pos & 63)) & 1;
+      taken[pos >> 6] = word | uint64_t{1} << (pos & 63);
+      wins[filled] = pos | uint64_t{p.index} << 32;
+      filled += free;
+      p.room -= free;
+      capped |= p.room == 0;
+      const uint32_t next = pos + p.skip;  // pos, skip < m < 2^31: no overflow
+      p.pos = next >= m ? next - m : next;
+    }
+    if (capped) {
+      c.live.erase(std::remove_if(c.live.begin(), c.live.end(),
+                                  [](const Proposer& p) { return p.room == 0; }),
+                   c.live.end());
+    }
+    ++c.round;
+    filled_ = filled;
+    return filled == m;
+  }
+
+  void WriteTo(std::vector<uint32_t>& table) const {
+    for (uint32_t i = 0; i < filled_; ++i) {
+      table[static_cast<uint32_t>(wins_[i])] = static_cast<uint32_t>(wins_[i] >> 32);
+    }
+  }
+
+ private:
+  const uint32_t m_;
+  std::vector<uint64_t> taken_;
+  // Slot in the low half, backend index in the high half; one spare entry for
+  // a losing proposal's log after the last win.
+  std::vector<uint64_t> wins_;
+  uint32_t filled_ = 0;
+};
+
+void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, RendezvousFiller& filler) {
+  if (classes.size() == 1) {
+    while (!filler.Round(classes[0])) {
+    }
+    return;
+  }
+  // At equal times the heavier class (lower index) goes first.
+  const auto later = [&classes](uint32_t a, uint32_t b) {
+    return classes[a].time != classes[b].time ? classes[a].time > classes[b].time : a > b;
+  };
+  std::vector<uint32_t> heap(classes.size());
+  for (uint32_t i = 0; i < heap.size(); ++i) heap[i] = i;
+  std::make_heap(heap.begin(), heap.end(), later);
+  for (;;) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    const uint32_t id = heap.back();
+    WeightClass& c = classes[id];
+    // Rounds of one class run back to back while it stays the earliest: a heavy
+    // class among light ones costs no heap operation per round.
+    do {
+      if (filler.Round(c)) return;
+      c.time = ProposalTime(c.round, c.weight, m);
+    } while (!c.live.empty() && (heap.size() == 1 || later(heap.front(), id)));
+    if (c.live.empty()) {
+      heap.pop_back();
+    } else {
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
+  }
+}
+
 }  // namespace
 
 bool IsPrime(uint32_t n) {
@@ -131,19 +269,21 @@ bool IsPrime(uint32_t n) {
   return true;
 }
 
-std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backends,
-                                       uint32_t table_size) {
+namespace {
+
+void CheckTableSize(uint32_t table_size) {
   if (table_size < 2 || !IsPrime(table_size)) {
-    throw std::invalid_argument("maglev table size must be a prime >= 2, got " +
+    throw std::invalid_argument("table size must be a prime >= 2, got " +
                                 std::to_string(table_size));
   }
-  const uint64_t m = table_size;
-  std::vector<uint32_t> table(table_size, kMaglevNoBackend);
+}
 
+// Backends with weight > 0 with their permutations, in key order: turn order
+// decides who wins contested slots, so it follows the keys, not the caller's
+// vector order, and the same set of backends always builds the same table.
+std::vector<Candidate> SortedCandidates(const std::vector<MaglevBackend>& backends, uint64_t m) {
   std::vector<Candidate> candidates;
   candidates.reserve(backends.size());
-  uint32_t max_weight = 0;
-  uint64_t total_weight = 0;
   for (uint32_t i = 0; i < backends.size(); ++i) {
     const MaglevBackend& b = backends[i];
     if (b.weight == 0) continue;
@@ -152,13 +292,7 @@ std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backend
     // permutation visits every slot and a turn always finds a free one.
     candidates.push_back({i, b.weight, 0, 0, Mix64(h ^ kOffsetSeed) % m,
                           Mix64(h ^ kSkipSeed) % (m - 1) + 1});
-    max_weight = std::max(max_weight, b.weight);
-    total_weight += b.weight;
   }
-  if (candidates.empty()) return table;
-
-  // Turn order decides who wins contested slots, so it follows the keys, not the
-  // caller's vector order: the same set of backends always builds the same table.
   std::sort(candidates.begin(), candidates.end(),
             [&backends](const Candidate& a, const Candidate& b) {
               const int c = backends[a.index].key.compare(backends[b.index].key);
@@ -166,6 +300,23 @@ std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backend
               if (a.weight != b.weight) return a.weight < b.weight;
               return a.index < b.index;
             });
+  return candidates;
+}
+
+}  // namespace
+
+std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backends,
+                                       uint32_t table_size) {
+  CheckTableSize(table_size);
+  std::vector<uint32_t> table(table_size, kMaglevNoBackend);
+  std::vector<Candidate> candidates = SortedCandidates(backends, table_size);
+  if (candidates.empty()) return table;
+  uint32_t max_weight = 0;
+  uint64_t total_weight = 0;
+  for (const Candidate& c : candidates) {
+    max_weight = std::max(max_weight, c.weight);
+    total_weight += c.weight;
+  }
 
   // Round-robin visits N candidates per round for total/max turns, i.e.
   // N * max / total visits per slot; a visit costs ~1 ns and a heap turn ~50
@@ -178,6 +329,43 @@ std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backend
   } else {
     FillByEvents(candidates, max_weight, filler);
   }
+  return table;
+}
+
+std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& backends,
+                                           uint32_t table_size) {
+  CheckTableSize(table_size);
+  std::vector<uint32_t> table(table_size, kMaglevNoBackend);
+  const std::vector<Candidate> candidates = SortedCandidates(backends, table_size);
+  if (candidates.empty()) return table;
+  unsigned __int128 total_weight = 0;
+  for (const Candidate& c : candidates) total_weight += c.weight;
+
+  // Heaviest class first, so that at equal times heavier backends propose first.
+  std::vector<WeightClass> classes;
+  std::vector<const Candidate*> by_weight;
+  for (const Candidate& c : candidates) by_weight.push_back(&c);
+  std::stable_sort(by_weight.begin(), by_weight.end(), [](const Candidate* a, const Candidate* b) {
+    return ClockWeight(a->weight) > ClockWeight(b->weight);
+  });
+  for (const Candidate* c : by_weight) {
+    const uint32_t clock = ClockWeight(c->weight);
+    if (classes.empty() || classes.back().weight != clock) {
+      classes.push_back({clock, 1, ProposalTime(1, clock, table_size), {}});
+    }
+    // The cap: the load bound times the share, and never below the share
+    // rounded up, so the caps add up to at least the table and it always fills.
+    const unsigned __int128 scaled = static_cast<unsigned __int128>(table_size) * c->weight;
+    const unsigned __int128 at_least = (scaled + total_weight - 1) / total_weight;
+    const unsigned __int128 bounded =
+        scaled * kLoadBoundNumerator / (total_weight * kLoadBoundDenominator);
+    classes.back().live.push_back({c->index, static_cast<uint32_t>(std::max(at_least, bounded)),
+                                   static_cast<uint32_t>(c->pos), static_cast<uint32_t>(c->skip)});
+  }
+
+  RendezvousFiller filler(table_size);
+  FillInTimeOrder(classes, table_size, filler);
+  filler.WriteTo(table);
   return table;
 }
 

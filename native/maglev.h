@@ -34,4 +34,12 @@ bool IsPrime(uint32_t n);
 std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backends,
                                        uint32_t table_size);
 
+// The data path's table: bounded-load rendezvous hashing over the same
+// permutations (see maglev.cc). Same contract as BuildMaglevTable except that
+// shares are within kLoadBound = 1.1 of exact instead of a few slots, and that
+// removing one of N backends moves only its own slots unless the bound binds
+// (measured at most ~1.2/N for N <= 1000 and M >= 65537, BENCHMARKS.md).
+std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& backends,
+                                           uint32_t table_size);
+
 }  // namespace sluice
