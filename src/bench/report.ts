@@ -1,5 +1,6 @@
 // BENCHMARKS.md from one run's results.
 import type { BenchResults } from './main';
+import { renderMaglev } from './maglev';
 
 const f2 = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -103,23 +104,7 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   p('## Maglev');
   p();
-  p('Control-path build (`maglevTable`, the addon\'s build, no EAL), equal weights; median of 3 builds.');
-  p();
-  p('| Table size | 10 backends | 100 backends | 1000 backends |');
-  p('|---:|---:|---:|---:|');
-  for (const size of [...new Set(r.maglevBuild.map((b) => b.size))]) {
-    const row = r.maglevBuild.filter((b) => b.size === size).map((b) => `${f2(b.ms)} ms`);
-    p(`| ${size} | ${row.join(' | ')} |`);
-  }
-  p();
-  p('Share of table slots (so of connections not pinned by a flow entry) that move to another backend when one');
-  p('of N backends is removed (the middle one) or one is added, against the ideal (1/N removed, 1/(N+1) added).');
-  p();
-  p('| Table size | N | Change | Moved | Ideal | Moved / ideal |');
-  p('|---:|---:|---|---:|---:|---:|');
-  for (const x of r.maglevRemap) {
-    p(`| ${x.size} | ${x.backends} | ${x.change} | ${pct(x.moved)} | ${pct(x.ideal)} | ${f2(x.moved / x.ideal)} |`);
-  }
+  for (const line of renderMaglev(r.maglevBuild, r.maglevRemap)) p(line);
   p();
   p('## Memory per flow entry');
   p();
