@@ -126,15 +126,17 @@ void FillByEvents(std::vector<Candidate>& candidates, uint32_t max_weight, Fille
 }
 
 // Bounded-load rendezvous: backend b proposes the slots of its permutation in
-// order, its j-th proposal at time j / weight, and a slot belongs to the first
-// proposal that reaches it (ties: heavier first, then key order). Without the
-// bound that is rendezvous hashing with "position in b's permutation / weight" as
-// the score, so a slot's owner depends only on the backends that propose it
-// before its owner does: removing a backend moves only its own slots, adding one
-// moves only the slots it wins. The bound (a backend stops proposing once it
-// holds kLoadBound times its share) trims the multinomial spread of plain
-// rendezvous; it moves slots beyond the ideal only through backends that reach
-// it, and it is kept loose enough that few do (see README, "Maglev").
+// order, its k-th proposal at ProposalTime(k, weight), and a slot belongs to the
+// first proposal that reaches it (ties: faster clock first, then key order).
+// Without the bound that is rendezvous (highest-random-weight) hashing with the
+// arrival time as the score, so a slot's owner depends only on the backends
+// that reach it before its owner does: removing a backend moves only its own
+// slots, adding one moves only the slots it wins. The bound (a backend stops
+// proposing once it holds 1.1x its share) trims plain rendezvous's multinomial
+// spread (the busiest of 1000 backends in 65537 slots would hold ~1.24x); it
+// moves slots beyond the ideal only through backends that reach it, and it is
+// loose enough that few do. (Consistent hashing with bounded loads, Mirrokni,
+// Thorup and Zadimoghaddam, SODA 2018, makes the same trade.)
 struct Proposer {
   uint32_t index;
   uint32_t room;  // slots it may still win under the load bound; > 0 while live
