@@ -263,3 +263,15 @@ TEST_CASE("rendezvous: output is stable across builds and platforms") {
   for (uint32_t e : BuildRendezvousTable(big, 65537)) digest = (digest ^ e) * 0x100000001b3ULL;
   CHECK(digest == 0x3a016d1f7fa575a3ULL);
 }
+
+TEST_CASE("rendezvous: build time (printed, not asserted)") {
+  const auto b = Backends(1000);
+  auto weighted = b;
+  for (uint32_t i = 0; i < weighted.size(); ++i) weighted[i].weight = 1 + i % 10;
+  std::printf("rendezvous build 65537 x 1000 equal: %.3f ms\n",
+              maglev_support::MillisToBuild(BuildRendezvousTable, b, 65537, 5));
+  std::printf("rendezvous build 65537 x 1000 weighted 1..10: %.3f ms\n",
+              maglev_support::MillisToBuild(BuildRendezvousTable, weighted, 65537, 5));
+  std::printf("rendezvous build 655373 x 1000 equal: %.3f ms\n",
+              maglev_support::MillisToBuild(BuildRendezvousTable, b, 655373, 3));
+}

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -71,6 +72,21 @@ void CheckKeyedNotOrdered(Build build, uint32_t n, uint32_t size) {
   CHECK(Keys(build(shuffled, size), shuffled) == keys);
   std::reverse(shuffled.begin(), shuffled.end());
   CHECK(Keys(build(shuffled, size), shuffled) == keys);
+}
+
+// The best of `reps` builds, in ms: printed by the tests, never asserted.
+template <typename Build>
+double MillisToBuild(Build build, const std::vector<sluice::MaglevBackend>& b, uint32_t size,
+                     int reps) {
+  double best = 1e9;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<uint32_t> t = build(b, size);
+    const auto t1 = std::chrono::steady_clock::now();
+    REQUIRE(t.size() == size);
+    best = std::min(best, std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  return best;
 }
 
 }  // namespace maglev_support

@@ -22,6 +22,7 @@ using sluice::MaglevBackend;
 using maglev_support::Backends;
 using maglev_support::Counts;
 using maglev_support::Keys;
+using maglev_support::MillisToBuild;
 using maglev_support::WeightCase;
 
 struct Disruption {
@@ -45,17 +46,6 @@ Disruption Compare(const std::vector<std::string>& before, const std::vector<std
   return {moved / m, others / m, must / m};
 }
 
-double MillisToBuild(const std::vector<MaglevBackend>& b, uint32_t size, int reps) {
-  double best = 1e9;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<uint32_t> t = BuildMaglevTable(b, size);
-    const auto t1 = std::chrono::steady_clock::now();
-    REQUIRE(t.size() == size);
-    best = std::min(best, std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  return best;
-}
 
 // The algorithm written the obvious, slow way: lazy permutations indexed as
 // (offset + next * skip) % M, one credit round at a time over every backend,
@@ -254,7 +244,7 @@ TEST_CASE("maglev: skewed weights still build quickly") {
   auto b = Backends(1000);
   b[0].weight = UINT32_MAX;
   std::printf("maglev build 65537 x 1000, one backend at UINT32_MAX, rest 1: %.3f ms\n",
-              MillisToBuild(b, 65537, 3));
+              MillisToBuild(BuildMaglevTable, b, 65537, 3));
   const auto table = BuildMaglevTable(b, 65537);
   CHECK(Counts(table, 1000)[0] >= 65537 - 1000);
   CHECK(table == ReferenceTable(b, 65537));
@@ -345,8 +335,8 @@ TEST_CASE("maglev: build time (printed, not asserted)") {
   const auto b = Backends(1000);
   auto weighted = b;
   for (uint32_t i = 0; i < weighted.size(); ++i) weighted[i].weight = 1 + i % 10;
-  std::printf("maglev build 65537 x 1000 equal: %.3f ms\n", MillisToBuild(b, 65537, 5));
+  std::printf("maglev build 65537 x 1000 equal: %.3f ms\n", MillisToBuild(BuildMaglevTable, b, 65537, 5));
   std::printf("maglev build 65537 x 1000 weighted 1..10: %.3f ms\n",
-              MillisToBuild(weighted, 65537, 5));
-  std::printf("maglev build 655373 x 1000 equal: %.3f ms\n", MillisToBuild(b, 655373, 3));
+              MillisToBuild(BuildMaglevTable, weighted, 65537, 5));
+  std::printf("maglev build 655373 x 1000 equal: %.3f ms\n", MillisToBuild(BuildMaglevTable, b, 655373, 3));
 }
