@@ -62,7 +62,7 @@ std::shared_ptr<const std::vector<uint32_t>> MaglevCache::Get(const ServiceConfi
                             [&](const auto& e) { return e.first == service.id; });
   if (found != entries_.end() && found->second.signature == signature) return found->second.table;
 
-  std::vector<uint32_t> table = BuildMaglevTable(inputs, service.maglev_table_size);
+  std::vector<uint32_t> table = BuildRendezvousTable(inputs, service.maglev_table_size);
   for (uint32_t& slot : table) {
     if (slot != kMaglevNoBackend) slot = ids[slot];
   }

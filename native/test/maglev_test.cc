@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../maglev.h"
+#include "maglev_support.h"
 
 namespace {
 
@@ -18,32 +19,11 @@ using sluice::IsPrime;
 using sluice::kMaglevNoBackend;
 using sluice::MaglevBackend;
 
-std::vector<MaglevBackend> Backends(uint32_t n, uint32_t weight = 1, uint32_t first = 0) {
-  std::vector<MaglevBackend> v;
-  for (uint32_t i = first; i < first + n; ++i) {
-    v.push_back({"10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1:8080",
-                 weight});
-  }
-  return v;
-}
-
-std::vector<uint32_t> Counts(const std::vector<uint32_t>& table, size_t n) {
-  std::vector<uint32_t> c(n, 0);
-  for (uint32_t e : table) {
-    REQUIRE(e < n);
-    ++c[e];
-  }
-  return c;
-}
-
-// The table as backend keys, so tables built from different vectors compare.
-std::vector<std::string> Keys(const std::vector<uint32_t>& table,
-                              const std::vector<MaglevBackend>& backends) {
-  std::vector<std::string> keys;
-  keys.reserve(table.size());
-  for (uint32_t e : table) keys.push_back(e == kMaglevNoBackend ? "" : backends[e].key);
-  return keys;
-}
+using maglev_support::Backends;
+using maglev_support::Counts;
+using maglev_support::Keys;
+using maglev_support::MillisToBuild;
+using maglev_support::WeightCase;
 
 struct Disruption {
   double moved;            // fraction of all slots whose backend changed
@@ -66,17 +46,6 @@ Disruption Compare(const std::vector<std::string>& before, const std::vector<std
   return {moved / m, others / m, must / m};
 }
 
-double MillisToBuild(const std::vector<MaglevBackend>& b, uint32_t size, int reps) {
-  double best = 1e9;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<uint32_t> t = BuildMaglevTable(b, size);
-    const auto t1 = std::chrono::steady_clock::now();
-    REQUIRE(t.size() == size);
-    best = std::min(best, std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  return best;
-}
 
 // The algorithm written the obvious, slow way: lazy permutations indexed as
 // (offset + next * skip) % M, one credit round at a time over every backend,
@@ -245,31 +214,13 @@ TEST_CASE("maglev: weight 0 and empty sets") {
 }
 
 TEST_CASE("maglev: the table depends on keys, not on vector order") {
-  const uint32_t size = 65537;
-  auto b = Backends(50);
-  for (uint32_t i = 0; i < b.size(); ++i) b[i].weight = 1 + i % 4;
-  const auto keys = Keys(BuildMaglevTable(b, size), b);
-  CHECK(Keys(BuildMaglevTable(b, size), b) == keys);
-
-  auto shuffled = b;
-  std::mt19937 rng(7);
-  std::shuffle(shuffled.begin(), shuffled.end(), rng);
-  REQUIRE(shuffled[0].key != b[0].key);
-  CHECK(Keys(BuildMaglevTable(shuffled, size), shuffled) == keys);
-  std::reverse(shuffled.begin(), shuffled.end());
-  CHECK(Keys(BuildMaglevTable(shuffled, size), shuffled) == keys);
+  maglev_support::CheckKeyedNotOrdered(BuildMaglevTable, 50, 65537);
 }
 
 // Covers both fill schedules: near-equal weights take the round-robin one,
 // skewed weights the event-driven one; both must match the plain algorithm.
 TEST_CASE("maglev: matches the reference algorithm for any weights") {
-  struct Case {
-    const char* name;
-    uint32_t n;
-    uint32_t size;
-    uint32_t (*weight)(uint32_t i);
-  };
-  const Case cases[] = {
+  const WeightCase cases[] = {
       {"equal", 50, 65537, [](uint32_t) { return 1u; }},
       {"1..10", 37, 65537, [](uint32_t i) { return 1 + i % 10; }},
       {"one heavy (event-driven)", 1000, 65537, [](uint32_t i) { return i == 3 ? 1000u : 1u; }},
@@ -282,10 +233,9 @@ TEST_CASE("maglev: matches the reference algorithm for any weights") {
       {"more backends than slots", 400, 251, [](uint32_t i) { return 1 + i % 3; }},
       {"single slot pair", 5, 2, [](uint32_t i) { return i + 1; }},
   };
-  for (const Case& c : cases) {
+  for (const WeightCase& c : cases) {
     CAPTURE(c.name);
-    auto b = Backends(c.n);
-    for (uint32_t i = 0; i < c.n; ++i) b[i].weight = c.weight(i);
+    const auto b = c.Set();
     CHECK(BuildMaglevTable(b, c.size) == ReferenceTable(b, c.size));
   }
 }
@@ -294,7 +244,7 @@ TEST_CASE("maglev: skewed weights still build quickly") {
   auto b = Backends(1000);
   b[0].weight = UINT32_MAX;
   std::printf("maglev build 65537 x 1000, one backend at UINT32_MAX, rest 1: %.3f ms\n",
-              MillisToBuild(b, 65537, 3));
+              MillisToBuild(BuildMaglevTable, b, 65537, 3));
   const auto table = BuildMaglevTable(b, 65537);
   CHECK(Counts(table, 1000)[0] >= 65537 - 1000);
   CHECK(table == ReferenceTable(b, 65537));
@@ -385,8 +335,8 @@ TEST_CASE("maglev: build time (printed, not asserted)") {
   const auto b = Backends(1000);
   auto weighted = b;
   for (uint32_t i = 0; i < weighted.size(); ++i) weighted[i].weight = 1 + i % 10;
-  std::printf("maglev build 65537 x 1000 equal: %.3f ms\n", MillisToBuild(b, 65537, 5));
+  std::printf("maglev build 65537 x 1000 equal: %.3f ms\n", MillisToBuild(BuildMaglevTable, b, 65537, 5));
   std::printf("maglev build 65537 x 1000 weighted 1..10: %.3f ms\n",
-              MillisToBuild(weighted, 65537, 5));
-  std::printf("maglev build 655373 x 1000 equal: %.3f ms\n", MillisToBuild(b, 655373, 3));
+              MillisToBuild(BuildMaglevTable, weighted, 65537, 5));
+  std::printf("maglev build 655373 x 1000 equal: %.3f ms\n", MillisToBuild(BuildMaglevTable, b, 655373, 3));
 }

@@ -165,7 +165,12 @@ export interface SluiceAddon {
   inject(port: string, frames: Buffer[], queue?: number, segmentBytes?: number): number;
   /** "ring" ports only: frames the workers transmitted, oldest first per tx queue. */
   capture(port: string, max?: number): Buffer[];
-  maglevTable(backends: { key: string; weight: number }[], size: number): Uint32Array;
+  /**
+   * The lookup table the data path builds for these backends (`'rendezvous'`,
+   * the default), or the classic Maglev table (`'maglev'`), for comparison.
+   */
+  maglevTable(backends: { key: string; weight: number }[], size: number,
+    algorithm?: 'rendezvous' | 'maglev'): Uint32Array;
   dropReasons(): DropReason[];
 }
 
