@@ -57,6 +57,26 @@ struct WeightCase {
   }
 };
 
+// Weight sets at the edges, which every table must build exactly as its definition does.
+inline const WeightCase kEdgeWeightCases[] = {
+    {"extreme weights", 30, 251,
+     [](uint32_t i) { return i == 0 ? UINT32_MAX : (i % 2 ? 1u : UINT32_MAX / 7); }},
+    {"more backends than slots", 400, 251, [](uint32_t i) { return 1 + i % 3; }},
+    {"single slot pair", 5, 2, [](uint32_t i) { return i + 1; }},
+};
+
+// `build` equals `reference` (a slow, literal definition) for `cases` and the edge cases.
+template <typename Build, typename Reference, size_t N>
+void CheckAgainstReference(Build build, Reference reference, const WeightCase (&cases)[N]) {
+  auto check = [&](const WeightCase& c) {
+    CAPTURE(c.name);
+    const auto b = c.Set();
+    CHECK(build(b, c.size) == reference(b, c.size));
+  };
+  for (const WeightCase& c : cases) check(c);
+  for (const WeightCase& c : kEdgeWeightCases) check(c);
+}
+
 // `build` gives the same table, by keys, for n backends of weights 1..4 in
 // their order, shuffled and reversed.
 template <typename Build>
