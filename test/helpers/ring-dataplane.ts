@@ -83,9 +83,11 @@ export class RingDataplane {
       if (Date.now() > deadline) throw new Error(`workers received ${totals(this.native.stats()).rx} of ${target} packets`);
       await sleep(2);
     }
-    // Each loop iteration ends with a tx flush: two more iterations and all is out.
-    const after = totals(this.native.stats()).iterations + 2;
-    while (totals(this.native.stats()).iterations < after) await sleep(1);
+    // Each loop iteration ends with a tx flush: two more iterations of every lcore
+    // and all is out, also what one lcore handed to another (nat replies).
+    const iterations = () => this.native.stats().lcores.map((l) => l.iterations);
+    const after = iterations().map((n) => n + 2);
+    while (iterations().some((n, i) => n < after[i])) await sleep(1);
   }
 
   /** Injects frames (spread over rx queues by index when `queue` is absent) and returns what came out. */
