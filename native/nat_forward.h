@@ -34,6 +34,7 @@ struct PortRuntime;  // worker.h
 // One worker's nat state; only that worker writes it.
 struct NatLcore {
   NatSessions* sessions;
+  NatSessions6* sessions6;  // the IPv6 pools' sessions
   const NatPoolLayout* layout;
   struct rte_ring* const* inboxes;  // every worker's hand-off ring, by worker index
   uint32_t worker_index;
@@ -56,6 +57,9 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
                          const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
                          const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c);
 
+// The client key of an IPv6 packet: its sessions' key, and its Maglev hash.
+FlowKey6 NatClientKey6(const PacketInfo& info);
+
 // A TCP or UDP packet to a pool address of `ingress_port`.
 NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
                           const PortRuntime* ports, uint32_t now_ms);
@@ -73,7 +77,9 @@ class NatRuntime {
 
   NatLcore* lcore(size_t worker) { return &lcores_[worker]; }
   const NatPoolLayout& layout() const { return *layout_; }
-  uint32_t sessions_capacity(size_t worker) const { return lcores_[worker].sessions->capacity(); }
+  uint32_t sessions_capacity(size_t worker) const {
+    return lcores_[worker].sessions->capacity() + lcores_[worker].sessions6->capacity();
+  }
 
  private:
   void Release();
