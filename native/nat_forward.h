@@ -2,13 +2,15 @@
 // address:port of this lcore) and goes to the backend; a backend's reply to a pool
 // address goes back to the client as if from the VIP. The functions rewrite the
 // frame in place and return what the worker does with it; they never send, free
-// or allocate.
+// or allocate. Both families: IPv6 packets use the lcore's IPv6 sessions and the
+// pool's addresses6, with the same ownership rule and hand-off.
 //
 // A reply may arrive on an lcore that does not own its pool port (the NIC spread
 // it by a hash of the backend's and the pool's addresses). It is then handed, as
 // the mbuf, to the owner's hand-off ring (multi-producer, single-consumer), which
 // the owner drains every loop iteration. Where the NIC takes the rte_flow rules
-// of nat_steering.h, replies arrive at their owner and the hand-off stays idle.
+// of nat_steering.h (IPv4 pools only), replies arrive at their owner and the
+// hand-off stays idle.
 #pragma once
 
 #include <rte_ether.h>

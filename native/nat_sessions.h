@@ -3,7 +3,8 @@
 // by the client's 5-tuple (an rte_hash, written only by this lcore), and by the
 // pool pair a reply is addressed to, which is the session's own index: every
 // session holds exactly one pool pair of this lcore, so the free list of
-// sessions is the free list of pool ports.
+// sessions is the free list of pool ports. Each lcore has one table per family
+// (NatSessions, NatSessions6), over its pairs of the port's IPv4 and IPv6 pools.
 #pragma once
 
 #include <rte_ether.h>

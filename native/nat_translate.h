@@ -1,4 +1,4 @@
-// forwarding nat: rewriting a parsed IPv4 TCP/UDP packet's addresses and ports in
+// forwarding nat: rewriting a parsed IPv4 or IPv6 TCP/UDP packet's addresses and ports in
 // place, checksums updated incrementally (RFC 1624: HC' = ~(~HC + ~m + m')), so
 // the payload is never read. Pure: no EAL, used by the workers, unit tests and
 // fuzzers alike.

@@ -1,6 +1,6 @@
 // IPv6 backends in the snapshot: the port whose IPv6 prefix holds the backend,
-// else (tunnel only) the IPv6 gateway of the first port that has one, the same
-// rule as for IPv4 (snapshot.cc).
+// else (tunnel and nat) the IPv6 gateway of the first port that has one, the
+// same rule as for IPv4 (snapshot.cc).
 #include <arpa/inet.h>
 
 #include <cstring>

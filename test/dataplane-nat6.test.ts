@@ -181,6 +181,17 @@ describe('nat forwarding over IPv6', () => {
     assert.deepEqual(dropDelta(dp, before), { nat_no_session: stray.length });
   });
 
+  test('an ICMPv6 packet-too-big to the VIP quoting a nat flow is not passed on: nat backends never send as the VIP', async () => {
+    const quoted = pk.ipPacketOf(frame({ proto: 'tcp', srcMac: dp.mac, dstMac: CLIENT_MAC, src: VIP6, sport: 80,
+      dst: CLIENT6, dport: 33000, flags: 'A' }))!;
+    const outer = { src: 'fd00:99::fe', dst: VIP6 };
+    const ptb = pk.ether({ dst: dp.mac, src: CLIENT_MAC, type: pk.ETHERTYPE_IPV6 },
+      pk.ipv6({ ...outer, nextHeader: pk.IPPROTO_ICMPV6, hopLimit: 64 }, pk.icmpv6Error(2, 0, 1280, quoted, outer)));
+    const before = totals(dp.native.stats()).drops;
+    assert.deepEqual(await exchange([ptb]), []);
+    assert.deepEqual(dropDelta(dp, before), { icmp_ignored: 1 });
+  });
+
   test('IPv4 nat beside it: from the IPv4 pool and back', async () => {
     const syn: Segment = { proto: 'tcp', srcMac: CLIENT_MAC, dstMac: dp.mac, src: '192.168.7.9', sport: 33000, dst: VIP4,
       dport: 80, flags: 'S', ack: 0, payload: Buffer.alloc(0) };
