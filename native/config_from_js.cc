@@ -1,6 +1,7 @@
 #include "config_from_js.h"
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <netinet/in.h>
 
 #include <cstdio>
@@ -70,6 +71,31 @@ bool ParseMac(const std::string& text, MacAddr* out) {
 // Pool addresses are the port's to answer ARP for: on its subnet, not its own
 // address, each once. Overlap with VIPs and backends is checked in TypeScript
 // and again when the snapshot is built.
+// The IPv6 pool: in the port's address6 prefix, for the port answers neighbor
+// solicitations for it.
+std::vector<std::array<uint8_t, 16>> NatPool6FromJs(const Napi::Object& o, const std::string& path,
+                                                    const PortConfig& port) {
+  Napi::Array addresses = AsArray(o.Get("addresses6"), path + ".addresses6");
+  if (addresses.Length() > kMaxNatPoolAddresses) {
+    Fail(path + ".addresses6", "must hold at most " + std::to_string(kMaxNatPoolAddresses) + " addresses");
+  }
+  if (addresses.Length() > 0 && !port.has_address6) Fail(path + ".addresses6", "needs the port's address6");
+  std::vector<std::array<uint8_t, 16>> out;
+  for (uint32_t i = 0; i < addresses.Length(); i++) {
+    std::string where = path + ".addresses6[" + std::to_string(i) + "]";
+    Napi::Value a = addresses.Get(i);
+    IpAddr ip;
+    if (!a.IsString() || !ParseIp(a.As<Napi::String>().Utf8Value(), &ip) || ip.family != 6) Fail(where, "must be an IPv6 address");
+    if (!InPrefix6(ip.bytes.data(), port.address6.bytes.data(), port.prefix6_len)) Fail(where, "is not in the port's address6 prefix");
+    if (ip == port.address6) Fail(where, "is the port's own address6");
+    std::array<uint8_t, 16> v;
+    std::memcpy(v.data(), ip.bytes.data(), 16);
+    if (std::find(out.begin(), out.end(), v) != out.end()) Fail(where, "is listed twice");
+    out.push_back(v);
+  }
+  return out;
+}
+
 NatPoolConfig NatPoolFromJs(const Napi::Value& value, const std::string& path, const PortConfig& port) {
   Napi::Object o = AsObject(value, path);
   NatPoolConfig pool;
@@ -92,6 +118,7 @@ NatPoolConfig NatPoolFromJs(const Napi::Value& value, const std::string& path, c
     }
     pool.addresses.push_back(v);
   }
+  if (o.Has("addresses6") && !o.Get("addresses6").IsUndefined()) pool.addresses6 = NatPool6FromJs(o, path, port);
   pool.port_min = static_cast<uint16_t>(GetUint(o, "portMin", path, 1, 65535));
   pool.port_max = static_cast<uint16_t>(GetUint(o, "portMax", path, pool.port_min, 65535));
   return pool;

@@ -29,6 +29,7 @@ struct IpAddr {
 // towards their backends (native/nat_pool.h partitions them per lcore).
 struct NatPoolConfig {
   std::vector<uint32_t> addresses;  // IPv4, network order, on the port's subnet
+  std::vector<std::array<uint8_t, 16>> addresses6;  // IPv6, in the port's address6 prefix; may be empty
   uint16_t port_min = 1024;
   uint16_t port_max = 65535;
 };

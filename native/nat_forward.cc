@@ -31,18 +31,43 @@ inline void SetMacs(uint8_t* frame, const struct rte_ether_addr& dst, const stru
 
 inline bool Closes(uint8_t tcp_flags) { return tcp_flags & (kTcpFin | kTcpRst); }
 
-}  // namespace
+// What differs between the families: addresses, keys and the rewrite.
+inline uint32_t AddrOf(const uint8_t* a, Nat4) {
+  uint32_t v;
+  std::memcpy(&v, a, 4);
+  return v;
+}
+inline NatAddr6 AddrOf(const uint8_t* a, Nat6) {
+  NatAddr6 v;
+  std::memcpy(v.bytes, a, 16);
+  return v;
+}
+inline uint32_t BackendAddr(const BackendView& b, Nat4) { return b.address; }
+inline NatAddr6 BackendAddr(const BackendView& b, Nat6) { return AddrOf(b.address6, Nat6{}); }
 
-NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                         const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
-                         const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
-  NatSessions& sessions = *nat.sessions;
+inline FlowKey4 ClientKey(const PacketInfo& info, Nat4) {
+  FlowKeyWords words = MakeFlowKey4(AddrOf(info.src_addr, Nat4{}), AddrOf(info.dst_addr, Nat4{}), info.src_port,
+                                    info.dst_port, info.l4_proto);
   FlowKey4 key;
-  uint32_t src, dst;
-  std::memcpy(&src, info.src_addr, 4);
-  std::memcpy(&dst, info.dst_addr, 4);
-  FlowKeyWords words = MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto);
   std::memcpy(&key, &words, sizeof(key));
+  return key;
+}
+inline FlowKey6 ClientKey(const PacketInfo& info, Nat6) { return NatClientKey6(info); }
+
+inline void Rewrite(uint8_t* frame, const PacketInfo& info, uint32_t src, uint16_t sport, uint32_t dst,
+                    uint16_t dport) {
+  ApplyNatRewrite(frame, info, NatRewrite{src, sport, dst, dport});
+}
+inline void Rewrite(uint8_t* frame, const PacketInfo& info, const NatAddr6& src, uint16_t sport,
+                    const NatAddr6& dst, uint16_t dport) {
+  ApplyNatRewrite6(frame, info, src.bytes, sport, dst.bytes, dport);
+}
+
+template <typename F>
+NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const ServiceView& service,
+                      uint8_t* frame, const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
+                      const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
+  typename F::Key key = ClientKey(info, F{});
   bool tcp = info.l4_proto == parse_detail::kProtoTcp;
   bool syn_only = tcp && (info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
 
@@ -50,7 +75,7 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
   int32_t index = sessions.FindByClient(key);
   const BackendView* b = nullptr;
   if (index >= 0) {
-    NatSession& s = sessions.At(index);
+    auto& s = sessions.At(index);
     b = snap.Backend(s.backend_id);
     bool expired = sessions.IsExpired(s, now_ms);
     // A new SYN on a closing connection is the client reusing its port.
@@ -69,9 +94,9 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
     if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
     index = sessions.Open(key, b->port_index, c);
     if (index < 0) return DropVerdict(DropReason::kNatPoolExhausted);
-    NatSession& s = sessions.At(index);
+    auto& s = sessions.At(index);
     s.backend_id = picked;
-    s.backend_addr = b->address;
+    s.backend_addr = BackendAddr(*b, F{});
     s.backend_port = b->port;
     s.service_id = static_cast<uint16_t>(service.id);
     s.client_port_index = ingress_port;
@@ -79,35 +104,27 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
     s.state = syn_only ? NatState::kOpening : NatState::kEstablished;
     v.new_session = true;
   }
-  NatSession& s = sessions.At(index);
+  auto& s = sessions.At(index);
   s.last_seen_ms = now_ms;
   if (tcp && Closes(info.tcp_flags)) s.state = NatState::kClosing;
   if (!b->mac_known) return DropVerdict(DropReason::kNeighborUnresolved);
 
   SetMacs(frame, b->mac, ports[b->port_index].mac);
-  ApplyNatRewrite(frame, info, NatRewrite{s.pool_addr, s.pool_port, s.backend_addr, s.backend_port});
+  Rewrite(frame, info, s.pool_addr, s.pool_port, s.backend_addr, s.backend_port);
   v.action = NatAction::kToBackend;
   v.port_index = b->port_index;
   v.backend_id = s.backend_id;
   return v;
 }
 
-NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
-                          const PortRuntime* ports, uint32_t now_ms) {
+template <typename F>
+NatVerdict FromBackend(NatSessionTable<F>& sessions, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
+                       const PortRuntime* ports, uint32_t now_ms) {
   NatVerdict v{};
-  uint32_t owner = nat.layout->Owner(info.dst_port);
-  if (owner != nat.worker_index) {
-    v.action = NatAction::kHandOff;
-    v.owner = owner;
-    return v;
-  }
-  NatSessions& sessions = *nat.sessions;
-  uint32_t src, dst;
-  std::memcpy(&src, info.src_addr, 4);
-  std::memcpy(&dst, info.dst_addr, 4);
-  int32_t index = sessions.FindByPool(ingress_port, dst, info.dst_port);
+  auto src = AddrOf(info.src_addr, F{});
+  int32_t index = sessions.FindByPool(ingress_port, AddrOf(info.dst_addr, F{}), info.dst_port);
   if (index < 0) return DropVerdict(DropReason::kNatNoSession);
-  NatSession& s = sessions.At(index);
+  auto& s = sessions.At(index);
   // Anyone on the link can send to a pool port; only the session's backend is answered for.
   if (s.proto != info.l4_proto || s.backend_addr != src || s.backend_port != info.src_port ||
       sessions.IsExpired(s, now_ms)) {
@@ -119,10 +136,46 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
     else if (s.state == NatState::kOpening) s.state = NatState::kEstablished;
   }
   SetMacs(frame, s.client_mac, ports[s.client_port_index].mac);
-  ApplyNatRewrite(frame, info, NatRewrite{s.vip, s.vip_port, s.client_addr, s.client_port});
+  Rewrite(frame, info, s.vip, s.vip_port, s.client_addr, s.client_port);
   v.action = NatAction::kToClient;
   v.port_index = s.client_port_index;
   return v;
+}
+
+}  // namespace
+
+FlowKey6 NatClientKey6(const PacketInfo& info) {
+  FlowKey6 key{};
+  std::memcpy(key.src_addr, info.src_addr, 16);
+  std::memcpy(key.dst_addr, info.dst_addr, 16);
+  key.src_port = info.src_port;
+  key.dst_port = info.dst_port;
+  key.proto = info.l4_proto;
+  return key;
+}
+
+NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
+                         const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
+                         const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
+  if (info.ip_version != 6) {
+    return FromClient(*nat.sessions, snap, service, frame, info, ingress_port, picked, ports, now_ms, c);
+  }
+  if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
+  return FromClient(*nat.sessions6, snap, service, frame, info, ingress_port, picked, ports, now_ms, c);
+}
+
+NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
+                          const PortRuntime* ports, uint32_t now_ms) {
+  uint32_t owner = nat.layout->Owner(info.dst_port);
+  if (owner != nat.worker_index) {
+    NatVerdict v{};
+    v.action = NatAction::kHandOff;
+    v.owner = owner;
+    return v;
+  }
+  if (info.ip_version != 6) return FromBackend(*nat.sessions, frame, info, ingress_port, ports, now_ms);
+  if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
+  return FromBackend(*nat.sessions6, frame, info, ingress_port, ports, now_ms);
 }
 
 NatRuntime::NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,
@@ -139,8 +192,11 @@ NatRuntime::NatRuntime(const std::vector<PortConfig>& ports, const std::vector<i
     inboxes_[i] = rte_ring_create(name, kInboxSize, worker_sockets[i], RING_F_SC_DEQ);
     std::snprintf(name, sizeof(name), "sl%u_nat_%u", instance, i);
     NatSessions* sessions = NatSessions::Create(name, *layout_, i, max_sessions_per_port, worker_sockets[i], timeouts);
-    lcores_[i] = NatLcore{sessions, layout_.get(), inboxes_.data(), i};
-    if (inboxes_[i] == nullptr || sessions == nullptr) {
+    std::snprintf(name, sizeof(name), "sl%u_nat6_%u", instance, i);
+    NatSessions6* sessions6 =
+        NatSessions6::Create(name, *layout_, i, max_sessions_per_port, worker_sockets[i], timeouts);
+    lcores_[i] = NatLcore{sessions, sessions6, layout_.get(), inboxes_.data(), i};
+    if (inboxes_[i] == nullptr || sessions == nullptr || sessions6 == nullptr) {
       std::string reason = rte_strerror(rte_errno);
       Release();
       throw CodedError(codes::kResourceExhausted, "cannot allocate the nat sessions of worker " +
@@ -160,7 +216,9 @@ void NatRuntime::Release() {
   }
   for (NatLcore& l : lcores_) {
     NatSessions::Destroy(l.sessions);
+    NatSessions6::Destroy(l.sessions6);
     l.sessions = nullptr;
+    l.sessions6 = nullptr;
   }
 }
 

@@ -2,13 +2,15 @@
 // address:port of this lcore) and goes to the backend; a backend's reply to a pool
 // address goes back to the client as if from the VIP. The functions rewrite the
 // frame in place and return what the worker does with it; they never send, free
-// or allocate.
+// or allocate. Both families: IPv6 packets use the lcore's IPv6 sessions and the
+// pool's addresses6, with the same ownership rule and hand-off.
 //
 // A reply may arrive on an lcore that does not own its pool port (the NIC spread
 // it by a hash of the backend's and the pool's addresses). It is then handed, as
 // the mbuf, to the owner's hand-off ring (multi-producer, single-consumer), which
 // the owner drains every loop iteration. Where the NIC takes the rte_flow rules
-// of nat_steering.h, replies arrive at their owner and the hand-off stays idle.
+// of nat_steering.h (IPv4 pools only), replies arrive at their owner and the
+// hand-off stays idle.
 #pragma once
 
 #include <rte_ether.h>
@@ -34,6 +36,7 @@ struct PortRuntime;  // worker.h
 // One worker's nat state; only that worker writes it.
 struct NatLcore {
   NatSessions* sessions;
+  NatSessions6* sessions6;  // the IPv6 pools' sessions
   const NatPoolLayout* layout;
   struct rte_ring* const* inboxes;  // every worker's hand-off ring, by worker index
   uint32_t worker_index;
@@ -56,6 +59,9 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
                          const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
                          const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c);
 
+// The client key of an IPv6 packet: its sessions' key, and its Maglev hash.
+FlowKey6 NatClientKey6(const PacketInfo& info);
+
 // A TCP or UDP packet to a pool address of `ingress_port`.
 NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
                           const PortRuntime* ports, uint32_t now_ms);
@@ -73,7 +79,9 @@ class NatRuntime {
 
   NatLcore* lcore(size_t worker) { return &lcores_[worker]; }
   const NatPoolLayout& layout() const { return *layout_; }
-  uint32_t sessions_capacity(size_t worker) const { return lcores_[worker].sessions->capacity(); }
+  uint32_t sessions_capacity(size_t worker) const {
+    return lcores_[worker].sessions->capacity() + lcores_[worker].sessions6->capacity();
+  }
 
  private:
   void Release();

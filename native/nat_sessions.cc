@@ -5,35 +5,71 @@
 #include <rte_malloc.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 namespace sluice {
+namespace {
 
-NatSessions* NatSessions::Create(const char* name, const NatPoolLayout& layout, uint32_t owner,
-                                 uint32_t max_sessions, int socket, const FlowTimeouts& timeouts) {
-  auto* t = static_cast<NatSessions*>(rte_zmalloc_socket(name, sizeof(NatSessions), RTE_CACHE_LINE_SIZE, socket));
+// What differs between the families: the client key of a session, and a pool address.
+FlowKeyWords KeyOf(const NatSession& s) { return MakeFlowKey4(s.client_addr, s.vip, s.client_port, s.vip_port, s.proto); }
+
+FlowKey6 KeyOf(const NatSession6& s) {
+  FlowKey6 key{};
+  std::memcpy(key.src_addr, s.client_addr.bytes, 16);
+  std::memcpy(key.dst_addr, s.vip.bytes, 16);
+  key.src_port = s.client_port;
+  key.dst_port = s.vip_port;
+  key.proto = s.proto;
+  return key;
+}
+
+void SetClient(NatSession& s, const FlowKey4& key) {
+  s.client_addr = key.src_addr;
+  s.vip = key.dst_addr;
+}
+
+void SetClient(NatSession6& s, const FlowKey6& key) {
+  std::memcpy(s.client_addr.bytes, key.src_addr, 16);
+  std::memcpy(s.vip.bytes, key.dst_addr, 16);
+}
+
+void SetPoolAddress(NatSession& s, const NatPoolLayout&, const NatPair& pair) { s.pool_addr = pair.address; }
+
+void SetPoolAddress(NatSession6& s, const NatPoolLayout& layout, const NatPair& pair) {
+  std::memcpy(s.pool_addr.bytes, layout.Address6(pair.port_index, pair.address_index), 16);
+}
+
+}  // namespace
+
+template <typename F>
+
+NatSessionTable<F>* NatSessionTable<F>::Create(const char* name, const NatPoolLayout& layout, uint32_t owner,
+                                               uint32_t max_sessions, int socket, const FlowTimeouts& timeouts) {
+  auto* t = static_cast<NatSessionTable*>(
+      rte_zmalloc_socket(name, sizeof(NatSessionTable), RTE_CACHE_LINE_SIZE, socket));
   if (t == nullptr) return nullptr;
-  new (t) NatSessions();
+  new (t) NatSessionTable();
   t->layout_ = &layout;
   t->owner_ = owner;
   t->timeouts_ = timeouts;
   uint32_t total = 0;
   for (uint16_t p = 0; p < layout.num_ports() && p < kMaxPorts; p++) {
     t->base_[p] = total;
-    t->per_port_[p] = std::min(layout.PairsOf(owner, p), max_sessions);
+    t->per_port_[p] = std::min(layout.PairsOf(owner, p, F::kFamily), max_sessions);
     total += t->per_port_[p];
   }
   t->capacity_ = total;
   // rte_hash wants at least one bucket's worth of entries.
   uint32_t entries = std::max<uint32_t>(total, 8);
-  t->sessions_ = static_cast<NatSession*>(
-      rte_zmalloc_socket("sluice_nat_sessions", sizeof(NatSession) * entries, RTE_CACHE_LINE_SIZE, socket));
+  t->sessions_ = static_cast<Session*>(
+      rte_zmalloc_socket("sluice_nat_sessions", sizeof(Session) * entries, RTE_CACHE_LINE_SIZE, socket));
   t->free_memory_ = static_cast<uint32_t*>(
       rte_zmalloc_socket("sluice_nat_free", sizeof(uint32_t) * entries, RTE_CACHE_LINE_SIZE, socket));
   struct rte_hash_parameters params = {};
   params.name = name;
   params.entries = entries;
-  params.key_len = sizeof(FlowKey4);
+  params.key_len = sizeof(Key);
   params.hash_func = rte_hash_crc;
   params.socket_id = socket;
   // The extendable table guarantees room for every entry: a session never fails
@@ -52,15 +88,16 @@ NatSessions* NatSessions::Create(const char* name, const NatPoolLayout& layout, 
     for (uint32_t i = 0; i < f.size; i++) {
       uint32_t index = t->base_[p] + i;
       f.slots[i] = index;
-      NatPair pair = layout.Pair(owner, p, i);
-      t->sessions_[index].pool_addr = pair.address;
+      NatPair pair = layout.Pair(owner, p, i, F::kFamily);
+      SetPoolAddress(t->sessions_[index], layout, pair);
       t->sessions_[index].pool_port = pair.port;
     }
   }
   return t;
 }
 
-void NatSessions::Destroy(NatSessions* t) {
+template <typename F>
+void NatSessionTable<F>::Destroy(NatSessionTable* t) {
   if (t == nullptr) return;
   rte_hash_free(t->by_client_);
   rte_free(t->sessions_);
@@ -68,11 +105,13 @@ void NatSessions::Destroy(NatSessions* t) {
   rte_free(t);
 }
 
-size_t NatSessions::MemoryBytes(uint32_t capacity) {
-  return sizeof(NatSessions) + (sizeof(NatSession) + sizeof(uint32_t)) * std::max<uint32_t>(capacity, 8);
+template <typename F>
+size_t NatSessionTable<F>::MemoryBytes(uint32_t capacity) {
+  return sizeof(NatSessionTable) + (sizeof(Session) + sizeof(uint32_t)) * std::max<uint32_t>(capacity, 8);
 }
 
-int32_t NatSessions::Open(const FlowKey4& key, uint16_t egress_port, LcoreCounters& counters) {
+template <typename F>
+int32_t NatSessionTable<F>::Open(const Key& key, uint16_t egress_port, LcoreCounters& counters) {
   if (egress_port >= kMaxPorts) return -1;
   FreeList& f = free_[egress_port];
   if (f.count == 0) return -1;
@@ -81,9 +120,8 @@ int32_t NatSessions::Open(const FlowKey4& key, uint16_t egress_port, LcoreCounte
   if (rte_hash_add_key_data(by_client_, &key, reinterpret_cast<void*>(static_cast<uintptr_t>(index))) < 0) return -1;
   f.head = f.head + 1 == f.size ? 0 : f.head + 1;
   f.count--;
-  NatSession& s = sessions_[index];
-  s.client_addr = key.src_addr;
-  s.vip = key.dst_addr;
+  Session& s = sessions_[index];
+  SetClient(s, key);
   s.client_port = key.src_port;
   s.vip_port = key.dst_port;
   s.proto = key.proto;
@@ -92,10 +130,11 @@ int32_t NatSessions::Open(const FlowKey4& key, uint16_t egress_port, LcoreCounte
   return static_cast<int32_t>(index);
 }
 
-void NatSessions::Close(int32_t index, LcoreCounters& counters) {
-  NatSession& s = sessions_[index];
-  FlowKeyWords words = MakeFlowKey4(s.client_addr, s.vip, s.client_port, s.vip_port, s.proto);
-  rte_hash_del_key(by_client_, &words);
+template <typename F>
+void NatSessionTable<F>::Close(int32_t index, LcoreCounters& counters) {
+  Session& s = sessions_[index];
+  auto key = KeyOf(s);
+  rte_hash_del_key(by_client_, &key);
   s.state = NatState::kFree;
   uint16_t port = 0;
   while (static_cast<uint32_t>(index) >= base_[port] + per_port_[port]) port++;
@@ -107,17 +146,21 @@ void NatSessions::Close(int32_t index, LcoreCounters& counters) {
   counters.nat_sessions_active--;
 }
 
-void NatSessions::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters) {
+template <typename F>
+void NatSessionTable<F>::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters) {
   if (capacity_ == 0) return;
   for (uint32_t i = 0; i < budget; i++) {
     uint32_t index = sweep_cursor_;
     sweep_cursor_ = sweep_cursor_ + 1 == capacity_ ? 0 : sweep_cursor_ + 1;
-    NatSession& s = sessions_[index];
+    Session& s = sessions_[index];
     if (s.state != NatState::kFree && IsExpired(s, now_ms)) {
       Close(static_cast<int32_t>(index), counters);
       counters.nat_sessions_expired++;
     }
   }
 }
+
+template class NatSessionTable<Nat4>;
+template class NatSessionTable<Nat6>;
 
 }  // namespace sluice

@@ -3,15 +3,18 @@
 // by the client's 5-tuple (an rte_hash, written only by this lcore), and by the
 // pool pair a reply is addressed to, which is the session's own index: every
 // session holds exactly one pool pair of this lcore, so the free list of
-// sessions is the free list of pool ports.
+// sessions is the free list of pool ports. Each lcore has one table per family
+// (NatSessions, NatSessions6), over its pairs of the port's IPv4 and IPv6 pools.
 #pragma once
 
 #include <rte_ether.h>
 #include <rte_hash.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "flow_table.h"
+#include "flow_table6.h"
 #include "lcore_stats.h"
 #include "nat_pool.h"
 #include "packet_parse.h"
@@ -25,11 +28,30 @@ enum class NatState : uint8_t {
   kClosing,      // FIN or RST seen from either side
 };
 
-struct NatSession {
-  uint32_t client_addr;   // network order, as are all addresses and ports here
-  uint32_t vip;
-  uint32_t backend_addr;
-  uint32_t pool_addr;
+// The two families' sessions differ only in their address and key types.
+struct Nat4 {
+  using Addr = uint32_t;
+  using Key = FlowKey4;
+  static constexpr uint8_t kFamily = 4;
+};
+struct NatAddr6 {
+  uint8_t bytes[16];
+  bool operator==(const NatAddr6& o) const { return std::memcmp(bytes, o.bytes, 16) == 0; }
+  bool operator!=(const NatAddr6& o) const { return !(*this == o); }
+};
+struct Nat6 {
+  using Addr = NatAddr6;
+  using Key = FlowKey6;
+  static constexpr uint8_t kFamily = 6;
+};
+
+template <typename F>
+struct NatSessionOf {
+  using Addr = typename F::Addr;
+  Addr client_addr;   // network order, as are all addresses and ports here
+  Addr vip;
+  Addr backend_addr;
+  Addr pool_addr;
   uint16_t client_port;
   uint16_t vip_port;
   uint16_t backend_port;
@@ -42,39 +64,46 @@ struct NatSession {
   uint8_t proto;
   NatState state;
 };
+using NatSession = NatSessionOf<Nat4>;
+using NatSession6 = NatSessionOf<Nat6>;
 
-class NatSessions {
+template <typename F>
+class NatSessionTable {
  public:
+  using Session = NatSessionOf<F>;
+  using Key = typename F::Key;
+  using Addr = typename F::Addr;
+
   // `owner` is this lcore's worker index in `layout`; at most `max_sessions` of
   // its pool pairs are used. Returns nullptr with rte_errno set on failure.
-  static NatSessions* Create(const char* name, const NatPoolLayout& layout, uint32_t owner,
-                             uint32_t max_sessions, int socket, const FlowTimeouts& timeouts);
-  static void Destroy(NatSessions* sessions);
+  static NatSessionTable* Create(const char* name, const NatPoolLayout& layout, uint32_t owner,
+                                 uint32_t max_sessions, int socket, const FlowTimeouts& timeouts);
+  static void Destroy(NatSessionTable* sessions);
 
   // The session of the client key, or -1.
-  int32_t FindByClient(const FlowKey4& key) const {
+  int32_t FindByClient(const Key& key) const {
     void* data = nullptr;
     if (rte_hash_lookup_data(by_client_, &key, &data) < 0) return -1;
     return static_cast<int32_t>(reinterpret_cast<uintptr_t>(data));
   }
   // The session that holds pool pair (address, port) of port `port_index`, or -1.
-  int32_t FindByPool(uint16_t port_index, uint32_t address, uint16_t port) const {
-    int64_t pair = layout_->IndexOf(owner_, port_index, layout_->AddressIndex(port_index, address), port);
+  int32_t FindByPool(uint16_t port_index, const Addr& address, uint16_t port) const {
+    int64_t pair = layout_->IndexOf(owner_, port_index, AddressIndex(port_index, address), port, F::kFamily);
     if (pair < 0 || pair >= per_port_[port_index]) return -1;
     int32_t index = static_cast<int32_t>(base_[port_index] + pair);
     return sessions_[index].state == NatState::kFree ? -1 : index;
   }
   // A new session for the client key with a free pool pair on `egress_port`'s
   // pool, or -1 when that pool has none left.
-  int32_t Open(const FlowKey4& key, uint16_t egress_port, LcoreCounters& counters);
+  int32_t Open(const Key& key, uint16_t egress_port, LcoreCounters& counters);
   void Close(int32_t index, LcoreCounters& counters);
 
-  NatSession& At(int32_t index) { return sessions_[index]; }
+  Session& At(int32_t index) { return sessions_[index]; }
   uint32_t capacity() const { return capacity_; }
   const NatPoolLayout& layout() const { return *layout_; }
   uint32_t owner() const { return owner_; }
 
-  bool IsExpired(const NatSession& s, uint32_t now_ms) const { return now_ms - s.last_seen_ms > TimeoutMs(s); }
+  bool IsExpired(const Session& s, uint32_t now_ms) const { return now_ms - s.last_seen_ms > TimeoutMs(s); }
   // Frees expired sessions among up to `budget` of them, resuming where the last
   // call stopped; once per loop iteration, never per packet.
   void Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters);
@@ -82,7 +111,14 @@ class NatSessions {
   static size_t MemoryBytes(uint32_t capacity);
 
  private:
-  uint32_t TimeoutMs(const NatSession& s) const {
+  int32_t AddressIndex(uint16_t port_index, uint32_t address) const {
+    return layout_->AddressIndex(port_index, address);
+  }
+  int32_t AddressIndex(uint16_t port_index, const NatAddr6& address) const {
+    return layout_->AddressIndex6(port_index, address.bytes);
+  }
+
+  uint32_t TimeoutMs(const Session& s) const {
     if (s.state == NatState::kOpening || s.state == NatState::kClosing) return timeouts_.tcp_closing_ms;
     return s.proto == parse_detail::kProtoUdp ? timeouts_.udp_ms : timeouts_.tcp_ms;
   }
@@ -96,7 +132,7 @@ class NatSessions {
     uint32_t count;
   };
 
-  NatSession* sessions_ = nullptr;
+  Session* sessions_ = nullptr;
   // Port p's sessions are base_[p] .. base_[p] + per_port_[p] - 1, its pool pairs in order.
   uint32_t base_[kMaxPorts] = {};
   uint32_t per_port_[kMaxPorts] = {};
@@ -109,5 +145,8 @@ class NatSessions {
   uint32_t sweep_cursor_ = 0;
   FlowTimeouts timeouts_{};
 };
+
+using NatSessions = NatSessionTable<Nat4>;
+using NatSessions6 = NatSessionTable<Nat6>;
 
 }  // namespace sluice

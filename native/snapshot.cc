@@ -153,8 +153,8 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
   std::vector<bool> backend_ids(snap->backends.size(), false);
 
   for (const ServiceConfig& s : services) {
-    if (s.vip.family == 6 && s.forwarding == Forwarding::kNat) {
-      throw std::invalid_argument("service " + s.name + ": nat forwarding is IPv4 only for now");
+    if (s.vip.family == 6 && IsNatPoolAddress6(ports, s.vip.bytes.data())) {
+      throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");
     }
     if (s.vip.family == 4 && IsNatPoolAddress(ports, Ipv4Of(s.vip))) {
       throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");

@@ -5,6 +5,7 @@
 
 #include <rte_ether.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -114,6 +115,7 @@ struct PortAddressing {
   uint32_t gateway;      // network order; 0 when the port has none
   uint16_t mtu;
   std::vector<uint32_t> nat_pool;  // network order; empty: the port has no nat pool
+  std::vector<std::array<uint8_t, 16>> nat_pool6;  // empty: no IPv6 nat pool
   bool has_address6 = false;
   uint8_t address6[16] = {};
   uint8_t prefix6 = 0;
@@ -162,6 +164,7 @@ void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig
 // Sets the backend's configured MAC, if it has one; false when it must be resolved.
 bool UseStaticMac(BackendView& view, const BackendConfig& b);
 bool InPrefix6(const uint8_t address[16], const uint8_t prefix[16], uint8_t prefix_len);
+bool IsNatPoolAddress6(const std::vector<PortAddressing>& ports, const uint8_t* address);
 
 std::string FormatIp(const IpAddr& ip);
 uint32_t Ipv4Of(const IpAddr& ip);  // network order

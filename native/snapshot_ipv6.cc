@@ -1,6 +1,8 @@
 // IPv6 backends in the snapshot: the port whose IPv6 prefix holds the backend,
-// else (tunnel only) the IPv6 gateway of the first port that has one, the same
-// rule as for IPv4 (snapshot.cc).
+// else (tunnel and nat) the IPv6 gateway of the first port that has one, the
+// same rule as for IPv4 (snapshot.cc).
+#include <arpa/inet.h>
+
 #include <cstring>
 #include <stdexcept>
 
@@ -17,6 +19,15 @@ bool InPrefix6(const uint8_t address[16], const uint8_t prefix[16], uint8_t pref
   return (address[full] & mask) == (prefix[full] & mask);
 }
 
+bool IsNatPoolAddress6(const std::vector<PortAddressing>& ports, const uint8_t* address) {
+  for (const PortAddressing& p : ports) {
+    for (const auto& a : p.nat_pool6) {
+      if (std::memcmp(a.data(), address, 16) == 0) return true;
+    }
+  }
+  return false;
+}
+
 void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig& b,
                   const std::vector<PortAddressing>& ports, const NeighborLookup& neighbors,
                   const std::string& where) {
@@ -27,7 +38,7 @@ void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig
   }
   std::memcpy(view.address6, address, 16);
   std::memcpy(view.next_hop6, address, 16);
-  if (port < 0 && s.forwarding == Forwarding::kTunnel) {
+  if (port < 0 && s.forwarding != Forwarding::kDsr) {
     for (size_t p = 0; p < ports.size() && port < 0; p++) {
       if (ports[p].has_gateway6) port = static_cast<int>(p);
     }
@@ -35,7 +46,15 @@ void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig
     std::memcpy(view.next_hop6, ports[port].gateway6, 16);
   }
   if (port < 0) throw std::invalid_argument(where + ": not inside any port's IPv6 prefix; dsr needs the backend on-link");
+  if (s.forwarding == Forwarding::kNat) {
+    // A nat backend's replies come back to the IPv6 pool of the port the packet left by.
+    if (ports[port].nat_pool6.empty()) {
+      throw std::invalid_argument(where + ": forwarding nat needs an IPv6 nat pool (addresses6) on the backend's egress port");
+    }
+    if (IsNatPoolAddress6(ports, address)) throw std::invalid_argument(where + ": the address is a nat pool address");
+  }
   view.port_index = static_cast<uint16_t>(port);
+  view.port = htons(b.port);
   if (s.forwarding == Forwarding::kTunnel) {
     view.tunnel6 = MakeTunnelTarget6(s.tunnel, address, ports[port].address6, ports[port].mtu);
   }

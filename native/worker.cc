@@ -98,10 +98,6 @@ inline void HandleIcmp(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index
   Send(w, port_index, m);
 }
 
-void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
-                uint16_t port_index, const PacketInfo& info, uint32_t now_ms);
-void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms);
-
 inline void QueueForLookup(WorkerContext& w, struct rte_mbuf* m, const ServiceView* service, FlowKeyWords words,
                            uint8_t tcp_flags, bool quoted, Pending& p) {
   p.mbuf = m;
@@ -186,7 +182,7 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   if (rte_is_multicast_ether_addr(&eth->src_addr)) return Drop(w, m, DropReason::kBadSource);
   if (status == ParseStatus::kArp) return HandleArp(w, snap, m, port_index, info);
   if (status != ParseStatus::kOk) return Drop(w, m, DropFor(status));
-  if (info.ip_version == 6) return ClassifyIpv6(w, snap, m, port_index, info, pending6, num_pending6);
+  if (info.ip_version == 6) return ClassifyIpv6(w, snap, m, port_index, info, pending6, num_pending6, now_ms);
   if (!Ipv4ChecksumOk(m, data + info.l3_offset)) return Drop(w, m, DropReason::kBadIpChecksum);
   if (IsMartianIpv4Source(info.src_addr)) return Drop(w, m, DropReason::kBadSource);
   m->l2_len = info.l3_offset;  // for ExceedsMtu and the tunnel encapsulation at egress
@@ -392,16 +388,23 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
   }
 }
 
+}  // namespace
+
 // nat: the client's packet to the backend, through its session (nat_forward.h).
 void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
                 uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
   w.service_counters[service.id].packets++;
   w.service_counters[service.id].bytes += m->pkt_len;
   if (w.nat == nullptr) return Drop(w, m, DropReason::kNatPoolExhausted);
-  uint32_t src;
-  std::memcpy(&src, info.src_addr, 4);
-  FlowHash hash = w.flows->HashOf(MakeFlowKey4(src, service.vip, info.src_port, info.dst_port, info.l4_proto));
-  uint32_t picked = service.maglev[MaglevSlot(hash.sig, service.table_size)];
+  uint32_t sig;
+  if (info.ip_version == 6) {
+    sig = FlowTable6::HashOf(NatClientKey6(info));  // as an IPv6 dsr or tunnel flow hashes
+  } else {
+    uint32_t src;
+    std::memcpy(&src, info.src_addr, 4);
+    sig = w.flows->HashOf(MakeFlowKey4(src, service.vip, info.src_port, info.dst_port, info.l4_proto)).sig;
+  }
+  uint32_t picked = service.maglev[MaglevSlot(sig, service.table_size)];
   NatVerdict v = NatFromClient(*w.nat, snap, service, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, picked,
                                w.ports, now_ms, *w.counters);
   if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
@@ -425,6 +428,8 @@ void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const 
   Send(w, v.port_index, m);
 }
 
+namespace {
+
 // Replies other lcores received for this lcore's pool ports, and expired sessions.
 void NatHousekeeping(WorkerContext& w, uint32_t now_ms, uint32_t sweep_budget) {
   struct rte_mbuf* mbufs[kRxBurst];
@@ -439,6 +444,7 @@ void NatHousekeeping(WorkerContext& w, uint32_t now_ms, uint32_t sweep_budget) {
     ReturnNat(w, m, m->port, info, now_ms);
   }
   w.nat->sessions->Sweep(now_ms, sweep_budget, *w.counters);
+  w.nat->sessions6->Sweep(now_ms, sweep_budget, *w.counters);
 }
 
 void SendControlPackets(WorkerContext& w) {
@@ -503,13 +509,14 @@ int WorkerMain(void* arg) {
       received += n;
       ProcessBurst(w, snap, mbufs, n, rxq.port_index, now_ms);
     }
+    // Before the flush, so a reply handed over by another lcore leaves in this iteration.
+    if (w.nat != nullptr) NatHousekeeping(w, now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle);
     SendControlPackets(w);
     for (uint16_t p = 0; p < w.num_ports; p++) {
       rte_eth_tx_buffer_flush(w.ports[p].port_id, w.tx_queue, w.tx[p]);
     }
     w.flows->Sweep(now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle, c, w.service_counters);
     if (w.flows6 != nullptr) w.flows6->Sweep(now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle, c, w.service_counters);
-    if (w.nat != nullptr) NatHousekeeping(w, now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle);
     // Nothing read from `snap` is used past this point.
     rte_rcu_qsbr_quiescent(w.rcu, w.rcu_thread_id);
     c.iterations++;

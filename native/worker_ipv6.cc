@@ -9,6 +9,7 @@
 #include "encap6.h"
 #include "icmp_error_route.h"
 #include "icmpv6_errors.h"
+#include "nat_forward.h"
 #include "ndp.h"
 #include "worker_tx.h"
 
@@ -41,8 +42,14 @@ inline bool OnLink6(const PortRuntime& port, const uint8_t* address) {
   return IsLinkLocal(address) || InPrefix6(address, port.address6, port.prefix6);
 }
 
-inline bool IsOurs6(const PortRuntime& port, const Snapshot& snap, const uint8_t* address) {
-  return (port.has_address6 && std::memcmp(address, port.address6, 16) == 0) || snap.index6.IsVip(address);
+inline bool IsNatPoolAddress6(const WorkerContext& w, uint16_t port_index, const uint8_t* address) {
+  return w.nat != nullptr && w.nat->layout->AddressIndex6(port_index, address) >= 0;
+}
+
+inline bool IsOurs6(const WorkerContext& w, uint16_t port_index, const Snapshot& snap, const uint8_t* address) {
+  const PortRuntime& port = w.ports[port_index];
+  return (port.has_address6 && std::memcmp(address, port.address6, 16) == 0) || snap.index6.IsVip(address) ||
+         IsNatPoolAddress6(w, port_index, address);
 }
 
 void Learn6(WorkerContext& w, uint16_t port_index, const uint8_t* address, const uint8_t* mac) {
@@ -78,7 +85,7 @@ void HandleNdp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint1
     rte_pktmbuf_free(m);
     return;
   }
-  if (!IsOurs6(port, snap, nd.target)) return Drop(w, m, DropReason::kNdIgnored);
+  if (!IsOurs6(w, port_index, snap, nd.target)) return Drop(w, m, DropReason::kNdIgnored);
   if (nd.has_link_addr && OnLink6(port, info.src_addr)) Learn6(w, port_index, info.src_addr, nd.link_addr);
   uint32_t new_len = MakeNeighborAdvert(data, len, len + rte_pktmbuf_tailroom(m), info, port.mac.addr_bytes, nd.target);
   if (new_len == 0 || !Resize(m, new_len)) return Drop(w, m, DropReason::kNdIgnored);
@@ -244,7 +251,10 @@ void ClassifyIcmpv6Error(WorkerContext& w, const Snapshot& snap, struct rte_mbuf
     return Drop(w, m, DropReason::kIcmpIgnored);
   }
   int32_t s = snap.index6.Find(q.vip, q.vip_port, q.proto);
-  if (s < 0) return Drop(w, m, DropReason::kIcmpIgnored);
+  // nat backends never send as the VIP, as in ClassifyIcmpError (worker.cc).
+  if (s < 0 || snap.services[s].forwarding == static_cast<uint8_t>(Forwarding::kNat)) {
+    return Drop(w, m, DropReason::kIcmpIgnored);
+  }
   QueueForLookup6(w, m, &snap.services[s], q.client, q.vip, q.client_port, q.vip_port, q.proto, 0, true,
                   pending[num_pending++]);
 }
@@ -252,7 +262,7 @@ void ClassifyIcmpv6Error(WorkerContext& w, const Snapshot& snap, struct rte_mbuf
 }  // namespace
 
 void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
-                  const PacketInfo& info, Pending6* pending, uint32_t& num_pending) {
+                  const PacketInfo& info, Pending6* pending, uint32_t& num_pending, uint32_t now_ms) {
   const auto* eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr*);
   bool to_group = IsSolicitedNodeMac(eth->dst_addr.addr_bytes);
   bool ndp = info.l4_proto == IPPROTO_ICMPV6 &&
@@ -265,11 +275,16 @@ void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, ui
   m->l2_len = info.l3_offset;  // for ExceedsMtu and the tunnel encapsulation at egress
 
   int32_t s = snap.index6.Find(info.dst_addr, info.dst_port, info.l4_proto);
+  if (s >= 0 && snap.services[s].forwarding == static_cast<uint8_t>(Forwarding::kNat)) {
+    return ForwardNat(w, snap, snap.services[s], m, port_index, info, now_ms);
+  }
   if (s >= 0) {
     return QueueForLookup6(w, m, &snap.services[s], info.src_addr, info.dst_addr, info.src_port, info.dst_port,
                            info.l4_proto, info.tcp_flags, false, pending[num_pending++]);
   }
-  if (!IsOurs6(w.ports[port_index], snap, info.dst_addr)) return Drop(w, m, DropReason::kNoService);
+  bool l4 = info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP;
+  if (l4 && IsNatPoolAddress6(w, port_index, info.dst_addr)) return ReturnNat(w, m, port_index, info, now_ms);
+  if (!IsOurs6(w, port_index, snap, info.dst_addr)) return Drop(w, m, DropReason::kNoService);
   if (info.l4_proto == IPPROTO_ICMPV6) {
     if ((info.icmp_type == kIcmpv6DestUnreachable || info.icmp_type == kIcmpv6PacketTooBig) &&
         snap.index6.IsVip(info.dst_addr)) {
@@ -277,7 +292,7 @@ void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, ui
     }
     return HandleIcmpv6Echo(w, m, port_index, info);
   }
-  if (info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) return Drop(w, m, DropReason::kNoService);
+  if (l4) return Drop(w, m, DropReason::kNoService);
   Drop(w, m, DropReason::kUnsupportedL4);
 }
 

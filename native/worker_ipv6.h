@@ -24,9 +24,15 @@ struct Pending6 {
   bool quoted;  // an ICMPv6 error quoting the flow (icmp_error_route.h), as Pending in worker.cc
 };
 
-// Finishes `m` (reply, drop) or queues it in `pending`.
+// Finishes `m` (reply, drop, nat) or queues it in `pending`.
 void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
-                  const PacketInfo& info, Pending6* pending, uint32_t& num_pending);
+                  const PacketInfo& info, Pending6* pending, uint32_t& num_pending, uint32_t now_ms);
+
+// nat, both families (worker.cc): a client's packet to a nat service, and a
+// backend's reply to a pool address.
+void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
+                uint16_t port_index, const PacketInfo& info, uint32_t now_ms);
+void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms);
 
 // Flow lookup -> backend -> dsr or tunnel (IPv6-in-IPv6, GUE) -> tx buffer.
 void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint32_t n, uint16_t ingress_port,

@@ -2,7 +2,7 @@
 // in-process ring port whose port has an IPv6 address: IPv6 services and
 // backends are created, addressed by bracketed keys, persisted and read back,
 // refused with the field named when families mix, and their next hops listed
-// by GET /api/v1/neighbors.
+// by GET /api/v1/neighbors; an IPv6 nat service runs from the port's IPv6 pool.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,7 +33,8 @@ before(async () => {
   stateFile = new StateFile(join(workDir, 'services.json'));
   cfg = validateConfig({
     eal: { lcores: '0@0,1@1', hugepages: false, memoryMb: 512 },
-    ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24', address6: 'fd00:99::2/64', gateway6: 'fe80::1' }],
+    ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24', address6: 'fd00:99::2/64', gateway6: 'fe80::1',
+      natPool: { addresses: ['10.99.0.240'], addresses6: ['fd00:99::240'] } }],
     dataplane: { idleSleepMaxUs: 50 },
     services: [],
   });
@@ -103,6 +104,22 @@ describe('IPv6 services over the API', () => {
     } });
     assert.equal(mixed.status, 400);
     assert.match(mixed.body.details[0].reason, /10\.99\.0\.11 is IPv4 but the VIP is IPv6/);
+  });
+
+  test('an IPv6 nat service with a backend port other than the VIP\'s runs; a pool address as its VIP is refused', async () => {
+    const ok = await call({ method: 'POST', url: '/api/v1/services', payload: {
+      name: 'nat6', vip: 'fd00:99::104', port: 80, forwarding: 'nat', backends: [{ address: 'fd00:99::21', port: 8080 }],
+    } });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    const running = dataplane.stats().services.find((s) => s.name === 'nat6');
+    assert.deepEqual(running?.backends.map((b) => [b.address, b.port]), [['fd00:99::21', 8080]]);
+    const bad = await call({ method: 'POST', url: '/api/v1/services', payload: {
+      name: 'nat6b', vip: 'fd00:99::240', port: 80, forwarding: 'nat', backends: [],
+    } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.details.map((d: { path: string; reason: string }) => [d.path, d.reason]),
+      [['services.nat6b.vip', 'fd00:99::240 is a nat pool address of ports[0]']]);
+    assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/services/nat6' })).statusCode, 204);
   });
 
   test('GET /api/v1/neighbors lists the IPv6 next hops to resolve', async () => {

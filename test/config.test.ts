@@ -245,7 +245,15 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'gateway6 multicast', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].gateway6 = 'ff02::1'; }, path: 'ports[0].gateway6', reason: 'not a unicast address' },
     { name: 'duplicate address6', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports.push({ ...secondPort, address6: 'fd00:99::2/48' }); }, path: 'ports[1].address6', reason: 'already the address of ports[0]' },
     { name: 'IPv4 backend of an IPv6 VIP', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; }, path: 'services[0].backends[0].address', reason: '10.99.0.11 is IPv4 but the VIP is IPv6' },
-    { name: 'nat with an IPv6 VIP', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'] }; c.services[0].vip = 'fd00:99::100'; c.services[0].forwarding = 'nat'; c.services[0].backends = []; }, path: 'services[0].forwarding', reason: 'nat forwarding is IPv4 only for now' },
+    { name: 'IPv6 nat without an IPv6 pool', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'] }; c.services[0].vip = 'fd00:99::100'; c.services[0].forwarding = 'nat'; c.services[0].backends[0].address = 'fd00:99::11'; }, path: 'services[0].backends[0].address', reason: 'which has no IPv6 nat pool (natPool.addresses6)' },
+    { name: 'nat addresses6 without address6', change: (c) => (c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['fd00:99::200'] }), path: 'ports[0].natPool.addresses6', reason: 'needs address6' },
+    { name: 'nat addresses6 off the prefix', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['fd00:98::200'] }; }, path: 'ports[0].natPool.addresses6[0]', reason: 'outside the port\'s prefix fd00:99::/64' },
+    { name: 'nat addresses6 IPv4', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['10.99.0.201'] }; }, path: 'ports[0].natPool.addresses6[0]', reason: 'must be an IPv6 address or a prefix' },
+    { name: 'nat addresses6 prefix too large', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['fd00:99::/112'] }; }, path: 'ports[0].natPool.addresses6[0]', reason: 'a prefix of at most 4096 addresses' },
+    { name: 'nat addresses6 holds the port address6', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['fd00:99::/126'] }; }, path: 'ports[0].natPool.addresses6[0]', reason: 'own address of a port' },
+    { name: 'nat addresses6 listed twice', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['fd00:99::200', 'FD00:99::0200'] }; }, path: 'ports[0].natPool.addresses6[1]', reason: 'listed twice' },
+    { name: 'IPv6 VIP in a nat pool', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['fd00:99::100'] }; c.services[0].vip = 'fd00:99::100'; c.services[0].backends[0].address = 'fd00:99::11'; }, path: 'services[0].vip', reason: 'nat pool address of ports[0]' },
+    { name: 'IPv6 backend in a nat pool', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['fd00:99::11'] }; c.services[0].vip = 'fd00:99::100'; c.services[0].forwarding = 'nat'; c.services[0].backends[0].address = 'fd00:99::11'; }, path: 'services[0].backends[0].address', reason: 'nat pool address of ports[0]' },
     { name: 'IPv6 VIP is the port address6', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::2'; c.services[0].backends = []; }, path: 'services[0].vip', reason: 'own address of ports[0]' },
     { name: 'IPv6 dsr backend off-link', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = [{ address: '2001:db8::11', port: 80 }]; }, path: 'services[0].backends[0].address', reason: 'dsr only rewrites MACs' },
     { name: 'IPv6 tunnel backend off-link with no gateway6', change: (c) => {
@@ -523,6 +531,22 @@ describe('toNativeServices and ids', () => {
     assert.equal(web.forwarding, 'nat');
     assert.equal(web.backends[0].port, 8080);
     assert.ok(!('tunnel' in web));
+  });
+
+  test('nat over IPv6: addresses6 expanded (a prefix without its subnet-router address), backend ports free', () => {
+    const cfg = validateConfig(withChange((c) => {
+      c.ports[0].address6 = 'fd00:99::2/64';
+      c.ports[0].natPool = { addresses: ['10.99.0.200'], addresses6: ['FD00:99::0200', 'fd00:99::1:0/126'] };
+      c.services[0].vip = 'fd00:99::100';
+      c.services[0].forwarding = 'nat';
+      c.services[0].backends = [{ ...c.services[0].backends[0], address: 'fd00:99::11', port: 8080 }];
+    }));
+    assert.deepEqual(toNativeStart(cfg, 'x').ports[0].natPool, { addresses: ['10.99.0.200'], portMin: 1024, portMax: 65535,
+      addresses6: ['fd00:99::200', 'fd00:99::1:1', 'fd00:99::1:2', 'fd00:99::1:3'] });
+    const [web] = toNativeServices(cfg.services, new ServiceIdMap());
+    assert.equal(web.forwarding, 'nat');
+    assert.equal(web.vip, 'fd00:99::100');
+    assert.equal(web.backends[0].port, 8080);
   });
 
   test('IPv6: port address6 and gateway6, IPv6 services with their own source network default', () => {

@@ -48,6 +48,16 @@ describe('the addon before start', () => {
       /natPool\.portMax: must be between 2000 and 65535/);
     expectCode(() => a.start(pool({ addresses: [], portMin: 1024, portMax: 65535 })), 'SLUICE_INVALID_ARGUMENT',
       /natPool\.addresses: must hold 1 to 4096/);
+    const pool6 = (addresses6: string[]) => ({ ...good, ports: [{ ...good.ports[0], address6: 'fd00:99::2', prefixLength6: 64,
+      natPool: { addresses: ['10.99.0.200'], addresses6, portMin: 1024, portMax: 65535 } } as never] });
+    expectCode(() => a.start(pool({ addresses: ['10.99.0.200'], addresses6: ['fd00:99::200'], portMin: 1024, portMax: 65535 })),
+      'SLUICE_INVALID_ARGUMENT', /natPool\.addresses6: needs the port's address6/);
+    expectCode(() => a.start(pool6(['fd00:98::200'])), 'SLUICE_INVALID_ARGUMENT',
+      /natPool\.addresses6\[0\]: is not in the port's address6 prefix/);
+    expectCode(() => a.start(pool6(['10.99.0.201'])), 'SLUICE_INVALID_ARGUMENT', /addresses6\[0\]: must be an IPv6 address/);
+    expectCode(() => a.start(pool6(['fd00:99::2'])), 'SLUICE_INVALID_ARGUMENT', /addresses6\[0\]: is the port's own address6/);
+    expectCode(() => a.start(pool6(['fd00:99::200', 'fd00:99::0200'])), 'SLUICE_INVALID_ARGUMENT',
+      /addresses6\[1\]: is listed twice/);
   });
 });
 

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NativeService } from '../src/native/types';
+import { assertNatAccounting, natCounters, natFrame as frame, natGolden, type NatEndpoint, type Segment } from './helpers/nat-frames';
 import * as pk from './helpers/packets';
 import { writePcap } from './helpers/pcap';
 import { backend, CLIENT_MAC, RingDataplane, service, totals } from './helpers/ring-dataplane';
@@ -53,83 +54,17 @@ async function exchange(frames: Buffer[], queue = 0): Promise<Buffer[]> {
   return out;
 }
 
-const nat = () => {
-  const lcores = dp.native.stats().lcores;
-  const sum = (k: keyof (typeof lcores)[number]['nat']) => lcores.reduce((a, l) => a + l.nat[k], 0);
-  return { active: sum('sessionsActive'), created: sum('sessionsCreated'), expired: sum('sessionsExpired'),
-    sent: sum('handoffsSent'), received: sum('handoffsReceived'), perLcore: lcores.map((l) => l.nat) };
-};
+const nat = () => natCounters(dp);
 const drops = (reason: string) => totals(dp.native.stats()).drops[reason] ?? 0;
-
-interface Segment {
-  proto: 'tcp' | 'udp';
-  srcMac: string;
-  dstMac: string;
-  src: string;
-  sport: number;
-  dst: string;
-  dport: number;
-  flags?: string;
-  seq?: number;
-  ack?: number;
-  payload?: Buffer;
-  /** UDP only: 0 sends no checksum */
-  udpChecksum?: number;
-}
-
-/** One frame, built the same way for what is injected and for what is expected. */
-function frame(s: Segment): Buffer {
-  const ip = { src: s.src, dst: s.dst };
-  const payload = s.payload ?? Buffer.from('sluice nat payload');
-  const l4 = s.proto === 'tcp'
-    ? pk.tcp({ sport: s.sport, dport: s.dport, flags: s.flags ?? 'PA', seq: s.seq ?? 1000, ack: s.ack ?? 2000,
-      payload }, ip)
-    : pk.udp({ sport: s.sport, dport: s.dport, payload, checksum: s.udpChecksum }, ip);
-  const packet = pk.ipv4({ ...ip, proto: s.proto === 'tcp' ? pk.IPPROTO_TCP : pk.IPPROTO_UDP, ttl: 61, id: 0x1234,
-    flags: pk.IPV4_DF }, l4);
-  return pk.ether({ dst: s.dstMac, src: s.srcMac, type: pk.ETHERTYPE_IPV4 }, packet);
-}
 
 const client = (proto: 'tcp' | 'udp', sport: number, extra: Partial<Segment> = {}): Segment => ({
   proto, srcMac: CLIENT_MAC, dstMac: dp.mac, src: '192.168.7.9', sport, dst: VIP, dport: proto === 'tcp' ? 80 : 53,
   ...extra,
 });
 
-/** Sends one client packet; checks it came out as `expected` but for the pool source it chose, and returns that. */
-async function forward(seg: Segment, b: typeof tcpBackend): Promise<{ addr: string; port: number }> {
-  const out = await exchange([frame(seg)]);
-  assert.equal(out.length, 1, 'one packet to the backend');
-  const d = pk.decodeFrame(out[0]);
-  const addr = d.ipv4!.src;
-  const port = (d.tcp ?? d.udp)!.sport;
-  assert.ok(POOL.includes(addr), `source ${addr} is a pool address`);
-  assert.ok(port >= PORT_MIN && port <= PORT_MAX, `source port ${port} is in the pool's range`);
-  const expected = frame({ ...seg, srcMac: dp.mac, dstMac: b.mac!, src: addr, sport: port, dst: b.address,
-    dport: b.port });
-  assert.deepEqual(pk.decodeFrame(out[0]), pk.decodeFrame(expected), 'field by field');
-  assert.ok(out[0].equals(expected), 'byte for byte, checksums included');
-  return { addr, port };
-}
-
-/** The backend's answer to a pool address:port, as the backend sends it. */
-const reply = (proto: 'tcp' | 'udp', b: typeof tcpBackend, pool: { addr: string; port: number },
-  extra: Partial<Segment> = {}): Segment => ({
-  proto, srcMac: b.mac!, dstMac: dp.mac, src: b.address, sport: b.port, dst: pool.addr, dport: pool.port,
-  seq: 5000, ack: 1001, ...extra,
-});
-
-/** Sends the backend's reply on `queue`; checks it came out to the client, from the VIP. */
-async function back(seg: Segment, to: Segment, queue: number): Promise<void> {
-  const out = await exchange([frame(seg)], queue);
-  assert.equal(out.length, 1, 'one packet back to the client');
-  const expected = frame({ ...seg, srcMac: dp.mac, dstMac: to.srcMac, src: VIP, sport: to.dport, dst: to.src,
-    dport: to.sport });
-  assert.deepEqual(pk.decodeFrame(out[0]), pk.decodeFrame(expected), 'field by field');
-  assert.ok(out[0].equals(expected), 'byte for byte, checksums included');
-}
-
-/** The rx queue of the worker that does not own `port`: its replies must be handed off. */
-const otherQueue = (port: number) => (port % WORKERS + 1) % WORKERS;
+const { forward: forwardFrom, reply, back, otherQueue } = natGolden({ ownMac: () => dp.mac, exchange, portMin: PORT_MIN,
+  portMax: PORT_MAX, workers: WORKERS });
+const forward = (seg: Segment, b: NatEndpoint, pool: readonly string[] = POOL) => forwardFrom(seg, b, pool);
 
 describe('nat forwarding', () => {
   test('ports() reports the steering path of the port with a pool', () => {
@@ -242,14 +177,7 @@ describe('nat forwarding', () => {
     await back(reply('tcp', tcpBackend, established, { flags: 'A', payload: Buffer.alloc(0) }), kept, 0);
   });
 
-  test('counters add up: every received packet forwarded, answered, handed off or dropped', () => {
-    const s = dp.native.stats();
-    for (const l of s.lcores) {
-      const dropped = Object.entries(l.drops).filter(([k]) => k !== 'tx_full').reduce((a, [, v]) => a + v, 0);
-      assert.equal(l.rxPackets + l.nat.handoffsReceived,
-        l.forwarded + l.localReplies + l.arpLearned + dropped + l.nat.handoffsSent, `lcore ${l.lcore}`);
-    }
-  });
+  test('counters add up: every received packet forwarded, answered, handed off or dropped', () => assertNatAccounting(dp));
 });
 
 describe('tshark', () => {

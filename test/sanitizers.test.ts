@@ -14,7 +14,7 @@ const ASAN_ADDON = path.join(REPO_ROOT, 'build-asan', 'build', 'Release', 'sluic
 // Node files that load the addon and use no network namespace. Together they run
 // the workers on ring and pcap ports, every N-API function, the error paths,
 // configuration changes, the REST API on a real data plane and telemetry.
-const NODE_SUBSET = ['dataplane-ring', 'dataplane-errors', 'dataplane-pcap', 'dataplane-nat', 'api', 'telemetry', 'native-unit'];
+const NODE_SUBSET = ['dataplane-ring', 'dataplane-errors', 'dataplane-pcap', 'dataplane-nat', 'dataplane-nat6', 'api', 'telemetry', 'native-unit'];
 const FILE_TIMEOUT_SEC = 300;  // each takes at most ~30 s under ASan
 
 test('native unit tests pass under ASan and UBSan', () => {

@@ -34,6 +34,8 @@ VIP6 = "fd00:99::64"
 BACKEND6 = "fd00:99::b"
 NAT_POOL = "10.99.0.200"
 NAT_MODE = 6  # index in packet_path_fuzz.cc's kModes
+NAT_POOL6 = "fd00:99::c8"  # NAT_POOL as fd00:99::N
+NAT6_MODE = 7
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -61,6 +63,12 @@ def arp_request(target):
 def nat_reply(backend, sport, flags, dport=20000):
     mac = "02:00:00:00:01:%02x" % (int(backend.rsplit(".", 1)[1]) - 10)
     return eth(src=mac) / IP(src=backend, dst=NAT_POOL) / TCP(sport=sport, dport=dport, flags=flags, seq=5000, ack=1001)
+
+
+def nat6_reply(backend6, sport, flags, dport=20000):
+    mac = "02:00:00:00:01:%02x" % (int(backend6.rsplit(":", 1)[1], 16) - 10)
+    return eth(src=mac) / IPv6(src=backend6, dst=NAT_POOL6) / TCP(sport=sport, dport=dport, flags=flags, seq=5000,
+                                                                  ack=1001)
 
 
 FRAMES = {
@@ -121,6 +129,18 @@ FRAMES = {
     "nat_reply_udp_b4": eth(src="02:00:00:00:01:05") / IP(src="10.99.0.15", dst=NAT_POOL)
     / UDP(sport=8053, dport=20000) / b"answer",
     "nat_reply_unknown_port": nat_reply("10.99.0.11", 8080, "A", dport=20003),
+    # nat6: the same over IPv6, the pool fd00:99::c8-c9 and the backends fd00:99::b, ::c, ...
+    "ns_nat_pool6": Ether(dst="33:33:ff:00:00:c8", src=CLIENT_MAC) / IPv6(src="fd00:99::1", dst="ff02::1:ff00:c8", hlim=255)
+    / ICMPv6ND_NS(tgt=NAT_POOL6) / ICMPv6NDOptSrcLLAddr(lladdr=CLIENT_MAC),
+    "nat6_reply_b0": nat6_reply("fd00:99::b", 8080, "SA"),
+    "nat6_reply_b1": nat6_reply("fd00:99::c", 8080, "SA"),
+    "nat6_reply_fin_b0": nat6_reply("fd00:99::b", 8080, "FA"),
+    "nat6_reply_udp_b4": eth(src="02:00:00:00:01:05") / IPv6(src="fd00:99::f", dst=NAT_POOL6)
+    / UDP(sport=8053, dport=20000) / b"answer",
+    "nat6_reply_udp_no_checksum": eth(src="02:00:00:00:01:05") / IPv6(src="fd00:99::f", dst=NAT_POOL6)
+    / UDP(sport=8053, dport=20000, chksum=0) / b"answer",
+    "nat6_reply_unknown_port": nat6_reply("fd00:99::b", 8080, "A", dport=20003),
+    "tcp6_fin": eth() / IPv6(src=CLIENT_IP6, dst=VIP6) / TCP(sport=40000, dport=80, flags="FA"),
 }
 
 
@@ -182,6 +202,16 @@ PACKET_PATH = {
                                             mode=NAT_MODE, split=16, advance=12),
     "nat_config_change": packet_path_input(["tcp_syn", "tcp_ack", "nat_reply_b0", "nat_reply_b1"], mode=NAT_MODE,
                                            variants=(0, 1), split=2, advance=200),
+    "nat6_tcp_both_ways": packet_path_input(["tcp6_syn", "nat6_reply_b0", "nat6_reply_b1", "tcp6_ack",
+                                             "nat6_reply_fin_b0", "tcp6_fin", "nat6_reply_unknown_port"],
+                                            mode=NAT6_MODE, split=1),
+    "nat6_udp_and_ns": packet_path_input(["udp6_dns", "nat6_reply_udp_b4", "ns_nat_pool6", "nat6_reply_udp_no_checksum",
+                                          "udp6_dns"], mode=NAT6_MODE, split=1),
+    "nat6_pool_exhausted": packet_path_input([], extra=[bytes(eth() / IPv6(src=CLIENT_IP6, dst=VIP6)
+                                                              / TCP(sport=1000 + i, dport=80, flags="S"))
+                                                        for i in range(32)], mode=NAT6_MODE, split=16, advance=12),
+    "nat6_config_change": packet_path_input(["tcp6_syn", "tcp6_ack", "nat6_reply_b0", "nat6_reply_b1"],
+                                            mode=NAT6_MODE, variants=(0, 1), split=2, advance=200),
 }
 
 

@@ -169,6 +169,7 @@ void CheckTunnelForwarded(const Harness& h, const uint8_t* frame, uint32_t len, 
 void CheckDsr6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 void CheckTunnel6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 void CheckNatForwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
+void CheckNat6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info);
 
 constexpr ModeCase kModes[] = {
     {"dsr", Forwarding::kDsr, Encapsulation::kIpip, 4, CheckDsrForwarded},
@@ -178,6 +179,7 @@ constexpr ModeCase kModes[] = {
     {"tunnel-ip6ip6", Forwarding::kTunnel, Encapsulation::kIpip, 6, CheckTunnel6Forwarded},
     {"tunnel-gue6", Forwarding::kTunnel, Encapsulation::kGue, 6, CheckTunnel6Forwarded},
     {"nat", Forwarding::kNat, Encapsulation::kIpip, 4, CheckNatForwarded},
+    {"nat6", Forwarding::kNat, Encapsulation::kIpip, 6, CheckNat6Forwarded},
 };
 constexpr uint32_t kNumModes = sizeof(kModes) / sizeof(kModes[0]);
 
@@ -356,10 +358,38 @@ void CheckNatForwarded(const Harness& h, const uint8_t* frame, uint32_t len, con
   }
 }
 
+bool IsNatPool6Address(const Harness& h, const uint8_t* address) {
+  for (const auto& a : h.port_config.nat_pool.addresses6) {
+    if (std::memcmp(a.data(), address, 16) == 0) return true;
+  }
+  return false;
+}
+
+// nat6: the same as nat, the pool the IPv6 one (kNatPool as fd00:99::N) and the
+// VIPs fd00:99::100 to ::102 (0x64 to 0x66).
+void CheckNat6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, const PacketInfo& info) {
+  FUZZ_CHECK(info.ip_version == 6);
+  FUZZ_CHECK(info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP);
+  FUZZ_CHECK(std::memcmp(frame + 6, kPortMac, 6) == 0);
+  FUZZ_CHECK(std::memcmp(info.src_addr, kPortAddress6, 15) == 0);
+  // IPv6 forbids UDP without a checksum: nat refuses those rather than forward them.
+  if (info.l4_proto == IPPROTO_UDP) FUZZ_CHECK(frame[info.l4_offset + 6] != 0 || frame[info.l4_offset + 7] != 0);
+  uint8_t last = info.src_addr[15];
+  if (IsNatPool6Address(h, info.src_addr)) {
+    FUZZ_CHECK(IsBackendMac(frame));
+    uint16_t sport = ntohs(info.src_port);
+    FUZZ_CHECK(sport >= kNatPortMin && sport <= kNatPortMax);
+    FUZZ_CHECK(ntohs(info.dst_port) > kNatBackendPortOffset);
+  } else {
+    FUZZ_CHECK(last >= 100 && last <= 102);
+  }
+}
+
 void BuildSnapshots(Harness& h) {
   std::vector<uint32_t> pool;
   for (const char* a : kNatPool) pool.push_back(Ipv4Of(Ip(a)));
   PortAddressing port{h.port_runtime[0].address, h.port_runtime[0].netmask, 0, h.port_runtime[0].mtu, pool};
+  port.nat_pool6 = h.port_config.nat_pool.addresses6;
   port.has_address6 = true;
   std::memcpy(port.address6, kPortAddress6, 16);
   port.prefix6 = kPrefixLen6;
@@ -410,6 +440,15 @@ Harness* Setup() {
   h->port_config.prefix_len = kPrefixLen;
   h->port_config.has_nat_pool = true;
   for (const char* a : kNatPool) h->port_config.nat_pool.addresses.push_back(Ipv4Of(Ip(a)));
+  for (const char* a : kNatPool) {
+    std::array<uint8_t, 16> a6;
+    std::memcpy(a6.data(), AsIpv6(Ip(a)).bytes.data(), 16);
+    h->port_config.nat_pool.addresses6.push_back(a6);
+  }
+  h->port_config.has_address6 = true;
+  h->port_config.address6.family = 6;
+  std::memcpy(h->port_config.address6.bytes.data(), kPortAddress6, 16);
+  h->port_config.prefix6_len = kPrefixLen6;
   h->port_config.nat_pool.port_min = kNatPortMin;
   h->port_config.nat_pool.port_max = kNatPortMax;
   h->pool = rte_pktmbuf_pool_create("fuzz_mbufs", kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
@@ -545,6 +584,7 @@ void RunBurst(Harness& h, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_
   w.flows->Sweep(now_ms, 64, h.counters, w.service_counters);
   w.flows6->Sweep(now_ms, 64, h.counters, w.service_counters);
   w.nat->sessions->Sweep(now_ms, 64, h.counters);
+  w.nat->sessions6->Sweep(now_ms, 64, h.counters);
 }
 
 void CheckOutput(Harness& h, const Input& in, bool echo_requests_valid) {

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -35,6 +36,29 @@ void SetL4Checksum(Bytes& frame, size_t ip, uint8_t proto) {
   if (proto == 17 && c == 0) c = 0xffff;
   frame[off] = static_cast<uint8_t>(c >> 8);
   frame[off + 1] = static_cast<uint8_t>(c);
+}
+
+// The same over IPv6's pseudo-header, for a packet at `ip` without extension headers.
+uint16_t L4Verify6(const Bytes& frame, size_t ip, uint8_t proto) {
+  size_t len = (frame[ip + 4] << 8) | frame[ip + 5];
+  Bytes pseudo(frame.begin() + ip + 8, frame.begin() + ip + 40);
+  Put32(pseudo, static_cast<uint32_t>(len));
+  Put32(pseudo, proto);
+  pseudo.insert(pseudo.end(), frame.begin() + ip + 40, frame.begin() + ip + 40 + len);
+  if (pseudo.size() % 2) pseudo.push_back(0);
+  return Checksum(pseudo.data(), pseudo.size());
+}
+
+Bytes Frame6(uint8_t proto) {
+  Bytes payload = {'n', 'a', 't', '6', 1, 2, 3};
+  Bytes l4 = proto == 6 ? Tcp(33000, 80, 0x18, 5, payload) : Udp(33000, 53, payload);
+  Bytes f = Cat({Ether(0x86dd), Ipv6(proto, l4)});
+  size_t off = 14 + 40 + (proto == 6 ? 16 : 6);
+  uint16_t c = L4Verify6(f, 14, proto);
+  if (proto == 17 && c == 0) c = 0xffff;
+  f[off] = static_cast<uint8_t>(c >> 8);
+  f[off + 1] = static_cast<uint8_t>(c);
+  return f;
 }
 
 Bytes Frame(uint8_t proto, bool checksum) {
@@ -73,6 +97,41 @@ TEST_CASE("nat rewrite: IPv4 and L4 checksums stay valid for any new addresses a
       CHECK(dport == to.dst_port);
     }
   }
+}
+
+TEST_CASE("nat rewrite over IPv6: the L4 checksum stays valid for any new addresses and ports, and is never 0 for UDP") {
+  std::mt19937 rng(11);
+  for (uint8_t proto : {uint8_t{6}, uint8_t{17}}) {
+    for (int i = 0; i < 2000; i++) {
+      Bytes f = Frame6(proto);
+      sluice::PacketInfo info;
+      REQUIRE(sluice::ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == sluice::ParseStatus::kOk);
+      REQUIRE(!sluice::MissingUdpChecksum(f.data(), info));
+      uint8_t src[16], dst[16];
+      for (uint8_t& b : src) b = static_cast<uint8_t>(rng());
+      for (uint8_t& b : dst) b = static_cast<uint8_t>(rng());
+      uint16_t sport = static_cast<uint16_t>(rng()), dport = static_cast<uint16_t>(rng());
+      sluice::ApplyNatRewrite6(f.data(), info, src, sport, dst, dport);
+      CHECK(L4Verify6(f, 14, proto) == 0);
+      CHECK(std::memcmp(f.data() + 22, src, 16) == 0);
+      CHECK(std::memcmp(f.data() + 38, dst, 16) == 0);
+      uint16_t got_sport, got_dport;
+      std::memcpy(&got_sport, f.data() + 54, 2);
+      std::memcpy(&got_dport, f.data() + 56, 2);
+      CHECK(got_sport == sport);
+      CHECK(got_dport == dport);
+      if (proto == 17) CHECK(Get16(f, 54 + 6) != 0);
+    }
+  }
+}
+
+TEST_CASE("nat over IPv6: a UDP datagram without a checksum is told apart") {
+  Bytes f = Frame6(17);
+  f[54 + 6] = 0;
+  f[54 + 7] = 0;
+  sluice::PacketInfo info;
+  REQUIRE(sluice::ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == sluice::ParseStatus::kOk);
+  CHECK(sluice::MissingUdpChecksum(f.data(), info));
 }
 
 TEST_CASE("nat rewrite: a UDP datagram without a checksum keeps none") {
@@ -114,5 +173,39 @@ TEST_CASE("nat pool: every pool pair has exactly one owner, found from the port 
     CHECK(seen.size() == pool.addresses.size() * (pool.port_max - pool.port_min + 1u));
     CHECK(layout.AddressIndex(1, htonl(0x0a6300cb)) == -1);
     CHECK(layout.AddressIndex(0, pool.addresses[0]) == -1);
+  }
+}
+
+TEST_CASE("nat pool over IPv6: the IPv6 pool's pairs have one owner each, apart from the IPv4 pool's") {
+  sluice::NatPoolConfig pool;
+  pool.addresses = {htonl(0x0a6300c8)};
+  for (uint8_t last : {0xc9, 0xc8}) {
+    std::array<uint8_t, 16> a{0xfd, 0x00, 0x00, 0x99};
+    a[15] = last;
+    pool.addresses6.push_back(a);
+  }
+  pool.port_min = 1021;
+  pool.port_max = 1100;
+  for (uint32_t workers : {1u, 2u, 3u}) {
+    sluice::NatPoolLayout layout({&pool}, workers);
+    std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> seen;
+    for (uint32_t w = 0; w < workers; w++) {
+      CHECK(layout.PairsOf(w, 0, 6) == layout.PairsOf(w, 0, 4) * 2);
+      for (uint32_t i = 0; i < layout.PairsOf(w, 0, 6); i++) {
+        sluice::NatPair pair = layout.Pair(w, 0, i, 6);
+        CHECK(layout.Owner(pair.port) == w);
+        std::array<uint8_t, 16> address;
+        std::memcpy(address.data(), layout.Address6(0, pair.address_index), 16);
+        int32_t a = layout.AddressIndex6(0, address.data());
+        CHECK(a == static_cast<int32_t>(pair.address_index));
+        CHECK(layout.IndexOf(w, 0, a, pair.port, 6) == i);
+        CHECK(seen.insert({address, ntohs(pair.port)}).second);
+      }
+    }
+    CHECK(seen.size() == pool.addresses6.size() * (pool.port_max - pool.port_min + 1u));
+    std::array<uint8_t, 16> other{0xfd, 0x00, 0x00, 0x99};
+    other[15] = 0xca;
+    CHECK(layout.AddressIndex6(0, other.data()) == -1);
+    CHECK(layout.AddressIndex6(1, pool.addresses6[0].data()) == -1);
   }
 }

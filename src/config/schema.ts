@@ -34,6 +34,11 @@ export const NatPoolSchema = Type.Object(
       description: 'IPv4 addresses or prefixes (like 10.99.0.64/28) on the port\'s subnet; the backends see ' +
         'connections from these; at most 4096 addresses in all',
     }),
+    addresses6: Type.Optional(Type.Array(Type.String(), {
+      maxItems: 64,
+      description: 'IPv6 addresses or prefixes (like fd00:99::100/120) in the port\'s address6 prefix, the ' +
+        'source of IPv6 nat services towards backends on this port; at most 4096 addresses in all',
+    })),
     portRange: Type.Tuple([L4Port, L4Port], {
       default: NAT_PORT_RANGE_DEFAULT,
       description: 'lowest and highest source port used on each pool address',

@@ -1,7 +1,8 @@
 // The IPv6 rules of semantics.ts: port addresses (address6, gateway6) and the
 // family a service shares with its backends and tunnel sources.
 import { formatIp, inSubnet, normalizeIp, parseCidr, parseIp, type Cidr, type IpAddress } from '../net/addr';
-import type { PortConfig } from './schema';
+import { natPoolEntryAddresses6 } from './nat-pool';
+import { MAX_NAT_POOL_ADDRESSES, type PortConfig } from './schema';
 
 export type AddProblem = (path: string, reason: string) => void;
 
@@ -78,4 +79,54 @@ export function checkSourceNetwork6(add: AddProblem, path: string, net: Cidr, te
   } else if (net.address !== net.network) {
     add(path, `${text} has host bits set; the prefix is ${net.network}/${net.prefixLength}`);
   }
+}
+
+/**
+ * The IPv6 nat pools (natPool.addresses6): in the port's address6 prefix, none a
+ * port's own address or gateway6, each in one pool once. Adds each address to
+ * `owner` (address -> port index), which holds the IPv4 pools already.
+ */
+export function checkNatPools6(add: AddProblem, ports: readonly PortConfig[], subnets6: readonly (Cidr | undefined)[],
+                               owner: Map<string, number>): void {
+  const ownAddresses = new Set(subnets6.map((c) => c?.address));
+  ports.forEach((port, i) => {
+    const entries = port.natPool?.addresses6;
+    if (entries === undefined) return;
+    const path = `ports[${i}].natPool.addresses6`;
+    const cidr = subnets6[i];
+    if (cidr === undefined) {
+      if (entries.length > 0 && port.address6 === undefined) add(path, 'needs address6, the port\'s own IPv6 address');
+      return;
+    }
+    const gateway6 = port.gateway6 === undefined ? undefined : normalizeIp(port.gateway6);
+    let count = 0;
+    entries.forEach((entry, j) => {
+      const where = `${path}[${j}]`;
+      const addresses = natPoolEntryAddresses6(entry);
+      if (addresses === undefined) {
+        add(where, `"${entry}" must be an IPv6 address or a prefix of at most ${MAX_NAT_POOL_ADDRESSES} addresses`);
+        return;
+      }
+      count += addresses.length;
+      for (const addr of addresses) {
+        let problem: string | undefined;
+        const first = owner.get(addr);
+        if (!inSubnet(addr, cidr)) {
+          problem = `${addr} is outside the port's prefix ${cidr.network}/${cidr.prefixLength}: backends must reach it on-link`;
+        } else if (ownAddresses.has(addr)) {
+          problem = `${addr} is the own address of a port`;
+        } else if (gateway6 === addr) {
+          problem = `${addr} is the port's gateway6`;
+        } else if (first !== undefined) {
+          problem = `${addr} is already in the nat pool of ports[${first}]${first === i ? ' (listed twice)' : ''}`;
+        }
+        if (problem !== undefined) {
+          add(where, problem);
+          return;
+        }
+        owner.set(addr, i);
+      }
+    });
+    if (count > MAX_NAT_POOL_ADDRESSES) add(path, `${count} addresses; at most ${MAX_NAT_POOL_ADDRESSES}`);
+  });
 }

@@ -10,7 +10,7 @@ import { natPoolEntryAddresses } from './nat-pool';
 import { parseLcores } from './lcores';
 import { MAX_NAT_POOL_ADDRESSES, type BackendConfig, type PortConfig, type ServiceConfig, type SluiceConfig,
   type WorkerConfig } from './schema';
-import { checkPortsIpv6, checkSameFamily, checkSourceNetwork6, isUnicast } from './semantics-ipv6';
+import { checkNatPools6, checkPortsIpv6, checkSameFamily, checkSourceNetwork6, isUnicast } from './semantics-ipv6';
 
 /** native kMaxWorkers */
 export const MAX_WORKERS = 64;
@@ -225,9 +225,12 @@ interface PortFacts {
   natPoolPort: ReadonlyMap<string, number>;
   /** ports (by index) that have a nat pool */
   hasNatPool: readonly boolean[];
-  /** the same for IPv6: port prefixes (address6) and gateway6 */
+  /** the same for IPv6: port prefixes (address6), gateway6 and IPv6 nat pools */
   onLink6: readonly Cidr[];
+  onLinkIndex6(normalizedAddr: string): number;
   hasGateway6: boolean;
+  gatewayPort6: number;
+  hasNatPool6: readonly boolean[];
 }
 
 /** "399-200" matches the schema's pattern but no status at all; an operator meant 200-399 or mistyped. */
@@ -281,16 +284,18 @@ function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: s
         `${addr} is not inside any port's subnet (${nets}) and no port has a ${ip.family === 6 ? 'gateway6' : 'gateway'} to reach it through`);
     }
   }
-  if (svc.forwarding === 'nat' && owner === undefined) checkNatEgress(p, addr, path, facts);
+  if (svc.forwarding === 'nat' && owner === undefined) checkNatEgress(p, addr, ip.family, path, facts);
   return `${addr}:${b.port}`;
 }
 
 /** A nat backend's replies come back to the pool of the port the packets leave by. */
-function checkNatEgress(p: Problems, addr: string, path: string, facts: PortFacts): void {
-  const onLink = facts.onLinkIndex(addr);
-  const egress = onLink >= 0 ? onLink : facts.gatewayPort;
-  if (egress >= 0 && !facts.hasNatPool[egress]) {
-    p.add(`${path}.address`, `forwarding nat reaches ${addr} through ports[${egress}], which has no natPool`);
+function checkNatEgress(p: Problems, addr: string, family: 4 | 6, path: string, facts: PortFacts): void {
+  const v6 = family === 6;
+  const onLink = v6 ? facts.onLinkIndex6(addr) : facts.onLinkIndex(addr);
+  const egress = onLink >= 0 ? onLink : v6 ? facts.gatewayPort6 : facts.gatewayPort;
+  if (egress >= 0 && !(v6 ? facts.hasNatPool6 : facts.hasNatPool)[egress]) {
+    p.add(`${path}.address`, `forwarding nat reaches ${addr} through ports[${egress}], which has no ` +
+      (v6 ? 'IPv6 nat pool (natPool.addresses6)' : 'natPool'));
   }
 }
 
@@ -350,12 +355,9 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
   }
 
   checkExpectStatus(p, svc.healthCheck.expectStatus, `${path}.healthCheck`);
-  if (vip !== undefined && vip.family === 4) {
+  if (vip !== undefined) {
     const poolPort = facts.natPoolPort.get(formatIp(vip));
     if (poolPort !== undefined) p.add(`${path}.vip`, `${svc.vip} is a nat pool address of ports[${poolPort}]`);
-  }
-  if (vip?.family === 6 && svc.forwarding === 'nat') {
-    p.add(`${path}.forwarding`, 'nat forwarding is IPv4 only for now; use dsr or tunnel for an IPv6 VIP');
   }
   checkTunnel(p, svc, `${path}.tunnel`);
   if (!isPrime(svc.maglevTableSize)) {
@@ -387,7 +389,10 @@ function checkServices(p: Problems, services: readonly ServiceConfig[], ports: r
     natPoolPort,
     hasNatPool: ports.map((port) => port.natPool !== undefined),
     onLink6: subnets6.filter((c): c is Cidr => c !== undefined),
+    onLinkIndex6: (addr) => subnets6.findIndex((c) => c !== undefined && inSubnet(addr, c)),
     hasGateway6: ports.some((port, i) => port.gateway6 !== undefined && subnets6[i] !== undefined),
+    gatewayPort6: ports.findIndex((port, i) => port.gateway6 !== undefined && subnets6[i] !== undefined),
+    hasNatPool6: ports.map((port) => (port.natPool?.addresses6?.length ?? 0) > 0),
   };
   firstSeen(services, (s) => s.name, (i, first, name) =>
     p.add(`services[${i}].name`, `duplicate service name "${name}" (also services[${first}])`));
@@ -413,6 +418,7 @@ export function semanticProblems(cfg: SluiceConfig): ConfigProblem[] {
     p.add(`ports[${i}].address6`, `${addr} is already the address of ports[${first}]`));
   if (cfg.workers !== undefined) checkWorkers(p, cfg.workers, lcores, cfg.ports);
   const natPoolPort = checkNatPools(p, cfg.ports, subnets);
+  checkNatPools6((path, reason) => p.add(path, reason), cfg.ports, subnets6, natPoolPort);
   checkServices(p, cfg.services, cfg.ports, subnets, subnets6, natPoolPort);
   return p.list;
 }

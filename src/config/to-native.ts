@@ -8,7 +8,7 @@ import { nativeDevice, parseDevice } from './device';
 import { buildEalArgs } from './eal-args';
 import type { ServiceIdMap } from './ids';
 import { parseLcores } from './lcores';
-import { natPoolAddresses } from './nat-pool';
+import { natPoolAddresses, natPoolAddresses6 } from './nat-pool';
 import { GUE_DEFAULT_PORT, TUNNEL_SOURCE_NETWORK_DEFAULT, TUNNEL_SOURCE_NETWORK6_DEFAULT } from './schema';
 import type { PortConfig, ServiceConfig, SluiceConfig, TunnelConfig } from './schema';
 
@@ -34,6 +34,7 @@ function toNativePort(port: PortConfig, i: number): NativePort {
   if (port.natPool !== undefined) {
     const [portMin, portMax] = port.natPool.portRange;
     out.natPool = { addresses: natPoolAddresses(port.natPool.addresses), portMin, portMax };
+    if (port.natPool.addresses6 !== undefined) out.natPool.addresses6 = natPoolAddresses6(port.natPool.addresses6);
   }
   if (port.address6 !== undefined) {
     const cidr6 = parseCidr(port.address6);

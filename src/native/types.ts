@@ -26,6 +26,8 @@ export interface NativePort {
 export interface NativeNatPool {
   /** IPv4 addresses on the port's subnet, each once */
   addresses: string[];
+  /** IPv6 addresses in the port's address6 prefix, each once */
+  addresses6?: string[];
   portMin: number;
   portMax: number;
 }
