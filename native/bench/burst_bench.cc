@@ -4,7 +4,7 @@
 // gives the same instruction count every time: the measure the data path is
 // tuned by on a machine too small and noisy for stable Mpps (issue #6).
 //
-//   burst_bench [--flows N] [--rounds R] [--mode dsr|tunnel] [--offload]
+//   burst_bench [--flows N] [--rounds R] [--mode dsr|tunnel] [--offload] [--capacity N]
 //
 // --offload marks every mbuf's IPv4 checksum GOOD, as a NIC with rx checksum
 // offload does; without it the worker verifies the header in software, as on
@@ -51,6 +51,7 @@ constexpr uint32_t kMbufs = 4096;
 
 struct Options {
   uint32_t flows = 1024;
+  uint32_t capacity = 0;  // flow table entries; 0: as many as flows (every flow stays)
   uint32_t rounds = 2000;
   Forwarding mode = Forwarding::kDsr;
   bool offload = false;
@@ -68,6 +69,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--rounds") o.rounds = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
     else if (a == "--mode") o.mode = std::string(next()) == "tunnel" ? Forwarding::kTunnel : Forwarding::kDsr;
     else if (a == "--offload") o.offload = true;
+    else if (a == "--capacity") o.capacity = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
     else Fail(("unknown argument " + a).c_str());
   }
   if (o.flows < kRxBurst || o.flows % kRxBurst != 0) Fail("--flows must be a multiple of 32");
@@ -188,7 +190,8 @@ int main(int argc, char** argv) {
   w->counters = &counters;
   w->service_counters = service_counters.data();
   w->backend_counters = backend_counters.data();
-  uint32_t capacity = std::max<uint32_t>(o.flows, 1024);  // entriesPerLcore as npm run bench sets it
+  // entriesPerLcore as npm run bench sets it; smaller, every packet is a new flow evicting another.
+  uint32_t capacity = o.capacity != 0 ? o.capacity : std::max<uint32_t>(o.flows, 1024);
   w->flows = FlowTable::Create("bench_flows", capacity, SOCKET_ID_ANY, FlowTimeouts{300000, 10000, 30000});
   if (w->flows == nullptr) Fail("flow table");
 
