@@ -24,6 +24,13 @@ TunnelTarget MakeTunnelTarget(const TunnelConfig& config, uint32_t backend, uint
     t.source_base &= rte_cpu_to_be_32(~host_bits);
     t.source_hash_mask = rte_cpu_to_be_32(host_bits);
   }
+  struct rte_ipv4_hdr fixed = {};
+  fixed.time_to_live = kOuterTtl;
+  fixed.next_proto_id = t.outer_proto;
+  fixed.dst_addr = t.outer_dst;
+  uint16_t words[sizeof(fixed) / 2];
+  std::memcpy(words, &fixed, sizeof(fixed));
+  for (uint16_t word : words) t.fixed_sum += word;
   return t;
 }
 

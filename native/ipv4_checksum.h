@@ -1,5 +1,5 @@
 // IPv4 header checksums: verifying a received header where the NIC did not
-// (net_pcap, net_ring, net_af_packet), and summing tunnel's outer headers.
+// (net_pcap, net_ring, net_af_packet).
 // rte_ipv4_cksum sums 16 bits at a time, about 65 instructions for a 20-byte
 // header: a tenth of the whole per-packet path. Summed
 // as five 32-bit words in a 64-bit register it takes a dozen. The one's-complement

@@ -103,8 +103,10 @@ struct Snapshot {
   // Maglev tables are shared between snapshots while their inputs are unchanged.
   std::vector<std::shared_ptr<const std::vector<uint32_t>>> tables;
 
+  // Compared as pointers: size() divides by sizeof(BackendView), per packet.
   const BackendView* Backend(uint32_t id) const {
-    return id < backends.size() ? &backends[id] : nullptr;
+    const BackendView* b = backends.data() + id;
+    return b < backends.data() + backends.size() ? b : nullptr;
   }
 };
 

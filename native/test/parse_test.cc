@@ -482,4 +482,14 @@ TEST_CASE("parse: martian IPv4 sources") {
     CAPTURE(int{c.addr[3]});
     CHECK(sluice::IsMartianIpv4Source(c.addr) == c.martian);
   }
+  // Every first octet, against the ranges written out.
+  for (int first = 0; first < 256; first++) {
+    for (uint8_t rest : {uint8_t{0}, uint8_t{255}}) {
+      uint8_t addr[4] = {static_cast<uint8_t>(first), rest, rest, rest};
+      bool expected = first == 0 || first == 127 || (first >= 224 && first <= 239) || (first == 255 && rest == 255);
+      CAPTURE(first);
+      CAPTURE(int{rest});
+      CHECK(sluice::IsMartianIpv4Source(addr) == expected);
+    }
+  }
 }
