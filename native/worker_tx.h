@@ -71,6 +71,12 @@ inline void RewriteDsr(WorkerContext& w, const BackendView& b, uint32_t backend_
 // behind the IP packet may fill whole trailing segments of a hostile frame,
 // which rte_pktmbuf_trim (last segment only) cannot remove.
 inline void TrimTo(struct rte_mbuf* m, uint32_t len) {
+  // The common case: a minimum-size frame's padding, in its only segment.
+  if (m->next == nullptr) {
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = len;
+    return;
+  }
   uint32_t kept = 0;
   uint16_t segs = 0;
   for (struct rte_mbuf* seg = m; seg != nullptr; seg = seg->next) {
