@@ -24,7 +24,7 @@ uint32_t Ipv4Of(const IpAddr& ip) {
 
 void ServiceIndex::Build(const std::vector<ServiceView>& services) {
   uint32_t size = rte_align32pow2(std::max<uint32_t>(4, 2 * static_cast<uint32_t>(services.size())));
-  slots_.assign(size, Slot{0, 0, 0, kEmpty});
+  slots_.assign(size, Slot{kEmptyKey, 0});
   mask_ = size - 1;
   vip_slots_.assign(size, 0);
   vip_mask_ = size - 1;
@@ -32,8 +32,8 @@ void ServiceIndex::Build(const std::vector<ServiceView>& services) {
     const ServiceView& view = services[s];
     if (view.family != 4) continue;
     uint32_t i = Hash(view.vip, view.port, view.proto) & mask_;
-    while (slots_[i].service != kEmpty) i = (i + 1) & mask_;
-    slots_[i] = Slot{view.vip, view.port, view.proto, s};
+    while (slots_[i].key != kEmptyKey) i = (i + 1) & mask_;
+    slots_[i] = Slot{Key(view.vip, view.port, view.proto), s};
     uint32_t v = HashVip(view.vip) & vip_mask_;
     while (vip_slots_[v] != 0 && vip_slots_[v] != view.vip) v = (v + 1) & vip_mask_;
     vip_slots_[v] = view.vip;

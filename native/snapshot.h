@@ -58,11 +58,11 @@ class ServiceIndex {
   void Build(const std::vector<ServiceView>& services);
   const ServiceView* Find(const std::vector<ServiceView>& services, uint32_t vip, uint16_t port,
                           uint8_t proto) const {
-    if (slots_.empty()) return nullptr;
+    const uint64_t key = Key(vip, port, proto);
     for (uint32_t i = Hash(vip, port, proto) & mask_;; i = (i + 1) & mask_) {
       const Slot& slot = slots_[i];
-      if (slot.service == kEmpty) return nullptr;
-      if (slot.vip == vip && slot.port == port && slot.proto == proto) return &services[slot.service];
+      if (slot.key == key) return &services[slot.service];
+      if (slot.key == kEmptyKey) return nullptr;
     }
   }
   bool IsVip(uint32_t vip) const {
@@ -74,11 +74,14 @@ class ServiceIndex {
   }
 
  private:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
+  // (vip, port, proto) as one word, so a probe is one compare. The top byte of a
+  // real key is zero, so kEmptyKey never matches one.
+  static constexpr uint64_t kEmptyKey = UINT64_MAX;
+  static uint64_t Key(uint32_t vip, uint16_t port, uint8_t proto) {
+    return vip | static_cast<uint64_t>(port) << 32 | static_cast<uint64_t>(proto) << 48;
+  }
   struct Slot {
-    uint32_t vip;
-    uint16_t port;
-    uint8_t proto;
+    uint64_t key;
     uint32_t service;
   };
   static uint32_t HashVip(uint32_t vip) {
@@ -88,7 +91,7 @@ class ServiceIndex {
   static uint32_t Hash(uint32_t vip, uint16_t port, uint8_t proto) {
     return HashVip(vip ^ (static_cast<uint32_t>(port) << 8) ^ proto);
   }
-  std::vector<Slot> slots_;
+  std::vector<Slot> slots_ = {Slot{kEmptyKey, 0}};  // one empty slot until Build
   uint32_t mask_ = 0;
   std::vector<uint32_t> vip_slots_;  // 0.0.0.0 marks empty: it is never a VIP
   uint32_t vip_mask_ = 0;
