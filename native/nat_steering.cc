@@ -65,7 +65,10 @@ NatSteering InstallNatSteering(uint16_t port_id, uint16_t port_index, const NatP
       struct rte_flow_error error = {};
       struct rte_flow* flow = Steer(port_id, rule, create, &error);
       if (flow == nullptr) {
-        s.reason = std::string("rte_flow: ") + (error.message != nullptr ? error.message : "refused");
+        s.reason = std::string("rte_flow: ") + (error.message != nullptr ? error.message : "refused") + " (" +
+                   (create ? "creating" : "validating") + " the IPv" + std::to_string(rule.family) +
+                   (rule.proto == IPPROTO_TCP ? " TCP" : " UDP") + " rule of worker " + std::to_string(rule.worker) +
+                   ")";
         RemoveNatSteering(port_id, s);
         return s;
       }
