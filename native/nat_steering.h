@@ -1,11 +1,8 @@
-// forwarding nat: rte_flow rules that steer each worker lcore's pool ports to the
-// rx queue that lcore polls, so the NIC, not a hand-off ring, delivers a reply to
-// the lcore owning its session. One rule per pool address, protocol and worker:
-// destination the address, destination port & (workers - 1) == the worker's
-// index (the ownership rule of nat_pool.h, which needs a power-of-two worker
-// count to be a mask). Where the NIC refuses any rule (net_ring, net_af_packet
-// and net_pcap have no rte_flow at all), none stays installed and the software
-// hand-off does all the work; it stays in place either way.
+// forwarding nat: installs the rte_flow rules of nat_steering_rules.h, so the
+// NIC, not a hand-off ring, delivers a reply to the lcore owning its session.
+// Where the NIC refuses any rule (net_ring, net_af_packet and net_pcap have no
+// rte_flow at all; net_tap takes no partial port mask), none stays installed and
+// the software hand-off does all the work; it stays in place either way.
 #pragma once
 
 #include <rte_flow.h>
