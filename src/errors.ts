@@ -51,6 +51,10 @@ export const ErrorCodes = {
     status: 404,
     description: 'no service or backend by that name',
   },
+  SLUICE_METHOD_NOT_ALLOWED: {
+    status: 405,
+    description: 'the path exists but not with that method; the Allow header lists the methods it takes',
+  },
   SLUICE_CONFLICT: {
     status: 409,
     description: 'a service or backend by that name already exists',

@@ -205,9 +205,9 @@ const table: HostileRequest[] = [
   { name: 'a query parameter on a list', method: 'GET', url: `${SERVICES}?limit=1`, expectStatus: 400, expectCode: bad, messageIncludes: 'querystring/limit is not a known field' },
   { name: 'a broken percent-escape in the query', method: 'GET', url: `${SERVICES}?%zz=1`, expectStatus: 400, expectCode: bad, messageIncludes: 'querystring/%zz is not a known field' },
   // methods not allowed
-  { name: 'DELETE the whole collection', method: 'DELETE', url: SERVICES, expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route DELETE /api/v1/services' },
-  { name: 'PATCH the collection', method: 'PATCH', url: SERVICES, body: {}, expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route PATCH /api/v1/services' },
-  { name: 'OPTIONS', method: 'OPTIONS', url: SERVICES, expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route OPTIONS /api/v1/services' },
+  { name: 'DELETE the whole collection', method: 'DELETE', url: SERVICES, expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'DELETE is not allowed on /api/v1/services' },
+  { name: 'PATCH the collection', method: 'PATCH', url: SERVICES, body: {}, expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'PATCH is not allowed on /api/v1/services' },
+  { name: 'OPTIONS', method: 'OPTIONS', url: SERVICES, expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'OPTIONS is not allowed on /api/v1/services' },
 
   // --- GET/PUT/DELETE /services/:name
   { name: 'unknown service', method: 'GET', url: `${SERVICES}/nope`, expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no service named "nope"' },
@@ -217,8 +217,8 @@ const table: HostileRequest[] = [
   { name: 'broken percent-encoding in the path', method: 'DELETE', url: `${SERVICES}/%E0%A4%A`, expectStatus: 400, expectCode: bad, messageIncludes: 'not valid percent-encoded UTF-8' },
   { name: 'DELETE an unknown service', method: 'DELETE', url: `${SERVICES}/nope`, expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: '"nope"' },
   { name: 'DELETE with a query', method: 'DELETE', url: `${WEB}?force=1`, expectStatus: 400, expectCode: bad, messageIncludes: 'querystring/force is not a known field' },
-  { name: 'POST to a service', method: 'POST', url: WEB, body: svc(), expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route POST /api/v1/services/web' },
-  { name: 'PATCH a service', method: 'PATCH', url: WEB, body: { port: 81 }, expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route PATCH /api/v1/services/web' },
+  { name: 'POST to a service', method: 'POST', url: WEB, body: svc(), expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'POST is not allowed on /api/v1/services/web' },
+  { name: 'PATCH a service', method: 'PATCH', url: WEB, body: { port: 81 }, expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'PATCH is not allowed on /api/v1/services/web' },
   { name: 'PUT without a body', method: 'PUT', url: WEB, contentType: null, expectStatus: 400, expectCode: bad, messageIncludes: 'body must be object' },
   { name: 'PUT an unknown service', method: 'PUT', url: `${SERVICES}/nope`, body: whole(), expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: '"nope"' },
   { name: 'PUT a name that differs from the URL', method: 'PUT', url: WEB, body: { ...whole(), name: 'other' }, expectStatus: 400, expectCode: bad, messageIncludes: 'body name "other" differs from "web"' },
@@ -265,8 +265,8 @@ const table: HostileRequest[] = [
   { name: 'add a list of backends', method: 'POST', url: BACKENDS, body: [be()], expectStatus: 400, expectCode: bad, messageIncludes: 'body must be object' },
   { name: 'add with an empty JSON body', method: 'POST', url: BACKENDS, body: '', expectStatus: 400, expectCode: bad, messageIncludes: 'Body cannot be empty' },
   { name: 'add with a query', method: 'POST', url: `${BACKENDS}?weight=5`, body: be(), expectStatus: 400, expectCode: bad, messageIncludes: 'querystring/weight is not a known field' },
-  { name: 'PUT the backend collection', method: 'PUT', url: BACKENDS, body: [be()], expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route PUT /api/v1/services/web/backends' },
-  { name: 'DELETE the backend collection', method: 'DELETE', url: BACKENDS, expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route DELETE /api/v1/services/web/backends' },
+  { name: 'PUT the backend collection', method: 'PUT', url: BACKENDS, body: [be()], expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'PUT is not allowed on /api/v1/services/web/backends' },
+  { name: 'DELETE the backend collection', method: 'DELETE', url: BACKENDS, expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'DELETE is not allowed on /api/v1/services/web/backends' },
 
   // --- GET/PATCH/DELETE /services/:name/backends/:backend
   { name: 'key without a port', method: 'GET', url: `${BACKENDS}/10.99.0.11`, expectStatus: 400, expectCode: bad, messageIncludes: 'backend "10.99.0.11" is not address:port' },
@@ -295,16 +295,16 @@ const table: HostileRequest[] = [
   { name: 'PATCH malformed JSON', method: 'PATCH', url: BACKEND, body: '{weight: 1}', expectStatus: 400, expectCode: bad, messageIncludes: 'not valid JSON' },
   { name: 'PATCH with a query', method: 'PATCH', url: `${BACKEND}?weight=1`, body: { weight: 1 }, expectStatus: 400, expectCode: bad, messageIncludes: 'querystring/weight is not a known field' },
   { name: 'PATCH as form data', method: 'PATCH', url: BACKEND, body: 'weight=1', contentType: 'application/x-www-form-urlencoded', expectStatus: 400, expectCode: bad, messageIncludes: 'content-type: application/json' },
-  { name: 'PUT a backend', method: 'PUT', url: BACKEND, body: be(), expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route PUT' },
-  { name: 'POST to a backend', method: 'POST', url: BACKEND, body: be(), expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route POST' },
+  { name: 'PUT a backend', method: 'PUT', url: BACKEND, body: be(), expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'PUT is not allowed on' },
+  { name: 'POST to a backend', method: 'POST', url: BACKEND, body: be(), expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'POST is not allowed on' },
 
   // --- the read-only views
   { name: 'ports with a query', method: 'GET', url: '/api/v1/ports?port=p0', expectStatus: 400, expectCode: bad, messageIncludes: 'querystring/port is not a known field' },
-  { name: 'POST to ports', method: 'POST', url: '/api/v1/ports', body: {}, expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route POST /api/v1/ports' },
+  { name: 'POST to ports', method: 'POST', url: '/api/v1/ports', body: {}, expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'POST is not allowed on /api/v1/ports' },
   { name: 'lcores with a query', method: 'GET', url: '/api/v1/lcores?lcore=1', expectStatus: 400, expectCode: bad, messageIncludes: 'querystring/lcore is not a known field' },
-  { name: 'DELETE lcores', method: 'DELETE', url: '/api/v1/lcores', expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route DELETE /api/v1/lcores' },
+  { name: 'DELETE lcores', method: 'DELETE', url: '/api/v1/lcores', expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'DELETE is not allowed on /api/v1/lcores' },
   { name: 'stats with a query', method: 'GET', url: '/api/v1/stats?reset=true', expectStatus: 400, expectCode: bad, messageIncludes: 'querystring/reset is not a known field' },
-  { name: 'DELETE stats (no reset)', method: 'DELETE', url: '/api/v1/stats', expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route DELETE /api/v1/stats' },
+  { name: 'DELETE stats (no reset)', method: 'DELETE', url: '/api/v1/stats', expectStatus: 405, expectCode: 'SLUICE_METHOD_NOT_ALLOWED', messageIncludes: 'DELETE is not allowed on /api/v1/stats' },
   { name: 'an unknown route', method: 'GET', url: '/api/v1/backends', expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route GET /api/v1/backends' },
   { name: 'an unknown API version', method: 'GET', url: '/api/v2/services', expectStatus: 404, expectCode: 'SLUICE_NOT_FOUND', messageIncludes: 'no route GET /api/v2/services' },
 ];
@@ -359,6 +359,23 @@ function assertErrorBody(text: string, status: number, code: ErrorCode, messageI
   assert.ok(!/\n\s+at /.test(text) && !text.includes('node_modules'), 'no stack trace');
 }
 
+/**
+ * A 405's Allow header lists exactly the methods the path (of something that
+ * exists) answers with neither 404 nor 405. Each is tried in a way that cannot
+ * change anything: POST, PUT and PATCH with a body every route refuses; DELETE is
+ * not tried, only required to be listed where the API has it.
+ */
+async function assertAllowIsTrue(url: string, allow: string): Promise<void> {
+  const listed = allow.split(', ');
+  const deletable = /\/services\/[^/]+(\/backends\/[^/]+)?$/.test(url);
+  assert.equal(listed.includes('DELETE'), deletable, `DELETE on ${url}; Allow: ${allow}`);
+  for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH'] as const) {
+    const res = await app.inject({ method, url, headers: { 'content-type': 'application/json' }, payload: method === 'GET' || method === 'HEAD' ? undefined : '[]' });
+    const routed = res.statusCode !== 404 && res.statusCode !== 405;
+    assert.equal(listed.includes(method), routed, `${method} ${url} answered ${res.statusCode}; Allow: ${allow}`);
+  }
+}
+
 describe('hostile requests to every /api/v1 route: 4xx, a coded error naming the field, no change', () => {
   test('the table covers every route and method of /api/v1', () => {
     const routes = ['GET /services', 'POST /services', 'GET /services/:name', 'PUT /services/:name',
@@ -381,6 +398,7 @@ describe('hostile requests to every /api/v1 route: 4xx, a coded error naming the
       assertErrorBody(res.body, r.expectStatus, r.expectCode, r.messageIncludes);
       assert.deepEqual(await wholeState(), before, 'nothing changed');
       assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+      if (r.expectStatus === 405) await assertAllowIsTrue(r.url, String(res.headers.allow));
     });
   }
 

@@ -6,6 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { ErrorCodes, SluiceError, type ErrorCode } from '../errors';
 import { errorCode } from './context';
 
@@ -126,6 +127,8 @@ export function routerError(err: FastifyError, req: FastifyRequest, reply: Fasti
   void reply.code(out.statusCode).send(out);
 }
 
+const ROUTE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
 export const errorHandler = fp<{ bodyLimit: number }>(async (app, { bodyLimit }) => {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const known = toErrorBody(err, bodyLimit);
@@ -138,8 +141,21 @@ export const errorHandler = fp<{ bodyLimit: number }>(async (app, { bodyLimit })
     return reply.code(out.statusCode).send(out);
   });
 
+  // Every route's path, whatever its method, so that a path that exists answers
+  // a method it lacks with 405 and Allow (RFC 9110 15.5.6), not with 404.
+  const paths = FindMyWay();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) paths.on(method as HTTPMethod, route.url, () => undefined);
+  });
+
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];
+    const allowed = ROUTE_METHODS.filter((m) => paths.find(m, path) !== null);
+    if (allowed.length > 0) {
+      const out = body('SLUICE_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; it takes ${allowed.join(', ')}`);
+      return reply.code(out.statusCode).header('allow', allowed.join(', ')).send(out);
+    }
     const out = body('SLUICE_NOT_FOUND', `no route ${req.method} ${path}`);
     return reply.code(out.statusCode).send(out);
   });
