@@ -467,8 +467,8 @@ const badCases: BadCase[] = [
   // routes
   { name: 'unknown route', method: 'GET', url: '/api/v1/servicez', status: 404, code: 'SLUICE_NOT_FOUND',
     names: 'GET /api/v1/servicez' },
-  { name: 'unknown method on a route', method: 'PATCH', url: '/api/v1/services', payload: {}, status: 404,
-    code: 'SLUICE_NOT_FOUND', names: 'PATCH /api/v1/services' },
+  { name: 'a method the route does not take', method: 'PATCH', url: '/api/v1/services', payload: {}, status: 405,
+    code: 'SLUICE_METHOD_NOT_ALLOWED', names: 'PATCH is not allowed on /api/v1/services; it takes GET, HEAD, POST' },
 ];
 
 describe('bad requests are refused with a code naming the field, and change nothing', () => {
