@@ -8,7 +8,7 @@ namespace sluice {
 
 #define SLUICE_DROP_REASONS(X)                                                  \
   X(kTruncated, "truncated")                 /* frame ends inside a header */    \
-  X(kBadIpHeader, "bad_ip_header")           /* IP/L4 version or length wrong */ \
+  X(kBadIpHeader, "bad_ip_header")           /* IP version or length wrong */    \
   X(kBadIpChecksum, "bad_ip_checksum")       /* IPv4 header checksum wrong */    \
   X(kIpFragment, "ip_fragment")              /* fragments are not balanced yet */\
   X(kTooManyVlans, "too_many_vlans")         /* more than two 802.1Q tags */     \
@@ -29,7 +29,8 @@ namespace sluice {
   X(kNatHandoffFull, "nat_handoff_full")     /* owner lcore's hand-off ring full */ \
   X(kNatNoSession, "nat_no_session")         /* pool reply or client RST, no session */\
   X(kBadNd, "bad_nd")                        /* NS/NA failing RFC 4861 checks */ \
-  X(kNdIgnored, "nd_ignored")                /* NS/NA not about our addresses */
+  X(kNdIgnored, "nd_ignored")                /* NS/NA not about our addresses */ \
+  X(kBadL4Header, "bad_l4_header")           /* TCP offset or UDP length/checksum impossible */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

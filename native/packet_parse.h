@@ -21,8 +21,8 @@
 //   destination options (60) are skipped; fragment header (44): kIpFragment;
 //   payload_length + 40 <= remaining bytes, else kBadIpHeader.
 // - TCP: data offset >= 5 and the header fits; UDP: 8 bytes fit and its length
-//   field is >= 8 and <= the IP payload. Ports and TCP flags copied. Otherwise
-//   kTruncated / kBadIpHeader.
+//   field is >= 8 and <= the IP payload. Ports and TCP flags copied. A header cut
+//   short: kTruncated; a data offset or length field that cannot be: kBadL4Header.
 // - ICMP (v4 proto 1) and ICMPv6 (58): at least 4 bytes (type, code, checksum),
 //   8 for echo request and reply (identifier, sequence); l4_offset, icmp_type set.
 // - Any other L4 protocol: kOk with l4_proto set and ports zero.
@@ -44,6 +44,7 @@ enum class ParseStatus : uint8_t {
   kIpFragment,
   kTooManyVlans,
   kNonIp,
+  kBadL4Header,   // TCP data offset under 5, UDP length under 8 or beyond the IP payload
 };
 
 struct PacketInfo {
@@ -126,7 +127,7 @@ inline ParseStatus ParseL4(const uint8_t* frame, uint32_t off, uint32_t seg_end,
   if (proto == kProtoTcp) {
     if (avail < kTcpMinHeaderLen) return ParseStatus::kTruncated;
     const uint32_t header_len = (l4[12] >> 4) * 4u;
-    if (header_len < kTcpMinHeaderLen) return ParseStatus::kBadIpHeader;
+    if (header_len < kTcpMinHeaderLen) return ParseStatus::kBadL4Header;
     if (header_len > avail) return ParseStatus::kTruncated;
     std::memcpy(&out->src_port, l4, 2);
     std::memcpy(&out->dst_port, l4 + 2, 2);
@@ -138,7 +139,7 @@ inline ParseStatus ParseL4(const uint8_t* frame, uint32_t off, uint32_t seg_end,
     const uint32_t udp_len = Be16(l4 + 4);
     // A datagram claiming more than the IP packet holds is cut or forged; the
     // backend's stack would drop it (Linux: "short packet"), so it is not passed on.
-    if (udp_len < kUdpHeaderLen || udp_len > payload) return ParseStatus::kBadIpHeader;
+    if (udp_len < kUdpHeaderLen || udp_len > payload) return ParseStatus::kBadL4Header;
     std::memcpy(&out->src_port, l4, 2);
     std::memcpy(&out->dst_port, l4 + 2, 2);
     return ParseStatus::kOk;

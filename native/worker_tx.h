@@ -28,6 +28,7 @@ inline DropReason DropFor(ParseStatus status) {
   switch (status) {
     case ParseStatus::kTruncated: return DropReason::kTruncated;
     case ParseStatus::kBadIpHeader: return DropReason::kBadIpHeader;
+    case ParseStatus::kBadL4Header: return DropReason::kBadL4Header;
     case ParseStatus::kIpFragment: return DropReason::kIpFragment;
     case ParseStatus::kTooManyVlans: return DropReason::kTooManyVlans;
     default: return DropReason::kNonIp;

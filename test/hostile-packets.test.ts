@@ -199,11 +199,11 @@ const cases: Case[] = [
     udpSeg({ payload: payload(1000) }))), segmentBytes: 512, expect: { forwarded: 1 } },
 
   // L4 headers and checksums.
-  { name: 'TCP data offset 4', frame: eth(ip4({}, patched(tcpSeg(), 12, 0x40))), expect: { dropped: 'bad_ip_header' } },
+  { name: 'TCP data offset 4', frame: eth(ip4({}, patched(tcpSeg(), 12, 0x40))), expect: { dropped: 'bad_l4_header' } },
   { name: 'UDP length 4', frame: eth(pk.ipv4({ src: CLIENT, dst: UDP_VIP, proto: pk.IPPROTO_UDP }, udpSeg({ length: 4 }))),
-    expect: { dropped: 'bad_ip_header' } },
+    expect: { dropped: 'bad_l4_header' } },
   { name: 'UDP length beyond the IP payload', frame: eth(pk.ipv4({ src: CLIENT, dst: UDP_VIP, proto: pk.IPPROTO_UDP },
-    udpSeg({ payload: payload(4), length: 20 }))), expect: { dropped: 'bad_ip_header' } },
+    udpSeg({ payload: payload(4), length: 20 }))), expect: { dropped: 'bad_l4_header' } },
   // dsr leaves L4 alone: the backend's stack checks these, as it would without a balancer.
   { name: 'bad TCP checksum is forwarded unchanged', frame: syn({ tcp: { checksum: 0xbeef } }), expect: { forwarded: 0 } },
   { name: 'bad UDP checksum is forwarded unchanged', frame: eth(pk.ipv4({ src: CLIENT, dst: UDP_VIP,

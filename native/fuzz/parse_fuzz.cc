@@ -143,6 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case ParseStatus::kTruncated:
     case ParseStatus::kBadIpHeader:
+    case ParseStatus::kBadL4Header:
       break;
     default:
       FUZZ_CHECK(!"ParsePacket returned a status outside ParseStatus");

@@ -11,7 +11,7 @@
 namespace sluice {
 std::ostream& operator<<(std::ostream& os, ParseStatus s) {
   static const char* const kNames[] = {"kOk",         "kArp",          "kTruncated", "kBadIpHeader",
-                                       "kIpFragment", "kTooManyVlans", "kNonIp"};
+                                       "kIpFragment", "kTooManyVlans", "kNonIp",    "kBadL4Header"};
   const auto i = static_cast<unsigned>(s);
   return os << (i < sizeof(kNames) / sizeof(kNames[0]) ? kNames[i] : "?");
 }
@@ -246,12 +246,12 @@ TEST_CASE("parse: malformed headers") {
       {"IPv6 payload_length > frame", Cat({Ether(kV6), Ipv6(6, tcp, 64, 21)}),
        ParseStatus::kBadIpHeader},
       {"TCP data offset 4", Cat({Ether(kV4), Ipv4({}, Tcp(1, 2, 0, 4))}),
-       ParseStatus::kBadIpHeader},
+       ParseStatus::kBadL4Header},
       {"TCP data offset 0", Cat({Ether(kV4), Ipv4({}, Tcp(1, 2, 0, 0))}),
-       ParseStatus::kBadIpHeader},
+       ParseStatus::kBadL4Header},
       {"UDP length 7", Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {}, 7))}),
-       ParseStatus::kBadIpHeader},
-      {"UDP length 0", Cat({Ether(kV6), Ipv6(17, Udp(1, 2, {}, 0))}), ParseStatus::kBadIpHeader},
+       ParseStatus::kBadL4Header},
+      {"UDP length 0", Cat({Ether(kV6), Ipv6(17, Udp(1, 2, {}, 0))}), ParseStatus::kBadL4Header},
       // The IP packet ends inside the TCP header; the padding after it must not
       // be taken for the rest of the header.
       {"TCP header beyond total_length, inside padding",
@@ -404,10 +404,10 @@ TEST_CASE("parse: UDP length beyond the IP payload, short echo, short ARP") {
       {"UDP length < IP payload (trailing bytes)", Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {1, 2}, 9))}),
        ParseStatus::kOk},
       {"UDP length > IP payload", Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {1, 2}, 11))}),
-       ParseStatus::kBadIpHeader},
+       ParseStatus::kBadL4Header},
       {"UDP length reaching into Ethernet padding",
-       PadTo(Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {1, 2}, 20))}), 60), ParseStatus::kBadIpHeader},
-      {"IPv6 UDP length > payload", Cat({Ether(kV6), Ipv6(17, Udp(1, 2, {}, 9))}), ParseStatus::kBadIpHeader},
+       PadTo(Cat({Ether(kV4), Ipv4({.proto = 17}, Udp(1, 2, {1, 2}, 20))}), 60), ParseStatus::kBadL4Header},
+      {"IPv6 UDP length > payload", Cat({Ether(kV6), Ipv6(17, Udp(1, 2, {}, 9))}), ParseStatus::kBadL4Header},
       {"echo request of 7 bytes", Cat({Ether(kV4), Ipv4({.proto = 1}, {8, 0, 0, 0, 0, 0, 0})}),
        ParseStatus::kTruncated},
       {"echo reply of 4 bytes", Cat({Ether(kV4), Ipv4({.proto = 1}, {0, 0, 0, 0})}), ParseStatus::kTruncated},
