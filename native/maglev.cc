@@ -140,13 +140,6 @@ void FillByEvents(std::vector<Candidate>& candidates, uint32_t max_weight, Fille
 // moves slots beyond the ideal only through backends that reach it, and it is
 // loose enough that few do. (Consistent hashing with bounded loads, Mirrokni,
 // Thorup and Zadimoghaddam, SODA 2018, makes the same trade.)
-struct Proposer {
-  uint32_t index;
-  uint32_t room;  // slots it may still win under the load bound; > 0 while live
-  uint32_t pos;
-  uint32_t skip;
-};
-
 // When a backend of weight w makes its k-th proposal (k from 1): -ln(1 - (k -
 // 1/2) / M) / w. A slot sits at a uniform position of each permutation, so the
 // first proposal reaching it from a backend comes at an exponentially
@@ -170,67 +163,167 @@ uint32_t ClockWeight(uint32_t weight) {
 }
 
 // Backends of one clock weight propose together, once per round, in key order.
+// Its members are parallel arrays in that order: a round reads every member's
+// position and step, but its backend and room only when it wins, and the step
+// loop vectorizes. A member that reaches its cap is parked on slot M, which
+// counts as taken, until enough have capped to compact the arrays.
 struct WeightClass {
   uint32_t weight;  // ClockWeight
-  uint64_t round;  // the next one, from 1
-  double time;     // ProposalTime(round)
-  std::vector<Proposer> live;
+  uint64_t round;   // the next one, from 1
+  double time;      // ProposalTime(round)
+  std::vector<uint32_t> pos;    // the slot its next proposal names
+  std::vector<uint32_t> skip;   // its permutation's step
+  std::vector<uint32_t> index;  // into the caller's vector
+  std::vector<uint32_t> room;   // slots it may still win under the load bound; 0: parked
+  uint32_t parked = 0;
+
+  uint32_t Size() const { return static_cast<uint32_t>(pos.size()); }
+  uint32_t Live() const { return Size() - parked; }
+
+  void Add(uint32_t backend, uint32_t cap, uint32_t first, uint32_t step) {
+    pos.push_back(first);
+    skip.push_back(step);
+    index.push_back(backend);
+    room.push_back(cap);
+  }
+
+  // Drops the parked members, keeping the others' order (the tie order).
+  void Compact() {
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < Size(); ++i) {
+      if (room[i] == 0) continue;
+      pos[kept] = pos[i];
+      skip[kept] = skip[i];
+      index[kept] = index[i];
+      room[kept] = room[i];
+      ++kept;
+    }
+    pos.resize(kept);
+    skip.resize(kept);
+    index.resize(kept);
+    room.resize(kept);
+    parked = 0;
+  }
 };
+
+// Above this share of free slots a round claims branch-free (a proposal finds
+// its slot free about as often as not, which no predictor learns), below it by
+// a branch that is almost always "taken": see RendezvousFiller.
+constexpr uint32_t kBranchFreeAboveOneIn = 8;
 
 class RendezvousFiller {
  public:
-  explicit RendezvousFiller(uint32_t m) : m_(m), taken_((m + 63) / 64, 0), wins_(m + 1) {}
+  // `table` has m + 1 entries: the last one is where losing proposals write in
+  // a branch-free round. `members` bounds a class's size.
+  RendezvousFiller(uint32_t m, uint32_t* table, uint32_t members)
+      : m_(m), table_(table), taken_(m / 64 + 1, 0), capped_(members) {
+    // The bits from slot M on count as taken: M is where capped members are
+    // parked, and a scan for free slots needs no bound check.
+    taken_.back() = ~uint64_t{0} << (m % 64);
+  }
 
-  // One round of `c`: each live proposer tries its next slot; those that reach
-  // their cap leave. True once the table is full. Branch-free: whether a slot
-  // is free is a coin toss the predictor cannot learn, so a win is logged
-  // unconditionally and counted only if real, and the table is written at the
-  // end (proposals after the last free slot find nothing, so finishing the
-  // round is harmless).
+  // One round of `c`: each member tries its next slot and steps on; those
+  // that reach their cap are parked. True once the table is full. Proposals
+  // after the last free slot find nothing, so finishing the round is harmless.
   bool Round(WeightClass& c) {
-    // Locals, so that stores through `p` need not be assumed to alias members.
-    uint64_t* const taken = taken_.data();
-    uint64_t* const wins = wins_.data();
-    const uint32_t m = m_;
-    uint32_t filled = filled_;
-    bool capped = false;
-    for (Proposer& p : c.live) {
-      const uint32_t pos = p.pos;
-      const uint64_t word = taken[pos >> 6];
-      const uint32_t free = ~(word >> (pos & 63)) & 1;
-      taken[pos >> 6] = word | uint64_t{1} << (pos & 63);
-      wins[filled] = pos | uint64_t{p.index} << 32;
-      filled += free;
-      p.room -= free;
-      capped |= p.room == 0;
-      const uint32_t next = pos + p.skip;  // pos, skip < m < 2^31: no overflow
-      p.pos = next >= m ? next - m : next;
+    const uint32_t capped =
+        Free() > m_ / kBranchFreeAboveOneIn
+            ? ClaimBranchFree(c.pos.data(), c.index.data(), c.room.data(), c.Size())
+            : ClaimBranching(c.pos.data(), c.index.data(), c.room.data(), c.Size());
+    Step(c.pos.data(), c.skip.data(), c.Size());
+    for (uint32_t k = 0; k < capped; ++k) {
+      // M + M - M: it stays on slot M.
+      c.pos[capped_[k]] = m_;
+      c.skip[capped_[k]] = m_;
     }
-    if (capped) {
-      c.live.erase(std::remove_if(c.live.begin(), c.live.end(),
-                                  [](const Proposer& p) { return p.room == 0; }),
-                   c.live.end());
-    }
+    c.parked += capped;
+    // Compacting costs a pass over the class; a parked member costs a losing
+    // proposal a round.
+    if (c.parked != 0 && c.parked >= c.Size() / 4) c.Compact();
     ++c.round;
-    filled_ = filled;
-    return filled == m;
+    return filled_ == m_;
   }
 
   uint32_t Free() const { return m_ - filled_; }
-  bool Taken(uint32_t pos) const { return (taken_[pos >> 6] >> (pos & 63)) & 1; }
 
-  void WriteTo(std::vector<uint32_t>& table) const {
-    for (uint32_t i = 0; i < filled_; ++i) {
-      table[static_cast<uint32_t>(wins_[i])] = static_cast<uint32_t>(wins_[i] >> 32);
+  // Calls f(slot) for each free slot, in slot order.
+  template <typename F>
+  void ForEachFree(F f) const {
+    for (uint32_t w = 0; w < taken_.size(); ++w) {
+      for (uint64_t free = ~taken_[w]; free != 0; free &= free - 1) {
+        f(w * 64 + static_cast<uint32_t>(__builtin_ctzll(free)));
+      }
     }
   }
 
  private:
+  // The claim loops are kept out of line: inlined into the build, they lose
+  // their registers to it.
+
+  // While many slots are free, whether a proposal wins is a coin toss, so the
+  // claim is unconditional: a loser's write goes to the spare entry. Returns
+  // how many members reached their cap (listed in capped_).
+  __attribute__((noinline)) uint32_t ClaimBranchFree(const uint32_t* __restrict pos,
+                                                     const uint32_t* __restrict index,
+                                                     uint32_t* __restrict room, uint32_t n) {
+    uint64_t* const taken = taken_.data();
+    uint32_t* const table = table_;
+    uint32_t* const capped = capped_.data();
+    const uint32_t spare = m_;
+    uint32_t filled = filled_;
+    uint32_t ncapped = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t s = pos[i];
+      const uint64_t word = taken[s >> 6];
+      const uint32_t free = ~(word >> (s & 63)) & 1;
+      taken[s >> 6] = word | uint64_t{1} << (s & 63);
+      // Selected arithmetically: as `free ? s : spare` the compiler branches.
+      table[spare ^ ((s ^ spare) & (0 - free))] = index[i];
+      filled += free;
+      room[i] -= free;
+      capped[ncapped] = i;
+      ncapped += free & (room[i] == 0);
+    }
+    filled_ = filled;
+    return ncapped;
+  }
+
+  // Once most slots are taken, nearly every proposal loses, and a loss costs a
+  // bit test and a well-predicted branch.
+  __attribute__((noinline)) uint32_t ClaimBranching(const uint32_t* __restrict pos,
+                                                    const uint32_t* __restrict index,
+                                                    uint32_t* __restrict room, uint32_t n) {
+    uint64_t* const taken = taken_.data();
+    uint32_t* const table = table_;
+    uint32_t filled = filled_;
+    uint32_t ncapped = 0;
+#pragma GCC unroll 4
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t s = pos[i];
+      if (__builtin_expect((taken[s >> 6] >> (s & 63)) & 1, 1)) continue;
+      taken[s >> 6] |= uint64_t{1} << (s & 63);
+      table[s] = index[i];
+      ++filled;
+      if (--room[i] == 0) capped_[ncapped++] = i;
+    }
+    filled_ = filled;
+    return ncapped;
+  }
+
+  // pos + skip < 2M + 1 < 2^32, and when it is below M, subtracting M wraps above it.
+  __attribute__((noinline)) void Step(uint32_t* __restrict pos, const uint32_t* __restrict skip,
+                                      uint32_t n) const {
+    const uint32_t m = m_;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t next = pos[i] + skip[i];
+      pos[i] = std::min(next, next - m);
+    }
+  }
+
   const uint32_t m_;
+  uint32_t* const table_;
   std::vector<uint64_t> taken_;
-  // Slot in the low half, backend index in the high half; one spare entry for
-  // a losing proposal's log after the last win.
-  std::vector<uint64_t> wins_;
+  std::vector<uint32_t> capped_;
   uint32_t filled_ = 0;
 };
 
@@ -259,8 +352,8 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
     do {
       if (filler.Round(c) || filler.Free() <= tail) return;
       c.time = ProposalTime(c.round, c.weight, m);
-    } while (!c.live.empty() && (heap.size() == 1 || later(heap.front(), id)));
-    if (c.live.empty()) {
+    } while (c.Live() != 0 && (heap.size() == 1 || later(heap.front(), id)));
+    if (c.Live() == 0) {
       heap.pop_back();
     } else {
       std::push_heap(heap.begin(), heap.end(), later);
@@ -277,56 +370,64 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
 // more proposals to find these slots by chance.
 class TailByDistance {
  public:
-  TailByDistance(std::vector<WeightClass>& classes, uint32_t m)
-      : classes_(classes), m_(m), barrett_(~uint64_t{0} / m) {
-    for (WeightClass& c : classes_) {
-      for (Proposer& p : c.live) inverse_.push_back(Inverse(p.skip));
+  TailByDistance(const std::vector<WeightClass>& classes, uint32_t m)
+      : m_(m), barrett_(~uint64_t{0} / m) {
+    // Members are numbered in class, then key order: the race's tie order.
+    for (const WeightClass& c : classes) {
+      Group g{c.weight, c.round, {}, {}, {}, {}};
+      std::vector<uint32_t> skip;
+      for (uint32_t j = 0; j < c.Size(); ++j) {
+        if (c.room[j] == 0) continue;  // parked
+        g.pos.push_back(c.pos[j]);
+        skip.push_back(c.skip[j]);
+        g.member.push_back(static_cast<uint32_t>(index_.size()));
+        index_.push_back(c.index[j]);
+        room_.push_back(c.room[j]);
+        group_of_.push_back(static_cast<uint32_t>(groups_.size()));
+      }
+      g.inverse = Inverses(skip);
+      for (uint32_t w : g.inverse) g.shoup.push_back(static_cast<uint32_t>((uint64_t{w} << 32) / m));
+      groups_.push_back(std::move(g));
     }
   }
 
-  void Fill(const RendezvousFiller& filler, std::vector<uint32_t>& table) {
+  void Fill(const RendezvousFiller& filler, uint32_t* table) {
     std::vector<Event> heap;
-    for (uint32_t s = 0; s < m_; ++s) {
-      if (!filler.Taken(s)) heap.push_back(Earliest(s));
-    }
+    filler.ForEachFree([&](uint32_t s) { heap.push_back(Earliest(s)); });
     std::make_heap(heap.begin(), heap.end(), Later);
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end(), Later);
-      Event e = heap.back();
+      const Event e = heap.back();
       heap.pop_back();
-      if (e.proposer->room == 0) {
+      if (room_[e.member] == 0) {
         heap.push_back(Earliest(e.slot));
         std::push_heap(heap.begin(), heap.end(), Later);
         continue;
       }
-      table[e.slot] = e.proposer->index;
-      --e.proposer->room;
+      table[e.slot] = index_[e.member];
+      if (--room_[e.member] == 0) Drop(e.member);
     }
   }
 
  private:
   struct Event {
     double time;
-    uint32_t cls;  // class index, then rank in the class: the race's tie order
-    uint32_t rank;
+    uint32_t member;
     uint32_t slot;
-    Proposer* proposer;
   };
   static bool Later(const Event& a, const Event& b) {
-    if (a.time != b.time) return a.time > b.time;
-    if (a.cls != b.cls) return a.cls > b.cls;
-    return a.rank > b.rank;
+    return a.time != b.time ? a.time > b.time : a.member > b.member;
   }
 
-  // skip^(M-2) mod M: M is prime.
-  uint32_t Inverse(uint32_t skip) const {
-    uint64_t result = 1, base = skip;
-    for (uint32_t e = m_ - 2; e != 0; e >>= 1) {
-      if (e & 1) result = Mod(result * base);
-      base = Mod(base * base);
-    }
-    return static_cast<uint32_t>(result);
-  }
+  // A class's live members, as parallel arrays in key order.
+  struct Group {
+    uint32_t weight;
+    uint64_t round;
+    std::vector<uint32_t> pos;
+    std::vector<uint32_t> inverse;  // of its skip, mod M
+    std::vector<uint32_t> shoup;    // floor(inverse * 2^32 / M), for multiplying by inverse mod M
+    std::vector<uint32_t> member;
+  };
 
   // x mod M for x < 2^64 (here x < M^2): Barrett, one correction.
   uint64_t Mod(uint64_t x) const {
@@ -335,35 +436,86 @@ class TailByDistance {
     return r >= m_ ? r - m_ : r;
   }
 
-  Event Earliest(uint32_t slot) {
-    Event best{0, UINT32_MAX, 0, slot, nullptr};
-    uint32_t member = 0;
-    for (uint32_t ci = 0; ci < classes_.size(); ++ci) {
-      WeightClass& c = classes_[ci];
-      uint64_t steps = UINT64_MAX;
-      uint32_t rank = 0;
-      for (uint32_t j = 0; j < c.live.size(); ++j, ++member) {
-        const Proposer& p = c.live[j];
-        if (p.room == 0) continue;
-        const uint64_t ahead = slot >= p.pos ? slot - p.pos : uint64_t{slot} + m_ - p.pos;
-        const uint64_t d = Mod(ahead * inverse_[member]);
-        if (d < steps) steps = d, rank = j;
-      }
-      if (steps == UINT64_MAX) continue;
-      // One class: rounds compare as integers, no clock needed.
-      const uint64_t round = c.round + steps;
-      const double time = classes_.size() == 1 ? static_cast<double>(round)
-                                               : ProposalTime(round, c.weight, m_);
-      const Event e{time, ci, rank, slot, &c.live[rank]};
-      if (best.proposer == nullptr || Later(best, e)) best = e;
+  // a^(M-2) mod M: M is prime.
+  uint64_t Inverse(uint64_t a) const {
+    uint64_t result = 1;
+    for (uint32_t e = m_ - 2; e != 0; e >>= 1) {
+      if (e & 1) result = Mod(result * a);
+      a = Mod(a * a);
+    }
+    return result;
+  }
+
+  // Every value's inverse with one exponentiation (Montgomery's trick): the
+  // inverse of a prefix product, unwound from the back.
+  std::vector<uint32_t> Inverses(const std::vector<uint32_t>& values) const {
+    const size_t n = values.size();
+    std::vector<uint32_t> out(n);
+    if (n == 0) return out;
+    std::vector<uint64_t> prefix(n);
+    prefix[0] = values[0];
+    for (size_t i = 1; i < n; ++i) prefix[i] = Mod(prefix[i - 1] * values[i]);
+    uint64_t inverse = Inverse(prefix[n - 1]);  // of values[0..i]
+    for (size_t i = n - 1; i > 0; --i) {
+      out[i] = static_cast<uint32_t>(Mod(inverse * prefix[i - 1]));
+      inverse = Mod(inverse * values[i]);
+    }
+    out[0] = static_cast<uint32_t>(inverse);
+    return out;
+  }
+
+  void Drop(uint32_t member) {
+    Group& g = groups_[group_of_[member]];
+    const size_t j = std::lower_bound(g.member.begin(), g.member.end(), member) - g.member.begin();
+    g.pos.erase(g.pos.begin() + j);
+    g.inverse.erase(g.inverse.begin() + j);
+    g.shoup.erase(g.shoup.begin() + j);
+    g.member.erase(g.member.begin() + j);
+  }
+
+  // The steps each member of `g` needs to reach `slot`, the fewest with the
+  // lowest rank, packed as steps << 32 | rank. Steps are (slot - pos) * inverse
+  // mod M, multiplied by Shoup's method: with x < 2^32 and q = floor(x * shoup /
+  // 2^32), x * inverse - q * M lies in [0, 2M), and that fits 32 bits.
+  uint64_t Nearest(const Group& g, uint32_t slot) const {
+    const uint32_t m = m_;
+    const uint32_t n = static_cast<uint32_t>(g.pos.size());
+    const uint32_t* const pos = g.pos.data();
+    const uint32_t* const inverse = g.inverse.data();
+    const uint32_t* const shoup = g.shoup.data();
+    uint64_t best = UINT64_MAX;
+    for (uint32_t j = 0; j < n; ++j) {
+      const uint32_t ahead = slot >= pos[j] ? slot - pos[j] : slot + m - pos[j];
+      const uint32_t q = static_cast<uint32_t>((uint64_t{ahead} * shoup[j]) >> 32);
+      const uint32_t r = ahead * inverse[j] - q * m;
+      const uint32_t steps = std::min(r, r - m);
+      best = std::min(best, uint64_t{steps} << 32 | j);
     }
     return best;
   }
 
-  std::vector<WeightClass>& classes_;
+  Event Earliest(uint32_t slot) const {
+    Event best{0, UINT32_MAX, slot};
+    for (const Group& g : groups_) {
+      if (g.pos.empty()) continue;
+      const uint64_t nearest = Nearest(g, slot);
+      const uint64_t round = g.round + (nearest >> 32);
+      // One class: rounds compare as integers, no clock needed.
+      const double time = groups_.size() == 1 ? static_cast<double>(round)
+                                              : ProposalTime(round, g.weight, m_);
+      const Event e{time, g.member[static_cast<uint32_t>(nearest)], slot};
+      if (best.member == UINT32_MAX || Later(best, e)) best = e;
+    }
+    return best;
+  }
+
   const uint32_t m_;
   const uint64_t barrett_;
-  std::vector<uint32_t> inverse_;  // per member, in class then rank order
+  std::vector<Group> groups_;
+  // Per member:
+  std::vector<uint32_t> index_;     // into the caller's vector
+  std::vector<uint32_t> room_;
+  std::vector<uint32_t> group_of_;
 };
 
 }  // namespace
@@ -444,9 +596,8 @@ std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backend
 std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& backends,
                                            uint32_t table_size) {
   CheckTableSize(table_size);
-  std::vector<uint32_t> table(table_size, kMaglevNoBackend);
   const std::vector<Candidate> candidates = SortedCandidates(backends, table_size);
-  if (candidates.empty()) return table;
+  if (candidates.empty()) return std::vector<uint32_t>(table_size, kMaglevNoBackend);
   unsigned __int128 total_weight = 0;
   for (const Candidate& c : candidates) total_weight += c.weight;
 
@@ -460,7 +611,7 @@ std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& bac
   for (const Candidate* c : by_weight) {
     const uint32_t clock = ClockWeight(c->weight);
     if (classes.empty() || classes.back().weight != clock) {
-      classes.push_back({clock, 1, ProposalTime(1, clock, table_size), {}});
+      classes.push_back({clock, 1, ProposalTime(1, clock, table_size), {}, {}, {}, {}});
     }
     // The cap: the load bound times the share, and never below the share
     // rounded up, so the caps add up to at least the table and it always fills.
@@ -468,11 +619,14 @@ std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& bac
     const unsigned __int128 at_least = (scaled + total_weight - 1) / total_weight;
     const unsigned __int128 bounded =
         scaled * kLoadBoundNumerator / (total_weight * kLoadBoundDenominator);
-    classes.back().live.push_back({c->index, static_cast<uint32_t>(std::max(at_least, bounded)),
-                                   static_cast<uint32_t>(c->pos), static_cast<uint32_t>(c->skip)});
+    classes.back().Add(c->index, static_cast<uint32_t>(std::max(at_least, bounded)),
+                       static_cast<uint32_t>(c->pos), static_cast<uint32_t>(c->skip));
   }
 
-  RendezvousFiller filler(table_size);
+  std::vector<uint32_t> table(table_size + 1, kMaglevNoBackend);
+  uint32_t largest = 0;
+  for (const WeightClass& c : classes) largest = std::max(largest, c.Size());
+  RendezvousFiller filler(table_size, table.data(), largest);
   // Below this many free slots, computing each one's earliest proposer (a
   // multiply per slot and live backend) beats waiting for the race to hit it
   // (a visit per proposal, M / free proposals per slot found): measured best
@@ -481,8 +635,8 @@ std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& bac
   const uint32_t tail = static_cast<uint32_t>(
       std::min<uint64_t>(table_size / 64, uint64_t{kTailFactor} * table_size / candidates.size()));
   FillInTimeOrder(classes, table_size, tail, filler);
-  filler.WriteTo(table);
-  if (filler.Free() != 0) TailByDistance(classes, table_size).Fill(filler, table);
+  if (filler.Free() != 0) TailByDistance(classes, table_size).Fill(filler, table.data());
+  table.pop_back();
   return table;
 }
 
