@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace sluice {
@@ -41,6 +42,24 @@ uint64_t Mix64(uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+
+// x mod m by Barrett reduction: a multiply instead of a 64-bit division, which
+// costs tens of cycles. floor((2^64 - 1) / m) >= 2^64 / m - 1, so the quotient
+// estimate is at most one short and one correction suffices.
+class Modulus {
+ public:
+  explicit Modulus(uint64_t m) : m_(m), reciprocal_(~uint64_t{0} / m) {}
+  uint64_t operator()(uint64_t x) const {
+    const uint64_t q =
+        static_cast<uint64_t>((static_cast<unsigned __int128>(x) * reciprocal_) >> 64);
+    const uint64_t r = x - q * m_;
+    return r >= m_ ? r - m_ : r;
+  }
+
+ private:
+  const uint64_t m_;
+  const uint64_t reciprocal_;
+};
 
 struct Candidate {
   uint32_t index;   // into the caller's vector
@@ -380,7 +399,7 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
 class TailByDistance {
  public:
   TailByDistance(const std::vector<WeightClass>& classes, uint32_t m)
-      : m_(m), barrett_(~uint64_t{0} / m) {
+      : m_(m), mod_(m) {
     // Members are numbered in class, then key order: the race's tie order.
     for (const WeightClass& c : classes) {
       Group g{c.weight, c.round, {}, {}, {}, {}};
@@ -438,19 +457,13 @@ class TailByDistance {
     std::vector<uint32_t> member;
   };
 
-  // x mod M for x < 2^64 (here x < M^2): Barrett, one correction.
-  uint64_t Mod(uint64_t x) const {
-    const uint64_t q = static_cast<uint64_t>((static_cast<unsigned __int128>(x) * barrett_) >> 64);
-    const uint64_t r = x - q * m_;
-    return r >= m_ ? r - m_ : r;
-  }
 
   // a^(M-2) mod M: M is prime.
   uint64_t Inverse(uint64_t a) const {
     uint64_t result = 1;
     for (uint32_t e = m_ - 2; e != 0; e >>= 1) {
-      if (e & 1) result = Mod(result * a);
-      a = Mod(a * a);
+      if (e & 1) result = mod_(result * a);
+      a = mod_(a * a);
     }
     return result;
   }
@@ -463,11 +476,11 @@ class TailByDistance {
     if (n == 0) return out;
     std::vector<uint64_t> prefix(n);
     prefix[0] = values[0];
-    for (size_t i = 1; i < n; ++i) prefix[i] = Mod(prefix[i - 1] * values[i]);
+    for (size_t i = 1; i < n; ++i) prefix[i] = mod_(prefix[i - 1] * values[i]);
     uint64_t inverse = Inverse(prefix[n - 1]);  // of values[0..i]
     for (size_t i = n - 1; i > 0; --i) {
-      out[i] = static_cast<uint32_t>(Mod(inverse * prefix[i - 1]));
-      inverse = Mod(inverse * values[i]);
+      out[i] = static_cast<uint32_t>(mod_(inverse * prefix[i - 1]));
+      inverse = mod_(inverse * values[i]);
     }
     out[0] = static_cast<uint32_t>(inverse);
     return out;
@@ -519,7 +532,7 @@ class TailByDistance {
   }
 
   const uint32_t m_;
-  const uint64_t barrett_;
+  const Modulus mod_;
   std::vector<Group> groups_;
   // Per member:
   std::vector<uint32_t> index_;     // into the caller's vector
@@ -552,24 +565,47 @@ void CheckTableSize(uint32_t table_size) {
 // decides who wins contested slots, so it follows the keys, not the caller's
 // vector order, and the same set of backends always builds the same table.
 std::vector<Candidate> SortedCandidates(const std::vector<MaglevBackend>& backends, uint64_t m) {
-  std::vector<Candidate> candidates;
-  candidates.reserve(backends.size());
+  // Sorted by the keys' first 16 bytes as two big-endian words (zero-padded),
+  // which order as std::string::compare does; only keys that agree in all 16
+  // bytes are compared in full. Address keys share long prefixes, and whole-key
+  // comparisons cost more than the rest of the setup.
+  struct Entry {
+    uint64_t high, low;
+    uint32_t index;
+  };
+  std::vector<Entry> order;
+  order.reserve(backends.size());
   for (uint32_t i = 0; i < backends.size(); ++i) {
-    const MaglevBackend& b = backends[i];
-    if (b.weight == 0) continue;
+    const std::string& key = backends[i].key;
+    if (backends[i].weight == 0) continue;
+    unsigned char bytes[16] = {};
+    std::memcpy(bytes, key.data(), std::min<size_t>(key.size(), sizeof bytes));
+    uint64_t high = 0, low = 0;
+    for (int j = 0; j < 8; ++j) high = high << 8 | bytes[j];
+    for (int j = 8; j < 16; ++j) low = low << 8 | bytes[j];
+    order.push_back({high, low, i});
+  }
+  std::sort(order.begin(), order.end(), [&backends](const Entry& a, const Entry& b) {
+    if (a.high != b.high) return a.high < b.high;
+    if (a.low != b.low) return a.low < b.low;
+    const MaglevBackend& x = backends[a.index];
+    const MaglevBackend& y = backends[b.index];
+    const int c = x.key.compare(y.key);
+    if (c != 0) return c < 0;
+    if (x.weight != y.weight) return x.weight < y.weight;
+    return a.index < b.index;
+  });
+  const Modulus mod_m(m), mod_m_1(m - 1);
+  std::vector<Candidate> candidates;
+  candidates.reserve(order.size());
+  for (const Entry& e : order) {
+    const MaglevBackend& b = backends[e.index];
     const uint64_t h = Fnv1a64(b.key);
     // A prime table size makes every skip in [1, M-1] coprime to M, so each
     // permutation visits every slot and a turn always finds a free one.
-    candidates.push_back({i, b.weight, 0, 0, Mix64(h ^ kOffsetSeed) % m,
-                          Mix64(h ^ kSkipSeed) % (m - 1) + 1});
+    candidates.push_back({e.index, b.weight, 0, 0, mod_m(Mix64(h ^ kOffsetSeed)),
+                          mod_m_1(Mix64(h ^ kSkipSeed)) + 1});
   }
-  std::sort(candidates.begin(), candidates.end(),
-            [&backends](const Candidate& a, const Candidate& b) {
-              const int c = backends[a.index].key.compare(backends[b.index].key);
-              if (c != 0) return c < 0;
-              if (a.weight != b.weight) return a.weight < b.weight;
-              return a.index < b.index;
-            });
   return candidates;
 }
 
@@ -614,9 +650,13 @@ std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& bac
   std::vector<WeightClass> classes;
   std::vector<const Candidate*> by_weight;
   for (const Candidate& c : candidates) by_weight.push_back(&c);
-  std::stable_sort(by_weight.begin(), by_weight.end(), [](const Candidate* a, const Candidate* b) {
+  const auto heavier = [](const Candidate* a, const Candidate* b) {
     return ClockWeight(a->weight) > ClockWeight(b->weight);
-  });
+  };
+  if (!std::is_sorted(by_weight.begin(), by_weight.end(), heavier)) {
+    std::stable_sort(by_weight.begin(), by_weight.end(), heavier);
+  }
+  uint32_t cap = 0, cap_weight = 0;
   for (const Candidate* c : by_weight) {
     const uint32_t clock = ClockWeight(c->weight);
     if (classes.empty() || classes.back().weight != clock) {
@@ -624,12 +664,16 @@ std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& bac
     }
     // The cap: the load bound times the share, and never below the share
     // rounded up, so the caps add up to at least the table and it always fills.
-    const unsigned __int128 scaled = static_cast<unsigned __int128>(table_size) * c->weight;
-    const unsigned __int128 at_least = (scaled + total_weight - 1) / total_weight;
-    const unsigned __int128 bounded =
-        scaled * kLoadBoundNumerator / (total_weight * kLoadBoundDenominator);
-    classes.back().Add(c->index, static_cast<uint32_t>(std::max(at_least, bounded)),
-                       static_cast<uint32_t>(c->pos), static_cast<uint32_t>(c->skip));
+    // (128-bit divisions are library calls: computed once per weight.)
+    if (c->weight != cap_weight) {
+      const unsigned __int128 scaled = static_cast<unsigned __int128>(table_size) * c->weight;
+      const unsigned __int128 at_least = (scaled + total_weight - 1) / total_weight;
+      const unsigned __int128 bounded =
+          scaled * kLoadBoundNumerator / (total_weight * kLoadBoundDenominator);
+      cap = static_cast<uint32_t>(std::max(at_least, bounded));
+      cap_weight = c->weight;
+    }
+    classes.back().Add(c->index, cap, static_cast<uint32_t>(c->pos), static_cast<uint32_t>(c->skip));
   }
 
   std::vector<uint32_t> table(table_size + 1, kMaglevNoBackend);
