@@ -264,7 +264,7 @@ class RendezvousFiller {
     c.parked += capped;
     // Compacting costs a pass over the class; a parked member costs a losing
     // proposal a round.
-    if (c.parked != 0 && c.parked >= c.Size() / 4) c.Compact();
+    if (c.parked != 0 && c.parked >= c.Size() / 16) c.Compact();
     ++c.round;
     return filled_ == m_;
   }
