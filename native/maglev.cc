@@ -232,6 +232,9 @@ struct WeightClass {
 // a branch that is almost always "taken": see RendezvousFiller.
 constexpr uint32_t kBranchFreeAboveOneIn = 8;
 
+// Rounds a RendezvousFiller::Batch runs.
+constexpr uint32_t kBatchRounds = 16;
+
 class RendezvousFiller {
  public:
   // `table` has m + 1 entries: the last one is where losing proposals write in
@@ -269,6 +272,43 @@ class RendezvousFiller {
     return filled_ == m_;
   }
 
+  // kBatchRounds rounds of `c` at once, for a table at most 1/kBranchFreeAboveOneIn
+  // free: each member walks its next kBatchRounds slots against the bitmap as
+  // it stands, and only the proposals that found a free slot are replayed, in
+  // round and then key order, against the bitmap as they fill it. The others
+  // lose in the race too: their slots were taken before the batch. A member
+  // that reaches its cap in the replay makes no later proposals. The walk keeps
+  // a member's position in a register and skips the step pass. True once the
+  // table is full.
+  bool Batch(WeightClass& c) {
+    found_.clear();
+    std::fill(std::begin(per_round_), std::end(per_round_), 0);
+    Walk(c.pos.data(), c.skip.data(), c.Size());
+    // Counting sort by round; the walk went in key order, and that order stays.
+    uint32_t start[kBatchRounds];
+    for (uint32_t r = 0, sum = 0; r < kBatchRounds; ++r) start[r] = sum, sum += per_round_[r];
+    replay_.resize(found_.size());
+    for (const Found& f : found_) replay_[start[f.round]++] = f;
+    uint64_t* const taken = taken_.data();
+    for (const Found& f : replay_) {
+      if (c.room[f.member] == 0) continue;  // capped earlier in the batch, or parked
+      const uint32_t s = f.slot;
+      if ((taken[s >> 6] >> (s & 63)) & 1) continue;
+      taken[s >> 6] |= uint64_t{1} << (s & 63);
+      table_[s] = c.index[f.member];
+      ++filled_;
+      if (--c.room[f.member] == 0) {
+        c.pos[f.member] = m_;
+        c.skip[f.member] = m_;
+        ++c.parked;
+      }
+    }
+    if (c.parked != 0 && c.parked >= c.Size() / 16) c.Compact();
+    c.round += kBatchRounds;
+    return filled_ == m_;
+  }
+
+  bool Sparse() const { return Free() <= m_ / kBranchFreeAboveOneIn; }
   uint32_t Free() const { return m_ - filled_; }
 
   // Calls f(slot) for each free slot, in slot order.
@@ -338,6 +378,27 @@ class RendezvousFiller {
     return ncapped;
   }
 
+  __attribute__((noinline)) void Walk(uint32_t* __restrict pos, const uint32_t* __restrict skip,
+                                      uint32_t n) {
+    const uint64_t* const taken = taken_.data();
+    const uint32_t m = m_;
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t p = pos[i];
+      const uint32_t k = skip[i];
+#pragma GCC unroll 16
+      for (uint32_t r = 0; r < kBatchRounds; ++r) {
+        if (__builtin_expect(!((taken[p >> 6] >> (p & 63)) & 1), 0)) {
+          found_.push_back({p, i, r});
+          ++per_round_[r];
+        }
+        // Not std::min: that becomes vector instructions on a scalar here.
+        const uint32_t next = p + k;
+        p = next >= m ? next - m : next;
+      }
+      pos[i] = p;
+    }
+  }
+
   // pos + skip < 2M + 1 < 2^32, and when it is below M, subtracting M wraps above it.
   __attribute__((noinline)) void Step(uint32_t* __restrict pos, const uint32_t* __restrict skip,
                                       uint32_t n) const {
@@ -353,6 +414,15 @@ class RendezvousFiller {
   std::vector<uint64_t> taken_;
   std::vector<uint32_t> capped_;
   uint32_t filled_ = 0;
+  // Batch's proposals that found a free slot, as walked and in replay order.
+  struct Found {
+    uint32_t slot;
+    uint32_t member;
+    uint32_t round;  // within the batch
+  };
+  std::vector<Found> found_;
+  std::vector<Found> replay_;
+  uint32_t per_round_[kBatchRounds];
 };
 
 // Runs rounds in time order until the table is full or at most `tail` slots
@@ -360,7 +430,8 @@ class RendezvousFiller {
 void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tail,
                      RendezvousFiller& filler) {
   if (classes.size() == 1) {
-    while (!filler.Round(classes[0]) && filler.Free() > tail) {
+    WeightClass& c = classes[0];
+    while (!(filler.Sparse() ? filler.Batch(c) : filler.Round(c)) && filler.Free() > tail) {
     }
     return;
   }
