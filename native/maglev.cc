@@ -378,23 +378,36 @@ class RendezvousFiller {
     return ncapped;
   }
 
+  // Walks kWalkLanes members side by side: one member's walk is a chain of
+  // dependent steps, and interleaving chains lets them overlap. Within a
+  // round, finds still come in member order.
+  static constexpr uint32_t kWalkLanes = 4;
   __attribute__((noinline)) void Walk(uint32_t* __restrict pos, const uint32_t* __restrict skip,
                                       uint32_t n) {
     const uint64_t* const taken = taken_.data();
     const uint32_t m = m_;
-    for (uint32_t i = 0; i < n; ++i) {
-      uint32_t p = pos[i];
-      const uint32_t k = skip[i];
+    const auto probe = [&](uint32_t& p, uint32_t k, uint32_t member, uint32_t r) {
+      if (__builtin_expect(!((taken[p >> 6] >> (p & 63)) & 1), 0)) {
+        found_.push_back({p, member, r});
+        ++per_round_[r];
+      }
+      // Not std::min: that becomes vector instructions on a scalar here.
+      const uint32_t next = p + k;
+      p = next >= m ? next - m : next;
+    };
+    uint32_t i = 0;
+    for (; i + kWalkLanes <= n; i += kWalkLanes) {
+      uint32_t p[kWalkLanes], k[kWalkLanes];
+      for (uint32_t j = 0; j < kWalkLanes; ++j) p[j] = pos[i + j], k[j] = skip[i + j];
 #pragma GCC unroll 16
       for (uint32_t r = 0; r < kBatchRounds; ++r) {
-        if (__builtin_expect(!((taken[p >> 6] >> (p & 63)) & 1), 0)) {
-          found_.push_back({p, i, r});
-          ++per_round_[r];
-        }
-        // Not std::min: that becomes vector instructions on a scalar here.
-        const uint32_t next = p + k;
-        p = next >= m ? next - m : next;
+        for (uint32_t j = 0; j < kWalkLanes; ++j) probe(p[j], k[j], i + j, r);
       }
+      for (uint32_t j = 0; j < kWalkLanes; ++j) pos[i + j] = p[j];
+    }
+    for (; i < n; ++i) {
+      uint32_t p = pos[i];
+      for (uint32_t r = 0; r < kBatchRounds; ++r) probe(p, skip[i], i, r);
       pos[i] = p;
     }
   }
