@@ -165,9 +165,24 @@ void FillByEvents(std::vector<Candidate>& candidates, uint32_t max_weight, Fille
 // distributed time of rate w, and the earliest of several such clocks is
 // backend b's with probability w_b / W: shares follow weights. (Times linear in
 // k would favour heavy backends: 3/4 instead of 2/3 for weights 2 and 1.)
-double ProposalTime(uint64_t k, uint32_t weight, uint32_t m) {
-  return -std::log1p(-(static_cast<double>(k) - 0.5) / m) / weight;
-}
+double RoundTime(uint64_t k, uint32_t m) { return -std::log1p(-(static_cast<double>(k) - 0.5) / m); }
+double ProposalTime(uint64_t k, uint32_t weight, uint32_t m) { return RoundTime(k, m) / weight; }
+
+// RoundTime by round, computed once for all classes: with many classes the
+// logarithm per class and round cost more than the rounds. Dividing the cached
+// value gives ProposalTime to the bit.
+class RoundClock {
+ public:
+  explicit RoundClock(uint32_t m) : m_(m) {}
+  double Time(uint64_t k, uint32_t weight) {
+    while (by_round_.size() <= k) by_round_.push_back(RoundTime(by_round_.size(), m_));
+    return by_round_[k] / weight;
+  }
+
+ private:
+  const uint32_t m_;
+  std::vector<double> by_round_;
+};
 
 // The weight a backend's clock runs at: its top kClockBits significant bits
 // (weights below 2^kClockBits exactly). Backends with equal clocks propose in
@@ -448,26 +463,32 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
     }
     return;
   }
-  // At equal times the heavier class (lower index) goes first.
-  const auto later = [&classes](uint32_t a, uint32_t b) {
-    return classes[a].time != classes[b].time ? classes[a].time > classes[b].time : a > b;
+  // The next round of each class, earliest on top; at equal times the heavier
+  // class (lower index) goes first. Times are held in the heap, not looked up.
+  struct Next {
+    double time;
+    uint32_t cls;
   };
-  std::vector<uint32_t> heap(classes.size());
-  for (uint32_t i = 0; i < heap.size(); ++i) heap[i] = i;
+  const auto later = [](const Next& a, const Next& b) {
+    return a.time != b.time ? a.time > b.time : a.cls > b.cls;
+  };
+  std::vector<Next> heap;
+  for (uint32_t i = 0; i < classes.size(); ++i) heap.push_back({classes[i].time, i});
   std::make_heap(heap.begin(), heap.end(), later);
+  RoundClock clock(m);
   for (;;) {
     std::pop_heap(heap.begin(), heap.end(), later);
-    const uint32_t id = heap.back();
-    WeightClass& c = classes[id];
+    Next next = heap.back();
+    heap.pop_back();
+    WeightClass& c = classes[next.cls];
     // Rounds of one class run back to back while it stays the earliest: a heavy
     // class among light ones costs no heap operation per round.
     do {
       if (filler.Round(c) || filler.Free() <= tail) return;
-      c.time = ProposalTime(c.round, c.weight, m);
-    } while (c.Live() != 0 && (heap.size() == 1 || later(heap.front(), id)));
-    if (c.Live() == 0) {
-      heap.pop_back();
-    } else {
+      next.time = c.time = clock.Time(c.round, c.weight);
+    } while (c.Live() != 0 && (heap.empty() || later(heap.front(), next)));
+    if (c.Live() != 0) {
+      heap.push_back(next);
       std::push_heap(heap.begin(), heap.end(), later);
     }
   }
