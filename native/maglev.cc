@@ -475,22 +475,36 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
   std::vector<Next> heap;
   for (uint32_t i = 0; i < classes.size(); ++i) heap.push_back({classes[i].time, i});
   std::make_heap(heap.begin(), heap.end(), later);
+  // The top's new time moves down from the root: half the work of a pop and a push.
+  const auto sift_down = [&heap, &later]() {
+    const Next v = heap[0];
+    size_t i = 0;
+    for (size_t child; (child = 2 * i + 1) < heap.size(); i = child) {
+      if (child + 1 < heap.size() && later(heap[child], heap[child + 1])) ++child;
+      if (!later(v, heap[child])) break;
+      heap[i] = heap[child];
+    }
+    heap[i] = v;
+  };
   RoundClock clock(m);
   for (;;) {
-    std::pop_heap(heap.begin(), heap.end(), later);
-    Next next = heap.back();
-    heap.pop_back();
-    WeightClass& c = classes[next.cls];
+    Next& top = heap[0];
+    WeightClass& c = classes[top.cls];
     // Rounds of one class run back to back while it stays the earliest: a heavy
     // class among light ones costs no heap operation per round.
+    const auto earliest = [&heap, &later, &top]() {
+      return (heap.size() < 2 || later(heap[1], top)) && (heap.size() < 3 || later(heap[2], top));
+    };
     do {
       if (filler.Round(c) || filler.Free() <= tail) return;
-      next.time = c.time = clock.Time(c.round, c.weight);
-    } while (c.Live() != 0 && (heap.empty() || later(heap.front(), next)));
-    if (c.Live() != 0) {
-      heap.push_back(next);
-      std::push_heap(heap.begin(), heap.end(), later);
+      top.time = c.time = clock.Time(c.round, c.weight);
+    } while (c.Live() != 0 && earliest());
+    if (c.Live() == 0) {
+      heap[0] = heap.back();
+      heap.pop_back();
+      if (heap.empty()) return;  // cannot happen: the caps add up to the table
     }
+    sift_down();
   }
 }
 
