@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace sluice {
@@ -21,7 +22,7 @@ constexpr uint64_t kLoadBoundNumerator = 11;
 constexpr uint64_t kLoadBoundDenominator = 10;
 
 // See BuildRendezvousTable: where the race hands over to TailByDistance.
-constexpr uint32_t kTailFactor = 3;
+constexpr uint32_t kTailFactor = 1;
 
 uint64_t Fnv1a64(const std::string& s) {
   uint64_t h = kFnvOffsetBasis;
@@ -41,6 +42,24 @@ uint64_t Mix64(uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+
+// x mod m by Barrett reduction: a multiply instead of a 64-bit division, which
+// costs tens of cycles. floor((2^64 - 1) / m) >= 2^64 / m - 1, so the quotient
+// estimate is at most one short and one correction suffices.
+class Modulus {
+ public:
+  explicit Modulus(uint64_t m) : m_(m), reciprocal_(~uint64_t{0} / m) {}
+  uint64_t operator()(uint64_t x) const {
+    const uint64_t q =
+        static_cast<uint64_t>((static_cast<unsigned __int128>(x) * reciprocal_) >> 64);
+    const uint64_t r = x - q * m_;
+    return r >= m_ ? r - m_ : r;
+  }
+
+ private:
+  const uint64_t m_;
+  const uint64_t reciprocal_;
+};
 
 struct Candidate {
   uint32_t index;   // into the caller's vector
@@ -140,22 +159,30 @@ void FillByEvents(std::vector<Candidate>& candidates, uint32_t max_weight, Fille
 // moves slots beyond the ideal only through backends that reach it, and it is
 // loose enough that few do. (Consistent hashing with bounded loads, Mirrokni,
 // Thorup and Zadimoghaddam, SODA 2018, makes the same trade.)
-struct Proposer {
-  uint32_t index;
-  uint32_t room;  // slots it may still win under the load bound; > 0 while live
-  uint32_t pos;
-  uint32_t skip;
-};
-
 // When a backend of weight w makes its k-th proposal (k from 1): -ln(1 - (k -
 // 1/2) / M) / w. A slot sits at a uniform position of each permutation, so the
 // first proposal reaching it from a backend comes at an exponentially
 // distributed time of rate w, and the earliest of several such clocks is
 // backend b's with probability w_b / W: shares follow weights. (Times linear in
 // k would favour heavy backends: 3/4 instead of 2/3 for weights 2 and 1.)
-double ProposalTime(uint64_t k, uint32_t weight, uint32_t m) {
-  return -std::log1p(-(static_cast<double>(k) - 0.5) / m) / weight;
-}
+double RoundTime(uint64_t k, uint32_t m) { return -std::log1p(-(static_cast<double>(k) - 0.5) / m); }
+double ProposalTime(uint64_t k, uint32_t weight, uint32_t m) { return RoundTime(k, m) / weight; }
+
+// RoundTime by round, computed once for all classes: with many classes the
+// logarithm per class and round cost more than the rounds. Dividing the cached
+// value gives ProposalTime to the bit.
+class RoundClock {
+ public:
+  explicit RoundClock(uint32_t m) : m_(m) {}
+  double Time(uint64_t k, uint32_t weight) {
+    while (by_round_.size() <= k) by_round_.push_back(RoundTime(by_round_.size(), m_));
+    return by_round_[k] / weight;
+  }
+
+ private:
+  const uint32_t m_;
+  std::vector<double> by_round_;
+};
 
 // The weight a backend's clock runs at: its top kClockBits significant bits
 // (weights below 2^kClockBits exactly). Backends with equal clocks propose in
@@ -170,68 +197,260 @@ uint32_t ClockWeight(uint32_t weight) {
 }
 
 // Backends of one clock weight propose together, once per round, in key order.
+// Its members are parallel arrays in that order: a round reads every member's
+// position and step, but its backend and room only when it wins, and the step
+// loop vectorizes. A member that reaches its cap is parked on slot M, which
+// counts as taken, until enough have capped to compact the arrays.
 struct WeightClass {
   uint32_t weight;  // ClockWeight
-  uint64_t round;  // the next one, from 1
-  double time;     // ProposalTime(round)
-  std::vector<Proposer> live;
+  uint64_t round;   // the next one, from 1
+  double time;      // ProposalTime(round)
+  std::vector<uint32_t> pos;    // the slot its next proposal names
+  std::vector<uint32_t> skip;   // its permutation's step
+  std::vector<uint32_t> index;  // into the caller's vector
+  std::vector<uint32_t> room;   // slots it may still win under the load bound; 0: parked
+  uint32_t parked = 0;
+  uint32_t least_cap = UINT32_MAX;  // a member wins at most one slot a round, so none caps before this round
+
+  uint32_t Size() const { return static_cast<uint32_t>(pos.size()); }
+  uint32_t Live() const { return Size() - parked; }
+
+  void Add(uint32_t backend, uint32_t cap, uint32_t first, uint32_t step) {
+    pos.push_back(first);
+    skip.push_back(step);
+    index.push_back(backend);
+    room.push_back(cap);
+    least_cap = std::min(least_cap, cap);
+  }
+
+  // Drops the parked members, keeping the others' order (the tie order).
+  void Compact() {
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < Size(); ++i) {
+      if (room[i] == 0) continue;
+      pos[kept] = pos[i];
+      skip[kept] = skip[i];
+      index[kept] = index[i];
+      room[kept] = room[i];
+      ++kept;
+    }
+    pos.resize(kept);
+    skip.resize(kept);
+    index.resize(kept);
+    room.resize(kept);
+    parked = 0;
+  }
 };
+
+// Above this share of free slots a round claims branch-free (a proposal finds
+// its slot free about as often as not, which no predictor learns), below it by
+// a branch that is almost always "taken": see RendezvousFiller.
+constexpr uint32_t kBranchFreeAboveOneIn = 8;
+
+// Rounds a RendezvousFiller::Batch runs.
+constexpr uint32_t kBatchRounds = 16;
 
 class RendezvousFiller {
  public:
-  explicit RendezvousFiller(uint32_t m) : m_(m), taken_((m + 63) / 64, 0), wins_(m + 1) {}
-
-  // One round of `c`: each live proposer tries its next slot; those that reach
-  // their cap leave. True once the table is full. Branch-free: whether a slot
-  // is free is a coin toss the predictor cannot learn, so a win is logged
-  // unconditionally and counted only if real, and the table is written at the
-  // end (proposals after the last free slot find nothing, so finishing the
-  // round is harmless).
-  bool Round(WeightClass& c) {
-    // Locals, so that stores through `p` need not be assumed to alias members.
-    uint64_t* const taken = taken_.data();
-    uint64_t* const wins = wins_.data();
-    const uint32_t m = m_;
-    uint32_t filled = filled_;
-    bool capped = false;
-    for (Proposer& p : c.live) {
-      const uint32_t pos = p.pos;
-      const uint64_t word = taken[pos >> 6];
-      const uint32_t free = ~(word >> (pos & 63)) & 1;
-      taken[pos >> 6] = word | uint64_t{1} << (pos & 63);
-      wins[filled] = pos | uint64_t{p.index} << 32;
-      filled += free;
-      p.room -= free;
-      capped |= p.room == 0;
-      const uint32_t next = pos + p.skip;  // pos, skip < m < 2^31: no overflow
-      p.pos = next >= m ? next - m : next;
-    }
-    if (capped) {
-      c.live.erase(std::remove_if(c.live.begin(), c.live.end(),
-                                  [](const Proposer& p) { return p.room == 0; }),
-                   c.live.end());
-    }
-    ++c.round;
-    filled_ = filled;
-    return filled == m;
+  // `table` has m + 1 entries: the last one is where losing proposals write in
+  // a branch-free round. `members` bounds a class's size.
+  RendezvousFiller(uint32_t m, uint32_t* table, uint32_t members)
+      : m_(m), table_(table), taken_(m / 64 + 1, 0), capped_(members) {
+    // The bits from slot M on count as taken: M is where capped members are
+    // parked, and a scan for free slots needs no bound check.
+    taken_.back() = ~uint64_t{0} << (m % 64);
   }
 
-  uint32_t Free() const { return m_ - filled_; }
-  bool Taken(uint32_t pos) const { return (taken_[pos >> 6] >> (pos & 63)) & 1; }
+  // One round of `c`: each member tries its next slot and steps on; those
+  // that reach their cap are parked. True once the table is full. Proposals
+  // after the last free slot find nothing, so finishing the round is harmless.
+  bool Round(WeightClass& c) {
+    uint32_t capped = 0;
+    if (Free() <= m_ / kBranchFreeAboveOneIn) {
+      capped = ClaimBranching(c.pos.data(), c.index.data(), c.room.data(), c.Size());
+    } else if (c.round < c.least_cap) {
+      ClaimBranchFree<false>(c.pos.data(), c.index.data(), c.room.data(), c.Size());
+    } else {
+      capped = ClaimBranchFree<true>(c.pos.data(), c.index.data(), c.room.data(), c.Size());
+    }
+    Step(c.pos.data(), c.skip.data(), c.Size());
+    for (uint32_t k = 0; k < capped; ++k) {
+      // M + M - M: it stays on slot M.
+      c.pos[capped_[k]] = m_;
+      c.skip[capped_[k]] = m_;
+    }
+    c.parked += capped;
+    // Compacting costs a pass over the class; a parked member costs a losing
+    // proposal a round.
+    if (c.parked != 0 && c.parked >= c.Size() / 16) c.Compact();
+    ++c.round;
+    return filled_ == m_;
+  }
 
-  void WriteTo(std::vector<uint32_t>& table) const {
-    for (uint32_t i = 0; i < filled_; ++i) {
-      table[static_cast<uint32_t>(wins_[i])] = static_cast<uint32_t>(wins_[i] >> 32);
+  // kBatchRounds rounds of `c` at once, for a table at most 1/kBranchFreeAboveOneIn
+  // free: each member walks its next kBatchRounds slots against the bitmap as
+  // it stands, and only the proposals that found a free slot are replayed, in
+  // round and then key order, against the bitmap as they fill it. The others
+  // lose in the race too: their slots were taken before the batch. A member
+  // that reaches its cap in the replay makes no later proposals. The walk keeps
+  // a member's position in a register and skips the step pass. True once the
+  // table is full.
+  bool Batch(WeightClass& c) {
+    found_.clear();
+    std::fill(std::begin(per_round_), std::end(per_round_), 0);
+    Walk(c.pos.data(), c.skip.data(), c.Size());
+    // Counting sort by round; the walk went in key order, and that order stays.
+    uint32_t start[kBatchRounds];
+    for (uint32_t r = 0, sum = 0; r < kBatchRounds; ++r) start[r] = sum, sum += per_round_[r];
+    replay_.resize(found_.size());
+    for (const Found& f : found_) replay_[start[f.round]++] = f;
+    uint64_t* const taken = taken_.data();
+    for (const Found& f : replay_) {
+      if (c.room[f.member] == 0) continue;  // capped earlier in the batch, or parked
+      const uint32_t s = f.slot;
+      if ((taken[s >> 6] >> (s & 63)) & 1) continue;
+      taken[s >> 6] |= uint64_t{1} << (s & 63);
+      table_[s] = c.index[f.member];
+      ++filled_;
+      if (--c.room[f.member] == 0) {
+        c.pos[f.member] = m_;
+        c.skip[f.member] = m_;
+        ++c.parked;
+      }
+    }
+    if (c.parked != 0 && c.parked >= c.Size() / 16) c.Compact();
+    c.round += kBatchRounds;
+    return filled_ == m_;
+  }
+
+  bool Sparse() const { return Free() <= m_ / kBranchFreeAboveOneIn; }
+  uint32_t Free() const { return m_ - filled_; }
+
+  // Calls f(slot) for each free slot, in slot order.
+  template <typename F>
+  void ForEachFree(F f) const {
+    for (uint32_t w = 0; w < taken_.size(); ++w) {
+      for (uint64_t free = ~taken_[w]; free != 0; free &= free - 1) {
+        f(w * 64 + static_cast<uint32_t>(__builtin_ctzll(free)));
+      }
     }
   }
 
  private:
+  // The claim loops are kept out of line: inlined into the build, they lose
+  // their registers to it.
+
+  // While many slots are free, whether a proposal wins is a coin toss, so the
+  // claim is unconditional: a loser's write goes to the spare entry. Returns
+  // how many members reached their cap (listed in capped_) if kMayCap.
+  template <bool kMayCap>
+  __attribute__((noinline)) uint32_t ClaimBranchFree(const uint32_t* __restrict pos,
+                                                     const uint32_t* __restrict index,
+                                                     uint32_t* __restrict room, uint32_t n) {
+    uint64_t* const taken = taken_.data();
+    uint32_t* const table = table_;
+    uint32_t* const capped = capped_.data();
+    const uint32_t spare = m_;
+    uint32_t filled = filled_;
+    uint32_t ncapped = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t s = pos[i];
+      const uint64_t word = taken[s >> 6];
+      const uint32_t free = ~(word >> (s & 63)) & 1;
+      taken[s >> 6] = word | uint64_t{1} << (s & 63);
+      // Selected arithmetically: as `free ? s : spare` the compiler branches.
+      table[spare ^ ((s ^ spare) & (0 - free))] = index[i];
+      filled += free;
+      room[i] -= free;
+      if (kMayCap) {
+        capped[ncapped] = i;
+        ncapped += free & (room[i] == 0);
+      }
+    }
+    filled_ = filled;
+    return ncapped;
+  }
+
+  // Once most slots are taken, nearly every proposal loses, and a loss costs a
+  // bit test and a well-predicted branch.
+  __attribute__((noinline)) uint32_t ClaimBranching(const uint32_t* __restrict pos,
+                                                    const uint32_t* __restrict index,
+                                                    uint32_t* __restrict room, uint32_t n) {
+    uint64_t* const taken = taken_.data();
+    uint32_t* const table = table_;
+    uint32_t filled = filled_;
+    uint32_t ncapped = 0;
+#pragma GCC unroll 4
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t s = pos[i];
+      if (__builtin_expect((taken[s >> 6] >> (s & 63)) & 1, 1)) continue;
+      taken[s >> 6] |= uint64_t{1} << (s & 63);
+      table[s] = index[i];
+      ++filled;
+      if (--room[i] == 0) capped_[ncapped++] = i;
+    }
+    filled_ = filled;
+    return ncapped;
+  }
+
+  // Walks kWalkLanes members side by side: one member's walk is a chain of
+  // dependent steps, and interleaving chains lets them overlap. Within a
+  // round, finds still come in member order.
+  static constexpr uint32_t kWalkLanes = 4;
+  __attribute__((noinline)) void Walk(uint32_t* __restrict pos, const uint32_t* __restrict skip,
+                                      uint32_t n) {
+    const uint64_t* const taken = taken_.data();
+    const uint32_t m = m_;
+    const auto probe = [&](uint32_t& p, uint32_t k, uint32_t member, uint32_t r) {
+      if (__builtin_expect(!((taken[p >> 6] >> (p & 63)) & 1), 0)) {
+        found_.push_back({p, member, r});
+        ++per_round_[r];
+      }
+      // Not std::min: that becomes vector instructions on a scalar here.
+      const uint32_t next = p + k;
+      p = next >= m ? next - m : next;
+    };
+    uint32_t i = 0;
+    for (; i + kWalkLanes <= n; i += kWalkLanes) {
+      uint32_t p[kWalkLanes], k[kWalkLanes];
+      for (uint32_t j = 0; j < kWalkLanes; ++j) p[j] = pos[i + j], k[j] = skip[i + j];
+#pragma GCC unroll 16
+      for (uint32_t r = 0; r < kBatchRounds; ++r) {
+        for (uint32_t j = 0; j < kWalkLanes; ++j) probe(p[j], k[j], i + j, r);
+      }
+      for (uint32_t j = 0; j < kWalkLanes; ++j) pos[i + j] = p[j];
+    }
+    for (; i < n; ++i) {
+      uint32_t p = pos[i];
+      for (uint32_t r = 0; r < kBatchRounds; ++r) probe(p, skip[i], i, r);
+      pos[i] = p;
+    }
+  }
+
+  // pos + skip < 2M + 1 < 2^32, and when it is below M, subtracting M wraps above it.
+  __attribute__((noinline)) void Step(uint32_t* __restrict pos, const uint32_t* __restrict skip,
+                                      uint32_t n) const {
+    const uint32_t m = m_;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t next = pos[i] + skip[i];
+      pos[i] = std::min(next, next - m);
+    }
+  }
+
   const uint32_t m_;
+  uint32_t* const table_;
   std::vector<uint64_t> taken_;
-  // Slot in the low half, backend index in the high half; one spare entry for
-  // a losing proposal's log after the last win.
-  std::vector<uint64_t> wins_;
+  std::vector<uint32_t> capped_;
   uint32_t filled_ = 0;
+  // Batch's proposals that found a free slot, as walked and in replay order.
+  struct Found {
+    uint32_t slot;
+    uint32_t member;
+    uint32_t round;  // within the batch
+  };
+  std::vector<Found> found_;
+  std::vector<Found> replay_;
+  uint32_t per_round_[kBatchRounds];
 };
 
 // Runs rounds in time order until the table is full or at most `tail` slots
@@ -239,32 +458,53 @@ class RendezvousFiller {
 void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tail,
                      RendezvousFiller& filler) {
   if (classes.size() == 1) {
-    while (!filler.Round(classes[0]) && filler.Free() > tail) {
+    WeightClass& c = classes[0];
+    while (!(filler.Sparse() ? filler.Batch(c) : filler.Round(c)) && filler.Free() > tail) {
     }
     return;
   }
-  // At equal times the heavier class (lower index) goes first.
-  const auto later = [&classes](uint32_t a, uint32_t b) {
-    return classes[a].time != classes[b].time ? classes[a].time > classes[b].time : a > b;
+  // The next round of each class, earliest on top; at equal times the heavier
+  // class (lower index) goes first. Times are held in the heap, not looked up.
+  struct Next {
+    double time;
+    uint32_t cls;
   };
-  std::vector<uint32_t> heap(classes.size());
-  for (uint32_t i = 0; i < heap.size(); ++i) heap[i] = i;
+  const auto later = [](const Next& a, const Next& b) {
+    return a.time != b.time ? a.time > b.time : a.cls > b.cls;
+  };
+  std::vector<Next> heap;
+  for (uint32_t i = 0; i < classes.size(); ++i) heap.push_back({classes[i].time, i});
   std::make_heap(heap.begin(), heap.end(), later);
+  // The top's new time moves down from the root: half the work of a pop and a push.
+  const auto sift_down = [&heap, &later]() {
+    const Next v = heap[0];
+    size_t i = 0;
+    for (size_t child; (child = 2 * i + 1) < heap.size(); i = child) {
+      if (child + 1 < heap.size() && later(heap[child], heap[child + 1])) ++child;
+      if (!later(v, heap[child])) break;
+      heap[i] = heap[child];
+    }
+    heap[i] = v;
+  };
+  RoundClock clock(m);
   for (;;) {
-    std::pop_heap(heap.begin(), heap.end(), later);
-    const uint32_t id = heap.back();
-    WeightClass& c = classes[id];
+    Next& top = heap[0];
+    WeightClass& c = classes[top.cls];
     // Rounds of one class run back to back while it stays the earliest: a heavy
     // class among light ones costs no heap operation per round.
+    const auto earliest = [&heap, &later, &top]() {
+      return (heap.size() < 2 || later(heap[1], top)) && (heap.size() < 3 || later(heap[2], top));
+    };
     do {
       if (filler.Round(c) || filler.Free() <= tail) return;
-      c.time = ProposalTime(c.round, c.weight, m);
-    } while (!c.live.empty() && (heap.size() == 1 || later(heap.front(), id)));
-    if (c.live.empty()) {
+      top.time = c.time = clock.Time(c.round, c.weight);
+    } while (c.Live() != 0 && earliest());
+    if (c.Live() == 0) {
+      heap[0] = heap.back();
       heap.pop_back();
-    } else {
-      std::push_heap(heap.begin(), heap.end(), later);
+      if (heap.empty()) return;  // cannot happen: the caps add up to the table
     }
+    sift_down();
   }
 }
 
@@ -277,93 +517,146 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
 // more proposals to find these slots by chance.
 class TailByDistance {
  public:
-  TailByDistance(std::vector<WeightClass>& classes, uint32_t m)
-      : classes_(classes), m_(m), barrett_(~uint64_t{0} / m) {
-    for (WeightClass& c : classes_) {
-      for (Proposer& p : c.live) inverse_.push_back(Inverse(p.skip));
+  TailByDistance(const std::vector<WeightClass>& classes, uint32_t m)
+      : m_(m), mod_(m) {
+    // Members are numbered in class, then key order: the race's tie order.
+    for (const WeightClass& c : classes) {
+      Group g{c.weight, c.round, {}, {}, {}, {}};
+      std::vector<uint32_t> skip;
+      for (uint32_t j = 0; j < c.Size(); ++j) {
+        if (c.room[j] == 0) continue;  // parked
+        g.pos.push_back(c.pos[j]);
+        skip.push_back(c.skip[j]);
+        g.member.push_back(static_cast<uint32_t>(index_.size()));
+        index_.push_back(c.index[j]);
+        room_.push_back(c.room[j]);
+        group_of_.push_back(static_cast<uint32_t>(groups_.size()));
+      }
+      g.inverse = Inverses(skip);
+      for (uint32_t w : g.inverse) g.shoup.push_back(static_cast<uint32_t>((uint64_t{w} << 32) / m));
+      groups_.push_back(std::move(g));
     }
   }
 
-  void Fill(const RendezvousFiller& filler, std::vector<uint32_t>& table) {
+  void Fill(const RendezvousFiller& filler, uint32_t* table) {
     std::vector<Event> heap;
-    for (uint32_t s = 0; s < m_; ++s) {
-      if (!filler.Taken(s)) heap.push_back(Earliest(s));
-    }
+    filler.ForEachFree([&](uint32_t s) { heap.push_back(Earliest(s)); });
     std::make_heap(heap.begin(), heap.end(), Later);
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end(), Later);
-      Event e = heap.back();
+      const Event e = heap.back();
       heap.pop_back();
-      if (e.proposer->room == 0) {
+      if (room_[e.member] == 0) {
         heap.push_back(Earliest(e.slot));
         std::push_heap(heap.begin(), heap.end(), Later);
         continue;
       }
-      table[e.slot] = e.proposer->index;
-      --e.proposer->room;
+      table[e.slot] = index_[e.member];
+      if (--room_[e.member] == 0) Drop(e.member);
     }
   }
 
  private:
   struct Event {
     double time;
-    uint32_t cls;  // class index, then rank in the class: the race's tie order
-    uint32_t rank;
+    uint32_t member;
     uint32_t slot;
-    Proposer* proposer;
   };
   static bool Later(const Event& a, const Event& b) {
-    if (a.time != b.time) return a.time > b.time;
-    if (a.cls != b.cls) return a.cls > b.cls;
-    return a.rank > b.rank;
+    return a.time != b.time ? a.time > b.time : a.member > b.member;
   }
 
-  // skip^(M-2) mod M: M is prime.
-  uint32_t Inverse(uint32_t skip) const {
-    uint64_t result = 1, base = skip;
+  // A class's live members, as parallel arrays in key order.
+  struct Group {
+    uint32_t weight;
+    uint64_t round;
+    std::vector<uint32_t> pos;
+    std::vector<uint32_t> inverse;  // of its skip, mod M
+    std::vector<uint32_t> shoup;    // floor(inverse * 2^32 / M), for multiplying by inverse mod M
+    std::vector<uint32_t> member;
+  };
+
+
+  // a^(M-2) mod M: M is prime.
+  uint64_t Inverse(uint64_t a) const {
+    uint64_t result = 1;
     for (uint32_t e = m_ - 2; e != 0; e >>= 1) {
-      if (e & 1) result = Mod(result * base);
-      base = Mod(base * base);
+      if (e & 1) result = mod_(result * a);
+      a = mod_(a * a);
     }
-    return static_cast<uint32_t>(result);
+    return result;
   }
 
-  // x mod M for x < 2^64 (here x < M^2): Barrett, one correction.
-  uint64_t Mod(uint64_t x) const {
-    const uint64_t q = static_cast<uint64_t>((static_cast<unsigned __int128>(x) * barrett_) >> 64);
-    const uint64_t r = x - q * m_;
-    return r >= m_ ? r - m_ : r;
+  // Every value's inverse with one exponentiation (Montgomery's trick): the
+  // inverse of a prefix product, unwound from the back.
+  std::vector<uint32_t> Inverses(const std::vector<uint32_t>& values) const {
+    const size_t n = values.size();
+    std::vector<uint32_t> out(n);
+    if (n == 0) return out;
+    std::vector<uint64_t> prefix(n);
+    prefix[0] = values[0];
+    for (size_t i = 1; i < n; ++i) prefix[i] = mod_(prefix[i - 1] * values[i]);
+    uint64_t inverse = Inverse(prefix[n - 1]);  // of values[0..i]
+    for (size_t i = n - 1; i > 0; --i) {
+      out[i] = static_cast<uint32_t>(mod_(inverse * prefix[i - 1]));
+      inverse = mod_(inverse * values[i]);
+    }
+    out[0] = static_cast<uint32_t>(inverse);
+    return out;
   }
 
-  Event Earliest(uint32_t slot) {
-    Event best{0, UINT32_MAX, 0, slot, nullptr};
-    uint32_t member = 0;
-    for (uint32_t ci = 0; ci < classes_.size(); ++ci) {
-      WeightClass& c = classes_[ci];
-      uint64_t steps = UINT64_MAX;
-      uint32_t rank = 0;
-      for (uint32_t j = 0; j < c.live.size(); ++j, ++member) {
-        const Proposer& p = c.live[j];
-        if (p.room == 0) continue;
-        const uint64_t ahead = slot >= p.pos ? slot - p.pos : uint64_t{slot} + m_ - p.pos;
-        const uint64_t d = Mod(ahead * inverse_[member]);
-        if (d < steps) steps = d, rank = j;
-      }
-      if (steps == UINT64_MAX) continue;
-      // One class: rounds compare as integers, no clock needed.
-      const uint64_t round = c.round + steps;
-      const double time = classes_.size() == 1 ? static_cast<double>(round)
-                                               : ProposalTime(round, c.weight, m_);
-      const Event e{time, ci, rank, slot, &c.live[rank]};
-      if (best.proposer == nullptr || Later(best, e)) best = e;
+  void Drop(uint32_t member) {
+    Group& g = groups_[group_of_[member]];
+    const size_t j = std::lower_bound(g.member.begin(), g.member.end(), member) - g.member.begin();
+    g.pos.erase(g.pos.begin() + j);
+    g.inverse.erase(g.inverse.begin() + j);
+    g.shoup.erase(g.shoup.begin() + j);
+    g.member.erase(g.member.begin() + j);
+  }
+
+  // The steps each member of `g` needs to reach `slot`, the fewest with the
+  // lowest rank, packed as steps << 32 | rank. Steps are (slot - pos) * inverse
+  // mod M, multiplied by Shoup's method: with x < 2^32 and q = floor(x * shoup /
+  // 2^32), x * inverse - q * M lies in [0, 2M), and that fits 32 bits.
+  uint64_t Nearest(const Group& g, uint32_t slot) const {
+    const uint32_t m = m_;
+    const uint32_t n = static_cast<uint32_t>(g.pos.size());
+    const uint32_t* const pos = g.pos.data();
+    const uint32_t* const inverse = g.inverse.data();
+    const uint32_t* const shoup = g.shoup.data();
+    uint64_t best = UINT64_MAX;
+    for (uint32_t j = 0; j < n; ++j) {
+      const uint32_t ahead = slot >= pos[j] ? slot - pos[j] : slot + m - pos[j];
+      const uint32_t q = static_cast<uint32_t>((uint64_t{ahead} * shoup[j]) >> 32);
+      const uint32_t r = ahead * inverse[j] - q * m;
+      const uint32_t steps = std::min(r, r - m);
+      best = std::min(best, uint64_t{steps} << 32 | j);
     }
     return best;
   }
 
-  std::vector<WeightClass>& classes_;
+  Event Earliest(uint32_t slot) const {
+    Event best{0, UINT32_MAX, slot};
+    for (const Group& g : groups_) {
+      if (g.pos.empty()) continue;
+      const uint64_t nearest = Nearest(g, slot);
+      const uint64_t round = g.round + (nearest >> 32);
+      // One class: rounds compare as integers, no clock needed.
+      const double time = groups_.size() == 1 ? static_cast<double>(round)
+                                              : ProposalTime(round, g.weight, m_);
+      const Event e{time, g.member[static_cast<uint32_t>(nearest)], slot};
+      if (best.member == UINT32_MAX || Later(best, e)) best = e;
+    }
+    return best;
+  }
+
   const uint32_t m_;
-  const uint64_t barrett_;
-  std::vector<uint32_t> inverse_;  // per member, in class then rank order
+  const Modulus mod_;
+  std::vector<Group> groups_;
+  // Per member:
+  std::vector<uint32_t> index_;     // into the caller's vector
+  std::vector<uint32_t> room_;
+  std::vector<uint32_t> group_of_;
 };
 
 }  // namespace
@@ -391,24 +684,47 @@ void CheckTableSize(uint32_t table_size) {
 // decides who wins contested slots, so it follows the keys, not the caller's
 // vector order, and the same set of backends always builds the same table.
 std::vector<Candidate> SortedCandidates(const std::vector<MaglevBackend>& backends, uint64_t m) {
-  std::vector<Candidate> candidates;
-  candidates.reserve(backends.size());
+  // Sorted by the keys' first 16 bytes as two big-endian words (zero-padded),
+  // which order as std::string::compare does; only keys that agree in all 16
+  // bytes are compared in full. Address keys share long prefixes, and whole-key
+  // comparisons cost more than the rest of the setup.
+  struct Entry {
+    uint64_t high, low;
+    uint32_t index;
+  };
+  std::vector<Entry> order;
+  order.reserve(backends.size());
   for (uint32_t i = 0; i < backends.size(); ++i) {
-    const MaglevBackend& b = backends[i];
-    if (b.weight == 0) continue;
+    const std::string& key = backends[i].key;
+    if (backends[i].weight == 0) continue;
+    unsigned char bytes[16] = {};
+    std::memcpy(bytes, key.data(), std::min<size_t>(key.size(), sizeof bytes));
+    uint64_t high = 0, low = 0;
+    for (int j = 0; j < 8; ++j) high = high << 8 | bytes[j];
+    for (int j = 8; j < 16; ++j) low = low << 8 | bytes[j];
+    order.push_back({high, low, i});
+  }
+  std::sort(order.begin(), order.end(), [&backends](const Entry& a, const Entry& b) {
+    if (a.high != b.high) return a.high < b.high;
+    if (a.low != b.low) return a.low < b.low;
+    const MaglevBackend& x = backends[a.index];
+    const MaglevBackend& y = backends[b.index];
+    const int c = x.key.compare(y.key);
+    if (c != 0) return c < 0;
+    if (x.weight != y.weight) return x.weight < y.weight;
+    return a.index < b.index;
+  });
+  const Modulus mod_m(m), mod_m_1(m - 1);
+  std::vector<Candidate> candidates;
+  candidates.reserve(order.size());
+  for (const Entry& e : order) {
+    const MaglevBackend& b = backends[e.index];
     const uint64_t h = Fnv1a64(b.key);
     // A prime table size makes every skip in [1, M-1] coprime to M, so each
     // permutation visits every slot and a turn always finds a free one.
-    candidates.push_back({i, b.weight, 0, 0, Mix64(h ^ kOffsetSeed) % m,
-                          Mix64(h ^ kSkipSeed) % (m - 1) + 1});
+    candidates.push_back({e.index, b.weight, 0, 0, mod_m(Mix64(h ^ kOffsetSeed)),
+                          mod_m_1(Mix64(h ^ kSkipSeed)) + 1});
   }
-  std::sort(candidates.begin(), candidates.end(),
-            [&backends](const Candidate& a, const Candidate& b) {
-              const int c = backends[a.index].key.compare(backends[b.index].key);
-              if (c != 0) return c < 0;
-              if (a.weight != b.weight) return a.weight < b.weight;
-              return a.index < b.index;
-            });
   return candidates;
 }
 
@@ -444,9 +760,8 @@ std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backend
 std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& backends,
                                            uint32_t table_size) {
   CheckTableSize(table_size);
-  std::vector<uint32_t> table(table_size, kMaglevNoBackend);
   const std::vector<Candidate> candidates = SortedCandidates(backends, table_size);
-  if (candidates.empty()) return table;
+  if (candidates.empty()) return std::vector<uint32_t>(table_size, kMaglevNoBackend);
   unsigned __int128 total_weight = 0;
   for (const Candidate& c : candidates) total_weight += c.weight;
 
@@ -454,35 +769,47 @@ std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& bac
   std::vector<WeightClass> classes;
   std::vector<const Candidate*> by_weight;
   for (const Candidate& c : candidates) by_weight.push_back(&c);
-  std::stable_sort(by_weight.begin(), by_weight.end(), [](const Candidate* a, const Candidate* b) {
+  const auto heavier = [](const Candidate* a, const Candidate* b) {
     return ClockWeight(a->weight) > ClockWeight(b->weight);
-  });
+  };
+  if (!std::is_sorted(by_weight.begin(), by_weight.end(), heavier)) {
+    std::stable_sort(by_weight.begin(), by_weight.end(), heavier);
+  }
+  uint32_t cap = 0, cap_weight = 0;
   for (const Candidate* c : by_weight) {
     const uint32_t clock = ClockWeight(c->weight);
     if (classes.empty() || classes.back().weight != clock) {
-      classes.push_back({clock, 1, ProposalTime(1, clock, table_size), {}});
+      classes.push_back({clock, 1, ProposalTime(1, clock, table_size), {}, {}, {}, {}});
     }
     // The cap: the load bound times the share, and never below the share
     // rounded up, so the caps add up to at least the table and it always fills.
-    const unsigned __int128 scaled = static_cast<unsigned __int128>(table_size) * c->weight;
-    const unsigned __int128 at_least = (scaled + total_weight - 1) / total_weight;
-    const unsigned __int128 bounded =
-        scaled * kLoadBoundNumerator / (total_weight * kLoadBoundDenominator);
-    classes.back().live.push_back({c->index, static_cast<uint32_t>(std::max(at_least, bounded)),
-                                   static_cast<uint32_t>(c->pos), static_cast<uint32_t>(c->skip)});
+    // (128-bit divisions are library calls: computed once per weight.)
+    if (c->weight != cap_weight) {
+      const unsigned __int128 scaled = static_cast<unsigned __int128>(table_size) * c->weight;
+      const unsigned __int128 at_least = (scaled + total_weight - 1) / total_weight;
+      const unsigned __int128 bounded =
+          scaled * kLoadBoundNumerator / (total_weight * kLoadBoundDenominator);
+      cap = static_cast<uint32_t>(std::max(at_least, bounded));
+      cap_weight = c->weight;
+    }
+    classes.back().Add(c->index, cap, static_cast<uint32_t>(c->pos), static_cast<uint32_t>(c->skip));
   }
 
-  RendezvousFiller filler(table_size);
+  std::vector<uint32_t> table(table_size + 1, kMaglevNoBackend);
+  uint32_t largest = 0;
+  for (const WeightClass& c : classes) largest = std::max(largest, c.Size());
+  RendezvousFiller filler(table_size, table.data(), largest);
   // Below this many free slots, computing each one's earliest proposer (a
   // multiply per slot and live backend) beats waiting for the race to hit it
-  // (a visit per proposal, M / free proposals per slot found): measured best
-  // around 3M / N, and no more than M / 64 (the heap of free slots then costs
+  // (a visit per proposal, M / free proposals per slot found): fewest
+  // instructions around M / N (callgrind, N = 100 and 1000, M = 65537 and
+  // 655373), and no more than M / 64 (the heap of free slots then costs
   // more than it saves).
   const uint32_t tail = static_cast<uint32_t>(
       std::min<uint64_t>(table_size / 64, uint64_t{kTailFactor} * table_size / candidates.size()));
   FillInTimeOrder(classes, table_size, tail, filler);
-  filler.WriteTo(table);
-  if (filler.Free() != 0) TailByDistance(classes, table_size).Fill(filler, table);
+  if (filler.Free() != 0) TailByDistance(classes, table_size).Fill(filler, table.data());
+  table.pop_back();
   return table;
 }
 

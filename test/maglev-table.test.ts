@@ -58,6 +58,22 @@ describe('maglevTable', () => {
     assert.ok(moved > 0.09 * 65537 && moved < 0.11 * 65537, `${moved} slots were the removed backend's`);
   });
 
+  // 1000 backends in 65537 slots is the benchmark's row: the bound binds (a cap
+  // of 72 slots for a share of 65.5), and the build's batched rounds and its
+  // tail of computed owners both run.
+  test('rendezvous: 1000 backends fill every slot, none above its cap, in any order', () => {
+    const list = backends(1000);
+    const table = native.maglevTable(list, 65537);
+    const counts = new Array<number>(list.length).fill(0);
+    for (const e of table) counts[e]++;
+    assert.equal(counts.reduce((a, b) => a + b, 0), 65537);
+    // The cap: max(ceil(share), floor(1.1 * share)) with share 65.537.
+    assert.ok(Math.max(...counts) <= 72, `busiest holds ${Math.max(...counts)}`);
+    assert.ok(Math.min(...counts) > 0);
+    const reversed = [...list].reverse();
+    assert.deepEqual(asKeys(reversed, native.maglevTable(reversed, 65537)), asKeys(list, table));
+  });
+
   test('rendezvous: weights set the share, the busiest within 1.1x of its own', () => {
     const list = backends(20).map((b, i) => ({ ...b, weight: i < 10 ? 1 : 3 }));
     const counts = new Array<number>(list.length).fill(0);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../maglev.h"
+#include "maglev_rendezvous_previous.h"
 #include "maglev_support.h"
 
 namespace {
@@ -266,4 +267,54 @@ TEST_CASE("rendezvous: build time (printed, not asserted)") {
               maglev_support::MillisToBuild(BuildRendezvousTable, weighted, 65537, 5));
   std::printf("rendezvous build 655373 x 1000 equal: %.3f ms\n",
               maglev_support::MillisToBuild(BuildRendezvousTable, b, 655373, 3));
+}
+
+// The build was rewritten for speed (issue #6) and must still produce the very
+// tables it produced before: a table that changes on upgrade moves live flows.
+// maglev_rendezvous_previous.h holds the old builder verbatim.
+TEST_CASE("rendezvous: builds the same tables as the previous builder, on random inputs") {
+  std::mt19937 rng(20261123);
+  const auto pick = [&](uint32_t lo, uint32_t hi) {
+    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
+  };
+  const auto random_prime = [&](uint32_t lo, uint32_t hi) {
+    uint32_t n = pick(lo, hi);
+    while (!sluice::IsPrime(n)) ++n;
+    return n;
+  };
+  const auto check = [](const std::vector<MaglevBackend>& b, uint32_t size) {
+    CAPTURE(b.size());
+    CAPTURE(size);
+    CHECK(BuildRendezvousTable(b, size) == maglev_previous::BuildRendezvousTable(b, size));
+  };
+  // The benchmark's sets first.
+  for (uint32_t n : {10u, 100u, 1000u}) {
+    auto b = Backends(n, 100);
+    check(b, 65537);
+    for (uint32_t i = 0; i < n; ++i) b[i].weight = 1 + i % 10;
+    check(b, 65537);
+  }
+  check(Backends(1000, 100), 655373);
+  for (int round = 0; round < 300; ++round) {
+    CAPTURE(round);
+    const uint32_t size = round % 50 == 0 ? random_prime(100000, 700000)
+                          : round % 3 == 0 ? random_prime(2, 300)
+                                           : random_prime(300, 70000);
+    const uint32_t n = round % 4 == 0 ? pick(1, 20) : pick(1, std::min<uint32_t>(1500, 3 * size));
+    std::vector<MaglevBackend> b;
+    const uint32_t mode = pick(0, 5);
+    const uint32_t equal = pick(1, 1000);
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t w = equal;
+      if (mode == 1) w = 1 + pick(0, 9);
+      if (mode == 2) w = pick(0, 2000);                              // distinct, some 0
+      if (mode == 3) w = pick(1, UINT32_MAX) >> pick(0, 31);         // every scale
+      if (mode == 4) w = i % 11 == 0 ? pick(1000, 100000) : pick(1, 3);  // a few heavy
+      if (mode == 5) w = i % 5 == 0 ? 0 : equal;
+      b.push_back({"10." + std::to_string(pick(0, 255)) + "." + std::to_string(i / 256) + "." +
+                       std::to_string(i % 256) + ":" + std::to_string(pick(1, 65535)),
+                   w});
+    }
+    check(b, size);
+  }
 }
