@@ -17,7 +17,7 @@ size_t HeaderBytes() { return RTE_ALIGN_CEIL(sizeof(FlowTable), RTE_CACHE_LINE_S
 
 size_t FlowTable::MemoryBytes(uint32_t capacity) {
   size_t buckets = BucketsFor(capacity);
-  return HeaderBytes() + buckets * sizeof(FlowBucket) + buckets * kFlowWays * sizeof(FlowRecord);
+  return HeaderBytes() + buckets * sizeof(FlowBucket);
 }
 
 FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts& timeouts) {
@@ -25,7 +25,6 @@ FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts&
   auto* base = static_cast<uint8_t*>(memory) + HeaderBytes();
   table->num_buckets_ = BucketsFor(capacity);
   table->buckets_ = reinterpret_cast<FlowBucket*>(base);
-  table->records_ = reinterpret_cast<FlowRecord*>(base + size_t{table->num_buckets_} * sizeof(FlowBucket));
   table->capacity_ = capacity;
   table->timeouts_ = timeouts;
   return table;
@@ -65,21 +64,21 @@ FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) 
   }
   if (expired >= 0) return {expired, FlowSlot::kExpired};
   // An exact LRU would need a list update on every hit, a cache miss per packet;
-  // the least recently seen of the 16 candidates is already in cache.
+  // the least recently seen of the 12 candidates is already in cache.
   if (oldest >= 0) return {oldest, FlowSlot::kLive};
   return {-1, FlowSlot::kNothing};
 }
 
 void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services) {
   FlowBucket& b = buckets_[pos / kFlowWays];
-  services[records_[pos].service_id].active_flows--;
+  uint32_t way = pos % kFlowWays;
+  services[b.service_id[way]].active_flows--;
   counters.flow_active--;
-  b.flags[pos % kFlowWays] = 0;
+  b.flags[way] = 0;
 }
 
-void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, const FlowHash& h, uint32_t backend_id,
-                       uint16_t service_id, bool closing, uint32_t now_ms, LcoreCounters& counters,
-                       ServiceCounters* services) {
+void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backend_id, uint16_t service_id,
+                       bool closing, uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services) {
   int32_t pos = slot.position;
   if (slot.displaces == FlowSlot::kExpired) {
     Remove(pos, counters, services);
@@ -88,12 +87,15 @@ void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, const FlowHash
     Remove(pos, counters, services);
     counters.flow_evictions++;
   }
-  buckets_[pos / kFlowWays].sig[pos % kFlowWays] = Tag(h);
-  FlowRecord& r = records_[pos];
-  r.key = key;
-  r.backend_id = backend_id;
-  r.service_id = service_id;
-  SetState(pos, key.proto, closing, now_ms);
+  FlowBucket& b = buckets_[pos / kFlowWays];
+  uint32_t way = pos % kFlowWays;
+  FlowKeyWords words = Words(key);
+  b.addrs[way] = words.lo;
+  b.ports[way] = static_cast<uint32_t>(words.hi);
+  b.backend_id[way] = static_cast<uint16_t>(backend_id);
+  b.service_id[way] = service_id;
+  b.last_seen_ms[way] = now_ms;
+  b.flags[way] = static_cast<uint8_t>(kFlowInUse | ProtocolFlag(words) | (closing ? kFlowClosing : 0));
   counters.flow_active++;
   counters.flow_inserts++;
   services[service_id].active_flows++;

@@ -4,23 +4,30 @@
 // Why not rte_hash: it keeps keys, bucket signatures and (for us) the flow state
 // in three places, so a hit costs three cache misses, and a new flow in a full
 // table costs a lookup, an eviction (key fetch, delete, free-slot ring) and an
-// add on top. Measured on this design's predecessor: 1.4 Mpps of new flows per
-// lcore against a 5 Mpps target. This table is two-choice and 8-way
-// set-associative (as rte_hash's cuckoo buckets are) but keeps what lookup and
-// eviction need in the bucket line itself:
+// add on top. Measured on this design's first predecessor: 1.4 Mpps of new flows
+// per lcore against a 5 Mpps target. This table is two-choice and 6-way
+// set-associative, and a bucket holds everything about its 6 flows:
 //
-//   FlowBucket (64 B, one line): 8 signatures, 8 last-seen times, 8 flag bytes
-//   FlowRecord (32 B, half a line): the full key, the backend and the service
+//   FlowBucket (128 B, two adjacent lines): 6 keys, last-seen times, flags,
+//   backend and service ids
 //
-// A hit reads one bucket line and one record; a miss reads the two bucket lines;
-// a new flow in a full table picks its victim from those same two lines (an
-// expired entry, else the least recently seen of 16) and overwrites it in place.
-// Every line is known from the key's hash, so the worker prefetches them a burst
-// ahead. A new flow goes to its primary bucket while that holds fewer than
-// kPrimaryPreferred, else to the less loaded of the two: simulated at 2^20 flows
-// and 25% slack, 81% of flows then live in their primary bucket (a hit needs no
-// second bucket line) and 0.06% of inserts find both buckets full (pure
-// less-loaded: 68% and 0.02%).
+// so a hit, a miss and a new flow's victim choice read only the key's one or
+// two buckets, and every line is known from the key's hash: the worker
+// prefetches the primary while it classifies the burst, the secondary (when the
+// primary does not hold the key) before the lookups. The predecessor kept a
+// 64-byte line of 8 signatures and a 32-byte record per flow: a hit was two
+// dependent misses (bucket, then record), and an insert wrote a record line
+// nobody had fetched. That cost 50 B per flow; this one 32 B.
+//
+// A new flow goes to its primary bucket while that holds fewer than
+// kPrimaryPreferred, else to the less loaded of the two; at capacity it takes
+// an expired entry, else the least recently seen of its 12 candidates.
+// Simulated, 2^20 random flows filled to capacity with kSlackPercent 50: 85% of
+// flows live in their primary bucket (a hit needs no second bucket) and 0.016%
+// of inserts find both buckets full and evict early (pure less-loaded: 69% and
+// 0.002%; 25% slack: 81% and 0.45%). The predecessor, 8 ways and 25% slack:
+// 81% and 0.06%. With burst_bench's keys (1M flows from 64 clients, sequential
+// ports) a fill evicts 172 flows early, and each later round misses 10.
 #pragma once
 
 #include <rte_common.h>
@@ -61,29 +68,27 @@ inline FlowKeyWords MakeFlowKey4(uint32_t src_addr, uint32_t dst_addr, uint16_t 
           src_port | static_cast<uint64_t>(dst_port) << 16 | static_cast<uint64_t>(proto) << 32};
 }
 
-constexpr uint32_t kFlowWays = 8;
+constexpr uint32_t kFlowWays = 6;
 
 enum FlowFlags : uint8_t {
   kFlowInUse = 1,
   kFlowClosing = 2,  // FIN or RST seen: short timeout
-  kFlowUdp = 4,      // UDP timeout; kept here so expiry never reads the record
+  kFlowUdp = 4,      // the key's protocol (TCP otherwise), and the UDP timeout
 };
 
+// Everything a lookup, a hit, an expiry and an eviction read, for 6 flows, in
+// two adjacent cache lines fetched together: no second, dependent miss.
 struct alignas(RTE_CACHE_LINE_SIZE) FlowBucket {
-  uint16_t sig[kFlowWays];           // low 16 bits of the key's hash
+  uint64_t addrs[kFlowWays];         // the key's first word: source and destination address
+  uint32_t ports[kFlowWays];         // the key's second word: source and destination port
   uint32_t last_seen_ms[kFlowWays];  // wraps after 49 days; only differences are used
+  uint16_t backend_id[kFlowWays];
+  uint16_t service_id[kFlowWays];
   uint8_t flags[kFlowWays];
-  uint8_t reserved[8];
+  uint8_t reserved[2];
 };
-static_assert(sizeof(FlowBucket) == RTE_CACHE_LINE_SIZE, "a bucket is one cache line");
-
-struct FlowRecord {
-  FlowKey4 key;
-  uint32_t backend_id;
-  uint16_t service_id;
-  uint8_t reserved[10];
-};
-static_assert(sizeof(FlowRecord) * 2 == RTE_CACHE_LINE_SIZE, "two records per line, none straddling");
+static_assert(sizeof(FlowBucket) == 2 * RTE_CACHE_LINE_SIZE, "a bucket is two cache lines");
+static_assert(kMaxBackendIds <= 65536 && kMaxServices <= 65536, "ids are stored in 16 bits");
 
 struct FlowTimeouts {
   uint32_t tcp_ms;
@@ -117,43 +122,40 @@ class FlowTable {
   static size_t MemoryBytes(uint32_t capacity);
   static FlowTable* Place(void* memory, uint32_t capacity, const FlowTimeouts& timeouts);
 
-  FlowHash HashOf(const FlowKey4& key) const {
-    FlowKeyWords words;
-    std::memcpy(&words, &key, sizeof(words));
-    return HashOf(words);
-  }
+  FlowHash HashOf(const FlowKey4& key) const { return HashOf(Words(key)); }
 
   // The same CRC32C as rte_hash_crc over the key's 16 bytes.
   FlowHash HashOf(const FlowKeyWords& key) const {
     uint32_t sig = rte_hash_crc_8byte(key.hi, rte_hash_crc_8byte(key.lo, kHashSeed));
-    uint32_t primary = Reduce(sig);
-    uint32_t secondary = Reduce(Remix(sig));
+    uint64_t mixed = Mix(sig);
+    uint32_t primary = Reduce(static_cast<uint32_t>(mixed >> 32));
+    uint32_t secondary = Reduce(static_cast<uint32_t>(mixed));
     if (secondary == primary) secondary = primary + 1 == num_buckets_ ? 0 : primary + 1;
     return {sig, primary, secondary};
   }
 
   // The lookup is staged so that a burst's cache misses overlap: the primary
-  // bucket first (most flows live there, see Choose); once it is in, either the
-  // matching record or, without a match, the secondary bucket; once that is in,
-  // the secondary's matching record.
-  void PrefetchPrimary(const FlowHash& h) const { rte_prefetch0(&buckets_[h.primary]); }
+  // bucket first (most flows live there, see Choose); once it is in, the
+  // secondary bucket when the primary does not hold the key.
+  void PrefetchPrimary(const FlowHash& h) const { PrefetchBucket(h.primary); }
 
-  // Returns true when the secondary bucket still has to be looked at.
-  bool PrefetchAfterPrimary(const FlowHash& h) const {
-    if (PrefetchMatches(h.primary, Tag(h))) return false;
-    rte_prefetch0(&buckets_[h.secondary]);
+  // Returns true when the secondary bucket has to be looked at too.
+  bool PrefetchAfterPrimary(const FlowKey4& key, const FlowHash& h) const {
+    if (FindIn(h.primary, Words(key)) >= 0) return false;
+    PrefetchBucket(h.secondary);
     return true;
   }
 
-  void PrefetchAfterSecondary(const FlowHash& h) const { PrefetchMatches(h.secondary, Tag(h)); }
-
-  // The key's position, or -1.
+  // The key's position, or -1. Keys are TCP or UDP (services are), so the
+  // protocol is compared as the UDP flag.
   int32_t Lookup(const FlowKey4& key, const FlowHash& h) const {
-    int32_t pos = FindIn(h.primary, key, Tag(h));
-    return pos >= 0 ? pos : FindIn(h.secondary, key, Tag(h));
+    FlowKeyWords words = Words(key);
+    int32_t pos = FindIn(h.primary, words);
+    return pos >= 0 ? pos : FindIn(h.secondary, words);
   }
 
-  const FlowRecord& Record(int32_t pos) const { return records_[pos]; }
+  uint32_t BackendId(int32_t pos) const { return buckets_[pos / kFlowWays].backend_id[pos % kFlowWays]; }
+  uint16_t ServiceId(int32_t pos) const { return buckets_[pos / kFlowWays].service_id[pos % kFlowWays]; }
   bool IsExpired(int32_t pos, uint32_t now_ms) const {
     const FlowBucket& b = buckets_[pos / kFlowWays];
     uint32_t way = pos % kFlowWays;
@@ -172,10 +174,12 @@ class FlowTable {
   // The flow at `pos` starts over on another backend (expired, reopened, or its
   // backend left); the caller moves the per-service counts.
   void Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing, uint32_t now_ms) {
-    FlowRecord& r = records_[pos];
-    r.backend_id = backend_id;
-    r.service_id = service_id;
-    SetState(pos, r.key.proto, closing, now_ms);
+    FlowBucket& b = buckets_[pos / kFlowWays];
+    uint32_t way = pos % kFlowWays;
+    b.backend_id[way] = static_cast<uint16_t>(backend_id);
+    b.service_id[way] = service_id;
+    b.last_seen_ms[way] = now_ms;
+    b.flags[way] = static_cast<uint8_t>((b.flags[way] & (kFlowInUse | kFlowUdp)) | (closing ? kFlowClosing : 0));
   }
 
   // Where a new key would go. Changes nothing, so a caller that decides not to
@@ -184,9 +188,8 @@ class FlowTable {
 
   // Stores the key in the chosen slot, expiring or evicting its occupant, and
   // keeps the active counts: the lcore's and each service's.
-  void Occupy(const FlowSlot& slot, const FlowKey4& key, const FlowHash& h, uint32_t backend_id,
-              uint16_t service_id, bool closing, uint32_t now_ms, LcoreCounters& counters,
-              ServiceCounters* services);
+  void Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backend_id, uint16_t service_id, bool closing,
+              uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services);
 
   // Removes expired entries from up to `budget` slots, resuming where the last
   // call stopped; called once per loop iteration, never per packet.
@@ -195,58 +198,59 @@ class FlowTable {
   uint32_t capacity() const { return capacity_; }
   uint32_t slots() const { return num_buckets_ * kFlowWays; }
 
-  // Buckets are sized this much above the flow limit: with two choices of 8 ways
-  // that leaves about 1 insert in 5000 without a free slot at full load (it then
-  // evicts the least recently seen of its 16 candidates).
-  static constexpr uint32_t kSlackPercent = 25;
+  // Buckets are sized this much above the flow limit: see the figures at the
+  // top for how often an insert then finds both buckets full.
+  static constexpr uint32_t kSlackPercent = 50;
 
  private:
   static constexpr uint32_t kHashSeed = 0x5d1ce0;
-  static constexpr uint32_t kPrimaryPreferred = 5;
+  static constexpr uint32_t kPrimaryPreferred = 4;
 
-  static uint32_t Remix(uint32_t h) {
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
+  static FlowKeyWords Words(const FlowKey4& key) {
+    FlowKeyWords words;
+    std::memcpy(&words, &key, sizeof(words));
+    return words;
+  }
+  static uint8_t ProtocolFlag(const FlowKeyWords& key) {
+    return static_cast<uint8_t>(key.hi >> 32) == IPPROTO_UDP ? kFlowUdp : 0;
+  }
+  // CRC32C is linear: the keys of one client's sequential ports differ in a few
+  // bits, and so do their CRCs, which then fill some buckets and skip others
+  // (a 1M-flow fill of such keys evicted 1.6% early on the CRC's own high bits).
+  // MurmurHash3's finaliser spreads every bit over both halves, one per bucket.
+  static uint64_t Mix(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return h;
   }
   // Lemire's multiply-shift: any bucket count, no modulo, uses the high bits.
   uint32_t Reduce(uint32_t h) const {
     return static_cast<uint32_t>((static_cast<uint64_t>(h) * num_buckets_) >> 32);
   }
-  static uint16_t Tag(const FlowHash& h) { return static_cast<uint16_t>(h.sig); }
-  static bool SameKey(const FlowKey4& a, const FlowKey4& b) {
-    uint64_t a0, a1, b0, b1;
-    std::memcpy(&a0, &a, 8);
-    std::memcpy(&a1, reinterpret_cast<const uint8_t*>(&a) + 8, 8);
-    std::memcpy(&b0, &b, 8);
-    std::memcpy(&b1, reinterpret_cast<const uint8_t*>(&b) + 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  void PrefetchBucket(uint32_t bucket) const {
+    const auto* line = reinterpret_cast<const uint8_t*>(&buckets_[bucket]);
+    rte_prefetch0(line);
+    rte_prefetch0(line + RTE_CACHE_LINE_SIZE);
   }
 
-  // Bit i set: way i is in use and its signature is `tag`. Eight 16-bit
-  // compares in one SSE2 instruction; the scalar loop was a tenth of a hit.
-  uint32_t MatchMask(uint32_t bucket, uint16_t tag) const {
+  // The ports compared in SSE2 first: a way whose ports differ is no match, and
+  // few ways share a key's ports, so the addresses are compared rarely.
+  int32_t FindIn(uint32_t bucket, const FlowKeyWords& key) const {
     const FlowBucket& b = buckets_[bucket];
-    __m128i sigs = _mm_load_si128(reinterpret_cast<const __m128i*>(b.sig));
-    __m128i same = _mm_cmpeq_epi16(sigs, _mm_set1_epi16(static_cast<short>(tag)));
-    uint32_t tagged = static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(same, _mm_setzero_si128())));
-    __m128i flags = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.flags));
-    __m128i in_use = _mm_and_si128(flags, _mm_set1_epi8(kFlowInUse));
-    uint32_t used = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(in_use, _mm_set1_epi8(kFlowInUse))));
-    return tagged & used & 0xffu;
-  }
-  bool PrefetchMatches(uint32_t bucket, uint16_t tag) const {
-    uint32_t mask = MatchMask(bucket, tag);
-    for (uint32_t m = mask; m != 0; m &= m - 1) rte_prefetch0(&records_[bucket * kFlowWays + __builtin_ctz(m)]);
-    return mask != 0;
-  }
-  int32_t FindIn(uint32_t bucket, const FlowKey4& key, uint16_t tag) const {
-    for (uint32_t m = MatchMask(bucket, tag); m != 0; m &= m - 1) {
-      int32_t pos = static_cast<int32_t>(bucket * kFlowWays + __builtin_ctz(m));
-      if (SameKey(records_[pos].key, key)) return pos;
+    __m128i want = _mm_set1_epi32(static_cast<int>(static_cast<uint32_t>(key.hi)));
+    __m128i low4 = _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(b.ports)), want);
+    __m128i high2 = _mm_cmpeq_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.ports + 4)), want);
+    uint32_t mask = static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(low4))) |
+                    (static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(high2))) & 3u) << 4;
+    uint8_t flags = kFlowInUse | ProtocolFlag(key);
+    for (; mask != 0; mask &= mask - 1) {
+      uint32_t way = static_cast<uint32_t>(__builtin_ctz(mask));
+      if (b.addrs[way] == key.lo && (b.flags[way] & (kFlowInUse | kFlowUdp)) == flags) {
+        return static_cast<int32_t>(bucket * kFlowWays + way);
+      }
     }
     return -1;
   }
@@ -255,16 +259,9 @@ class FlowTable {
     if (flags & kFlowUdp) return timeouts_.udp_ms;
     return (flags & kFlowClosing) ? timeouts_.tcp_closing_ms : timeouts_.tcp_ms;
   }
-  void SetState(int32_t pos, uint8_t proto, bool closing, uint32_t now_ms) {
-    FlowBucket& b = buckets_[pos / kFlowWays];
-    uint32_t way = pos % kFlowWays;
-    b.last_seen_ms[way] = now_ms;
-    b.flags[way] = kFlowInUse | (proto == IPPROTO_UDP ? kFlowUdp : 0) | (closing ? kFlowClosing : 0);
-  }
   void Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services);
 
   FlowBucket* buckets_ = nullptr;
-  FlowRecord* records_ = nullptr;  // kFlowWays per bucket, in bucket order
   uint32_t num_buckets_ = 0;
   uint32_t capacity_ = 0;          // most flows held at once
   uint32_t sweep_cursor_ = 0;      // a bucket index

@@ -274,7 +274,7 @@ inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bo
     c.flow_insert_failures++;
     return;
   }
-  flows.Occupy(slot, p.key, p.hash, backend_id, static_cast<uint16_t>(p.service->id), closing, now_ms, c,
+  flows.Occupy(slot, p.key, backend_id, static_cast<uint16_t>(p.service->id), closing, now_ms, c,
                w.service_counters);
 }
 
@@ -300,22 +300,23 @@ inline uint32_t BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pend
     CountNewFlow(w, service.id, backend_id);
     return backend_id;
   }
-  const FlowRecord& r = flows.Record(pos);
-  const BackendView* b = snap.Backend(r.backend_id);
+  uint32_t remembered = flows.BackendId(pos);
+  uint16_t service_id = flows.ServiceId(pos);
+  const BackendView* b = snap.Backend(remembered);
   bool expired = flows.IsExpired(pos, now_ms);
   bool reopened = flows.IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-  bool usable = r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
+  bool usable = service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
   if (!expired && !reopened && usable) {
     c.flow_hits++;
     flows.Touch(pos, now_ms, closing_now);
-    return r.backend_id;
+    return remembered;
   }
   c.flow_misses++;
   if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
   uint32_t backend_id = MaglevPick(service, p.hash);
   if (backend_id == kMaglevNoBackend) return backend_id;
-  if (r.service_id != service.id) {
-    w.service_counters[r.service_id].active_flows--;
+  if (service_id != service.id) {
+    w.service_counters[service_id].active_flows--;
     w.service_counters[service.id].active_flows++;
   }
   flows.Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
@@ -330,10 +331,10 @@ inline uint32_t BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, cons
   const ServiceView& service = *p.service;
   int32_t pos = flows.Lookup(p.key, p.hash);
   if (pos >= 0) {
-    const FlowRecord& r = flows.Record(pos);
-    const BackendView* b = snap.Backend(r.backend_id);
-    if (r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows) {
-      return r.backend_id;
+    uint32_t remembered = flows.BackendId(pos);
+    const BackendView* b = snap.Backend(remembered);
+    if (flows.ServiceId(pos) == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows) {
+      return remembered;
     }
   }
   return MaglevPick(service, p.hash);
@@ -356,14 +357,9 @@ __rte_always_inline void SendInMode(WorkerContext& w, const ServiceView& service
 void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint16_t ingress_port,
              uint32_t now_ms) {
   FlowTable& flows = *w.flows;
-  // Primary buckets were prefetched in Classify; the next two passes fetch what
-  // each lookup below will read (flow_table.h), all of a burst's misses at once.
-  uint32_t second[kRxBurst];
-  uint32_t num_second = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    if (flows.PrefetchAfterPrimary(pending[i].hash)) second[num_second++] = i;
-  }
-  for (uint32_t j = 0; j < num_second; j++) flows.PrefetchAfterSecondary(pending[second[j]].hash);
+  // Primary buckets were prefetched in Classify; this pass fetches the secondary
+  // buckets the lookups below will read (flow_table.h), all of a burst's at once.
+  for (uint32_t i = 0; i < n; i++) flows.PrefetchAfterPrimary(pending[i].key, pending[i].hash);
   LcoreCounters& c = *w.counters;
 
   for (uint32_t i = 0; i < n; i++) {
