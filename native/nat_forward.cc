@@ -10,11 +10,11 @@
 #include "js_errors.h"
 #include "nat_translate.h"
 #include "worker.h"
+#include "worker_tx.h"
 
 namespace sluice {
 namespace {
 
-constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 constexpr unsigned kInboxSize = 1024;
 
 inline NatVerdict DropVerdict(DropReason reason) {
@@ -65,14 +65,14 @@ inline void Rewrite(uint8_t* frame, const PacketInfo& info, const NatAddr6& src,
 
 template <typename F>
 NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const ServiceView& service,
-                      uint8_t* frame, const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
-                      const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
-  typename F::Key key = ClientKey(info, F{});
+                      uint8_t* frame, const PacketInfo& info, const typename F::Key& key, const NatIndexHash& hash,
+                      uint16_t ingress_port, uint32_t maglev_sig, const PortRuntime* ports, uint32_t now_ms,
+                      LcoreCounters& c) {
   bool tcp = info.l4_proto == parse_detail::kProtoTcp;
   bool syn_only = tcp && (info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
 
   NatVerdict v{};
-  int32_t index = sessions.FindByClient(key);
+  int32_t index = sessions.FindByClient(key, hash);
   const BackendView* b = nullptr;
   if (index >= 0) {
     auto& s = sessions.At(index);
@@ -90,9 +90,11 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   if (index < 0) {
     // A reset ends a connection; it does not start one worth a pool port.
     if (tcp && (info.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
+    // Picked only here: a packet of an open session needs no Maglev table line.
+    uint32_t picked = service.maglev[MaglevSlot(maglev_sig, service.table_size)];
     b = picked == kMaglevNoBackend ? nullptr : snap.Backend(picked);
     if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
-    index = sessions.Open(key, b->port_index, c);
+    index = sessions.Open(key, hash, b->port_index, c);
     if (index < 0) return DropVerdict(DropReason::kNatPoolExhausted);
     auto& s = sessions.At(index);
     s.backend_id = picked;
@@ -155,13 +157,24 @@ FlowKey6 NatClientKey6(const PacketInfo& info) {
 }
 
 NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                         const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
+                         const PacketInfo& info, uint16_t ingress_port, uint32_t maglev_sig,
                          const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
   if (info.ip_version != 6) {
-    return FromClient(*nat.sessions, snap, service, frame, info, ingress_port, picked, ports, now_ms, c);
+    FlowKey4 key = ClientKey(info, Nat4{});
+    return FromClient(*nat.sessions, snap, service, frame, info, key, nat.sessions->HashOf(key), ingress_port,
+                      maglev_sig, ports, now_ms, c);
   }
   if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
-  return FromClient(*nat.sessions6, snap, service, frame, info, ingress_port, picked, ports, now_ms, c);
+  FlowKey6 key = ClientKey(info, Nat6{});
+  return FromClient(*nat.sessions6, snap, service, frame, info, key, nat.sessions6->HashOf(key), ingress_port,
+                    maglev_sig, ports, now_ms, c);
+}
+
+NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
+                          const PacketInfo& info, const FlowKey4& key, const NatIndexHash& hash,
+                          uint16_t ingress_port, uint32_t maglev_sig, const PortRuntime* ports, uint32_t now_ms,
+                          LcoreCounters& c) {
+  return FromClient(*nat.sessions, snap, service, frame, info, key, hash, ingress_port, maglev_sig, ports, now_ms, c);
 }
 
 NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,

@@ -53,11 +53,19 @@ struct NatVerdict {
   bool new_session;      // kToBackend: a session was opened for this packet
 };
 
-// `picked` is the service's Maglev pick for this packet, used when it opens a
-// session; `ports` are the balancer's ports, by index.
+// `maglev_sig` is the packet's flow hash, which picks its backend from the
+// service's Maglev table when it opens a session; `ports` are the balancer's
+// ports, by index.
 NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                         const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
+                         const PacketInfo& info, uint16_t ingress_port, uint32_t maglev_sig,
                          const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c);
+
+// The same for an IPv4 packet whose client key and its hash in the lcore's
+// sessions were computed when it was classified (and the lookup prefetched).
+NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
+                          const PacketInfo& info, const FlowKey4& key, const NatIndexHash& hash,
+                          uint16_t ingress_port, uint32_t maglev_sig, const PortRuntime* ports, uint32_t now_ms,
+                          LcoreCounters& c);
 
 // The client key of an IPv6 packet: its sessions' key, and its Maglev hash.
 FlowKey6 NatClientKey6(const PacketInfo& info);
