@@ -63,10 +63,11 @@ inline void Rewrite(uint8_t* frame, const PacketInfo& info, const NatAddr6& src,
   ApplyNatRewrite6(frame, info, src.bytes, sport, dst.bytes, dport);
 }
 
-template <typename F>
+// `maglev_sig()` gives the packet's Maglev hash; called only when a session opens.
+template <typename F, typename MaglevSig>
 NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const ServiceView& service,
                       uint8_t* frame, const PacketInfo& info, const typename F::Key& key, const NatIndexHash& hash,
-                      uint16_t ingress_port, uint32_t maglev_sig, const PortRuntime* ports, uint32_t now_ms,
+                      uint16_t ingress_port, MaglevSig&& maglev_sig, const PortRuntime* ports, uint32_t now_ms,
                       LcoreCounters& c) {
   bool tcp = info.l4_proto == parse_detail::kProtoTcp;
   bool syn_only = tcp && (info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
@@ -91,7 +92,7 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
     // A reset ends a connection; it does not start one worth a pool port.
     if (tcp && (info.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
     // Picked only here: a packet of an open session needs no Maglev table line.
-    uint32_t picked = service.maglev[MaglevSlot(maglev_sig, service.table_size)];
+    uint32_t picked = service.maglev[MaglevSlot(maglev_sig(), service.table_size)];
     b = picked == kMaglevNoBackend ? nullptr : snap.Backend(picked);
     if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
     index = sessions.Open(key, hash, b->port_index, c);
@@ -119,13 +120,13 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   return v;
 }
 
+// `index`: the session slot of the pool pair the reply is addressed to, or -1.
 template <typename F>
-NatVerdict FromBackend(NatSessionTable<F>& sessions, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
+NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* frame, const PacketInfo& info,
                        const PortRuntime* ports, uint32_t now_ms) {
   NatVerdict v{};
   auto src = AddrOf(info.src_addr, F{});
-  int32_t index = sessions.FindByPool(ingress_port, AddrOf(info.dst_addr, F{}), info.dst_port);
-  if (index < 0) return DropVerdict(DropReason::kNatNoSession);
+  if (index < 0 || sessions.At(index).state == NatState::kFree) return DropVerdict(DropReason::kNatNoSession);
   auto& s = sessions.At(index);
   // Anyone on the link can send to a pool port; only the session's backend is answered for.
   if (s.proto != info.l4_proto || s.backend_addr != src || s.backend_port != info.src_port ||
@@ -162,19 +163,20 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
   if (info.ip_version != 6) {
     FlowKey4 key = ClientKey(info, Nat4{});
     return FromClient(*nat.sessions, snap, service, frame, info, key, nat.sessions->HashOf(key), ingress_port,
-                      maglev_sig, ports, now_ms, c);
+                      [=] { return maglev_sig; }, ports, now_ms, c);
   }
   if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
   FlowKey6 key = ClientKey(info, Nat6{});
   return FromClient(*nat.sessions6, snap, service, frame, info, key, nat.sessions6->HashOf(key), ingress_port,
-                    maglev_sig, ports, now_ms, c);
+                    [=] { return maglev_sig; }, ports, now_ms, c);
 }
 
 NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
                           const PacketInfo& info, const FlowKey4& key, const NatIndexHash& hash,
-                          uint16_t ingress_port, uint32_t maglev_sig, const PortRuntime* ports, uint32_t now_ms,
+                          uint16_t ingress_port, const FlowTable& flows, const PortRuntime* ports, uint32_t now_ms,
                           LcoreCounters& c) {
-  return FromClient(*nat.sessions, snap, service, frame, info, key, hash, ingress_port, maglev_sig, ports, now_ms, c);
+  return FromClient(*nat.sessions, snap, service, frame, info, key, hash, ingress_port,
+                    [&] { return flows.HashOf(key).sig; }, ports, now_ms, c);
 }
 
 NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
@@ -186,9 +188,18 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
     v.owner = owner;
     return v;
   }
-  if (info.ip_version != 6) return FromBackend(*nat.sessions, frame, info, ingress_port, ports, now_ms);
+  if (info.ip_version != 6) {
+    int32_t slot = nat.sessions->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat4{}), info.dst_port);
+    return FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);
+  }
   if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
-  return FromBackend(*nat.sessions6, frame, info, ingress_port, ports, now_ms);
+  int32_t slot = nat.sessions6->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat6{}), info.dst_port);
+  return FromBackend(*nat.sessions6, slot, frame, info, ports, now_ms);
+}
+
+NatVerdict NatFromBackend4(NatLcore& nat, int32_t slot, uint8_t* frame, const PacketInfo& info,
+                           const PortRuntime* ports, uint32_t now_ms) {
+  return FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);
 }
 
 NatRuntime::NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,

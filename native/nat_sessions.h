@@ -104,7 +104,11 @@ class NatSessionTable {
   // The session index pool pair (address, port) of port `port_index` belongs to,
   // in use or not, or -1 when the pair is not one of this lcore's.
   int32_t PoolSlot(uint16_t port_index, const Addr& address, uint16_t port) const {
-    int64_t pair = layout_->IndexOf(owner_, port_index, AddressIndex(port_index, address), port, F::kFamily);
+    return PoolSlotAt(port_index, AddressIndex(port_index, address), port);
+  }
+  // The same, the address given as its index in the port's pool (NatPoolLayout::AddressIndex).
+  int32_t PoolSlotAt(uint16_t port_index, int32_t address_index, uint16_t port) const {
+    int64_t pair = layout_->IndexOf(owner_, port_index, address_index, port, F::kFamily);
     if (pair < 0 || pair >= per_port_[port_index]) return -1;
     return static_cast<int32_t>(base_[port_index] + pair);
   }

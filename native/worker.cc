@@ -50,6 +50,8 @@ struct PendingNat {
   PacketInfo info;
   FlowKey4 key;       // clients' packets: the session key and its hash
   NatIndexHash hash;
+  uint32_t owner;     // replies: the worker index owning the pool port,
+  int32_t slot;       // and when that is this lcore, the pool pair's session slot
 };
 struct NatBurst {
   PendingNat pending[kRxBurst];
@@ -186,14 +188,18 @@ inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& se
 // fetched now when this lcore owns it. False: not addressed to a pool.
 inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const FastIpv4& f,
                           NatBurst& nat) {
-  if (!IsNatPoolAddress(w, port_index, f.dst_addr)) return false;
+  const NatLcore& l = *w.nat;
+  int32_t address_index = l.layout->AddressIndex(port_index, f.dst_addr);
+  if (address_index < 0) return false;
   PendingNat& p = nat.pending[nat.n++];
   p.mbuf = m;
   p.service = nullptr;
   NatInfoOf(f, &p.info);
-  if (w.nat->layout->Owner(f.dst_port) == w.nat->worker_index) {
-    int32_t slot = w.nat->sessions->PoolSlot(port_index, f.dst_addr, f.dst_port);
-    if (slot >= 0) w.nat->sessions->PrefetchSession(slot);
+  p.owner = l.layout->Owner(f.dst_port);
+  p.slot = -1;
+  if (p.owner == l.worker_index) {
+    p.slot = l.sessions->PoolSlotAt(port_index, address_index, f.dst_port);
+    if (p.slot >= 0) l.sessions->PrefetchSession(p.slot);
   }
   return true;
 }
@@ -473,10 +479,18 @@ inline void SendNatToBackend(WorkerContext& w, const Snapshot& snap, const Servi
   SendToBackend(w, *snap.Backend(v.backend_id), v.backend_id, m);
 }
 
-// The Maglev hash of a client's IPv4 packet to a nat service: its flow's, as in dsr and tunnel.
-inline uint32_t MaglevSig4(const WorkerContext& w, const ServiceView& service, uint32_t src, uint16_t src_port,
-                           uint16_t dst_port, uint8_t proto) {
-  return w.flows->HashOf(MakeFlowKey4(src, service.vip, src_port, dst_port, proto)).sig;
+// nat: what becomes of a backend's reply once its session, or its owner, is known.
+inline void SendNatToClient(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const NatVerdict& v) {
+  if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
+  if (v.action == NatAction::kHandOff) {
+    m->port = port_index;
+    if (rte_ring_mp_enqueue(w.nat->inboxes[v.owner], m) != 0) return Drop(w, m, DropReason::kNatHandoffFull);
+    w.counters->nat_handoff_sent++;
+    return;
+  }
+  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
+  w.counters->forwarded++;
+  Send(w, v.port_index, m);
 }
 
 }  // namespace
@@ -493,7 +507,7 @@ void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& servi
   } else {
     uint32_t src;
     std::memcpy(&src, info.src_addr, 4);
-    sig = MaglevSig4(w, service, src, info.src_port, info.dst_port, info.l4_proto);
+    sig = w.flows->HashOf(MakeFlowKey4(src, service.vip, info.src_port, info.dst_port, info.l4_proto)).sig;
   }
   NatVerdict v = NatFromClient(*w.nat, snap, service, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, sig,
                                w.ports, now_ms, *w.counters);
@@ -503,16 +517,7 @@ void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& servi
 // nat: a reply to a pool address, translated here or handed to the lcore that owns its pool port.
 void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
   NatVerdict v = NatFromBackend(*w.nat, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, w.ports, now_ms);
-  if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
-  if (v.action == NatAction::kHandOff) {
-    m->port = port_index;
-    if (rte_ring_mp_enqueue(w.nat->inboxes[v.owner], m) != 0) return Drop(w, m, DropReason::kNatHandoffFull);
-    w.counters->nat_handoff_sent++;
-    return;
-  }
-  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
-  w.counters->forwarded++;
-  Send(w, v.port_index, m);
+  SendNatToClient(w, m, port_index, v);
 }
 
 namespace {
@@ -534,12 +539,18 @@ void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint
   for (uint32_t i = 0; i < nat.n; i++) {
     PendingNat& p = nat.pending[i];
     if (p.service == nullptr) {
-      ReturnNat(w, p.mbuf, ingress_port, p.info, now_ms);
+      NatVerdict v{};
+      if (p.owner != w.nat->worker_index) {
+        v.action = NatAction::kHandOff;
+        v.owner = p.owner;
+      } else {
+        v = NatFromBackend4(*w.nat, p.slot, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, w.ports, now_ms);
+      }
+      SendNatToClient(w, p.mbuf, ingress_port, v);
       continue;
     }
-    uint32_t sig = MaglevSig4(w, *p.service, p.key.src_addr, p.key.src_port, p.key.dst_port, p.key.proto);
     NatVerdict v = NatFromClient4(*w.nat, snap, *p.service, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, p.key,
-                                  p.hash, ingress_port, sig, w.ports, now_ms, *w.counters);
+                                  p.hash, ingress_port, *w.flows, w.ports, now_ms, *w.counters);
     SendNatToBackend(w, snap, *p.service, p.mbuf, v);
   }
 }
