@@ -10,11 +10,11 @@
 #include "js_errors.h"
 #include "nat_translate.h"
 #include "worker.h"
+#include "worker_tx.h"
 
 namespace sluice {
 namespace {
 
-constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 constexpr unsigned kInboxSize = 1024;
 
 inline NatVerdict DropVerdict(DropReason reason) {
@@ -63,16 +63,17 @@ inline void Rewrite(uint8_t* frame, const PacketInfo& info, const NatAddr6& src,
   ApplyNatRewrite6(frame, info, src.bytes, sport, dst.bytes, dport);
 }
 
-template <typename F>
+// `maglev_sig()` gives the packet's Maglev hash; called only when a session opens.
+template <typename F, typename MaglevSig>
 NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const ServiceView& service,
-                      uint8_t* frame, const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
-                      const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
-  typename F::Key key = ClientKey(info, F{});
+                      uint8_t* frame, const PacketInfo& info, const typename F::Key& key, const NatIndexHash& hash,
+                      uint16_t ingress_port, MaglevSig&& maglev_sig, const PortRuntime* ports, uint32_t now_ms,
+                      LcoreCounters& c) {
   bool tcp = info.l4_proto == parse_detail::kProtoTcp;
   bool syn_only = tcp && (info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
 
   NatVerdict v{};
-  int32_t index = sessions.FindByClient(key);
+  int32_t index = sessions.FindByClient(key, hash);
   const BackendView* b = nullptr;
   if (index >= 0) {
     auto& s = sessions.At(index);
@@ -90,9 +91,11 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   if (index < 0) {
     // A reset ends a connection; it does not start one worth a pool port.
     if (tcp && (info.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
+    // Picked only here: a packet of an open session needs no Maglev table line.
+    uint32_t picked = service.maglev[MaglevSlot(maglev_sig(), service.table_size)];
     b = picked == kMaglevNoBackend ? nullptr : snap.Backend(picked);
     if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
-    index = sessions.Open(key, b->port_index, c);
+    index = sessions.Open(key, hash, b->port_index, c);
     if (index < 0) return DropVerdict(DropReason::kNatPoolExhausted);
     auto& s = sessions.At(index);
     s.backend_id = picked;
@@ -117,13 +120,13 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   return v;
 }
 
+// `index`: the session slot of the pool pair the reply is addressed to, or -1.
 template <typename F>
-NatVerdict FromBackend(NatSessionTable<F>& sessions, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
+NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* frame, const PacketInfo& info,
                        const PortRuntime* ports, uint32_t now_ms) {
   NatVerdict v{};
   auto src = AddrOf(info.src_addr, F{});
-  int32_t index = sessions.FindByPool(ingress_port, AddrOf(info.dst_addr, F{}), info.dst_port);
-  if (index < 0) return DropVerdict(DropReason::kNatNoSession);
+  if (index < 0 || sessions.At(index).state == NatState::kFree) return DropVerdict(DropReason::kNatNoSession);
   auto& s = sessions.At(index);
   // Anyone on the link can send to a pool port; only the session's backend is answered for.
   if (s.proto != info.l4_proto || s.backend_addr != src || s.backend_port != info.src_port ||
@@ -155,13 +158,25 @@ FlowKey6 NatClientKey6(const PacketInfo& info) {
 }
 
 NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                         const PacketInfo& info, uint16_t ingress_port, uint32_t picked,
+                         const PacketInfo& info, uint16_t ingress_port, uint32_t maglev_sig,
                          const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
   if (info.ip_version != 6) {
-    return FromClient(*nat.sessions, snap, service, frame, info, ingress_port, picked, ports, now_ms, c);
+    FlowKey4 key = ClientKey(info, Nat4{});
+    return FromClient(*nat.sessions, snap, service, frame, info, key, nat.sessions->HashOf(key), ingress_port,
+                      [=] { return maglev_sig; }, ports, now_ms, c);
   }
   if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
-  return FromClient(*nat.sessions6, snap, service, frame, info, ingress_port, picked, ports, now_ms, c);
+  FlowKey6 key = ClientKey(info, Nat6{});
+  return FromClient(*nat.sessions6, snap, service, frame, info, key, nat.sessions6->HashOf(key), ingress_port,
+                    [=] { return maglev_sig; }, ports, now_ms, c);
+}
+
+NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
+                          const PacketInfo& info, const FlowKey4& key, const NatIndexHash& hash,
+                          uint16_t ingress_port, const FlowTable& flows, const PortRuntime* ports, uint32_t now_ms,
+                          LcoreCounters& c) {
+  return FromClient(*nat.sessions, snap, service, frame, info, key, hash, ingress_port,
+                    [&] { return flows.HashOf(key).sig; }, ports, now_ms, c);
 }
 
 NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
@@ -173,9 +188,18 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
     v.owner = owner;
     return v;
   }
-  if (info.ip_version != 6) return FromBackend(*nat.sessions, frame, info, ingress_port, ports, now_ms);
+  if (info.ip_version != 6) {
+    int32_t slot = nat.sessions->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat4{}), info.dst_port);
+    return FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);
+  }
   if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
-  return FromBackend(*nat.sessions6, frame, info, ingress_port, ports, now_ms);
+  int32_t slot = nat.sessions6->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat6{}), info.dst_port);
+  return FromBackend(*nat.sessions6, slot, frame, info, ports, now_ms);
+}
+
+NatVerdict NatFromBackend4(NatLcore& nat, int32_t slot, uint8_t* frame, const PacketInfo& info,
+                           const PortRuntime* ports, uint32_t now_ms) {
+  return FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);
 }
 
 NatRuntime::NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,

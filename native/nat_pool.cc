@@ -13,7 +13,7 @@ NatPoolLayout::NatPoolLayout(const std::vector<const NatPoolConfig*>& pools, uin
     if (pools[i] == nullptr) continue;
     PortPool& p = ports_[i];
     p.addresses = pools[i]->addresses;
-    for (uint32_t a : p.addresses) p.sorted.push_back(ntohl(a));
+    for (uint32_t i = 0; i < p.addresses.size(); i++) p.sorted.emplace_back(ntohl(p.addresses[i]), i);
     std::sort(p.sorted.begin(), p.sorted.end());
     p.num_addresses = static_cast<uint32_t>(p.addresses.size());
     p.addresses6 = pools[i]->addresses6;
@@ -29,9 +29,10 @@ int32_t NatPoolLayout::AddressIndex(uint16_t port_index, uint32_t address) const
   const PortPool& p = ports_[port_index];
   if (p.num_addresses == 0) return -1;
   uint32_t host = ntohl(address);
-  if (!std::binary_search(p.sorted.begin(), p.sorted.end(), host)) return -1;
-  // Only on a hit: pools are short, and most packets that get here are misses.
-  return static_cast<int32_t>(std::find(p.addresses.begin(), p.addresses.end(), address) - p.addresses.begin());
+  auto it = std::lower_bound(p.sorted.begin(), p.sorted.end(), host,
+                             [](const std::pair<uint32_t, uint32_t>& e, uint32_t a) { return e.first < a; });
+  if (it == p.sorted.end() || it->first != host) return -1;
+  return static_cast<int32_t>(it->second);
 }
 
 int32_t NatPoolLayout::AddressIndex6(uint16_t port_index, const uint8_t* address) const {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "config_types.h"
@@ -51,7 +52,8 @@ class NatPoolLayout {
 
  private:
   struct PortPool {
-    std::vector<uint32_t> sorted;      // host order, for the lookup by address
+    // (host-order address, index in `addresses`), by address: the lookup by address.
+    std::vector<std::pair<uint32_t, uint32_t>> sorted;
     std::vector<uint32_t> addresses;   // network order, in config order
     uint32_t num_addresses = 0;
     std::vector<std::array<uint8_t, 16>> addresses6;  // in config order

@@ -12,7 +12,12 @@ namespace sluice {
 namespace {
 
 // What differs between the families: the client key of a session, and a pool address.
-FlowKeyWords KeyOf(const NatSession& s) { return MakeFlowKey4(s.client_addr, s.vip, s.client_port, s.vip_port, s.proto); }
+FlowKey4 KeyOf(const NatSession& s) {
+  FlowKeyWords words = MakeFlowKey4(s.client_addr, s.vip, s.client_port, s.vip_port, s.proto);
+  FlowKey4 key;
+  std::memcpy(&key, &words, sizeof(key));
+  return key;
+}
 
 FlowKey6 KeyOf(const NatSession6& s) {
   FlowKey6 key{};
@@ -60,23 +65,15 @@ NatSessionTable<F>* NatSessionTable<F>::Create(const char* name, const NatPoolLa
     total += t->per_port_[p];
   }
   t->capacity_ = total;
-  // rte_hash wants at least one bucket's worth of entries.
-  uint32_t entries = std::max<uint32_t>(total, 8);
+  uint32_t entries = std::max<uint32_t>(total, 1);
   t->sessions_ = static_cast<Session*>(
       rte_zmalloc_socket("sluice_nat_sessions", sizeof(Session) * entries, RTE_CACHE_LINE_SIZE, socket));
   t->free_memory_ = static_cast<uint32_t*>(
       rte_zmalloc_socket("sluice_nat_free", sizeof(uint32_t) * entries, RTE_CACHE_LINE_SIZE, socket));
-  struct rte_hash_parameters params = {};
-  params.name = name;
-  params.entries = entries;
-  params.key_len = sizeof(Key);
-  params.hash_func = rte_hash_crc;
-  params.socket_id = socket;
-  // The extendable table guarantees room for every entry: a session never fails
-  // to be found because its buckets were crowded.
-  params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-  t->by_client_ = rte_hash_create(&params);
-  if (t->sessions_ == nullptr || t->free_memory_ == nullptr || t->by_client_ == nullptr) {
+  t->index_memory_ = rte_zmalloc_socket("sluice_nat_index", NatSessionIndex::MemoryBytes(total), RTE_CACHE_LINE_SIZE,
+                                        socket);
+  t->by_client_ = NatSessionIndex(t->index_memory_, total);
+  if (t->sessions_ == nullptr || t->free_memory_ == nullptr || t->index_memory_ == nullptr) {
     Destroy(t);
     return nullptr;
   }
@@ -99,7 +96,7 @@ NatSessionTable<F>* NatSessionTable<F>::Create(const char* name, const NatPoolLa
 template <typename F>
 void NatSessionTable<F>::Destroy(NatSessionTable* t) {
   if (t == nullptr) return;
-  rte_hash_free(t->by_client_);
+  rte_free(t->index_memory_);
   rte_free(t->sessions_);
   rte_free(t->free_memory_);
   rte_free(t);
@@ -107,17 +104,19 @@ void NatSessionTable<F>::Destroy(NatSessionTable* t) {
 
 template <typename F>
 size_t NatSessionTable<F>::MemoryBytes(uint32_t capacity) {
-  return sizeof(NatSessionTable) + (sizeof(Session) + sizeof(uint32_t)) * std::max<uint32_t>(capacity, 8);
+  return sizeof(NatSessionTable) + (sizeof(Session) + sizeof(uint32_t)) * std::max<uint32_t>(capacity, 1) +
+         NatSessionIndex::MemoryBytes(capacity);
 }
 
 template <typename F>
-int32_t NatSessionTable<F>::Open(const Key& key, uint16_t egress_port, LcoreCounters& counters) {
+int32_t NatSessionTable<F>::Open(const Key& key, const NatIndexHash& h, uint16_t egress_port,
+                                 LcoreCounters& counters) {
   if (egress_port >= kMaxPorts) return -1;
   FreeList& f = free_[egress_port];
   if (f.count == 0) return -1;
   uint32_t index = f.slots[f.head];
-  // Cannot fail: the table has room for every session and the key is not in it.
-  if (rte_hash_add_key_data(by_client_, &key, reinterpret_cast<void*>(static_cast<uintptr_t>(index))) < 0) return -1;
+  // Practically never fails (nat_session_index.h); if it does, the pool port stays free.
+  if (!by_client_.Insert(h, index, [&](uint32_t other) { return HashOf(KeyOf(sessions_[other])); })) return -1;
   f.head = f.head + 1 == f.size ? 0 : f.head + 1;
   f.count--;
   Session& s = sessions_[index];
@@ -133,8 +132,7 @@ int32_t NatSessionTable<F>::Open(const Key& key, uint16_t egress_port, LcoreCoun
 template <typename F>
 void NatSessionTable<F>::Close(int32_t index, LcoreCounters& counters) {
   Session& s = sessions_[index];
-  auto key = KeyOf(s);
-  rte_hash_del_key(by_client_, &key);
+  by_client_.Erase(HashOf(KeyOf(s)), static_cast<uint32_t>(index));
   s.state = NatState::kFree;
   uint16_t port = 0;
   while (static_cast<uint32_t>(index) >= base_[port] + per_port_[port]) port++;

@@ -1,14 +1,15 @@
 // forwarding nat: one worker lcore's sessions. Only its own lcore reads and
 // writes them; everything is allocated at start. A session is found two ways:
-// by the client's 5-tuple (an rte_hash, written only by this lcore), and by the
-// pool pair a reply is addressed to, which is the session's own index: every
+// by the client's 5-tuple (nat_session_index.h, written only by this lcore), and
+// by the pool pair a reply is addressed to, which is the session's own index: every
 // session holds exactly one pool pair of this lcore, so the free list of
 // sessions is the free list of pool ports. Each lcore has one table per family
 // (NatSessions, NatSessions6), over its pairs of the port's IPv4 and IPv6 pools.
 #pragma once
 
 #include <rte_ether.h>
-#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_prefetch.h>
 
 #include <cstdint>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "flow_table6.h"
 #include "lcore_stats.h"
 #include "nat_pool.h"
+#include "nat_session_index.h"
 #include "packet_parse.h"
 
 namespace sluice {
@@ -80,22 +82,50 @@ class NatSessionTable {
                                  uint32_t max_sessions, int socket, const FlowTimeouts& timeouts);
   static void Destroy(NatSessionTable* sessions);
 
+  NatIndexHash HashOf(const Key& key) const { return by_client_.HashOf(KeySig(key)); }
+
+  // The lookup by client is staged so that a burst's cache misses overlap, as
+  // the flow table's is: the primary bucket first; once it is in, the matching
+  // sessions or, without a match, the secondary bucket; once that is in, its
+  // matching sessions. PrefetchAfterPrimary returns true when the secondary
+  // bucket still has to be looked at.
+  void PrefetchPrimary(const NatIndexHash& h) const { by_client_.PrefetchBucket(h.primary); }
+  bool PrefetchAfterPrimary(const NatIndexHash& h) const {
+    if (PrefetchMatches(h.primary, h)) return false;
+    by_client_.PrefetchBucket(h.secondary);
+    return true;
+  }
+  void PrefetchAfterSecondary(const NatIndexHash& h) const { PrefetchMatches(h.secondary, h); }
+
   // The session of the client key, or -1.
-  int32_t FindByClient(const Key& key) const {
-    void* data = nullptr;
-    if (rte_hash_lookup_data(by_client_, &key, &data) < 0) return -1;
-    return static_cast<int32_t>(reinterpret_cast<uintptr_t>(data));
+  int32_t FindByClient(const Key& key, const NatIndexHash& h) const {
+    return by_client_.Find(h, [&](uint32_t index) { return IsClient(sessions_[index], key); });
+  }
+  // The session index pool pair (address, port) of port `port_index` belongs to,
+  // in use or not, or -1 when the pair is not one of this lcore's.
+  int32_t PoolSlot(uint16_t port_index, const Addr& address, uint16_t port) const {
+    return PoolSlotAt(port_index, AddressIndex(port_index, address), port);
+  }
+  // The same, the address given as its index in the port's pool (NatPoolLayout::AddressIndex).
+  int32_t PoolSlotAt(uint16_t port_index, int32_t address_index, uint16_t port) const {
+    int64_t pair = layout_->IndexOf(owner_, port_index, address_index, port, F::kFamily);
+    if (pair < 0 || pair >= per_port_[port_index]) return -1;
+    return static_cast<int32_t>(base_[port_index] + pair);
   }
   // The session that holds pool pair (address, port) of port `port_index`, or -1.
   int32_t FindByPool(uint16_t port_index, const Addr& address, uint16_t port) const {
-    int64_t pair = layout_->IndexOf(owner_, port_index, AddressIndex(port_index, address), port, F::kFamily);
-    if (pair < 0 || pair >= per_port_[port_index]) return -1;
-    int32_t index = static_cast<int32_t>(base_[port_index] + pair);
-    return sessions_[index].state == NatState::kFree ? -1 : index;
+    int32_t index = PoolSlot(port_index, address, port);
+    return index < 0 || sessions_[index].state == NatState::kFree ? -1 : index;
   }
-  // A new session for the client key with a free pool pair on `egress_port`'s
-  // pool, or -1 when that pool has none left.
-  int32_t Open(const Key& key, uint16_t egress_port, LcoreCounters& counters);
+  // A session spans two cache lines at most.
+  void PrefetchSession(int32_t index) const {
+    const auto* s = reinterpret_cast<const uint8_t*>(&sessions_[index]);
+    rte_prefetch0(s);
+    rte_prefetch0(s + sizeof(Session) - 1);
+  }
+  // A new session for the client key (whose hash is `h`) with a free pool pair
+  // on `egress_port`'s pool, or -1 when that pool has none left.
+  int32_t Open(const Key& key, const NatIndexHash& h, uint16_t egress_port, LcoreCounters& counters);
   void Close(int32_t index, LcoreCounters& counters);
 
   Session& At(int32_t index) { return sessions_[index]; }
@@ -111,6 +141,31 @@ class NatSessionTable {
   static size_t MemoryBytes(uint32_t capacity);
 
  private:
+  static constexpr uint32_t kHashSeed = 0x5e55;
+
+  // CRC32C of the key's bytes.
+  static uint32_t KeySig(const FlowKey4& key) {
+    uint64_t words[2];
+    std::memcpy(words, &key, sizeof(words));
+    return rte_hash_crc_8byte(words[1], rte_hash_crc_8byte(words[0], kHashSeed));
+  }
+  static uint32_t KeySig(const FlowKey6& key) { return rte_hash_crc(&key, sizeof(key), kHashSeed); }
+
+  static bool IsClient(const NatSessionOf<Nat4>& s, const FlowKey4& key) {
+    return s.client_addr == key.src_addr && s.vip == key.dst_addr && s.client_port == key.src_port &&
+           s.vip_port == key.dst_port && s.proto == key.proto;
+  }
+  static bool IsClient(const NatSessionOf<Nat6>& s, const FlowKey6& key) {
+    return std::memcmp(s.client_addr.bytes, key.src_addr, 16) == 0 && std::memcmp(s.vip.bytes, key.dst_addr, 16) == 0 &&
+           s.client_port == key.src_port && s.vip_port == key.dst_port && s.proto == key.proto;
+  }
+
+  bool PrefetchMatches(uint32_t bucket, const NatIndexHash& h) const {
+    uint32_t mask = by_client_.Matches(bucket, h);
+    for (uint32_t m = mask; m != 0; m &= m - 1) PrefetchSession(by_client_.SessionAt(bucket, __builtin_ctz(m)));
+    return mask != 0;
+  }
+
   int32_t AddressIndex(uint16_t port_index, uint32_t address) const {
     return layout_->AddressIndex(port_index, address);
   }
@@ -138,7 +193,8 @@ class NatSessionTable {
   uint32_t per_port_[kMaxPorts] = {};
   FreeList free_[kMaxPorts] = {};
   uint32_t* free_memory_ = nullptr;
-  struct rte_hash* by_client_ = nullptr;
+  NatSessionIndex by_client_;
+  void* index_memory_ = nullptr;
   const NatPoolLayout* layout_ = nullptr;
   uint32_t owner_ = 0;
   uint32_t capacity_ = 0;

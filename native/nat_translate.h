@@ -28,7 +28,9 @@ inline uint16_t ChecksumAdjust(uint16_t check, uint32_t sum_old, uint32_t sum_ne
   sum_old = (sum_old & 0xffff) + (sum_old >> 16);
   sum_old = (sum_old & 0xffff) + (sum_old >> 16);
   sum += static_cast<uint16_t>(~sum_old);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  // Two folds take any 32-bit sum to 16 bits: the first leaves at most 0x1fffe.
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum);
 }
 

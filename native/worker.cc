@@ -42,6 +42,22 @@ struct Pending {
   bool quoted;
 };
 
+// nat packets waiting for their burst's session lookups: clients' packets to a
+// nat VIP (service set) and backends' replies to a pool address (service nullptr).
+struct PendingNat {
+  struct rte_mbuf* mbuf;
+  const ServiceView* service;
+  PacketInfo info;
+  FlowKey4 key;       // clients' packets: the session key and its hash
+  NatIndexHash hash;
+  uint32_t owner;     // replies: the worker index owning the pool port,
+  int32_t slot;       // and when that is this lcore, the pool pair's session slot
+};
+struct NatBurst {
+  PendingNat pending[kRxBurst];
+  uint32_t n;
+};
+
 inline bool IsNatPoolAddress(const WorkerContext& w, uint16_t port_index, uint32_t address) {
   return w.nat != nullptr && w.nat->layout->AddressIndex(port_index, address) >= 0;
 }
@@ -135,12 +151,66 @@ inline void ClassifyIcmpError(WorkerContext& w, const Snapshot& snap, struct rte
                  pending[num_pending++]);
 }
 
+// What ClassifyCommon found, as ParsePacket would have (l3_offset 14, no VLAN):
+// the fields the nat rewrite and its checks read.
+inline void NatInfoOf(const FastIpv4& f, PacketInfo* info) {
+  std::memset(info, 0, sizeof(*info));
+  info->l3_offset = RTE_ETHER_HDR_LEN;
+  info->l4_offset = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr);
+  info->ether_type = RTE_ETHER_TYPE_IPV4;
+  info->ip_version = 4;
+  info->l4_proto = f.l4_proto;
+  info->tcp_flags = f.tcp_flags;
+  info->src_port = f.src_port;
+  info->dst_port = f.dst_port;
+  std::memcpy(info->src_addr, &f.src_addr, 4);
+  std::memcpy(info->dst_addr, &f.dst_addr, 4);
+}
+
+// nat: a client's packet queued for its session lookup, whose first line is
+// fetched while the rest of the burst is classified.
+inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& service, const FastIpv4& f,
+                     NatBurst& nat) {
+  PendingNat& p = nat.pending[nat.n++];
+  p.mbuf = m;
+  p.service = &service;
+  NatInfoOf(f, &p.info);
+  FlowKeyWords words = MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto);
+  std::memcpy(&p.key, &words, sizeof(p.key));
+  p.hash = w.nat->sessions->HashOf(p.key);
+  w.nat->sessions->PrefetchPrimary(p.hash);
+  ServiceCounters& sc = w.service_counters[service.id];
+  sc.packets++;
+  sc.bytes += m->pkt_len;
+}
+
+// nat: a backend's reply to a pool address; its session (the pool pair's) is
+// fetched now when this lcore owns it. False: not addressed to a pool.
+inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const FastIpv4& f,
+                          NatBurst& nat) {
+  const NatLcore& l = *w.nat;
+  int32_t address_index = l.layout->AddressIndex(port_index, f.dst_addr);
+  if (address_index < 0) return false;
+  PendingNat& p = nat.pending[nat.n++];
+  p.mbuf = m;
+  p.service = nullptr;
+  NatInfoOf(f, &p.info);
+  p.owner = l.layout->Owner(f.dst_port);
+  p.slot = -1;
+  if (p.owner == l.worker_index) {
+    p.slot = l.sessions->PoolSlotAt(port_index, address_index, f.dst_port);
+    if (p.slot >= 0) l.sessions->PrefetchSession(p.slot);
+  }
+  return true;
+}
+
 // The common case, decided without ParsePacket: an untagged IPv4 TCP or UDP packet
-// to our MAC and to a service, with a good header checksum and a sane source.
-// False leaves the frame untouched for Classify's general path, which then
-// decides (and counts) everything else, the same way it would have.
-inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, const PortRuntime& port,
-                           Pending* pending, uint32_t& num_pending) {
+// to our MAC and to a service or a nat pool address, with a good header checksum
+// and a sane source. False leaves the frame untouched for Classify's general
+// path, which then decides (and counts) everything else, the same way it would have.
+inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
+                           Pending* pending, uint32_t& num_pending, NatBurst& nat) {
+  const PortRuntime& port = w.ports[port_index];
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
   FastIpv4 f;
   if (!ParseFastIpv4(data, rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), &f)) return false;
@@ -149,7 +219,15 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
   if (!Ipv4ChecksumOk(m, data + RTE_ETHER_HDR_LEN)) return false;
   if (IsMartianIpv4Source(reinterpret_cast<const uint8_t*>(&f.src_addr))) return false;
   const ServiceView* service = snap.index.Find(snap.services, f.dst_addr, f.dst_port, f.l4_proto);
-  if (service == nullptr || service->forwarding == static_cast<uint8_t>(Forwarding::kNat)) return false;
+  bool nat_service = service != nullptr && service->forwarding == static_cast<uint8_t>(Forwarding::kNat);
+  if (service == nullptr || nat_service) {
+    // Without a nat lcore the general path drops these and counts why.
+    if (w.nat == nullptr) return false;
+    if (service == nullptr && !QueueNatReply(w, m, port_index, f, nat)) return false;
+    m->l2_len = RTE_ETHER_HDR_LEN;
+    if (nat_service) QueueNat(w, m, *service, f, nat);
+    return true;
+  }
   m->l2_len = RTE_ETHER_HDR_LEN;
   QueueForLookup(w, m, service, MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto),
                  f.tcp_flags, false, pending[num_pending++]);
@@ -160,9 +238,9 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
 // `pending` for the bulk flow lookup; everything else is finished here.
 inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
                      Pending* pending, uint32_t& num_pending, Pending6* pending6, uint32_t& num_pending6,
-                     uint32_t now_ms) {
+                     NatBurst& nat, uint32_t now_ms) {
+  if (ClassifyCommon(w, snap, m, port_index, pending, num_pending, nat)) return;
   const PortRuntime& port = w.ports[port_index];
-  if (ClassifyCommon(w, snap, m, port, pending, num_pending)) return;
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
   uint32_t len = rte_pktmbuf_data_len(m);
   if (len < RTE_ETHER_HDR_LEN) return Drop(w, m, DropReason::kTruncated);
@@ -384,6 +462,33 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
 
 }  // namespace
 
+namespace {
+
+// nat: what becomes of a client's packet once its session is decided.
+inline void SendNatToBackend(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
+                             const NatVerdict& v) {
+  if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
+  if (v.new_session) CountNewFlow(w, service.id, v.backend_id);
+  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
+  SendToBackend(w, *snap.Backend(v.backend_id), v.backend_id, m);
+}
+
+// nat: what becomes of a backend's reply once its session, or its owner, is known.
+inline void SendNatToClient(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const NatVerdict& v) {
+  if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
+  if (v.action == NatAction::kHandOff) {
+    m->port = port_index;
+    if (rte_ring_mp_enqueue(w.nat->inboxes[v.owner], m) != 0) return Drop(w, m, DropReason::kNatHandoffFull);
+    w.counters->nat_handoff_sent++;
+    return;
+  }
+  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
+  w.counters->forwarded++;
+  Send(w, v.port_index, m);
+}
+
+}  // namespace
+
 // nat: the client's packet to the backend, through its session (nat_forward.h).
 void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
                 uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
@@ -398,31 +503,51 @@ void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& servi
     std::memcpy(&src, info.src_addr, 4);
     sig = w.flows->HashOf(MakeFlowKey4(src, service.vip, info.src_port, info.dst_port, info.l4_proto)).sig;
   }
-  uint32_t picked = service.maglev[MaglevSlot(sig, service.table_size)];
-  NatVerdict v = NatFromClient(*w.nat, snap, service, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, picked,
+  NatVerdict v = NatFromClient(*w.nat, snap, service, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, sig,
                                w.ports, now_ms, *w.counters);
-  if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
-  if (v.new_session) CountNewFlow(w, service.id, v.backend_id);
-  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
-  SendToBackend(w, *snap.Backend(v.backend_id), v.backend_id, m);
+  SendNatToBackend(w, snap, service, m, v);
 }
 
 // nat: a reply to a pool address, translated here or handed to the lcore that owns its pool port.
 void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
   NatVerdict v = NatFromBackend(*w.nat, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, w.ports, now_ms);
-  if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
-  if (v.action == NatAction::kHandOff) {
-    m->port = port_index;
-    if (rte_ring_mp_enqueue(w.nat->inboxes[v.owner], m) != 0) return Drop(w, m, DropReason::kNatHandoffFull);
-    w.counters->nat_handoff_sent++;
-    return;
-  }
-  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
-  w.counters->forwarded++;
-  Send(w, v.port_index, m);
+  SendNatToClient(w, m, port_index, v);
 }
 
 namespace {
+
+// nat: a burst's clients' packets through their sessions and replies back to
+// their clients, in arrival order. The client lookups are staged as Forward's
+// are (nat_sessions.h): primary buckets were prefetched in Classify, the next
+// two passes fetch what each lookup will read; the lookups themselves run one
+// at a time, so two packets of one new flow in a burst share one session.
+void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint16_t ingress_port,
+                     uint32_t now_ms) {
+  const NatSessions& sessions = *w.nat->sessions;
+  uint32_t second[kRxBurst];
+  uint32_t num_second = 0;
+  for (uint32_t i = 0; i < nat.n; i++) {
+    if (nat.pending[i].service != nullptr && sessions.PrefetchAfterPrimary(nat.pending[i].hash)) second[num_second++] = i;
+  }
+  for (uint32_t j = 0; j < num_second; j++) sessions.PrefetchAfterSecondary(nat.pending[second[j]].hash);
+  for (uint32_t i = 0; i < nat.n; i++) {
+    PendingNat& p = nat.pending[i];
+    if (p.service == nullptr) {
+      NatVerdict v{};
+      if (p.owner != w.nat->worker_index) {
+        v.action = NatAction::kHandOff;
+        v.owner = p.owner;
+      } else {
+        v = NatFromBackend4(*w.nat, p.slot, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, w.ports, now_ms);
+      }
+      SendNatToClient(w, p.mbuf, ingress_port, v);
+      continue;
+    }
+    NatVerdict v = NatFromClient4(*w.nat, snap, *p.service, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, p.key,
+                                  p.hash, ingress_port, *w.flows, w.ports, now_ms, *w.counters);
+    SendNatToBackend(w, snap, *p.service, p.mbuf, v);
+  }
+}
 
 // Replies other lcores received for this lcore's pool ports, and expired sessions.
 void NatHousekeeping(WorkerContext& w, uint32_t now_ms, uint32_t sweep_budget) {
@@ -462,6 +587,8 @@ void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbuf
   uint32_t num_pending = 0;
   Pending6 pending6[kRxBurst];
   uint32_t num_pending6 = 0;
+  NatBurst nat;
+  nat.n = 0;
   for (uint32_t i = 0; i < n && i < kPrefetchOffset; i++) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i], void*));
   // Summed here and stored once: Classify's stores through w.counters would
   // otherwise make the compiler reload and store the counter per packet.
@@ -469,12 +596,13 @@ void ProcessBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbuf
   for (uint32_t i = 0; i < n; i++) {
     if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
     rx_bytes += mbufs[i]->pkt_len;
-    Classify(w, snap, mbufs[i], port_index, pending, num_pending, pending6, num_pending6, now_ms);
+    Classify(w, snap, mbufs[i], port_index, pending, num_pending, pending6, num_pending6, nat, now_ms);
   }
   w.counters->rx_packets += n;
   w.counters->rx_bytes += rx_bytes;
   if (num_pending > 0) Forward(w, snap, pending, num_pending, port_index, now_ms);
   if (num_pending6 > 0) ForwardIpv6(w, snap, pending6, num_pending6, port_index, now_ms);
+  if (nat.n > 0) ForwardNatBurst(w, snap, nat, port_index, now_ms);
 }
 
 void CountUnsentPackets(struct rte_mbuf** unsent, uint16_t count, void* arg) {

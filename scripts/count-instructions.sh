@@ -5,6 +5,7 @@
 # measured by it where Mpps would drown in noise.
 #   bash scripts/count-instructions.sh [burst_bench arguments...]
 #   e.g. bash scripts/count-instructions.sh --mode tunnel --offload
+#        bash scripts/count-instructions.sh --mode nat --replies --flows 1048576 --rounds 2
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,12 +13,13 @@ cd "$root"
 bash scripts/build-burst-bench.sh >/dev/null
 command -v valgrind >/dev/null || { echo "valgrind not found (Debian package valgrind)" >&2; exit 1; }
 
-flows=1024 rounds=100
+flows=1024 rounds=100 per_flow=1
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
     --flows) flows=${args[$((i + 1))]} ;;
     --rounds) rounds=${args[$((i + 1))]} ;;
+    --replies) per_flow=2 ;;  # nat: each flow's packet and the backend's reply
   esac
 done
 out="$(mktemp -d)"
@@ -29,6 +31,6 @@ valgrind --tool=callgrind --callgrind-out-file="$out/cg" --collect-atstart=no \
   exit 1
 }
 total=$(grep -m1 '^summary:' "$out/cg" | awk '{print $2}')
-# Round 0 (the inserts) is counted too: every round sends each flow once.
-packets=$((flows * (rounds + 1)))
+# Round 0 (the inserts) is counted too: every round sends each flow once (twice with --replies).
+packets=$((flows * (rounds + 1) * per_flow))
 echo "{\"args\":\"$*\",\"instructions\":$total,\"packets\":$packets,\"instructionsPerPacket\":$(awk "BEGIN{printf \"%.1f\", $total/$packets}")}"

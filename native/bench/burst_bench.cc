@@ -4,11 +4,14 @@
 // gives the same instruction count every time: the measure the data path is
 // tuned by on a machine too small and noisy for stable Mpps (issue #6).
 //
-//   burst_bench [--flows N] [--rounds R] [--mode dsr|tunnel] [--offload] [--capacity N]
+//   burst_bench [--flows N] [--rounds R] [--mode dsr|tunnel|nat] [--replies] [--offload] [--capacity N]
 //
 // --offload marks every mbuf's IPv4 checksum GOOD, as a NIC with rx checksum
 // offload does; without it the worker verifies the header in software, as on
-// net_pcap and net_ring. Prints ns and TSC cycles per packet; scripts/count-instructions.sh
+// net_pcap and net_ring. --mode nat gives the port a source pool and the worker
+// one nat lcore; --replies (nat only) then turns every translated burst around
+// as the backends' replies to the pool and processes those too, so each flow
+// sends two packets a round. Prints ns and TSC cycles per packet; scripts/count-instructions.sh
 // runs it under callgrind for instructions per packet.
 #include <arpa/inet.h>
 #include <rte_cycles.h>
@@ -21,6 +24,8 @@
 #include <rte_tcp.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +37,7 @@
 #include "../config_types.h"
 #include "../flow_table.h"
 #include "../lcore_stats.h"
+#include "../nat_forward.h"
 #include "../port_setup.h"
 #include "../snapshot.h"
 #include "../worker.h"
@@ -43,6 +49,10 @@ using namespace sluice;
 constexpr uint32_t kBackends = 16;
 constexpr uint32_t kFrameLen = 60;  // 64 on the wire with the FCS
 constexpr uint32_t kMbufs = 4096;
+// nat: as npm run bench's pool (10.99.0.192/26), more pairs than any run has flows.
+constexpr uint32_t kNatPoolFirst = 0x0a6300c1;  // 10.99.0.193
+constexpr uint32_t kNatPoolAddresses = 62;
+constexpr uint16_t kNatBackendPort = 8080;
 
 [[noreturn]] void Fail(const char* what) {
   std::fprintf(stderr, "burst_bench: %s\n", what);
@@ -54,8 +64,24 @@ struct Options {
   uint32_t capacity = 0;  // flow table entries; 0: as many as flows (every flow stays)
   uint32_t rounds = 2000;
   Forwarding mode = Forwarding::kDsr;
+  bool replies = false;
   bool offload = false;
 };
+
+Forwarding ModeOf(const std::string& name) {
+  if (name == "dsr") return Forwarding::kDsr;
+  if (name == "tunnel") return Forwarding::kTunnel;
+  if (name == "nat") return Forwarding::kNat;
+  Fail(("unknown mode " + name).c_str());
+}
+
+const char* NameOf(Forwarding mode) {
+  switch (mode) {
+    case Forwarding::kTunnel: return "tunnel";
+    case Forwarding::kNat: return "nat";
+    default: return "dsr";
+  }
+}
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
@@ -67,18 +93,22 @@ Options ParseArgs(int argc, char** argv) {
     };
     if (a == "--flows") o.flows = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
     else if (a == "--rounds") o.rounds = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
-    else if (a == "--mode") o.mode = std::string(next()) == "tunnel" ? Forwarding::kTunnel : Forwarding::kDsr;
+    else if (a == "--mode") o.mode = ModeOf(next());
+    else if (a == "--replies") o.replies = true;
     else if (a == "--offload") o.offload = true;
     else if (a == "--capacity") o.capacity = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
     else Fail(("unknown argument " + a).c_str());
   }
   if (o.flows < kRxBurst || o.flows % kRxBurst != 0) Fail("--flows must be a multiple of 32");
+  if (o.replies && o.mode != Forwarding::kNat) Fail("--replies needs --mode nat");
   return o;
 }
 
-void StartEal(uint32_t flows) {
+void StartEal(uint32_t flows, Forwarding mode) {
   std::string prefix = "sluice-burst-bench-" + std::to_string(getpid());
-  std::string memory = std::to_string(256 + flows / 4096 * 1);  // MiB: ~125 B of table per flow
+  // MiB: ~125 B of flow table per flow, and for nat up to 256 B of session state.
+  uint32_t per_flow = mode == Forwarding::kNat ? 384 : 128;
+  std::string memory = std::to_string(256 + uint64_t{flows} * per_flow / (1 << 20));
   std::vector<std::string> args = {"burst_bench", "-l", "0", "--no-huge", "-m", memory, "--no-shconf", "--no-pci",
                                    "--no-telemetry", "--file-prefix", prefix, "--log-level", "lib.eal:error"};
   std::vector<char*> argv;
@@ -110,7 +140,7 @@ ServiceConfig Service(Forwarding mode) {
     BackendConfig b{};
     b.id = i;
     b.address = Ipv4(0x0a63000b + i);  // 10.99.0.11...
-    b.port = 80;
+    b.port = mode == Forwarding::kNat ? kNatBackendPort : 80;
     b.weight = 100;
     b.has_static_mac = true;
     b.mac = {0x02, 0x00, 0x00, 0x00, 0x01, static_cast<uint8_t>(i + 1)};
@@ -147,17 +177,32 @@ void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac) {
   tcp->rx_win = htons(65535);
 }
 
+// A backend's reply to the translated frame `f` (pool address:port to the
+// backend): addresses, ports and MACs swapped, which keeps both checksums valid.
+void TurnAround(uint8_t* f) {
+  auto swap = [](uint8_t* a, uint8_t* b, size_t len) { std::swap_ranges(a, a + len, b); };
+  swap(f, f + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
+  uint8_t* ip = f + RTE_ETHER_HDR_LEN;
+  swap(ip + offsetof(struct rte_ipv4_hdr, src_addr), ip + offsetof(struct rte_ipv4_hdr, dst_addr), 4);
+  uint8_t* tcp = ip + sizeof(struct rte_ipv4_hdr);
+  swap(tcp + offsetof(struct rte_tcp_hdr, src_port), tcp + offsetof(struct rte_tcp_hdr, dst_port), 2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o = ParseArgs(argc, argv);
-  StartEal(o.flows);
+  StartEal(o.flows, o.mode);
 
   PortConfig port_config;
   port_config.name = "bench";
   port_config.device = "ring";
   port_config.address = Ipv4(0x0a630002);
   port_config.prefix_len = 24;
+  if (o.mode == Forwarding::kNat) {
+    port_config.has_nat_pool = true;
+    for (uint32_t i = 0; i < kNatPoolAddresses; i++) port_config.nat_pool.addresses.push_back(htonl(kNatPoolFirst + i));
+  }
   struct rte_mempool* pool = rte_pktmbuf_pool_create("bench_mbufs", 2 * kMbufs, 256, 0,
                                                      RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   if (pool == nullptr) Fail("mempool");
@@ -172,8 +217,9 @@ int main(int argc, char** argv) {
 
   NoNeighbors neighbors;
   MaglevCache tables;
-  std::unique_ptr<Snapshot> snap = BuildSnapshot({Service(o.mode)}, {{rt.address, rt.netmask, 0, rt.mtu}},
-                                                 neighbors, tables, 1);
+  PortAddressing addressing{rt.address, rt.netmask, 0, rt.mtu};
+  addressing.nat_pool = port_config.nat_pool.addresses;
+  std::unique_ptr<Snapshot> snap = BuildSnapshot({Service(o.mode)}, {addressing}, neighbors, tables, 1);
 
   LcoreCounters counters{};
   std::vector<ServiceCounters> service_counters(kMaxServices);
@@ -194,6 +240,12 @@ int main(int argc, char** argv) {
   uint32_t capacity = o.capacity != 0 ? o.capacity : std::max<uint32_t>(o.flows, 1024);
   w->flows = FlowTable::Create("bench_flows", capacity, SOCKET_ID_ANY, FlowTimeouts{300000, 10000, 30000});
   if (w->flows == nullptr) Fail("flow table");
+  std::unique_ptr<NatRuntime> nat;
+  if (o.mode == Forwarding::kNat) {
+    nat = std::make_unique<NatRuntime>(std::vector<PortConfig>{port_config}, std::vector<int>{SOCKET_ID_ANY},
+                                       capacity, FlowTimeouts{300000, 10000, 30000}, 0);
+    w->nat = nat->lcore(0);
+  }
 
   // A NIC (or net_pcap's copy) leaves each received frame in cache, in one of a
   // few thousand recycled mbufs; so here: frames are written just before their
@@ -214,30 +266,39 @@ int main(int argc, char** argv) {
         WriteFrame(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(burst[j], kFrameLen)), i + j, port.mac);
         burst[j]->ol_flags = o.offload ? RTE_MBUF_F_RX_IP_CKSUM_GOOD : 0;
       }
-      uint64_t start = rte_rdtsc();
-      ProcessBurst(*w, *snap, burst, kRxBurst, 0, 1000 + round);
-      rte_eth_tx_buffer_flush(port.port_id, 0, tx);
-      if (round > 0) cycles += rte_rdtsc() - start;
-      // The ring port's tx ring is the NIC here: take the burst back.
-      if (rte_ring_sc_dequeue_bulk(sent, reinterpret_cast<void**>(burst), kRxBurst, nullptr) != kRxBurst) {
-        for (uint32_t r = 0; r < kDropReasonCount; r++) {
-          if (counters.drops[r] != 0) std::fprintf(stderr, "drop reason %u: %lu\n", r, counters.drops[r]);
+      for (uint32_t pass = 0; pass < (o.replies ? 2 : 1); pass++) {
+        if (pass == 1) {
+          for (uint32_t j = 0; j < kRxBurst; j++) TurnAround(rte_pktmbuf_mtod(burst[j], uint8_t*));
         }
-        Fail("the ring port did not send every packet");
+        uint64_t start = rte_rdtsc();
+        ProcessBurst(*w, *snap, burst, kRxBurst, 0, 1000 + round);
+        rte_eth_tx_buffer_flush(port.port_id, 0, tx);
+        if (round > 0) cycles += rte_rdtsc() - start;
+        // The ring port's tx ring is the NIC here: take the burst back.
+        if (rte_ring_sc_dequeue_bulk(sent, reinterpret_cast<void**>(burst), kRxBurst, nullptr) != kRxBurst) {
+          for (uint32_t r = 0; r < kDropReasonCount; r++) {
+            if (counters.drops[r] != 0) std::fprintf(stderr, "drop reason %u: %lu\n", r, counters.drops[r]);
+          }
+          Fail("the ring port did not send every packet");
+        }
       }
     }
   }
-  uint64_t packets = uint64_t{o.flows} * o.rounds;
-  uint64_t expected = uint64_t{o.flows} * (o.rounds + 1);
+  uint64_t per_round = uint64_t{o.flows} * (o.replies ? 2 : 1);
+  uint64_t packets = per_round * o.rounds;
+  uint64_t expected = per_round * (o.rounds + 1);
   if (counters.forwarded != expected) Fail("not every packet was forwarded");
   double per_packet = static_cast<double>(cycles) / static_cast<double>(packets);
   double ns = per_packet * 1e9 / static_cast<double>(rte_get_tsc_hz());
-  std::printf("{\"flows\":%u,\"rounds\":%u,\"mode\":\"%s\",\"offload\":%s,\"cyclesPerPacket\":%.1f,"
-              "\"nsPerPacket\":%.2f,\"mpps\":%.2f,\"hitRatio\":%.4f}\n",
-              o.flows, o.rounds, o.mode == Forwarding::kTunnel ? "tunnel" : "dsr", o.offload ? "true" : "false",
-              per_packet, ns, 1e3 / ns,
-              static_cast<double>(counters.flow_hits) / static_cast<double>(packets));
+  // nat keeps sessions, not flow entries: a hit is a client packet that found its session.
+  uint64_t hits = o.mode == Forwarding::kNat ? uint64_t{o.flows} * (o.rounds + 1) - counters.nat_sessions_created
+                                             : counters.flow_hits;
+  std::printf("{\"flows\":%u,\"rounds\":%u,\"mode\":\"%s\",\"replies\":%s,\"offload\":%s,"
+              "\"cyclesPerPacket\":%.1f,\"nsPerPacket\":%.2f,\"mpps\":%.2f,\"hitRatio\":%.4f}\n",
+              o.flows, o.rounds, NameOf(o.mode), o.replies ? "true" : "false", o.offload ? "true" : "false",
+              per_packet, ns, 1e3 / ns, static_cast<double>(hits) / (static_cast<double>(o.flows) * o.rounds));
   for (struct rte_mbuf* m : mbufs) rte_pktmbuf_free(m);
+  nat.reset();
   FlowTable::Destroy(w->flows);
   rte_eal_cleanup();
   return 0;
