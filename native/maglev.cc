@@ -165,7 +165,9 @@ void FillByEvents(std::vector<Candidate>& candidates, uint32_t max_weight, Fille
 // distributed time of rate w, and the earliest of several such clocks is
 // backend b's with probability w_b / W: shares follow weights. (Times linear in
 // k would favour heavy backends: 3/4 instead of 2/3 for weights 2 and 1.)
-double RoundTime(uint64_t k, uint32_t m) { return -std::log1p(-(static_cast<double>(k) - 0.5) / m); }
+double RoundTime(uint64_t k, uint32_t m) {
+  return -std::log1p(-(static_cast<double>(k) - 0.5) / m);
+}
 double ProposalTime(uint64_t k, uint32_t weight, uint32_t m) { return RoundTime(k, m) / weight; }
 
 // RoundTime by round, computed once for all classes: with many classes the
@@ -210,7 +212,9 @@ struct WeightClass {
   std::vector<uint32_t> index;  // into the caller's vector
   std::vector<uint32_t> room;   // slots it may still win under the load bound; 0: parked
   uint32_t parked = 0;
-  uint32_t least_cap = UINT32_MAX;  // a member wins at most one slot a round, so none caps before this round
+  // The smallest cap: a member wins at most one slot a round, so none caps
+  // before this round.
+  uint32_t least_cap = UINT32_MAX;
 
   uint32_t Size() const { return static_cast<uint32_t>(pos.size()); }
   uint32_t Live() const { return Size() - parked; }
@@ -221,6 +225,19 @@ struct WeightClass {
     index.push_back(backend);
     room.push_back(cap);
     least_cap = std::min(least_cap, cap);
+  }
+
+  // M + M - M: a parked member stays on slot M.
+  void Park(uint32_t member, uint32_t m) {
+    pos[member] = m;
+    skip[member] = m;
+    ++parked;
+  }
+
+  // Compacting costs a pass over the class; a parked member costs a losing
+  // proposal a round.
+  void CompactIfWorthIt() {
+    if (parked != 0 && parked >= Size() / 16) Compact();
   }
 
   // Drops the parked members, keeping the others' order (the tie order).
@@ -266,7 +283,7 @@ class RendezvousFiller {
   // after the last free slot find nothing, so finishing the round is harmless.
   bool Round(WeightClass& c) {
     uint32_t capped = 0;
-    if (Free() <= m_ / kBranchFreeAboveOneIn) {
+    if (Sparse()) {
       capped = ClaimBranching(c.pos.data(), c.index.data(), c.room.data(), c.Size());
     } else if (c.round < c.least_cap) {
       ClaimBranchFree<false>(c.pos.data(), c.index.data(), c.room.data(), c.Size());
@@ -274,15 +291,8 @@ class RendezvousFiller {
       capped = ClaimBranchFree<true>(c.pos.data(), c.index.data(), c.room.data(), c.Size());
     }
     Step(c.pos.data(), c.skip.data(), c.Size());
-    for (uint32_t k = 0; k < capped; ++k) {
-      // M + M - M: it stays on slot M.
-      c.pos[capped_[k]] = m_;
-      c.skip[capped_[k]] = m_;
-    }
-    c.parked += capped;
-    // Compacting costs a pass over the class; a parked member costs a losing
-    // proposal a round.
-    if (c.parked != 0 && c.parked >= c.Size() / 16) c.Compact();
+    for (uint32_t k = 0; k < capped; ++k) c.Park(capped_[k], m_);
+    c.CompactIfWorthIt();
     ++c.round;
     return filled_ == m_;
   }
@@ -312,13 +322,9 @@ class RendezvousFiller {
       taken[s >> 6] |= uint64_t{1} << (s & 63);
       table_[s] = c.index[f.member];
       ++filled_;
-      if (--c.room[f.member] == 0) {
-        c.pos[f.member] = m_;
-        c.skip[f.member] = m_;
-        ++c.parked;
-      }
+      if (--c.room[f.member] == 0) c.Park(f.member, m_);
     }
-    if (c.parked != 0 && c.parked >= c.Size() / 16) c.Compact();
+    c.CompactIfWorthIt();
     c.round += kBatchRounds;
     return filled_ == m_;
   }
@@ -533,7 +539,9 @@ class TailByDistance {
         group_of_.push_back(static_cast<uint32_t>(groups_.size()));
       }
       g.inverse = Inverses(skip);
-      for (uint32_t w : g.inverse) g.shoup.push_back(static_cast<uint32_t>((uint64_t{w} << 32) / m));
+      for (uint32_t w : g.inverse) {
+        g.shoup.push_back(static_cast<uint32_t>((uint64_t{w} << 32) / m));
+      }
       groups_.push_back(std::move(g));
     }
   }
@@ -792,7 +800,8 @@ std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& bac
       cap = static_cast<uint32_t>(std::max(at_least, bounded));
       cap_weight = c->weight;
     }
-    classes.back().Add(c->index, cap, static_cast<uint32_t>(c->pos), static_cast<uint32_t>(c->skip));
+    classes.back().Add(c->index, cap, static_cast<uint32_t>(c->pos),
+                       static_cast<uint32_t>(c->skip));
   }
 
   std::vector<uint32_t> table(table_size + 1, kMaglevNoBackend);
