@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace sluice {
@@ -268,6 +269,8 @@ constexpr uint32_t kBranchFreeAboveOneIn = 8;
 constexpr uint32_t kBatchRounds = 16;
 
 class RendezvousFiller {
+  struct Found;  // a batch's proposal that found its slot free
+
  public:
   // `table` has m + 1 entries: the last one is where losing proposals write in
   // a branch-free round. `members` bounds a class's size.
@@ -308,24 +311,54 @@ class RendezvousFiller {
   bool Batch(WeightClass& c) {
     found_.clear();
     std::fill(std::begin(per_round_), std::end(per_round_), 0);
-    Walk(c.pos.data(), c.skip.data(), c.Size());
+    Walk<true>(c.pos.data(), c.skip.data(), c.Size(), kBatchRounds, 0);
     // Counting sort by round; the walk went in key order, and that order stays.
     uint32_t start[kBatchRounds];
     for (uint32_t r = 0, sum = 0; r < kBatchRounds; ++r) start[r] = sum, sum += per_round_[r];
     replay_.resize(found_.size());
     for (const Found& f : found_) replay_[start[f.round]++] = f;
-    uint64_t* const taken = taken_.data();
-    for (const Found& f : replay_) {
-      if (c.room[f.member] == 0) continue;  // capped earlier in the batch, or parked
-      const uint32_t s = f.slot;
-      if ((taken[s >> 6] >> (s & 63)) & 1) continue;
-      taken[s >> 6] |= uint64_t{1} << (s & 63);
-      table_[s] = c.index[f.member];
-      ++filled_;
-      if (--c.room[f.member] == 0) c.Park(f.member, m_);
-    }
+    for (const Found& f : replay_) Replay(c, f);
     c.CompactIfWorthIt();
     c.round += kBatchRounds;
+    return filled_ == m_;
+  }
+
+  // Batch for several clock classes: the window ends at the earliest time any
+  // class would reach kBatchRounds rounds, each class walks its rounds before
+  // that time, and the finds are replayed in the race's (time, class, key)
+  // order. True once the table is full.
+  bool BatchInTimeOrder(std::vector<WeightClass>& classes, RoundClock& clock) {
+    double end = std::numeric_limits<double>::infinity();
+    for (const WeightClass& c : classes) {
+      if (c.Live() != 0) end = std::min(end, clock.Time(c.round + kBatchRounds, c.weight));
+    }
+    found_.clear();
+    first_round_.resize(classes.size());
+    for (uint32_t ci = 0; ci < classes.size(); ++ci) {
+      WeightClass& c = classes[ci];
+      first_round_[ci] = c.round;
+      if (c.Live() == 0) continue;
+      uint32_t rounds = 0;
+      while (rounds < kBatchRounds && clock.Time(c.round + rounds, c.weight) < end) ++rounds;
+      if (rounds == 0) continue;
+      Walk<false>(c.pos.data(), c.skip.data(), c.Size(), rounds, ci);
+      c.round += rounds;
+    }
+    timed_.clear();
+    for (const Found& f : found_) {
+      const WeightClass& c = classes[f.cls];
+      timed_.push_back({clock.Time(first_round_[f.cls] + f.round, c.weight), f});
+    }
+    std::sort(timed_.begin(), timed_.end(), [](const Timed& a, const Timed& b) {
+      if (a.time != b.time) return a.time < b.time;
+      if (a.found.cls != b.found.cls) return a.found.cls < b.found.cls;
+      return a.found.member < b.found.member;
+    });
+    for (const Timed& t : timed_) Replay(classes[t.found.cls], t.found);
+    for (WeightClass& c : classes) {
+      c.CompactIfWorthIt();
+      c.time = clock.Time(c.round, c.weight);
+    }
     return filled_ == m_;
   }
 
@@ -402,14 +435,17 @@ class RendezvousFiller {
   // Walks kWalkLanes members side by side: one member's walk is a chain of
   // dependent steps, and interleaving chains lets them overlap. Within a
   // round, finds still come in member order.
+  // kAllRounds: kBatchRounds rounds, a constant the compiler unrolls.
   static constexpr uint32_t kWalkLanes = 4;
+  template <bool kAllRounds>
   __attribute__((noinline)) void Walk(uint32_t* __restrict pos, const uint32_t* __restrict skip,
-                                      uint32_t n) {
+                                      uint32_t n, uint32_t some_rounds, uint32_t cls) {
+    const uint32_t rounds = kAllRounds ? kBatchRounds : some_rounds;
     const uint64_t* const taken = taken_.data();
     const uint32_t m = m_;
     const auto probe = [&](uint32_t& p, uint32_t k, uint32_t member, uint32_t r) {
       if (__builtin_expect(!((taken[p >> 6] >> (p & 63)) & 1), 0)) {
-        found_.push_back({p, member, r});
+        found_.push_back({p, member, r, cls});
         ++per_round_[r];
       }
       // Not std::min: that becomes vector instructions on a scalar here.
@@ -421,16 +457,27 @@ class RendezvousFiller {
       uint32_t p[kWalkLanes], k[kWalkLanes];
       for (uint32_t j = 0; j < kWalkLanes; ++j) p[j] = pos[i + j], k[j] = skip[i + j];
 #pragma GCC unroll 16
-      for (uint32_t r = 0; r < kBatchRounds; ++r) {
+      for (uint32_t r = 0; r < rounds; ++r) {
         for (uint32_t j = 0; j < kWalkLanes; ++j) probe(p[j], k[j], i + j, r);
       }
       for (uint32_t j = 0; j < kWalkLanes; ++j) pos[i + j] = p[j];
     }
     for (; i < n; ++i) {
       uint32_t p = pos[i];
-      for (uint32_t r = 0; r < kBatchRounds; ++r) probe(p, skip[i], i, r);
+      for (uint32_t r = 0; r < rounds; ++r) probe(p, skip[i], i, r);
       pos[i] = p;
     }
+  }
+
+  // A find, in its turn: it wins if its slot is still free and its member has room.
+  void Replay(WeightClass& c, const Found& f) {
+    if (c.room[f.member] == 0) return;  // capped earlier in the batch, or parked
+    const uint32_t s = f.slot;
+    if ((taken_[s >> 6] >> (s & 63)) & 1) return;
+    taken_[s >> 6] |= uint64_t{1} << (s & 63);
+    table_[s] = c.index[f.member];
+    ++filled_;
+    if (--c.room[f.member] == 0) c.Park(f.member, m_);
   }
 
   // pos + skip < 2M + 1 < 2^32, and when it is below M, subtracting M wraps above it.
@@ -453,9 +500,16 @@ class RendezvousFiller {
     uint32_t slot;
     uint32_t member;
     uint32_t round;  // within the batch
+    uint32_t cls;
   };
   std::vector<Found> found_;
   std::vector<Found> replay_;
+  struct Timed {
+    double time;
+    Found found;
+  };
+  std::vector<Timed> timed_;
+  std::vector<uint64_t> first_round_;  // per class, in BatchInTimeOrder
   uint32_t per_round_[kBatchRounds];
 };
 
@@ -504,6 +558,11 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
     do {
       if (filler.Round(c) || filler.Free() <= tail) return;
       top.time = c.time = clock.Time(c.round, c.weight);
+      if (filler.Sparse()) {
+        while (!filler.BatchInTimeOrder(classes, clock) && filler.Free() > tail) {
+        }
+        return;
+      }
     } while (c.Live() != 0 && earliest());
     if (c.Live() == 0) {
       heap[0] = heap.back();
