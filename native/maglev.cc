@@ -268,6 +268,12 @@ constexpr uint32_t kBranchFreeAboveOneIn = 8;
 // Rounds a RendezvousFiller::Batch runs.
 constexpr uint32_t kBatchRounds = 16;
 
+// Several clock classes batch once there are this many (BatchInTimeOrder):
+// with few, large classes rounds cost less than sorting the finds by time
+// (measured: 10 classes of 100 members, 1.6 ms batched against 1.1 ms in
+// rounds; 125 classes of 8, 3.1 ms against 5.5 ms).
+constexpr size_t kBatchFromClasses = 32;
+
 class RendezvousFiller {
   struct Found;  // a batch's proposal that found its slot free
 
@@ -558,7 +564,7 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
     do {
       if (filler.Round(c) || filler.Free() <= tail) return;
       top.time = c.time = clock.Time(c.round, c.weight);
-      if (filler.Sparse()) {
+      if (classes.size() >= kBatchFromClasses && filler.Sparse()) {
         while (!filler.BatchInTimeOrder(classes, clock) && filler.Free() > tail) {
         }
         return;
