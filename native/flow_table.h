@@ -35,7 +35,7 @@
 #include <rte_prefetch.h>
 #include <netinet/in.h>
 
-#include <emmintrin.h>
+#include <smmintrin.h>
 
 #include <cstdint>
 #include <cstring>
@@ -260,6 +260,8 @@ class FlowTable {
     return (flags & kFlowClosing) ? timeouts_.tcp_closing_ms : timeouts_.tcp_ms;
   }
   void Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services);
+  struct WayScan;
+  WayScan Scan(uint32_t bucket, uint32_t now_ms) const;
 
   FlowBucket* buckets_ = nullptr;
   uint32_t num_buckets_ = 0;
