@@ -30,43 +30,81 @@ FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts&
   return table;
 }
 
-FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) const {
-  const uint32_t buckets[2] = {h.primary, h.secondary};
-  int32_t free_pos[2] = {-1, -1};
-  uint32_t load[2] = {0, 0};
-  int32_t expired = -1, oldest = -1;
-  uint32_t oldest_idle = 0;
-  for (uint32_t c = 0; c < 2; c++) {
-    const FlowBucket& b = buckets_[buckets[c]];
-    for (uint32_t way = 0; way < kFlowWays; way++) {
-      int32_t pos = static_cast<int32_t>(buckets[c] * kFlowWays + way);
-      if (!(b.flags[way] & kFlowInUse)) {
-        if (free_pos[c] < 0) free_pos[c] = pos;
-        continue;
-      }
-      load[c]++;
-      uint32_t idle = now_ms - b.last_seen_ms[way];
-      if (idle > TimeoutMs(b.flags[way])) {
-        if (expired < 0) expired = pos;
-      } else if (oldest < 0 || idle > oldest_idle) {
-        oldest = pos;
-        oldest_idle = idle;
-      }
-    }
+// One bucket's ways as bit masks, and the idle time of each live, unexpired
+// way (0 for the others): 6 ways at once in SSE4.1 and without a branch, where
+// a loop had three data-dependent branches per way (burst_bench, every packet a
+// new flow: 793 instructions per packet with the loop, 746 with this).
+struct FlowTable::WayScan {
+  uint32_t used;
+  uint32_t expired;
+  __m128i live_idle[2];  // ways 0-3, 4-5
+};
+
+inline FlowTable::WayScan FlowTable::Scan(uint32_t bucket, uint32_t now_ms) const {
+  const FlowBucket& b = buckets_[bucket];
+  const __m128i flags = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.flags));
+  const __m128i last_seen[2] = {_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.last_seen_ms)),
+                                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.last_seen_ms + 4))};
+  const __m128i sign = _mm_set1_epi32(INT32_MIN);  // unsigned compare as signed
+  WayScan scan{0, 0, {}};
+  for (uint32_t half = 0; half < 2; half++) {
+    __m128i f = _mm_cvtepu8_epi32(half == 0 ? flags : _mm_srli_si128(flags, 4));
+    __m128i used = _mm_cmpeq_epi32(_mm_and_si128(f, _mm_set1_epi32(kFlowInUse)), _mm_set1_epi32(kFlowInUse));
+    __m128i udp = _mm_cmpeq_epi32(_mm_and_si128(f, _mm_set1_epi32(kFlowUdp)), _mm_set1_epi32(kFlowUdp));
+    __m128i closing = _mm_cmpeq_epi32(_mm_and_si128(f, _mm_set1_epi32(kFlowClosing)), _mm_set1_epi32(kFlowClosing));
+    __m128i timeout = _mm_blendv_epi8(_mm_set1_epi32(static_cast<int>(timeouts_.tcp_ms)),
+                                      _mm_set1_epi32(static_cast<int>(timeouts_.tcp_closing_ms)), closing);
+    timeout = _mm_blendv_epi8(timeout, _mm_set1_epi32(static_cast<int>(timeouts_.udp_ms)), udp);
+    __m128i idle = _mm_sub_epi32(_mm_set1_epi32(static_cast<int>(now_ms)), last_seen[half]);
+    __m128i expired = _mm_and_si128(used, _mm_cmpgt_epi32(_mm_xor_si128(idle, sign), _mm_xor_si128(timeout, sign)));
+    scan.live_idle[half] = _mm_and_si128(idle, _mm_andnot_si128(expired, used));
+    uint32_t shift = half * 4;
+    scan.used |= static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(used))) << shift;
+    scan.expired |= static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(expired))) << shift;
   }
+  constexpr uint32_t kWays = (1u << kFlowWays) - 1;
+  scan.used &= kWays;
+  scan.expired &= kWays;
+  return scan;
+}
+
+FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) const {
+  constexpr uint32_t kWays = (1u << kFlowWays) - 1;
+  const WayScan primary = Scan(h.primary, now_ms);
+  const WayScan secondary = Scan(h.secondary, now_ms);
+  auto position = [&](uint32_t way_bits) {  // bits 0-7 the primary's ways, 8-15 the secondary's
+    uint32_t bit = static_cast<uint32_t>(__builtin_ctz(way_bits));
+    uint32_t bucket = bit < 8 ? h.primary : h.secondary;
+    return static_cast<int32_t>(bucket * kFlowWays + bit % 8);
+  };
   if (active < capacity_) {
     // The primary while it has room to spare, else the less loaded bucket, as
     // two-choice hashing wants; a full one has no free slot.
-    if (free_pos[0] >= 0 && (load[0] < kPrimaryPreferred || free_pos[1] < 0 || load[0] <= load[1])) {
-      return {free_pos[0], FlowSlot::kNothing};
+    uint32_t free0 = ~primary.used & kWays, free1 = ~secondary.used & kWays;
+    uint32_t load0 = static_cast<uint32_t>(__builtin_popcount(primary.used));
+    uint32_t load1 = static_cast<uint32_t>(__builtin_popcount(secondary.used));
+    if (free0 != 0 && (load0 < kPrimaryPreferred || free1 == 0 || load0 <= load1)) {
+      return {position(free0), FlowSlot::kNothing};
     }
-    if (free_pos[1] >= 0) return {free_pos[1], FlowSlot::kNothing};
+    if (free1 != 0) return {position(free1 << 8), FlowSlot::kNothing};
   }
-  if (expired >= 0) return {expired, FlowSlot::kExpired};
+  uint32_t expired = primary.expired | secondary.expired << 8;
+  if (expired != 0) return {position(expired), FlowSlot::kExpired};
   // An exact LRU would need a list update on every hit, a cache miss per packet;
   // the least recently seen of the 12 candidates is already in cache.
-  if (oldest >= 0) return {oldest, FlowSlot::kLive};
-  return {-1, FlowSlot::kNothing};
+  uint32_t live = (primary.used & ~primary.expired) | (secondary.used & ~secondary.expired) << 8;
+  if (live == 0) return {-1, FlowSlot::kNothing};
+  __m128i most = _mm_max_epu32(_mm_max_epu32(primary.live_idle[0], primary.live_idle[1]),
+                               _mm_max_epu32(secondary.live_idle[0], secondary.live_idle[1]));
+  most = _mm_max_epu32(most, _mm_shuffle_epi32(most, _MM_SHUFFLE(1, 0, 3, 2)));
+  most = _mm_max_epu32(most, _mm_shuffle_epi32(most, _MM_SHUFFLE(2, 3, 0, 1)));
+  auto oldest_in = [&](const WayScan& scan) {
+    uint32_t lo = static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(scan.live_idle[0], most))));
+    uint32_t hi = static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(scan.live_idle[1], most))));
+    return (lo | hi << 4) & kWays;
+  };
+  uint32_t oldest = (oldest_in(primary) | oldest_in(secondary) << 8) & live;
+  return {position(oldest), FlowSlot::kLive};
 }
 
 void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services) {
