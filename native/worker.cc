@@ -227,7 +227,9 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
     NatInfoOf(f, &nat.pending[nat.n].info);
     if (service == nullptr && !QueueNatReply(w, m, port_index, nat)) return false;
     m->l2_len = RTE_ETHER_HDR_LEN;
-    if (nat_service) QueueNat(w, m, *service, MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto), nat);
+    if (nat_service) {
+      QueueNat(w, m, *service, MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto), nat);
+    }
     return true;
   }
   m->l2_len = RTE_ETHER_HDR_LEN;
@@ -542,7 +544,8 @@ void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint
   uint32_t second[kRxBurst];
   uint32_t num_second = 0;
   for (uint32_t i = 0; i < nat.n; i++) {
-    if (nat.pending[i].service != nullptr && sessions.PrefetchAfterPrimary(nat.pending[i].hash)) second[num_second++] = i;
+    const PendingNat& p = nat.pending[i];
+    if (p.service != nullptr && sessions.PrefetchAfterPrimary(p.hash)) second[num_second++] = i;
   }
   for (uint32_t j = 0; j < num_second; j++) sessions.PrefetchAfterSecondary(nat.pending[second[j]].hash);
   for (uint32_t i = 0; i < nat.n; i++) {
