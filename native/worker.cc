@@ -168,14 +168,13 @@ inline void NatInfoOf(const FastIpv4& f, PacketInfo* info) {
 }
 
 // nat: a client's packet queued for its session lookup, whose first line is
-// fetched while the rest of the burst is classified.
-inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& service, const FastIpv4& f,
+// fetched while the rest of the burst is classified. Its PacketInfo is already
+// in the next pending slot; `words` is its client key.
+inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& service, FlowKeyWords words,
                      NatBurst& nat) {
   PendingNat& p = nat.pending[nat.n++];
   p.mbuf = m;
   p.service = &service;
-  NatInfoOf(f, &p.info);
-  FlowKeyWords words = MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto);
   std::memcpy(&p.key, &words, sizeof(p.key));
   p.hash = w.nat->sessions->HashOf(p.key);
   w.nat->sessions->PrefetchPrimary(p.hash);
@@ -184,21 +183,23 @@ inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& se
   sc.bytes += m->pkt_len;
 }
 
-// nat: a backend's reply to a pool address; its session (the pool pair's) is
-// fetched now when this lcore owns it. False: not addressed to a pool.
-inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const FastIpv4& f,
-                          NatBurst& nat) {
+// nat: a backend's TCP or UDP reply, queued when it is addressed to a pool of
+// the port (false: it is not), its PacketInfo already in the next pending slot.
+// Its session (the pool pair's) is fetched now when this lcore owns it.
+inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, NatBurst& nat) {
   const NatLcore& l = *w.nat;
-  int32_t address_index = l.layout->AddressIndex(port_index, f.dst_addr);
+  PendingNat& p = nat.pending[nat.n];
+  uint32_t dst;
+  std::memcpy(&dst, p.info.dst_addr, 4);
+  int32_t address_index = l.layout->AddressIndex(port_index, dst);
   if (address_index < 0) return false;
-  PendingNat& p = nat.pending[nat.n++];
+  nat.n++;
   p.mbuf = m;
   p.service = nullptr;
-  NatInfoOf(f, &p.info);
-  p.owner = l.layout->Owner(f.dst_port);
+  p.owner = l.layout->Owner(p.info.dst_port);
   p.slot = -1;
   if (p.owner == l.worker_index) {
-    p.slot = l.sessions->PoolSlotAt(port_index, address_index, f.dst_port);
+    p.slot = l.sessions->PoolSlotAt(port_index, address_index, p.info.dst_port);
     if (p.slot >= 0) l.sessions->PrefetchSession(p.slot);
   }
   return true;
@@ -223,9 +224,12 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
   if (service == nullptr || nat_service) {
     // Without a nat lcore the general path drops these and counts why.
     if (w.nat == nullptr) return false;
-    if (service == nullptr && !QueueNatReply(w, m, port_index, f, nat)) return false;
+    NatInfoOf(f, &nat.pending[nat.n].info);
+    if (service == nullptr && !QueueNatReply(w, m, port_index, nat)) return false;
     m->l2_len = RTE_ETHER_HDR_LEN;
-    if (nat_service) QueueNat(w, m, *service, f, nat);
+    if (nat_service) {
+      QueueNat(w, m, *service, MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto), nat);
+    }
     return true;
   }
   m->l2_len = RTE_ETHER_HDR_LEN;
@@ -268,8 +272,14 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   uint32_t dst;
   std::memcpy(&dst, info.dst_addr, 4);
   const ServiceView* service = snap.index.Find(snap.services, dst, info.dst_port, info.l4_proto);
+  // nat packets join the burst's others, so that a flow's packets reach its
+  // session in the order they arrived, whichever path classified them.
   if (service != nullptr && service->forwarding == static_cast<uint8_t>(Forwarding::kNat)) {
-    return ForwardNat(w, snap, *service, m, port_index, info, now_ms);
+    if (w.nat == nullptr) return ForwardNat(w, snap, *service, m, port_index, info, now_ms);
+    uint32_t src;
+    std::memcpy(&src, info.src_addr, 4);
+    nat.pending[nat.n].info = info;
+    return QueueNat(w, m, *service, MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto), nat);
   }
   if (service != nullptr) {
     uint32_t src;
@@ -280,8 +290,9 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
                    info.tcp_flags, false, pending[num_pending++]);
     return;
   }
-  if ((info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) && IsNatPoolAddress(w, port_index, dst)) {
-    return ReturnNat(w, m, port_index, info, now_ms);
+  if ((info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) && w.nat != nullptr) {
+    nat.pending[nat.n].info = info;
+    if (QueueNatReply(w, m, port_index, nat)) return;
   }
   if (dst != port.address && !snap.index.IsVip(dst)) return Drop(w, m, DropReason::kNoService);
   if (info.l4_proto == IPPROTO_ICMP) {
@@ -527,7 +538,8 @@ void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint
   uint32_t second[kRxBurst];
   uint32_t num_second = 0;
   for (uint32_t i = 0; i < nat.n; i++) {
-    if (nat.pending[i].service != nullptr && sessions.PrefetchAfterPrimary(nat.pending[i].hash)) second[num_second++] = i;
+    const PendingNat& p = nat.pending[i];
+    if (p.service != nullptr && sessions.PrefetchAfterPrimary(p.hash)) second[num_second++] = i;
   }
   for (uint32_t j = 0; j < num_second; j++) sessions.PrefetchAfterSecondary(nat.pending[second[j]].hash);
   for (uint32_t i = 0; i < nat.n; i++) {

@@ -177,6 +177,23 @@ describe('nat forwarding', () => {
     await back(reply('tcp', tcpBackend, established, { flags: 'A', payload: Buffer.alloc(0) }), kept, 0);
   });
 
+  test('a flow\'s packets in one burst reach its session in arrival order, tagged or not', async () => {
+    const before = nat();
+    const tagged = (f: Buffer) => Buffer.concat([f.subarray(0, 12), Buffer.from([0x81, 0x00, 0x00, 0x07]), f.subarray(12)]);
+    // The untagged SYN is classified on the fast path, the VLAN-tagged FIN by the general parser. Had
+    // the FIN reached the session first, the SYN would have found it closing and opened a second one.
+    const syn = client('tcp', 35000, { flags: 'S', ack: 0, payload: Buffer.alloc(0) });
+    const fin = client('tcp', 35000, { flags: 'FA', seq: 1001, ack: 5001 });
+    const out = (await exchange([frame(syn), tagged(frame(fin))], 0)).map((f) => pk.decodeFrame(f));
+    assert.equal(nat().created - before.created, 1, 'one session');
+    assert.deepEqual(out.map((d) => d.vlans), [[], [7]], 'both forwarded, in the order they arrived');
+    assert.deepEqual(out.map((d) => d.tcp!.flags & 0x03), [0x02, 0x01], 'SYN, then FIN');
+    assert.deepEqual(out.map((d) => `${d.ipv4!.src}:${d.tcp!.sport}`), Array(2).fill(`${out[0].ipv4!.src}:${out[0].tcp!.sport}`),
+      'from one pool pair');
+    assert.ok(out.every((d) => d.ipv4!.checksumValid && d.tcp!.checksumValid && d.ipv4!.dst === tcpBackend.address &&
+      d.tcp!.dport === 8080), 'to the backend, checksums valid');
+  });
+
   test('counters add up: every received packet forwarded, answered, handed off or dropped', () => assertNatAccounting(dp));
 });
 

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 const ROOT = resolve(__dirname, '../../..');
 
 export interface InstructionRow {
-  mode: 'dsr' | 'tunnel';
+  mode: 'dsr' | 'tunnel' | 'nat';
   /** IPv4 header checksum marked good by the NIC (rx offload) rather than verified in software */
   offload: boolean;
   flows: number;
@@ -17,7 +17,7 @@ export interface InstructionRow {
 
 export function instructionCounts(): InstructionRow[] {
   const rows: InstructionRow[] = [];
-  for (const mode of ['dsr', 'tunnel'] as const) {
+  for (const mode of ['dsr', 'tunnel', 'nat'] as const) {
     for (const offload of [false, true]) {
       const args = ['--mode', mode, ...(offload ? ['--offload'] : [])];
       const out = execFileSync('bash', ['scripts/count-instructions.sh', ...args], { cwd: ROOT, encoding: 'utf8' });

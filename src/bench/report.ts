@@ -103,8 +103,9 @@ export function renderMarkdown(r: BenchResults): string {
   p('  lookup, the MTU check and buffered tx. No source line takes more than 3% of the instructions.');
   p('- 4 KiB pages cost 20-25% at 1M flows in TLB misses; the benchmark therefore uses hugepages when it can.');
   p('- `tunnel` adds the prepend, a header move and an IPv4 checksum per packet.');
-  p('- `nat` looks its sessions up in an `rte_hash` (bucket, key and session lines: three cache misses per');
-  p('  packet at 1M sessions, against two for the flow table) and rewrites addresses, ports and checksums.');
+  p('- `nat` looks its sessions up as the flow table does (a bucket line, then the session, both prefetched');
+  p('  across the burst: two misses per packet at 1M sessions, as for dsr), then does more per packet: the');
+  p('  session checks and the rewrite of addresses, ports and both checksums (see the instruction count).');
   p('- New flows in a full table: a miss reads both buckets, and the eviction writes a record line');
   p('  that is not in cache.');
   p();

@@ -18,7 +18,7 @@ const MBUF_BYTES_HUGEPAGES = 2560;
 /** Generous per-flow allowance for sizing memory only; the measured figure is in the memory benchmark. */
 const FLOW_BYTES_ALLOWANCE = 160;
 const BASE_MB = 512;
-/** nat: a session and its rte_hash entry per flow, on top of the flow allowance. */
+/** nat: a session and its index entry per flow, on top of the flow allowance. */
 const NAT_SESSION_BYTES_ALLOWANCE = 256;
 /** nat: 62 pool addresses of 64512 ports each, more pairs than any run has flows. */
 const BENCH_NAT_POOL = '10.99.0.192/26';
