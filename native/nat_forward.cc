@@ -165,7 +165,7 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
     return FromClient(*nat.sessions, snap, service, frame, info, key, nat.sessions->HashOf(key), ingress_port,
                       [=] { return maglev_sig; }, ports, now_ms, c);
   }
-  if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
+  if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadL4Header);
   FlowKey6 key = ClientKey(info, Nat6{});
   return FromClient(*nat.sessions6, snap, service, frame, info, key, nat.sessions6->HashOf(key), ingress_port,
                     [=] { return maglev_sig; }, ports, now_ms, c);
@@ -192,7 +192,7 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
     int32_t slot = nat.sessions->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat4{}), info.dst_port);
     return FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);
   }
-  if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadIpHeader);
+  if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadL4Header);
   int32_t slot = nat.sessions6->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat6{}), info.dst_port);
   return FromBackend(*nat.sessions6, slot, frame, info, ports, now_ms);
 }

@@ -137,7 +137,7 @@ describe('nat forwarding over IPv6', () => {
     const before = totals(dp.native.stats()).drops;
     const bare = [frame(client('udp', 40002, { udpChecksum: 0 })), frame(reply('udp', udpBackend, pool, { udpChecksum: 0 }))];
     assert.deepEqual(await exchange(bare), []);
-    assert.deepEqual(dropDelta(dp, before), { bad_ip_header: 2 });
+    assert.deepEqual(dropDelta(dp, before), { bad_l4_header: 2 });
   });
 
   test('distinct client flows get distinct pool pairs from both pool addresses', async () => {
