@@ -94,9 +94,9 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   p('**What limits the data path** (perf record on the worker core, `perf annotate`; see the README\'s flow table):');
   p();
-  p('- At 1M flows every packet needs, besides its own data, a flow-table bucket line and a record line that');
-  p('  are not in cache. The lookup is staged across the burst so the misses overlap, but they are still two');
-  p('  DRAM round trips per packet that `5tswap` does not make. Before this table, `rte_hash` needed three.');
+  p('- At 1M flows every packet needs, besides its own data, its flow-table bucket (128 bytes, two adjacent');
+  p('  lines holding 6 whole flows), which is not in cache. The lookup is staged across the burst so the misses');
+  p('  overlap, but it is still a DRAM round trip per packet that `5tswap` does not make. `rte_hash` needed three.');
   p('- At 1K flows, where everything is cached, the cost is instructions (see the count below), spread thin:');
   p('  classifying (the common packet on a fast path), the software IPv4 header checksum (`net_pcap` has no rx');
   p('  checksum offload), source checks, the service lookup, per-service and per-backend counters, the flow');
@@ -104,10 +104,10 @@ export function renderMarkdown(r: BenchResults): string {
   p('- 4 KiB pages cost 20-25% at 1M flows in TLB misses; the benchmark therefore uses hugepages when it can.');
   p('- `tunnel` adds the prepend, a header move and an IPv4 checksum per packet.');
   p('- `nat` looks its sessions up as the flow table does (a bucket line, then the session, both prefetched');
-  p('  across the burst: two misses per packet at 1M sessions, as for dsr), then does more per packet: the');
+  p('  across the burst: two misses per packet at 1M sessions, one more than dsr), then does more: the');
   p('  session checks and the rewrite of addresses, ports and both checksums (see the instruction count).');
-  p('- New flows in a full table: a miss reads both buckets, and the eviction writes a record line');
-  p('  that is not in cache.');
+  p('- New flows in a full table: a miss reads both of its buckets, and the eviction rewrites a slot in one of');
+  p('  them; at the default admission rate most of a flood is forwarded without being remembered.');
   p();
   p('**Instructions per packet** of the per-packet path alone (`ProcessBurst` and the tx flush on warm flows,');
   p('no PMD receive; `native/bench/burst_bench` under callgrind, 1024 flows, 64-byte TCP): the same count on');
@@ -129,7 +129,7 @@ export function renderMarkdown(r: BenchResults): string {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   p(`Reserved: the ${count(fm.measured.largeEntries)}-entry worker reported ${mib(fm.measured.reportedBytes)} for its table ` +
     `(\`flows.memoryBytes\`), **${(fm.measured.reportedBytes / fm.measured.largeEntries).toFixed(1)} bytes per flow of capacity**:`);
-  p('buckets for 25% more flows than capacity, a 64-byte bucket line per 8 slots and a 32-byte record per slot.');
+  p('buckets for 50% more flows than capacity, a 128-byte bucket per 6 slots holding the whole flow.');
   p();
   p(`Measured: resident set of a process whose ${count(fm.measured.largeEntries)}-entry table holds ${count(fm.measured.largeEntries)} flows`);
   p(`minus one with a ${count(fm.measured.smallEntries)}-entry table, both replaying the same pcap of distinct SYNs`);
