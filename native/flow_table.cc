@@ -75,7 +75,7 @@ FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) 
   auto position = [&](uint32_t way_bits) {  // bits 0-7 the primary's ways, 8-15 the secondary's
     uint32_t bit = static_cast<uint32_t>(__builtin_ctz(way_bits));
     uint32_t bucket = bit < 8 ? h.primary : h.secondary;
-    return static_cast<int32_t>(bucket * kFlowWays + bit % 8);
+    return PositionOf(bucket, bit % 8);
   };
   if (active < capacity_) {
     // The primary while it has room to spare, else the less loaded bucket, as
@@ -108,11 +108,12 @@ FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) 
 }
 
 void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services) {
-  FlowBucket& b = buckets_[pos / kFlowWays];
-  uint32_t way = pos % kFlowWays;
+  FlowBucket& b = buckets_[BucketOf(pos)];
+  uint32_t way = WayOf(pos);
   services[b.service_id[way]].active_flows--;
   counters.flow_active--;
   b.flags[way] = 0;
+  changes_++;
 }
 
 void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backend_id, uint16_t service_id,
@@ -125,8 +126,8 @@ void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backe
     Remove(pos, counters, services);
     counters.flow_evictions++;
   }
-  FlowBucket& b = buckets_[pos / kFlowWays];
-  uint32_t way = pos % kFlowWays;
+  FlowBucket& b = buckets_[BucketOf(pos)];
+  uint32_t way = WayOf(pos);
   FlowKeyWords words = Words(key);
   b.addrs[way] = words.lo;
   b.ports[way] = static_cast<uint32_t>(words.hi);
@@ -136,6 +137,7 @@ void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backe
   b.flags[way] = static_cast<uint8_t>(kFlowInUse | ProtocolFlag(words) | (closing ? kFlowClosing : 0));
   counters.flow_active++;
   counters.flow_inserts++;
+  changes_++;
   services[service_id].active_flows++;
 }
 
@@ -147,7 +149,7 @@ void FlowTable::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters,
     const FlowBucket& b = buckets_[bucket];
     for (uint32_t way = 0; way < kFlowWays; way++) {
       if ((b.flags[way] & kFlowInUse) && now_ms - b.last_seen_ms[way] > TimeoutMs(b.flags[way])) {
-        Remove(static_cast<int32_t>(bucket * kFlowWays + way), counters, services);
+        Remove(PositionOf(bucket, way), counters, services);
         counters.flow_expirations++;
       }
     }

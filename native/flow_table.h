@@ -145,11 +145,20 @@ class FlowTable {
   // secondary bucket when the primary does not hold the key.
   void PrefetchPrimary(const FlowHash& h) const { PrefetchBucket(h.primary); }
 
-  // Returns true when the secondary bucket has to be looked at too.
-  bool PrefetchAfterPrimary(const FlowKey4& key, const FlowHash& h) const {
-    if (FindIn(h.primary, Words(key)) >= 0) return false;
-    PrefetchBucket(h.secondary);
-    return true;
+  // What the primary bucket said about a key, kept for the lookup proper: while
+  // no flow has been added or removed since (the same burst, all hits), the
+  // lookup need not search the primary again.
+  struct PrimaryProbe {
+    int32_t position;  // the key's position in its primary bucket, or -1
+    uint32_t changes;  // changes_ when the primary was searched
+  };
+
+  // Searches the primary bucket, which is in cache by now, and when the key is
+  // not there fetches the secondary for the lookup that follows.
+  PrimaryProbe ProbePrimary(const FlowKey4& key, const FlowHash& h) const {
+    int32_t pos = FindIn(h.primary, Words(key));
+    if (pos < 0) PrefetchBucket(h.secondary);
+    return {pos, changes_};
   }
 
   // The key's position, or -1. Keys are TCP or UDP (services are), so the
@@ -159,20 +168,24 @@ class FlowTable {
     int32_t pos = FindIn(h.primary, words);
     return pos >= 0 ? pos : FindIn(h.secondary, words);
   }
+  int32_t Lookup(const FlowKey4& key, const FlowHash& h, const PrimaryProbe& probe) const {
+    if (probe.changes != changes_) return Lookup(key, h);
+    return probe.position >= 0 ? probe.position : FindIn(h.secondary, Words(key));
+  }
 
-  uint32_t BackendId(int32_t pos) const { return buckets_[pos / kFlowWays].backend_id[pos % kFlowWays]; }
-  uint16_t ServiceId(int32_t pos) const { return buckets_[pos / kFlowWays].service_id[pos % kFlowWays]; }
+  uint32_t BackendId(int32_t pos) const { return buckets_[BucketOf(pos)].backend_id[WayOf(pos)]; }
+  uint16_t ServiceId(int32_t pos) const { return buckets_[BucketOf(pos)].service_id[WayOf(pos)]; }
   bool IsExpired(int32_t pos, uint32_t now_ms) const {
-    const FlowBucket& b = buckets_[pos / kFlowWays];
-    uint32_t way = pos % kFlowWays;
+    const FlowBucket& b = buckets_[BucketOf(pos)];
+    uint32_t way = WayOf(pos);
     return now_ms - b.last_seen_ms[way] > TimeoutMs(b.flags[way]);
   }
-  bool IsClosing(int32_t pos) const { return buckets_[pos / kFlowWays].flags[pos % kFlowWays] & kFlowClosing; }
+  bool IsClosing(int32_t pos) const { return buckets_[BucketOf(pos)].flags[WayOf(pos)] & kFlowClosing; }
 
   // A packet of the flow was seen.
   void Touch(int32_t pos, uint32_t now_ms, bool closing) {
-    FlowBucket& b = buckets_[pos / kFlowWays];
-    uint32_t way = pos % kFlowWays;
+    FlowBucket& b = buckets_[BucketOf(pos)];
+    uint32_t way = WayOf(pos);
     b.last_seen_ms[way] = now_ms;
     if (closing) b.flags[way] |= kFlowClosing;
   }
@@ -180,8 +193,8 @@ class FlowTable {
   // The flow at `pos` starts over on another backend (expired, reopened, or its
   // backend left); the caller moves the per-service counts.
   void Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing, uint32_t now_ms) {
-    FlowBucket& b = buckets_[pos / kFlowWays];
-    uint32_t way = pos % kFlowWays;
+    FlowBucket& b = buckets_[BucketOf(pos)];
+    uint32_t way = WayOf(pos);
     b.backend_id[way] = static_cast<uint16_t>(backend_id);
     b.service_id[way] = service_id;
     b.last_seen_ms[way] = now_ms;
@@ -208,9 +221,18 @@ class FlowTable {
   // top for how often an insert then finds both buckets full.
   static constexpr uint32_t kSlackPercent = 50;
 
+  // A position is a bucket and a way in its own bits (not bucket * 6 + way), so
+  // reading one back costs a shift and a mask, not a division.
+  static int32_t PositionOf(uint32_t bucket, uint32_t way) { return static_cast<int32_t>(bucket << kWayBits | way); }
+  static uint32_t BucketOf(int32_t pos) { return static_cast<uint32_t>(pos) >> kWayBits; }
+  static uint32_t WayOf(int32_t pos) { return static_cast<uint32_t>(pos) & ((1u << kWayBits) - 1); }
+  // The config's limit, 2^26 flows, is 2^24 buckets or so: positions fit an int32_t.
+
  private:
   static constexpr uint32_t kHashSeed = 0x5d1ce0;
   static constexpr uint32_t kPrimaryPreferred = 4;
+  static constexpr uint32_t kWayBits = 3;
+  static_assert(kFlowWays <= 1u << kWayBits, "a way fits its bits");
 
   static FlowKeyWords Words(const FlowKey4& key) {
     FlowKeyWords words;
@@ -255,7 +277,7 @@ class FlowTable {
     for (; mask != 0; mask &= mask - 1) {
       uint32_t way = static_cast<uint32_t>(__builtin_ctz(mask));
       if (b.addrs[way] == key.lo && (b.flags[way] & (kFlowInUse | kFlowUdp)) == flags) {
-        return static_cast<int32_t>(bucket * kFlowWays + way);
+        return PositionOf(bucket, way);
       }
     }
     return -1;
@@ -271,6 +293,7 @@ class FlowTable {
 
   FlowBucket* buckets_ = nullptr;
   uint32_t num_buckets_ = 0;
+  uint32_t changes_ = 0;           // flows added or removed, ever: see PrimaryProbe
   uint32_t capacity_ = 0;          // most flows held at once
   uint32_t sweep_cursor_ = 0;      // a bucket index
   FlowTimeouts timeouts_{};

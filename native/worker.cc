@@ -36,6 +36,7 @@ struct Pending {
   const ServiceView* service;
   FlowKey4 key;
   FlowHash hash;
+  FlowTable::PrimaryProbe probe;  // filled in by Forward's first pass
   uint8_t tcp_flags;
   // An ICMP error quoting one of the flow's packets: sent where the flow goes,
   // but it neither creates, refreshes nor re-picks the flow's entry.
@@ -380,7 +381,7 @@ inline uint32_t BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pend
   bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
   // Looked up one at a time, after the previous packet's insert: two packets
   // of one new flow in the same burst then share one entry.
-  int32_t pos = flows.Lookup(p.key, p.hash);
+  int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
   if (pos < 0) {
     c.flow_misses++;
     uint32_t backend_id = MaglevPick(service, p.hash);
@@ -418,7 +419,7 @@ inline uint32_t BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pend
 inline uint32_t BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, const Pending& p) {
   FlowTable& flows = *w.flows;
   const ServiceView& service = *p.service;
-  int32_t pos = flows.Lookup(p.key, p.hash);
+  int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
   if (pos >= 0) {
     uint32_t remembered = flows.BackendId(pos);
     const BackendView* b = snap.Backend(remembered);
@@ -446,9 +447,10 @@ __rte_always_inline void SendInMode(WorkerContext& w, const ServiceView& service
 void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint16_t ingress_port,
              uint32_t now_ms) {
   FlowTable& flows = *w.flows;
-  // Primary buckets were prefetched in Classify; this pass fetches the secondary
-  // buckets the lookups below will read (flow_table.h), all of a burst's at once.
-  for (uint32_t i = 0; i < n; i++) flows.PrefetchAfterPrimary(pending[i].key, pending[i].hash);
+  // Primary buckets were prefetched in Classify; this pass searches them and
+  // fetches the secondary buckets the lookups below will read (flow_table.h),
+  // all of a burst's at once.
+  for (uint32_t i = 0; i < n; i++) pending[i].probe = flows.ProbePrimary(pending[i].key, pending[i].hash);
   LcoreCounters& c = *w.counters;
 
   for (uint32_t i = 0; i < n; i++) {

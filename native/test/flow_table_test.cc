@@ -165,6 +165,34 @@ TEST_CASE("flow table: a reassigned flow keeps its slot and takes the new backen
   CHECK(t.table->IsClosing(pos));
 }
 
+TEST_CASE("flow table: a primary probe is used while nothing changed, and not once a flow was added or evicted") {
+  TestTable t(1024);
+  auto keys = Keys(4096, 11);
+  for (uint32_t i = 0; i < 1024; i++) t.Add(keys[i], i % 7, 10);
+  // Every key: its probe agrees with a plain lookup while the table is unchanged.
+  uint32_t in_primary = 0;
+  for (uint32_t i = 0; i < 1024; i++) {
+    FlowHash h = t.table->HashOf(keys[i]);
+    FlowTable::PrimaryProbe probe = t.table->ProbePrimary(keys[i], h);
+    if (probe.position >= 0) in_primary++;
+    CHECK(t.table->Lookup(keys[i], h, probe) == t.Find(keys[i]));
+  }
+  CHECK(in_primary > 512);
+  // Probes taken, then the table filled past capacity so that the probed flows
+  // are evicted and their slots reused: a stale probe must not answer.
+  std::vector<FlowTable::PrimaryProbe> probes(1024);
+  for (uint32_t i = 0; i < 1024; i++) probes[i] = t.table->ProbePrimary(keys[i], t.table->HashOf(keys[i]));
+  for (uint32_t i = 1024; i < 4096; i++) t.Add(keys[i], 1, 20);
+  uint32_t gone = 0;
+  for (uint32_t i = 0; i < 1024; i++) {
+    FlowHash h = t.table->HashOf(keys[i]);
+    int32_t pos = t.table->Lookup(keys[i], h, probes[i]);
+    CHECK(pos == t.Find(keys[i]));
+    if (pos < 0) gone++;
+  }
+  CHECK(gone > 900);
+}
+
 TEST_CASE("flow table: sized load, two choices of 6 ways: inserts practically never evict early") {
   const uint32_t capacity = 1 << 16;
   TestTable t(capacity);

@@ -36,6 +36,8 @@ export interface ThroughputRow {
   sluiceMpps: number;
   testpmdMpps: number;
   ratio: number;
+  /** testpmd rxonly on the same pcap: what receiving and freeing alone costs */
+  rxonlyMpps: number;
   sluiceHits: number;
   sluiceMisses: number;
   sluiceDrops: number;
@@ -177,17 +179,22 @@ async function main(): Promise<void> {
       writeFlowPcap(pcap, { flows, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
       const base: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, flows), preload: flows, hugepages };
       log(`throughput, ${flows} flows: testpmd`);
-      const t: TestpmdResult = await runTestpmd({
+      const testpmd = (forwardMode: '5tswap' | 'rxonly') => runTestpmd({
         pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages, skip: 2, samples: args.seconds,
+        forwardMode,
       });
+      const t: TestpmdResult = await testpmd('5tswap');
       commands.push(t.command);
+      log(`throughput, ${flows} flows: testpmd rxonly`);
+      const floor = await testpmd('rxonly');
+      commands.push(floor.command);
       for (const mode of ['dsr', 'tunnel', 'nat'] as const) {
         const cfg = writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode }));
         log(`throughput, ${flows} flows: sluice ${mode}`);
         const s = await runSluice(cfg, flows, args.seconds);
         const sluiceMpps = rate(s, (x) => x.rx) / 1e6;
         throughput.push({
-          mode, flows, sluiceMpps, testpmdMpps: t.mpps, ratio: sluiceMpps / t.mpps,
+          mode, flows, sluiceMpps, testpmdMpps: t.mpps, ratio: sluiceMpps / t.mpps, rxonlyMpps: floor.mpps,
           sluiceHits: s.after.hits - s.before.hits, sluiceMisses: s.after.misses - s.before.misses,
           sluiceDrops: s.after.dropped - s.before.dropped, warmSec: s.warmMs / 1000,
           sluiceCommand: sluiceCommand(cfg, flows), testpmdCommand: t.command, testpmdSamples: t.rxPps,

@@ -1,5 +1,5 @@
 // BENCHMARKS.md from one run's results.
-import type { BenchResults } from './main';
+import type { BenchResults, ThroughputRow } from './main';
 import { renderMaglev } from './maglev';
 
 const f2 = (x: number) => x.toFixed(2);
@@ -38,6 +38,8 @@ export function renderMarkdown(r: BenchResults): string {
     const table = t.mode === 'nat' ? '| — | — |' : `| ${t.sluiceHits} | ${t.sluiceMisses} |`;
     p(`| ${t.mode} | ${count(t.flows)} | ${f2(t.sluiceMpps)} | ${f2(t.testpmdMpps)} | ${pct(t.ratio)} ${table}`);
   }
+  p();
+  for (const line of renderTimePerPacket(r.throughput)) p(line);
   p();
   p('## New-flow rate (eviction running)');
   p();
@@ -154,4 +156,30 @@ export function renderMarkdown(r: BenchResults): string {
   p('```');
   p();
   return `${lines.join('\n')}\n`;
+}
+
+// Nanoseconds per packet split into the PMD's receive and free (testpmd rxonly,
+// the floor every forwarder on this port pays) and each forwarder's own work:
+// the ratios to testpmd above say how far off a target is, this says in what.
+function renderTimePerPacket(rows: ThroughputRow[]): string[] {
+  const out: string[] = [];
+  const ns = (mpps: number) => 1000 / mpps;
+  const byFlows = [...new Set(rows.map((t) => t.flows))];
+  out.push('**Time per packet**, from the rates above and `dpdk-testpmd --forward-mode=rxonly` on the same pcap and core');
+  out.push('(receive and free only, the floor under every forwarder on this port): ns per packet beyond that floor.');
+  out.push('');
+  out.push('| Active flows | rxonly (receive, free) | 5tswap beyond it | dsr beyond it | tunnel beyond it | nat beyond it | dsr at 70% of 5tswap would need |');
+  out.push('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const flows of byFlows) {
+    const same = rows.filter((t) => t.flows === flows);
+    const floor = ns(same[0].rxonlyMpps);
+    const own = (mode: string) => {
+      const t = same.find((x) => x.mode === mode);
+      return t ? `${(ns(t.sluiceMpps) - floor).toFixed(1)} ns` : '—';
+    };
+    const budget = ns(0.7 * same[0].testpmdMpps) - floor;
+    out.push(`| ${count(flows)} | ${floor.toFixed(1)} ns | ${(ns(same[0].testpmdMpps) - floor).toFixed(1)} ns | ${own('dsr')} | ` +
+      `${own('tunnel')} | ${own('nat')} | ${budget.toFixed(1)} ns |`);
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
-// The ceiling: dpdk-testpmd's 5tswap forwarding on the same pcap and core as Sluice.
+// The ceiling: dpdk-testpmd's 5tswap forwarding on the same pcap and core as
+// Sluice; and the floor under both: rxonly, the PMD's receive and free alone.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { DPDK_RUNTIME_ROOT } from '../runtime-dirs';
@@ -15,6 +16,8 @@ export interface TestpmdOptions {
   /** Samples (one per second) to skip while the pcap loads and the rate settles. */
   skip: number;
   samples: number;
+  /** 5tswap: swap MACs, IP addresses and ports, transmit; rxonly: receive and free. */
+  forwardMode: '5tswap' | 'rxonly';
 }
 
 export interface TestpmdResult {
@@ -29,7 +32,7 @@ export function testpmdArgs(o: TestpmdOptions): string[] {
   return [
     '-l', o.cores, ...(o.hugepages ? ['--in-memory'] : ['--no-huge']), '-m', String(o.memoryMb), '--no-pci', '--file-prefix', PREFIX,
     '--vdev', `net_pcap0,rx_pcap=${o.pcap},infinite_rx=1`, '--',
-    '--forward-mode=5tswap', '--nb-cores=1', '--stats-period', '1', `--total-num-mbufs=${o.mbufs}`,
+    `--forward-mode=${o.forwardMode}`, '--nb-cores=1', '--stats-period', '1', `--total-num-mbufs=${o.mbufs}`,
   ];
 }
 
