@@ -372,9 +372,20 @@ inline uint32_t MaglevPick(const ServiceView& service, const FlowHash& hash) {
   return service.maglev[MaglevSlot(hash.sig, service.table_size)];
 }
 
+// A flow's backend: its global id, and its view in the snapshot (nullptr when
+// there is none), looked up once.
+struct BackendPick {
+  uint32_t id;
+  const BackendView* view;
+};
+
+inline BackendPick Picked(const Snapshot& snap, uint32_t backend_id) {
+  return {backend_id, backend_id == kMaglevNoBackend ? nullptr : snap.Backend(backend_id)};
+}
+
 // The flow's remembered backend while it is live and still usable, else a fresh
-// Maglev pick, remembered. kMaglevNoBackend when the service has none.
-inline uint32_t BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
+// Maglev pick, remembered. id kMaglevNoBackend when the service has none.
+inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
   FlowTable& flows = *w.flows;
   LcoreCounters& c = *w.counters;
   const ServiceView& service = *p.service;
@@ -385,10 +396,10 @@ inline uint32_t BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pend
   if (pos < 0) {
     c.flow_misses++;
     uint32_t backend_id = MaglevPick(service, p.hash);
-    if (backend_id == kMaglevNoBackend) return backend_id;
+    if (backend_id == kMaglevNoBackend) return {backend_id, nullptr};
     Remember(w, p, backend_id, closing_now, now_ms);
     CountNewFlow(w, service.id, backend_id);
-    return backend_id;
+    return Picked(snap, backend_id);
   }
   uint32_t remembered = flows.BackendId(pos);
   uint16_t service_id = flows.ServiceId(pos);
@@ -399,24 +410,24 @@ inline uint32_t BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pend
   if (!expired && !reopened && usable) {
     c.flow_hits++;
     flows.Touch(pos, now_ms, closing_now);
-    return remembered;
+    return {remembered, b};
   }
   c.flow_misses++;
   if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
   uint32_t backend_id = MaglevPick(service, p.hash);
-  if (backend_id == kMaglevNoBackend) return backend_id;
+  if (backend_id == kMaglevNoBackend) return {backend_id, nullptr};
   if (service_id != service.id) {
     w.service_counters[service_id].active_flows--;
     w.service_counters[service.id].active_flows++;
   }
   flows.Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
   CountNewFlow(w, service.id, backend_id);
-  return backend_id;
+  return Picked(snap, backend_id);
 }
 
 // Where the quoted flow's packets go now, without touching its entry: an error
 // must not keep a flow alive, and a flow it names may not exist on this lcore.
-inline uint32_t BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, const Pending& p) {
+inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, const Pending& p) {
   FlowTable& flows = *w.flows;
   const ServiceView& service = *p.service;
   int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
@@ -424,10 +435,10 @@ inline uint32_t BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, cons
     uint32_t remembered = flows.BackendId(pos);
     const BackendView* b = snap.Backend(remembered);
     if (flows.ServiceId(pos) == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows) {
-      return remembered;
+      return {remembered, b};
     }
   }
-  return MaglevPick(service, p.hash);
+  return Picked(snap, MaglevPick(service, p.hash));
 }
 
 // Inlined: as a call it spilled and reloaded a dozen registers per packet.
@@ -456,12 +467,13 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
   for (uint32_t i = 0; i < n; i++) {
     Pending& p = pending[i];
     const ServiceView& service = *p.service;
-    uint32_t backend_id = p.quoted ? BackendOfQuotedFlow(w, snap, p) : BackendOfFlow(w, snap, p, now_ms);
+    BackendPick pick = p.quoted ? BackendOfQuotedFlow(w, snap, p) : BackendOfFlow(w, snap, p, now_ms);
+    uint32_t backend_id = pick.id;
     if (backend_id == kMaglevNoBackend) {
       Drop(w, p.mbuf, DropReason::kNoBackend);
       continue;
     }
-    const BackendView* b = snap.Backend(backend_id);
+    const BackendView* b = pick.view;
     if (b == nullptr || !b->mac_known) {
       Drop(w, p.mbuf, DropReason::kNeighborUnresolved);
       continue;

@@ -5,7 +5,7 @@
 //
 //   node dist/src/bench/main.js [--flows 1024,1048576] [--seconds 5] [--out DIR]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { maglevBuilds, maglevRemaps, type MaglevBuild, type MaglevRemap } from './maglev';
@@ -153,6 +153,8 @@ function parseArgs(argv: string[]): { flows: number[]; seconds: number; out: str
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // Made before the run, not after it: a few minutes of figures are not lost to a missing directory.
+  mkdirSync(args.out, { recursive: true });
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const commands: string[] = [];
@@ -188,6 +190,7 @@ async function main(): Promise<void> {
       log(`throughput, ${flows} flows: testpmd rxonly`);
       const floor = await testpmd('rxonly');
       commands.push(floor.command);
+      log(`  testpmd 5tswap ${t.mpps.toFixed(2)} Mpps, rxonly ${floor.mpps.toFixed(2)} Mpps`);
       for (const mode of ['dsr', 'tunnel', 'nat'] as const) {
         const cfg = writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode }));
         log(`throughput, ${flows} flows: sluice ${mode}`);
