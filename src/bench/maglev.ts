@@ -37,7 +37,8 @@ const key = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8
 const backendList = (n: number, weight: (i: number) => number = () => 100): Backend[] =>
   Array.from({ length: n }, (_, i) => ({ key: key(i), weight: weight(i) }));
 
-function median(xs: number[]): number {
+/** The middle value (the upper middle of an even count). */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }

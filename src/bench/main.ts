@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { maglevBuilds, maglevRemaps, type MaglevBuild, type MaglevRemap } from './maglev';
+import { maglevBuilds, maglevRemaps, median, type MaglevBuild, type MaglevRemap } from './maglev';
 import { TCP_ACK, TCP_SYN, writeFlowPcap } from './pcap-flows';
 import { benchConfig, BENCH_PORT, BENCH_VIP, mbufsFor, memoryMbFor, TESTPMD_CORES, type BenchRun } from './sluice-config';
 import { RESULT_PREFIX, type SluiceRunResult } from './sluice-run';
@@ -38,6 +38,8 @@ export interface ThroughputRow {
   ratio: number;
   /** testpmd rxonly on the same pcap: what receiving and freeing alone costs */
   rxonlyMpps: number;
+  /** Each round's figures, measured back to back; the fields above are their medians. */
+  rounds: { sluiceMpps: number; testpmdMpps: number; rxonlyMpps: number }[];
   sluiceHits: number;
   sluiceMisses: number;
   sluiceDrops: number;
@@ -138,15 +140,20 @@ function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
 }
 
-function parseArgs(argv: string[]): { flows: number[]; seconds: number; out: string; newFlows: number } {
-  const o = { flows: [1024, 1048576], seconds: 5, out: ROOT, newFlows: 1048576 };
+function parseArgs(argv: string[]): { flows: number[]; seconds: number; out: string; newFlows: number; repeat: number } {
+  const o = { flows: [1024, 1048576], seconds: 5, out: ROOT, newFlows: 1048576, repeat: 3 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--flows') o.flows = v.split(',').map(Number);
     else if (argv[i] === '--seconds') o.seconds = Number(v);
     else if (argv[i] === '--new-flows') o.newFlows = Number(v);
     else if (argv[i] === '--out') o.out = resolve(v);
-    else throw new Error(`unknown argument ${argv[i]}; usage: main.js [--flows N,N] [--seconds S] [--new-flows N] [--out DIR]`);
+    else if (argv[i] === '--repeat') o.repeat = Number(v);
+    else throw new Error(`unknown argument ${argv[i]}; usage: main.js [--flows N,N] [--seconds S] [--new-flows N] [--repeat R] [--out DIR]`);
+  }
+  const whole = (n: number) => Number.isInteger(n) && n >= 1;
+  if (!o.flows.every(whole) || !whole(o.newFlows) || !whole(o.repeat) || !whole(o.seconds)) {
+    throw new Error('--flows, --new-flows, --repeat and --seconds take whole numbers of at least 1');
   }
   return o;
 }
@@ -180,31 +187,40 @@ async function main(): Promise<void> {
       const pcap = join(dir, `flows-${flows}.pcap`);
       writeFlowPcap(pcap, { flows, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
       const base: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, flows), preload: flows, hugepages };
-      log(`throughput, ${flows} flows: testpmd`);
       const testpmd = (forwardMode: '5tswap' | 'rxonly') => runTestpmd({
         pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages, skip: 2, samples: args.seconds,
         forwardMode,
       });
-      const t: TestpmdResult = await testpmd('5tswap');
-      commands.push(t.command);
-      log(`throughput, ${flows} flows: testpmd rxonly`);
-      const floor = await testpmd('rxonly');
-      commands.push(floor.command);
-      log(`  testpmd 5tswap ${t.mpps.toFixed(2)} Mpps, rxonly ${floor.mpps.toFixed(2)} Mpps`);
-      for (const mode of ['dsr', 'tunnel', 'nat'] as const) {
-        const cfg = writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode }));
-        log(`throughput, ${flows} flows: sluice ${mode}`);
-        const s = await runSluice(cfg, flows, args.seconds);
-        const sluiceMpps = rate(s, (x) => x.rx) / 1e6;
-        throughput.push({
-          mode, flows, sluiceMpps, testpmdMpps: t.mpps, ratio: sluiceMpps / t.mpps, rxonlyMpps: floor.mpps,
-          sluiceHits: s.after.hits - s.before.hits, sluiceMisses: s.after.misses - s.before.misses,
-          sluiceDrops: s.after.dropped - s.before.dropped, warmSec: s.warmMs / 1000,
-          sluiceCommand: sluiceCommand(cfg, flows), testpmdCommand: t.command, testpmdSamples: t.rxPps,
-        });
-        commands.push(sluiceCommand(cfg, flows));
-        log(`  sluice ${mode} ${sluiceMpps.toFixed(2)} Mpps, testpmd ${t.mpps.toFixed(2)} Mpps`);
+      const modes = ['dsr', 'tunnel', 'nat'] as const;
+      const configs = modes.map((mode) => writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode })));
+      // The machine's speed drifts by tens of percent over minutes: each round
+      // measures the ceiling, the floor and every mode back to back, and the
+      // table reports each figure's median over the rounds and the median ratio.
+      const rounds: { t: TestpmdResult; floor: TestpmdResult; runs: SluiceRunResult[] }[] = [];
+      for (let round = 1; round <= args.repeat; round++) {
+        log(`throughput, ${flows} flows, round ${round} of ${args.repeat}: testpmd 5tswap, rxonly, sluice ${modes.join(', ')}`);
+        const t = await testpmd('5tswap');
+        const floor = await testpmd('rxonly');
+        const runs: SluiceRunResult[] = [];
+        for (const cfg of configs) runs.push(await runSluice(cfg, flows, args.seconds));
+        rounds.push({ t, floor, runs });
+        log(`  testpmd 5tswap ${t.mpps.toFixed(2)}, rxonly ${floor.mpps.toFixed(2)}; sluice ` +
+          runs.map((s, i) => `${modes[i]} ${(rate(s, (x) => x.rx) / 1e6).toFixed(2)}`).join(', ') + ' Mpps');
       }
+      commands.push(rounds[0].t.command, rounds[0].floor.command);
+      modes.forEach((mode, i) => {
+        const mpps = rounds.map((r) => rate(r.runs[i], (x) => x.rx) / 1e6);
+        const last = rounds[rounds.length - 1].runs[i];
+        throughput.push({
+          mode, flows, sluiceMpps: median(mpps), testpmdMpps: median(rounds.map((r) => r.t.mpps)),
+          ratio: median(rounds.map((r, k) => mpps[k] / r.t.mpps)), rxonlyMpps: median(rounds.map((r) => r.floor.mpps)),
+          sluiceHits: last.after.hits - last.before.hits, sluiceMisses: last.after.misses - last.before.misses,
+          sluiceDrops: last.after.dropped - last.before.dropped, warmSec: last.warmMs / 1000,
+          sluiceCommand: sluiceCommand(configs[i], flows), testpmdCommand: rounds[0].t.command, testpmdSamples: rounds[0].t.rxPps,
+          rounds: rounds.map((r, k) => ({ sluiceMpps: mpps[k], testpmdMpps: r.t.mpps, rxonlyMpps: r.floor.mpps })),
+        });
+        commands.push(sluiceCommand(configs[i], flows));
+      });
     }
 
     const newFlow: NewFlowRow[] = [];

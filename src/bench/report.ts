@@ -29,14 +29,19 @@ export function renderMarkdown(r: BenchResults): string {
   p(r.hugepages.enabled
     ? `Both run on 2 MiB hugepages, which the benchmark reserved for the run and gave back (${r.hugepages.reason}).`
     : `Both run with \`--no-huge\` (${r.hugepages.reason}): at 1M flows they replay from 4 KiB pages and pay TLB misses.`);
+  const rounds = r.throughput[0]?.rounds.length ?? 1;
+  p(`This machine's speed drifts by tens of percent within minutes, so the measurement is made in ${rounds} rounds:`);
+  p('in each, testpmd 5tswap, testpmd rxonly and Sluice in each mode run back to back. Every figure below is the');
+  p('median over the rounds, and the ratio is the median of the rounds\' own ratios (each round\'s in the last column).');
   p('`tunnel` is ipip to on-link backends (20 bytes prepended, outer checksum computed). `nat` keeps');
   p('sessions (pool address:port per client flow), not flow-table entries, so its hit and miss columns are empty.');
   p();
-  p('| Mode | Active flows | Sluice Mpps | testpmd 5tswap Mpps | Sluice / testpmd | flow hits in window | misses in window |');
-  p('|---|---:|---:|---:|---:|---:|---:|');
+  p('| Mode | Active flows | Sluice Mpps | testpmd 5tswap Mpps | Sluice / testpmd | flow hits in window (last round) | misses in window | each round |');
+  p('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const t of r.throughput) {
     const table = t.mode === 'nat' ? '| — | — |' : `| ${t.sluiceHits} | ${t.sluiceMisses} |`;
-    p(`| ${t.mode} | ${count(t.flows)} | ${f2(t.sluiceMpps)} | ${f2(t.testpmdMpps)} | ${pct(t.ratio)} ${table}`);
+    const each = t.rounds.map((x) => `${(x.sluiceMpps / x.testpmdMpps * 100).toFixed(0)}%`).join(', ');
+    p(`| ${t.mode} | ${count(t.flows)} | ${f2(t.sluiceMpps)} | ${f2(t.testpmdMpps)} | ${pct(t.ratio)} ${table} ${each} |`);
   }
   p();
   for (const line of renderTimePerPacket(r.throughput)) p(line);
