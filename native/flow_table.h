@@ -221,18 +221,18 @@ class FlowTable {
   // top for how often an insert then finds both buckets full.
   static constexpr uint32_t kSlackPercent = 50;
 
-  // A position is a bucket and a way in its own bits (not bucket * 6 + way), so
-  // reading one back costs a shift and a mask, not a division.
-  static int32_t PositionOf(uint32_t bucket, uint32_t way) { return static_cast<int32_t>(bucket << kWayBits | way); }
-  static uint32_t BucketOf(int32_t pos) { return static_cast<uint32_t>(pos) >> kWayBits; }
-  static uint32_t WayOf(int32_t pos) { return static_cast<uint32_t>(pos) & ((1u << kWayBits) - 1); }
-  // The config's limit, 2^26 flows, is 2^24 buckets or so: positions fit an int32_t.
-
  private:
   static constexpr uint32_t kHashSeed = 0x5d1ce0;
   static constexpr uint32_t kPrimaryPreferred = 4;
   static constexpr uint32_t kWayBits = 3;
   static_assert(kFlowWays <= 1u << kWayBits, "a way fits its bits");
+
+  // A position is a bucket and a way in its own bits (not bucket * 6 + way), so
+  // reading one back costs a shift and a mask, not a division. The config's
+  // limit, 2^26 flows, is about 2^24 buckets: positions fit an int32_t.
+  static int32_t PositionOf(uint32_t bucket, uint32_t way) { return static_cast<int32_t>(bucket << kWayBits | way); }
+  static uint32_t BucketOf(int32_t pos) { return static_cast<uint32_t>(pos) >> kWayBits; }
+  static uint32_t WayOf(int32_t pos) { return static_cast<uint32_t>(pos) & ((1u << kWayBits) - 1); }
 
   static FlowKeyWords Words(const FlowKey4& key) {
     FlowKeyWords words;

@@ -168,12 +168,17 @@ export function renderMarkdown(r: BenchResults): string {
   return `${lines.join('\n')}\n`;
 }
 
-// Nanoseconds per packet split into the PMD's receive and free (testpmd rxonly,
-// the floor every forwarder on this port pays) and each forwarder's own work:
-// the ratios to testpmd above say how far off a target is, this says in what.
+// ns per packet a row's forwarder spends beyond the PMD's receive and free
+// (testpmd rxonly on the same pcap, the floor every forwarder on this port pays).
+const beyondFloorNs = (t: ThroughputRow, mpps = t.sluiceMpps) => 1000 / mpps - 1000 / t.rxonlyMpps;
+// The dsr target (70% of 5tswap) as the time beyond the floor it leaves.
+const dsrBudgetNs = (t: ThroughputRow) => beyondFloorNs(t, 0.7 * t.testpmdMpps);
+
+// Each forwarder's time per packet beyond the floor: the ratios to testpmd
+// above say how far off a target is, this says in what.
 function renderTimePerPacket(rows: ThroughputRow[]): string[] {
   const out: string[] = [];
-  const ns = (mpps: number) => 1000 / mpps;
+  const ns = (x: number) => `${x.toFixed(1)} ns`;
   const byFlows = [...new Set(rows.map((t) => t.flows))];
   out.push('**Time per packet**, from the rates above and `dpdk-testpmd --forward-mode=rxonly` on the same pcap and core');
   out.push('(receive and free only, the floor under every forwarder on this port): ns per packet beyond that floor.');
@@ -182,14 +187,13 @@ function renderTimePerPacket(rows: ThroughputRow[]): string[] {
   out.push('|---:|---:|---:|---:|---:|---:|---:|');
   for (const flows of byFlows) {
     const same = rows.filter((t) => t.flows === flows);
-    const floor = ns(same[0].rxonlyMpps);
+    const first = same[0];
     const own = (mode: string) => {
       const t = same.find((x) => x.mode === mode);
-      return t ? `${(ns(t.sluiceMpps) - floor).toFixed(1)} ns` : '—';
+      return t ? ns(beyondFloorNs(t)) : '—';
     };
-    const budget = ns(0.7 * same[0].testpmdMpps) - floor;
-    out.push(`| ${count(flows)} | ${floor.toFixed(1)} ns | ${(ns(same[0].testpmdMpps) - floor).toFixed(1)} ns | ${own('dsr')} | ` +
-      `${own('tunnel')} | ${own('nat')} | ${budget.toFixed(1)} ns |`);
+    out.push(`| ${count(flows)} | ${ns(1000 / first.rxonlyMpps)} | ${ns(beyondFloorNs(first, first.testpmdMpps))} | ` +
+      `${own('dsr')} | ${own('tunnel')} | ${own('nat')} | ${ns(dsrBudgetNs(first))} |`);
   }
   return out;
 }
@@ -200,11 +204,10 @@ function renderBudget(rows: ThroughputRow[]): string[] {
   const small = rows.find((t) => t.mode === 'dsr' && t.flows === Math.min(...rows.map((x) => x.flows)));
   const large = rows.find((t) => t.mode === 'dsr' && t.flows === Math.max(...rows.map((x) => x.flows)));
   if (!small || !large || small === large) return [];
-  const own = (t: ThroughputRow) => 1000 / t.sluiceMpps - 1000 / t.rxonlyMpps;
-  const budget = 1000 / (0.7 * large.testpmdMpps) - 1000 / large.rxonlyMpps;
+  const own = beyondFloorNs;
   return [
     `- The time per packet above puts the dsr target in numbers: at ${count(large.flows)} flows dsr may spend ` +
-      `${budget.toFixed(1)} ns of its own per packet beyond the PMD's receive; it spends ${own(large).toFixed(1)} ns. ` +
+      `${dsrBudgetNs(large).toFixed(1)} ns of its own per packet beyond the PMD's receive; it spends ${own(large).toFixed(1)} ns. ` +
       `With everything in cache (${count(small.flows)} flows) the work of a load balancer (parse, checks, service and ` +
       `flow lookup, counters, rewrite) takes ${own(small).toFixed(1)} ns, and ${count(large.flows)} flows add ` +
       `${(own(large) - own(small)).toFixed(1)} ns, mostly the flow table's memory; 5tswap swaps fields in a packet ` +
