@@ -1,6 +1,7 @@
 // Read-only views: stats, ports, neighbors, drop reason names. Counters are
 // plain numbers (exact below 2^53, about 285 years at 1 Gpps).
 #include <arpa/inet.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
@@ -60,6 +61,9 @@ Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
   o.Set("iterations", Num(env, c.iterations));
   o.Set("busyCycles", Num(env, c.busy_cycles));
   o.Set("idleCycles", Num(env, c.idle_cycles));
+  double tsc_hz = static_cast<double>(rte_get_tsc_hz());
+  o.Set("receiveSeconds", Napi::Number::New(env, static_cast<double>(c.receive_cycles) / tsc_hz));
+  o.Set("processSeconds", Napi::Number::New(env, static_cast<double>(c.process_cycles) / tsc_hz));
   uint64_t total = c.busy_cycles + c.idle_cycles;
   o.Set("busyRatio", Napi::Number::New(env, total ? static_cast<double>(c.busy_cycles) / static_cast<double>(total) : 0.0));
   return o;

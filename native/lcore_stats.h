@@ -48,6 +48,12 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreCounters {
   uint64_t iterations;
   uint64_t busy_cycles;      // cycles spent in iterations that received packets
   uint64_t idle_cycles;      // cycles in empty iterations, sleeping included
+  // busy_cycles split by what the lcore waited on: receive calls that returned
+  // packets (the PMD's work, and the polls of empty queues before them in the
+  // iteration), and the processing of what they returned, tx hand-off included.
+  // The rest of busy_cycles is tx flushes and housekeeping.
+  uint64_t receive_cycles;
+  uint64_t process_cycles;
 
   // ICMP fragmentation-needed replies handed to tx: a subset of drops[mtu_exceeded],
   // whose buffers they reuse; the rest were held back by the rate limit.

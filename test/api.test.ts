@@ -514,6 +514,7 @@ describe('data plane views', () => {
   });
 
   test('GET /api/v1/lcores lists each worker lcore with the queues it polls', async () => {
+    await pushFrames(synFrames(8, 3).frames);
     const res = await get('/api/v1/lcores');
     assert.equal(res.status, 200);
     assert.equal(res.body.length, 1);
@@ -522,7 +523,13 @@ describe('data plane views', () => {
     assert.deepEqual(l.rx, [{ port: 'p0', queue: 0 }]);
     assert.ok(l.busyRatio >= 0 && l.busyRatio <= 1);
     assert.equal(l.flows.capacity, cfg.flowTable.entriesPerLcore);
-    assert.equal(typeof l.rxPackets, 'number');
+    assert.ok(l.rxPackets >= 8);
+    // Mean nanoseconds per packet: positive once packets came in, and far below
+    // a millisecond (seconds or raw cycles would be off by orders of magnitude).
+    assert.deepEqual(Object.keys(l.nsPerPacket).sort(), ['process', 'receive']);
+    for (const k of ['receive', 'process'] as const) {
+      assert.ok(l.nsPerPacket[k] > 0 && l.nsPerPacket[k] < 1e6, `${k}: ${l.nsPerPacket[k]} ns per packet`);
+    }
   });
 
   test('GET /api/v1/stats has exactly the documented shape', async () => {
@@ -558,6 +565,12 @@ describe('metrics', () => {
     assert.equal(value(after, 'sluice_dataplane_up'), 1);
     const rx = (s: Sample[]) => value(s, 'sluice_lcore_rx_packets_total', { lcore: '1' }) ?? NaN;
     assert.equal(rx(after) - rx(before), 64);
+    // The lcore's busy time, split: both parts grew with the burst, by less than
+    // the time the exchange took.
+    for (const name of ['sluice_lcore_receive_seconds_total', 'sluice_lcore_process_seconds_total']) {
+      const grew = (value(after, name, { lcore: '1' }) ?? NaN) - (value(before, name, { lcore: '1' }) ?? NaN);
+      assert.ok(grew > 0 && grew < 10, `${name} grew by ${grew}`);
+    }
     const portRx = (s: Sample[]) => value(s, 'sluice_port_rx_packets_total', { port: 'p0' }) ?? NaN;
     assert.ok(portRx(after) - portRx(before) >= 64, 'port rx moved');
     const svcFlows = (s: Sample[]) => value(s, 'sluice_service_new_flows_total', { service: 'web' }) ?? NaN;

@@ -113,6 +113,10 @@ function definitions(version: string): Definition[] {
       (l) => l.nat.handoffsReceived),
     perLcore('gauge', 'sluice_lcore_busy_ratio', 'share of cycles spent on packets rather than idle polling',
       (l) => l.busyRatio),
+    perLcore('counter', 'sluice_lcore_receive_seconds_total',
+      'time in receive calls that returned packets: the PMD\'s share of the lcore', (l) => l.receiveSeconds),
+    perLcore('counter', 'sluice_lcore_process_seconds_total',
+      'time processing received packets up to the tx hand-off: Sluice\'s own share', (l) => l.processSeconds),
 
     perLcore('gauge', 'sluice_flow_table_active_flows', 'flows in the lcore\'s flow table', (l) => l.flows.active),
     perLcore('gauge', 'sluice_flow_table_capacity_flows', 'flows the lcore\'s flow table holds at most',

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { maglevBuilds, maglevRemaps, median, type MaglevBuild, type MaglevRemap } from './maglev';
 import { TCP_ACK, TCP_SYN, writeFlowPcap } from './pcap-flows';
 import { benchConfig, BENCH_PORT, BENCH_VIP, mbufsFor, memoryMbFor, TESTPMD_CORES, type BenchRun } from './sluice-config';
-import { RESULT_PREFIX, type SluiceRunResult } from './sluice-run';
+import { RESULT_PREFIX, type SluiceRunResult, type WorkerSample } from './sluice-run';
 import { runTestpmd, type TestpmdResult } from './testpmd-run';
 import { flowMemory, type FlowMemory } from './flow-memory';
 import { renderMarkdown } from './report';
@@ -38,8 +38,14 @@ export interface ThroughputRow {
   ratio: number;
   /** testpmd rxonly on the same pcap: what receiving and freeing alone costs */
   rxonlyMpps: number;
+  /**
+   * Sluice's worker timed itself: ns per packet in receive calls (the PMD) and
+   * in processing what they returned (Sluice's own work), medians over rounds.
+   */
+  receiveNs: number;
+  processNs: number;
   /** Each round's figures, measured back to back; the fields above are their medians. */
-  rounds: { sluiceMpps: number; testpmdMpps: number; rxonlyMpps: number }[];
+  rounds: { sluiceMpps: number; testpmdMpps: number; rxonlyMpps: number; receiveNs: number; processNs: number }[];
   sluiceHits: number;
   sluiceMisses: number;
   sluiceDrops: number;
@@ -210,6 +216,10 @@ async function main(): Promise<void> {
       commands.push(rounds[0].t.command, rounds[0].floor.command);
       modes.forEach((mode, i) => {
         const mpps = rounds.map((r) => rate(r.runs[i], (x) => x.rx) / 1e6);
+        const perPacketNs = (s: SluiceRunResult, seconds: (x: WorkerSample) => number) =>
+          ((seconds(s.after) - seconds(s.before)) * 1e9) / Math.max(1, s.after.rx - s.before.rx);
+        const receiveNs = rounds.map((r) => perPacketNs(r.runs[i], (x) => x.receiveSeconds));
+        const processNs = rounds.map((r) => perPacketNs(r.runs[i], (x) => x.processSeconds));
         const last = rounds[rounds.length - 1].runs[i];
         throughput.push({
           mode, flows, sluiceMpps: median(mpps), testpmdMpps: median(rounds.map((r) => r.t.mpps)),
@@ -217,7 +227,10 @@ async function main(): Promise<void> {
           sluiceHits: last.after.hits - last.before.hits, sluiceMisses: last.after.misses - last.before.misses,
           sluiceDrops: last.after.dropped - last.before.dropped, warmSec: last.warmMs / 1000,
           sluiceCommand: sluiceCommand(configs[i], flows), testpmdCommand: rounds[0].t.command, testpmdSamples: rounds[0].t.rxPps,
-          rounds: rounds.map((r, k) => ({ sluiceMpps: mpps[k], testpmdMpps: r.t.mpps, rxonlyMpps: r.floor.mpps })),
+          receiveNs: median(receiveNs), processNs: median(processNs),
+          rounds: rounds.map((r, k) => ({
+            sluiceMpps: mpps[k], testpmdMpps: r.t.mpps, rxonlyMpps: r.floor.mpps, receiveNs: receiveNs[k], processNs: processNs[k],
+          })),
         });
         commands.push(sluiceCommand(configs[i], flows));
       });

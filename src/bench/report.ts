@@ -107,8 +107,17 @@ export function renderMarkdown(r: BenchResults): string {
   p('  overlap, but it is still a DRAM round trip per packet that `5tswap` does not make. `rte_hash` needed three.');
   p('  Measured by hand (dsr, 1M flows, 3 s runs, 2026-11-23): without the prefetch 7.5-7.8 Mpps against 9.3-9.9;');
   p('  searching each bucket 4, 8 or 16 packets before its forward instead of all after classifying: 9.4-9.8,');
-  p('  10.0-10.5, 10.6-10.8 against 10.4-10.6 alternating in one sitting, no gain beyond noise. This VM exposes no');
-  p('  hardware counters, so where the remaining stall sits (miss buffers, TLB, the PMD\'s own misses) is not known.');
+  p('  10.0-10.5, 10.6-10.8 against 10.4-10.6 alternating in one sitting, no gain beyond noise.');
+  p('- This VM exposes no hardware counters, so the worker was timed by its own clock instead (experiment builds,');
+  p('  dsr, 6 s runs, TSC cycles per packet at 2.45 GHz, 2026-11-23). Its processing took 126-146 cycles at 1K');
+  p('  flows and 196-221 at 1M; a build that skips the flow table and sends every packet to one fixed backend,');
+  p('  96-108 and 104-134. So the table costs about 30-40 cycles with everything cached and 70-90 at 1M flows.');
+  p('  Split further: classifying (which issues the bucket prefetches) 64-68 cycles at 1K and 70-100 at 1M, the');
+  p('  primary-bucket search 23-25 and 26-31, the rest of the forward 85-93 and 77-97. Picking by Maglev on every');
+  p('  packet instead of the table is no faster at 1M (its slot is a random read in a 256 KiB table, a miss too).');
+  p('  Reading only the bucket\'s first line (emulated, no writes) measured 157-179 cycles against 176: the second');
+  p('  line is not what costs. Bursts of 64 and 128 instead of 32: 7.6 and 8.3 Mpps against 7.8 (medians of 6),');
+  p('  within noise. Even the table-less build\'s processing at 1M (42-55 ns) exceeds the dsr budget above.');
   p('- At 1K flows, where everything is cached, the cost is instructions (see the count below), spread thin:');
   p('  classifying (the common packet on a fast path), the software IPv4 header checksum (`net_pcap` has no rx');
   p('  checksum offload), source checks, the service lookup, per-service and per-backend counters, the flow');
@@ -195,6 +204,16 @@ function renderTimePerPacket(rows: ThroughputRow[]): string[] {
     out.push(`| ${count(flows)} | ${ns(1000 / first.rxonlyMpps)} | ${ns(beyondFloorNs(first, first.testpmdMpps))} | ` +
       `${own('dsr')} | ${own('tunnel')} | ${own('nat')} | ${ns(dsrBudgetNs(first))} |`);
   }
+  out.push('');
+  out.push('The same split as Sluice\'s worker measures it (clock read after each receive call that returned packets');
+  out.push('and after processing them; `receiveSeconds` and `processSeconds` in the lcore stats): ns per packet.');
+  out.push('The rest of the time per packet is tx flushes and housekeeping.');
+  out.push('');
+  out.push('| Mode | Active flows | Time per packet | in receive calls (the PMD) | processing (Sluice\'s own) |');
+  out.push('|---|---:|---:|---:|---:|');
+  for (const t of rows) {
+    out.push(`| ${t.mode} | ${count(t.flows)} | ${ns(1000 / t.sluiceMpps)} | ${ns(t.receiveNs)} | ${ns(t.processNs)} |`);
+  }
   return out;
 }
 
@@ -210,7 +229,10 @@ function renderBudget(rows: ThroughputRow[]): string[] {
       `${dsrBudgetNs(large).toFixed(1)} ns of its own per packet beyond the PMD's receive; it spends ${own(large).toFixed(1)} ns. ` +
       `With everything in cache (${count(small.flows)} flows) the work of a load balancer (parse, checks, service and ` +
       `flow lookup, counters, rewrite) takes ${own(small).toFixed(1)} ns, and ${count(large.flows)} flows add ` +
-      `${(own(large) - own(small)).toFixed(1)} ns, mostly the flow table's memory; 5tswap swaps fields in a packet ` +
-      'that is already in cache.',
+      `${(own(large) - own(small)).toFixed(1)} ns; 5tswap swaps fields in a packet that is already in cache.`,
+    `- The worker's own clock agrees on where it goes: processing took ${small.processNs.toFixed(1)} ns per packet at ` +
+      `${count(small.flows)} flows and ${large.processNs.toFixed(1)} ns at ${count(large.flows)}; the receive calls ` +
+      `${small.receiveNs.toFixed(1)} and ${large.receiveNs.toFixed(1)} ns (testpmd rxonly: ` +
+      `${(1000 / small.rxonlyMpps).toFixed(1)} and ${(1000 / large.rxonlyMpps).toFixed(1)} ns for receive and free).`,
   ];
 }

@@ -55,6 +55,14 @@ export interface LcoreStats {
   busyCycles: number;
   idleCycles: number;
   busyRatio: number;
+  /**
+   * Busy time split by what the lcore waited on, in seconds since start:
+   * receive calls that returned packets (the PMD's work), and processing what
+   * they returned up to the tx hand-off (Sluice's own). The rest of the busy
+   * time is tx flushes and housekeeping.
+   */
+  receiveSeconds: number;
+  processSeconds: number;
 }
 
 export interface PortStats {

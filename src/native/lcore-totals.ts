@@ -18,6 +18,9 @@ export interface LcoreTotals extends FlowTotals {
   iterations: number;
   /** mean over workers */
   busyRatio: number;
+  /** busy time in receive calls that returned packets, and processing them (seconds, summed) */
+  receiveSeconds: number;
+  processSeconds: number;
   drops: Record<string, number>;
   /** all drops, every reason */
   dropped: number;
@@ -40,6 +43,8 @@ export function lcoreTotals(s: DataplaneStats): LcoreTotals {
     icmpPacketTooBigSent: sum((l) => l.icmpPacketTooBigSent),
     iterations: Math.min(...s.lcores.map((l) => l.iterations)),
     busyRatio: sum((l) => l.busyRatio) / Math.max(1, s.lcores.length),
+    receiveSeconds: sum((l) => l.receiveSeconds),
+    processSeconds: sum((l) => l.processSeconds),
     drops,
     dropped: Object.values(drops).reduce((a, v) => a + v, 0),
   };

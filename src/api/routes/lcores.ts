@@ -17,6 +17,11 @@ function rxQueues(cfg: SluiceConfig): RxMap {
   return new Map(workers.map((w) => [w.lcore, w.rx.map((r) => ({ port: cfg.ports[r.port].name, queue: r.queue }))]));
 }
 
+/** Mean nanoseconds per received packet since start; 0 before the first. */
+function perPacketNs(seconds: number, packets: number): number {
+  return packets === 0 ? 0 : (seconds * 1e9) / packets;
+}
+
 export const lcoreRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { dataplane, config }) => {
   const rx: RxMap | undefined = config === undefined ? undefined : rxQueues(config);
 
@@ -33,6 +38,10 @@ export const lcoreRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
       rxPackets: l.rxPackets,
       txPackets: l.txPackets,
       busyRatio: l.busyRatio,
+      nsPerPacket: {
+        receive: perPacketNs(l.receiveSeconds, l.rxPackets),
+        process: perPacketNs(l.processSeconds, l.rxPackets),
+      },
       flows: { active: l.flows.active, capacity: l.flows.capacity },
     })));
 };

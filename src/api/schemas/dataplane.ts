@@ -76,6 +76,13 @@ export const LcoreView = Type.Object(
     rxPackets: Count(),
     txPackets: Count(),
     busyRatio: Type.Number({ minimum: 0, maximum: 1, description: 'share of cycles spent on packets' }),
+    nsPerPacket: Type.Object(
+      {
+        receive: Type.Number({ minimum: 0, description: 'in receive calls that returned packets: the PMD\'s work' }),
+        process: Type.Number({ minimum: 0, description: 'processing them up to the tx hand-off: Sluice\'s own work' }),
+      },
+      { ...strict, description: 'mean time per received packet since start, by what the lcore waited on' },
+    ),
     flows: Type.Object(
       { active: Count('flows in this lcore\'s table'), capacity: Count('entries the table holds') },
       strict,
