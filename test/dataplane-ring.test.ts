@@ -92,6 +92,25 @@ describe('balancing', () => {
     assert.equal(now.hits - before.hits, 2 * fs.length, 'the second and third packet of each flow hit');
   });
 
+  test('one new flow\'s packets over many bursts leave in order, on one entry and one backend', async () => {
+    // The worker forwards a burst only after classifying the next; packets of
+    // one flow in both must still leave as they came, and the first one's
+    // entry must serve the rest.
+    dp.native.setServices([service([0, 1, 2, 3].map((i) => backend(i)))]);
+    const flow = { src: '172.16.9.9', sport: 9999 };
+    const frames = Array.from({ length: 300 }, (_, i) =>
+      pk.tcpFrame({ srcMac: CLIENT_MAC, dstMac: dp.mac, src: flow.src, dst: VIP, sport: flow.sport, dport: 80,
+        flags: i === 0 ? 'S' : 'A', seq: i }));
+    const before = totals(dp.native.stats());
+    const out = await dp.exchange(frames);
+    const now = totals(dp.native.stats());
+    assert.equal(out.length, frames.length);
+    assert.deepEqual(out.map((f) => pk.decodeFrame(f).tcp?.seq), frames.map((_, i) => i), 'sent in arrival order');
+    assert.equal(backendsOf(out).size, 1);
+    assert.equal(now.inserts - before.inserts, 1, 'one entry');
+    assert.equal(now.hits - before.hits, frames.length - 1, 'every later packet hit it');
+  });
+
   test('dsr changes only the MACs', async () => {
     dp.native.setServices([service([backend(0)])]);
     const inputs = [
