@@ -674,15 +674,16 @@ int WorkerMain(void* arg) {
     const Snapshot& snap = *w.snapshot->load(std::memory_order_acquire);
     w.admission.Refill(start);
     uint32_t received = 0;
-    // Two clock reads per non-empty burst (about 2 cycles a packet at 32 per
-    // burst) tell the PMD's share of the lcore from Sluice's own.
-    uint64_t mark = start;
     // Every queue is polled twice an iteration, and a burst is forwarded only
     // after the next one is classified: its flow-table buckets then have a
     // whole burst's work to arrive in, not just the rest of its own
     // classification, and the flush, sweep and quiescent state below are paid
     // once per two bursts. Both stay within the iteration, so no snapshot
-    // pointer outlives the quiescent point below.
+    // pointer outlives the quiescent point below. The clock is read after each
+    // receive call that returned packets and after the work that followed it,
+    // per burst, never per packet, to tell the PMD's share of the lcore from
+    // Sluice's own.
+    uint64_t mark = start;
     ClassifiedBurst* waiting = nullptr;
     for (uint32_t poll = 0; poll < 2u * w.num_rx; poll++) {
       const RxQueueRuntime& rxq = w.rx[poll < w.num_rx ? poll : poll - w.num_rx];
