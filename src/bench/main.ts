@@ -55,6 +55,22 @@ export interface ThroughputRow {
   testpmdSamples: number[];
 }
 
+/**
+ * dsr on a pcap of few flows repeated to as many frames as the largest run's:
+ * the PMD replays as many mbufs as there, the flow table holds few flows. Between
+ * the smallest run, this one and the largest, it tells what many frames cost
+ * (the PMD) from what many flows cost (the flow table).
+ */
+export interface FrameSplitRow {
+  flows: number;
+  frames: number;
+  sluiceMpps: number;
+  receiveNs: number;
+  processNs: number;
+  rounds: { sluiceMpps: number; receiveNs: number; processNs: number }[];
+  command: string;
+}
+
 export interface HitlessRow {
   flows: number;
   changesPerSec: number;
@@ -90,6 +106,7 @@ export interface BenchResults {
   hugepages: { enabled: boolean; reason: string };
   seconds: number;
   throughput: ThroughputRow[];
+  frameSplit?: FrameSplitRow;
   newFlow: NewFlowRow[];
   maglevBuild: MaglevBuild[];
   maglevRemap: MaglevRemap[];
@@ -189,10 +206,23 @@ async function main(): Promise<void> {
     log(`${m.cpu}, ${m.cores} cores, DPDK ${m.dpdk}; hugepages: ${huge.reason}`);
 
     const throughput: ThroughputRow[] = [];
+    const small = Math.min(...args.flows);
+    const large = Math.max(...args.flows);
+    let frameSplit: FrameSplitRow | undefined;
+    const perPacketNs = (s: SluiceRunResult, seconds: (x: WorkerSample) => number) =>
+      ((seconds(s.after) - seconds(s.before)) * 1e9) / Math.max(1, s.after.rx - s.before.rx);
     for (const flows of args.flows) {
       const pcap = join(dir, `flows-${flows}.pcap`);
       writeFlowPcap(pcap, { flows, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
       const base: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, flows), preload: flows, hugepages };
+      // Measured in the largest run's rounds, so that it is compared with figures of the same minutes.
+      let splitConfig: string | undefined;
+      if (flows === large && small < large) {
+        const splitPcap = join(dir, `flows-${small}-as-${flows}-frames.pcap`);
+        writeFlowPcap(splitPcap, { flows: small, frames: flows, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
+        splitConfig = writeConfig(`throughput-dsr-${small}-as-${flows}-frames.json`,
+          benchConfig({ ...base, device: `net_pcap0,rx_pcap=${splitPcap},infinite_rx=1`, forwarding: 'dsr' }));
+      }
       const testpmd = (forwardMode: '5tswap' | 'rxonly') => runTestpmd({
         pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages, skip: 2, samples: args.seconds,
         forwardMode,
@@ -202,22 +232,35 @@ async function main(): Promise<void> {
       // The machine's speed drifts by tens of percent over minutes: each round
       // measures the ceiling, the floor and every mode back to back, and the
       // table reports each figure's median over the rounds and the median ratio.
-      const rounds: { t: TestpmdResult; floor: TestpmdResult; runs: SluiceRunResult[] }[] = [];
+      const rounds: { t: TestpmdResult; floor: TestpmdResult; runs: SluiceRunResult[]; split?: SluiceRunResult }[] = [];
       for (let round = 1; round <= args.repeat; round++) {
-        log(`throughput, ${flows} flows, round ${round} of ${args.repeat}: testpmd 5tswap, rxonly, sluice ${modes.join(', ')}`);
+        log(`throughput, ${flows} flows, round ${round} of ${args.repeat}: testpmd 5tswap, rxonly, sluice ${modes.join(', ')}` +
+          (splitConfig ? `, dsr on ${small} flows in ${flows} frames` : ''));
         const t = await testpmd('5tswap');
         const floor = await testpmd('rxonly');
         const runs: SluiceRunResult[] = [];
         for (const cfg of configs) runs.push(await runSluice(cfg, flows, args.seconds));
-        rounds.push({ t, floor, runs });
+        const split = splitConfig ? await runSluice(splitConfig, small, args.seconds) : undefined;
+        rounds.push({ t, floor, runs, split });
         log(`  testpmd 5tswap ${t.mpps.toFixed(2)}, rxonly ${floor.mpps.toFixed(2)}; sluice ` +
-          runs.map((s, i) => `${modes[i]} ${(rate(s, (x) => x.rx) / 1e6).toFixed(2)}`).join(', ') + ' Mpps');
+          runs.map((s, i) => `${modes[i]} ${(rate(s, (x) => x.rx) / 1e6).toFixed(2)}`).join(', ') +
+          (split ? `, dsr ${small} flows in ${flows} frames ${(rate(split, (x) => x.rx) / 1e6).toFixed(2)}` : '') + ' Mpps');
       }
       commands.push(rounds[0].t.command, rounds[0].floor.command);
+      if (splitConfig) {
+        const runs = rounds.map((r) => r.split as SluiceRunResult);
+        const each = runs.map((s) => ({
+          sluiceMpps: rate(s, (x) => x.rx) / 1e6, receiveNs: perPacketNs(s, (x) => x.receiveSeconds),
+          processNs: perPacketNs(s, (x) => x.processSeconds),
+        }));
+        frameSplit = {
+          flows: small, frames: flows, sluiceMpps: median(each.map((x) => x.sluiceMpps)),
+          receiveNs: median(each.map((x) => x.receiveNs)), processNs: median(each.map((x) => x.processNs)),
+          rounds: each, command: sluiceCommand(splitConfig, small),
+        };
+      }
       modes.forEach((mode, i) => {
         const mpps = rounds.map((r) => rate(r.runs[i], (x) => x.rx) / 1e6);
-        const perPacketNs = (s: SluiceRunResult, seconds: (x: WorkerSample) => number) =>
-          ((seconds(s.after) - seconds(s.before)) * 1e9) / Math.max(1, s.after.rx - s.before.rx);
         const receiveNs = rounds.map((r) => perPacketNs(r.runs[i], (x) => x.receiveSeconds));
         const processNs = rounds.map((r) => perPacketNs(r.runs[i], (x) => x.processSeconds));
         const last = rounds[rounds.length - 1].runs[i];
@@ -234,6 +277,7 @@ async function main(): Promise<void> {
         });
         commands.push(sluiceCommand(configs[i], flows));
       });
+      if (frameSplit && flows === large) commands.push(frameSplit.command);
     }
 
     const newFlow: NewFlowRow[] = [];
@@ -263,7 +307,6 @@ async function main(): Promise<void> {
       log(`  ${row.mpps.toFixed(2)} Mpps, ${(row.missFraction * 100).toFixed(1)}% new flows, ${(row.insertsPerSec / 1e6).toFixed(2)} M inserts/s`);
     }
 
-    const small = Math.min(...args.flows);
     const hitlessPerSec = 100;
     let hitless: HitlessRow;
     {
@@ -318,7 +361,7 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       date: new Date().toISOString(), durationSec: (performance.now() - started) / 1000, machine: m,
       hugepages: { enabled: huge.enabled, reason: huge.reason },
-      seconds: args.seconds, throughput, newFlow, maglevBuild, maglevRemap, instructions, flowMemory: mem, hitless, isolation: iso,
+      seconds: args.seconds, throughput, frameSplit, newFlow, maglevBuild, maglevRemap, instructions, flowMemory: mem, hitless, isolation: iso,
       commands, configs,
     };
     writeFileSync(join(args.out, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);

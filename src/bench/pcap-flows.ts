@@ -1,5 +1,7 @@
 // Pcap inputs for the benchmarks: minimum-size (60 bytes + FCS = 64 on the wire)
-// IPv4/TCP frames to one VIP, one frame per distinct 5-tuple. Written straight
+// IPv4/TCP frames to one VIP, one frame per distinct 5-tuple (or the flows
+// repeated, to tell the PMD's cost of many frames from the flow table's cost of
+// many flows). Written straight
 // to a Buffer from one template because a million frames through a general
 // packet builder would take longer than the benchmark itself.
 import { writeFileSync } from 'node:fs';
@@ -28,6 +30,8 @@ export interface FlowPcapOptions {
   port: number;
   /** TCP flags of every frame. */
   flags: number;
+  /** Frames in the pcap, frame i of flow i % flows; default one frame per flow. */
+  frames?: number;
 }
 
 function ipToInt(ip: string): number {
@@ -51,11 +55,15 @@ export function flowSource(i: number): { address: number; port: number } {
   return { address: (SOURCE_BASE + (i % SOURCE_COUNT)) >>> 0, port: FIRST_SOURCE_PORT + Math.floor(i / SOURCE_COUNT) };
 }
 
-/** A pcap of `flows` frames, frame i the only one of flow i. */
+/** A pcap of `frames` frames (default `flows`), frame i of flow i % flows. */
 export function flowPcap(o: FlowPcapOptions): Buffer {
   if (o.flows > SOURCE_COUNT * (65536 - FIRST_SOURCE_PORT)) throw new RangeError(`too many flows: ${o.flows}`);
+  const frames = o.frames ?? o.flows;
+  if (!Number.isInteger(o.flows) || o.flows < 1 || !Number.isInteger(frames) || frames < o.flows) {
+    throw new RangeError(`flows must be a whole number of at least 1 and frames at least flows: ${o.flows}, ${frames}`);
+  }
   const rec = RECORD_HEADER_LEN + FRAME_LEN;
-  const out = Buffer.alloc(GLOBAL_HEADER_LEN + rec * o.flows);
+  const out = Buffer.alloc(GLOBAL_HEADER_LEN + rec * frames);
   out.writeUInt32LE(PCAP_MAGIC_USEC, 0);
   out.writeUInt16LE(2, 4);
   out.writeUInt16LE(4, 6);
@@ -89,12 +97,14 @@ export function flowPcap(o: FlowPcapOptions): Buffer {
     // Pseudo header: addresses, protocol, TCP length.
     const pseudo = sum16(f, 26, 34) + 6 + 20;
     f.writeUInt16BE(fold(pseudo + sum16(f, 34, 54)), 50);
-    const off = GLOBAL_HEADER_LEN + rec * i;
-    out.writeUInt32LE(Math.floor(i / 1e6), off);
-    out.writeUInt32LE(i % 1e6, off + 4);
-    out.writeUInt32LE(FRAME_LEN, off + 8);
-    out.writeUInt32LE(FRAME_LEN, off + 12);
-    f.copy(out, off + RECORD_HEADER_LEN);
+    for (let frame = i; frame < frames; frame += o.flows) {
+      const off = GLOBAL_HEADER_LEN + rec * frame;
+      out.writeUInt32LE(Math.floor(frame / 1e6), off);
+      out.writeUInt32LE(frame % 1e6, off + 4);
+      out.writeUInt32LE(FRAME_LEN, off + 8);
+      out.writeUInt32LE(FRAME_LEN, off + 12);
+      f.copy(out, off + RECORD_HEADER_LEN);
+    }
   }
   return out;
 }

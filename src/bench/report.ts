@@ -1,5 +1,5 @@
 // BENCHMARKS.md from one run's results.
-import type { BenchResults, ThroughputRow } from './main';
+import type { BenchResults, FrameSplitRow, ThroughputRow } from './main';
 import { renderMaglev } from './maglev';
 
 const f2 = (x: number) => x.toFixed(2);
@@ -102,6 +102,7 @@ export function renderMarkdown(r: BenchResults): string {
   p('**What limits the data path** (perf record on the worker core, `perf annotate`; see the README\'s flow table):');
   p();
   for (const line of renderBudget(r.throughput)) p(line);
+  for (const line of renderFrameSplit(r.throughput, r.frameSplit)) p(line);
   p('- At 1M flows every packet needs, besides its own data, its flow-table bucket (128 bytes, two adjacent');
   p('  lines holding 6 whole flows), which is not in cache. The lookup is staged across the burst so the misses');
   p('  overlap, but it is still a DRAM round trip per packet that `5tswap` does not make. `rte_hash` needed three.');
@@ -123,6 +124,17 @@ export function renderMarkdown(r: BenchResults): string {
   p('  hand against the build before, alternating 3 s runs, 2026-11-23): dsr 1M flows 6.23, 8.03, 7.59, 8.52 ->');
   p('  8.39, 8.59, 8.95, 9.12 Mpps; dsr 1K 11.10, 12.91, 14.03 -> 14.88, 15.55, 15.35; tunnel and nat at 1M moved');
   p('  within noise (tunnel 8.37, 6.64, 8.25 -> 8.03, 7.64, 6.93; nat 7.22, 6.83, 5.61 -> 5.71, 8.18, 6.60).');
+  p('- Tried by hand since (dsr, 1M flows, alternating 3 s runs, 2026-11-23), neither kept: searching a burst\'s');
+  p('  primary buckets before the next burst is classified rather than after, so the secondary buckets they ask');
+  p('  for get a classification\'s time to arrive: 9.72, 10.41, 8.51 Mpps against 9.85, 9.93, 9.77; polling each');
+  p('  queue four times an iteration instead of twice, so three bursts in four rather than one in two wait for');
+  p('  the next: 9.32, 10.62, 9.74, and with both 8.60, 7.31, 8.96.');
+  p('- Whether a prefetch can hide the bucket at all was measured outside Sluice (a C loop over a 48 MiB table');
+  p('  on 2 MiB pages, 2026-11-23): a dependent random read took 153 ns; prefetched 32 reads ahead of its use,');
+  p('  two 64-byte lines at a time, with 20 or 40 ns of other work per read, it cost 1-3 ns more than a cached');
+  p('  read, also with a 2 GiB strided stream read alongside as the PMD\'s replay would. So in isolation the');
+  p('  bucket\'s latency hides; in Sluice part of it does not (what many flows add, in the split below), and');
+  p('  with no hardware counters in this VM the stall behind that could not be located.');
   p('- At 1K flows, where everything is cached, the cost is instructions (see the count below), spread thin:');
   p('  classifying (the common packet on a fast path), the software IPv4 header checksum (`net_pcap` has no rx');
   p('  checksum offload), source checks, the service lookup, per-service and per-backend counters, the flow');
@@ -234,10 +246,41 @@ function renderBudget(rows: ThroughputRow[]): string[] {
       `${dsrBudgetNs(large).toFixed(1)} ns of its own per packet beyond the PMD's receive; it spends ${own(large).toFixed(1)} ns. ` +
       `With everything in cache (${count(small.flows)} flows) the work of a load balancer (parse, checks, service and ` +
       `flow lookup, counters, rewrite) takes ${own(small).toFixed(1)} ns, and ${count(large.flows)} flows add ` +
-      `${(own(large) - own(small)).toFixed(1)} ns; 5tswap swaps fields in a packet that is already in cache.`,
+      `${(own(large) - own(small)).toFixed(1)} ns (frames and flows both, told apart below); 5tswap swaps fields in a ` +
+      'packet that is already in cache.',
     `- The worker's own clock agrees on where it goes: processing took ${small.processNs.toFixed(1)} ns per packet at ` +
       `${count(small.flows)} flows and ${large.processNs.toFixed(1)} ns at ${count(large.flows)}; the receive calls ` +
       `${small.receiveNs.toFixed(1)} and ${large.receiveNs.toFixed(1)} ns (testpmd rxonly: ` +
       `${(1000 / small.rxonlyMpps).toFixed(1)} and ${(1000 / large.rxonlyMpps).toFixed(1)} ns for receive and free).`,
+  ];
+}
+
+// Many frames against many flows: the PMD replays every frame of the pcap from
+// its own mbuf, so a 1M-frame pcap costs the receive calls more whatever the
+// flows; the flow table's cost is what many flows add on top.
+export function renderFrameSplit(rows: ThroughputRow[], split: FrameSplitRow | undefined): string[] {
+  if (!split) return [];
+  const few = rows.find((t) => t.mode === 'dsr' && t.flows === split.flows);
+  const many = rows.find((t) => t.mode === 'dsr' && t.flows === split.frames);
+  if (!few || !many) return [];
+  const ns = (x: number) => `${x.toFixed(1)} ns`;
+  const row = (flows: number, frames: number, mpps: number, receive: number, process: number) =>
+    `  | ${count(flows)} | ${count(frames)} | ${f2(mpps)} | ${ns(receive)} | ${ns(process)} |`;
+  return [
+    `- **Many frames or many flows?** In the ${count(split.frames)}-flow rounds, dsr also ran on a pcap of ${count(split.flows)} ` +
+      `flows repeated to ${count(split.frames)} frames (same table size): the PMD replays as many preloaded mbufs as ` +
+      `at ${count(split.frames)} flows while the flow table holds ${count(split.flows)}. Medians over rounds:`,
+    '',
+    '  | Flows | Frames in pcap | dsr Mpps | in receive calls | processing |',
+    '  |---:|---:|---:|---:|---:|',
+    row(few.flows, few.flows, few.sluiceMpps, few.receiveNs, few.processNs),
+    row(split.flows, split.frames, split.sluiceMpps, split.receiveNs, split.processNs),
+    row(many.flows, many.flows, many.sluiceMpps, many.receiveNs, many.processNs),
+    '',
+    `  Many frames cost the receive calls ${ns(split.receiveNs - few.receiveNs)} per packet (the PMD copies each frame ` +
+      'out of a preloaded mbuf that is no longer in cache; testpmd pays it too) and Sluice\'s processing ' +
+      `${ns(split.processNs - few.processNs)} (the replay streams two cold lines a packet through the caches that ` +
+      `hold Sluice's own state); many flows then add ${ns(many.processNs - split.processNs)} of processing ` +
+      '(the flow-table bucket, fetched from DRAM).',
   ];
 }
