@@ -211,6 +211,11 @@ async function main(): Promise<void> {
     let frameSplit: FrameSplitRow | undefined;
     const perPacketNs = (s: SluiceRunResult, seconds: (x: WorkerSample) => number) =>
       ((seconds(s.after) - seconds(s.before)) * 1e9) / Math.max(1, s.after.rx - s.before.rx);
+    // One run's rate and the worker's own split of its time per packet.
+    const figures = (s: SluiceRunResult) => ({
+      sluiceMpps: rate(s, (x) => x.rx) / 1e6, receiveNs: perPacketNs(s, (x) => x.receiveSeconds),
+      processNs: perPacketNs(s, (x) => x.processSeconds),
+    });
     for (const flows of args.flows) {
       const pcap = join(dir, `flows-${flows}.pcap`);
       writeFlowPcap(pcap, { flows, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
@@ -232,7 +237,8 @@ async function main(): Promise<void> {
       // The machine's speed drifts by tens of percent over minutes: each round
       // measures the ceiling, the floor and every mode back to back, and the
       // table reports each figure's median over the rounds and the median ratio.
-      const rounds: { t: TestpmdResult; floor: TestpmdResult; runs: SluiceRunResult[]; split?: SluiceRunResult }[] = [];
+      const rounds: { t: TestpmdResult; floor: TestpmdResult; runs: SluiceRunResult[] }[] = [];
+      const splitRuns: SluiceRunResult[] = [];
       for (let round = 1; round <= args.repeat; round++) {
         log(`throughput, ${flows} flows, round ${round} of ${args.repeat}: testpmd 5tswap, rxonly, sluice ${modes.join(', ')}` +
           (splitConfig ? `, dsr on ${small} flows in ${flows} frames` : ''));
@@ -241,18 +247,15 @@ async function main(): Promise<void> {
         const runs: SluiceRunResult[] = [];
         for (const cfg of configs) runs.push(await runSluice(cfg, flows, args.seconds));
         const split = splitConfig ? await runSluice(splitConfig, small, args.seconds) : undefined;
-        rounds.push({ t, floor, runs, split });
+        if (split) splitRuns.push(split);
+        rounds.push({ t, floor, runs });
         log(`  testpmd 5tswap ${t.mpps.toFixed(2)}, rxonly ${floor.mpps.toFixed(2)}; sluice ` +
           runs.map((s, i) => `${modes[i]} ${(rate(s, (x) => x.rx) / 1e6).toFixed(2)}`).join(', ') +
           (split ? `, dsr ${small} flows in ${flows} frames ${(rate(split, (x) => x.rx) / 1e6).toFixed(2)}` : '') + ' Mpps');
       }
       commands.push(rounds[0].t.command, rounds[0].floor.command);
       if (splitConfig) {
-        const runs = rounds.map((r) => r.split as SluiceRunResult);
-        const each = runs.map((s) => ({
-          sluiceMpps: rate(s, (x) => x.rx) / 1e6, receiveNs: perPacketNs(s, (x) => x.receiveSeconds),
-          processNs: perPacketNs(s, (x) => x.processSeconds),
-        }));
+        const each = splitRuns.map(figures);
         frameSplit = {
           flows: small, frames: flows, sluiceMpps: median(each.map((x) => x.sluiceMpps)),
           receiveNs: median(each.map((x) => x.receiveNs)), processNs: median(each.map((x) => x.processNs)),
@@ -260,9 +263,8 @@ async function main(): Promise<void> {
         };
       }
       modes.forEach((mode, i) => {
-        const mpps = rounds.map((r) => rate(r.runs[i], (x) => x.rx) / 1e6);
-        const receiveNs = rounds.map((r) => perPacketNs(r.runs[i], (x) => x.receiveSeconds));
-        const processNs = rounds.map((r) => perPacketNs(r.runs[i], (x) => x.processSeconds));
+        const each = rounds.map((r) => figures(r.runs[i]));
+        const mpps = each.map((x) => x.sluiceMpps);
         const last = rounds[rounds.length - 1].runs[i];
         throughput.push({
           mode, flows, sluiceMpps: median(mpps), testpmdMpps: median(rounds.map((r) => r.t.mpps)),
@@ -270,10 +272,8 @@ async function main(): Promise<void> {
           sluiceHits: last.after.hits - last.before.hits, sluiceMisses: last.after.misses - last.before.misses,
           sluiceDrops: last.after.dropped - last.before.dropped, warmSec: last.warmMs / 1000,
           sluiceCommand: sluiceCommand(configs[i], flows), testpmdCommand: rounds[0].t.command, testpmdSamples: rounds[0].t.rxPps,
-          receiveNs: median(receiveNs), processNs: median(processNs),
-          rounds: rounds.map((r, k) => ({
-            sluiceMpps: mpps[k], testpmdMpps: r.t.mpps, rxonlyMpps: r.floor.mpps, receiveNs: receiveNs[k], processNs: processNs[k],
-          })),
+          receiveNs: median(each.map((x) => x.receiveNs)), processNs: median(each.map((x) => x.processNs)),
+          rounds: rounds.map((r, k) => ({ ...each[k], testpmdMpps: r.t.mpps, rxonlyMpps: r.floor.mpps })),
         });
         commands.push(sluiceCommand(configs[i], flows));
       });

@@ -4,6 +4,7 @@ import { renderMaglev } from './maglev';
 
 const f2 = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const ns = (x: number) => `${x.toFixed(1)} ns`;
 const count = (n: number) => (n >= 1048576 && n % 1048576 === 0 ? `${n / 1048576}M` : n >= 1024 && n % 1024 === 0 ? `${n / 1024}K` : String(n));
 
 export function renderMarkdown(r: BenchResults): string {
@@ -204,7 +205,6 @@ const dsrBudgetNs = (t: ThroughputRow) => beyondFloorNs(t, 0.7 * t.testpmdMpps);
 // above say how far off a target is, this says in what.
 function renderTimePerPacket(rows: ThroughputRow[]): string[] {
   const out: string[] = [];
-  const ns = (x: number) => `${x.toFixed(1)} ns`;
   const byFlows = [...new Set(rows.map((t) => t.flows))];
   out.push('**Time per packet**, from the rates above and `dpdk-testpmd --forward-mode=rxonly` on the same pcap and core');
   out.push('(receive and free only, the floor under every forwarder on this port): ns per packet beyond that floor.');
@@ -263,9 +263,8 @@ export function renderFrameSplit(rows: ThroughputRow[], split: FrameSplitRow | u
   const few = rows.find((t) => t.mode === 'dsr' && t.flows === split.flows);
   const many = rows.find((t) => t.mode === 'dsr' && t.flows === split.frames);
   if (!few || !many) return [];
-  const ns = (x: number) => `${x.toFixed(1)} ns`;
-  const row = (flows: number, frames: number, mpps: number, receive: number, process: number) =>
-    `  | ${count(flows)} | ${count(frames)} | ${f2(mpps)} | ${ns(receive)} | ${ns(process)} |`;
+  const row = (flows: number, frames: number, x: { sluiceMpps: number; receiveNs: number; processNs: number }) =>
+    `  | ${count(flows)} | ${count(frames)} | ${f2(x.sluiceMpps)} | ${ns(x.receiveNs)} | ${ns(x.processNs)} |`;
   return [
     `- **Many frames or many flows?** In the ${count(split.frames)}-flow rounds, dsr also ran on a pcap of ${count(split.flows)} ` +
       `flows repeated to ${count(split.frames)} frames (same table size): the PMD replays as many preloaded mbufs as ` +
@@ -273,9 +272,9 @@ export function renderFrameSplit(rows: ThroughputRow[], split: FrameSplitRow | u
     '',
     '  | Flows | Frames in pcap | dsr Mpps | in receive calls | processing |',
     '  |---:|---:|---:|---:|---:|',
-    row(few.flows, few.flows, few.sluiceMpps, few.receiveNs, few.processNs),
-    row(split.flows, split.frames, split.sluiceMpps, split.receiveNs, split.processNs),
-    row(many.flows, many.flows, many.sluiceMpps, many.receiveNs, many.processNs),
+    row(few.flows, few.flows, few),
+    row(split.flows, split.frames, split),
+    row(many.flows, many.flows, many),
     '',
     `  Many frames cost the receive calls ${ns(split.receiveNs - few.receiveNs)} per packet (the PMD copies each frame ` +
       'out of a preloaded mbuf that is no longer in cache; testpmd pays it too) and Sluice\'s processing ' +
