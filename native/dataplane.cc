@@ -107,6 +107,7 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
       PortAddressing addressing{rt.address, rt.netmask, gateway, config_.ports[i].mtu,
                                 config_.ports[i].nat_pool.addresses};
       addressing.nat_pool6 = config_.ports[i].nat_pool.addresses6;
+      addressing.mac = rt.mac;
       SetIpv6Addressing(config_.ports[i], &port_runtime_.back(), &addressing);
       port_addressing_.push_back(addressing);
     }

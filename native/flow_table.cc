@@ -26,8 +26,17 @@ FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts&
   table->num_buckets_ = BucketsFor(capacity);
   table->buckets_ = reinterpret_cast<FlowBucket*>(base);
   table->capacity_ = capacity;
-  table->timeouts_ = timeouts;
+  table->SetTimeouts(timeouts);
   return table;
+}
+
+void FlowTable::SetTimeouts(const FlowTimeouts& timeouts) {
+  timeouts_ = timeouts;
+  for (uint32_t flags = 0; flags <= kTimeoutFlags; flags++) {
+    timeout_by_flags_[flags] = (flags & kFlowUdp)       ? timeouts.udp_ms
+                               : (flags & kFlowClosing) ? timeouts.tcp_closing_ms
+                                                        : timeouts.tcp_ms;
+  }
 }
 
 // One bucket's ways as bit masks, and the idle time of each live, unexpired

@@ -17,7 +17,8 @@ namespace sluice {
 // The one's-complement sum of an IPv4 header, folded to 16 bits, in memory byte
 // order (as the checksum field holds it). `ip` holds at least (ip[0] & 0x0f) * 4
 // bytes, as ParsePacket guarantees for received headers.
-inline uint16_t Ipv4HeaderSum(const uint8_t* ip) {
+// Unfolded: under 2^36, congruent to the one's-complement sum modulo 0xffff.
+inline uint64_t Ipv4HeaderWideSum(const uint8_t* ip) {
   const uint32_t words = ip[0] & 0x0fu;  // 32-bit words, 5 to 15
   // The fixed header as two 64-bit loads and one 32-bit one: no loop, no carries lost
   // (each half-sum below stays under 2^34).
@@ -32,6 +33,11 @@ inline uint16_t Ipv4HeaderSum(const uint8_t* ip) {
     std::memcpy(&w, ip + 4 * i, 4);
     sum += w;
   }
+  return sum;
+}
+
+inline uint16_t Ipv4HeaderSum(const uint8_t* ip) {
+  uint64_t sum = Ipv4HeaderWideSum(ip);
   sum = (sum & 0xffffffffu) + (sum >> 32);  // at most 15 * 2^32: two folds to 32 bits
   sum = (sum & 0xffffffffu) + (sum >> 32);
   sum = (sum & 0xffffu) + (sum >> 16);
@@ -39,7 +45,13 @@ inline uint16_t Ipv4HeaderSum(const uint8_t* ip) {
   return static_cast<uint16_t>(sum);
 }
 
-inline bool Ipv4HeaderChecksumValid(const uint8_t* ip) { return Ipv4HeaderSum(ip) == 0xffffu; }
+// Folding keeps a value's residue modulo 0xffff and never turns a non-zero sum
+// into 0, so the fold is 0xffff exactly when the wide sum is a non-zero multiple
+// of 0xffff: one multiply and one compare instead of four folds.
+inline bool Ipv4HeaderChecksumValid(const uint8_t* ip) {
+  const uint64_t sum = Ipv4HeaderWideSum(ip);
+  return sum % 0xffffu == 0 && sum != 0;
+}
 
 // The value for the checksum field of a header whose checksum field is zero.
 inline uint16_t Ipv4HeaderChecksum(const uint8_t* ip) { return static_cast<uint16_t>(~Ipv4HeaderSum(ip)); }

@@ -81,7 +81,7 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
     bool expired = sessions.IsExpired(s, now_ms);
     // A new SYN on a closing connection is the client reusing its port.
     bool reopened = s.state == NatState::kClosing && syn_only;
-    bool usable = b != nullptr && s.service_id == service.id && b->service_id == service.id && b->keeps_flows;
+    bool usable = s.service_id == service.id && KeepsFlowsOf(b, service.id);
     if (expired || reopened || !usable) {
       sessions.Close(index, c);
       if (expired) c.nat_sessions_expired++;

@@ -147,7 +147,7 @@ class NatSessionTable {
   static uint32_t KeySig(const FlowKey4& key) {
     uint64_t words[2];
     std::memcpy(words, &key, sizeof(words));
-    return rte_hash_crc_8byte(words[1], rte_hash_crc_8byte(words[0], kHashSeed));
+    return Crc32cKey(words[0], words[1], kHashSeed);
   }
   static uint32_t KeySig(const FlowKey6& key) { return rte_hash_crc(&key, sizeof(key), kHashSeed); }
 

@@ -309,14 +309,24 @@ inline bool ParseFastIpv4(const uint8_t* frame, uint32_t len, uint32_t pkt_len, 
 // A source no host may send from (RFC 1122 3.2.1.3, RFC 1812 5.3.7; Linux calls
 // these martians): 0.0.0.0/8, loopback 127.0.0.0/8, multicast 224.0.0.0/4 and the
 // limited broadcast 255.255.255.255. `addr` is 4 bytes in network order.
-// The first octet decides all but the broadcast address, so it is one bit test:
-// bit n of word n / 64 is set for 0, 127 and 224-239.
+// The first octet decides all but the broadcast address: one byte of a table
+// indexed by it, which is fewer instructions than testing a bit in a bitmap.
+namespace parse_detail {
+struct MartianFirstOctets {
+  uint8_t martian[256];
+  constexpr MartianFirstOctets() : martian() {
+    martian[0] = 1;
+    martian[127] = 1;
+    for (int octet = 224; octet < 240; octet++) martian[octet] = 1;
+  }
+};
+inline constexpr MartianFirstOctets kMartianFirstOctets{};
+}  // namespace parse_detail
+
 inline bool IsMartianIpv4Source(const uint8_t* addr) {
-  static constexpr uint64_t kMartianFirstOctet[4] = {1, uint64_t{1} << 63, 0, uint64_t{0xffff} << 32};
-  const uint8_t first = addr[0];
   uint32_t whole;
   std::memcpy(&whole, addr, 4);
-  return ((kMartianFirstOctet[first >> 6] >> (first & 63)) & 1) != 0 || whole == UINT32_MAX;
+  return parse_detail::kMartianFirstOctets.martian[addr[0]] != 0 || whole == UINT32_MAX;
 }
 
 }  // namespace sluice

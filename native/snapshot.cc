@@ -24,16 +24,17 @@ uint32_t Ipv4Of(const IpAddr& ip) {
 
 void ServiceIndex::Build(const std::vector<ServiceView>& services) {
   uint32_t size = rte_align32pow2(std::max<uint32_t>(4, 2 * static_cast<uint32_t>(services.size())));
-  slots_.assign(size, Slot{kEmptyKey, 0});
+  slots_.assign(size, Slot{kEmptyKey, nullptr});
   mask_ = size - 1;
   vip_slots_.assign(size, 0);
   vip_mask_ = size - 1;
   for (uint32_t s = 0; s < services.size(); s++) {
     const ServiceView& view = services[s];
     if (view.family != 4) continue;
-    uint32_t i = Hash(view.vip, view.port, view.proto) & mask_;
+    const uint64_t key = Key(view.vip, view.port, view.proto);
+    uint32_t i = Hash(key) & mask_;
     while (slots_[i].key != kEmptyKey) i = (i + 1) & mask_;
-    slots_[i] = Slot{Key(view.vip, view.port, view.proto), s};
+    slots_[i] = Slot{key, &view};
     uint32_t v = HashVip(view.vip) & vip_mask_;
     while (vip_slots_[v] != 0 && vip_slots_[v] != view.vip) v = (v + 1) & vip_mask_;
     vip_slots_[v] = view.vip;
@@ -176,7 +177,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       BackendView& view = snap->backends[b.id];
       view.service_id = s.id;
       view.family = b.address.family;
-      view.keeps_flows = b.admin != AdminState::kDisabled && b.healthy;
+      view.keeps_flows_of = b.admin != AdminState::kDisabled && b.healthy ? s.id : kKeepsNoFlows;
       if (b.address.family == 6) {
         FillBackend6(view, s, b, ports, neighbors, where);
         continue;
@@ -198,6 +199,8 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       view.address = address;
       view.next_hop = next_hop;
       view.port_index = static_cast<uint16_t>(port);
+      view.egress_mac = ports[port].mac;
+      view.egress_mtu = ports[port].mtu;
       view.port = htons(b.port);
       if (s.forwarding == Forwarding::kTunnel) {
         view.tunnel = MakeTunnelTarget(s.tunnel, address, ports[port].address, ports[port].mtu);

@@ -5,7 +5,10 @@
 
 #include <rte_ether.h>
 
+#include <nmmintrin.h>
+
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -18,16 +21,25 @@
 
 namespace sluice {
 
+// BackendView::keeps_flows_of when the backend keeps no flows.
+constexpr uint32_t kKeepsNoFlows = UINT32_MAX;
+
 struct BackendView {
   uint32_t service_id;      // owner: a flow entry naming another service re-picks
+  // service_id while the backend exists, is not disabled and is healthy: its
+  // existing flows stay. Else kKeepsNoFlows. One compare answers both questions.
+  uint32_t keeps_flows_of = kKeepsNoFlows;
   uint32_t address;         // network order
   // The backend itself when it is on a port's subnet; otherwise (tunnel only) the
   // gateway of the egress port. `mac` is the next hop's.
   uint32_t next_hop;        // network order
   struct rte_ether_addr mac;
+  // The egress port's own MAC, right after `mac`: a dsr rewrite copies the
+  // frame's destination and source as one 12-byte block (DsrMacs).
+  struct rte_ether_addr egress_mac;
+  uint16_t egress_mtu;      // the egress port's, copied here for the same reason
   uint16_t port_index;      // egress port
   uint16_t port;            // network order; forwarding nat rewrites to it
-  uint8_t keeps_flows;      // exists, not disabled, healthy: existing flows stay
   uint8_t mac_known;
   TunnelTarget tunnel;      // forwarding tunnel only
   // IPv6 backends (family 6): address, next_hop and tunnel above are unused.
@@ -36,6 +48,20 @@ struct BackendView {
   uint8_t next_hop6[16];
   TunnelTarget6 tunnel6;
 };
+
+static_assert(offsetof(BackendView, egress_mac) == offsetof(BackendView, mac) + sizeof(struct rte_ether_addr),
+              "a frame's destination and source MACs are adjacent in BackendView as in the frame");
+
+// Whether a flow of service `service_id` remembered on `b` (nullptr: no longer
+// in the snapshot) stays there.
+inline bool KeepsFlowsOf(const BackendView* b, uint32_t service_id) {
+  return b != nullptr && b->keeps_flows_of == service_id;
+}
+
+// The 12 bytes a dsr rewrite writes at the start of the frame: `mac`, then `egress_mac`.
+inline const uint8_t* DsrMacs(const BackendView& b) {
+  return reinterpret_cast<const uint8_t*>(&b) + offsetof(BackendView, mac);
+}
 
 struct ServiceView {
   uint32_t id;
@@ -55,13 +81,14 @@ struct ServiceView {
 // needs no reader/writer protocol at all.
 class ServiceIndex {
  public:
+  // Keeps pointers into `services`, which must not change afterwards (a
+  // snapshot's never does): a hit is then one load, not an index into a vector.
   void Build(const std::vector<ServiceView>& services);
-  const ServiceView* Find(const std::vector<ServiceView>& services, uint32_t vip, uint16_t port,
-                          uint8_t proto) const {
+  const ServiceView* Find(uint32_t vip, uint16_t port, uint8_t proto) const {
     const uint64_t key = Key(vip, port, proto);
-    for (uint32_t i = Hash(vip, port, proto) & mask_;; i = (i + 1) & mask_) {
+    for (uint32_t i = Hash(key) & mask_;; i = (i + 1) & mask_) {
       const Slot& slot = slots_[i];
-      if (slot.key == key) return &services[slot.service];
+      if (slot.key == key) return slot.service;
       if (slot.key == kEmptyKey) return nullptr;
     }
   }
@@ -82,16 +109,16 @@ class ServiceIndex {
   }
   struct Slot {
     uint64_t key;
-    uint32_t service;
+    const ServiceView* service;
   };
   static uint32_t HashVip(uint32_t vip) {
     uint32_t h = vip * 0x9e3779b1u;
     return h ^ (h >> 16);
   }
-  static uint32_t Hash(uint32_t vip, uint16_t port, uint8_t proto) {
-    return HashVip(vip ^ (static_cast<uint32_t>(port) << 8) ^ proto);
-  }
-  std::vector<Slot> slots_ = {Slot{kEmptyKey, 0}};  // one empty slot until Build
+  // One instruction (SSE4.2 is part of -march=corei7); the low bits of a CRC
+  // depend on every bit of the key.
+  static uint32_t Hash(uint64_t key) { return static_cast<uint32_t>(_mm_crc32_u64(0, key)); }
+  std::vector<Slot> slots_ = {Slot{kEmptyKey, nullptr}};  // one empty slot until Build
   uint32_t mask_ = 0;
   std::vector<uint32_t> vip_slots_;  // 0.0.0.0 marks empty: it is never a VIP
   uint32_t vip_mask_ = 0;
@@ -126,6 +153,7 @@ struct PortAddressing {
   uint8_t prefix6 = 0;
   bool has_gateway6 = false;
   uint8_t gateway6[16] = {};
+  struct rte_ether_addr mac = {};  // the port's own
 };
 
 // Resolved next-hop MACs, by IPv4 address (network order).

@@ -54,6 +54,8 @@ void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig
     if (IsNatPoolAddress6(ports, address)) throw std::invalid_argument(where + ": the address is a nat pool address");
   }
   view.port_index = static_cast<uint16_t>(port);
+  view.egress_mac = ports[port].mac;
+  view.egress_mtu = ports[port].mtu;
   view.port = htons(b.port);
   if (s.forwarding == Forwarding::kTunnel) {
     view.tunnel6 = MakeTunnelTarget6(s.tunnel, address, ports[port].address6, ports[port].mtu);

@@ -142,7 +142,7 @@ inline void ClassifyIcmpError(WorkerContext& w, const Snapshot& snap, struct rte
   if (!IcmpChecksumValid(data, len, info)) return Drop(w, m, DropReason::kBadIcmpChecksum);
   QuotedFlow q;
   if (!QuotedIpv4Flow(data, len, info, &q) || q.vip != vip) return Drop(w, m, DropReason::kIcmpIgnored);
-  const ServiceView* service = snap.index.Find(snap.services, q.vip, q.vip_port, q.proto);
+  const ServiceView* service = snap.index.Find(q.vip, q.vip_port, q.proto);
   // nat backends never send as the VIP: an error quoting the VIP concerns the
   // balancer's own translated reply, which is not followed up yet.
   if (service == nullptr || service->forwarding == static_cast<uint8_t>(Forwarding::kNat)) {
@@ -220,7 +220,7 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
   if (!rte_is_same_ether_addr(&eth->dst_addr, &port.mac) || rte_is_multicast_ether_addr(&eth->src_addr)) return false;
   if (!Ipv4ChecksumOk(m, data + RTE_ETHER_HDR_LEN)) return false;
   if (IsMartianIpv4Source(reinterpret_cast<const uint8_t*>(&f.src_addr))) return false;
-  const ServiceView* service = snap.index.Find(snap.services, f.dst_addr, f.dst_port, f.l4_proto);
+  const ServiceView* service = snap.index.Find(f.dst_addr, f.dst_port, f.l4_proto);
   bool nat_service = service != nullptr && service->forwarding == static_cast<uint8_t>(Forwarding::kNat);
   if (service == nullptr || nat_service) {
     // Without a nat lcore the general path drops these and counts why.
@@ -272,7 +272,7 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
 
   uint32_t dst;
   std::memcpy(&dst, info.dst_addr, 4);
-  const ServiceView* service = snap.index.Find(snap.services, dst, info.dst_port, info.l4_proto);
+  const ServiceView* service = snap.index.Find(dst, info.dst_port, info.l4_proto);
   // nat packets join the burst's others, so that a flow's packets reach its
   // session in the order they arrived, whichever path classified them.
   if (service != nullptr && service->forwarding == static_cast<uint8_t>(Forwarding::kNat)) {
@@ -406,7 +406,7 @@ inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const P
   const BackendView* b = snap.Backend(remembered);
   bool expired = flows.IsExpired(pos, now_ms);
   bool reopened = flows.IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-  bool usable = service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
+  bool usable = service_id == service.id && KeepsFlowsOf(b, service.id);
   if (!expired && !reopened && usable) {
     c.flow_hits++;
     flows.Touch(pos, now_ms, closing_now);
@@ -434,7 +434,7 @@ inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, c
   if (pos >= 0) {
     uint32_t remembered = flows.BackendId(pos);
     const BackendView* b = snap.Backend(remembered);
-    if (flows.ServiceId(pos) == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows) {
+    if (flows.ServiceId(pos) == service.id && KeepsFlowsOf(b, service.id)) {
       return {remembered, b};
     }
   }
@@ -447,7 +447,7 @@ __rte_always_inline void SendInMode(WorkerContext& w, const ServiceView& service
                                     bool answer_too_big) {
   if (service.forwarding == static_cast<uint8_t>(Forwarding::kTunnel)) {
     EncapsulateTunnel(w, b, backend_id, p.mbuf, p.hash.sig, ingress_port, now_ms, answer_too_big);
-  } else if (ExceedsMtu(p.mbuf, w.ports[b.port_index].mtu)) {
+  } else if (ExceedsMtu(p.mbuf, b.egress_mtu)) {
     Drop(w, p.mbuf, DropReason::kMtuExceeded);
   } else {
     RewriteDsr(w, b, backend_id, p.mbuf);

@@ -168,7 +168,7 @@ uint32_t QuotedFlowBackend6(WorkerContext& w, const Snapshot& snap, const Pendin
   if (pos >= 0) {
     const FlowRecord6& r = w.flows6->Record(pos);
     const BackendView* b = snap.Backend(r.backend_id);
-    if (r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows) {
+    if (r.service_id == service.id && KeepsFlowsOf(b, service.id)) {
       return r.backend_id;
     }
   }
@@ -188,7 +188,7 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
     const BackendView* b = snap.Backend(r.backend_id);
     bool expired = flows->IsExpired(pos, now_ms);
     bool reopened = flows->IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-    bool usable = r.service_id == service.id && b != nullptr && b->service_id == service.id && b->keeps_flows;
+    bool usable = r.service_id == service.id && KeepsFlowsOf(b, service.id);
     if (!expired && !reopened && usable) {
       c.flow_hits++;
       flows->Touch(pos, now_ms, closing_now);

@@ -5,6 +5,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <cstring>
+
 #include "packet_parse.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -62,9 +64,7 @@ inline void SendToBackend(WorkerContext& w, const BackendView& b, uint32_t backe
 
 // dsr: only the MACs change.
 inline void RewriteDsr(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m) {
-  auto* eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr*);
-  rte_ether_addr_copy(&b.mac, &eth->dst_addr);
-  rte_ether_addr_copy(&w.ports[b.port_index].mac, &eth->src_addr);
+  std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), DsrMacs(b), 2 * RTE_ETHER_ADDR_LEN);
   SendToBackend(w, b, backend_id, m);
 }
 

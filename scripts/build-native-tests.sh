@@ -14,7 +14,8 @@ source scripts/lib/compile-objects.sh
 
 out_dir=native/test/build
 sources=(native/test/*.cc native/maglev.cc native/local_reply.cc native/flow_table.cc native/encap.cc native/icmp_errors.cc
-  native/ndp.cc native/encap6.cc native/icmpv6_errors.cc native/nat_pool.cc native/nat_steering_rules.cc native/neighbor_resolver.cc)
+  native/ndp.cc native/encap6.cc native/icmpv6_errors.cc native/nat_pool.cc native/nat_steering_rules.cc native/neighbor_resolver.cc
+  native/snapshot.cc native/snapshot_ipv6.cc)
 
 flags=(-std=c++17 -O2 -g -Wall -Wextra)
 out="$out_dir/sluice-native-tests"

@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include <rte_hash_crc.h>
+
 #include "../flow_table.h"
 
 namespace {

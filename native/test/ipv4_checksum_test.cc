@@ -67,3 +67,37 @@ TEST_CASE("IPv4 header checksum: the value written makes the header valid") {
     CHECK(Ipv4HeaderChecksumValid(ip.data()));
   }
 }
+
+TEST_CASE("IPv4 header checksum: valid exactly when the byte-wise sum is 0xffff, whatever the bytes") {
+  std::mt19937 rng(13);
+  for (uint32_t words = 5; words <= 15; words++) {
+    for (int n = 0; n < 20000; n++) {
+      std::vector<uint8_t> ip(words * 4);
+      for (uint8_t& b : ip) b = static_cast<uint8_t>(rng());
+      ip[0] = static_cast<uint8_t>(0x40 | words);
+      CHECK(Ipv4HeaderChecksumValid(ip.data()) == (OnesSum(ip.data(), ip.size()) == 0xffff));
+    }
+  }
+}
+
+TEST_CASE("IPv4 header checksum: 0x0000 and 0xffff, the two forms of zero, are both valid where one is") {
+  std::mt19937 rng(17);
+  for (int n = 0; n < 2000; n++) {
+    std::vector<uint8_t> ip(20);
+    for (uint8_t& b : ip) b = static_cast<uint8_t>(rng());
+    ip[0] = 0x45;
+    ip[10] = ip[11] = 0;
+    // Make the rest of the header sum to 0xffff through the identification field,
+    // so that a checksum of 0x0000 is the correct one.
+    ip[4] = ip[5] = 0;
+    const uint16_t rest = OnesSum(ip.data(), ip.size());
+    const uint16_t id = static_cast<uint16_t>(0xffff - rest);
+    ip[4] = static_cast<uint8_t>(id >> 8);
+    ip[5] = static_cast<uint8_t>(id);
+    REQUIRE(OnesSum(ip.data(), ip.size()) == 0xffff);
+    CHECK(Ipv4HeaderChecksumValid(ip.data()));
+    ip[10] = ip[11] = 0xff;
+    REQUIRE(OnesSum(ip.data(), ip.size()) == 0xffff);
+    CHECK(Ipv4HeaderChecksumValid(ip.data()));
+  }
+}
