@@ -8,144 +8,20 @@
 #include <string>
 
 #include "js_errors.h"
-#include "nat_translate.h"
-#include "worker.h"
-#include "worker_tx.h"
+#include "nat_verdicts.h"
 
 namespace sluice {
 namespace {
 
 constexpr unsigned kInboxSize = 1024;
 
-inline NatVerdict DropVerdict(DropReason reason) {
-  NatVerdict v{};
-  v.action = NatAction::kDrop;
-  v.reason = reason;
-  return v;
-}
-
-inline void SetMacs(uint8_t* frame, const struct rte_ether_addr& dst, const struct rte_ether_addr& src) {
-  std::memcpy(frame, dst.addr_bytes, RTE_ETHER_ADDR_LEN);
-  std::memcpy(frame + RTE_ETHER_ADDR_LEN, src.addr_bytes, RTE_ETHER_ADDR_LEN);
-}
-
-inline bool Closes(uint8_t tcp_flags) { return tcp_flags & (kTcpFin | kTcpRst); }
-
-// What differs between the families: addresses, keys and the rewrite.
-inline uint32_t AddrOf(const uint8_t* a, Nat4) {
-  uint32_t v;
-  std::memcpy(&v, a, 4);
-  return v;
-}
-inline NatAddr6 AddrOf(const uint8_t* a, Nat6) {
-  NatAddr6 v;
-  std::memcpy(v.bytes, a, 16);
-  return v;
-}
-inline uint32_t BackendAddr(const BackendView& b, Nat4) { return b.address; }
-inline NatAddr6 BackendAddr(const BackendView& b, Nat6) { return AddrOf(b.address6, Nat6{}); }
-
-inline FlowKey4 ClientKey(const PacketInfo& info, Nat4) {
-  FlowKeyWords words = MakeFlowKey4(AddrOf(info.src_addr, Nat4{}), AddrOf(info.dst_addr, Nat4{}), info.src_port,
-                                    info.dst_port, info.l4_proto);
-  FlowKey4 key;
-  std::memcpy(&key, &words, sizeof(key));
-  return key;
-}
-inline FlowKey6 ClientKey(const PacketInfo& info, Nat6) { return NatClientKey6(info); }
-
-inline void Rewrite(uint8_t* frame, const PacketInfo& info, uint32_t src, uint16_t sport, uint32_t dst,
-                    uint16_t dport) {
-  ApplyNatRewrite(frame, info, NatRewrite{src, sport, dst, dport});
-}
-inline void Rewrite(uint8_t* frame, const PacketInfo& info, const NatAddr6& src, uint16_t sport,
-                    const NatAddr6& dst, uint16_t dport) {
-  ApplyNatRewrite6(frame, info, src.bytes, sport, dst.bytes, dport);
-}
-
-// `maglev_sig()` gives the packet's Maglev hash; called only when a session opens.
-template <typename F, typename MaglevSig>
-NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const ServiceView& service,
-                      uint8_t* frame, const PacketInfo& info, const typename F::Key& key, const NatIndexHash& hash,
-                      uint16_t ingress_port, MaglevSig&& maglev_sig, const PortRuntime* ports, uint32_t now_ms,
-                      LcoreCounters& c) {
-  bool tcp = info.l4_proto == parse_detail::kProtoTcp;
-  bool syn_only = tcp && (info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-
-  NatVerdict v{};
-  int32_t index = sessions.FindByClient(key, hash);
-  const BackendView* b = nullptr;
-  if (index >= 0) {
-    auto& s = sessions.At(index);
-    b = snap.Backend(s.backend_id);
-    bool expired = sessions.IsExpired(s, now_ms);
-    // A new SYN on a closing connection is the client reusing its port.
-    bool reopened = s.state == NatState::kClosing && syn_only;
-    bool usable = s.service_id == service.id && KeepsFlowsOf(b, service.id);
-    if (expired || reopened || !usable) {
-      sessions.Close(index, c);
-      if (expired) c.nat_sessions_expired++;
-      index = -1;
-    }
-  }
-  if (index < 0) {
-    // A reset ends a connection; it does not start one worth a pool port.
-    if (tcp && (info.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
-    // Picked only here: a packet of an open session needs no Maglev table line.
-    uint32_t picked = service.maglev[MaglevSlot(maglev_sig(), service.table_size)];
-    b = picked == kMaglevNoBackend ? nullptr : snap.Backend(picked);
-    if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
-    index = sessions.Open(key, hash, b->port_index, c);
-    if (index < 0) return DropVerdict(DropReason::kNatPoolExhausted);
-    auto& s = sessions.At(index);
-    s.backend_id = picked;
-    s.backend_addr = BackendAddr(*b, F{});
-    s.backend_port = b->port;
-    s.service_id = static_cast<uint16_t>(service.id);
-    s.client_port_index = ingress_port;
-    std::memcpy(s.client_mac.addr_bytes, frame + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
-    s.state = syn_only ? NatState::kOpening : NatState::kEstablished;
-    v.new_session = true;
-  }
-  auto& s = sessions.At(index);
-  s.last_seen_ms = now_ms;
-  if (tcp && Closes(info.tcp_flags)) s.state = NatState::kClosing;
-  if (!b->mac_known) return DropVerdict(DropReason::kNeighborUnresolved);
-
-  SetMacs(frame, b->mac, ports[b->port_index].mac);
-  Rewrite(frame, info, s.pool_addr, s.pool_port, s.backend_addr, s.backend_port);
-  v.action = NatAction::kToBackend;
-  v.port_index = b->port_index;
-  v.backend_id = s.backend_id;
-  return v;
-}
-
-// `index`: the session slot of the pool pair the reply is addressed to, or -1.
-template <typename F>
-NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* frame, const PacketInfo& info,
-                       const PortRuntime* ports, uint32_t now_ms) {
-  NatVerdict v{};
-  auto src = AddrOf(info.src_addr, F{});
-  if (index < 0 || sessions.At(index).state == NatState::kFree) return DropVerdict(DropReason::kNatNoSession);
-  auto& s = sessions.At(index);
-  // Anyone on the link can send to a pool port; only the session's backend is answered for.
-  if (s.proto != info.l4_proto || s.backend_addr != src || s.backend_port != info.src_port ||
-      sessions.IsExpired(s, now_ms)) {
-    return DropVerdict(DropReason::kNatNoSession);
-  }
-  s.last_seen_ms = now_ms;
-  if (info.l4_proto == parse_detail::kProtoTcp) {
-    if (Closes(info.tcp_flags)) s.state = NatState::kClosing;
-    else if (s.state == NatState::kOpening) s.state = NatState::kEstablished;
-  }
-  SetMacs(frame, s.client_mac, ports[s.client_port_index].mac);
-  Rewrite(frame, info, s.vip, s.vip_port, s.client_addr, s.client_port);
-  v.action = NatAction::kToClient;
-  v.port_index = s.client_port_index;
-  return v;
-}
-
 }  // namespace
+
+using nat_detail::AddrOf;
+using nat_detail::ClientKey;
+using nat_detail::DropVerdict;
+using nat_detail::FromBackend;
+using nat_detail::FromClient;
 
 FlowKey6 NatClientKey6(const PacketInfo& info) {
   FlowKey6 key{};
@@ -171,14 +47,6 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
                     [=] { return maglev_sig; }, ports, now_ms, c);
 }
 
-NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                          const PacketInfo& info, const FlowKey4& key, const NatIndexHash& hash,
-                          uint16_t ingress_port, const FlowTable& flows, const PortRuntime* ports, uint32_t now_ms,
-                          LcoreCounters& c) {
-  return FromClient(*nat.sessions, snap, service, frame, info, key, hash, ingress_port,
-                    [&] { return flows.HashOf(key).sig; }, ports, now_ms, c);
-}
-
 NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
                           const PortRuntime* ports, uint32_t now_ms) {
   uint32_t owner = nat.layout->Owner(info.dst_port);
@@ -195,11 +63,6 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
   if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadL4Header);
   int32_t slot = nat.sessions6->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat6{}), info.dst_port);
   return FromBackend(*nat.sessions6, slot, frame, info, ports, now_ms);
-}
-
-NatVerdict NatFromBackend4(NatLcore& nat, int32_t slot, uint8_t* frame, const PacketInfo& info,
-                           const PortRuntime* ports, uint32_t now_ms) {
-  return FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);
 }
 
 NatRuntime::NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,

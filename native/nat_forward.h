@@ -64,12 +64,6 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
 // sessions were computed when it was classified (and the lookup prefetched).
 // The Maglev hash is the key's in `flows` (as in dsr and tunnel), computed only
 // when a session opens.
-NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                          const PacketInfo& info, const FlowKey4& key, const NatIndexHash& hash,
-                          uint16_t ingress_port, const FlowTable& flows, const PortRuntime* ports, uint32_t now_ms,
-                          LcoreCounters& c);
-
-// The client key of an IPv6 packet: its sessions' key, and its Maglev hash.
 FlowKey6 NatClientKey6(const PacketInfo& info);
 
 // A TCP or UDP packet to a pool address of `ingress_port`.
@@ -78,11 +72,6 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
 
 // The same for an IPv4 reply on the lcore that owns its pool port, whose session
 // slot was found when it was classified (NatSessions::PoolSlotAt; -1: none).
-NatVerdict NatFromBackend4(NatLcore& nat, int32_t slot, uint8_t* frame, const PacketInfo& info,
-                           const PortRuntime* ports, uint32_t now_ms);
-
-// The nat state of every worker: the pool layout, the sessions and the hand-off
-// rings. Built at start when some port has a pool, freed after the workers stop.
 class NatRuntime {
  public:
   // Throws CodedError(SLUICE_RESOURCE_EXHAUSTED) when memory runs out.

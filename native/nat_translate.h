@@ -22,13 +22,14 @@ struct NatRewrite {
 // One's-complement sums are the same in either byte order (RFC 1071), so the
 // 16-bit words are used as they lie in memory.
 inline uint16_t ChecksumAdjust(uint16_t check, uint32_t sum_old, uint32_t sum_new) {
-  uint32_t sum = static_cast<uint16_t>(~check);
-  sum += sum_new;
-  // ~m for every old word: adding the one's complement of the old words' sum.
-  sum_old = (sum_old & 0xffff) + (sum_old >> 16);
-  sum_old = (sum_old & 0xffff) + (sum_old >> 16);
-  sum += static_cast<uint16_t>(~sum_old);
-  // Two folds take any 32-bit sum to 16 bits: the first leaves at most 0x1fffe.
+  // ~m summed over the k old words is k * 0xffff - sum_old, and a multiple of
+  // 0xffff is zero in one's complement: 0xffff0000 - sum_old stands in for it
+  // (sum_old, six words at most, stays far below) without folding sum_old first.
+  // The sum is then never zero, so its fold is in [1, 0xffff] and the result is
+  // the same one a full recomputation gives.
+  uint64_t sum = uint64_t{static_cast<uint16_t>(~check)} + sum_new + (0xffff0000u - sum_old);
+  // Under 2^33: three folds take it to 16 bits (0x2fffe, then 0x10001, then 0xffff at most).
+  sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum);

@@ -13,6 +13,7 @@
 #include "ipv4_checksum.h"
 #include "local_reply.h"
 #include "nat_forward.h"
+#include "nat_verdicts.h"
 #include "ndp.h"
 #include "packet_parse.h"
 #include "worker_ipv6.h"

@@ -219,6 +219,7 @@ int main(int argc, char** argv) {
   MaglevCache tables;
   PortAddressing addressing{rt.address, rt.netmask, 0, rt.mtu};
   addressing.nat_pool = port_config.nat_pool.addresses;
+  addressing.mac = rt.mac;
   std::unique_ptr<Snapshot> snap = BuildSnapshot({Service(o.mode)}, {addressing}, neighbors, tables, 1);
 
   LcoreCounters counters{};

@@ -390,6 +390,7 @@ void BuildSnapshots(Harness& h) {
   for (const char* a : kNatPool) pool.push_back(Ipv4Of(Ip(a)));
   PortAddressing port{h.port_runtime[0].address, h.port_runtime[0].netmask, 0, h.port_runtime[0].mtu, pool};
   port.nat_pool6 = h.port_config.nat_pool.addresses6;
+  port.mac = h.port_runtime[0].mac;
   port.has_address6 = true;
   std::memcpy(port.address6, kPortAddress6, 16);
   port.prefix6 = kPrefixLen6;

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "../ipv4_checksum.h"
 #include "../nat_pool.h"
 #include "../nat_translate.h"
 #include "../packet_parse.h"
@@ -85,6 +86,15 @@ TEST_CASE("nat rewrite: IPv4 and L4 checksums stay valid for any new addresses a
       sluice::ApplyNatRewrite(f.data(), info, to);
       CHECK(Checksum(f.data() + 14, 20) == 0);
       CHECK(L4Verify(f, 14, proto) == 0);
+      // Byte for byte what a full recomputation writes, not merely a valid form.
+      Bytes fresh = f;
+      fresh[24] = fresh[25] = 0;
+      uint16_t ip_check = sluice::Ipv4HeaderChecksum(fresh.data() + 14);
+      std::memcpy(&fresh[24], &ip_check, 2);
+      size_t l4_check = 34 + (proto == 6 ? 16 : 6);
+      fresh[l4_check] = fresh[l4_check + 1] = 0;
+      SetL4Checksum(fresh, 14, proto);
+      CHECK(fresh == f);
       uint32_t src, dst;
       uint16_t sport, dport;
       std::memcpy(&src, f.data() + 26, 4);
