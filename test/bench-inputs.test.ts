@@ -1,10 +1,12 @@
-// The benchmark's inputs and one of its derived figures, without running it:
-// the pcap writer's repeated flows (many frames, few flows) and the report's
-// split of the 1M-flow cost into what many frames and what many flows add.
+// The benchmark's inputs and derived figures, without running it: the pcap
+// writer's repeated flows (many frames, few flows), the report's split of the
+// 1M-flow cost into what many frames and what many flows add, and the
+// isolation ratio from alternating unloaded and loaded windows.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRAME_LEN, flowPcap, flowSource } from '../src/bench/pcap-flows';
-import { renderFrameSplit } from '../src/bench/report';
+import { summarizeIsolation } from '../src/bench/isolation';
+import { renderFrameSplit, renderIsolation } from '../src/bench/report';
 import type { ThroughputRow } from '../src/bench/main';
 
 const GLOBAL_HEADER_LEN = 24;
@@ -74,5 +76,37 @@ describe('renderFrameSplit', () => {
   test('nothing without the split run or its neighbours', () => {
     assert.deepEqual(renderFrameSplit(rows, undefined), []);
     assert.deepEqual(renderFrameSplit([rows[0]], split), []);
+  });
+});
+
+describe('summarizeIsolation', () => {
+  const loaded = (mpps: number, p99Ms = 10) => ({ mpps, requestsPerSec: 2000, p50Ms: 3, p99Ms, errors: 0 });
+
+  test('each loaded window against the mean of the unloaded windows around it; the median ratio', () => {
+    // The machine slows from 10 to 7 Mpps over the run while the load costs 2%:
+    // one unloaded window against one loaded window would have read 0.78.
+    const r = summarizeIsolation([10, 9, 8, 7], [loaded(9.31), loaded(8.33), loaded(7.35, 25)], 10, []);
+    assert.deepEqual(r.windows.map((w) => Number(w.ratio.toFixed(3))), [0.98, 0.98, 0.98]);
+    assert.equal(r.ratio.toFixed(3), '0.980');
+    assert.equal(r.windows[1].unloadedBeforeMpps, 9);
+    assert.equal(r.windows[1].unloadedAfterMpps, 8);
+    assert.equal(r.p99Ms, 25, 'the worst window\'s p99');
+    assert.equal(r.requestsPerSec, 2000);
+  });
+
+  test('one slow window does not decide the ratio', () => {
+    const r = summarizeIsolation([10, 10, 10, 10], [loaded(9.9), loaded(6), loaded(9.7)], 10, []);
+    assert.equal(r.ratio.toFixed(2), '0.97');
+  });
+
+  test('windows that do not alternate are refused', () => {
+    assert.throws(() => summarizeIsolation([10, 10], [loaded(9), loaded(9)], 10, []), RangeError);
+    assert.throws(() => summarizeIsolation([10], [], 10, []), RangeError);
+  });
+
+  test('the report lists every window and the summary', () => {
+    const text = renderIsolation(summarizeIsolation([10, 9, 8, 7], [loaded(9.31), loaded(8.33), loaded(7.35, 25)], 10, []));
+    assert.match(text, /\| 2 \| 9\.00 \| 8\.33 \| 8\.00 \| 0\.98 \| 2000 \| 3 ms \| 10 ms \| 0 \|/);
+    assert.match(text, /\| \*\*all\*\* \| 9\.00 \(median\) \| 8\.33 \(median\) \| \| \*\*0\.98\*\* \(median\) \|.*25 ms \(worst\)/);
   });
 });

@@ -1,6 +1,7 @@
 // BENCHMARKS.md from one run's results.
 import type { BenchResults, FrameSplitRow, ThroughputRow } from './main';
 import { renderMaglev } from './maglev';
+import type { IsolationResult } from './isolation';
 
 const f2 = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -71,12 +72,12 @@ export function renderMarkdown(r: BenchResults): string {
   p('## Control-plane isolation');
   p();
   const iso = r.isolation;
-  p(`\`sluice run\` (the daemon, REST API included) forwarding ${count(h.flows)} flows, first alone, then while autocannon`);
-  p(`(${iso.connections} connections, pinned to core 0) loads \`GET /api/v1/stats\` for ${r.seconds} s.`);
+  p(`\`sluice run\` (the daemon, REST API included) forwarding ${count(h.flows)} flows. Unloaded windows of ${r.seconds} s`);
+  p(`alternate with windows of the same length in which autocannon (${iso.connections} connections, pinned to core 0)`);
+  p('loads `GET /api/v1/stats`; each loaded window is compared with the mean of the unloaded windows on either');
+  p('side of it, so that the machine\'s drift is not counted as the load\'s effect. The ratio is the median window\'s.');
   p();
-  p('| Unloaded Mpps | Loaded Mpps | Ratio | API requests/s | p50 | p99 | Errors |');
-  p('|---:|---:|---:|---:|---:|---:|---:|');
-  p(`| ${f2(iso.unloadedMpps)} | ${f2(iso.loadedMpps)} | ${f2(iso.ratio)} | ${iso.requestsPerSec.toFixed(0)} | ${iso.p50Ms} ms | ${iso.p99Ms} ms | ${iso.errors} |`);
+  p(renderIsolation(iso));
   p();
   p('## Targets');
   p();
@@ -282,4 +283,17 @@ export function renderFrameSplit(rows: ThroughputRow[], split: FrameSplitRow | u
       `hold Sluice's own state); many flows then add ${ns(many.processNs - split.processNs)} of processing ` +
       '(the flow-table bucket, fetched from DRAM).',
   ];
+}
+
+/** The isolation windows and their summary, as a Markdown table. */
+export function renderIsolation(iso: IsolationResult): string {
+  const rows = [
+    '| Window | Unloaded before, Mpps | Loaded, Mpps | Unloaded after, Mpps | Ratio | API requests/s | p50 | p99 | Errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...iso.windows.map((w, i) => `| ${i + 1} | ${f2(w.unloadedBeforeMpps)} | ${f2(w.loadedMpps)} | ${f2(w.unloadedAfterMpps)} | ` +
+      `${f2(w.ratio)} | ${w.requestsPerSec.toFixed(0)} | ${w.p50Ms} ms | ${w.p99Ms} ms | ${w.errors} |`),
+    `| **all** | ${f2(iso.unloadedMpps)} (median) | ${f2(iso.loadedMpps)} (median) | | **${f2(iso.ratio)}** (median) | ` +
+      `${iso.requestsPerSec.toFixed(0)} (mean) | ${iso.p50Ms} ms (median) | ${iso.p99Ms} ms (worst) | ${iso.errors} |`,
+  ];
+  return rows.join('\n');
 }
