@@ -56,13 +56,16 @@ describe('flowPcap', () => {
 });
 
 describe('renderFrameSplit', () => {
-  const row = (flows: number, receiveNs: number, processNs: number): ThroughputRow => ({
+  const round = (processNs: number) => ({ sluiceMpps: 10, testpmdMpps: 20, rxonlyMpps: 30, receiveNs: 30, processNs });
+  const row = (flows: number, receiveNs: number, processNs: number, rounds: number[] = []): ThroughputRow => ({
     mode: 'dsr', flows, sluiceMpps: 1000 / (receiveNs + processNs), testpmdMpps: 20, ratio: 0.5, rxonlyMpps: 30,
-    receiveNs, processNs, rounds: [], sluiceHits: 0, sluiceMisses: 0, sluiceDrops: 0, warmSec: 0,
+    receiveNs, processNs, rounds: rounds.map(round), sluiceHits: 0, sluiceMisses: 0, sluiceDrops: 0, warmSec: 0,
     sluiceCommand: '', testpmdCommand: '', testpmdSamples: [],
   });
-  const rows = [row(1024, 12, 50), row(1048576, 29, 64)];
-  const split = { flows: 1024, frames: 1048576, sluiceMpps: 12.5, receiveNs: 27, processNs: 52, rounds: [], command: '' };
+  // Per round, many flows minus the frames run: 12, 16 and -1 ns; their median 12.
+  const rows = [row(1024, 12, 50), row(1048576, 29, 64, [64, 66, 60])];
+  const split = { flows: 1024, frames: 1048576, sluiceMpps: 12.5, receiveNs: 27, processNs: 52,
+    rounds: [52, 50, 61].map(round), command: '' };
 
   test('the three dsr runs side by side, and what frames and flows each add', () => {
     const text = renderFrameSplit(rows, split).join('\n');
@@ -70,7 +73,13 @@ describe('renderFrameSplit', () => {
     assert.match(text, /\| 1K \| 1M \| 12\.50 \| 27\.0 ns \| 52\.0 ns \|/);
     assert.match(text, /\| 1M \| 1M \| 10\.75 \| 29\.0 ns \| 64\.0 ns \|/);
     assert.match(text, /receive calls 15\.0 ns per packet/);
-    assert.match(text, /processing 2\.0 ns \(the replay[^)]*\); many flows then add 12\.0 ns of processing/);
+    assert.match(text, /processing 2\.0 ns \(the replay[^)]*\)\. Many flows then add 12\.0 ns of processing/);
+    assert.match(text, /per round: 12\.0 ns, 16\.0 ns, -1\.0 ns\)/);
+  });
+
+  test('many flows measured as no slower in most rounds is said to add nothing, not a negative cost', () => {
+    const text = renderFrameSplit([rows[0], row(1048576, 29, 64, [50, 66, 55])], split).join('\n');
+    assert.match(text, /Many flows added nothing this run could tell from its noise \(per round: -2\.0 ns, 16\.0 ns, -6\.0 ns\)/);
   });
 
   test('nothing without the split run or its neighbours', () => {

@@ -1,6 +1,6 @@
 // BENCHMARKS.md from one run's results.
 import type { BenchResults, FrameSplitRow, ThroughputRow } from './main';
-import { renderMaglev } from './maglev';
+import { median, renderMaglev } from './maglev';
 import type { IsolationResult } from './isolation';
 
 const f2 = (x: number) => x.toFixed(2);
@@ -135,12 +135,24 @@ export function renderMarkdown(r: BenchResults): string {
   p('  on 2 MiB pages, 2026-11-23): a dependent random read took 153 ns; prefetched 32 reads ahead of its use,');
   p('  two 64-byte lines at a time, with 20 or 40 ns of other work per read, it cost 1-3 ns more than a cached');
   p('  read, also with a 2 GiB strided stream read alongside as the PMD\'s replay would. So in isolation the');
-  p('  bucket\'s latency hides; in Sluice part of it does not (what many flows add, in the split below), and');
-  p('  with no hardware counters in this VM the stall behind that could not be located.');
+  p('  bucket\'s latency hides; in Sluice part of it does not (what many flows add, in the split below).');
+  p('- Where it does not, sampled with `perf record -C 1` (cycles; this VM has no TLB or cache events) on dsr at');
+  p('  1M flows (2026-11-24, the build of this run): the pcap PMD took 44.8% of the worker core\'s cycles, Sluice');
+  p('  54.1%: 26.8% in the forward pass, 24.9% in classification. 54% of classification\'s samples fall on the');
+  p('  instruction after the primary bucket\'s prefetch, so about 13% of the core, some 13 ns a packet, goes to');
+  p('  issuing prefetches into the 32 MiB table, not to waiting for their data. A prefetch that cannot issue is');
+  p('  waiting for an address translation or a free miss buffer; with 4 KiB pages behind this VM (the C loop');
+  p('  above) the table spans 8192 of them, four times what the second-level TLB maps. Prefetching only each');
+  p('  bucket\'s first line made it worse, not better: 8.06-8.35 Mpps against 10.93-11.40 (alternating 3 s runs).');
   p('- At 1K flows, where everything is cached, the cost is instructions (see the count below), spread thin:');
   p('  classifying (the common packet on a fast path), the software IPv4 header checksum (`net_pcap` has no rx');
   p('  checksum offload), source checks, the service lookup, per-service and per-backend counters, the flow');
   p('  lookup, the MTU check and buffered tx. No source line takes more than 3% of the instructions.');
+  p('  Cut this session from 451 to 411 (dsr), 536 to 508 (tunnel) and 615 to 526 (nat): CRC32C and the service');
+  p('  hash as the SSE4.2 instruction, the header checksum checked modulo 0xffff instead of folded, a backend\'s');
+  p('  dsr MACs, egress MTU and flow ownership precomputed in the snapshot, nat\'s session verdicts inlined.');
+  p('  Alternating 3 s runs against the build before (2026-11-24, medians of 4): dsr processing 61.5 -> 59.3 ns');
+  p('  a packet at 1M flows and 48.2 -> 46.4 at 1K; nat at 1K 63.6 -> 59.2 ns, 12.96 -> 13.76 Mpps.');
   p('- 4 KiB pages cost 20-25% at 1M flows in TLB misses; the benchmark therefore uses hugepages when it can.');
   p('- `tunnel` adds the prepend, a header move and an IPv4 checksum per packet.');
   p('- `nat` looks its sessions up as the flow table does (a bucket line, then the session, both prefetched');
@@ -280,9 +292,22 @@ export function renderFrameSplit(rows: ThroughputRow[], split: FrameSplitRow | u
     `  Many frames cost the receive calls ${ns(split.receiveNs - few.receiveNs)} per packet (the PMD copies each frame ` +
       'out of a preloaded mbuf that is no longer in cache; testpmd pays it too) and Sluice\'s processing ' +
       `${ns(split.processNs - few.processNs)} (the replay streams two cold lines a packet through the caches that ` +
-      `hold Sluice's own state); many flows then add ${ns(many.processNs - split.processNs)} of processing ` +
-      '(the flow-table bucket, fetched from DRAM).',
+      `hold Sluice's own state). ${flowsAdd(many, split)}`,
   ];
+}
+
+// What many flows add to the processing, from the two runs each round made back
+// to back (the frames run and the many-flows run), not from medians of
+// different runs: the machine drifts between rounds by more than the difference.
+function flowsAdd(many: ThroughputRow, split: FrameSplitRow): string {
+  const n = Math.min(many.rounds.length, split.rounds.length);
+  const each = Array.from({ length: n }, (_, k) => many.rounds[k].processNs - split.rounds[k].processNs);
+  if (n === 0) return '';
+  const perRound = `per round: ${each.map((d) => ns(d)).join(', ')}`;
+  const m = median(each);
+  if (m <= 0) return `Many flows added nothing this run could tell from its noise (${perRound}).`;
+  return `Many flows then add ${ns(m)} of processing (the flow-table bucket, fetched from DRAM; median of the ` +
+    `rounds, ${perRound}).`;
 }
 
 /** The isolation windows and their summary, as a Markdown table. */
