@@ -74,6 +74,11 @@ inline FlowKeyWords MakeFlowKey4(uint32_t src_addr, uint32_t dst_addr, uint16_t 
           src_port | static_cast<uint64_t>(dst_port) << 16 | static_cast<uint64_t>(proto) << 32};
 }
 
+// The same key from the header's address and port pairs as ParseFastIpv4 loads them.
+inline FlowKeyWords MakeFlowKey4(uint64_t addrs, uint32_t ports, uint8_t proto) {
+  return {addrs, ports | static_cast<uint64_t>(proto) << 32};
+}
+
 // CRC32C of a 16-byte key given as two words, as rte_hash_crc computes it, by
 // the instruction itself: rte_hash_crc_8byte checks at run time which CRC
 // implementation to use, and -march=corei7 already guarantees SSE4.2.

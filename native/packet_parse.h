@@ -255,14 +255,19 @@ inline ParseStatus ParsePacket(const uint8_t* frame, uint32_t len, PacketInfo* o
   return ParsePacket(frame, len, len, out);
 }
 
-// What the per-packet fast path needs of the common packet.
+// What the per-packet fast path needs of the common packet. The addresses and
+// the ports are kept as the header holds them, each pair one load: they are the
+// flow key's two words almost as they are (flow_table.h), and built from four
+// fields the key cost a dozen shifts, ors and spills a packet.
 struct FastIpv4 {
-  uint32_t src_addr;   // network order
-  uint32_t dst_addr;   // network order
-  uint16_t src_port;   // network order
-  uint16_t dst_port;   // network order
+  uint64_t addrs;      // source | destination << 32, each in network order
+  uint32_t ports;      // source | destination << 16, each in network order
   uint8_t l4_proto;
   uint8_t tcp_flags;
+  uint32_t src_addr() const { return static_cast<uint32_t>(addrs); }
+  uint32_t dst_addr() const { return static_cast<uint32_t>(addrs >> 32); }
+  uint16_t src_port() const { return static_cast<uint16_t>(ports); }
+  uint16_t dst_port() const { return static_cast<uint16_t>(ports >> 16); }
 };
 
 // The common packet alone: untagged IPv4 without options and unfragmented,
@@ -299,10 +304,8 @@ inline bool ParseFastIpv4(const uint8_t* frame, uint32_t len, uint32_t pkt_len, 
     return false;
   }
   out->l4_proto = proto;
-  std::memcpy(&out->src_addr, ip + 12, 4);
-  std::memcpy(&out->dst_addr, ip + 16, 4);
-  std::memcpy(&out->src_port, l4, 2);
-  std::memcpy(&out->dst_port, l4 + 2, 2);
+  std::memcpy(&out->addrs, ip + 12, 8);  // little endian: source in the low half
+  std::memcpy(&out->ports, l4, 4);
   return true;
 }
 

@@ -163,10 +163,10 @@ inline void NatInfoOf(const FastIpv4& f, PacketInfo* info) {
   info->ip_version = 4;
   info->l4_proto = f.l4_proto;
   info->tcp_flags = f.tcp_flags;
-  info->src_port = f.src_port;
-  info->dst_port = f.dst_port;
-  std::memcpy(info->src_addr, &f.src_addr, 4);
-  std::memcpy(info->dst_addr, &f.dst_addr, 4);
+  info->src_port = f.src_port();
+  info->dst_port = f.dst_port();
+  std::memcpy(info->src_addr, &f.addrs, 4);
+  std::memcpy(info->dst_addr, reinterpret_cast<const uint8_t*>(&f.addrs) + 4, 4);
 }
 
 // nat: a client's packet queued for its session lookup, whose first line is
@@ -220,8 +220,8 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
   const auto* eth = reinterpret_cast<const struct rte_ether_hdr*>(data);
   if (!rte_is_same_ether_addr(&eth->dst_addr, &port.mac) || rte_is_multicast_ether_addr(&eth->src_addr)) return false;
   if (!Ipv4ChecksumOk(m, data + RTE_ETHER_HDR_LEN)) return false;
-  if (IsMartianIpv4Source(reinterpret_cast<const uint8_t*>(&f.src_addr))) return false;
-  const ServiceView* service = snap.index.Find(f.dst_addr, f.dst_port, f.l4_proto);
+  if (IsMartianIpv4Source(reinterpret_cast<const uint8_t*>(&f.addrs))) return false;
+  const ServiceView* service = snap.index.Find(f.dst_addr(), f.dst_port(), f.l4_proto);
   bool nat_service = service != nullptr && service->forwarding == static_cast<uint8_t>(Forwarding::kNat);
   if (service == nullptr || nat_service) {
     // Without a nat lcore the general path drops these and counts why.
@@ -230,12 +230,12 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
     if (service == nullptr && !QueueNatReply(w, m, port_index, nat)) return false;
     m->l2_len = RTE_ETHER_HDR_LEN;
     if (nat_service) {
-      QueueNat(w, m, *service, MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto), nat);
+      QueueNat(w, m, *service, MakeFlowKey4(f.addrs, f.ports, f.l4_proto), nat);
     }
     return true;
   }
   m->l2_len = RTE_ETHER_HDR_LEN;
-  QueueForLookup(w, m, service, MakeFlowKey4(f.src_addr, f.dst_addr, f.src_port, f.dst_port, f.l4_proto),
+  QueueForLookup(w, m, service, MakeFlowKey4(f.addrs, f.ports, f.l4_proto),
                  f.tcp_flags, false, pending[num_pending++]);
   return true;
 }
@@ -619,19 +619,22 @@ struct ClassifiedBurst {
 
 void ClassifyBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_t n, uint16_t port_index,
                    uint32_t now_ms, ClassifiedBurst& b) {
-  b.num_pending = 0;
-  b.num_pending6 = 0;
   b.nat.n = 0;
   b.port_index = port_index;
   for (uint32_t i = 0; i < n && i < kPrefetchOffset; i++) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i], void*));
   // Summed here and stored once: Classify's stores through w.counters would
   // otherwise make the compiler reload and store the counter per packet.
+  // The counts likewise live in registers until the burst is classified.
   uint64_t rx_bytes = 0;
+  uint32_t num_pending = 0;
+  uint32_t num_pending6 = 0;
   for (uint32_t i = 0; i < n; i++) {
     if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
     rx_bytes += mbufs[i]->pkt_len;
-    Classify(w, snap, mbufs[i], port_index, b.pending, b.num_pending, b.pending6, b.num_pending6, b.nat, now_ms);
+    Classify(w, snap, mbufs[i], port_index, b.pending, num_pending, b.pending6, num_pending6, b.nat, now_ms);
   }
+  b.num_pending = num_pending;
+  b.num_pending6 = num_pending6;
   w.counters->rx_packets += n;
   w.counters->rx_bytes += rx_bytes;
 }

@@ -22,9 +22,10 @@ node_include="$(node -p "require('path').resolve(process.execPath, '../../includ
 napi_flags=(-I"$node_include" -I"$(node -p "require('node-addon-api').include_dir")" -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS)
 
 headers=(native/*.h "${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh)
+# Optimised as binding.gyp optimises the addon (-fno-tree-slp-vectorize: see there).
 # Sections per function, so the linker drops the unused N-API helpers that
 # napi-inl.h emits along with CodedError (their napi_* callees exist only in Node).
-compile_flags=(-std=c++17 -O3 -g -ffunction-sections -fdata-sections -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
+compile_flags=(-std=c++17 -O3 -fno-tree-slp-vectorize -g -ffunction-sections -fdata-sections -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
   "${dpdk_cflags[@]}" "${napi_flags[@]}")
 if ! compile_objects g++ "$out_dir/obj" "${sources[@]}"; then
   echo "burst_bench build failed" >&2

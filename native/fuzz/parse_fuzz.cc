@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../flow_table.h"
 #include "../packet_parse.h"
 #include "frame_checks.h"
 #include "fuzz_check.h"
@@ -98,8 +99,13 @@ void CheckFastPath(const uint8_t* frame, uint32_t len) {
     sluice::FastIpv4 fast;
     FUZZ_CHECK(sluice::ParseFastIpv4(frame, len, pkt_len, &fast) == common);
     if (!common) continue;
-    FUZZ_CHECK(std::memcmp(&fast.src_addr, full.src_addr, 4) == 0 && std::memcmp(&fast.dst_addr, full.dst_addr, 4) == 0);
-    FUZZ_CHECK(fast.src_port == full.src_port && fast.dst_port == full.dst_port);
+    uint32_t src = fast.src_addr(), dst = fast.dst_addr();
+    FUZZ_CHECK(std::memcmp(&src, full.src_addr, 4) == 0 && std::memcmp(&dst, full.dst_addr, 4) == 0);
+    FUZZ_CHECK(fast.src_port() == full.src_port && fast.dst_port() == full.dst_port);
+    // The flow key from the loaded pairs is the one built field by field.
+    sluice::FlowKeyWords pairs = sluice::MakeFlowKey4(fast.addrs, fast.ports, fast.l4_proto);
+    sluice::FlowKeyWords fields = sluice::MakeFlowKey4(src, dst, full.src_port, full.dst_port, full.l4_proto);
+    FUZZ_CHECK(pairs.lo == fields.lo && pairs.hi == fields.hi);
     FUZZ_CHECK(fast.l4_proto == full.l4_proto && fast.tcp_flags == full.tcp_flags);
   }
 }

@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "../flow_table.h"
 #include "../packet_parse.h"
 #include "frames.h"
 
@@ -491,5 +492,34 @@ TEST_CASE("parse: martian IPv4 sources") {
       CAPTURE(int{rest});
       CHECK(sluice::IsMartianIpv4Source(addr) == expected);
     }
+  }
+}
+
+TEST_CASE("fast path: the header's address and port pairs give ParsePacket's fields and the field-built flow key") {
+  for (uint8_t proto : {uint8_t{6}, uint8_t{17}}) {
+    sluice_test::Ipv4Opts o;
+    o.proto = proto;
+    o.src = 0x0a010203;  // 10.1.2.3
+    o.dst = 0xc0000201;  // 192.0.2.1
+    sluice_test::Bytes l4 = proto == 6 ? sluice_test::Tcp(40000, 80, 0x12) : sluice_test::Udp(40000, 53);
+    sluice_test::Bytes f = sluice_test::Cat({sluice_test::Ether(0x0800), sluice_test::Ipv4(o, l4)});
+    const uint32_t len = static_cast<uint32_t>(f.size());
+    sluice::FastIpv4 fast;
+    REQUIRE(sluice::ParseFastIpv4(f.data(), len, len, &fast));
+    sluice::PacketInfo info;
+    REQUIRE(sluice::ParsePacket(f.data(), len, &info) == sluice::ParseStatus::kOk);
+    uint32_t src, dst;
+    std::memcpy(&src, info.src_addr, 4);
+    std::memcpy(&dst, info.dst_addr, 4);
+    CHECK(fast.src_addr() == src);
+    CHECK(fast.dst_addr() == dst);
+    CHECK(fast.src_port() == info.src_port);
+    CHECK(fast.dst_port() == info.dst_port);
+    CHECK(fast.l4_proto == proto);
+    CHECK(fast.tcp_flags == info.tcp_flags);
+    sluice::FlowKeyWords pairs = sluice::MakeFlowKey4(fast.addrs, fast.ports, fast.l4_proto);
+    sluice::FlowKeyWords fields = sluice::MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto);
+    CHECK(pairs.lo == fields.lo);
+    CHECK(pairs.hi == fields.hi);
   }
 }
