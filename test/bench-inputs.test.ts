@@ -77,6 +77,11 @@ describe('renderFrameSplit', () => {
     assert.match(text, /per round: 12\.0 ns, 16\.0 ns, -1\.0 ns\)/);
   });
 
+  test('many frames measured as no slower is said to add nothing to the processing', () => {
+    const text = renderFrameSplit(rows, { ...split, processNs: 49 }).join('\n');
+    assert.match(text, /and Sluice's processing nothing measurable \(-1\.0 ns\)\. Many flows/);
+  });
+
   test('many flows measured as no slower in most rounds is said to add nothing, not a negative cost', () => {
     const text = renderFrameSplit([rows[0], row(1048576, 29, 64, [50, 66, 55])], split).join('\n');
     assert.match(text, /Many flows added nothing this run could tell from its noise \(per round: -2\.0 ns, 16\.0 ns, -6\.0 ns\)/);

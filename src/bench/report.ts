@@ -137,7 +137,7 @@ export function renderMarkdown(r: BenchResults): string {
   p('  read, also with a 2 GiB strided stream read alongside as the PMD\'s replay would. So in isolation the');
   p('  bucket\'s latency hides; in Sluice part of it does not (what many flows add, in the split below).');
   p('- Where it does not, sampled with `perf record -C 1` (cycles; this VM has no TLB or cache events) on dsr at');
-  p('  1M flows (2026-11-24, the build of this run): the pcap PMD took 44.8% of the worker core\'s cycles, Sluice');
+  p('  1M flows (2026-11-24, at 411 instructions a packet): the pcap PMD took 44.8% of the worker core\'s cycles, Sluice');
   p('  54.1%: 26.8% in the forward pass, 24.9% in classification. 54% of classification\'s samples fall on the');
   p('  instruction after the primary bucket\'s prefetch, so about 13% of the core, some 13 ns a packet, goes to');
   p('  issuing prefetches into the 32 MiB table, not to waiting for their data. A prefetch that cannot issue is');
@@ -292,10 +292,18 @@ export function renderFrameSplit(rows: ThroughputRow[], split: FrameSplitRow | u
     row(many.flows, many.flows, many),
     '',
     `  Many frames cost the receive calls ${ns(split.receiveNs - few.receiveNs)} per packet (the PMD copies each frame ` +
-      'out of a preloaded mbuf that is no longer in cache; testpmd pays it too) and Sluice\'s processing ' +
-      `${ns(split.processNs - few.processNs)} (the replay streams two cold lines a packet through the caches that ` +
-      `hold Sluice's own state). ${flowsAdd(many, split)}`,
+      `out of a preloaded mbuf that is no longer in cache; testpmd pays it too) and ${framesAddToProcessing(few, split)}. ` +
+      flowsAdd(many, split),
   ];
+}
+
+// What the replay of many frames adds to Sluice's own processing: the medians of
+// runs from different rounds, so a difference below zero is noise, said as such.
+function framesAddToProcessing(few: ThroughputRow, split: FrameSplitRow): string {
+  const d = split.processNs - few.processNs;
+  if (d <= 0) return `Sluice's processing nothing measurable (${ns(d)})`;
+  return `Sluice's processing ${ns(d)} (the replay streams two cold lines a packet through the caches that hold ` +
+    'Sluice\'s own state)';
 }
 
 // What many flows add to the processing, from the two runs each round made back
