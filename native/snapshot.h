@@ -81,6 +81,14 @@ struct ServiceView {
 // needs no reader/writer protocol at all.
 class ServiceIndex {
  public:
+  ServiceIndex() = default;
+  // Not copyable: the slots point into the services vector it was built from. A
+  // Snapshot moves both together, and a moved vector keeps its elements in place.
+  ServiceIndex(const ServiceIndex&) = delete;
+  ServiceIndex& operator=(const ServiceIndex&) = delete;
+  ServiceIndex(ServiceIndex&&) = default;
+  ServiceIndex& operator=(ServiceIndex&&) = default;
+
   // Keeps pointers into `services`, which must not change afterwards (a
   // snapshot's never does): a hit is then one load, not an index into a vector.
   void Build(const std::vector<ServiceView>& services);
