@@ -26,7 +26,7 @@
         # GCC's SLP vectorizer turns pairs of per-packet counter increments
         # (packets, bytes) into a vector load, insert, add and store: 6
         # instructions where 2 adds do. Without it: 401 -> 388 instructions per
-        # dsr packet, 526 -> 514 nat, 508 -> 484 tunnel (scripts/count-instructions.sh).
+        # dsr packet (scripts/count-instructions.sh).
         "-fno-tree-slp-vectorize",
         "-fexceptions",
         "-fvisibility=hidden",
