@@ -60,18 +60,16 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
                          const PacketInfo& info, uint16_t ingress_port, uint32_t maglev_sig,
                          const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c);
 
-// The same for an IPv4 packet whose client key and its hash in the lcore's
-// sessions were computed when it was classified (and the lookup prefetched).
-// The Maglev hash is the key's in `flows` (as in dsr and tunnel), computed only
-// when a session opens.
+// The client key of an IPv6 packet: its sessions' key, and its Maglev hash.
+// (The IPv4 burst path's NatFromClient4 and NatFromBackend4 are in nat_verdicts.h.)
 FlowKey6 NatClientKey6(const PacketInfo& info);
 
 // A TCP or UDP packet to a pool address of `ingress_port`.
 NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,
                           const PortRuntime* ports, uint32_t now_ms);
 
-// The same for an IPv4 reply on the lcore that owns its pool port, whose session
-// slot was found when it was classified (NatSessions::PoolSlotAt; -1: none).
+// The nat state of every worker: the pool layout, the sessions and the hand-off
+// rings. Built at start when some port has a pool, freed after the workers stop.
 class NatRuntime {
  public:
   // Throws CodedError(SLUICE_RESOURCE_EXHAUSTED) when memory runs out.

@@ -147,7 +147,10 @@ NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* fra
 
 }  // namespace nat_detail
 
-// The IPv4 client's packet whose session key and hash Classify computed.
+// NatFromClient for an IPv4 packet whose client key and its hash in the lcore's
+// sessions were computed when it was classified (and the lookup prefetched).
+// The Maglev hash is the key's in `flows` (as in dsr and tunnel), computed only
+// when a session opens.
 inline NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
                                  const PacketInfo& info, const FlowKey4& key, const NatIndexHash& hash,
                                  uint16_t ingress_port, const FlowTable& flows, const PortRuntime* ports,
@@ -156,7 +159,8 @@ inline NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const Serv
                                 [&] { return flows.HashOf(key).sig; }, ports, now_ms, c);
 }
 
-// An IPv4 reply to a pool port this lcore owns; `slot` is its pool pair's session slot, or -1.
+// NatFromBackend for an IPv4 reply on the lcore that owns its pool port, whose
+// session slot was found when it was classified (NatSessions::PoolSlotAt; -1: none).
 inline NatVerdict NatFromBackend4(NatLcore& nat, int32_t slot, uint8_t* frame, const PacketInfo& info,
                                   const PortRuntime* ports, uint32_t now_ms) {
   return nat_detail::FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);

@@ -346,7 +346,7 @@ inline void EncapsulateTunnel(WorkerContext& w, const BackendView& b, uint32_t b
   if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel.overhead));
   if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
-  Encapsulate(start, l2_len, inner_length, b.tunnel, flow_hash, w.ip_id++, b.mac, w.ports[b.port_index].mac);
+  Encapsulate(start, l2_len, inner_length, b.tunnel, flow_hash, w.ip_id++, b.mac, b.egress_mac);
   SendToBackend(w, b, backend_id, m);
 }
 
@@ -495,8 +495,9 @@ inline void SendNatToBackend(WorkerContext& w, const Snapshot& snap, const Servi
                              const NatVerdict& v) {
   if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
   if (v.new_session) CountNewFlow(w, service.id, v.backend_id);
-  if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
-  SendToBackend(w, *snap.Backend(v.backend_id), v.backend_id, m);
+  const BackendView& b = *snap.Backend(v.backend_id);
+  if (ExceedsMtu(m, b.egress_mtu)) return Drop(w, m, DropReason::kMtuExceeded);
+  SendToBackend(w, b, v.backend_id, m);
 }
 
 // nat: what becomes of a backend's reply once its session, or its owner, is known.

@@ -150,8 +150,7 @@ void EncapsulateTunnel6(WorkerContext& w, const BackendView& b, uint32_t backend
   if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel6.overhead));
   if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
-  Encapsulate6(start, l2_len, static_cast<uint16_t>(inner_length), b.tunnel6, flow_hash, b.mac,
-               w.ports[b.port_index].mac);
+  Encapsulate6(start, l2_len, static_cast<uint16_t>(inner_length), b.tunnel6, flow_hash, b.mac, b.egress_mac);
   if (b.tunnel6.outer_proto == IPPROTO_UDP) {
     auto* outer = reinterpret_cast<struct rte_ipv6_hdr*>(start + l2_len);
     auto* udp = reinterpret_cast<struct rte_udp_hdr*>(outer + 1);
@@ -314,7 +313,7 @@ void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint
     uint64_t forwarded = w.counters->forwarded;
     if (p.service->forwarding == static_cast<uint8_t>(Forwarding::kTunnel)) {
       EncapsulateTunnel6(w, *b, backend_id, p.mbuf, p.sig, ingress_port, now_ms, !p.quoted);
-    } else if (ExceedsMtu(p.mbuf, w.ports[b->port_index].mtu)) {
+    } else if (ExceedsMtu(p.mbuf, b->egress_mtu)) {
       Drop(w, p.mbuf, DropReason::kMtuExceeded);
     } else {
       RewriteDsr(w, *b, backend_id, p.mbuf);

@@ -10,7 +10,7 @@
 // as the load.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { median } from './maglev';
+import { median } from './median';
 
 const ROOT = resolve(__dirname, '../../..');
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');

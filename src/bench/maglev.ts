@@ -6,6 +6,7 @@
 // the ideal 1/N.
 //   node dist/src/bench/maglev.js [--runs N]   -> this section alone, as markdown
 import { addon } from '../native/addon';
+import { median } from './median';
 
 export type TableAlgorithm = 'rendezvous' | 'maglev';
 export const tableAlgorithms: TableAlgorithm[] = ['rendezvous', 'maglev'];
@@ -36,12 +37,6 @@ type Backend = { key: string; weight: number };
 const key = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:80`;
 const backendList = (n: number, weight: (i: number) => number = () => 100): Backend[] =>
   Array.from({ length: n }, (_, i) => ({ key: key(i), weight: weight(i) }));
-
-/** The middle value (the upper middle of an even count). */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** The largest ratio of a backend's slots to its weighted share of the table. */
 function maxLoad(list: Backend[], table: Uint32Array): number {

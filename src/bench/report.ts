@@ -1,6 +1,7 @@
 // BENCHMARKS.md from one run's results.
 import type { BenchResults, FrameSplitRow, ThroughputRow } from './main';
-import { median, renderMaglev } from './maglev';
+import { renderMaglev } from './maglev';
+import { median } from './median';
 import type { IsolationResult } from './isolation';
 
 const f2 = (x: number) => x.toFixed(2);
