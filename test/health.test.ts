@@ -38,8 +38,8 @@ const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.pus
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `cond` holds; returns the milliseconds it took. */
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<number> {
-  const t0 = performance.now();
+/** Milliseconds from `t0` (by default the call) until `cond` holds. */
+async function waitFor(cond: () => boolean, what: string, t0 = performance.now(), timeoutMs = 5000): Promise<number> {
   while (!cond()) {
     if (performance.now() - t0 > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(2);
@@ -231,8 +231,11 @@ describe('tcp checks', () => {
         assert.ok((countByMac(first).get(victim.mac) ?? 0) > 300, 'the victim had its share of flows');
 
         const logsBefore = logs.length;
+        // The clock starts before the stop: the socket stops listening within the call, and
+        // a busy event loop can finish the call after the first failed probe.
+        const stopped = performance.now();
         await victim.stop();
-        const downMs = await waitFor(() => !store.isHealthy('tcp-web', { address: b, port: PORT }), 'the store to mark it down');
+        const downMs = await waitFor(() => !store.isHealthy('tcp-web', { address: b, port: PORT }), 'the store to mark it down', stopped);
         const limit = (FALL + 1) * INTERVAL + 300;
         console.log(`# down after ${downMs.toFixed(0)} ms (fall ${FALL} × interval ${INTERVAL} = ${FALL * INTERVAL} ms, limit ${limit})`);
         assert.ok(downMs <= limit, `down after ${downMs} ms`);
@@ -255,8 +258,9 @@ describe('tcp checks', () => {
           else assert.equal(again.get(flow), mac, `flow ${flow} on a healthy backend stays`);
         }
 
+        const restarted = performance.now();
         await victim.start();
-        const upMs = await waitFor(() => store.isHealthy('tcp-web', { address: b, port: PORT }), 'the store to mark it up');
+        const upMs = await waitFor(() => store.isHealthy('tcp-web', { address: b, port: PORT }), 'the store to mark it up', restarted);
         const upLimit = (RISE + 1) * INTERVAL + 300;
         console.log(`# up after ${upMs.toFixed(0)} ms (rise ${RISE} × interval ${INTERVAL} = ${RISE * INTERVAL} ms, limit ${upLimit})`);
         assert.ok(upMs <= upLimit, `up after ${upMs} ms`);
