@@ -19,6 +19,7 @@
 #include "lcore_stats.h"
 #include "nat_pool.h"
 #include "nat_session_index.h"
+#include "nat_translate.h"
 #include "packet_parse.h"
 
 namespace sluice {
@@ -62,6 +63,7 @@ struct NatSessionOf {
   uint32_t last_seen_ms;
   uint16_t service_id;
   uint16_t client_port_index;  // where the client's packets arrive and replies leave
+  NatChecksumDeltas to_backend;  // client -> (vip to backend, client to pool); replies take the reverse
   struct rte_ether_addr client_mac;  // the client side's next hop
   uint8_t proto;
   NatState state;

@@ -54,13 +54,25 @@ inline FlowKey4 ClientKey(const PacketInfo& info, Nat4) {
 }
 inline FlowKey6 ClientKey(const PacketInfo& info, Nat6) { return NatClientKey6(info); }
 
+// The deltas of the session's translation, its endpoints' word sums before
+// (client to VIP) and after (pool to backend).
+inline NatChecksumDeltas DeltasOf(const NatSession& s) {
+  return NatDeltasOf(WordsOf(s.client_addr) + WordsOf(s.vip), WordsOf(s.pool_addr) + WordsOf(s.backend_addr),
+                     uint32_t{s.client_port} + s.vip_port, uint32_t{s.pool_port} + s.backend_port);
+}
+inline NatChecksumDeltas DeltasOf(const NatSession6& s) {
+  return NatDeltasOf(WordsOf6(s.client_addr.bytes) + WordsOf6(s.vip.bytes),
+                     WordsOf6(s.pool_addr.bytes) + WordsOf6(s.backend_addr.bytes),
+                     uint32_t{s.client_port} + s.vip_port, uint32_t{s.pool_port} + s.backend_port);
+}
+
 inline void Rewrite(uint8_t* frame, const PacketInfo& info, uint32_t src, uint16_t sport, uint32_t dst,
-                    uint16_t dport) {
-  ApplyNatRewrite(frame, info, NatRewrite{src, sport, dst, dport});
+                    uint16_t dport, uint32_t ip_delta, uint32_t l4_delta) {
+  ApplyNatRewrite(frame, info, src, sport, dst, dport, ip_delta, l4_delta);
 }
 inline void Rewrite(uint8_t* frame, const PacketInfo& info, const NatAddr6& src, uint16_t sport,
-                    const NatAddr6& dst, uint16_t dport) {
-  ApplyNatRewrite6(frame, info, src.bytes, sport, dst.bytes, dport);
+                    const NatAddr6& dst, uint16_t dport, uint32_t, uint32_t l4_delta) {
+  ApplyNatRewrite6(frame, info, src.bytes, sport, dst.bytes, dport, l4_delta);
 }
 
 // `maglev_sig()` gives the packet's Maglev hash; called only when a session opens.
@@ -105,6 +117,7 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
     s.client_port_index = ingress_port;
     std::memcpy(s.client_mac.addr_bytes, frame + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
     s.state = syn_only ? NatState::kOpening : NatState::kEstablished;
+    s.to_backend = DeltasOf(s);
     v.new_session = true;
   }
   auto& s = sessions.At(index);
@@ -113,7 +126,7 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   if (!b->mac_known) return DropVerdict(DropReason::kNeighborUnresolved);
 
   std::memcpy(frame, DsrMacs(*b), 2 * RTE_ETHER_ADDR_LEN);  // the backend's MAC, then its egress port's
-  Rewrite(frame, info, s.pool_addr, s.pool_port, s.backend_addr, s.backend_port);
+  Rewrite(frame, info, s.pool_addr, s.pool_port, s.backend_addr, s.backend_port, s.to_backend.ip, s.to_backend.l4);
   v.action = NatAction::kToBackend;
   v.port_index = b->port_index;
   v.backend_id = s.backend_id;
@@ -139,7 +152,8 @@ NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* fra
     else if (s.state == NatState::kOpening) s.state = NatState::kEstablished;
   }
   SetMacs(frame, s.client_mac, ports[s.client_port_index].mac);
-  Rewrite(frame, info, s.vip, s.vip_port, s.client_addr, s.client_port);
+  Rewrite(frame, info, s.vip, s.vip_port, s.client_addr, s.client_port, ReverseDelta(s.to_backend.ip),
+          ReverseDelta(s.to_backend.l4));
   v.action = NatAction::kToClient;
   v.port_index = s.client_port_index;
   return v;

@@ -169,7 +169,7 @@ class NeighborLookup {
  public:
   virtual ~NeighborLookup() = default;
   virtual bool Lookup(uint32_t address, struct rte_ether_addr* mac) const = 0;
-  virtual bool Lookup6(const uint8_t address[16], struct rte_ether_addr* mac) const { return false; }
+  virtual bool Lookup6(const uint8_t[16], struct rte_ether_addr*) const { return false; }
 };
 
 // Builds Maglev tables only for services whose eligible backends changed.

@@ -16,6 +16,18 @@ namespace {
 
 using namespace sluice_test;
 
+// Fields as they lie in memory (network order), as the rewrite takes them.
+uint32_t Get32Raw(const Bytes& f, size_t at) {
+  uint32_t v;
+  std::memcpy(&v, &f[at], 4);
+  return v;
+}
+uint16_t Get16Raw(const Bytes& f, size_t at) {
+  uint16_t v;
+  std::memcpy(&v, &f[at], 2);
+  return v;
+}
+
 // The TCP/UDP checksum over the pseudo-header and the segment of an IPv4 packet
 // at `ip`: 0 when the stored checksum is right.
 uint16_t L4Verify(const Bytes& frame, size_t ip, uint8_t proto) {
@@ -72,39 +84,63 @@ Bytes Frame(uint8_t proto, bool checksum) {
   return f;
 }
 
+// The 16-bit words of `n` bytes at `p`, summed as they lie in memory.
+uint32_t WordSum(const uint8_t* p, size_t n) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < n; i += 2) {
+    uint16_t w;
+    std::memcpy(&w, p + i, 2);
+    sum += w;
+  }
+  return sum;
+}
+
+// The frame with its checksums computed from scratch.
+Bytes Recomputed(Bytes f, uint8_t proto) {
+  f[24] = f[25] = 0;
+  uint16_t ip_check = sluice::Ipv4HeaderChecksum(f.data() + 14);
+  std::memcpy(&f[24], &ip_check, 2);
+  size_t l4_check = 34 + (proto == 6 ? 16 : 6);
+  f[l4_check] = f[l4_check + 1] = 0;
+  SetL4Checksum(f, 14, proto);
+  return f;
+}
+
 }  // namespace
 
-TEST_CASE("nat rewrite: IPv4 and L4 checksums stay valid for any new addresses and ports") {
+TEST_CASE("nat rewrite: a session's deltas give byte for byte the checksums a full recomputation gives, both ways") {
   std::mt19937 rng(7);
   for (uint8_t proto : {uint8_t{6}, uint8_t{17}}) {
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < 4000; i++) {
       Bytes f = Frame(proto, true);
+      // Arbitrary client endpoints too, so that sums wrap every way they can.
+      for (size_t b = 26; b < 38; b++) f[b] = static_cast<uint8_t>(rng());
+      f = Recomputed(f, proto);
+      const Bytes original = f;
       sluice::PacketInfo info;
       REQUIRE(sluice::ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == sluice::ParseStatus::kOk);
-      sluice::NatRewrite to{static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()), static_cast<uint32_t>(rng()),
-                            static_cast<uint16_t>(rng())};
-      sluice::ApplyNatRewrite(f.data(), info, to);
+      uint32_t src = static_cast<uint32_t>(rng()), dst = static_cast<uint32_t>(rng());
+      uint16_t sport = static_cast<uint16_t>(rng()), dport = static_cast<uint16_t>(rng());
+      if (i % 8 == 0) dst = src;  // some with nothing but ports changing sums
+      uint8_t after[12];
+      std::memcpy(after, &src, 4);
+      std::memcpy(after + 4, &dst, 4);
+      std::memcpy(after + 8, &sport, 2);
+      std::memcpy(after + 10, &dport, 2);
+      sluice::NatChecksumDeltas d = sluice::NatDeltasOf(WordSum(&f[26], 8), WordSum(after, 8), WordSum(&f[34], 4),
+                                                         WordSum(after + 8, 4));
+      CHECK(d.ip >= 1);
+      CHECK(d.l4 >= 1);
+      sluice::ApplyNatRewrite(f.data(), info, src, sport, dst, dport, d.ip, d.l4);
       CHECK(Checksum(f.data() + 14, 20) == 0);
       CHECK(L4Verify(f, 14, proto) == 0);
       // Byte for byte what a full recomputation writes, not merely a valid form.
-      Bytes fresh = f;
-      fresh[24] = fresh[25] = 0;
-      uint16_t ip_check = sluice::Ipv4HeaderChecksum(fresh.data() + 14);
-      std::memcpy(&fresh[24], &ip_check, 2);
-      size_t l4_check = 34 + (proto == 6 ? 16 : 6);
-      fresh[l4_check] = fresh[l4_check + 1] = 0;
-      SetL4Checksum(fresh, 14, proto);
-      CHECK(fresh == f);
-      uint32_t src, dst;
-      uint16_t sport, dport;
-      std::memcpy(&src, f.data() + 26, 4);
-      std::memcpy(&dst, f.data() + 30, 4);
-      std::memcpy(&sport, f.data() + 34, 2);
-      std::memcpy(&dport, f.data() + 36, 2);
-      CHECK(src == to.src_addr);
-      CHECK(dst == to.dst_addr);
-      CHECK(sport == to.src_port);
-      CHECK(dport == to.dst_port);
+      CHECK(Recomputed(f, proto) == f);
+      CHECK(std::memcmp(&f[26], after, 12) == 0);
+      // The reply's way back restores the original, checksums and all.
+      sluice::ApplyNatRewrite(f.data(), info, Get32Raw(original, 26), Get16Raw(original, 34), Get32Raw(original, 30),
+                              Get16Raw(original, 36), sluice::ReverseDelta(d.ip), sluice::ReverseDelta(d.l4));
+      CHECK(f == original);
     }
   }
 }
@@ -114,6 +150,7 @@ TEST_CASE("nat rewrite over IPv6: the L4 checksum stays valid for any new addres
   for (uint8_t proto : {uint8_t{6}, uint8_t{17}}) {
     for (int i = 0; i < 2000; i++) {
       Bytes f = Frame6(proto);
+      const Bytes original = f;
       sluice::PacketInfo info;
       REQUIRE(sluice::ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == sluice::ParseStatus::kOk);
       REQUIRE(!sluice::MissingUdpChecksum(f.data(), info));
@@ -121,7 +158,10 @@ TEST_CASE("nat rewrite over IPv6: the L4 checksum stays valid for any new addres
       for (uint8_t& b : src) b = static_cast<uint8_t>(rng());
       for (uint8_t& b : dst) b = static_cast<uint8_t>(rng());
       uint16_t sport = static_cast<uint16_t>(rng()), dport = static_cast<uint16_t>(rng());
-      sluice::ApplyNatRewrite6(f.data(), info, src, sport, dst, dport);
+      uint32_t ports_new = uint32_t{sport} + dport;
+      sluice::NatChecksumDeltas d = sluice::NatDeltasOf(WordSum(&f[22], 32), sluice::WordsOf6(src) + sluice::WordsOf6(dst),
+                                                         WordSum(&f[54], 4), ports_new);
+      sluice::ApplyNatRewrite6(f.data(), info, src, sport, dst, dport, d.l4);
       CHECK(L4Verify6(f, 14, proto) == 0);
       CHECK(std::memcmp(f.data() + 22, src, 16) == 0);
       CHECK(std::memcmp(f.data() + 38, dst, 16) == 0);
@@ -131,6 +171,9 @@ TEST_CASE("nat rewrite over IPv6: the L4 checksum stays valid for any new addres
       CHECK(got_sport == sport);
       CHECK(got_dport == dport);
       if (proto == 17) CHECK(Get16(f, 54 + 6) != 0);
+      sluice::ApplyNatRewrite6(f.data(), info, &original[22], Get16Raw(original, 54), &original[38],
+                               Get16Raw(original, 56), sluice::ReverseDelta(d.l4));
+      CHECK(f == original);
     }
   }
 }
@@ -148,7 +191,12 @@ TEST_CASE("nat rewrite: a UDP datagram without a checksum keeps none") {
   Bytes f = Frame(17, false);
   sluice::PacketInfo info;
   REQUIRE(sluice::ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == sluice::ParseStatus::kOk);
-  sluice::ApplyNatRewrite(f.data(), info, {htonl(0x0a6300c8), htons(20000), htonl(0x0a63000b), htons(5353)});
+  uint32_t src = htonl(0x0a6300c8), dst = htonl(0x0a63000b);
+  uint16_t sport = htons(20000), dport = htons(5353);
+  sluice::NatChecksumDeltas d =
+      sluice::NatDeltasOf(WordSum(&f[26], 8), sluice::WordsOf(src) + sluice::WordsOf(dst), WordSum(&f[34], 4),
+                          uint32_t{sport} + dport);
+  sluice::ApplyNatRewrite(f.data(), info, src, sport, dst, dport, d.ip, d.l4);
   CHECK(Get16(f, 14 + 20 + 6) == 0);
   CHECK(Checksum(f.data() + 14, 20) == 0);
 }
