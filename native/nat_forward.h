@@ -49,6 +49,7 @@ struct NatVerdict {
   DropReason reason;     // kDrop
   uint16_t port_index;   // kToBackend, kToClient: the egress port
   uint32_t backend_id;   // kToBackend
+  const BackendView* backend;  // kToBackend: the snapshot's view of backend_id
   uint32_t owner;        // kHandOff: the worker index that owns the pool port
   bool new_session;      // kToBackend: a session was opened for this packet
 };

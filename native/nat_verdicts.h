@@ -130,6 +130,7 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   v.action = NatAction::kToBackend;
   v.port_index = b->port_index;
   v.backend_id = s.backend_id;
+  v.backend = b;
   return v;
 }
 

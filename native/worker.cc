@@ -491,11 +491,10 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
 namespace {
 
 // nat: what becomes of a client's packet once its session is decided.
-inline void SendNatToBackend(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
-                             const NatVerdict& v) {
+inline void SendNatToBackend(WorkerContext& w, const ServiceView& service, struct rte_mbuf* m, const NatVerdict& v) {
   if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
   if (v.new_session) CountNewFlow(w, service.id, v.backend_id);
-  const BackendView& b = *snap.Backend(v.backend_id);
+  const BackendView& b = *v.backend;
   if (ExceedsMtu(m, b.egress_mtu)) return Drop(w, m, DropReason::kMtuExceeded);
   SendToBackend(w, b, v.backend_id, m);
 }
@@ -532,7 +531,7 @@ void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& servi
   }
   NatVerdict v = NatFromClient(*w.nat, snap, service, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, sig,
                                w.ports, now_ms, *w.counters);
-  SendNatToBackend(w, snap, service, m, v);
+  SendNatToBackend(w, service, m, v);
 }
 
 // nat: a reply to a pool address, translated here or handed to the lcore that owns its pool port.
@@ -573,7 +572,7 @@ void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint
     }
     NatVerdict v = NatFromClient4(*w.nat, snap, *p.service, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, p.key,
                                   p.hash, ingress_port, *w.flows, w.ports, now_ms, *w.counters);
-    SendNatToBackend(w, snap, *p.service, p.mbuf, v);
+    SendNatToBackend(w, *p.service, p.mbuf, v);
   }
 }
 
