@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ones_complement.h"
 #include "packet_parse.h"
 
 namespace sluice {
@@ -40,14 +41,11 @@ struct NatChecksumDeltas {
 inline NatChecksumDeltas NatDeltasOf(uint32_t addrs_old, uint32_t addrs_new, uint32_t ports_old,
                                      uint32_t ports_new) {
   // ~m summed over the k old words is k * 0xffff - sum_old: a multiple of 0xffff
-  // is zero in one's complement, so 0xffff0000 - sum_old (sum_old, 18 words at
-  // most, stays far below) stands in for it, and the sum is never zero.
-  auto fold = [](uint64_t sum) {
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<uint16_t>(sum);
-  };
-  return {fold(uint64_t{0xffff0000u - addrs_old} + addrs_new),
-          fold(uint64_t{0xffff0000u - addrs_old - ports_old} + addrs_new + ports_new)};
+  // is zero in one's complement, so 32 * 0xffff - sum_old (sum_old is 18 words
+  // at most) stands in for it. The sum is then positive and under 2^22, so its
+  // fold is in [1, 0xffff].
+  constexpr uint32_t kZero = 32 * 0xffffu;
+  return {FoldSum(kZero - addrs_old + addrs_new), FoldSum(kZero - addrs_old - ports_old + addrs_new + ports_new)};
 }
 
 // The delta of the way back (a reply: the new endpoints become the old ones):

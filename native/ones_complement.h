@@ -1,5 +1,6 @@
 // Big-endian stores and the RFC 1071 fold, shared by the pure frame builders
-// (local_reply.cc, ndp.cc), which must build without the EAL's rte_ip.h helpers.
+// (local_reply.cc, ndp.cc) and nat's checksum deltas (nat_translate.h), which
+// must build without the EAL's rte_ip.h helpers.
 #pragma once
 
 #include <cstdint>
