@@ -11,6 +11,7 @@
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -48,25 +49,27 @@ struct Nat6 {
   static constexpr uint8_t kFamily = 6;
 };
 
+// The client's endpoints come first, in the order of the client key's fields
+// (FlowKey4's, for IPv4), so that an IPv4 lookup compares them as two words.
 template <typename F>
 struct NatSessionOf {
   using Addr = typename F::Addr;
   Addr client_addr;   // network order, as are all addresses and ports here
   Addr vip;
-  Addr backend_addr;
-  Addr pool_addr;
   uint16_t client_port;
   uint16_t vip_port;
+  uint8_t proto;
+  NatState state;
+  uint16_t service_id;
+  Addr backend_addr;
+  Addr pool_addr;
   uint16_t backend_port;
   uint16_t pool_port;
   uint32_t backend_id;
   uint32_t last_seen_ms;
-  uint16_t service_id;
   uint16_t client_port_index;  // where the client's packets arrive and replies leave
   NatChecksumDeltas to_backend;  // client -> (vip to backend, client to pool); replies take the reverse
   struct rte_ether_addr client_mac;  // the client side's next hop
-  uint8_t proto;
-  NatState state;
 };
 using NatSession = NatSessionOf<Nat4>;
 using NatSession6 = NatSessionOf<Nat6>;
@@ -153,9 +156,19 @@ class NatSessionTable {
   }
   static uint32_t KeySig(const FlowKey6& key) { return rte_hash_crc(&key, sizeof(key), kHashSeed); }
 
+  // The session's first 13 bytes against the key's (the rest of its second word
+  // is the session's state and service, the key's zero padding).
   static bool IsClient(const NatSessionOf<Nat4>& s, const FlowKey4& key) {
-    return s.client_addr == key.src_addr && s.vip == key.dst_addr && s.client_port == key.src_port &&
-           s.vip_port == key.dst_port && s.proto == key.proto;
+    static_assert(offsetof(NatSessionOf<Nat4>, vip) == offsetof(FlowKey4, dst_addr) &&
+                      offsetof(NatSessionOf<Nat4>, client_port) == offsetof(FlowKey4, src_port) &&
+                      offsetof(NatSessionOf<Nat4>, vip_port) == offsetof(FlowKey4, dst_port) &&
+                      offsetof(NatSessionOf<Nat4>, proto) == offsetof(FlowKey4, proto),
+                  "a session starts with its client key's fields");
+    constexpr uint64_t kPortsAndProto = (uint64_t{1} << 40) - 1;
+    uint64_t session[2], want[2];
+    std::memcpy(session, &s, sizeof(session));
+    std::memcpy(want, &key, sizeof(want));
+    return session[0] == want[0] && ((session[1] ^ want[1]) & kPortsAndProto) == 0;
   }
   static bool IsClient(const NatSessionOf<Nat6>& s, const FlowKey6& key) {
     return std::memcmp(s.client_addr.bytes, key.src_addr, 16) == 0 && std::memcmp(s.vip.bytes, key.dst_addr, 16) == 0 &&

@@ -59,6 +59,12 @@ struct NatBurst {
   PendingNat pending[kRxBurst];
   uint32_t n;
 };
+// A NatBurst as Classify fills it: the count lives in a register (a local of
+// ClassifyBurst), not in the burst, which every counter store might alias.
+struct NatQueue {
+  PendingNat* pending;
+  uint32_t n;
+};
 
 inline bool IsNatPoolAddress(const WorkerContext& w, uint16_t port_index, uint32_t address) {
   return w.nat != nullptr && w.nat->layout->AddressIndex(port_index, address) >= 0;
@@ -173,7 +179,7 @@ inline void NatInfoOf(const FastIpv4& f, PacketInfo* info) {
 // fetched while the rest of the burst is classified. Its PacketInfo is already
 // in the next pending slot; `words` is its client key.
 inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& service, FlowKeyWords words,
-                     NatBurst& nat) {
+                     NatQueue& nat) {
   PendingNat& p = nat.pending[nat.n++];
   p.mbuf = m;
   p.service = &service;
@@ -188,7 +194,7 @@ inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& se
 // nat: a backend's TCP or UDP reply, queued when it is addressed to a pool of
 // the port (false: it is not), its PacketInfo already in the next pending slot.
 // Its session (the pool pair's) is fetched now when this lcore owns it.
-inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, NatBurst& nat) {
+inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, NatQueue& nat) {
   const NatLcore& l = *w.nat;
   PendingNat& p = nat.pending[nat.n];
   uint32_t dst;
@@ -212,7 +218,7 @@ inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_in
 // and a sane source. False leaves the frame untouched for Classify's general
 // path, which then decides (and counts) everything else, the same way it would have.
 inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
-                           Pending* pending, uint32_t& num_pending, NatBurst& nat) {
+                           Pending* pending, uint32_t& num_pending, NatQueue& nat) {
   const PortRuntime& port = w.ports[port_index];
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
   FastIpv4 f;
@@ -244,7 +250,7 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
 // `pending` for the bulk flow lookup; everything else is finished here.
 inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
                      Pending* pending, uint32_t& num_pending, Pending6* pending6, uint32_t& num_pending6,
-                     NatBurst& nat, uint32_t now_ms) {
+                     NatQueue& nat, uint32_t now_ms) {
   if (ClassifyCommon(w, snap, m, port_index, pending, num_pending, nat)) return;
   const PortRuntime& port = w.ports[port_index];
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
@@ -309,8 +315,8 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
 
 // A packet too long to tunnel goes back to the client as ICMP fragmentation-needed,
 // out of the port it came in by, as long as the lcore's rate limit allows.
-inline void RefuseTooBig(WorkerContext& w, const BackendView& b, struct rte_mbuf* m, uint32_t l2_len,
-                         uint16_t ingress_port, uint32_t now_ms) {
+inline void RefuseTooBig(WorkerContext& w, TxStage& stage, const BackendView& b, struct rte_mbuf* m,
+                         uint32_t l2_len, uint16_t ingress_port, uint32_t now_ms) {
   w.counters->drops[static_cast<uint32_t>(DropReason::kMtuExceeded)]++;
   uint32_t len = rte_pktmbuf_data_len(m);
   uint32_t reply_len = 0;
@@ -328,26 +334,27 @@ inline void RefuseTooBig(WorkerContext& w, const BackendView& b, struct rte_mbuf
     rte_pktmbuf_append(m, static_cast<uint16_t>(reply_len - len));
   }
   w.counters->icmp_frag_needed_sent++;
-  Send(w, ingress_port, m);
+  Stage(stage, ingress_port, m);
 }
 
 // tunnel: the client's packet, unchanged, inside an outer IPv4 (and for GUE, UDP)
 // header to the backend, sent to the next hop; Ethernet padding is cut off first.
-inline void EncapsulateTunnel(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m,
-                              uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms, bool answer_too_big) {
+inline void EncapsulateTunnel(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
+                              struct rte_mbuf* m, uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms,
+                              bool answer_too_big) {
   const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
   uint32_t l2_len = m->l2_len;
   uint16_t inner_length = rte_be_to_cpu_16(
       reinterpret_cast<const struct rte_ipv4_hdr*>(frame + l2_len)->total_length);
   if (inner_length > b.tunnel.max_inner_length) {
     if (!answer_too_big) return Drop(w, m, DropReason::kMtuExceeded);
-    return RefuseTooBig(w, b, m, l2_len, ingress_port, now_ms);
+    return RefuseTooBig(w, stage, b, m, l2_len, ingress_port, now_ms);
   }
   if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel.overhead));
   if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
   Encapsulate(start, l2_len, inner_length, b.tunnel, flow_hash, w.ip_id++, b.mac, b.egress_mac);
-  SendToBackend(w, b, backend_id, m);
+  StageToBackend(w, stage, b, backend_id, m);
 }
 
 // Stores a new flow in the table if admission allows; forwarding does not depend
@@ -445,13 +452,13 @@ inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, c
 // Inlined: as a call it spilled and reloaded a dozen registers per packet.
 __rte_always_inline void SendInMode(WorkerContext& w, const ServiceView& service, const BackendView& b,
                                     uint32_t backend_id, const Pending& p, uint16_t ingress_port, uint32_t now_ms,
-                                    bool answer_too_big) {
+                                    bool answer_too_big, TxStage& stage) {
   if (service.forwarding == static_cast<uint8_t>(Forwarding::kTunnel)) {
-    EncapsulateTunnel(w, b, backend_id, p.mbuf, p.hash.sig, ingress_port, now_ms, answer_too_big);
+    EncapsulateTunnel(w, stage, b, backend_id, p.mbuf, p.hash.sig, ingress_port, now_ms, answer_too_big);
   } else if (ExceedsMtu(p.mbuf, b.egress_mtu)) {
     Drop(w, p.mbuf, DropReason::kMtuExceeded);
   } else {
-    RewriteDsr(w, b, backend_id, p.mbuf);
+    RewriteDsr(w, stage, b, backend_id, p.mbuf);
   }
 }
 
@@ -464,6 +471,7 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
   // all of a burst's at once.
   for (uint32_t i = 0; i < n; i++) pending[i].probe = flows.ProbePrimary(pending[i].key, pending[i].hash);
   LcoreCounters& c = *w.counters;
+  TxStage stage;
 
   for (uint32_t i = 0; i < n; i++) {
     Pending& p = pending[i];
@@ -481,9 +489,10 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
     }
     uint64_t forwarded = c.forwarded;
     // No ICMP error is ever sent about an ICMP error (RFC 1122 3.2.2).
-    SendInMode(w, service, *b, backend_id, p, ingress_port, now_ms, !p.quoted);
+    SendInMode(w, service, *b, backend_id, p, ingress_port, now_ms, !p.quoted, stage);
     if (p.quoted) c.icmp_errors_routed += c.forwarded - forwarded;
   }
+  SendStaged(w, stage);
 }
 
 }  // namespace
@@ -491,16 +500,18 @@ void Forward(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t 
 namespace {
 
 // nat: what becomes of a client's packet once its session is decided.
-inline void SendNatToBackend(WorkerContext& w, const ServiceView& service, struct rte_mbuf* m, const NatVerdict& v) {
+inline void SendNatToBackend(WorkerContext& w, TxStage& stage, const ServiceView& service, struct rte_mbuf* m,
+                             const NatVerdict& v) {
   if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
   if (v.new_session) CountNewFlow(w, service.id, v.backend_id);
   const BackendView& b = *v.backend;
   if (ExceedsMtu(m, b.egress_mtu)) return Drop(w, m, DropReason::kMtuExceeded);
-  SendToBackend(w, b, v.backend_id, m);
+  StageToBackend(w, stage, b, v.backend_id, m);
 }
 
 // nat: what becomes of a backend's reply once its session, or its owner, is known.
-inline void SendNatToClient(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const NatVerdict& v) {
+inline void SendNatToClient(WorkerContext& w, TxStage& stage, struct rte_mbuf* m, uint16_t port_index,
+                            const NatVerdict& v) {
   if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
   if (v.action == NatAction::kHandOff) {
     m->port = port_index;
@@ -510,7 +521,7 @@ inline void SendNatToClient(WorkerContext& w, struct rte_mbuf* m, uint16_t port_
   }
   if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
   w.counters->forwarded++;
-  Send(w, v.port_index, m);
+  Stage(stage, v.port_index, m);
 }
 
 }  // namespace
@@ -531,13 +542,17 @@ void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& servi
   }
   NatVerdict v = NatFromClient(*w.nat, snap, service, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, sig,
                                w.ports, now_ms, *w.counters);
-  SendNatToBackend(w, service, m, v);
+  TxStage stage;
+  SendNatToBackend(w, stage, service, m, v);
+  SendStaged(w, stage);
 }
 
 // nat: a reply to a pool address, translated here or handed to the lcore that owns its pool port.
 void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
   NatVerdict v = NatFromBackend(*w.nat, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, w.ports, now_ms);
-  SendNatToClient(w, m, port_index, v);
+  TxStage stage;
+  SendNatToClient(w, stage, m, port_index, v);
+  SendStaged(w, stage);
 }
 
 namespace {
@@ -557,6 +572,7 @@ void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint
     if (p.service != nullptr && sessions.PrefetchAfterPrimary(p.hash)) second[num_second++] = i;
   }
   for (uint32_t j = 0; j < num_second; j++) sessions.PrefetchAfterSecondary(nat.pending[second[j]].hash);
+  TxStage stage;
   for (uint32_t i = 0; i < nat.n; i++) {
     PendingNat& p = nat.pending[i];
     if (p.service == nullptr) {
@@ -567,13 +583,14 @@ void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint
       } else {
         v = NatFromBackend4(*w.nat, p.slot, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, w.ports, now_ms);
       }
-      SendNatToClient(w, p.mbuf, ingress_port, v);
+      SendNatToClient(w, stage, p.mbuf, ingress_port, v);
       continue;
     }
     NatVerdict v = NatFromClient4(*w.nat, snap, *p.service, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, p.key,
                                   p.hash, ingress_port, *w.flows, w.ports, now_ms, *w.counters);
-    SendNatToBackend(w, *p.service, p.mbuf, v);
+    SendNatToBackend(w, stage, *p.service, p.mbuf, v);
   }
+  SendStaged(w, stage);
 }
 
 // Replies other lcores received for this lcore's pool ports, and expired sessions.
@@ -619,7 +636,6 @@ struct ClassifiedBurst {
 
 void ClassifyBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_t n, uint16_t port_index,
                    uint32_t now_ms, ClassifiedBurst& b) {
-  b.nat.n = 0;
   b.port_index = port_index;
   for (uint32_t i = 0; i < n && i < kPrefetchOffset; i++) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i], void*));
   // Summed here and stored once: Classify's stores through w.counters would
@@ -628,11 +644,13 @@ void ClassifyBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbu
   uint64_t rx_bytes = 0;
   uint32_t num_pending = 0;
   uint32_t num_pending6 = 0;
+  NatQueue nat{b.nat.pending, 0};
   for (uint32_t i = 0; i < n; i++) {
     if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
     rx_bytes += mbufs[i]->pkt_len;
-    Classify(w, snap, mbufs[i], port_index, b.pending, num_pending, b.pending6, num_pending6, b.nat, now_ms);
+    Classify(w, snap, mbufs[i], port_index, b.pending, num_pending, b.pending6, num_pending6, nat, now_ms);
   }
+  b.nat.n = nat.n;
   b.num_pending = num_pending;
   b.num_pending6 = num_pending6;
   w.counters->rx_packets += n;

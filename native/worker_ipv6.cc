@@ -107,8 +107,8 @@ void HandleIcmpv6Echo(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index,
   Send(w, port_index, m);
 }
 
-void RefuseTooBig6(WorkerContext& w, const BackendView& b, struct rte_mbuf* m, uint16_t ingress_port,
-                   uint32_t now_ms) {
+void RefuseTooBig6(WorkerContext& w, TxStage& stage, const BackendView& b, struct rte_mbuf* m,
+                   uint16_t ingress_port, uint32_t now_ms) {
   w.counters->drops[static_cast<uint32_t>(DropReason::kMtuExceeded)]++;
   uint32_t len = rte_pktmbuf_data_len(m);
   uint32_t reply_len = 0;
@@ -121,7 +121,7 @@ void RefuseTooBig6(WorkerContext& w, const BackendView& b, struct rte_mbuf* m, u
     return;
   }
   w.counters->icmp_packet_too_big_sent++;
-  Send(w, ingress_port, m);
+  Stage(stage, ingress_port, m);
 }
 
 // The outer UDP checksum over the pseudo header, UDP header and inner packet,
@@ -138,14 +138,14 @@ inline uint16_t Gue6Checksum(const struct rte_mbuf* m, const struct rte_ipv6_hdr
   return cksum == 0 ? 0xffff : cksum;  // 0 would mean "no checksum", which IPv6 forbids
 }
 
-void EncapsulateTunnel6(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m,
+void EncapsulateTunnel6(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m,
                         uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms, bool answer_too_big) {
   uint32_t l2_len = m->l2_len;
   const auto* inner = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr*, l2_len);
   uint32_t inner_length = rte_be_to_cpu_16(inner->payload_len) + sizeof(struct rte_ipv6_hdr);
   if (inner_length > b.tunnel6.max_inner_length) {
     if (!answer_too_big) return Drop(w, m, DropReason::kMtuExceeded);
-    return RefuseTooBig6(w, b, m, ingress_port, now_ms);
+    return RefuseTooBig6(w, stage, b, m, ingress_port, now_ms);
   }
   if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
   auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel6.overhead));
@@ -156,7 +156,7 @@ void EncapsulateTunnel6(WorkerContext& w, const BackendView& b, uint32_t backend
     auto* udp = reinterpret_cast<struct rte_udp_hdr*>(outer + 1);
     udp->dgram_cksum = Gue6Checksum(m, outer, l2_len);
   }
-  SendToBackend(w, b, backend_id, m);
+  StageToBackend(w, stage, b, backend_id, m);
 }
 
 // Where the quoted flow's packets go now, its entry untouched (see BackendOfQuotedFlow
@@ -297,6 +297,7 @@ void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, ui
 
 void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint32_t n, uint16_t ingress_port,
                  uint32_t now_ms) {
+  TxStage stage;
   for (uint32_t i = 0; i < n; i++) {
     Pending6& p = pending[i];
     uint32_t backend_id = p.quoted ? QuotedFlowBackend6(w, snap, p) : PickBackend6(w, snap, p, now_ms);
@@ -312,14 +313,15 @@ void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint
     // No ICMPv6 error is ever sent about an ICMPv6 error (RFC 4443 2.4).
     uint64_t forwarded = w.counters->forwarded;
     if (p.service->forwarding == static_cast<uint8_t>(Forwarding::kTunnel)) {
-      EncapsulateTunnel6(w, *b, backend_id, p.mbuf, p.sig, ingress_port, now_ms, !p.quoted);
+      EncapsulateTunnel6(w, stage, *b, backend_id, p.mbuf, p.sig, ingress_port, now_ms, !p.quoted);
     } else if (ExceedsMtu(p.mbuf, b->egress_mtu)) {
       Drop(w, p.mbuf, DropReason::kMtuExceeded);
     } else {
-      RewriteDsr(w, *b, backend_id, p.mbuf);
+      RewriteDsr(w, stage, *b, backend_id, p.mbuf);
     }
     if (p.quoted) w.counters->icmp_errors_routed += w.counters->forwarded - forwarded;
   }
+  SendStaged(w, stage);
 }
 
 }  // namespace sluice

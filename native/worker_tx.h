@@ -54,18 +54,74 @@ inline void CountNewFlow(WorkerContext& w, uint32_t service_id, uint32_t backend
   w.backend_counters[backend_id].new_flows++;
 }
 
-inline void SendToBackend(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m) {
+// What a burst's forwarding sends (to backends, to clients, ICMP errors), kept on
+// the stack of the function forwarding the burst and appended to the ports' tx
+// buffers, in order and in runs of one port, once it is done. Buffered one at a
+// time, each packet read the buffer's length that the previous one had just
+// stored through a pointer, and the next store's address waited for it; a local
+// count has no such chain (dsr at 1M flows, alternating runs: 57.6 and 56.5 ns
+// of processing a packet before, 55.4 and 54.7 after).
+struct TxStage {
+  uint32_t n = 0;
+  uint32_t runs = 0;             // runs of consecutive packets to one port
+  uint16_t last_port = UINT16_MAX;  // the last run's port; none yet
+  uint64_t bytes = 0;
+  // Left uninitialised: only the first n, and the first runs, are read.
+  struct rte_mbuf* mbufs[kRxBurst];
+  uint16_t run_port[kRxBurst];
+  uint8_t run_start[kRxBurst];  // the index in mbufs of a run's first packet
+};
+static_assert(kRxBurst <= UINT8_MAX, "run starts fit a byte");
+
+inline void Stage(TxStage& stage, uint16_t port_index, struct rte_mbuf* m) {
+  if (port_index != stage.last_port) {
+    stage.run_start[stage.runs] = static_cast<uint8_t>(stage.n);
+    stage.run_port[stage.runs++] = port_index;
+    stage.last_port = port_index;
+  }
+  stage.bytes += m->pkt_len;
+  stage.mbufs[stage.n++] = m;
+}
+
+// Appends `n` packets to a port's tx buffer, flushing it whenever it fills.
+inline void BufferBulk(WorkerContext& w, uint16_t port_index, struct rte_mbuf* const* mbufs, uint32_t n) {
+  struct rte_eth_dev_tx_buffer* buffer = w.tx[port_index];
+  while (n > 0) {
+    uint32_t room = buffer->size - buffer->length;
+    uint32_t k = n < room ? n : room;
+    std::memcpy(&buffer->pkts[buffer->length], mbufs, k * sizeof(*mbufs));
+    buffer->length = static_cast<uint16_t>(buffer->length + k);
+    if (buffer->length == buffer->size) rte_eth_tx_buffer_flush(w.ports[port_index].port_id, w.tx_queue, buffer);
+    mbufs += k;
+    n -= k;
+  }
+}
+
+// Hands the staged packets to the tx buffers, a run at a time; once per stage.
+inline void SendStaged(WorkerContext& w, TxStage& stage) {
+  w.counters->tx_queued += stage.n;
+  w.counters->tx_queued_bytes += stage.bytes;
+  for (uint32_t r = 0; r < stage.runs; r++) {
+    uint32_t start = stage.run_start[r];
+    uint32_t end = r + 1 < stage.runs ? stage.run_start[r + 1] : stage.n;
+    BufferBulk(w, stage.run_port[r], &stage.mbufs[start], end - start);
+  }
+}
+
+inline void StageToBackend(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
+                           struct rte_mbuf* m) {
   BackendCounters& bc = w.backend_counters[backend_id];
   bc.packets++;
   bc.bytes += m->pkt_len;
   w.counters->forwarded++;
-  Send(w, b.port_index, m);
+  Stage(stage, b.port_index, m);
 }
 
 // dsr: only the MACs change.
-inline void RewriteDsr(WorkerContext& w, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m) {
+inline void RewriteDsr(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
+                       struct rte_mbuf* m) {
   std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), DsrMacs(b), 2 * RTE_ETHER_ADDR_LEN);
-  SendToBackend(w, b, backend_id, m);
+  StageToBackend(w, stage, b, backend_id, m);
 }
 
 // Cuts `m` to `len` bytes (len <= pkt_len), across segments: Ethernet padding
