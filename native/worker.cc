@@ -59,8 +59,10 @@ struct NatBurst {
   PendingNat pending[kRxBurst];
   uint32_t n;
 };
-// A NatBurst as Classify fills it: the count lives in a register (a local of
-// ClassifyBurst), not in the burst, which every counter store might alias.
+// A NatBurst as Classify fills it. The count is ClassifyBurst's local: as the
+// burst's field, behind a pointer that every counter store might alias, it was
+// reloaded and stored per packet, and the next pending slot's address waited
+// for the reload.
 struct NatQueue {
   PendingNat* pending;
   uint32_t n;
