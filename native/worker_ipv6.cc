@@ -138,8 +138,9 @@ inline uint16_t Gue6Checksum(const struct rte_mbuf* m, const struct rte_ipv6_hdr
   return cksum == 0 ? 0xffff : cksum;  // 0 would mean "no checksum", which IPv6 forbids
 }
 
-void EncapsulateTunnel6(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id, struct rte_mbuf* m,
-                        uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms, bool answer_too_big) {
+void EncapsulateTunnel6(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
+                        struct rte_mbuf* m, uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms,
+                        bool answer_too_big) {
   uint32_t l2_len = m->l2_len;
   const auto* inner = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr*, l2_len);
   uint32_t inner_length = rte_be_to_cpu_16(inner->payload_len) + sizeof(struct rte_ipv6_hdr);
