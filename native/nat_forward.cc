@@ -38,12 +38,12 @@ NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView&
                          const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
   if (info.ip_version != 6) {
     FlowKey4 key = ClientKey(info, Nat4{});
-    return FromClient(*nat.sessions, snap, service, frame, info, key, nat.sessions->HashOf(key), ingress_port,
+    return FromClient(*nat.sessions, snap, service, frame, NatHeadersOf(info), key, nat.sessions->HashOf(key), ingress_port,
                       [=] { return maglev_sig; }, ports, now_ms, c);
   }
   if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadL4Header);
   FlowKey6 key = ClientKey(info, Nat6{});
-  return FromClient(*nat.sessions6, snap, service, frame, info, key, nat.sessions6->HashOf(key), ingress_port,
+  return FromClient(*nat.sessions6, snap, service, frame, NatHeadersOf(info), key, nat.sessions6->HashOf(key), ingress_port,
                     [=] { return maglev_sig; }, ports, now_ms, c);
 }
 
@@ -58,11 +58,13 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
   }
   if (info.ip_version != 6) {
     int32_t slot = nat.sessions->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat4{}), info.dst_port);
-    return FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);
+    return FromBackend(*nat.sessions, slot, frame, NatHeadersOf(info), AddrOf(info.src_addr, Nat4{}), info.src_port,
+                       ports, now_ms);
   }
   if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadL4Header);
   int32_t slot = nat.sessions6->PoolSlot(ingress_port, AddrOf(info.dst_addr, Nat6{}), info.dst_port);
-  return FromBackend(*nat.sessions6, slot, frame, info, ports, now_ms);
+  return FromBackend(*nat.sessions6, slot, frame, NatHeadersOf(info), AddrOf(info.src_addr, Nat6{}), info.src_port,
+                     ports, now_ms);
 }
 
 NatRuntime::NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,

@@ -49,22 +49,41 @@ inline NatChecksumDeltas NatDeltasOf(uint32_t addrs_old, uint32_t addrs_new, uin
 }
 
 // The delta of the way back (a reply: the new endpoints become the old ones):
-// the negation, as a sum kept positive, in [0xffff, 0x1fffd].
-inline uint32_t ReverseDelta(uint16_t delta) { return 0x1fffeu - delta; }
+// the negation, kept in [1, 0xffff] as every delta is (0xffff is zero).
+inline uint16_t ReverseDelta(uint16_t delta) {
+  uint16_t negated = static_cast<uint16_t>(0xffff - delta);
+  return negated == 0 ? 0xffff : negated;
+}
 
-// HC' = ~(~HC + delta) (RFC 1624). `delta` is positive and below 0x20000, so the
-// sum is never zero and two folds take it to [1, 0xffff]: the same value the
-// update term by term, and a full recomputation, give.
-inline uint16_t ChecksumApply(uint16_t check, uint32_t delta) {
-  uint32_t sum = static_cast<uint16_t>(~check) + delta;
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
+// HC' = ~(~HC + delta) (RFC 1624). `delta` is in [1, 0xffff], so the sum is in
+// [1, 0x1fffe] and one fold takes it to [1, 0xffff]: the same value the update
+// term by term, and a full recomputation, give.
+inline uint16_t ChecksumApply(uint16_t check, uint16_t delta) {
+  uint32_t sum = static_cast<uint16_t>(~check) + uint32_t{delta};
+  return static_cast<uint16_t>(~((sum & 0xffff) + (sum >> 16)));
+}
+
+// What the rewrite, and a session's checks, need of a parsed packet: where its
+// headers are, its protocol and its TCP flags; its addresses and ports are in
+// its key. The burst path queues this with each nat packet: a whole PacketInfo
+// (52 bytes, zeroed, then a dozen fields) cost 27 of the 437 instructions of a
+// client's packet (scripts/count-instructions.sh --mode nat). With this and
+// ChecksumApply's single fold, processing a packet at 1M flows took 50.9 ns
+// instead of 55.2 (alternating runs).
+struct NatHeaders {
+  uint16_t l3_offset;
+  uint16_t l4_offset;
+  uint8_t l4_proto;
+  uint8_t tcp_flags;
+};
+
+inline NatHeaders NatHeadersOf(const PacketInfo& info) {
+  return {info.l3_offset, info.l4_offset, info.l4_proto, info.tcp_flags};
 }
 
 // The L4 ports and the TCP/UDP checksum. A UDP checksum of 0 is "none" and stays
 // 0 (IPv4; IPv6 callers refuse these first); a computed 0 is sent as 0xffff.
-inline void RewriteL4(uint8_t* l4, uint8_t proto, uint16_t src_port, uint16_t dst_port, uint32_t l4_delta) {
+inline void RewriteL4(uint8_t* l4, uint8_t proto, uint16_t src_port, uint16_t dst_port, uint16_t l4_delta) {
   bool tcp = proto == parse_detail::kProtoTcp;
   uint32_t check_offset = tcp ? 16 : 6;
   uint16_t l4_check;
@@ -81,26 +100,26 @@ inline void RewriteL4(uint8_t* l4, uint8_t proto, uint16_t src_port, uint16_t ds
 // Rewrites a parsed IPv4 packet's addresses and ports (network order) and its
 // IPv4 and TCP/UDP checksums by the deltas of that change. `frame` holds at
 // least the L4 header (ParsePacket checked).
-inline void ApplyNatRewrite(uint8_t* frame, const PacketInfo& info, uint32_t src_addr, uint16_t src_port,
-                            uint32_t dst_addr, uint16_t dst_port, uint32_t ip_delta, uint32_t l4_delta) {
-  uint8_t* ip = frame + info.l3_offset;
+inline void ApplyNatRewrite(uint8_t* frame, const NatHeaders& h, uint32_t src_addr, uint16_t src_port,
+                            uint32_t dst_addr, uint16_t dst_port, uint16_t ip_delta, uint16_t l4_delta) {
+  uint8_t* ip = frame + h.l3_offset;
   uint16_t ip_check;
   std::memcpy(&ip_check, ip + 10, 2);
   ip_check = ChecksumApply(ip_check, ip_delta);
   std::memcpy(ip + 10, &ip_check, 2);
   std::memcpy(ip + 12, &src_addr, 4);
   std::memcpy(ip + 16, &dst_addr, 4);
-  RewriteL4(frame + info.l4_offset, info.l4_proto, src_port, dst_port, l4_delta);
+  RewriteL4(frame + h.l4_offset, h.l4_proto, src_port, dst_port, l4_delta);
 }
 
 // IPv6: no header checksum, so only the addresses, ports and the L4 checksum.
 // The caller refuses UDP without a checksum, which IPv6 forbids (RFC 8200 8.1).
-inline void ApplyNatRewrite6(uint8_t* frame, const PacketInfo& info, const uint8_t* src_addr, uint16_t src_port,
-                             const uint8_t* dst_addr, uint16_t dst_port, uint32_t l4_delta) {
-  uint8_t* ip = frame + info.l3_offset;
+inline void ApplyNatRewrite6(uint8_t* frame, const NatHeaders& h, const uint8_t* src_addr, uint16_t src_port,
+                             const uint8_t* dst_addr, uint16_t dst_port, uint16_t l4_delta) {
+  uint8_t* ip = frame + h.l3_offset;
   std::memmove(ip + 8, src_addr, 16);
   std::memmove(ip + 24, dst_addr, 16);
-  RewriteL4(frame + info.l4_offset, info.l4_proto, src_port, dst_port, l4_delta);
+  RewriteL4(frame + h.l4_offset, h.l4_proto, src_port, dst_port, l4_delta);
 }
 
 // Whether the packet's L4 checksum is absent: UDP with 0, which IPv6 forbids.

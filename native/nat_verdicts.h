@@ -66,23 +66,23 @@ inline NatChecksumDeltas DeltasOf(const NatSession6& s) {
                      uint32_t{s.client_port} + s.vip_port, uint32_t{s.pool_port} + s.backend_port);
 }
 
-inline void Rewrite(uint8_t* frame, const PacketInfo& info, uint32_t src, uint16_t sport, uint32_t dst,
-                    uint16_t dport, uint32_t ip_delta, uint32_t l4_delta) {
-  ApplyNatRewrite(frame, info, src, sport, dst, dport, ip_delta, l4_delta);
+inline void Rewrite(uint8_t* frame, const NatHeaders& h, uint32_t src, uint16_t sport, uint32_t dst,
+                    uint16_t dport, uint16_t ip_delta, uint16_t l4_delta) {
+  ApplyNatRewrite(frame, h, src, sport, dst, dport, ip_delta, l4_delta);
 }
-inline void Rewrite(uint8_t* frame, const PacketInfo& info, const NatAddr6& src, uint16_t sport,
-                    const NatAddr6& dst, uint16_t dport, uint32_t, uint32_t l4_delta) {
-  ApplyNatRewrite6(frame, info, src.bytes, sport, dst.bytes, dport, l4_delta);
+inline void Rewrite(uint8_t* frame, const NatHeaders& h, const NatAddr6& src, uint16_t sport,
+                    const NatAddr6& dst, uint16_t dport, uint16_t, uint16_t l4_delta) {
+  ApplyNatRewrite6(frame, h, src.bytes, sport, dst.bytes, dport, l4_delta);
 }
 
 // `maglev_sig()` gives the packet's Maglev hash; called only when a session opens.
 template <typename F, typename MaglevSig>
 NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const ServiceView& service,
-                      uint8_t* frame, const PacketInfo& info, const typename F::Key& key, const NatIndexHash& hash,
+                      uint8_t* frame, const NatHeaders& h, const typename F::Key& key, const NatIndexHash& hash,
                       uint16_t ingress_port, MaglevSig&& maglev_sig, const PortRuntime* ports, uint32_t now_ms,
                       LcoreCounters& c) {
-  bool tcp = info.l4_proto == parse_detail::kProtoTcp;
-  bool syn_only = tcp && (info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+  bool tcp = h.l4_proto == parse_detail::kProtoTcp;
+  bool syn_only = tcp && (h.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
 
   NatVerdict v{};
   int32_t index = sessions.FindByClient(key, hash);
@@ -102,7 +102,7 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   }
   if (index < 0) {
     // A reset ends a connection; it does not start one worth a pool port.
-    if (tcp && (info.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
+    if (tcp && (h.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
     // Picked only here: a packet of an open session needs no Maglev table line.
     uint32_t picked = service.maglev[MaglevSlot(maglev_sig(), service.table_size)];
     b = picked == kMaglevNoBackend ? nullptr : snap.Backend(picked);
@@ -122,11 +122,11 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   }
   auto& s = sessions.At(index);
   s.last_seen_ms = now_ms;
-  if (tcp && Closes(info.tcp_flags)) s.state = NatState::kClosing;
+  if (tcp && Closes(h.tcp_flags)) s.state = NatState::kClosing;
   if (!b->mac_known) return DropVerdict(DropReason::kNeighborUnresolved);
 
   std::memcpy(frame, DsrMacs(*b), 2 * RTE_ETHER_ADDR_LEN);  // the backend's MAC, then its egress port's
-  Rewrite(frame, info, s.pool_addr, s.pool_port, s.backend_addr, s.backend_port, s.to_backend.ip, s.to_backend.l4);
+  Rewrite(frame, h, s.pool_addr, s.pool_port, s.backend_addr, s.backend_port, s.to_backend.ip, s.to_backend.l4);
   v.action = NatAction::kToBackend;
   v.port_index = b->port_index;
   v.backend_id = s.backend_id;
@@ -134,26 +134,26 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   return v;
 }
 
-// `index`: the session slot of the pool pair the reply is addressed to, or -1.
+// `index`: the session slot of the pool pair the reply is addressed to, or -1;
+// `src` and `src_port`: the reply's source.
 template <typename F>
-NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* frame, const PacketInfo& info,
-                       const PortRuntime* ports, uint32_t now_ms) {
+NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* frame, const NatHeaders& h,
+                       const typename F::Addr& src, uint16_t src_port, const PortRuntime* ports, uint32_t now_ms) {
   NatVerdict v{};
-  auto src = AddrOf(info.src_addr, F{});
   if (index < 0 || sessions.At(index).state == NatState::kFree) return DropVerdict(DropReason::kNatNoSession);
   auto& s = sessions.At(index);
   // Anyone on the link can send to a pool port; only the session's backend is answered for.
-  if (s.proto != info.l4_proto || s.backend_addr != src || s.backend_port != info.src_port ||
+  if (s.proto != h.l4_proto || s.backend_addr != src || s.backend_port != src_port ||
       sessions.IsExpired(s, now_ms)) {
     return DropVerdict(DropReason::kNatNoSession);
   }
   s.last_seen_ms = now_ms;
-  if (info.l4_proto == parse_detail::kProtoTcp) {
-    if (Closes(info.tcp_flags)) s.state = NatState::kClosing;
+  if (h.l4_proto == parse_detail::kProtoTcp) {
+    if (Closes(h.tcp_flags)) s.state = NatState::kClosing;
     else if (s.state == NatState::kOpening) s.state = NatState::kEstablished;
   }
   SetMacs(frame, s.client_mac, ports[s.client_port_index].mac);
-  Rewrite(frame, info, s.vip, s.vip_port, s.client_addr, s.client_port, ReverseDelta(s.to_backend.ip),
+  Rewrite(frame, h, s.vip, s.vip_port, s.client_addr, s.client_port, ReverseDelta(s.to_backend.ip),
           ReverseDelta(s.to_backend.l4));
   v.action = NatAction::kToClient;
   v.port_index = s.client_port_index;
@@ -167,18 +167,19 @@ NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* fra
 // The Maglev hash is the key's in `flows` (as in dsr and tunnel), computed only
 // when a session opens.
 inline NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                                 const PacketInfo& info, const FlowKey4& key, const NatIndexHash& hash,
+                                 const NatHeaders& h, const FlowKey4& key, const NatIndexHash& hash,
                                  uint16_t ingress_port, const FlowTable& flows, const PortRuntime* ports,
                                  uint32_t now_ms, LcoreCounters& c) {
-  return nat_detail::FromClient(*nat.sessions, snap, service, frame, info, key, hash, ingress_port,
+  return nat_detail::FromClient(*nat.sessions, snap, service, frame, h, key, hash, ingress_port,
                                 [&] { return flows.HashOf(key).sig; }, ports, now_ms, c);
 }
 
 // NatFromBackend for an IPv4 reply on the lcore that owns its pool port, whose
-// session slot was found when it was classified (NatSessions::PoolSlotAt; -1: none).
-inline NatVerdict NatFromBackend4(NatLcore& nat, int32_t slot, uint8_t* frame, const PacketInfo& info,
-                                  const PortRuntime* ports, uint32_t now_ms) {
-  return nat_detail::FromBackend(*nat.sessions, slot, frame, info, ports, now_ms);
+// session slot was found when it was classified (NatSessions::PoolSlotAt; -1:
+// none). `key` is the reply's 5-tuple.
+inline NatVerdict NatFromBackend4(NatLcore& nat, int32_t slot, uint8_t* frame, const NatHeaders& h,
+                                  const FlowKey4& key, const PortRuntime* ports, uint32_t now_ms) {
+  return nat_detail::FromBackend(*nat.sessions, slot, frame, h, key.src_addr, key.src_port, ports, now_ms);
 }
 
 }  // namespace sluice

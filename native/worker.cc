@@ -49,11 +49,11 @@ struct Pending {
 struct PendingNat {
   struct rte_mbuf* mbuf;
   const ServiceView* service;
-  PacketInfo info;
-  FlowKey4 key;       // clients' packets: the session key and its hash
-  NatIndexHash hash;
-  uint32_t owner;     // replies: the worker index owning the pool port,
-  int32_t slot;       // and when that is this lcore, the pool pair's session slot
+  FlowKey4 key;        // the packet's 5-tuple: for a client's packet, its session key
+  NatIndexHash hash;   // clients' packets: the key's
+  NatHeaders headers;  // not a whole PacketInfo: nat_translate.h says why
+  uint32_t owner;      // replies: the worker index owning the pool port,
+  int32_t slot;        // and when that is this lcore, the pool pair's session slot
 };
 struct NatBurst {
   PendingNat pending[kRxBurst];
@@ -161,31 +161,15 @@ inline void ClassifyIcmpError(WorkerContext& w, const Snapshot& snap, struct rte
                  pending[num_pending++]);
 }
 
-// What ClassifyCommon found, as ParsePacket would have (l3_offset 14, no VLAN):
-// the fields the nat rewrite and its checks read.
-inline void NatInfoOf(const FastIpv4& f, PacketInfo* info) {
-  std::memset(info, 0, sizeof(*info));
-  info->l3_offset = RTE_ETHER_HDR_LEN;
-  info->l4_offset = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr);
-  info->ether_type = RTE_ETHER_TYPE_IPV4;
-  info->ip_version = 4;
-  info->l4_proto = f.l4_proto;
-  info->tcp_flags = f.tcp_flags;
-  info->src_port = f.src_port();
-  info->dst_port = f.dst_port();
-  std::memcpy(info->src_addr, &f.addrs, 4);
-  std::memcpy(info->dst_addr, reinterpret_cast<const uint8_t*>(&f.addrs) + 4, 4);
-}
-
 // nat: a client's packet queued for its session lookup, whose first line is
-// fetched while the rest of the burst is classified. Its PacketInfo is already
-// in the next pending slot; `words` is its client key.
+// fetched while the rest of the burst is classified. `words` is its client key.
 inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& service, FlowKeyWords words,
-                     NatQueue& nat) {
+                     const NatHeaders& headers, NatQueue& nat) {
   PendingNat& p = nat.pending[nat.n++];
   p.mbuf = m;
   p.service = &service;
   std::memcpy(&p.key, &words, sizeof(p.key));
+  p.headers = headers;
   p.hash = w.nat->sessions->HashOf(p.key);
   w.nat->sessions->PrefetchPrimary(p.hash);
   ServiceCounters& sc = w.service_counters[service.id];
@@ -193,23 +177,25 @@ inline void QueueNat(WorkerContext& w, struct rte_mbuf* m, const ServiceView& se
   sc.bytes += m->pkt_len;
 }
 
-// nat: a backend's TCP or UDP reply, queued when it is addressed to a pool of
-// the port (false: it is not), its PacketInfo already in the next pending slot.
-// Its session (the pool pair's) is fetched now when this lcore owns it.
-inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, NatQueue& nat) {
+// nat: a backend's TCP or UDP reply (`words`: its 5-tuple), queued when it is
+// addressed to a pool of the port (false: it is not). Its session (the pool
+// pair's) is fetched now when this lcore owns it.
+inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, FlowKeyWords words,
+                          const NatHeaders& headers, NatQueue& nat) {
   const NatLcore& l = *w.nat;
-  PendingNat& p = nat.pending[nat.n];
-  uint32_t dst;
-  std::memcpy(&dst, p.info.dst_addr, 4);
+  uint32_t dst = static_cast<uint32_t>(words.lo >> 32);
+  uint16_t dst_port = static_cast<uint16_t>(words.hi >> 16);
   int32_t address_index = l.layout->AddressIndex(port_index, dst);
   if (address_index < 0) return false;
-  nat.n++;
+  PendingNat& p = nat.pending[nat.n++];
   p.mbuf = m;
   p.service = nullptr;
-  p.owner = l.layout->Owner(p.info.dst_port);
+  std::memcpy(&p.key, &words, sizeof(p.key));
+  p.headers = headers;
+  p.owner = l.layout->Owner(dst_port);
   p.slot = -1;
   if (p.owner == l.worker_index) {
-    p.slot = l.sessions->PoolSlotAt(port_index, address_index, p.info.dst_port);
+    p.slot = l.sessions->PoolSlotAt(port_index, address_index, dst_port);
     if (p.slot >= 0) l.sessions->PrefetchSession(p.slot);
   }
   return true;
@@ -234,12 +220,12 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
   if (service == nullptr || nat_service) {
     // Without a nat lcore the general path drops these and counts why.
     if (w.nat == nullptr) return false;
-    NatInfoOf(f, &nat.pending[nat.n].info);
-    if (service == nullptr && !QueueNatReply(w, m, port_index, nat)) return false;
+    constexpr uint16_t kL4Offset = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr);
+    const NatHeaders headers{RTE_ETHER_HDR_LEN, kL4Offset, f.l4_proto, f.tcp_flags};
+    const FlowKeyWords words = MakeFlowKey4(f.addrs, f.ports, f.l4_proto);
+    if (service == nullptr && !QueueNatReply(w, m, port_index, words, headers, nat)) return false;
     m->l2_len = RTE_ETHER_HDR_LEN;
-    if (nat_service) {
-      QueueNat(w, m, *service, MakeFlowKey4(f.addrs, f.ports, f.l4_proto), nat);
-    }
+    if (nat_service) QueueNat(w, m, *service, words, headers, nat);
     return true;
   }
   m->l2_len = RTE_ETHER_HDR_LEN;
@@ -279,30 +265,26 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   if (IsMartianIpv4Source(info.src_addr)) return Drop(w, m, DropReason::kBadSource);
   m->l2_len = info.l3_offset;  // for ExceedsMtu and the tunnel encapsulation at egress
 
-  uint32_t dst;
+  uint32_t src, dst;
+  std::memcpy(&src, info.src_addr, 4);
   std::memcpy(&dst, info.dst_addr, 4);
+  // Built and hashed as two registers: stored field by field and then read
+  // back as 64-bit words, the key stalled on store forwarding.
+  const FlowKeyWords words = MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto);
   const ServiceView* service = snap.index.Find(dst, info.dst_port, info.l4_proto);
   // nat packets join the burst's others, so that a flow's packets reach its
   // session in the order they arrived, whichever path classified them.
   if (service != nullptr && service->forwarding == static_cast<uint8_t>(Forwarding::kNat)) {
     if (w.nat == nullptr) return ForwardNat(w, snap, *service, m, port_index, info, now_ms);
-    uint32_t src;
-    std::memcpy(&src, info.src_addr, 4);
-    nat.pending[nat.n].info = info;
-    return QueueNat(w, m, *service, MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto), nat);
+    return QueueNat(w, m, *service, words, NatHeadersOf(info), nat);
   }
   if (service != nullptr) {
-    uint32_t src;
-    std::memcpy(&src, info.src_addr, 4);
-    // Built and hashed as two registers: stored field by field and then read
-    // back as 64-bit words, the key stalled on store forwarding.
-    QueueForLookup(w, m, service, MakeFlowKey4(src, dst, info.src_port, info.dst_port, info.l4_proto),
-                   info.tcp_flags, false, pending[num_pending++]);
+    QueueForLookup(w, m, service, words, info.tcp_flags, false, pending[num_pending++]);
     return;
   }
-  if ((info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) && w.nat != nullptr) {
-    nat.pending[nat.n].info = info;
-    if (QueueNatReply(w, m, port_index, nat)) return;
+  if ((info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) && w.nat != nullptr &&
+      QueueNatReply(w, m, port_index, words, NatHeadersOf(info), nat)) {
+    return;
   }
   if (dst != port.address && !snap.index.IsVip(dst)) return Drop(w, m, DropReason::kNoService);
   if (info.l4_proto == IPPROTO_ICMP) {
@@ -583,12 +565,12 @@ void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint
         v.action = NatAction::kHandOff;
         v.owner = p.owner;
       } else {
-        v = NatFromBackend4(*w.nat, p.slot, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, w.ports, now_ms);
+        v = NatFromBackend4(*w.nat, p.slot, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.headers, p.key, w.ports, now_ms);
       }
       SendNatToClient(w, stage, p.mbuf, ingress_port, v);
       continue;
     }
-    NatVerdict v = NatFromClient4(*w.nat, snap, *p.service, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.info, p.key,
+    NatVerdict v = NatFromClient4(*w.nat, snap, *p.service, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.headers, p.key,
                                   p.hash, ingress_port, *w.flows, w.ports, now_ms, *w.counters);
     SendNatToBackend(w, stage, *p.service, p.mbuf, v);
   }

@@ -131,17 +131,40 @@ TEST_CASE("nat rewrite: a session's deltas give byte for byte the checksums a fu
                                                          WordSum(after + 8, 4));
       CHECK(d.ip >= 1);
       CHECK(d.l4 >= 1);
-      sluice::ApplyNatRewrite(f.data(), info, src, sport, dst, dport, d.ip, d.l4);
+      sluice::ApplyNatRewrite(f.data(), sluice::NatHeadersOf(info), src, sport, dst, dport, d.ip, d.l4);
       CHECK(Checksum(f.data() + 14, 20) == 0);
       CHECK(L4Verify(f, 14, proto) == 0);
       // Byte for byte what a full recomputation writes, not merely a valid form.
       CHECK(Recomputed(f, proto) == f);
       CHECK(std::memcmp(&f[26], after, 12) == 0);
       // The reply's way back restores the original, checksums and all.
-      sluice::ApplyNatRewrite(f.data(), info, Get32Raw(original, 26), Get16Raw(original, 34), Get32Raw(original, 30),
+      sluice::ApplyNatRewrite(f.data(), sluice::NatHeadersOf(info), Get32Raw(original, 26), Get16Raw(original, 34), Get32Raw(original, 30),
                               Get16Raw(original, 36), sluice::ReverseDelta(d.ip), sluice::ReverseDelta(d.l4));
       CHECK(f == original);
     }
+  }
+}
+
+TEST_CASE("nat rewrite: a translation that keeps the address sum (delta 0xffff, one's-complement zero) and its reverse") {
+  for (uint8_t proto : {uint8_t{6}, uint8_t{17}}) {
+    Bytes f = Recomputed(Frame(proto, true), proto);
+    const Bytes original = f;
+    sluice::PacketInfo info;
+    REQUIRE(sluice::ParsePacket(f.data(), static_cast<uint32_t>(f.size()), &info) == sluice::ParseStatus::kOk);
+    // Source and destination swapped: the same words, so the same sum.
+    uint32_t src = Get32Raw(original, 30), dst = Get32Raw(original, 26);
+    uint16_t sport = htons(40000), dport = htons(8080);
+    sluice::NatChecksumDeltas d = sluice::NatDeltasOf(WordSum(&f[26], 8), sluice::WordsOf(src) + sluice::WordsOf(dst),
+                                                       WordSum(&f[34], 4), uint32_t{sport} + dport);
+    CHECK(d.ip == 0xffff);
+    CHECK(sluice::ReverseDelta(d.ip) == 0xffff);
+    CHECK(sluice::ReverseDelta(1) == 0xfffe);
+    sluice::ApplyNatRewrite(f.data(), sluice::NatHeadersOf(info), src, sport, dst, dport, d.ip, d.l4);
+    CHECK(Recomputed(f, proto) == f);
+    sluice::ApplyNatRewrite(f.data(), sluice::NatHeadersOf(info), Get32Raw(original, 26), Get16Raw(original, 34),
+                            Get32Raw(original, 30), Get16Raw(original, 36), sluice::ReverseDelta(d.ip),
+                            sluice::ReverseDelta(d.l4));
+    CHECK(f == original);
   }
 }
 
@@ -161,7 +184,7 @@ TEST_CASE("nat rewrite over IPv6: the L4 checksum stays valid for any new addres
       uint32_t ports_new = uint32_t{sport} + dport;
       sluice::NatChecksumDeltas d = sluice::NatDeltasOf(WordSum(&f[22], 32), sluice::WordsOf6(src) + sluice::WordsOf6(dst),
                                                          WordSum(&f[54], 4), ports_new);
-      sluice::ApplyNatRewrite6(f.data(), info, src, sport, dst, dport, d.l4);
+      sluice::ApplyNatRewrite6(f.data(), sluice::NatHeadersOf(info), src, sport, dst, dport, d.l4);
       CHECK(L4Verify6(f, 14, proto) == 0);
       CHECK(std::memcmp(f.data() + 22, src, 16) == 0);
       CHECK(std::memcmp(f.data() + 38, dst, 16) == 0);
@@ -171,7 +194,7 @@ TEST_CASE("nat rewrite over IPv6: the L4 checksum stays valid for any new addres
       CHECK(got_sport == sport);
       CHECK(got_dport == dport);
       if (proto == 17) CHECK(Get16(f, 54 + 6) != 0);
-      sluice::ApplyNatRewrite6(f.data(), info, &original[22], Get16Raw(original, 54), &original[38],
+      sluice::ApplyNatRewrite6(f.data(), sluice::NatHeadersOf(info), &original[22], Get16Raw(original, 54), &original[38],
                                Get16Raw(original, 56), sluice::ReverseDelta(d.l4));
       CHECK(f == original);
     }
@@ -196,7 +219,7 @@ TEST_CASE("nat rewrite: a UDP datagram without a checksum keeps none") {
   sluice::NatChecksumDeltas d =
       sluice::NatDeltasOf(WordSum(&f[26], 8), sluice::WordsOf(src) + sluice::WordsOf(dst), WordSum(&f[34], 4),
                           uint32_t{sport} + dport);
-  sluice::ApplyNatRewrite(f.data(), info, src, sport, dst, dport, d.ip, d.l4);
+  sluice::ApplyNatRewrite(f.data(), sluice::NatHeadersOf(info), src, sport, dst, dport, d.ip, d.l4);
   CHECK(Get16(f, 14 + 20 + 6) == 0);
   CHECK(Checksum(f.data() + 14, 20) == 0);
 }
