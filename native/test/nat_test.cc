@@ -138,8 +138,9 @@ TEST_CASE("nat rewrite: a session's deltas give byte for byte the checksums a fu
       CHECK(Recomputed(f, proto) == f);
       CHECK(std::memcmp(&f[26], after, 12) == 0);
       // The reply's way back restores the original, checksums and all.
-      sluice::ApplyNatRewrite(f.data(), sluice::NatHeadersOf(info), Get32Raw(original, 26), Get16Raw(original, 34), Get32Raw(original, 30),
-                              Get16Raw(original, 36), sluice::ReverseDelta(d.ip), sluice::ReverseDelta(d.l4));
+      sluice::ApplyNatRewrite(f.data(), sluice::NatHeadersOf(info), Get32Raw(original, 26), Get16Raw(original, 34),
+                              Get32Raw(original, 30), Get16Raw(original, 36), sluice::ReverseDelta(d.ip),
+                              sluice::ReverseDelta(d.l4));
       CHECK(f == original);
     }
   }
@@ -194,8 +195,8 @@ TEST_CASE("nat rewrite over IPv6: the L4 checksum stays valid for any new addres
       CHECK(got_sport == sport);
       CHECK(got_dport == dport);
       if (proto == 17) CHECK(Get16(f, 54 + 6) != 0);
-      sluice::ApplyNatRewrite6(f.data(), sluice::NatHeadersOf(info), &original[22], Get16Raw(original, 54), &original[38],
-                               Get16Raw(original, 56), sluice::ReverseDelta(d.l4));
+      sluice::ApplyNatRewrite6(f.data(), sluice::NatHeadersOf(info), &original[22], Get16Raw(original, 54),
+                               &original[38], Get16Raw(original, 56), sluice::ReverseDelta(d.l4));
       CHECK(f == original);
     }
   }
