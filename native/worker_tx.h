@@ -64,7 +64,9 @@ inline void CountNewFlow(WorkerContext& w, uint32_t service_id, uint32_t backend
 struct TxStage {
   uint32_t n = 0;
   uint32_t runs = 0;             // runs of consecutive packets to one port
-  uint16_t last_port = UINT16_MAX;  // the last run's port; none yet
+  // run_port[runs - 1], or none yet. Kept apart because reading it back from
+  // run_port cost dsr 378.4 instructions a packet against 373.6.
+  uint16_t last_port = UINT16_MAX;
   uint64_t bytes = 0;
   // Left uninitialised: only the first n, and the first runs, are read.
   struct rte_mbuf* mbufs[kRxBurst];

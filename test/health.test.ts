@@ -37,8 +37,7 @@ const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.pus
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until `cond` holds; returns the milliseconds it took. */
-/** Milliseconds from `t0` (by default the call) until `cond` holds. */
+/** Polls until `cond` holds; returns the milliseconds from `t0` (by default the call) until it did. */
 async function waitFor(cond: () => boolean, what: string, t0 = performance.now(), timeoutMs = 5000): Promise<number> {
   while (!cond()) {
     if (performance.now() - t0 > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
