@@ -48,10 +48,15 @@ function webService(weights: number[], indexes = weights.map((_, i) => i)): Serv
 interface RunResult {
   input: Buffer[];
   out: Buffer[];
+  /** with a backend port: what it sent */
+  outBackendPort: Buffer[];
   stats: DataplaneStats;
   ports: PortInfo[];
   outPath: string;
 }
+
+/** The second port's address, when a run has one: clients stay on p0, some backends are on this subnet. */
+const BACKEND_PORT_ADDRESS = '10.98.0.2';
 
 function spawnRunner(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -69,15 +74,27 @@ function spawnRunner(args: string[]): Promise<{ code: number | null; stdout: str
   });
 }
 
-async function runPcap(name: string, services: ServiceYaml[], input: Buffer[]): Promise<RunResult> {
+/** `backendPort`: a second port, p1 on BACKEND_PORT_ADDRESS/24, that receives nothing. */
+async function runPcap(name: string, services: ServiceYaml[], input: Buffer[], o: { backendPort?: boolean } = {}):
+  Promise<RunResult> {
   const dir = join(workDir, name);
   mkdirSync(dir);
   const inPath = join(dir, 'in.pcap');
   const outPath = join(dir, 'out.pcap');
+  const emptyPath = join(dir, 'empty.pcap');
+  const outBackendPath = join(dir, 'out-p1.pcap');
   writePcap(inPath, input);
+  const ports = [
+    { name: 'p0', device: `net_pcap0,rx_pcap=${inPath},tx_pcap=${outPath}`, address: `${PORT_ADDRESS}/24` },
+  ];
+  if (o.backendPort) {
+    writePcap(emptyPath, []);
+    ports.push({ name: 'p1', device: `net_pcap1,rx_pcap=${emptyPath},tx_pcap=${outBackendPath}`,
+      address: `${BACKEND_PORT_ADDRESS}/24` });
+  }
   const config = {
     eal: { lcores: '0@0,1@1', hugepages: false, memoryMb: 512 },
-    ports: [{ name: 'p0', device: `net_pcap0,rx_pcap=${inPath},tx_pcap=${outPath}`, address: `${PORT_ADDRESS}/24` }],
+    ports,
     flowTable: { entriesPerLcore: 65536 },
     dataplane: { idleSleepMaxUs: 50 },
     services,
@@ -88,10 +105,12 @@ async function runPcap(name: string, services: ServiceYaml[], input: Buffer[]): 
   assert.equal(code, 0, `pcap-run ${name} exited with ${code}:\n${stderr}${stdout}`);
   const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
   assert.ok(line, `pcap-run ${name} printed no result:\n${stdout}`);
-  const { stats, ports } = JSON.parse(line.slice(RESULT_PREFIX.length)) as { stats: DataplaneStats; ports: PortInfo[] };
-  assert.equal(ports[0].driver, 'net_pcap');
+  const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as { stats: DataplaneStats; ports: PortInfo[] };
+  const { stats } = result;
+  assert.deepEqual(result.ports.map((p) => p.driver), ports.map(() => 'net_pcap'));
   assert.equal(sum(stats, (l) => l.rxPackets), input.length, 'the workers received every input frame, no more');
-  return { input, out: readPcap(outPath), stats, ports, outPath };
+  const outBackendPort = o.backendPort ? readPcap(outBackendPath) : [];
+  return { input, out: readPcap(outPath), outBackendPort, stats, ports: result.ports, outPath };
 }
 
 /** Several tests share a run (the tshark test reads the others' outputs); each starts at most once. */
@@ -336,6 +355,71 @@ describe('balancing through net_pcap', () => {
       assert.equal(pk.formatMac(out[i].subarray(6, 12)), PCAP_PORT_MAC, `${name}: source is the port`);
       assert.equal(out[i].subarray(12).toString('hex'), input[i].subarray(12).toString('hex'),
         `${name}: every byte after the MACs is unchanged`);
+    });
+    assert.deepEqual(drops(stats), {});
+  });
+});
+
+describe('two ports through net_pcap', () => {
+  // Clients reach the VIP on p0; one backend shares p0's subnet and two are on
+  // p1's, so most bursts hold packets for both ports and the worker sends each
+  // burst as several runs, one port after the other.
+  const backends = [
+    { address: '10.99.0.11', mac: backendMac(0), port: 0 },
+    { address: '10.98.0.11', mac: backendMac(1), port: 1 },
+    { address: '10.98.0.12', mac: backendMac(2), port: 1 },
+  ];
+  const service: ServiceYaml = {
+    name: 'web', vip: VIP, port: 80, protocol: 'tcp', forwarding: 'dsr',
+    backends: backends.map((b) => ({ address: b.address, port: 80, weight: 100, mac: b.mac })),
+  };
+  const twoPortClients = clients(1500, 15);
+  const run = once(() =>
+    runPcap('two-ports', [service], interleavedSegments(twoPortClients, 15), { backendPort: true }));
+
+  test('each frame leaves by the port on its backend\'s subnet, in arrival order, from that port\'s MAC', async () => {
+    const { input, out, outBackendPort, stats, ports } = await run();
+    const sent = [out, outBackendPort];
+    assert.equal(out.length + outBackendPort.length, input.length, 'every segment is forwarded once');
+    // Which backend, and so which port, each flow went to, from what the ports sent.
+    const flowKey = (f: Buffer) => {
+      const d = pk.decodeFrame(f);
+      assert.ok(d.ipv4 && d.tcp, `frame decodes as TCP/IPv4: ${d.error ?? ''}`);
+      return `${d.ipv4.src}:${d.tcp.sport}`;
+    };
+    const backendOf = new Map<string, number>();
+    sent.forEach((frames, port) => {
+      for (const f of frames) {
+        const b = backends.findIndex((x) => x.mac === pk.formatMac(f.subarray(0, 6)));
+        assert.ok(b >= 0, `port ${port} sent to a backend MAC, got ${pk.formatMac(f.subarray(0, 6))}`);
+        assert.equal(backends[b].port, port, `backend ${backends[b].address} is reached through p${backends[b].port}`);
+        assert.equal(pk.formatMac(f.subarray(6, 12)), ports[port].mac, `p${port} sends from its own MAC`);
+        const key = flowKey(f);
+        const prev = backendOf.get(key);
+        assert.ok(prev === undefined || prev === b, `flow ${key} stays on one backend`);
+        backendOf.set(key, b);
+      }
+    });
+    assert.equal(backendOf.size, twoPortClients.length);
+    // Each port's frames are the input frames of its flows, in the order they came in.
+    const portOfInput = input.map((f) => backends[backendOf.get(flowKey(f))!].port);
+    sent.forEach((frames, port) => {
+      const expected = input.filter((_, i) => portOfInput[i] === port);
+      assert.equal(frames.length, expected.length, `p${port}: frame count`);
+      frames.forEach((f, i) => assert.ok(f.subarray(12).equals(expected[i].subarray(12)),
+        `p${port} frame ${i} is its ${i}th input frame, unchanged past the MACs`));
+    });
+    let switches = 0;
+    for (let i = 1; i < portOfInput.length; i++) if (portOfInput[i] !== portOfInput[i - 1]) switches++;
+    const counts = sent.map((frames) => frames.length);
+    console.log(`# ${input.length} segments: ${counts.join(' on p0, ')} on p1; consecutive frames change port ${switches} times`);
+    assert.ok(counts.every((c) => c > 0.2 * input.length), 'both ports carry a fair share');
+    assert.ok(switches > input.length / 4, 'bursts mix the two ports');
+    assert.deepEqual(stats.ports.map((p) => p.txPackets), counts, 'per-port tx counters match what each port sent');
+    const svc = backendStats(stats, 'web');
+    backends.forEach((b, i) => {
+      const packets = sent[b.port].filter((f) => pk.formatMac(f.subarray(0, 6)) === b.mac).length;
+      assert.equal(svc.backends.find((x) => x.address === b.address)?.packets, packets, `backend ${i} packets`);
     });
     assert.deepEqual(drops(stats), {});
   });
