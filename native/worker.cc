@@ -8,6 +8,7 @@
 
 #include "egress_check.h"
 #include "encap.h"
+#include "frame_head.h"
 #include "icmp_error_route.h"
 #include "icmp_errors.h"
 #include "ipv4_checksum.h"
@@ -100,11 +101,12 @@ void HandleArp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint1
 
 // The NIC's verdict on the IPv4 header checksum when it gave one; checked here
 // only when it did not (UNKNOWN: ring, pcap and af_packet ports), so ports with rx
-// checksum offload pay nothing.
-inline bool Ipv4ChecksumOk(const struct rte_mbuf* m, const uint8_t* ip) {
+// checksum offload pay nothing. `no_options`: the header is known to be 20 bytes.
+inline bool Ipv4ChecksumOk(const struct rte_mbuf* m, const uint8_t* ip, bool no_options = false) {
   switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
     case RTE_MBUF_F_RX_IP_CKSUM_BAD: return false;
-    case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN: return Ipv4HeaderChecksumValid(ip);
+    case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN:
+      return no_options ? Ipv4OptionlessHeaderChecksumValid(ip) : Ipv4HeaderChecksumValid(ip);
     default: return true;  // GOOD, or NONE: the header is intact, only its checksum field is not filled in
   }
 }
@@ -206,14 +208,13 @@ inline bool QueueNatReply(WorkerContext& w, struct rte_mbuf* m, uint16_t port_in
 // and a sane source. False leaves the frame untouched for Classify's general
 // path, which then decides (and counts) everything else, the same way it would have.
 inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
-                           Pending* pending, uint32_t& num_pending, NatQueue& nat) {
-  const PortRuntime& port = w.ports[port_index];
+                           const FrameHead& head, Pending* pending, uint32_t& num_pending, NatQueue& nat) {
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t len = rte_pktmbuf_data_len(m);
   FastIpv4 f;
-  if (!ParseFastIpv4(data, rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), &f)) return false;
-  const auto* eth = reinterpret_cast<const struct rte_ether_hdr*>(data);
-  if (!rte_is_same_ether_addr(&eth->dst_addr, &port.mac) || rte_is_multicast_ether_addr(&eth->src_addr)) return false;
-  if (!Ipv4ChecksumOk(m, data + RTE_ETHER_HDR_LEN)) return false;
+  if (len < kFastIpv4MinLen || !head.Matches(data)) return false;
+  if (!ParseFastIpv4AfterHead(data, len, rte_pktmbuf_pkt_len(m), &f)) return false;
+  if (!Ipv4ChecksumOk(m, data + RTE_ETHER_HDR_LEN, true)) return false;
   if (IsMartianIpv4Source(reinterpret_cast<const uint8_t*>(&f.addrs))) return false;
   const ServiceView* service = snap.index.Find(f.dst_addr(), f.dst_port(), f.l4_proto);
   bool nat_service = service != nullptr && service->forwarding == static_cast<uint8_t>(Forwarding::kNat);
@@ -237,9 +238,9 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
 // Decides what to do with one received frame. Service packets are queued in
 // `pending` for the bulk flow lookup; everything else is finished here.
 inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint16_t port_index,
-                     Pending* pending, uint32_t& num_pending, Pending6* pending6, uint32_t& num_pending6,
-                     NatQueue& nat, uint32_t now_ms) {
-  if (ClassifyCommon(w, snap, m, port_index, pending, num_pending, nat)) return;
+                     const FrameHead& head, Pending* pending, uint32_t& num_pending, Pending6* pending6,
+                     uint32_t& num_pending6, NatQueue& nat, uint32_t now_ms) {
+  if (ClassifyCommon(w, snap, m, port_index, head, pending, num_pending, nat)) return;
   const PortRuntime& port = w.ports[port_index];
   const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
   uint32_t len = rte_pktmbuf_data_len(m);
@@ -629,10 +630,11 @@ void ClassifyBurst(WorkerContext& w, const Snapshot& snap, struct rte_mbuf** mbu
   uint32_t num_pending = 0;
   uint32_t num_pending6 = 0;
   NatQueue nat{b.nat.pending, 0};
+  const FrameHead head(w.ports[port_index].mac);
   for (uint32_t i = 0; i < n; i++) {
     if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + kPrefetchOffset], void*));
     rx_bytes += mbufs[i]->pkt_len;
-    Classify(w, snap, mbufs[i], port_index, b.pending, num_pending, b.pending6, num_pending6, nat, now_ms);
+    Classify(w, snap, mbufs[i], port_index, head, b.pending, num_pending, b.pending6, num_pending6, nat, now_ms);
   }
   b.nat.n = nat.n;
   b.num_pending = num_pending;
