@@ -209,8 +209,7 @@ export function renderMarkdown(r: BenchResults): string {
   p('- `nat` looks its sessions up as the flow table does (a bucket line, then the session, both prefetched');
   p('  across the burst: two misses per packet at 1M sessions, one more than dsr), then does more: the');
   p('  session checks and the rewrite of addresses, ports and both checksums (see the instruction count).');
-  p('  1M sessions add only about 4 ns to its processing (47.6 ns at 1K, 51.2 at 1M on 2026-11-24): nat is bound by its');
-  p('  instructions.');
+  p(natSessionsCost(r.throughput));
   p('- New flows in a full table: a miss reads both of its buckets, and the eviction rewrites a slot in one of');
   p('  them; at the default admission rate most of a flood is forwarded without being remembered.');
   p();
@@ -319,6 +318,17 @@ function renderBudget(rows: ThroughputRow[]): string[] {
       `${small.receiveNs.toFixed(1)} and ${large.receiveNs.toFixed(1)} ns (testpmd rxonly: ` +
       `${(1000 / small.rxonlyMpps).toFixed(1)} and ${(1000 / large.rxonlyMpps).toFixed(1)} ns for receive and free).`,
   ];
+}
+
+// What many sessions add to nat's processing, from this run's split.
+export function natSessionsCost(rows: ThroughputRow[]): string {
+  const nat = rows.filter((t) => t.mode === 'nat');
+  const few = nat.find((t) => t.flows === Math.min(...nat.map((x) => x.flows)));
+  const many = nat.find((t) => t.flows === Math.max(...nat.map((x) => x.flows)));
+  if (!few || !many || few === many) return '  nat is bound by its instructions.';
+  return `  ${count(many.flows)} sessions add only ${(many.processNs - few.processNs).toFixed(1)} ns to its processing ` +
+    `(${few.processNs.toFixed(1)} ns at ${count(few.flows)}, ${many.processNs.toFixed(1)} at ${count(many.flows)}): ` +
+    'nat is bound by its instructions.';
 }
 
 // Many frames against many flows: the PMD replays every frame of the pcap from
