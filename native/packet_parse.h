@@ -270,13 +270,6 @@ struct FastIpv4 {
   uint16_t dst_port() const { return static_cast<uint16_t>(ports >> 16); }
 };
 
-// The common packet alone: untagged IPv4 without options and unfragmented,
-// carrying a whole TCP header or a valid UDP header. True only when ParsePacket
-// would return kOk for the frame with the same addresses, ports, protocol and
-// flags and l3_offset 14 (parse_fuzz checks this on every input); false for
-// anything else, which then goes through ParsePacket. It exists because
-// ParsePacket, general and filling all of PacketInfo, was a fifth of the
-// instructions of a forwarded packet.
 // The shortest frame ParseFastIpv4 takes: Ethernet, IPv4 without options, UDP.
 constexpr uint32_t kFastIpv4MinLen = parse_detail::kEtherHeaderLen + parse_detail::kIpv4MinHeaderLen +
                                      parse_detail::kUdpHeaderLen;
@@ -315,6 +308,13 @@ inline bool ParseFastIpv4AfterHead(const uint8_t* frame, uint32_t len, uint32_t 
   return true;
 }
 
+// The common packet alone: untagged IPv4 without options and unfragmented,
+// carrying a whole TCP header or a valid UDP header. True only when ParsePacket
+// would return kOk for the frame with the same addresses, ports, protocol and
+// flags and l3_offset 14 (parse_fuzz checks this on every input); false for
+// anything else, which then goes through ParsePacket. It exists because
+// ParsePacket, general and filling all of PacketInfo, was a fifth of the
+// instructions of a forwarded packet.
 inline bool ParseFastIpv4(const uint8_t* frame, uint32_t len, uint32_t pkt_len, FastIpv4* out) {
   using namespace parse_detail;
   if (len < kFastIpv4MinLen || Be16(frame + 12) != kEtherTypeIpv4 || frame[kEtherHeaderLen] != 0x45) return false;
