@@ -213,7 +213,7 @@ inline bool ClassifyCommon(WorkerContext& w, const Snapshot& snap, struct rte_mb
   uint32_t len = rte_pktmbuf_data_len(m);
   FastIpv4 f;
   if (len < kFastIpv4MinLen || !head.Matches(data)) return false;
-  if (!ParseFastIpv4AfterHead(data, len, rte_pktmbuf_pkt_len(m), &f)) return false;
+  if (!ParseFastIpv4(data, len, rte_pktmbuf_pkt_len(m), &f)) return false;
   if (!Ipv4ChecksumOk(m, data + RTE_ETHER_HDR_LEN, /*no_options=*/true)) return false;
   if (IsMartianIpv4Source(reinterpret_cast<const uint8_t*>(&f.addrs))) return false;
   const ServiceView* service = snap.index.Find(f.dst_addr(), f.dst_port(), f.l4_proto);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "../flow_table.h"
+#include "../frame_head.h"
 #include "../packet_parse.h"
 #include "frame_checks.h"
 #include "fuzz_check.h"
@@ -86,18 +87,24 @@ void CheckL4(const uint8_t* frame, const PacketInfo& info) {
   }
 }
 
-// ParseFastIpv4 answers exactly the untagged, option-less, unfragmented IPv4
-// TCP and UDP packets that ParsePacket parses (kOk), and then as ParsePacket does;
-// for a whole frame and for the first segment of a longer chained packet.
+// The worker's fast path, FrameHead for a port whose MAC is the frame's
+// destination and then ParseFastIpv4, answers exactly the untagged, option-less,
+// unfragmented IPv4 TCP and UDP packets from a unicast source that ParsePacket
+// parses (kOk), and then as ParsePacket does; for a whole frame and for the
+// first segment of a longer chained packet.
 void CheckFastPath(const uint8_t* frame, uint32_t len) {
+  struct rte_ether_addr own{};
+  if (len >= RTE_ETHER_ADDR_LEN) std::memcpy(own.addr_bytes, frame, RTE_ETHER_ADDR_LEN);
+  const sluice::FrameHead head(own);
   for (uint32_t pkt_len : {len, len + 1000}) {
     PacketInfo full;
     const bool ok = ParsePacket(frame, len, pkt_len, &full) == ParseStatus::kOk;
     const bool common = ok && full.l3_offset == pd::kEtherHeaderLen && full.ip_version == 4 &&
-                        frame[pd::kEtherHeaderLen] == 0x45 &&
+                        frame[pd::kEtherHeaderLen] == 0x45 && (frame[RTE_ETHER_ADDR_LEN] & 1) == 0 &&
                         (full.l4_proto == pd::kProtoTcp || full.l4_proto == pd::kProtoUdp);
     sluice::FastIpv4 fast;
-    FUZZ_CHECK(sluice::ParseFastIpv4(frame, len, pkt_len, &fast) == common);
+    FUZZ_CHECK((len >= sluice::kFastIpv4MinLen && head.Matches(frame) &&
+                sluice::ParseFastIpv4(frame, len, pkt_len, &fast)) == common);
     if (!common) continue;
     uint32_t src = fast.src_addr(), dst = fast.dst_addr();
     FUZZ_CHECK(std::memcmp(&src, full.src_addr, 4) == 0 && std::memcmp(&dst, full.dst_addr, 4) == 0);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../flow_table.h"
+#include "../frame_head.h"
 #include "../packet_parse.h"
 #include "frames.h"
 
@@ -505,6 +506,9 @@ TEST_CASE("fast path: the header's address and port pairs give ParsePacket's fie
     sluice_test::Bytes f = sluice_test::Cat({sluice_test::Ether(0x0800), sluice_test::Ipv4(o, l4)});
     const uint32_t len = static_cast<uint32_t>(f.size());
     sluice::FastIpv4 fast;
+    struct rte_ether_addr port_mac;
+    std::memcpy(port_mac.addr_bytes, f.data(), RTE_ETHER_ADDR_LEN);
+    REQUIRE(sluice::FrameHead(port_mac).Matches(f.data()));
     REQUIRE(sluice::ParseFastIpv4(f.data(), len, len, &fast));
     sluice::PacketInfo info;
     REQUIRE(sluice::ParsePacket(f.data(), len, &info) == sluice::ParseStatus::kOk);
