@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds native/bench/burst_bench (the per-packet path alone, see its header) into
-# native/bench/build/, with the addon's optimisation flags.
+# Builds native/bench/burst_bench (the per-packet path alone) and
+# native/bench/table_ceiling (a forwarder that only keeps a flow table; see their
+# headers) into native/bench/build/, with the addon's optimisation flags.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,7 +13,8 @@ source scripts/lib/worker-sources.sh
 
 out_dir=native/bench/build
 out="$out_dir/burst_bench"
-sources=(native/bench/burst_bench.cc "${worker_sources[@]}")
+ceiling="$out_dir/table_ceiling"
+sources=(native/bench/burst_bench.cc native/bench/table_ceiling.cc "${worker_sources[@]}")
 read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
 read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
 # port_setup.cc throws CodedError from js_errors.h, which includes napi.h: the
@@ -28,13 +30,19 @@ headers=(native/*.h "${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh)
 compile_flags=(-std=c++17 -O3 -fno-tree-slp-vectorize -g -ffunction-sections -fdata-sections -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
   "${dpdk_cflags[@]}" "${napi_flags[@]}")
 if ! compile_objects g++ "$out_dir/obj" "${sources[@]}"; then
-  echo "burst_bench build failed" >&2
+  echo "native bench build failed" >&2
   exit 1
 fi
-if [[ "$compiled" == 0 ]] && up_to_date "$out" "${objects[@]}"; then
-  echo "up to date: $out"
+# objects is in source order (compile_objects names each object after its source).
+worker_objects=("${objects[@]:2}")
+ceiling_objects=("${objects[1]}" "$out_dir/obj/native_flow_table.o" "$out_dir/obj/native_flow_table_create.o")
+if [[ "$compiled" == 0 ]] && up_to_date "$out" "${objects[0]}" "${worker_objects[@]}" &&
+  up_to_date "$ceiling" "${ceiling_objects[@]}"; then
+  echo "up to date: $out $ceiling"
   exit 0
 fi
-g++ -Wl,--gc-sections "${objects[@]}" "${dpdk_libs[@]}" -lrte_net_ring -o "$out.tmp"
+g++ -Wl,--gc-sections "${objects[0]}" "${worker_objects[@]}" "${dpdk_libs[@]}" -lrte_net_ring -o "$out.tmp"
 mv -f "$out.tmp" "$out"
-echo "built $out"
+g++ -Wl,--gc-sections "${ceiling_objects[@]}" "${dpdk_libs[@]}" -o "$ceiling.tmp"
+mv -f "$ceiling.tmp" "$ceiling"
+echo "built $out $ceiling"

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRAME_LEN, flowPcap, flowSource } from '../src/bench/pcap-flows';
 import { summarizeIsolation } from '../src/bench/isolation';
-import { natSessionsCost, renderFrameSplit, renderIsolation } from '../src/bench/report';
+import { natSessionsCost, renderCeiling, renderFrameSplit, renderIsolation } from '../src/bench/report';
 import type { ThroughputRow } from '../src/bench/main';
 
 const GLOBAL_HEADER_LEN = 24;
@@ -56,10 +56,11 @@ describe('flowPcap', () => {
 });
 
 describe('renderFrameSplit', () => {
-  const round = (processNs: number) => ({ sluiceMpps: 10, testpmdMpps: 20, rxonlyMpps: 30, receiveNs: 30, processNs });
+  const round = (processNs: number) => ({ sluiceMpps: 10, testpmdMpps: 20, rxonlyMpps: 30, tableOnlyMpps: 15,
+    statelessMpps: 25, receiveNs: 30, processNs });
   const row = (flows: number, receiveNs: number, processNs: number, rounds: number[] = []): ThroughputRow => ({
     mode: 'dsr', flows, sluiceMpps: 1000 / (receiveNs + processNs), testpmdMpps: 20, ratio: 0.5, rxonlyMpps: 30,
-    receiveNs, processNs, rounds: rounds.map(round), sluiceHits: 0, sluiceMisses: 0, sluiceDrops: 0, warmSec: 0,
+    tableOnlyMpps: 15, statelessMpps: 25, receiveNs, processNs, rounds: rounds.map(round), sluiceHits: 0, sluiceMisses: 0, sluiceDrops: 0, warmSec: 0,
     sluiceCommand: '', testpmdCommand: '', testpmdSamples: [],
   });
   // Per round, many flows minus the frames run: 12, 16 and -1 ns; their median 12.
@@ -98,6 +99,58 @@ describe('renderFrameSplit', () => {
     assert.equal(line, '  1M sessions add only 3.3 ns to its processing (46.8 ns at 1K, 50.1 at 1M): ' +
       'nat is bound by its instructions.');
     assert.equal(natSessionsCost(rows), '  nat is bound by its instructions.', 'no nat rows: no figures');
+  });
+});
+
+describe('renderCeiling', () => {
+  type Round = ThroughputRow['rounds'][number];
+  const round = (testpmdMpps: number, tableOnlyMpps: number, statelessMpps: number, sluiceMpps: number): Round => ({
+    sluiceMpps, testpmdMpps, rxonlyMpps: 30, tableOnlyMpps, statelessMpps, receiveNs: 0, processNs: 0,
+  });
+  // Each row's figures are the medians of its rounds, as main.ts computes them.
+  const row = (mode: ThroughputRow['mode'], flows: number, rounds: Round[]): ThroughputRow => {
+    const med = (f: (x: Round) => number) => [...rounds.map(f)].sort((a, b) => a - b)[Math.floor(rounds.length / 2)];
+    return {
+      mode, flows, sluiceMpps: med((x) => x.sluiceMpps), testpmdMpps: med((x) => x.testpmdMpps),
+      ratio: med((x) => x.sluiceMpps / x.testpmdMpps), rxonlyMpps: 30, tableOnlyMpps: med((x) => x.tableOnlyMpps),
+      statelessMpps: med((x) => x.statelessMpps), receiveNs: 0, processNs: 0, rounds, sluiceHits: 0, sluiceMisses: 0,
+      sluiceDrops: 0, warmSec: 0, sluiceCommand: '', testpmdCommand: '', testpmdSamples: [],
+    };
+  };
+  const small = row('dsr', 1024, [round(32, 25, 40, 18), round(30, 24, 38, 17), round(33, 26, 41, 18.5)]);
+  // At 1M: table only at 62%, 60%, 65% of testpmd in its rounds (median 62%).
+  const large = row('dsr', 1048576, [round(22, 13.64, 26, 11), round(20, 12, 25, 10), round(23, 14.95, 27, 12)]);
+  const tunnel = row('tunnel', 1048576, [round(22, 13.64, 26, 10), round(20, 12, 25, 9), round(23, 14.95, 27, 10.5)]);
+
+  test('every forwarder side by side per flow count, with each one\'s median ratio to testpmd', () => {
+    const text = renderCeiling([small, large, tunnel]).join('\n');
+    assert.match(text, /\| 1K \| 32\.00 \| 40\.00 \(125%\) \| 25\.00 \(79%\) \| 18\.00 \(56%\) \| — \|/);
+    assert.match(text, /\| 1M \| 22\.00 \| 26\.00 \(118%\) \| 13\.64 \(62%\) \| 11\.00 \(50%\) \| 10\.00 \(45%\) \|/);
+  });
+
+  test('a table-only ceiling below a target says that no mode keeping the table can meet it', () => {
+    const text = renderCeiling([small, large, tunnel]).join('\n');
+    // 1000 / 13.64 - 1000 / 26 = 34.9 ns. Per round, 1000 / 11 - 1000 / 13.64, 1000 / 10 - 1000 / 12 and
+    // 1000 / 12 - 1000 / 14.95: 17.6, 16.7 and 16.4 ns, median 16.7 (not 17.6, from the medians).
+    assert.match(text, /At 1M flows the table alone costs 34\.9 ns a packet \(table only against stateless\) and leaves 62%/);
+    assert.match(text, /The dsr target \(70%\) is beyond that: no mode that keeps this table can meet it on this benchmark, /);
+    assert.match(text, /everything else dsr does costs 16\.7 ns a packet on top of the table\./);
+    // Per round, 1000 / (0.6 * 22) - 1000 / 13.64, ... : 2.4, 0.0 and 5.6 ns; median 2.4.
+    assert.match(text, /The tunnel target \(60%\) is within it, leaving 2\.4 ns a packet for everything else; /);
+    // Per round, 1000 / 10 - 1000 / 13.64, ...: 26.7, 27.8 and 28.4 ns.
+    assert.match(text, /everything else tunnel does costs 27\.8 ns a packet on top of the table\./);
+  });
+
+  test('a ceiling above both targets says so, and without a tunnel row says nothing of tunnel', () => {
+    const fast = row('dsr', 1048576, [round(20, 16, 25, 11)]);
+    const text = renderCeiling([fast]).join('\n');
+    // 1000 / (0.7 * 20) - 1000 / 16 = 8.9 ns.
+    assert.match(text, /leaves 80% of testpmd\. The dsr target \(70%\) is within it, leaving 8\.9 ns a packet/);
+    assert.doesNotMatch(text, /tunnel target/);
+  });
+
+  test('nothing without dsr rows', () => {
+    assert.deepEqual(renderCeiling([tunnel]), []);
   });
 });
 

@@ -14,6 +14,7 @@ import { TCP_ACK, TCP_SYN, writeFlowPcap } from './pcap-flows';
 import { benchConfig, BENCH_PORT, BENCH_VIP, mbufsFor, memoryMbFor, TESTPMD_CORES, type BenchRun } from './sluice-config';
 import { RESULT_PREFIX, type SluiceRunResult, type WorkerSample } from './sluice-run';
 import { runTestpmd, type TestpmdResult } from './testpmd-run';
+import { buildCeiling, runCeiling, type CeilingResult } from './ceiling-run';
 import { flowMemory, type FlowMemory } from './flow-memory';
 import { renderMarkdown } from './report';
 import { reserveHugepages } from './hugepages';
@@ -39,6 +40,10 @@ export interface ThroughputRow {
   ratio: number;
   /** testpmd rxonly on the same pcap: what receiving and freeing alone costs */
   rxonlyMpps: number;
+  /** native/bench/table_ceiling on the same pcap: the flow table and a MAC rewrite, nothing else */
+  tableOnlyMpps: number;
+  /** the same without the table: a MAC rewrite and nothing else */
+  statelessMpps: number;
   /**
    * Sluice's worker timed itself: ns per packet in receive calls (the PMD) and
    * in processing what they returned (Sluice's own work), medians over rounds.
@@ -46,7 +51,10 @@ export interface ThroughputRow {
   receiveNs: number;
   processNs: number;
   /** Each round's figures, measured back to back; the fields above are their medians. */
-  rounds: { sluiceMpps: number; testpmdMpps: number; rxonlyMpps: number; receiveNs: number; processNs: number }[];
+  rounds: {
+    sluiceMpps: number; testpmdMpps: number; rxonlyMpps: number; tableOnlyMpps: number; statelessMpps: number;
+    receiveNs: number; processNs: number;
+  }[];
   sluiceHits: number;
   sluiceMisses: number;
   sluiceDrops: number;
@@ -206,6 +214,7 @@ async function main(): Promise<void> {
     const m = machine();
     log(`${m.cpu}, ${m.cores} cores, DPDK ${m.dpdk}; hugepages: ${huge.reason}`);
 
+    buildCeiling();
     const throughput: ThroughputRow[] = [];
     const small = Math.min(...args.flows);
     const large = Math.max(...args.flows);
@@ -233,28 +242,37 @@ async function main(): Promise<void> {
         pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages, skip: 2, samples: args.seconds,
         forwardMode,
       });
+      const ceiling = (table: boolean) => runCeiling({
+        pcap, flows, cores: TESTPMD_CORES, memoryMb: memoryMbFor(base), hugepages, seconds: args.seconds, table,
+      });
       const modes = ['dsr', 'tunnel', 'nat'] as const;
       const configs = modes.map((mode) => writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode })));
       // The machine's speed drifts by tens of percent over minutes: each round
       // measures the ceiling, the floor and every mode back to back, and the
       // table reports each figure's median over the rounds and the median ratio.
-      const rounds: { t: TestpmdResult; floor: TestpmdResult; runs: SluiceRunResult[] }[] = [];
+      const rounds: {
+        t: TestpmdResult; floor: TestpmdResult; tableOnly: CeilingResult; stateless: CeilingResult; runs: SluiceRunResult[];
+      }[] = [];
       const splitRuns: SluiceRunResult[] = [];
       for (let round = 1; round <= args.repeat; round++) {
-        log(`throughput, ${flows} flows, round ${round} of ${args.repeat}: testpmd 5tswap, rxonly, sluice ${modes.join(', ')}` +
+        log(`throughput, ${flows} flows, round ${round} of ${args.repeat}: testpmd 5tswap, rxonly, table only, stateless, ` +
+          `sluice ${modes.join(', ')}` +
           (splitConfig ? `, dsr on ${small} flows in ${flows} frames` : ''));
         const t = await testpmd('5tswap');
         const floor = await testpmd('rxonly');
+        const tableOnly = await ceiling(true);
+        const stateless = await ceiling(false);
         const runs: SluiceRunResult[] = [];
         for (const cfg of configs) runs.push(await runSluice(cfg, flows, args.seconds));
         const split = splitConfig ? await runSluice(splitConfig, small, args.seconds) : undefined;
         if (split) splitRuns.push(split);
-        rounds.push({ t, floor, runs });
-        log(`  testpmd 5tswap ${t.mpps.toFixed(2)}, rxonly ${floor.mpps.toFixed(2)}; sluice ` +
+        rounds.push({ t, floor, tableOnly, stateless, runs });
+        log(`  testpmd 5tswap ${t.mpps.toFixed(2)}, rxonly ${floor.mpps.toFixed(2)}, table only ${tableOnly.mpps.toFixed(2)}, ` +
+          `stateless ${stateless.mpps.toFixed(2)}; sluice ` +
           runs.map((s, i) => `${modes[i]} ${(rate(s, (x) => x.rx) / 1e6).toFixed(2)}`).join(', ') +
           (split ? `, dsr ${small} flows in ${flows} frames ${(rate(split, (x) => x.rx) / 1e6).toFixed(2)}` : '') + ' Mpps');
       }
-      commands.push(rounds[0].t.command, rounds[0].floor.command);
+      commands.push(rounds[0].t.command, rounds[0].floor.command, rounds[0].tableOnly.command, rounds[0].stateless.command);
       if (splitConfig) {
         const each = splitRuns.map(figures);
         frameSplit = {
@@ -270,11 +288,15 @@ async function main(): Promise<void> {
         throughput.push({
           mode, flows, sluiceMpps: median(mpps), testpmdMpps: median(rounds.map((r) => r.t.mpps)),
           ratio: median(rounds.map((r, k) => mpps[k] / r.t.mpps)), rxonlyMpps: median(rounds.map((r) => r.floor.mpps)),
+          tableOnlyMpps: median(rounds.map((r) => r.tableOnly.mpps)), statelessMpps: median(rounds.map((r) => r.stateless.mpps)),
           sluiceHits: last.after.hits - last.before.hits, sluiceMisses: last.after.misses - last.before.misses,
           sluiceDrops: last.after.dropped - last.before.dropped, warmSec: last.warmMs / 1000,
           sluiceCommand: sluiceCommand(configs[i], flows), testpmdCommand: rounds[0].t.command, testpmdSamples: rounds[0].t.rxPps,
           receiveNs: median(each.map((x) => x.receiveNs)), processNs: median(each.map((x) => x.processNs)),
-          rounds: rounds.map((r, k) => ({ ...each[k], testpmdMpps: r.t.mpps, rxonlyMpps: r.floor.mpps })),
+          rounds: rounds.map((r, k) => ({
+            ...each[k], testpmdMpps: r.t.mpps, rxonlyMpps: r.floor.mpps, tableOnlyMpps: r.tableOnly.mpps,
+            statelessMpps: r.stateless.mpps,
+          })),
         });
         commands.push(sluiceCommand(configs[i], flows));
       });
