@@ -5,6 +5,11 @@
 // --no-huge is ordinary anonymous memory that rte_zmalloc does not need to zero
 // (it is known clean), so an empty table costs little RSS: only a filled one
 // shows what a flow costs.
+//
+// Both of those replay a preloaded pcap, whose frames take most of the resident
+// set. The resident memory of a process as deployed is measured apart: the same
+// pcap read once (no infinite_rx, so nothing is preloaded) and the mbuf pool at
+// its default size, after the worker has inserted every flow.
 import { benchConfig } from './sluice-config';
 import type { SluiceRunResult } from './sluice-run';
 
@@ -16,6 +21,8 @@ export interface FlowMemory {
     /** FlowTable::MemoryBytes as the large run's worker reported it */
     reportedBytes: number;
   };
+  /** Whole-process resident sets as deployed: the pcap read once, the default pool, 4 KiB pages. */
+  deployed: { flows: number; rssBytes: number; smallTableRssBytes: number };
   commands: string[];
 }
 
@@ -46,9 +53,22 @@ export async function flowMemory(
     if (entries === LARGE) reportedBytes = result.after.memoryBytes;
     commands.push(command(cfg, warm));
   }
+  const deployedRss: number[] = [];
+  for (const entries of [SMALL, LARGE]) {
+    const c = benchConfig({ device: `net_pcap0,rx_pcap=${pcap}`, entriesPerLcore: entries, preload: 0, hugepages: false }) as {
+      dataplane: { mbufsPerSocket?: number };
+    };
+    delete c.dataplane.mbufsPerSocket;
+    const cfg = writeConfig(`memory-deployed-${entries}.json`, c);
+    // Every frame of the pcap is a new flow: the large table ends up holding all of them.
+    const warm = entries === LARGE ? LARGE : SMALL;
+    deployedRss.push((await run(cfg, warm)).rssBytes);
+    commands.push(command(cfg, warm));
+  }
   return {
     measured: { smallEntries: SMALL, largeEntries: LARGE, smallRss: rss[0], largeRss: rss[1],
       bytesPerFlow: (rss[1] - rss[0]) / (LARGE - SMALL), reportedBytes },
+    deployed: { flows: LARGE, rssBytes: deployedRss[1], smallTableRssBytes: deployedRss[0] },
     commands,
   };
 }
