@@ -96,8 +96,7 @@ export function renderMarkdown(r: BenchResults): string {
   p('| Target (benchmarks issue) | Measured | |');
   p('|---|---:|---|');
   // What a forwarder keeping only the flow table reached in the same rounds (renderCeiling).
-  const ceiling = (t: ThroughputRow) => t.rounds.length === 0 ? ''
-    : ` (table only: ${share(median(t.rounds.map((x) => x.tableOnlyMpps / x.testpmdMpps)))})`;
+  const ceiling = (t: ThroughputRow) => t.rounds.length === 0 ? '' : ` (table only: ${share(tableOnlyRatio(t))})`;
   if (dsr) p(`| dsr ≥ 70% of testpmd at ${count(dsr.flows)} flows | ${pct(dsr.ratio)} | ${verdict(dsr.ratio >= 0.7)}${ceiling(dsr)} |`);
   if (tun) p(`| tunnel ≥ 60% at ${count(tun.flows)} flows | ${pct(tun.ratio)} | ${verdict(tun.ratio >= 0.6)}${ceiling(tun)} |`);
   const nat = row('nat');
@@ -260,9 +259,9 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   const d = fm.deployed;
   p(`Resident memory with ${count(d.flows)} flows on the one worker lcore, as deployed (the pcap read once, so no frames`);
-  p('are preloaded; the mbuf pool at its default size; 4 KiB pages, which the resident set counts, where hugetlbfs');
-  p(`pages it would not): **${mib(d.rssBytes)} for the whole process** (Node, the control plane, the EAL and the data`);
-  p(`plane), against ${mib(d.smallTableRssBytes)} with a ${count(fm.measured.smallEntries)}-entry table after the same pcap.`);
+  p('are preloaded; the mbuf pool at its default size; 4 KiB pages, as the resident set does not count hugetlbfs');
+  p(`pages): **${mib(d.rssBytes)} for the whole process** (Node, the control plane, the EAL and the data plane),`);
+  p(`against ${mib(d.smallTableRssBytes)} with a ${count(fm.measured.smallEntries)}-entry table after the same pcap.`);
   p();
   p('## Commands');
   p();
@@ -285,14 +284,15 @@ export function renderMarkdown(r: BenchResults): string {
 
 const share = (x: number) => `${(x * 100).toFixed(0)}%`;
 const capitalized = (x: string) => x.charAt(0).toUpperCase() + x.slice(1);
+// The table-only forwarder against testpmd: the median of each round's ratio.
+const tableOnlyRatio = (t: ThroughputRow) => median(t.rounds.map((x) => x.tableOnlyMpps / x.testpmdMpps));
 
 // Forwarders that do less than Sluice, from the same rounds (ceiling-run.ts):
 // what the flow table alone costs, and whether a target is within its reach.
 export function renderCeiling(rows: ThroughputRow[]): string[] {
   const dsr = rows.filter((t) => t.mode === 'dsr' && t.rounds.length > 0).sort((a, b) => a.flows - b.flows);
   if (dsr.length === 0) return [];
-  type Round = ThroughputRow['rounds'][number];
-  const ratio = (t: ThroughputRow, mpps: (x: Round) => number) => median(t.rounds.map((x) => mpps(x) / x.testpmdMpps));
+  const statelessRatio = (t: ThroughputRow) => median(t.rounds.map((x) => x.statelessMpps / x.testpmdMpps));
   const cell = (mpps: number, r: number) => `${f2(mpps)} (${share(r)})`;
   const out = [
     '**Forwarders that do less**, run in the same rounds on the same pcap, core and pool (`native/bench/table_ceiling`):',
@@ -307,12 +307,12 @@ export function renderCeiling(rows: ThroughputRow[]): string[] {
   ];
   for (const t of dsr) {
     const tunnel = rows.find((x) => x.mode === 'tunnel' && x.flows === t.flows);
-    out.push(`| ${count(t.flows)} | ${f2(t.testpmdMpps)} | ${cell(t.statelessMpps, ratio(t, (x) => x.statelessMpps))} | ` +
-      `${cell(t.tableOnlyMpps, ratio(t, (x) => x.tableOnlyMpps))} | ${cell(t.sluiceMpps, t.ratio)} | ` +
+    out.push(`| ${count(t.flows)} | ${f2(t.testpmdMpps)} | ${cell(t.statelessMpps, statelessRatio(t))} | ` +
+      `${cell(t.tableOnlyMpps, tableOnlyRatio(t))} | ${cell(t.sluiceMpps, t.ratio)} | ` +
       `${tunnel ? cell(tunnel.sluiceMpps, tunnel.ratio) : '—'} |`);
   }
   const large = dsr[dsr.length - 1];
-  const tableRatio = ratio(large, (x) => x.tableOnlyMpps);
+  const tableRatio = tableOnlyRatio(large);
   const tableNs = 1000 / large.tableOnlyMpps - 1000 / large.statelessMpps;
   // Per round, then the median, as the ratios are: the machine drifts between rounds.
   const beyondTable = (t: ThroughputRow) => median(t.rounds.map((x) => 1000 / x.sluiceMpps - 1000 / x.tableOnlyMpps));
