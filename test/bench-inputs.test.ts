@@ -1,13 +1,16 @@
 // The benchmark's inputs and derived figures, without running it: the pcap
-// writer's repeated flows (many frames, few flows), the report's split of the
-// 1M-flow cost into what many frames and what many flows add, and the
-// isolation ratio from alternating unloaded and loaded windows.
+// writer's repeated flows (many frames, few flows) and disjoint flow ranges,
+// the scaling run's configs, the report's split of the 1M-flow cost into what
+// many frames and what many flows add, its table-only ceiling and scaling
+// table, and the isolation ratio from alternating unloaded and loaded windows.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRAME_LEN, flowPcap, flowSource } from '../src/bench/pcap-flows';
 import { summarizeIsolation } from '../src/bench/isolation';
-import { natSessionsCost, renderCeiling, renderFrameSplit, renderIsolation } from '../src/bench/report';
-import type { ThroughputRow } from '../src/bench/main';
+import { natSessionsCost, renderCeiling, renderFrameSplit, renderIsolation, renderScaling } from '../src/bench/report';
+import type { ScalingRow, ThroughputRow } from '../src/bench/main';
+import { benchConfig, benchLcores, replayDevice, testpmdCores } from '../src/bench/sluice-config';
+import { testpmdArgs } from '../src/bench/testpmd-run';
 
 const GLOBAL_HEADER_LEN = 24;
 const RECORD_LEN = 16 + FRAME_LEN;
@@ -47,6 +50,19 @@ describe('flowPcap', () => {
       assert.deepEqual(list[i], list[i % 3], `frame ${i} repeats frame ${i % 3}`);
       assert.ok(ipv4HeaderSumOk(list[i]), `frame ${i} IPv4 checksum`);
     }
+  });
+
+  test('pcaps of disjoint flow ranges share no flow', () => {
+    const a = frames(flowPcap({ ...o, flows: 4 }));
+    const b = frames(flowPcap({ ...o, flows: 4, firstFlow: 4 }));
+    for (let i = 0; i < 4; i++) {
+      assert.equal(b[i].readUInt32BE(26), flowSource(4 + i).address, `frame ${i} of the second pcap is flow ${4 + i}`);
+      assert.ok(ipv4HeaderSumOk(b[i]), `frame ${i} IPv4 checksum`);
+    }
+    const sources = new Set([...a, ...b].map((f) => `${f.readUInt32BE(26)}:${f.readUInt16BE(34)}`));
+    assert.equal(sources.size, 8);
+    assert.throws(() => flowPcap({ ...o, flows: 4, firstFlow: -1 }), RangeError);
+    assert.throws(() => flowPcap({ ...o, flows: 4, firstFlow: 1.5 }), RangeError);
   });
 
   test('fewer frames than flows, or no flows, is refused', () => {
@@ -194,5 +210,59 @@ describe('summarizeIsolation', () => {
     const text = renderIsolation(summarizeIsolation([10, 9, 8, 7], [loaded(9.31), loaded(8.33), loaded(7.35, 25)], 10, []));
     assert.match(text, /\| 2 \| 9\.00 \| 8\.33 \| 8\.00 \| 0\.98 \| 2000 \| 3 ms \| 10 ms \| 0 \|/);
     assert.match(text, /\| \*\*all\*\* \| 9\.00 \(median\) \| 8\.33 \(median\) \| \| \*\*0\.98\*\* \(median\) \|.*25 ms \(worst\)/);
+  });
+});
+
+describe('the scaling run', () => {
+  test('one rx queue per pcap, one worker lcore per queue, a core each from core 1', () => {
+    assert.equal(replayDevice('a.pcap'), 'net_pcap0,rx_pcap=a.pcap,infinite_rx=1');
+    assert.equal(replayDevice(['a.pcap', 'b.pcap']), 'net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap,infinite_rx=1');
+    assert.equal(benchLcores(3, 8), '0@0,1@1,2@2,3@3');
+    assert.equal(benchLcores(3, 2), '0@0,1@1,2@1,3@1', 'beyond the last core, lcores share it');
+    assert.equal(testpmdCores(3, 8), '0,1,2,3');
+    assert.equal(testpmdCores(3, 2), '0,1', 'testpmd takes each core once');
+    const cfg = benchConfig({ device: replayDevice(['a', 'b', 'c']), entriesPerLcore: 1024, preload: 3072, hugepages: false,
+      workers: 3, cores: 8 }) as { eal: { lcores: string }; ports: { queues?: number }[]; dataplane: { mbufsPerSocket: number } };
+    assert.equal(cfg.eal.lcores, '0@0,1@1,2@2,3@3');
+    assert.equal(cfg.ports[0].queues, 3);
+    assert.equal(cfg.dataplane.mbufsPerSocket, 3072 + 3 * 16384, 'the preloaded frames and each worker\'s share');
+    const one = benchConfig({ device: replayDevice('a'), entriesPerLcore: 1024, preload: 1024, hugepages: false }) as {
+      eal: { lcores: string }; ports: { queues?: number }[];
+    };
+    assert.equal(one.eal.lcores, '0@0,1@1');
+    assert.equal(one.ports[0].queues, undefined);
+  });
+
+  test('testpmd gets as many rx and tx queues as pcaps and a forwarding core per further core', () => {
+    const base = { cores: '0,1,2', mbufs: 1, memoryMb: 1, hugepages: false, skip: 1, samples: 1, forwardMode: '5tswap' as const };
+    const args = testpmdArgs({ ...base, pcap: ['a', 'b'], queues: 2 });
+    assert.ok(args.includes('net_pcap0,rx_pcap=a,rx_pcap=b,infinite_rx=1'));
+    assert.ok(args.includes('--nb-cores=2') && args.includes('--rxq=2') && args.includes('--txq=2'), args.join(' '));
+    const single = testpmdArgs({ ...base, cores: '0,1', pcap: 'a' });
+    assert.ok(single.includes('--nb-cores=1'));
+    assert.ok(!single.some((a) => a.startsWith('--rxq')), 'one queue: testpmd\'s default');
+  });
+
+  const row = (workers: number, sluiceMpps: number, oneWorkerMpps: number): ScalingRow => ({
+    workers, flows: 1048576, sluiceMpps, testpmdMpps: 2 * sluiceMpps, ratio: 0.5, oneWorkerMpps,
+    rounds: [{ sluiceMpps, testpmdMpps: 2 * sluiceMpps }], sluiceCommand: '', testpmdCommand: '',
+  });
+
+  test('the rate per lcore against one worker\'s', () => {
+    const text = renderScaling({ cores: 8, workers: 4, rows: [row(4, 40, 11)] }).join('\n');
+    // 40 / 4 = 10 per lcore, 10 / 11 = 0.91 of one worker's.
+    assert.match(text, /\| 4 \| 1M \(256K\) \| 40\.00 \| 10\.00 \| 0\.91× \| 80\.00 \| 50\.00% \| 50% \|/);
+    assert.doesNotMatch(text, /share this machine/);
+  });
+
+  test('workers forced beyond the cores are said to share them', () => {
+    const text = renderScaling({ cores: 2, workers: 2, rows: [row(2, 10, 11)] }).join('\n');
+    assert.match(text, /The 2 workers share this machine's 2 cores/);
+  });
+
+  test('one worker: not measured, and why', () => {
+    const text = renderScaling({ cores: 2, workers: 1, rows: [] }).join('\n');
+    assert.match(text, /Not measured here: this machine has 2 cores and core 0 runs Node and the control plane, so the benchmark runs 1 worker lcore\./);
+    assert.deepEqual(renderScaling(undefined), []);
   });
 });

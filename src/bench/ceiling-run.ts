@@ -6,6 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { resolve } from 'node:path';
 import { DPDK_RUNTIME_ROOT } from '../runtime-dirs';
+import { replayDevice } from './sluice-config';
 
 const ROOT = resolve(__dirname, '../../..');
 const BINARY = 'native/bench/build/table_ceiling';
@@ -39,7 +40,7 @@ export function buildCeiling(): void {
 export function ceilingArgs(o: CeilingOptions): string[] {
   return [
     '-l', o.cores, ...(o.hugepages ? ['--in-memory'] : ['--no-huge']), '-m', String(o.memoryMb), '--no-pci',
-    '--file-prefix', PREFIX, '--vdev', `net_pcap0,rx_pcap=${o.pcap},infinite_rx=1`, '--',
+    '--file-prefix', PREFIX, '--vdev', replayDevice(o.pcap), '--',
     '--flows', String(o.flows), '--seconds', String(o.seconds), ...(o.table ? [] : ['--no-table']),
   ];
 }

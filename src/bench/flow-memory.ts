@@ -10,7 +10,7 @@
 // set. The resident memory of a process as deployed is measured apart: the same
 // pcap read once (no infinite_rx, so nothing is preloaded) and the mbuf pool at
 // its default size, after the worker has inserted every flow.
-import { benchConfig } from './sluice-config';
+import { benchConfig, replayDevice } from './sluice-config';
 import type { SluiceRunResult } from './sluice-run';
 
 const SMALL = 1024;
@@ -40,7 +40,7 @@ export async function flowMemory(
   const commands: string[] = [];
   for (const entries of [SMALL, LARGE]) {
     // Same memoryMb and mbufs for both, so only the table differs.
-    const c = benchConfig({ device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: LARGE, preload: flows,
+    const c = benchConfig({ device: replayDevice(pcap), entriesPerLcore: LARGE, preload: flows,
       hugepages: false /* RSS does not count hugetlbfs pages */ }) as {
       flowTable: { entriesPerLcore: number };
     };

@@ -3,7 +3,8 @@
 // It reports; it never asserts a figure. Each data-plane run is its own process
 // (the EAL initialises once per process).
 //
-//   node dist/src/bench/main.js [--flows 1024,1048576] [--seconds 5] [--out DIR]
+//   node dist/src/bench/main.js [--flows 1024,1048576] [--seconds 5] [--new-flows N] [--repeat R] [--workers N]
+//     [--out DIR]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -11,7 +12,9 @@ import { join, resolve } from 'node:path';
 import { maglevBuilds, maglevRemaps, type MaglevBuild, type MaglevRemap } from './maglev';
 import { median } from './median';
 import { TCP_ACK, TCP_SYN, writeFlowPcap } from './pcap-flows';
-import { benchConfig, BENCH_PORT, BENCH_VIP, mbufsFor, memoryMbFor, TESTPMD_CORES, type BenchRun } from './sluice-config';
+import {
+  benchConfig, BENCH_PORT, BENCH_VIP, mbufsFor, memoryMbFor, replayDevice, TESTPMD_CORES, testpmdCores, type BenchRun,
+} from './sluice-config';
 import { RESULT_PREFIX, type SluiceRunResult, type WorkerSample } from './sluice-run';
 import { runTestpmd, type TestpmdResult } from './testpmd-run';
 import { buildCeiling, runCeiling, type CeilingResult } from './ceiling-run';
@@ -80,6 +83,33 @@ export interface FrameSplitRow {
   command: string;
 }
 
+/**
+ * dsr with several worker lcores, each polling its own rx queue of the pcap port
+ * (one pcap of a disjoint share of the flows each), beside testpmd 5tswap with as
+ * many forwarding cores on the same port.
+ */
+export interface ScalingRow {
+  workers: number;
+  /** flows in all, flows / workers per lcore */
+  flows: number;
+  sluiceMpps: number;
+  testpmdMpps: number;
+  ratio: number;
+  /** dsr with one worker on the same number of flows, from the throughput table */
+  oneWorkerMpps: number;
+  rounds: { sluiceMpps: number; testpmdMpps: number }[];
+  sluiceCommand: string;
+  testpmdCommand: string;
+}
+
+export interface Scaling {
+  /** the machine's cores; core 0 is the main lcore's (Node) */
+  cores: number;
+  /** worker lcores the scaling run used: one per further core (at most 8), or --workers */
+  workers: number;
+  rows: ScalingRow[];
+}
+
 export interface HitlessRow {
   flows: number;
   changesPerSec: number;
@@ -116,6 +146,7 @@ export interface BenchResults {
   seconds: number;
   throughput: ThroughputRow[];
   frameSplit?: FrameSplitRow;
+  scaling: Scaling;
   newFlow: NewFlowRow[];
   maglevBuild: MaglevBuild[];
   maglevRemap: MaglevRemap[];
@@ -172,8 +203,14 @@ function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
 }
 
-function parseArgs(argv: string[]): { flows: number[]; seconds: number; out: string; newFlows: number; repeat: number } {
-  const o = { flows: [1024, 1048576], seconds: 5, out: ROOT, newFlows: 1048576, repeat: 3 };
+/** Worker lcores of the scaling run by default: one per core beyond the main lcore's, at most this many. */
+const MAX_SCALING_WORKERS = 8;
+
+function parseArgs(argv: string[]): {
+  flows: number[]; seconds: number; out: string; newFlows: number; repeat: number; workers: number;
+} {
+  const o = { flows: [1024, 1048576], seconds: 5, out: ROOT, newFlows: 1048576, repeat: 3,
+    workers: Math.max(1, Math.min(cpus().length - 1, MAX_SCALING_WORKERS)) };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--flows') o.flows = v.split(',').map(Number);
@@ -181,13 +218,62 @@ function parseArgs(argv: string[]): { flows: number[]; seconds: number; out: str
     else if (argv[i] === '--new-flows') o.newFlows = Number(v);
     else if (argv[i] === '--out') o.out = resolve(v);
     else if (argv[i] === '--repeat') o.repeat = Number(v);
-    else throw new Error(`unknown argument ${argv[i]}; usage: main.js [--flows N,N] [--seconds S] [--new-flows N] [--repeat R] [--out DIR]`);
+    else if (argv[i] === '--workers') o.workers = Number(v);
+    else {
+      throw new Error(`unknown argument ${argv[i]}; usage: main.js [--flows N,N] [--seconds S] [--new-flows N] [--repeat R] ` +
+        '[--workers N] [--out DIR]');
+    }
   }
   const whole = (n: number) => Number.isInteger(n) && n >= 1;
-  if (!o.flows.every(whole) || !whole(o.newFlows) || !whole(o.repeat) || !whole(o.seconds)) {
-    throw new Error('--flows, --new-flows, --repeat and --seconds take whole numbers of at least 1');
+  if (!o.flows.every(whole) || !whole(o.newFlows) || !whole(o.repeat) || !whole(o.seconds) || !whole(o.workers)) {
+    throw new Error('--flows, --new-flows, --repeat, --seconds and --workers take whole numbers of at least 1');
   }
+  if (o.workers > 64) throw new Error('--workers takes at most 64 (a port\'s queues)');
   return o;
+}
+
+/**
+ * dsr at `flows` flows in all with args.workers worker lcores beside testpmd with
+ * as many forwarding cores, in args.repeat rounds; nothing when there is one worker.
+ */
+async function measureScaling(
+  dir: string, args: ReturnType<typeof parseArgs>, flows: number, throughput: ThroughputRow[],
+  writeConfig: (name: string, cfg: object) => string, sluiceCommand: (cfg: string, warm: number) => string,
+  hugepages: boolean,
+): Promise<Scaling> {
+  const cores = cpus().length;
+  const workers = args.workers;
+  const scaling: Scaling = { cores, workers, rows: [] };
+  if (workers < 2) return scaling;
+  // A disjoint share of the flows per queue, so each lcore's table holds its own.
+  const share = Math.ceil(flows / workers);
+  const pcaps = Array.from({ length: workers }, (_, k) => {
+    const path = join(dir, `scaling-${flows}-${k}.pcap`);
+    writeFlowPcap(path, { flows: share, firstFlow: k * share, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
+    return path;
+  });
+  const run: BenchRun = { device: replayDevice(pcaps), entriesPerLcore: Math.max(1024, share), preload: share * workers,
+    hugepages, forwarding: 'dsr', workers, cores };
+  const cfg = writeConfig(`scaling-dsr-${flows}-${workers}-workers.json`, benchConfig(run));
+  const rounds: { t: TestpmdResult; s: SluiceRunResult }[] = [];
+  for (let round = 1; round <= args.repeat; round++) {
+    log(`scaling, ${flows} flows over ${workers} worker lcores, round ${round} of ${args.repeat}: testpmd 5tswap, sluice dsr`);
+    const t = await runTestpmd({
+      pcap: pcaps, cores: testpmdCores(workers, cores), queues: workers, mbufs: mbufsFor(run), memoryMb: memoryMbFor(run),
+      hugepages, skip: 2, samples: args.seconds, forwardMode: '5tswap',
+    });
+    const s = await runSluice(cfg, share * workers, args.seconds);
+    rounds.push({ t, s });
+    log(`  testpmd 5tswap ${t.mpps.toFixed(2)}, sluice dsr ${(rate(s, (x) => x.rx) / 1e6).toFixed(2)} Mpps`);
+  }
+  const each = rounds.map((r) => ({ sluiceMpps: rate(r.s, (x) => x.rx) / 1e6, testpmdMpps: r.t.mpps }));
+  scaling.rows.push({
+    workers, flows: share * workers, sluiceMpps: median(each.map((x) => x.sluiceMpps)),
+    testpmdMpps: median(each.map((x) => x.testpmdMpps)), ratio: median(each.map((x) => x.sluiceMpps / x.testpmdMpps)),
+    oneWorkerMpps: throughput.find((t) => t.mode === 'dsr' && t.flows === flows)?.sluiceMpps ?? 0,
+    rounds: each, sluiceCommand: sluiceCommand(cfg, share * workers), testpmdCommand: rounds[0].t.command,
+  });
+  return scaling;
 }
 
 async function main(): Promise<void> {
@@ -229,14 +315,14 @@ async function main(): Promise<void> {
     for (const flows of args.flows) {
       const pcap = join(dir, `flows-${flows}.pcap`);
       writeFlowPcap(pcap, { flows, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
-      const base: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, flows), preload: flows, hugepages };
+      const base: BenchRun = { device: replayDevice(pcap), entriesPerLcore: Math.max(1024, flows), preload: flows, hugepages };
       // Measured in the largest run's rounds, so that it is compared with figures of the same minutes.
       let splitConfig: string | undefined;
       if (flows === large && small < large) {
         const splitPcap = join(dir, `flows-${small}-as-${flows}-frames.pcap`);
         writeFlowPcap(splitPcap, { flows: small, frames: flows, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
         splitConfig = writeConfig(`throughput-dsr-${small}-as-${flows}-frames.json`,
-          benchConfig({ ...base, device: `net_pcap0,rx_pcap=${splitPcap},infinite_rx=1`, forwarding: 'dsr' }));
+          benchConfig({ ...base, device: replayDevice(splitPcap), forwarding: 'dsr' }));
       }
       const testpmd = (forwardMode: '5tswap' | 'rxonly') => runTestpmd({
         pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages, skip: 2, samples: args.seconds,
@@ -303,6 +389,9 @@ async function main(): Promise<void> {
       if (frameSplit && flows === large) commands.push(frameSplit.command);
     }
 
+    const scaling = await measureScaling(dir, args, large, throughput, writeConfig, sluiceCommand, hugepages);
+    for (const row of scaling.rows) commands.push(row.testpmdCommand, row.sluiceCommand);
+
     const newFlow: NewFlowRow[] = [];
     const distinct = args.newFlows;
     const synPcap = join(dir, `syn-${distinct}.pcap`);
@@ -310,7 +399,7 @@ async function main(): Promise<void> {
     // Unlimited measures the table; the default admission rate shows a SYN flood.
     for (const admissionPerSec of [0, 200000]) {
       const entries = Math.max(1024, Math.floor(distinct / 16));
-      const run: BenchRun = { device: `net_pcap0,rx_pcap=${synPcap},infinite_rx=1`, entriesPerLcore: entries, preload: distinct,
+      const run: BenchRun = { device: replayDevice(synPcap), entriesPerLcore: entries, preload: distinct,
         hugepages, newFlowsPerSec: admissionPerSec };
       const cfg = writeConfig(`new-flow-${distinct}-admission-${admissionPerSec}.json`, benchConfig(run));
       log(`new-flow rate: ${distinct} distinct SYNs, table of ${entries}, admission ${admissionPerSec || 'unlimited'}`);
@@ -334,7 +423,7 @@ async function main(): Promise<void> {
     let hitless: HitlessRow;
     {
       const pcap = join(dir, `flows-${small}.pcap`);
-      const run: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, small), preload: small, hugepages };
+      const run: BenchRun = { device: replayDevice(pcap), entriesPerLcore: Math.max(1024, small), preload: small, hugepages };
       const cfg = writeConfig(`hitless-${small}.json`, benchConfig(run));
       log(`hitless: ${hitlessPerSec} service changes a second at full rate`);
       const s = await runSluice(cfg, small, args.seconds, hitlessPerSec);
@@ -353,7 +442,7 @@ async function main(): Promise<void> {
     let iso: IsolationResult;
     {
       const pcap = join(dir, `flows-${small}.pcap`);
-      const run: BenchRun = { device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, entriesPerLcore: Math.max(1024, small), preload: small, hugepages };
+      const run: BenchRun = { device: replayDevice(pcap), entriesPerLcore: Math.max(1024, small), preload: small, hugepages };
       const apiPort = 19090;
       const c = benchConfig(run) as { services: { healthCheck?: object }[]; api?: object };
       // The backends do not exist: without this, probes would mark them down.
@@ -384,7 +473,7 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       date: new Date().toISOString(), durationSec: (performance.now() - started) / 1000, machine: m,
       hugepages: { enabled: huge.enabled, reason: huge.reason },
-      seconds: args.seconds, throughput, frameSplit, newFlow, maglevBuild, maglevRemap, instructions, flowMemory: mem, hitless, isolation: iso,
+      seconds: args.seconds, throughput, frameSplit, scaling, newFlow, maglevBuild, maglevRemap, instructions, flowMemory: mem, hitless, isolation: iso,
       commands, configs,
     };
     writeFileSync(join(args.out, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -32,6 +32,8 @@ export interface FlowPcapOptions {
   flags: number;
   /** Frames in the pcap, frame i of flow i % flows; default one frame per flow. */
   frames?: number;
+  /** The first flow's index (flowSource): pcaps of disjoint ranges share no flow. Default 0. */
+  firstFlow?: number;
 }
 
 function ipToInt(ip: string): number {
@@ -57,7 +59,10 @@ export function flowSource(i: number): { address: number; port: number } {
 
 /** A pcap of `frames` frames (default `flows`), frame i of flow i % flows. */
 export function flowPcap(o: FlowPcapOptions): Buffer {
-  if (o.flows > SOURCE_COUNT * (65536 - FIRST_SOURCE_PORT)) throw new RangeError(`too many flows: ${o.flows}`);
+  const first = o.firstFlow ?? 0;
+  if (!Number.isInteger(first) || first < 0 || first + o.flows > SOURCE_COUNT * (65536 - FIRST_SOURCE_PORT)) {
+    throw new RangeError(`too many flows: ${first} + ${o.flows}`);
+  }
   const frames = o.frames ?? o.flows;
   if (!Number.isInteger(o.flows) || o.flows < 1 || !Number.isInteger(frames) || frames < o.flows) {
     throw new RangeError(`flows must be a whole number of at least 1 and frames at least flows: ${o.flows}, ${frames}`);
@@ -88,7 +93,7 @@ export function flowPcap(o: FlowPcapOptions): Buffer {
   f.writeUInt8(o.flags, 47);
   f.writeUInt16BE(65535, 48);
   for (let i = 0; i < o.flows; i++) {
-    const src = flowSource(i);
+    const src = flowSource(first + i);
     f.writeUInt32BE(src.address, 26);
     f.writeUInt16BE(src.port, 34);
     f.writeUInt16BE(0, 24);

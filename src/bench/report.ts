@@ -1,5 +1,5 @@
 // BENCHMARKS.md from one run's results.
-import type { BenchResults, FrameSplitRow, ThroughputRow } from './main';
+import type { BenchResults, FrameSplitRow, Scaling, ThroughputRow } from './main';
 import { renderMaglev } from './maglev';
 import { median } from './median';
 import type { IsolationResult } from './isolation';
@@ -52,6 +52,7 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   for (const line of renderTimePerPacket(r.throughput)) p(line);
   p();
+  for (const line of renderScaling(r.scaling)) p(line);
   p('## New-flow rate (eviction running)');
   p();
   p('Every frame a TCP SYN of a distinct 5-tuple; the pcap holds many more flows than the table, so each');
@@ -268,7 +269,7 @@ export function renderMarkdown(r: BenchResults): string {
   p('Everything above comes from one command, which first runs the idempotent `scripts/setup.sh --quiet`:');
   p();
   p('```sh');
-  p('npm run bench        # node dist/src/bench/main.js [--flows 1024,1048576] [--seconds 5] [--new-flows N]');
+  p('npm run bench        # node dist/src/bench/main.js [--flows 1024,1048576] [--seconds 5] [--new-flows N] [--workers N]');
   p('```');
   p();
   p('It writes the pcaps and configs into a temporary directory (removed afterwards; each config is kept');
@@ -339,6 +340,37 @@ export function renderCeiling(rows: ThroughputRow[]): string[] {
   out.push('');
   out.push(text + ' (The PMD\'s replay of as many preloaded frames streams through the same caches as the table; ' +
     'a NIC writing frames into the cache might leave the table more of them. Not measured here.)');
+  return out;
+}
+
+// dsr over several worker lcores (main.ts measureScaling), or why it was not run.
+export function renderScaling(s: Scaling | undefined): string[] {
+  if (!s) return [];
+  const out = ['## Scaling over worker lcores', ''];
+  const how = 'each polling its own rx queue of the pcap port (one pcap of a disjoint share of the flows each), beside ' +
+    'testpmd 5tswap with as many forwarding cores on the same port';
+  if (s.rows.length === 0) {
+    out.push(`Not measured here: this machine has ${s.cores} cores and core 0 runs Node and the control plane, so the ` +
+      `benchmark runs ${s.workers} worker lcore. With more cores it also runs dsr with one worker lcore per further ` +
+      `core (at most 8; \`--workers N\` sets the number), ${how}.`, '');
+    return out;
+  }
+  out.push(`dsr with several worker lcores, ${how}; the table warm, medians of the rounds. Scaling is the rate per `+
+    'lcore against one worker\'s on as many flows (the throughput table above, where that one lcore holds them all).');
+  if (s.workers >= s.cores) {
+    out.push('', `**The ${s.workers} workers share this machine\'s ${s.cores} cores** (\`--workers\`): these figures check ` +
+      'the set-up, not its speed.');
+  }
+  out.push('', '| Worker lcores | Flows (per lcore) | Sluice dsr Mpps | per lcore | Scaling | testpmd 5tswap Mpps | ' +
+    'Sluice / testpmd | each round |', '|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const x of s.rows) {
+    const perLcore = x.sluiceMpps / x.workers;
+    const each = x.rounds.map((k) => share(k.sluiceMpps / k.testpmdMpps)).join(', ');
+    out.push(`| ${x.workers} | ${count(x.flows)} (${count(Math.ceil(x.flows / x.workers))}) | ${f2(x.sluiceMpps)} | ` +
+      `${f2(perLcore)} | ${x.oneWorkerMpps > 0 ? `${f2(perLcore / x.oneWorkerMpps)}×` : '—'} | ${f2(x.testpmdMpps)} | ` +
+      `${pct(x.ratio)} | ${each} |`);
+  }
+  out.push('');
   return out;
 }
 

@@ -10,6 +10,28 @@ export const BENCH_LCORES = '0@0,1@1';
 export const TESTPMD_CORES = '0,1';
 
 /**
+ * The pcap port every benchmark replays from: one rx queue per pcap, each
+ * preloaded and replayed over and over (`infinite_rx`); transmit is dropped.
+ */
+export function replayDevice(pcaps: string | string[]): string {
+  return `net_pcap0,${[pcaps].flat().map((p) => `rx_pcap=${p}`).join(',')},infinite_rx=1`;
+}
+
+/**
+ * The main lcore on core 0 and `workers` worker lcores, one a core from core 1;
+ * those beyond the machine's last core share it (runs that check the set-up,
+ * not its speed).
+ */
+export function benchLcores(workers: number, cores: number): string {
+  return Array.from({ length: workers + 1 }, (_, i) => `${i}@${Math.min(i, cores - 1)}`).join(',');
+}
+
+/** testpmd's core list for as many forwarding cores as Sluice's workers (`-l` takes each core once). */
+export function testpmdCores(workers: number, cores: number): string {
+  return Array.from({ length: Math.min(workers, cores - 1) + 1 }, (_, i) => i).join(',');
+}
+
+/**
  * A pktmbuf (2 KiB data room, headroom, header) is ~2.4 KiB, and under --no-huge
  * the mempool keeps objects within 4 KiB pages, so each takes a page.
  */
@@ -31,26 +53,32 @@ export interface BenchRun {
   preload: number;
   hugepages: boolean;
   forwarding?: 'dsr' | 'tunnel' | 'nat';
+  /** Worker lcores, each polling its own rx queue of the port (one `rx_pcap` each); default 1. */
+  workers?: number;
+  /** The machine's cores, for benchLcores; default: one more than the workers. */
+  cores?: number;
   /** flowTable.admission.newFlowsPerSec; 0 (the default here) = unlimited */
   newFlowsPerSec?: number;
 }
 
 export function mbufsFor(run: BenchRun): number {
-  return run.preload + 16384;
+  return run.preload + 16384 * (run.workers ?? 1);
 }
 
 export function memoryMbFor(run: BenchRun): number {
   const mbuf = run.hugepages ? MBUF_BYTES_HUGEPAGES : MBUF_BYTES_SMALL_PAGES;
   const perFlow = FLOW_BYTES_ALLOWANCE + (run.forwarding === 'nat' ? NAT_SESSION_BYTES_ALLOWANCE : 0);
-  const bytes = mbufsFor(run) * mbuf + run.entriesPerLcore * perFlow;
+  const bytes = mbufsFor(run) * mbuf + run.entriesPerLcore * (run.workers ?? 1) * perFlow;
   return BASE_MB + Math.ceil(bytes / 2 ** 20);
 }
 
 export function benchConfig(run: BenchRun): object {
   const nat = run.forwarding === 'nat';
+  const workers = run.workers ?? 1;
   return {
-    eal: { lcores: BENCH_LCORES, hugepages: run.hugepages, memoryMb: memoryMbFor(run) },
-    ports: [{ name: 'p0', device: run.device, address: '10.99.0.2/24',
+    eal: { lcores: workers > 1 ? benchLcores(workers, run.cores ?? workers + 1) : BENCH_LCORES, hugepages: run.hugepages,
+      memoryMb: memoryMbFor(run) },
+    ports: [{ name: 'p0', device: run.device, address: '10.99.0.2/24', ...(workers > 1 ? { queues: workers } : {}),
       ...(nat ? { natPool: { addresses: [BENCH_NAT_POOL] } } : {}) }],
     // Admission unlimited unless asked: most runs measure the table, not the limiter.
     flowTable: { entriesPerLcore: run.entriesPerLcore, admission: { newFlowsPerSec: run.newFlowsPerSec ?? 0 } },

@@ -3,11 +3,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { DPDK_RUNTIME_ROOT } from '../runtime-dirs';
+import { replayDevice } from './sluice-config';
 
 const PREFIX = `sluice-bench-testpmd-${process.pid}`;
 
 export interface TestpmdOptions {
-  pcap: string;
+  /** One pcap per rx queue. */
+  pcap: string | string[];
   /** EAL --lcores-style core list: main, forwarding. */
   cores: string;
   mbufs: number;
@@ -18,6 +20,8 @@ export interface TestpmdOptions {
   samples: number;
   /** 5tswap: swap MACs, IP addresses and ports, transmit; rxonly: receive and free. */
   forwardMode: '5tswap' | 'rxonly';
+  /** The device's rx queues (one per pcap), spread over the forwarding cores; default 1. */
+  queues?: number;
 }
 
 export interface TestpmdResult {
@@ -29,10 +33,12 @@ export interface TestpmdResult {
 // --in-memory with hugepages: no map files are left in /dev/hugepages holding the
 // pages after testpmd exits.
 export function testpmdArgs(o: TestpmdOptions): string[] {
+  const queues = o.queues ?? 1;
   return [
     '-l', o.cores, ...(o.hugepages ? ['--in-memory'] : ['--no-huge']), '-m', String(o.memoryMb), '--no-pci', '--file-prefix', PREFIX,
-    '--vdev', `net_pcap0,rx_pcap=${o.pcap},infinite_rx=1`, '--',
-    `--forward-mode=${o.forwardMode}`, '--nb-cores=1', '--stats-period', '1', `--total-num-mbufs=${o.mbufs}`,
+    '--vdev', replayDevice(o.pcap), '--',
+    `--forward-mode=${o.forwardMode}`, `--nb-cores=${o.cores.split(',').length - 1}`,
+    ...(queues > 1 ? [`--rxq=${queues}`, `--txq=${queues}`] : []), '--stats-period', '1', `--total-num-mbufs=${o.mbufs}`,
   ];
 }
 
