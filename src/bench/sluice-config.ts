@@ -1,12 +1,11 @@
-// The Sluice config a benchmark run uses: one pcap (or null) port, one worker on
-// its own core that busy-polls, one service (dsr, tunnel or nat) with static backend
+// The Sluice config a benchmark run uses: one pcap (or null) port, one worker (or,
+// for the scaling run, one per queue) on its own core that busy-polls, one
+// service (dsr, tunnel or nat) with static backend
 // MACs so no ARP is needed. Hugepages when the benchmark could reserve them
 // (hugepages.ts), else ordinary memory sized to what the run preloads.
 export const BENCH_VIP = '10.99.0.100';
 export const BENCH_PORT = 80;
-/** Main lcore on core 0 (Node and the control plane), the one worker on core 1. */
-export const BENCH_LCORES = '0@0,1@1';
-/** The same cores for testpmd: main 0, forwarding 1. */
+/** testpmd on the cores of a one-worker run (benchLcores(1, ...)): main 0, forwarding 1. */
 export const TESTPMD_CORES = '0,1';
 
 /**
@@ -18,9 +17,9 @@ export function replayDevice(pcaps: string | string[]): string {
 }
 
 /**
- * The main lcore on core 0 and `workers` worker lcores, one a core from core 1;
- * those beyond the machine's last core share it (runs that check the set-up,
- * not its speed).
+ * The main lcore on core 0 (Node and the control plane) and `workers` worker
+ * lcores, one a core from core 1; those beyond the machine's last core share it
+ * (runs that check the set-up, not its speed).
  */
 export function benchLcores(workers: number, cores: number): string {
   return Array.from({ length: workers + 1 }, (_, i) => `${i}@${Math.min(i, cores - 1)}`).join(',');
@@ -76,8 +75,7 @@ export function benchConfig(run: BenchRun): object {
   const nat = run.forwarding === 'nat';
   const workers = run.workers ?? 1;
   return {
-    eal: { lcores: workers > 1 ? benchLcores(workers, run.cores ?? workers + 1) : BENCH_LCORES, hugepages: run.hugepages,
-      memoryMb: memoryMbFor(run) },
+    eal: { lcores: benchLcores(workers, run.cores ?? workers + 1), hugepages: run.hugepages, memoryMb: memoryMbFor(run) },
     ports: [{ name: 'p0', device: run.device, address: '10.99.0.2/24', ...(workers > 1 ? { queues: workers } : {}),
       ...(nat ? { natPool: { addresses: [BENCH_NAT_POOL] } } : {}) }],
     // Admission unlimited unless asked: most runs measure the table, not the limiter.
