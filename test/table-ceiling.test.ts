@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildCeiling, runCeiling, type CeilingOptions } from '../src/bench/ceiling-run';
 import { TCP_ACK, writeFlowPcap } from '../src/bench/pcap-flows';
-import { BENCH_PORT, BENCH_VIP, memoryMbFor } from '../src/bench/sluice-config';
+import { BENCH_PORT, BENCH_VIP, mbufsFor, memoryMbFor, type BenchRun } from '../src/bench/sluice-config';
 import { DPDK_RUNTIME_ROOT } from '../src/runtime-dirs';
 
 const ROOT = resolve(__dirname, '../..');
@@ -23,8 +23,9 @@ describe('table_ceiling', () => {
     dir = mkdtempSync(join(tmpdir(), 'sluice-ceiling-'));
     const pcap = join(dir, 'flows.pcap');
     writeFlowPcap(pcap, { flows: FLOWS, vip: BENCH_VIP, port: BENCH_PORT, flags: TCP_ACK });
-    const memoryMb = memoryMbFor({ device: '', entriesPerLcore: FLOWS, preload: FLOWS, hugepages: false });
-    o = { pcap, flows: FLOWS, cores: '0,1', memoryMb, hugepages: false, seconds: 1, table: true };
+    const run: BenchRun = { device: '', entriesPerLcore: FLOWS, preload: FLOWS, hugepages: false };
+    o = { pcap, flows: FLOWS, cores: '0,1', mbufs: mbufsFor(run), memoryMb: memoryMbFor(run), hugepages: false, seconds: 1,
+      table: true };
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -37,7 +38,7 @@ describe('table_ceiling', () => {
     // Each flow once: the pcap replays them over and over, and a remembered flow is not inserted again.
     assert.ok(r.inserts < 2 * FLOWS, `${r.inserts} inserts: flows are not remembered`);
     assert.ok(r.mpps > 0, `${r.mpps} Mpps`);
-    assert.match(r.command, / -- --flows 2048 --seconds 1$/);
+    assert.match(r.command, / -- --flows 2048 --mbufs 18432 --seconds 1$/);
     assert.deepEqual(runtimeDirs(), [], 'no EAL runtime directory left behind');
   });
 
@@ -62,8 +63,10 @@ describe('table_ceiling', () => {
       return 'exit 0';
     };
     assert.match(refused(['--flows', '-5']), /whole numbers/);
-    assert.match(refused(['--flows', '0']), /--flows and --seconds take whole numbers from 1 to 2\^26/);
+    assert.match(refused(['--flows', '0', '--mbufs', '64']),
+      /--flows, --mbufs and --seconds take whole numbers from 1 to 2\^26/);
+    assert.match(refused(['--flows', '8']), /--flows, --mbufs and --seconds take whole numbers/, 'no pool size');
     assert.match(refused(['--flows', '8', '--bogus']), /unknown argument --bogus; usage: table_ceiling/);
-    assert.match(refused(['--flows', '8']), /exactly one port/);
+    assert.match(refused(['--flows', '8', '--mbufs', '64']), /exactly one port/);
   });
 });

@@ -9,9 +9,11 @@
 // there. --no-table skips the table (the backend is taken from the hash): a
 // forwarder that rewrites MACs and keeps no state, testpmd's kind.
 //
-//   table_ceiling EAL-ARGS -- --flows N [--seconds S] [--no-table]
+//   table_ceiling EAL-ARGS -- --flows N --mbufs N [--seconds S] [--no-table]
 //
 // The EAL arguments must give one net_pcap port and two lcores (main, worker).
+// --mbufs sizes the pool, which the pcap PMD fills with every frame of an
+// infinite_rx pcap: npm run bench passes what it gives Sluice and testpmd.
 // Waits until every flow has been inserted (or, without the table, seen), settles
 // for a second, then prints one line of JSON: the packets a second over S seconds,
 // and the inserts made (from the start).
@@ -51,6 +53,7 @@ constexpr uint32_t kProtoOffset = 23, kAddrsOffset = 26, kPortsOffset = 34;
 
 struct Options {
   uint32_t flows = 0;
+  uint32_t mbufs = 0;
   uint32_t seconds = 5;
   bool table = true;
 };
@@ -72,11 +75,14 @@ Options ParseOptions(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--flows") o.flows = Count(next());
+    else if (a == "--mbufs") o.mbufs = Count(next());
     else if (a == "--seconds") o.seconds = Count(next());
     else if (a == "--no-table") o.table = false;
-    else Fail("unknown argument " + a + "; usage: table_ceiling EAL-ARGS -- --flows N [--seconds S] [--no-table]");
+    else Fail("unknown argument " + a + "; usage: table_ceiling EAL-ARGS -- --flows N --mbufs N [--seconds S] [--no-table]");
   }
-  if (o.flows == 0 || o.seconds == 0) Fail("--flows and --seconds take whole numbers from 1 to 2^26");
+  if (o.flows == 0 || o.mbufs == 0 || o.seconds == 0) {
+    Fail("--flows, --mbufs and --seconds take whole numbers from 1 to 2^26");
+  }
   return o;
 }
 
@@ -206,15 +212,13 @@ int main(int argc, char** argv) {
 
   static Worker w;
   w.port_id = static_cast<uint16_t>(rte_eth_find_next(0));
-  // The pcap PMD preloads every frame of an infinite_rx pcap into the pool: as
-  // npm run bench sizes it for Sluice and testpmd.
-  StartPort(w.port_id, o.flows + 16384);
+  StartPort(w.port_id, o.mbufs);
+  struct rte_ether_addr own;
+  rte_eth_macaddr_get(w.port_id, &own);
   for (uint32_t b = 0; b < kBackends; b++) {
     uint8_t* mac = w.macs[b];
     const uint8_t backend[RTE_ETHER_ADDR_LEN] = {0x02, 0, 0, 0, 0, static_cast<uint8_t>(0x11 + b)};
     std::memcpy(mac, backend, RTE_ETHER_ADDR_LEN);
-    struct rte_ether_addr own;
-    rte_eth_macaddr_get(w.port_id, &own);
     std::memcpy(mac + RTE_ETHER_ADDR_LEN, own.addr_bytes, RTE_ETHER_ADDR_LEN);
   }
   if (o.table) {

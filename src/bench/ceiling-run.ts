@@ -19,6 +19,8 @@ export interface CeilingOptions {
   flows: number;
   /** EAL core list: main, worker. */
   cores: string;
+  /** the pool, which the PMD fills with the pcap's frames: as testpmd's --total-num-mbufs */
+  mbufs: number;
   memoryMb: number;
   hugepages: boolean;
   seconds: number;
@@ -41,7 +43,7 @@ export function ceilingArgs(o: CeilingOptions): string[] {
   return [
     '-l', o.cores, ...(o.hugepages ? ['--in-memory'] : ['--no-huge']), '-m', String(o.memoryMb), '--no-pci',
     '--file-prefix', PREFIX, '--vdev', replayDevice(o.pcap), '--',
-    '--flows', String(o.flows), '--seconds', String(o.seconds), ...(o.table ? [] : ['--no-table']),
+    '--flows', String(o.flows), '--mbufs', String(o.mbufs), '--seconds', String(o.seconds), ...(o.table ? [] : ['--no-table']),
   ];
 }
 

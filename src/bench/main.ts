@@ -329,7 +329,8 @@ async function main(): Promise<void> {
         forwardMode,
       });
       const ceiling = (table: boolean) => runCeiling({
-        pcap, flows, cores: TESTPMD_CORES, memoryMb: memoryMbFor(base), hugepages, seconds: args.seconds, table,
+        pcap, flows, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages,
+        seconds: args.seconds, table,
       });
       const modes = ['dsr', 'tunnel', 'nat'] as const;
       const configs = modes.map((mode) => writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode })));

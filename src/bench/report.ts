@@ -285,15 +285,16 @@ export function renderMarkdown(r: BenchResults): string {
 
 const share = (x: number) => `${(x * 100).toFixed(0)}%`;
 const capitalized = (x: string) => x.charAt(0).toUpperCase() + x.slice(1);
-// The table-only forwarder against testpmd: the median of each round's ratio.
-const tableOnlyRatio = (t: ThroughputRow) => median(t.rounds.map((x) => x.tableOnlyMpps / x.testpmdMpps));
+// A forwarder of a row's rounds against testpmd: the median of each round's ratio.
+const ratioToTestpmd = (t: ThroughputRow, mpps: (x: ThroughputRow['rounds'][number]) => number) =>
+  median(t.rounds.map((x) => mpps(x) / x.testpmdMpps));
+const tableOnlyRatio = (t: ThroughputRow) => ratioToTestpmd(t, (x) => x.tableOnlyMpps);
 
 // Forwarders that do less than Sluice, from the same rounds (ceiling-run.ts):
 // what the flow table alone costs, and whether a target is within its reach.
 export function renderCeiling(rows: ThroughputRow[]): string[] {
   const dsr = rows.filter((t) => t.mode === 'dsr' && t.rounds.length > 0).sort((a, b) => a.flows - b.flows);
   if (dsr.length === 0) return [];
-  const statelessRatio = (t: ThroughputRow) => median(t.rounds.map((x) => x.statelessMpps / x.testpmdMpps));
   const cell = (mpps: number, r: number) => `${f2(mpps)} (${share(r)})`;
   const out = [
     '**Forwarders that do less**, run in the same rounds on the same pcap, core and pool (`native/bench/table_ceiling`):',
@@ -308,7 +309,7 @@ export function renderCeiling(rows: ThroughputRow[]): string[] {
   ];
   for (const t of dsr) {
     const tunnel = rows.find((x) => x.mode === 'tunnel' && x.flows === t.flows);
-    out.push(`| ${count(t.flows)} | ${f2(t.testpmdMpps)} | ${cell(t.statelessMpps, statelessRatio(t))} | ` +
+    out.push(`| ${count(t.flows)} | ${f2(t.testpmdMpps)} | ${cell(t.statelessMpps, ratioToTestpmd(t, (x) => x.statelessMpps))} | ` +
       `${cell(t.tableOnlyMpps, tableOnlyRatio(t))} | ${cell(t.sluiceMpps, t.ratio)} | ` +
       `${tunnel ? cell(tunnel.sluiceMpps, tunnel.ratio) : '—'} |`);
   }
