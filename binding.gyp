@@ -6,10 +6,11 @@
     {
       "target_name": "sluice",
       "sources": [
-        "<!@(ls -1 native/*.cc)"
+        "<!@(bash scripts/lib/native-sources.sh all)"
       ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")"
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native"
       ],
       "defines": [
         "NAPI_VERSION=8",

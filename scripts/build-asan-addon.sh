@@ -13,13 +13,13 @@ cd "$root"
 
 dir=build-asan
 mkdir -p "$dir"
-for link in binding.gyp native node_modules; do
+for link in binding.gyp native node_modules scripts; do
   [[ -L "$dir/$link" ]] || ln -s "../$link" "$dir/$link"
 done
 cd "$dir"
 # gyp lists the sources when it configures: configure again when that list or
 # binding.gyp changed, as `node-gyp rebuild` would for the normal build.
-ls -1 native/*.cc >build.sources.new
+bash scripts/lib/native-sources.sh all >build.sources.new
 if [[ ! -f build/Makefile || binding.gyp -nt build/Makefile ]] || ! cmp -s build.sources.new build.sources; then
   npx --no-install node-gyp configure -- -Dsluice_sanitize=1 >build.log 2>&1 || {
     cat build.log >&2

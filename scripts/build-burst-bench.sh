@@ -8,41 +8,35 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # shellcheck source=lib/compile-objects.sh
 source scripts/lib/compile-objects.sh
-# shellcheck source=lib/worker-sources.sh
-source scripts/lib/worker-sources.sh
+# shellcheck source=lib/native-sources.sh
+source scripts/lib/native-sources.sh
 
 out_dir=native/bench/build
 out="$out_dir/burst_bench"
 ceiling="$out_dir/table_ceiling"
-sources=(native/bench/burst_bench.cc native/bench/table_ceiling.cc "${worker_sources[@]}")
+native_sources packet_path
+sources=(native/bench/burst_bench.cc native/bench/table_ceiling.cc "${sources[@]}")
 read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
 read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
-# port_setup.cc throws CodedError from js_errors.h, which includes napi.h: the
-# headers are needed, Node's symbols are not.
-node_include="$(node -p "require('path').resolve(process.execPath, '../../include/node')")"
-[[ -f "$node_include/node_api.h" ]] || node_include="$HOME/.cache/node-gyp/$(node -p process.versions.node)/include/node"
-napi_flags=(-I"$node_include" -I"$(node -p "require('node-addon-api').include_dir")" -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS)
-
-headers=(native/*.h "${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh)
+mapfile -t headers < <(find native -name '*.h' -not -path '*/build/*')
+headers+=("${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh scripts/lib/native-sources.sh)
 # Optimised as binding.gyp optimises the addon (-fno-tree-slp-vectorize: see there).
-# Sections per function, so the linker drops the unused N-API helpers that
-# napi-inl.h emits along with CodedError (their napi_* callees exist only in Node).
-compile_flags=(-std=c++17 -O3 -fno-tree-slp-vectorize -g -ffunction-sections -fdata-sections -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
-  "${dpdk_cflags[@]}" "${napi_flags[@]}")
+compile_flags=(-std=c++17 -O3 -fno-tree-slp-vectorize -g -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
+  -Inative "${dpdk_cflags[@]}")
 if ! compile_objects g++ "$out_dir/obj" "${sources[@]}"; then
   echo "native bench build failed" >&2
   exit 1
 fi
 # objects is in source order (compile_objects names each object after its source).
 worker_objects=("${objects[@]:2}")
-ceiling_objects=("${objects[1]}" "$out_dir/obj/native_flow_table.o" "$out_dir/obj/native_flow_table_create.o")
+ceiling_objects=("${objects[1]}" "$out_dir/obj/native_tables_flow_table.o" "$out_dir/obj/native_tables_flow_table_create.o")
 if [[ "$compiled" == 0 ]] && up_to_date "$out" "${objects[0]}" "${worker_objects[@]}" &&
   up_to_date "$ceiling" "${ceiling_objects[@]}"; then
   echo "up to date: $out $ceiling"
   exit 0
 fi
-g++ -Wl,--gc-sections "${objects[0]}" "${worker_objects[@]}" "${dpdk_libs[@]}" -lrte_net_ring -o "$out.tmp"
+g++ "${objects[0]}" "${worker_objects[@]}" "${dpdk_libs[@]}" -lrte_net_ring -o "$out.tmp"
 mv -f "$out.tmp" "$out"
-g++ -Wl,--gc-sections "${ceiling_objects[@]}" "${dpdk_libs[@]}" -o "$ceiling.tmp"
+g++ "${ceiling_objects[@]}" "${dpdk_libs[@]}" -o "$ceiling.tmp"
 mv -f "$ceiling.tmp" "$ceiling"
 echo "built $out $ceiling"

@@ -10,8 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # shellcheck source=lib/compile-objects.sh
 source scripts/lib/compile-objects.sh
-# shellcheck source=lib/worker-sources.sh
-source scripts/lib/worker-sources.sh
+# shellcheck source=lib/native-sources.sh
+source scripts/lib/native-sources.sh
 
 if ! command -v clang++ >/dev/null; then
   echo "clang++ not found: run scripts/setup.sh (Debian packages clang and libclang-rt-14-dev)" >&2
@@ -23,10 +23,13 @@ out_dir=native/fuzz/build
 # Each harness and the data-plane sources it links. packet_path_fuzz runs the real
 # per-packet path, so it takes the worker and everything the worker calls, and
 # port_setup.cc to make its ring port the way the data plane does.
+native_sources packet
+packet_sources="${sources[*]}"
+native_sources packet_path
 declare -A harness_sources=(
   [parse_fuzz]=""
-  [local_reply_fuzz]="native/local_reply.cc native/ndp.cc"
-  [packet_path_fuzz]="${worker_sources[*]}"
+  [local_reply_fuzz]="$packet_sources"
+  [packet_path_fuzz]="${sources[*]}"
 )
 
 # -fsanitize=fuzzer on a compile adds the coverage instrumentation libFuzzer
@@ -37,15 +40,10 @@ flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undef
 read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
 read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
 
-# port_setup.cc throws CodedError from js_errors.h, which includes napi.h. Only
-# the error class is used: the N-API headers are needed, Node's symbols are not.
-node_include="$(node -p "require('path').resolve(process.execPath, '../../include/node')")"
-[[ -f "$node_include/node_api.h" ]] || node_include="$HOME/.cache/node-gyp/$(node -p process.versions.node)/include/node"
-napi_flags=(-I"$node_include" -I"$(node -p "require('node-addon-api').include_dir")" -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS)
+mapfile -t headers < <(find native -name '*.h' -not -path '*/build/*')
+headers+=("${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh scripts/lib/native-sources.sh)
 
-headers=(native/*.h native/fuzz/*.h native/test/frames.h "${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh)
-
-compile_flags=("${flags[@]}" "${dpdk_cflags[@]}" "${napi_flags[@]}")
+compile_flags=("${flags[@]}" -Inative "${dpdk_cflags[@]}")
 declare -A seen=()
 sources=()
 for harness in "${!harness_sources[@]}"; do

@@ -34,13 +34,13 @@
 #include <string>
 #include <vector>
 
-#include "../config_types.h"
-#include "../flow_table.h"
-#include "../lcore_stats.h"
-#include "../nat_forward.h"
-#include "../port_setup.h"
-#include "../snapshot.h"
-#include "../worker.h"
+#include "common/config_types.h"
+#include "tables/flow_table.h"
+#include "common/lcore_counters.h"
+#include "modes/nat/nat_forward.h"
+#include "control/port_setup.h"
+#include "common/snapshot.h"
+#include "worker/context.h"
 
 namespace {
 

@@ -31,8 +31,8 @@
 #include <cstring>
 #include <string>
 
-#include "../flow_table.h"
-#include "../lcore_stats.h"
+#include "tables/flow_table.h"
+#include "common/lcore_counters.h"
 
 namespace {
 
@@ -40,7 +40,7 @@ using namespace sluice;
 
 constexpr uint16_t kBurst = 32;
 constexpr uint16_t kDescriptors = 1024;
-constexpr unsigned kMempoolCache = 256;  // as the addon's pool (dataplane.cc)
+constexpr unsigned kMempoolCache = 256;  // as the addon's pool (control/dataplane.cc)
 constexpr uint32_t kBackends = 8;        // as npm run bench's service
 constexpr uint32_t kWarmTimeoutSec = 120;
 // Where ParseFastIpv4 finds them in an untagged IPv4 frame without options.

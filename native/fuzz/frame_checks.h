@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "../test/frames.h"
+#include "test/frames.h"
 
 namespace sluice_fuzz {
 

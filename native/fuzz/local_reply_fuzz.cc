@@ -8,9 +8,9 @@
 #include <cstring>
 #include <memory>
 
-#include "../local_reply.h"
-#include "../ndp.h"
-#include "../packet_parse.h"
+#include "packet/local_reply.h"
+#include "packet/ndp.h"
+#include "packet/packet_parse.h"
 #include "frame_checks.h"
 #include "fuzz_check.h"
 

@@ -32,16 +32,16 @@
 #include <string>
 #include <vector>
 
-#include "../config_types.h"
-#include "../flow_table.h"
-#include "../flow_table6.h"
-#include "../ndp.h"
-#include "../lcore_stats.h"
-#include "../nat_forward.h"
-#include "../packet_parse.h"
-#include "../port_setup.h"
-#include "../snapshot.h"
-#include "../worker.h"
+#include "common/config_types.h"
+#include "tables/flow_table.h"
+#include "tables/flow_table6.h"
+#include "packet/ndp.h"
+#include "common/lcore_counters.h"
+#include "modes/nat/nat_forward.h"
+#include "packet/packet_parse.h"
+#include "control/port_setup.h"
+#include "common/snapshot.h"
+#include "worker/context.h"
 #include "frame_checks.h"
 #include "fuzz_check.h"
 
@@ -149,7 +149,7 @@ struct ModeCase {
 
 // ICMP destination-unreachable, ICMPv6 destination-unreachable or packet-too-big:
 // what the balancer sends back when a packet is too long to tunnel, and what it
-// passes on to the backend owning the quoted flow (icmp_error_route.h).
+// passes on to the backend owning the quoted flow (packet/icmp_error_route.h).
 bool IsIcmpErrorType(const PacketInfo& info) {
   if (info.ip_version == 4) return info.l4_proto == IPPROTO_ICMP && info.icmp_type == 3;
   return info.l4_proto == IPPROTO_ICMPV6 && (info.icmp_type == 1 || info.icmp_type == 2);
@@ -628,7 +628,7 @@ void CheckCounters(const Harness& h, uint64_t frames) {
   for (uint32_t r = 0; r < kDropReasonCount; r++) {
     if (r != static_cast<uint32_t>(DropReason::kTxFull)) drops += c.drops[r];
   }
-  // lcore_stats.h: rx_packets = forwarded + local_replies + arp_learned + drops except tx_full.
+  // common/lcore_counters.h: rx_packets = forwarded + local_replies + arp_learned + drops except tx_full.
   FUZZ_CHECK(c.rx_packets == frames);
   FUZZ_CHECK(c.rx_packets == c.forwarded + c.local_replies + c.arp_learned + drops);
   FUZZ_CHECK(c.flow_active <= kFlowCapacity + h.worker->flows6->capacity());

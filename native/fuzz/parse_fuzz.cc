@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "../flow_table.h"
-#include "../frame_head.h"
-#include "../packet_parse.h"
+#include "tables/flow_table.h"
+#include "packet/frame_head.h"
+#include "packet/packet_parse.h"
 #include "frame_checks.h"
 #include "fuzz_check.h"
 

@@ -1,0 +1,34 @@
+// Registers the addon's functions. Each binding_*.cc holds one group of them.
+#include <napi.h>
+
+#include "addon/bindings.h"
+
+namespace sluice {
+
+static void CleanupOnExit(void*) {
+  // A process that exits without stop() still stops the lcores and releases the
+  // ports (af_packet sockets, pcap files) before the EAL's memory goes away.
+  Dataplane::Instance().Stop();
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("start", Napi::Function::New(env, StartBinding, "start"));
+  exports.Set("stop", Napi::Function::New(env, StopBinding, "stop"));
+  exports.Set("setServices", Napi::Function::New(env, SetServicesBinding, "setServices"));
+  exports.Set("poll", Napi::Function::New(env, PollBinding, "poll"));
+  exports.Set("stats", Napi::Function::New(env, StatsBinding, "stats"));
+  exports.Set("ports", Napi::Function::New(env, PortsBinding, "ports"));
+  exports.Set("neighbors", Napi::Function::New(env, NeighborsBinding, "neighbors"));
+  exports.Set("inject", Napi::Function::New(env, InjectBinding, "inject"));
+  exports.Set("capture", Napi::Function::New(env, CaptureBinding, "capture"));
+  exports.Set("maglevTable", Napi::Function::New(env, MaglevTableBinding, "maglevTable"));
+  exports.Set("dropReasons", Napi::Function::New(env, DropReasonsBinding, "dropReasons"));
+  napi_add_env_cleanup_hook(env, CleanupOnExit, nullptr);
+  return exports;
+}
+
+}  // namespace sluice
+
+static Napi::Object InitSluice(Napi::Env env, Napi::Object exports) { return sluice::Init(env, exports); }
+
+NODE_API_MODULE(sluice, InitSluice)

@@ -1,0 +1,332 @@
+#include "addon/config_from_js.h"
+
+#include <arpa/inet.h>
+#include <algorithm>
+#include <netinet/in.h>
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "tables/maglev.h"
+#include "common/snapshot.h"
+
+namespace sluice {
+namespace {
+
+[[noreturn]] void Fail(const std::string& path, const std::string& reason) {
+  throw std::invalid_argument(path + ": " + reason);
+}
+
+Napi::Object AsObject(const Napi::Value& v, const std::string& path) {
+  if (!v.IsObject() || v.IsArray()) Fail(path, "must be an object");
+  return v.As<Napi::Object>();
+}
+
+Napi::Array AsArray(const Napi::Value& v, const std::string& path) {
+  if (!v.IsArray()) Fail(path, "must be an array");
+  return v.As<Napi::Array>();
+}
+
+uint32_t GetUint(const Napi::Object& o, const char* key, const std::string& path, uint32_t min, uint32_t max) {
+  Napi::Value v = o.Get(key);
+  std::string where = path + "." + key;
+  if (!v.IsNumber()) Fail(where, "must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d != static_cast<double>(static_cast<int64_t>(d))) Fail(where, "must be an integer");
+  if (d < min || d > max) Fail(where, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return static_cast<uint32_t>(d);
+}
+
+std::string GetString(const Napi::Object& o, const char* key, const std::string& path) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) Fail(path + "." + key, "must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+bool GetBool(const Napi::Object& o, const char* key, const std::string& path) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsBoolean()) Fail(path + "." + key, "must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+IpAddr GetIp(const Napi::Object& o, const char* key, const std::string& path) {
+  IpAddr ip;
+  if (!ParseIp(GetString(o, key, path), &ip)) Fail(path + "." + key, "is not an IP address");
+  return ip;
+}
+
+bool ParseMac(const std::string& text, MacAddr* out) {
+  unsigned b[6];
+  char tail;
+  if (text.size() != 17 ||
+      std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6) {
+    return false;
+  }
+  for (int i = 0; i < 6; i++) (*out)[i] = static_cast<uint8_t>(b[i]);
+  return true;
+}
+
+// Pool addresses are the port's to answer ARP for: on its subnet, not its own
+// address, each once. Overlap with VIPs and backends is checked in TypeScript
+// and again when the snapshot is built.
+// The IPv6 pool: in the port's address6 prefix, for the port answers neighbor
+// solicitations for it.
+std::vector<std::array<uint8_t, 16>> NatPool6FromJs(const Napi::Object& o, const std::string& path,
+                                                    const PortConfig& port) {
+  Napi::Array addresses = AsArray(o.Get("addresses6"), path + ".addresses6");
+  if (addresses.Length() > kMaxNatPoolAddresses) {
+    Fail(path + ".addresses6", "must hold at most " + std::to_string(kMaxNatPoolAddresses) + " addresses");
+  }
+  if (addresses.Length() > 0 && !port.has_address6) Fail(path + ".addresses6", "needs the port's address6");
+  std::vector<std::array<uint8_t, 16>> out;
+  for (uint32_t i = 0; i < addresses.Length(); i++) {
+    std::string where = path + ".addresses6[" + std::to_string(i) + "]";
+    Napi::Value a = addresses.Get(i);
+    IpAddr ip;
+    if (!a.IsString() || !ParseIp(a.As<Napi::String>().Utf8Value(), &ip) || ip.family != 6) Fail(where, "must be an IPv6 address");
+    if (!InPrefix6(ip.bytes.data(), port.address6.bytes.data(), port.prefix6_len)) Fail(where, "is not in the port's address6 prefix");
+    if (ip == port.address6) Fail(where, "is the port's own address6");
+    std::array<uint8_t, 16> v;
+    std::memcpy(v.data(), ip.bytes.data(), 16);
+    if (std::find(out.begin(), out.end(), v) != out.end()) Fail(where, "is listed twice");
+    out.push_back(v);
+  }
+  return out;
+}
+
+NatPoolConfig NatPoolFromJs(const Napi::Value& value, const std::string& path, const PortConfig& port) {
+  Napi::Object o = AsObject(value, path);
+  NatPoolConfig pool;
+  Napi::Array addresses = AsArray(o.Get("addresses"), path + ".addresses");
+  if (addresses.Length() < 1 || addresses.Length() > kMaxNatPoolAddresses) {
+    Fail(path + ".addresses", "must hold 1 to " + std::to_string(kMaxNatPoolAddresses) + " addresses");
+  }
+  uint32_t netmask = htonl(~uint32_t{0} << (32 - port.prefix_len));
+  uint32_t own = Ipv4Of(port.address);
+  for (uint32_t i = 0; i < addresses.Length(); i++) {
+    std::string where = path + ".addresses[" + std::to_string(i) + "]";
+    Napi::Value a = addresses.Get(i);
+    IpAddr ip;
+    if (!a.IsString() || !ParseIp(a.As<Napi::String>().Utf8Value(), &ip) || ip.family != 4) Fail(where, "must be an IPv4 address");
+    uint32_t v = Ipv4Of(ip);
+    if ((v & netmask) != (own & netmask)) Fail(where, "is not on the port's subnet");
+    if (v == own) Fail(where, "is the port's own address");
+    for (uint32_t other : pool.addresses) {
+      if (other == v) Fail(where, "is listed twice");
+    }
+    pool.addresses.push_back(v);
+  }
+  if (o.Has("addresses6") && !o.Get("addresses6").IsUndefined()) pool.addresses6 = NatPool6FromJs(o, path, port);
+  pool.port_min = static_cast<uint16_t>(GetUint(o, "portMin", path, 1, 65535));
+  pool.port_max = static_cast<uint16_t>(GetUint(o, "portMax", path, pool.port_min, 65535));
+  return pool;
+}
+
+PortConfig PortFromJs(const Napi::Value& value, const std::string& path) {
+  Napi::Object o = AsObject(value, path);
+  PortConfig p;
+  p.name = GetString(o, "name", path);
+  p.device = GetString(o, "device", path);
+  if (p.name.empty() || p.device.empty()) Fail(path, "name and device must not be empty");
+  p.queues = static_cast<uint16_t>(GetUint(o, "queues", path, 1, 64));
+  p.address = GetIp(o, "address", path);
+  if (p.address.family != 4) Fail(path + ".address", "must be IPv4");
+  p.prefix_len = static_cast<uint8_t>(GetUint(o, "prefixLength", path, 1, 32));
+  if (o.Has("gateway") && !o.Get("gateway").IsUndefined()) {
+    p.has_gateway = true;
+    p.gateway = GetIp(o, "gateway", path);
+  }
+  if (o.Has("address6") && !o.Get("address6").IsUndefined()) {
+    p.has_address6 = true;
+    p.address6 = GetIp(o, "address6", path);
+    if (p.address6.family != 6) Fail(path + ".address6", "must be IPv6");
+    p.prefix6_len = static_cast<uint8_t>(GetUint(o, "prefixLength6", path, 1, 128));
+  }
+  if (o.Has("gateway6") && !o.Get("gateway6").IsUndefined()) {
+    if (!p.has_address6) Fail(path + ".gateway6", "needs address6");
+    p.has_gateway6 = true;
+    p.gateway6 = GetIp(o, "gateway6", path);
+    if (p.gateway6.family != 6) Fail(path + ".gateway6", "must be IPv6");
+  }
+  p.mtu = static_cast<uint16_t>(GetUint(o, "mtu", path, 68, 9600));
+  p.rx_descriptors = GetUint(o, "rxDescriptors", path, 64, 16384);
+  p.tx_descriptors = GetUint(o, "txDescriptors", path, 64, 16384);
+  if (o.Has("natPool") && !o.Get("natPool").IsUndefined()) {
+    p.has_nat_pool = true;
+    p.nat_pool = NatPoolFromJs(o.Get("natPool"), path + ".natPool", p);
+  }
+  return p;
+}
+
+// `family` is the service's: the outer header has the inner packet's family.
+TunnelConfig TunnelFromJs(const Napi::Value& value, const std::string& path, uint8_t family) {
+  Napi::Object o = AsObject(value, path);
+  TunnelConfig t;
+  std::string encapsulation = GetString(o, "encapsulation", path);
+  if (encapsulation == "ipip") t.encapsulation = Encapsulation::kIpip;
+  else if (encapsulation == "gue") t.encapsulation = Encapsulation::kGue;
+  else Fail(path + ".encapsulation", "must be ipip or gue");
+  t.gue_port = static_cast<uint16_t>(GetUint(o, "guePort", path, 1, 65535));
+  if (o.Has("source") && !o.Get("source").IsUndefined()) {
+    t.has_source = true;
+    t.source = GetIp(o, "source", path);
+    if (t.source.family != family) Fail(path + ".source", family == 6 ? "must be IPv6, as the VIP" : "must be IPv4, as the VIP");
+  }
+  t.source_network = GetIp(o, "sourceNetwork", path);
+  if (t.source_network.family != family) {
+    Fail(path + ".sourceNetwork", family == 6 ? "must be IPv6, as the VIP" : "must be IPv4, as the VIP");
+  }
+  // Host bits of IPv4 /8../24 or IPv6 /96../120: all within the last four bytes.
+  bool v6 = family == 6;
+  t.source_prefix_len = static_cast<uint8_t>(GetUint(o, "sourcePrefixLength", path, v6 ? 96 : 8, v6 ? 120 : 24));
+  uint32_t last;
+  std::memcpy(&last, t.source_network.bytes.data() + (v6 ? 12 : 0), 4);
+  if (ntohl(last) & (~uint32_t{0} >> (t.source_prefix_len - (v6 ? 96 : 0)))) {
+    Fail(path + ".sourceNetwork", "has host bits set");
+  }
+  return t;
+}
+
+}  // namespace
+
+bool ParseIp(const std::string& text, IpAddr* out) {
+  IpAddr ip;
+  if (inet_pton(AF_INET, text.c_str(), ip.bytes.data()) == 1) {
+    ip.family = 4;
+  } else if (inet_pton(AF_INET6, text.c_str(), ip.bytes.data()) == 1) {
+    ip.family = 6;
+  } else {
+    return false;
+  }
+  *out = ip;
+  return true;
+}
+
+DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value) {
+  Napi::Object o = AsObject(value, "config");
+  DataplaneConfig c;
+  Napi::Array args = AsArray(o.Get("ealArgs"), "config.ealArgs");
+  if (args.Length() < 1) Fail("config.ealArgs", "must hold at least argv[0]");
+  for (uint32_t i = 0; i < args.Length(); i++) {
+    Napi::Value a = args.Get(i);
+    if (!a.IsString()) Fail("config.ealArgs[" + std::to_string(i) + "]", "must be a string");
+    c.eal_args.push_back(a.As<Napi::String>().Utf8Value());
+  }
+  Napi::Array ports = AsArray(o.Get("ports"), "config.ports");
+  if (ports.Length() < 1 || ports.Length() > kMaxPorts) Fail("config.ports", "must hold 1 to 16 ports");
+  for (uint32_t i = 0; i < ports.Length(); i++) {
+    c.ports.push_back(PortFromJs(ports.Get(i), "config.ports[" + std::to_string(i) + "]"));
+    for (uint32_t j = 0; j < i; j++) {
+      if (c.ports[j].name == c.ports[i].name) Fail("config.ports[" + std::to_string(i) + "].name", "is used twice");
+    }
+  }
+  Napi::Array workers = AsArray(o.Get("workers"), "config.workers");
+  if (workers.Length() < 1 || workers.Length() > kMaxWorkers) Fail("config.workers", "must hold 1 to 64 workers");
+  std::vector<std::vector<bool>> assigned(c.ports.size());
+  for (size_t p = 0; p < c.ports.size(); p++) assigned[p].assign(c.ports[p].queues, false);
+  for (uint32_t i = 0; i < workers.Length(); i++) {
+    std::string path = "config.workers[" + std::to_string(i) + "]";
+    Napi::Object w = AsObject(workers.Get(i), path);
+    WorkerConfig wc;
+    wc.lcore = GetUint(w, "lcore", path, 0, RTE_MAX_LCORE - 1);
+    Napi::Array rx = AsArray(w.Get("rx"), path + ".rx");
+    for (uint32_t j = 0; j < rx.Length(); j++) {
+      std::string rpath = path + ".rx[" + std::to_string(j) + "]";
+      Napi::Object r = AsObject(rx.Get(j), rpath);
+      RxQueueRef ref;
+      ref.port_index = static_cast<uint16_t>(GetUint(r, "port", rpath, 0, static_cast<uint32_t>(c.ports.size()) - 1));
+      ref.queue = static_cast<uint16_t>(GetUint(r, "queue", rpath, 0, c.ports[ref.port_index].queues - 1u));
+      if (assigned[ref.port_index][ref.queue]) Fail(rpath, "queue is polled by two workers");
+      assigned[ref.port_index][ref.queue] = true;
+      wc.rx.push_back(ref);
+    }
+    if (wc.rx.size() > 64) Fail(path + ".rx", "at most 64 queues per worker");
+    for (const WorkerConfig& other : c.workers) {
+      if (other.lcore == wc.lcore) Fail(path + ".lcore", "is used by two workers");
+    }
+    c.workers.push_back(std::move(wc));
+  }
+  for (size_t p = 0; p < c.ports.size(); p++) {
+    for (size_t q = 0; q < assigned[p].size(); q++) {
+      if (!assigned[p][q]) Fail("config.workers", "queue " + std::to_string(q) + " of port " + c.ports[p].name + " is polled by no worker");
+    }
+  }
+  Napi::Object ft = AsObject(o.Get("flowTable"), "config.flowTable");
+  c.flow_table.entries_per_lcore = GetUint(ft, "entriesPerLcore", "config.flowTable", 1024, 1u << 26);
+  c.flow_table.tcp_timeout_sec = GetUint(ft, "tcpTimeoutSec", "config.flowTable", 1, 86400 * 7);
+  c.flow_table.tcp_closing_timeout_sec = GetUint(ft, "tcpClosingTimeoutSec", "config.flowTable", 1, 86400);
+  c.flow_table.udp_timeout_sec = GetUint(ft, "udpTimeoutSec", "config.flowTable", 1, 86400 * 7);
+  Napi::Object admission = AsObject(ft.Get("admission"), "config.flowTable.admission");
+  c.flow_table.new_flows_per_sec = GetUint(admission, "newFlowsPerSec", "config.flowTable.admission", 0, 1u << 30);
+  c.flow_table.new_flow_burst = GetUint(admission, "burst", "config.flowTable.admission", 1, 1u << 30);
+  c.mbufs_per_socket = GetUint(o, "mbufsPerSocket", "config", 0, 1u << 24);
+  c.idle_sleep_max_us = GetUint(o, "idleSleepMaxUs", "config", 0, 100000);
+  c.neighbor_refresh_sec = GetUint(o, "neighborRefreshSec", "config", 1, 86400);
+  return c;
+}
+
+std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
+  Napi::Array list = AsArray(value, "services");
+  if (list.Length() > kMaxServices) Fail("services", "at most 1024 services");
+  std::vector<ServiceConfig> services;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    std::string path = "services[" + std::to_string(i) + "]";
+    Napi::Object o = AsObject(list.Get(i), path);
+    ServiceConfig s;
+    s.id = GetUint(o, "id", path, 0, kMaxServices - 1);
+    s.name = GetString(o, "name", path);
+    s.vip = GetIp(o, "vip", path);
+    s.port = static_cast<uint16_t>(GetUint(o, "port", path, 1, 65535));
+    std::string proto = GetString(o, "protocol", path);
+    if (proto == "tcp") s.protocol = IPPROTO_TCP;
+    else if (proto == "udp") s.protocol = IPPROTO_UDP;
+    else Fail(path + ".protocol", "must be tcp or udp");
+    std::string forwarding = GetString(o, "forwarding", path);
+    if (forwarding == "dsr") s.forwarding = Forwarding::kDsr;
+    else if (forwarding == "tunnel") s.forwarding = Forwarding::kTunnel;
+    else if (forwarding == "nat") s.forwarding = Forwarding::kNat;
+    else Fail(path + ".forwarding", "must be dsr, tunnel or nat");
+    bool has_tunnel = o.Has("tunnel") && !o.Get("tunnel").IsUndefined();
+    if (s.forwarding == Forwarding::kTunnel) {
+      if (!has_tunnel) Fail(path + ".tunnel", "is required with forwarding tunnel");
+      s.tunnel = TunnelFromJs(o.Get("tunnel"), path + ".tunnel", s.vip.family);
+    } else if (has_tunnel) {
+      Fail(path + ".tunnel", "applies to forwarding tunnel only");
+    }
+    s.maglev_table_size = GetUint(o, "maglevTableSize", path, 2, kMaglevMaxTableSize);
+    if (!IsPrime(s.maglev_table_size)) Fail(path + ".maglevTableSize", "must be prime");
+    Napi::Array backends = AsArray(o.Get("backends"), path + ".backends");
+    for (uint32_t j = 0; j < backends.Length(); j++) {
+      std::string bpath = path + ".backends[" + std::to_string(j) + "]";
+      Napi::Object b = AsObject(backends.Get(j), bpath);
+      BackendConfig bc;
+      bc.id = GetUint(b, "id", bpath, 0, kMaxBackendIds - 1);
+      bc.address = GetIp(b, "address", bpath);
+      if (bc.address.family != s.vip.family) {
+        Fail(bpath + ".address", s.vip.family == 6 ? "must be IPv6, as the VIP" : "must be IPv4, as the VIP");
+      }
+      bc.port = static_cast<uint16_t>(GetUint(b, "port", bpath, 1, 65535));
+      bc.weight = GetUint(b, "weight", bpath, 0, 65535);
+      std::string state = GetString(b, "state", bpath);
+      if (state == "active") bc.admin = AdminState::kActive;
+      else if (state == "drain") bc.admin = AdminState::kDrain;
+      else if (state == "disabled") bc.admin = AdminState::kDisabled;
+      else Fail(bpath + ".state", "must be active, drain or disabled");
+      bc.healthy = GetBool(b, "healthy", bpath);
+      if (b.Has("mac") && !b.Get("mac").IsUndefined()) {
+        if (!ParseMac(GetString(b, "mac", bpath), &bc.mac)) Fail(bpath + ".mac", "is not a MAC address");
+        bc.has_static_mac = true;
+      }
+      for (const BackendConfig& other : s.backends) {
+        if (other.address == bc.address && other.port == bc.port) Fail(bpath, "same address and port as another backend");
+      }
+      s.backends.push_back(bc);
+    }
+    services.push_back(std::move(s));
+  }
+  return services;
+}
+
+}  // namespace sluice

@@ -1,0 +1,213 @@
+// The configuration as worker lcores see it: built whole on the control thread,
+// published with one atomic pointer store, never modified afterwards, and freed
+// only after every worker has passed an RCU quiescent state (see rcu_publisher.h).
+#pragma once
+
+#include <rte_ether.h>
+
+#include <nmmintrin.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/config_types.h"
+#include "modes/tunnel.h"
+#include "modes/tunnel6.h"
+#include "tables/maglev.h"
+#include "tables/service_index6.h"
+
+namespace sluice {
+
+// BackendView::keeps_flows_of when the backend keeps no flows.
+constexpr uint32_t kKeepsNoFlows = UINT32_MAX;
+
+struct BackendView {
+  uint32_t service_id;      // owner: a flow entry naming another service re-picks
+  // service_id while the backend exists, is not disabled and is healthy: its
+  // existing flows stay. Else kKeepsNoFlows. One compare answers both questions.
+  uint32_t keeps_flows_of = kKeepsNoFlows;
+  uint32_t address;         // network order
+  // The backend itself when it is on a port's subnet; otherwise (tunnel only) the
+  // gateway of the egress port. `mac` is the next hop's.
+  uint32_t next_hop;        // network order
+  struct rte_ether_addr mac;
+  // The egress port's own MAC, right after `mac`: a dsr rewrite copies the
+  // frame's destination and source as one 12-byte block (DsrMacs).
+  struct rte_ether_addr egress_mac;
+  uint16_t egress_mtu;      // the egress port's, copied here for the same reason
+  uint16_t port_index;      // egress port
+  uint16_t port;            // network order; forwarding nat rewrites to it
+  uint8_t mac_known;
+  TunnelTarget tunnel;      // forwarding tunnel only
+  // IPv6 backends (family 6): address, next_hop and tunnel above are unused.
+  uint8_t family;
+  uint8_t address6[16];
+  uint8_t next_hop6[16];
+  TunnelTarget6 tunnel6;
+};
+
+static_assert(offsetof(BackendView, egress_mac) == offsetof(BackendView, mac) + sizeof(struct rte_ether_addr),
+              "a frame's destination and source MACs are adjacent in BackendView as in the frame");
+
+// Whether a flow of service `service_id` remembered on `b` (nullptr: no longer
+// in the snapshot) stays there.
+inline bool KeepsFlowsOf(const BackendView* b, uint32_t service_id) {
+  return b != nullptr && b->keeps_flows_of == service_id;
+}
+
+// The 12 bytes a dsr rewrite writes at the start of the frame: `mac`, then `egress_mac`.
+inline const uint8_t* DsrMacs(const BackendView& b) {
+  return reinterpret_cast<const uint8_t*>(&b) + offsetof(BackendView, mac);
+}
+
+struct ServiceView {
+  uint32_t id;
+  uint32_t vip;             // network order
+  uint16_t port;            // network order
+  uint8_t proto;
+  uint8_t forwarding;       // Forwarding
+  uint32_t table_size;
+  const uint32_t* maglev;   // table_size global backend ids, kMaglevNoBackend where none
+  uint8_t family;           // 4, or 6: vip6 instead of vip
+  uint8_t vip6[16];
+};
+
+// Open addressing over (vip, port, proto), sized to a power of two at least twice
+// the number of services, so a lookup is one hash and usually one probe. rte_hash
+// is built for in-place updates; an immutable per-snapshot table is smaller and
+// needs no reader/writer protocol at all.
+class ServiceIndex {
+ public:
+  ServiceIndex() = default;
+  // Not copyable: the slots point into the services vector it was built from. A
+  // Snapshot moves both together, and a moved vector keeps its elements in place.
+  ServiceIndex(const ServiceIndex&) = delete;
+  ServiceIndex& operator=(const ServiceIndex&) = delete;
+  ServiceIndex(ServiceIndex&&) = default;
+  ServiceIndex& operator=(ServiceIndex&&) = default;
+
+  // Keeps pointers into `services`, which must not change afterwards (a
+  // snapshot's never does): a hit is then one load, not an index into a vector.
+  void Build(const std::vector<ServiceView>& services);
+  const ServiceView* Find(uint32_t vip, uint16_t port, uint8_t proto) const {
+    const uint64_t key = Key(vip, port, proto);
+    for (uint32_t i = Hash(key) & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.key == key) return slot.service;
+      if (slot.key == kEmptyKey) return nullptr;
+    }
+  }
+  bool IsVip(uint32_t vip) const {
+    if (vip_slots_.empty()) return false;
+    for (uint32_t i = HashVip(vip) & vip_mask_;; i = (i + 1) & vip_mask_) {
+      if (vip_slots_[i] == 0) return false;
+      if (vip_slots_[i] == vip) return true;
+    }
+  }
+
+ private:
+  // (vip, port, proto) as one word, so a probe is one compare. The top byte of a
+  // real key is zero, so kEmptyKey never matches one.
+  static constexpr uint64_t kEmptyKey = UINT64_MAX;
+  static uint64_t Key(uint32_t vip, uint16_t port, uint8_t proto) {
+    return vip | static_cast<uint64_t>(port) << 32 | static_cast<uint64_t>(proto) << 48;
+  }
+  struct Slot {
+    uint64_t key;
+    const ServiceView* service;
+  };
+  static uint32_t HashVip(uint32_t vip) {
+    uint32_t h = vip * 0x9e3779b1u;
+    return h ^ (h >> 16);
+  }
+  // One instruction (SSE4.2 is part of -march=corei7); the low bits of a CRC
+  // depend on every bit of the key.
+  static uint32_t Hash(uint64_t key) { return static_cast<uint32_t>(_mm_crc32_u64(0, key)); }
+  std::vector<Slot> slots_ = {Slot{kEmptyKey, nullptr}};  // one empty slot until Build
+  uint32_t mask_ = 0;
+  std::vector<uint32_t> vip_slots_;  // 0.0.0.0 marks empty: it is never a VIP
+  uint32_t vip_mask_ = 0;
+};
+
+struct Snapshot {
+  uint64_t generation = 0;
+  std::vector<ServiceView> services;
+  ServiceIndex index;       // IPv4 services
+  ServiceIndex6 index6;     // IPv6 services
+  std::vector<BackendView> backends;  // indexed by global backend id
+  // Maglev tables are shared between snapshots while their inputs are unchanged.
+  std::vector<std::shared_ptr<const std::vector<uint32_t>>> tables;
+
+  // Compared as pointers: size() divides by sizeof(BackendView), per packet.
+  const BackendView* Backend(uint32_t id) const {
+    const BackendView* b = backends.data() + id;
+    return b < backends.data() + backends.size() ? b : nullptr;
+  }
+};
+
+// What the snapshot builder needs to know about the ports.
+struct PortAddressing {
+  uint32_t address;      // network order
+  uint32_t netmask;      // network order
+  uint32_t gateway;      // network order; 0 when the port has none
+  uint16_t mtu;
+  std::vector<uint32_t> nat_pool;  // network order; empty: the port has no nat pool
+  std::vector<std::array<uint8_t, 16>> nat_pool6;  // empty: no IPv6 nat pool
+  bool has_address6 = false;
+  uint8_t address6[16] = {};
+  uint8_t prefix6 = 0;
+  bool has_gateway6 = false;
+  uint8_t gateway6[16] = {};
+  struct rte_ether_addr mac = {};  // the port's own
+};
+
+// Resolved next-hop MACs, by IPv4 address (network order).
+class NeighborLookup {
+ public:
+  virtual ~NeighborLookup() = default;
+  virtual bool Lookup(uint32_t address, struct rte_ether_addr* mac) const = 0;
+  virtual bool Lookup6(const uint8_t[16], struct rte_ether_addr*) const { return false; }
+};
+
+// Builds Maglev tables only for services whose eligible backends changed.
+class MaglevCache {
+ public:
+  std::shared_ptr<const std::vector<uint32_t>> Get(const ServiceConfig& service);
+  void Retain(const std::vector<ServiceConfig>& services);  // forget removed services
+  uint64_t builds() const { return builds_; }
+
+ private:
+  struct Entry {
+    std::string signature;
+    std::shared_ptr<const std::vector<uint32_t>> table;
+  };
+  std::vector<std::pair<uint32_t, Entry>> entries_;
+  uint64_t builds_ = 0;
+};
+
+// Throws std::invalid_argument naming the service or backend when the set is
+// inconsistent (duplicate ids or VIP triples, a dsr backend on no port's subnet,
+// an off-link tunnel backend and no port with a gateway).
+std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
+                                        const std::vector<PortAddressing>& ports,
+                                        const NeighborLookup& neighbors, MaglevCache& tables,
+                                        uint64_t generation);
+
+// The IPv6 part of BuildSnapshot (control/snapshot_build_ipv6.cc): fills `view` for an IPv6
+// backend of `s`, throwing std::invalid_argument (prefixed with `where`) when no
+// port can reach it.
+void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig& b,
+                  const std::vector<PortAddressing>& ports, const NeighborLookup& neighbors,
+                  const std::string& where);
+// Sets the backend's configured MAC, if it has one; false when it must be resolved.
+bool UseStaticMac(BackendView& view, const BackendConfig& b);
+bool InPrefix6(const uint8_t address[16], const uint8_t prefix[16], uint8_t prefix_len);
+bool IsNatPoolAddress6(const std::vector<PortAddressing>& ports, const uint8_t* address);
+
+std::string FormatIp(const IpAddr& ip);
+uint32_t Ipv4Of(const IpAddr& ip);  // network order
+
+}  // namespace sluice

@@ -1,0 +1,590 @@
+#include "control/dataplane.h"
+
+#include <arpa/inet.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <cstring>
+#include <set>
+
+#include "control/affinity.h"
+#include "control/dataplane_ipv6.h"
+#include "common/coded_error.h"
+#include "packet/local_reply.h"
+#include "packet/ndp.h"
+#include "control/telemetry.h"
+
+#include <rte_telemetry.h>
+
+namespace sluice {
+namespace {
+
+constexpr unsigned kMempoolCache = 256;
+constexpr unsigned kLearnRingSize = 1024;
+constexpr unsigned kSendRingSize = 1024;
+constexpr unsigned kRingPortDepth = 4096;  // control/port_setup.cc kRingPortSize
+
+uint32_t Netmask(uint8_t prefix_len) {
+  return prefix_len == 0 ? 0 : htonl(~uint32_t{0} << (32 - prefix_len));
+}
+
+uint32_t NextPow2Minus1(uint64_t n) {
+  uint32_t v = rte_align32pow2(static_cast<uint32_t>(std::min<uint64_t>(n, 1u << 30)));
+  return v - 1;
+}
+
+}  // namespace
+
+Dataplane& Dataplane::Instance() {
+  static Dataplane instance;
+  return instance;
+}
+
+void Dataplane::RequireRunning() const {
+  if (state_ != State::kRunning) throw CodedError(codes::kNotRunning, "the data plane is not running");
+}
+
+uint64_t Dataplane::NowMs() const {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> services) {
+  if (state_ != State::kIdle) {
+    throw CodedError(codes::kAlreadyStarted,
+                     "the data plane was started before in this process; the EAL initialises once per process");
+  }
+  config_ = std::move(config);
+  // rte_eal_init runs here, on Node's main thread, on purpose: it pins the calling
+  // thread to the main lcore's CPU, so the control plane (JS) runs on the CPU the
+  // config reserved for it, and the rte_* calls the control side makes (mempool
+  // caches, rings, RCU tokens) come from a registered EAL thread. It runs once per
+  // process: a second Start is refused above, even after Stop.
+  std::vector<std::string> args = config_.eal_args;
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  state_ = State::kStopped;  // whatever happens next, the EAL cannot be initialised again
+  if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
+    std::string joined;
+    for (const std::string& a : config_.eal_args) joined += " " + a;
+    throw CodedError(codes::kEalInitFailed,
+                     std::string("rte_eal_init failed: ") + rte_strerror(rte_errno) + " (arguments:" + joined + ")");
+  }
+  instance_ = static_cast<uint32_t>(getpid());
+  // Best effort: without /proc the threads only stay where they were.
+  ConfineControlThreads();
+  try {
+    for (const WorkerConfig& w : config_.workers) {
+      if (!rte_lcore_is_enabled(w.lcore) || w.lcore == rte_get_main_lcore()) {
+        throw CodedError(codes::kInvalidArgument, "worker lcore " + std::to_string(w.lcore) +
+                                                      " is not a worker lcore of the EAL's lcore set");
+      }
+    }
+    uint16_t tx_queues = static_cast<uint16_t>(config_.workers.size());
+    for (const PortConfig& p : config_.ports) ports_.push_back(ProbePort(p, tx_queues, instance_));
+    CreateMempools();
+    for (size_t i = 0; i < ports_.size(); i++) {
+      PortRuntime rt{};
+      rt.port_id = ports_[i].port_id;
+      rt.mac = ports_[i].mac;
+      rt.address = Ipv4Of(config_.ports[i].address);
+      rt.netmask = Netmask(config_.ports[i].prefix_len);
+      rt.mtu = static_cast<uint16_t>(config_.ports[i].mtu);
+      port_runtime_.push_back(rt);
+      uint32_t gateway = config_.ports[i].has_gateway ? Ipv4Of(config_.ports[i].gateway) : 0;
+      PortAddressing addressing{rt.address, rt.netmask, gateway, config_.ports[i].mtu,
+                                config_.ports[i].nat_pool.addresses};
+      addressing.nat_pool6 = config_.ports[i].nat_pool.addresses6;
+      addressing.mac = rt.mac;
+      SetIpv6Addressing(config_.ports[i], &port_runtime_.back(), &addressing);
+      port_addressing_.push_back(addressing);
+    }
+    neighbors_ = std::make_unique<NeighborResolver>(config_.neighbor_refresh_sec);
+    size_t rcu_size = rte_rcu_qsbr_get_memsize(static_cast<uint32_t>(config_.workers.size()));
+    rcu_ = static_cast<struct rte_rcu_qsbr*>(rte_zmalloc("sluice_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
+    if (rcu_ == nullptr || rte_rcu_qsbr_init(rcu_, static_cast<uint32_t>(config_.workers.size())) != 0) {
+      throw CodedError(codes::kResourceExhausted, "cannot allocate the RCU state");
+    }
+    publisher_ = std::make_unique<SnapshotPublisher>(rcu_);
+    service_baseline_.assign(kMaxServices, ServiceCounters{});
+    backend_baseline_.assign(kMaxBackendIds, BackendCounters{});
+    // The first snapshot already holds the services, and ports start only after
+    // it is published: no packet ever meets an empty configuration.
+    Apply(std::move(services));
+    CreateWorkers();
+    for (size_t i = 0; i < ports_.size(); i++) StartPort(config_.ports[i], pools_.at(ports_[i].socket), ports_[i]);
+    nat_steering_.resize(ports_.size());
+    for (size_t i = 0; i < ports_.size(); i++) {
+      if (!config_.ports[i].has_nat_pool) continue;
+      nat_steering_[i] = InstallNatSteering(ports_[i].port_id, static_cast<uint16_t>(i), config_.ports[i].nat_pool,
+                                            config_.workers);
+    }
+    for (Worker& w : workers_) {
+      int rc = rte_eal_remote_launch(WorkerMain, w.context, w.context->lcore);
+      if (rc != 0) {
+        throw CodedError(codes::kInternal, "cannot launch lcore " + std::to_string(w.context->lcore) + ": " +
+                                               rte_strerror(-rc));
+      }
+    }
+  } catch (...) {
+    Teardown();
+    throw;
+  }
+  state_ = State::kRunning;
+  {
+    std::lock_guard<std::mutex> lock(telemetry_mutex_);
+    telemetry_ready_ = true;
+  }
+  RegisterTelemetryCommands();
+  Poll();  // resolve next hops now rather than at the first timer tick
+}
+
+void Dataplane::CreateMempools() {
+  std::map<int, uint64_t> mbufs;
+  std::map<int, uint32_t> room;
+  uint64_t per_worker = uint64_t{kRxBurst} * (ports_.size() + 2) + kMempoolCache * 3 / 2;
+  for (size_t i = 0; i < ports_.size(); i++) {
+    const PortConfig& pc = config_.ports[i];
+    const PortState& ps = ports_[i];
+    uint64_t n = uint64_t{ps.rx_queues} * pc.rx_descriptors + uint64_t{ps.tx_queues} * pc.tx_descriptors;
+    if (!ps.inject_rings.empty()) n += uint64_t{kRingPortDepth} * (ps.inject_rings.size() + ps.capture_rings.size());
+    mbufs[ps.socket] += n;
+    // Frame plus two VLAN tags must fit one segment: the data path reads headers
+    // from the first segment only.
+    room[ps.socket] = std::max<uint32_t>(room[ps.socket], std::max<uint32_t>(2048, pc.mtu + 26u));
+  }
+  for (auto& [socket, n] : mbufs) {
+    n += per_worker * config_.workers.size() + kSendRingSize + 1024;
+    uint32_t count = config_.mbufs_per_socket != 0 ? config_.mbufs_per_socket : NextPow2Minus1(n);
+    char name[RTE_MEMPOOL_NAMESIZE];
+    snprintf(name, sizeof(name), "sluice_mbuf_s%d", socket);
+    uint32_t data_room = RTE_PKTMBUF_HEADROOM + RTE_ALIGN_CEIL(room[socket], 64);
+    struct rte_mempool* pool = rte_pktmbuf_pool_create(name, count, kMempoolCache, 0,
+                                                       static_cast<uint16_t>(data_room), socket);
+    if (pool == nullptr) {
+      throw CodedError(codes::kResourceExhausted, "cannot create a pool of " + std::to_string(count) +
+                                                      " mbufs on socket " + std::to_string(socket) + ": " +
+                                                      rte_strerror(rte_errno) +
+                                                      " (more hugepages, or eal.memoryMb with hugepages: false)");
+    }
+    pools_[socket] = pool;
+  }
+}
+
+void Dataplane::CreateWorkers() {
+  FlowTimeouts timeouts{config_.flow_table.tcp_timeout_sec * 1000, config_.flow_table.tcp_closing_timeout_sec * 1000,
+                        config_.flow_table.udp_timeout_sec * 1000};
+  uint64_t tsc_hz = rte_get_tsc_hz();
+  uint64_t tsc_base = rte_rdtsc();
+  if (std::any_of(config_.ports.begin(), config_.ports.end(), [](const PortConfig& p) { return p.has_nat_pool; })) {
+    std::vector<int> sockets;
+    for (const WorkerConfig& wc : config_.workers) sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(wc.lcore)));
+    nat_ = std::make_unique<NatRuntime>(config_.ports, sockets, config_.flow_table.entries_per_lcore, timeouts, instance_);
+  }
+  for (size_t i = 0; i < config_.workers.size(); i++) {
+    const WorkerConfig& wc = config_.workers[i];
+    int socket = static_cast<int>(rte_lcore_to_socket_id(wc.lcore));
+    auto* ctx = static_cast<WorkerContext*>(
+        rte_zmalloc_socket("sluice_worker", sizeof(WorkerContext), RTE_CACHE_LINE_SIZE, socket));
+    if (ctx == nullptr) throw CodedError(codes::kResourceExhausted, "cannot allocate a worker context");
+    workers_.push_back(Worker{ctx});
+    ctx->lcore = wc.lcore;
+    ctx->rcu_thread_id = static_cast<uint32_t>(i);
+    ctx->tx_queue = static_cast<uint16_t>(i);
+    ctx->num_ports = static_cast<uint16_t>(ports_.size());
+    ctx->num_rx = static_cast<uint16_t>(wc.rx.size());
+    for (size_t q = 0; q < wc.rx.size(); q++) {
+      ctx->rx[q] = RxQueueRuntime{wc.rx[q].port_index, ports_[wc.rx[q].port_index].port_id, wc.rx[q].queue};
+    }
+    ctx->ports = port_runtime_.data();
+    ctx->counters = static_cast<LcoreCounters*>(
+        rte_zmalloc_socket("sluice_counters", sizeof(LcoreCounters), RTE_CACHE_LINE_SIZE, socket));
+    ctx->service_counters = static_cast<ServiceCounters*>(
+        rte_zmalloc_socket("sluice_svc_counters", sizeof(ServiceCounters) * kMaxServices, RTE_CACHE_LINE_SIZE, socket));
+    ctx->backend_counters = static_cast<BackendCounters*>(rte_zmalloc_socket(
+        "sluice_be_counters", sizeof(BackendCounters) * kMaxBackendIds, RTE_CACHE_LINE_SIZE, socket));
+    if (ctx->counters == nullptr || ctx->service_counters == nullptr || ctx->backend_counters == nullptr) {
+      throw CodedError(codes::kResourceExhausted, "cannot allocate worker counters");
+    }
+    for (size_t p = 0; p < ports_.size(); p++) {
+      ctx->tx[p] = static_cast<struct rte_eth_dev_tx_buffer*>(
+          rte_zmalloc_socket("sluice_txbuf", RTE_ETH_TX_BUFFER_SIZE(kRxBurst), RTE_CACHE_LINE_SIZE, socket));
+      if (ctx->tx[p] == nullptr) throw CodedError(codes::kResourceExhausted, "cannot allocate tx buffers");
+      rte_eth_tx_buffer_init(ctx->tx[p], kRxBurst);
+      rte_eth_tx_buffer_set_err_callback(ctx->tx[p], CountUnsentPackets, ctx->counters);
+    }
+    char name[RTE_RING_NAMESIZE];
+    snprintf(name, sizeof(name), "sl%u_flows_%u", instance_, wc.lcore);
+    ctx->flows = FlowTable::Create(name, config_.flow_table.entries_per_lcore, socket, timeouts);
+    if (ctx->flows == nullptr) {
+      throw CodedError(codes::kResourceExhausted,
+                       "cannot allocate a flow table of " + std::to_string(config_.flow_table.entries_per_lcore) +
+                           " entries for lcore " + std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno));
+    }
+    if (AnyIpv6Port(config_.ports)) {
+      snprintf(name, sizeof(name), "sl%u_flows6_%u", instance_, wc.lcore);
+      ctx->flows6 = FlowTable6::Create(name, Ipv6FlowCapacity(config_.flow_table.entries_per_lcore), socket, timeouts);
+      if (ctx->flows6 == nullptr) {
+        throw CodedError(codes::kResourceExhausted, "cannot allocate the IPv6 flow table for lcore " +
+                                                        std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno));
+      }
+    }
+    snprintf(name, sizeof(name), "sl%u_learn_%u", instance_, wc.lcore);
+    ctx->learn_ring = rte_ring_create_elem(name, sizeof(NeighborLearn), kLearnRingSize, socket,
+                                           RING_F_SP_ENQ | RING_F_SC_DEQ);
+    snprintf(name, sizeof(name), "sl%u_send_%u", instance_, wc.lcore);
+    ctx->send_ring = rte_ring_create(name, kSendRingSize, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ctx->learn_ring == nullptr || ctx->send_ring == nullptr) {
+      throw CodedError(codes::kResourceExhausted, "cannot create worker rings");
+    }
+    ctx->snapshot = publisher_->current();
+    ctx->rcu = rcu_;
+    ctx->stop = &stop_;
+    ctx->idle_sleep_max_us = config_.idle_sleep_max_us;
+    ctx->nat = nat_ ? nat_->lcore(i) : nullptr;
+    ctx->tsc_per_ms = std::max<uint64_t>(1, tsc_hz / 1000);
+    ctx->tsc_base = tsc_base;
+    ctx->admission.Configure(config_.flow_table.new_flows_per_sec, config_.flow_table.new_flow_burst, tsc_hz, tsc_base);
+  }
+}
+
+void Dataplane::Republish() {
+  std::unique_ptr<Snapshot> snap = BuildSnapshot(services_, port_addressing_, *neighbors_, tables_, ++generation_);
+  publisher_->Publish(std::move(snap));
+}
+
+SetServicesResult Dataplane::SetServices(std::vector<ServiceConfig> services) {
+  RequireRunning();
+  SetServicesResult result = Apply(std::move(services));
+  Poll();  // ask for new next hops now rather than at the next timer tick
+  return result;
+}
+
+SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
+  uint64_t builds_before = tables_.builds();
+  // Build first: an invalid set throws here and nothing changes.
+  std::unique_ptr<Snapshot> snap = BuildSnapshot(services, port_addressing_, *neighbors_, tables_, generation_ + 1);
+
+  std::set<uint32_t> old_services, old_backends;
+  for (const ServiceConfig& s : services_) {
+    old_services.insert(s.id);
+    for (const BackendConfig& b : s.backends) old_backends.insert(b.id);
+  }
+  // Ids are reused after removal; counters restart from zero for the new owner.
+  for (const ServiceConfig& s : services) {
+    if (!old_services.count(s.id)) {
+      service_baseline_[s.id] = SumOverWorkers<ServiceCounters>(
+          [&](const WorkerContext& w) { return w.service_counters[s.id]; });
+    }
+    for (const BackendConfig& b : s.backends) {
+      if (!old_backends.count(b.id)) {
+        backend_baseline_[b.id] = SumOverWorkers<BackendCounters>(
+            [&](const WorkerContext& w) { return w.backend_counters[b.id]; });
+      }
+    }
+  }
+  std::vector<NeighborTarget> targets;
+  for (size_t p = 0; p < config_.ports.size(); p++) {
+    if (config_.ports[p].has_gateway) targets.push_back({config_.ports[p].gateway, static_cast<uint16_t>(p)});
+    if (config_.ports[p].has_gateway6) targets.push_back({config_.ports[p].gateway6, static_cast<uint16_t>(p)});
+  }
+  for (const ServiceConfig& s : services) {
+    for (const BackendConfig& b : s.backends) {
+      if (b.has_static_mac) continue;
+      const BackendView& view = snap->backends[b.id];
+      IpAddr next_hop = view.family == 6 ? MakeIpv6(view.next_hop6) : MakeIpv4(view.next_hop);
+      targets.push_back({next_hop, view.port_index});
+    }
+  }
+  neighbors_->SetTargets(targets);
+  {
+    std::lock_guard<std::mutex> lock(telemetry_mutex_);
+    services_ = std::move(services);
+  }
+  generation_++;
+  // Rebuilt against the moved-into services_: the snapshot keeps no pointers into
+  // the config, only into the shared Maglev tables.
+  publisher_->Publish(std::move(snap));
+  return SetServicesResult{generation_, tables_.builds() - builds_before};
+}
+
+bool Dataplane::SendNeighborRequest(uint16_t port_index, const IpAddr& target) {
+  if (workers_.empty() || port_index >= ports_.size()) return false;
+  const PortRuntime& port = port_runtime_[port_index];
+  if (target.family == 6 && !port.has_address6) return false;
+  struct rte_mbuf* m = rte_pktmbuf_alloc(pools_.at(ports_[port_index].socket));
+  if (m == nullptr) return false;
+  uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+  uint32_t len = target.family == 6
+                     ? BuildNeighborSolicit(data, rte_pktmbuf_tailroom(m), port.mac.addr_bytes, port.address6,
+                                            target.bytes.data())
+                     : BuildArpRequest(data, rte_pktmbuf_tailroom(m), port.mac.addr_bytes, port.address, Ipv4Of(target));
+  if (len == 0 || rte_pktmbuf_append(m, static_cast<uint16_t>(len)) == nullptr) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  m->port = port_index;
+  // Worker 0 transmits for the control thread: it owns a tx queue on every port.
+  if (rte_ring_sp_enqueue(workers_[0].context->send_ring, m) != 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
+}
+
+void Dataplane::Poll() {
+  RequireRunning();
+  uint64_t now = NowMs();
+  bool changed = false;
+  NeighborLearn learned[64];
+  for (Worker& w : workers_) {
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(w.context->learn_ring, learned, sizeof(NeighborLearn), 64, nullptr)) > 0) {
+      for (unsigned i = 0; i < n; i++) changed |= neighbors_->Learn(learned[i], now);
+    }
+  }
+  if (changed) Republish();
+  neighbors_->Tick(now, [this](uint16_t port, const IpAddr& target) { return SendNeighborRequest(port, target); });
+  publisher_->Reclaim();
+}
+
+void Dataplane::Stop() {
+  if (state_ != State::kRunning) return;
+  Teardown();
+}
+
+void Dataplane::Teardown() {
+  {
+    std::lock_guard<std::mutex> lock(telemetry_mutex_);
+    telemetry_ready_ = false;
+  }
+  stop_.store(true, std::memory_order_relaxed);
+  rte_eal_mp_wait_lcore();
+  for (size_t i = 0; i < nat_steering_.size(); i++) RemoveNatSteering(ports_[i].port_id, nat_steering_[i]);
+  nat_steering_.clear();
+  for (PortState& p : ports_) {
+    for (struct rte_ring* r : p.capture_rings) {
+      void* m;
+      while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<struct rte_mbuf*>(m));
+    }
+    StopPort(p);
+  }
+  for (Worker& w : workers_) {
+    WorkerContext* ctx = w.context;
+    void* m;
+    while (ctx->send_ring != nullptr && rte_ring_dequeue(ctx->send_ring, &m) == 0) {
+      rte_pktmbuf_free(static_cast<struct rte_mbuf*>(m));
+    }
+    rte_ring_free(ctx->send_ring);
+    rte_ring_free(ctx->learn_ring);
+    FlowTable::Destroy(ctx->flows);
+    FlowTable6::Destroy(ctx->flows6);
+    for (size_t p = 0; p < ports_.size(); p++) rte_free(ctx->tx[p]);
+    rte_free(ctx->counters);
+    rte_free(ctx->service_counters);
+    rte_free(ctx->backend_counters);
+    rte_free(ctx);
+  }
+  workers_.clear();
+  nat_.reset();
+  if (publisher_) publisher_->ReclaimAll();
+  publisher_.reset();
+  rte_free(rcu_);
+  rcu_ = nullptr;
+  for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
+  pools_.clear();
+  std::string runtime_dir = rte_eal_get_runtime_dir();
+  rte_eal_cleanup();
+  // rte_eal_cleanup leaves the runtime directory (telemetry sockets) behind; every
+  // instance has its own, so remove ours, and only if it is one of ours.
+  std::error_code ignored;
+  if (std::filesystem::path(runtime_dir).filename().string().rfind("sluice-", 0) == 0) {
+    std::filesystem::remove_all(runtime_dir, ignored);
+  }
+  state_ = State::kStopped;
+}
+
+template <typename T, typename F>
+T Dataplane::SumOverWorkers(F&& read) const {
+  T sum{};
+  for (const Worker& w : workers_) {
+    T v = read(*w.context);
+    auto* dst = reinterpret_cast<uint64_t*>(&sum);
+    const auto* src = reinterpret_cast<const uint64_t*>(&v);
+    static_assert(sizeof(T) % sizeof(uint64_t) == 0, "counter blocks are arrays of 64-bit counters");
+    for (size_t i = 0; i < sizeof(T) / sizeof(uint64_t); i++) dst[i] += src[i];
+  }
+  return sum;
+}
+
+std::vector<LcoreStatsView> Dataplane::LcoreStats() const {
+  RequireRunning();
+  std::vector<LcoreStatsView> out;
+  for (const Worker& w : workers_) {
+    const FlowTable& flows = *w.context->flows;
+    uint32_t nat_capacity = nat_ ? nat_->sessions_capacity(out.size()) : 0;
+    out.push_back(LcoreStatsView{w.context->lcore, flows.capacity(), FlowTable::MemoryBytes(flows.capacity()),
+                                 nat_capacity, *w.context->counters});
+  }
+  return out;
+}
+
+std::vector<ServiceStatsView> Dataplane::ServiceStats() const {
+  RequireRunning();
+  std::vector<ServiceStatsView> out;
+  for (const ServiceConfig& s : services_) {
+    ServiceStatsView view{&s, SumOverWorkers<ServiceCounters>([&](const WorkerContext& w) { return w.service_counters[s.id]; }), {}};
+    const ServiceCounters& base = service_baseline_[s.id];
+    view.counters.packets -= base.packets;
+    view.counters.bytes -= base.bytes;
+    view.counters.new_flows -= base.new_flows;
+    if (view.counters.active_flows < 0) view.counters.active_flows = 0;
+    for (const BackendConfig& b : s.backends) {
+      BackendCounters c = SumOverWorkers<BackendCounters>([&](const WorkerContext& w) { return w.backend_counters[b.id]; });
+      const BackendCounters& bb = backend_baseline_[b.id];
+      c.packets -= bb.packets;
+      c.bytes -= bb.bytes;
+      c.new_flows -= bb.new_flows;
+      view.backends.push_back(BackendStatsView{&b, c});
+    }
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+std::vector<NeighborInfo> Dataplane::Neighbors() const {
+  RequireRunning();
+  return neighbors_->List(NowMs());
+}
+
+PortState& Dataplane::RingPort(const std::string& name) {
+  RequireRunning();
+  for (PortState& p : ports_) {
+    if (p.name != name) continue;
+    if (p.inject_rings.empty()) throw CodedError(codes::kInvalidArgument, "port " + name + " is not a ring port");
+    return p;
+  }
+  throw CodedError(codes::kInvalidArgument, "no port named " + name);
+}
+
+// One frame as an mbuf chain of segments of at most `segment_bytes` (each
+// segment also at most one mbuf's data room); nullptr when the pool runs out.
+static struct rte_mbuf* FrameToMbufs(struct rte_mempool* pool, const uint8_t* data, size_t len,
+                                     uint32_t segment_bytes) {
+  struct rte_mbuf* head = nullptr;
+  size_t off = 0;
+  do {
+    struct rte_mbuf* seg = rte_pktmbuf_alloc(pool);
+    if (seg == nullptr) {
+      rte_pktmbuf_free(head);
+      return nullptr;
+    }
+    uint16_t n = static_cast<uint16_t>(std::min<size_t>({len - off, rte_pktmbuf_tailroom(seg), segment_bytes}));
+    std::memcpy(rte_pktmbuf_append(seg, n), data + off, n);
+    off += n;
+    if (head == nullptr) {
+      head = seg;
+    } else if (rte_pktmbuf_chain(head, seg) != 0) {
+      rte_pktmbuf_free(seg);
+      rte_pktmbuf_free(head);
+      throw CodedError(codes::kInvalidArgument, "a frame of " + std::to_string(len) + " bytes needs too many segments");
+    }
+  } while (off < len);
+  return head;
+}
+
+uint32_t Dataplane::Inject(const std::string& port, const std::vector<std::pair<const uint8_t*, size_t>>& frames,
+                           uint16_t queue, uint32_t segment_bytes) {
+  PortState& p = RingPort(port);
+  if (queue >= p.inject_rings.size()) throw CodedError(codes::kInvalidArgument, "queue " + std::to_string(queue) + " does not exist");
+  if (segment_bytes == 0) throw CodedError(codes::kInvalidArgument, "segmentBytes must be at least 1");
+  struct rte_mempool* pool = pools_.at(p.socket);
+  uint32_t injected = 0;
+  for (const auto& [data, len] : frames) {
+    if (len > UINT16_MAX) {
+      throw CodedError(codes::kInvalidArgument, "a frame of " + std::to_string(len) + " bytes does not fit a packet (at most 65535)");
+    }
+    struct rte_mbuf* m = FrameToMbufs(pool, data, len, segment_bytes);
+    if (m == nullptr) break;  // pool empty: the caller sees fewer frames taken
+    if (rte_ring_sp_enqueue(p.inject_rings[queue], m) != 0) {
+      rte_pktmbuf_free(m);
+      break;
+    }
+    injected++;
+  }
+  return injected;
+}
+
+std::vector<std::vector<uint8_t>> Dataplane::Capture(const std::string& port, uint32_t max) {
+  PortState& p = RingPort(port);
+  std::vector<std::vector<uint8_t>> out;
+  for (struct rte_ring* r : p.capture_rings) {
+    void* obj;
+    while (out.size() < max && rte_ring_sc_dequeue(r, &obj) == 0) {
+      auto* m = static_cast<struct rte_mbuf*>(obj);
+      std::vector<uint8_t> frame(m->pkt_len);
+      const void* data = rte_pktmbuf_read(m, 0, m->pkt_len, frame.data());
+      if (data != frame.data()) std::memcpy(frame.data(), data, m->pkt_len);
+      rte_pktmbuf_free(m);
+      out.push_back(std::move(frame));
+    }
+  }
+  return out;
+}
+
+int Dataplane::TelemetryStats(struct rte_tel_data* d) const {
+  std::lock_guard<std::mutex> lock(telemetry_mutex_);
+  if (!telemetry_ready_) return -1;
+  LcoreCounters sum = SumOverWorkers<LcoreCounters>([](const WorkerContext& w) { return *w.counters; });
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "generation", generation_);
+  rte_tel_data_add_dict_u64(d, "workers", workers_.size());
+  rte_tel_data_add_dict_u64(d, "rx_packets", sum.rx_packets);
+  rte_tel_data_add_dict_u64(d, "rx_bytes", sum.rx_bytes);
+  rte_tel_data_add_dict_u64(d, "tx_packets", sum.tx_queued - sum.drops[static_cast<uint32_t>(DropReason::kTxFull)]);
+  rte_tel_data_add_dict_u64(d, "forwarded", sum.forwarded);
+  rte_tel_data_add_dict_u64(d, "local_replies", sum.local_replies);
+  rte_tel_data_add_dict_u64(d, "flows_active", sum.flow_active);
+  rte_tel_data_add_dict_u64(d, "flow_hits", sum.flow_hits);
+  rte_tel_data_add_dict_u64(d, "flow_misses", sum.flow_misses);
+  rte_tel_data_add_dict_u64(d, "flow_evictions", sum.flow_evictions);
+  for (uint32_t r = 0; r < kDropReasonCount; r++) {
+    std::string name = std::string("drop_") + DropReasonName(static_cast<DropReason>(r));
+    rte_tel_data_add_dict_u64(d, name.c_str(), sum.drops[r]);
+  }
+  return 0;
+}
+
+int Dataplane::TelemetryServices(struct rte_tel_data* d) const {
+  std::lock_guard<std::mutex> lock(telemetry_mutex_);
+  if (!telemetry_ready_) return -1;
+  rte_tel_data_start_dict(d);
+  size_t shown = 0;
+  for (const ServiceConfig& s : services_) {
+    // A telemetry dict holds at most RTE_TEL_MAX_DICT_ENTRIES; the REST API has the rest.
+    if (++shown >= RTE_TEL_MAX_DICT_ENTRIES) {
+      rte_tel_data_add_dict_u64(d, "more_services", services_.size() - shown + 1);
+      break;
+    }
+    std::string text = FormatIp(s.vip) + ":" + std::to_string(s.port) + "/" +
+                       (s.protocol == IPPROTO_TCP ? "tcp" : "udp") +
+                       (s.forwarding == Forwarding::kTunnel ? " tunnel" : s.forwarding == Forwarding::kNat ? " nat" : " dsr") +
+                       " backends=" + std::to_string(s.backends.size());
+    rte_tel_data_add_dict_string(d, s.name.c_str(), text.c_str());
+  }
+  return 0;
+}
+
+}  // namespace sluice

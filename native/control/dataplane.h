@@ -1,0 +1,131 @@
+// The process's one data plane: the EAL, its ports and worker lcores, and the
+// control-side state that feeds them. Only the thread that started it (Node's
+// main thread, which the EAL made the main lcore) calls into it.
+#pragma once
+
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_telemetry.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config_types.h"
+#include "common/lcore_counters.h"
+#include "modes/nat/nat_forward.h"
+#include "control/nat_steering.h"
+#include "control/neighbor_resolver.h"
+#include "control/port_setup.h"
+#include "common/snapshot.h"
+#include "control/snapshot_publisher.h"
+#include "worker/context.h"
+
+namespace sluice {
+
+struct LcoreStatsView {
+  uint32_t lcore;
+  uint32_t flow_capacity;
+  uint64_t flow_memory_bytes;
+  uint32_t nat_capacity;  // sessions (pool pairs) the lcore can hold; 0 without nat pools
+  LcoreCounters counters;
+};
+
+struct BackendStatsView {
+  const BackendConfig* config;
+  BackendCounters counters;
+};
+
+struct ServiceStatsView {
+  const ServiceConfig* config;
+  ServiceCounters counters;
+  std::vector<BackendStatsView> backends;
+};
+
+struct SetServicesResult {
+  uint64_t generation;
+  uint64_t tables_built;
+};
+
+class Dataplane {
+ public:
+  static Dataplane& Instance();
+
+  // `services` are in force before the first packet is received.
+  void Start(DataplaneConfig config, std::vector<ServiceConfig> services);
+  SetServicesResult SetServices(std::vector<ServiceConfig> services);
+  // Control-thread housekeeping, called on a timer: neighbor learning, ARP and
+  // neighbor solicitations, and freeing snapshots whose grace period is over.
+  void Poll();
+  void Stop();
+
+  bool running() const { return state_ == State::kRunning; }
+  const std::vector<PortState>& ports() const { return ports_; }
+  // By port index; only ports with a nat pool have rules or a reason.
+  const std::vector<NatSteering>& nat_steering() const { return nat_steering_; }
+  const DataplaneConfig& config() const { return config_; }
+  const std::map<int, struct rte_mempool*>& mempools() const { return pools_; }  // by NUMA socket
+  std::vector<LcoreStatsView> LcoreStats() const;
+  std::vector<ServiceStatsView> ServiceStats() const;
+  std::vector<NeighborInfo> Neighbors() const;
+  uint64_t generation() const { return generation_; }
+  size_t retired_snapshots() const { return publisher_ ? publisher_->retired() : 0; }
+
+  // Called on the EAL's telemetry thread; 0 on success, negative when stopped.
+  int TelemetryStats(struct rte_tel_data* d) const;
+  int TelemetryServices(struct rte_tel_data* d) const;
+
+  // "ring" ports only. Each frame becomes a chain of segments of at most
+  // `segment_bytes` (and at most one mbuf's data room); stops early when the
+  // mempool or the rx ring is full and returns how many frames were taken.
+  uint32_t Inject(const std::string& port, const std::vector<std::pair<const uint8_t*, size_t>>& frames,
+                  uint16_t queue, uint32_t segment_bytes);
+  std::vector<std::vector<uint8_t>> Capture(const std::string& port, uint32_t max);
+
+ private:
+  enum class State { kIdle, kRunning, kStopped };
+  struct Worker {
+    WorkerContext* context = nullptr;
+  };
+
+  void RequireRunning() const;
+  void Teardown();
+  void CreateMempools();
+  void CreateWorkers();
+  void Republish();
+  SetServicesResult Apply(std::vector<ServiceConfig> services);
+  uint64_t NowMs() const;
+  bool SendNeighborRequest(uint16_t port_index, const IpAddr& target);
+  PortState& RingPort(const std::string& name);
+  template <typename T, typename F>
+  T SumOverWorkers(F&& read) const;
+
+  State state_ = State::kIdle;
+  DataplaneConfig config_;
+  uint32_t instance_ = 0;
+  std::vector<PortState> ports_;
+  std::vector<PortRuntime> port_runtime_;
+  std::vector<PortAddressing> port_addressing_;
+  std::map<int, struct rte_mempool*> pools_;  // by NUMA socket
+  std::vector<Worker> workers_;
+  std::unique_ptr<NatRuntime> nat_;  // when some port has a nat pool
+  std::vector<NatSteering> nat_steering_;
+  struct rte_rcu_qsbr* rcu_ = nullptr;
+  std::unique_ptr<SnapshotPublisher> publisher_;
+  std::atomic<bool> stop_{false};
+  std::vector<ServiceConfig> services_;  // written under telemetry_mutex_
+  // The telemetry thread reads services_ and the workers' counters; the control
+  // thread takes this lock to replace the former and to free the latter.
+  mutable std::mutex telemetry_mutex_;
+  bool telemetry_ready_ = false;
+  MaglevCache tables_;
+  std::unique_ptr<NeighborResolver> neighbors_;
+  uint64_t generation_ = 0;
+  std::vector<ServiceCounters> service_baseline_;
+  std::vector<BackendCounters> backend_baseline_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,244 @@
+#include "common/snapshot.h"
+
+#include <arpa/inet.h>
+#include <rte_common.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace sluice {
+
+std::string FormatIp(const IpAddr& ip) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(ip.family == 6 ? AF_INET6 : AF_INET, ip.bytes.data(), text, sizeof(text));
+  return text;
+}
+
+uint32_t Ipv4Of(const IpAddr& ip) {
+  uint32_t v;
+  std::memcpy(&v, ip.bytes.data(), 4);
+  return v;
+}
+
+void ServiceIndex::Build(const std::vector<ServiceView>& services) {
+  uint32_t size = rte_align32pow2(std::max<uint32_t>(4, 2 * static_cast<uint32_t>(services.size())));
+  slots_.assign(size, Slot{kEmptyKey, nullptr});
+  mask_ = size - 1;
+  vip_slots_.assign(size, 0);
+  vip_mask_ = size - 1;
+  for (uint32_t s = 0; s < services.size(); s++) {
+    const ServiceView& view = services[s];
+    if (view.family != 4) continue;
+    const uint64_t key = Key(view.vip, view.port, view.proto);
+    uint32_t i = Hash(key) & mask_;
+    while (slots_[i].key != kEmptyKey) i = (i + 1) & mask_;
+    slots_[i] = Slot{key, &view};
+    uint32_t v = HashVip(view.vip) & vip_mask_;
+    while (vip_slots_[v] != 0 && vip_slots_[v] != view.vip) v = (v + 1) & vip_mask_;
+    vip_slots_[v] = view.vip;
+  }
+}
+
+static bool TakesNewFlows(const BackendConfig& b) {
+  return b.admin == AdminState::kActive && b.weight > 0 && b.healthy;
+}
+
+static std::string BackendKey(const BackendConfig& b) {
+  return FormatIp(b.address) + ":" + std::to_string(b.port);
+}
+
+std::shared_ptr<const std::vector<uint32_t>> MaglevCache::Get(const ServiceConfig& service) {
+  std::vector<MaglevBackend> inputs;
+  std::vector<uint32_t> ids;
+  std::string signature = std::to_string(service.maglev_table_size);
+  for (const BackendConfig& b : service.backends) {
+    if (!TakesNewFlows(b)) continue;
+    inputs.push_back(MaglevBackend{BackendKey(b), b.weight});
+    ids.push_back(b.id);
+    signature += "|" + inputs.back().key + "#" + std::to_string(b.id) + "*" + std::to_string(b.weight);
+  }
+  auto found = std::find_if(entries_.begin(), entries_.end(),
+                            [&](const auto& e) { return e.first == service.id; });
+  if (found != entries_.end() && found->second.signature == signature) return found->second.table;
+
+  std::vector<uint32_t> table = BuildRendezvousTable(inputs, service.maglev_table_size);
+  for (uint32_t& slot : table) {
+    if (slot != kMaglevNoBackend) slot = ids[slot];
+  }
+  auto shared = std::make_shared<const std::vector<uint32_t>>(std::move(table));
+  builds_++;
+  if (found != entries_.end()) {
+    found->second = Entry{std::move(signature), shared};
+  } else {
+    entries_.emplace_back(service.id, Entry{std::move(signature), shared});
+  }
+  return shared;
+}
+
+void MaglevCache::Retain(const std::vector<ServiceConfig>& services) {
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const auto& e) {
+                                  return std::none_of(services.begin(), services.end(),
+                                                      [&](const ServiceConfig& s) { return s.id == e.first; });
+                                }),
+                 entries_.end());
+}
+
+bool UseStaticMac(BackendView& view, const BackendConfig& b) {
+  if (!b.has_static_mac) return false;
+  std::memcpy(view.mac.addr_bytes, b.mac.data(), 6);
+  view.mac_known = 1;
+  return true;
+}
+
+static int OnLinkPort(const std::vector<PortAddressing>& ports, uint32_t address) {
+  for (size_t p = 0; p < ports.size(); p++) {
+    if ((ports[p].address & ports[p].netmask) == (address & ports[p].netmask)) return static_cast<int>(p);
+  }
+  return -1;
+}
+
+// An off-link tunnel backend is reached through the gateway of the first port, in
+// config order, that has one: one rule an operator can predict, and a single
+// default route is how such hosts are usually set up.
+static int GatewayPort(const std::vector<PortAddressing>& ports) {
+  for (size_t p = 0; p < ports.size(); p++) {
+    if (ports[p].gateway != 0) return static_cast<int>(p);
+  }
+  return -1;
+}
+
+static bool IsNatPoolAddress(const std::vector<PortAddressing>& ports, uint32_t address) {
+  for (const PortAddressing& p : ports) {
+    if (std::find(p.nat_pool.begin(), p.nat_pool.end(), address) != p.nat_pool.end()) return true;
+  }
+  return false;
+}
+
+// A nat backend's replies come back to the pool of the port the packet left by.
+static void CheckNatBackend(const std::vector<PortAddressing>& ports, int port, uint32_t address,
+                            const std::string& where) {
+  if (port >= 0 && ports[port].nat_pool.empty()) {
+    throw std::invalid_argument(where + ": forwarding nat needs a nat pool on the backend's egress port");
+  }
+  if (IsNatPoolAddress(ports, address)) throw std::invalid_argument(where + ": the address is a nat pool address");
+}
+
+std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
+                                        const std::vector<PortAddressing>& ports,
+                                        const NeighborLookup& neighbors, MaglevCache& tables,
+                                        uint64_t generation) {
+  auto snap = std::make_unique<Snapshot>();
+  snap->generation = generation;
+  uint32_t max_backend_id = 0;
+  bool any_backend = false;
+  std::vector<bool> service_ids(kMaxServices, false);
+  for (const ServiceConfig& s : services) {
+    if (s.id >= kMaxServices || service_ids[s.id]) {
+      throw std::invalid_argument("service " + s.name + ": id " + std::to_string(s.id) +
+                                  " is out of range or used twice");
+    }
+    service_ids[s.id] = true;
+    for (const BackendConfig& b : s.backends) {
+      if (b.id >= kMaxBackendIds) {
+        throw std::invalid_argument("service " + s.name + ": backend id " + std::to_string(b.id) +
+                                    " is out of range");
+      }
+      max_backend_id = std::max(max_backend_id, b.id);
+      any_backend = true;
+    }
+  }
+  snap->backends.assign(any_backend ? max_backend_id + 1 : 0, BackendView{});
+  std::vector<bool> backend_ids(snap->backends.size(), false);
+
+  for (const ServiceConfig& s : services) {
+    if (s.vip.family == 6 && IsNatPoolAddress6(ports, s.vip.bytes.data())) {
+      throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");
+    }
+    if (s.vip.family == 4 && IsNatPoolAddress(ports, Ipv4Of(s.vip))) {
+      throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");
+    }
+    for (const BackendConfig& b : s.backends) {
+      const std::string where = "service " + s.name + " backend " + BackendKey(b);
+      if (backend_ids[b.id]) throw std::invalid_argument(where + ": backend id used twice");
+      backend_ids[b.id] = true;
+      if (b.address.family != s.vip.family) {
+        throw std::invalid_argument(where + ": a service and its backends share one address family; the VIP is IPv" +
+                                    std::to_string(s.vip.family));
+      }
+      // Neither dsr nor tunnel touches the client's packet, ports included.
+      if (s.forwarding != Forwarding::kNat && b.port != s.port) {
+        throw std::invalid_argument(where + ": " + (s.forwarding == Forwarding::kDsr ? "dsr" : "tunnel") +
+                                    " forwards without rewriting ports, so the backend port must be " +
+                                    std::to_string(s.port));
+      }
+      BackendView& view = snap->backends[b.id];
+      view.service_id = s.id;
+      view.family = b.address.family;
+      view.keeps_flows_of = b.admin != AdminState::kDisabled && b.healthy ? s.id : kKeepsNoFlows;
+      if (b.address.family == 6) {
+        FillBackend6(view, s, b, ports, neighbors, where);
+        continue;
+      }
+      uint32_t address = Ipv4Of(b.address);
+      uint32_t next_hop = address;
+      int port = OnLinkPort(ports, address);
+      if (port < 0 && s.forwarding != Forwarding::kDsr) {
+        port = GatewayPort(ports);
+        if (port < 0) {
+          throw std::invalid_argument(where + ": not inside any port's subnet, and no port has a gateway");
+        }
+        next_hop = ports[port].gateway;
+      }
+      if (port < 0) {
+        throw std::invalid_argument(where + ": not inside any port's subnet; dsr needs the backend on-link");
+      }
+      if (s.forwarding == Forwarding::kNat) CheckNatBackend(ports, port, address, where);
+      view.address = address;
+      view.next_hop = next_hop;
+      view.port_index = static_cast<uint16_t>(port);
+      view.egress_mac = ports[port].mac;
+      view.egress_mtu = ports[port].mtu;
+      view.port = htons(b.port);
+      if (s.forwarding == Forwarding::kTunnel) {
+        view.tunnel = MakeTunnelTarget(s.tunnel, address, ports[port].address, ports[port].mtu);
+      }
+      if (!UseStaticMac(view, b)) view.mac_known = neighbors.Lookup(next_hop, &view.mac) ? 1 : 0;
+    }
+    auto table = tables.Get(s);
+    snap->tables.push_back(table);
+    ServiceView view{};
+    view.id = s.id;
+    view.family = s.vip.family;
+    if (s.vip.family == 6) {
+      std::memcpy(view.vip6, s.vip.bytes.data(), 16);
+    } else {
+      view.vip = Ipv4Of(s.vip);
+    }
+    view.port = htons(s.port);
+    view.proto = s.protocol;
+    view.forwarding = static_cast<uint8_t>(s.forwarding);
+    view.table_size = static_cast<uint32_t>(table->size());
+    view.maglev = table->data();
+    snap->services.push_back(view);
+  }
+  for (size_t i = 0; i < snap->services.size(); i++) {
+    for (size_t j = 0; j < i; j++) {
+      const ServiceView& a = snap->services[i];
+      const ServiceView& b = snap->services[j];
+      bool same_vip = a.family == b.family && (a.family == 6 ? std::memcmp(a.vip6, b.vip6, 16) == 0 : a.vip == b.vip);
+      if (same_vip && a.port == b.port && a.proto == b.proto) {
+        throw std::invalid_argument("service " + services[i].name + ": same VIP, port and protocol as service " +
+                                    services[j].name);
+      }
+    }
+  }
+  tables.Retain(services);
+  snap->index.Build(snap->services);
+  snap->index6.Build(snap->services);
+  return snap;
+}
+
+}  // namespace sluice

@@ -1,0 +1,90 @@
+// One worker lcore's IPv6 connection table: 5-tuple -> backend, single-writer
+// like FlowTable (tables/flow_table.h), kept apart so the IPv4 table keeps its 16-byte
+// keys and its measured speed. IPv6 keys are 40 bytes and IPv6 service traffic
+// is the smaller share, so this one is rte_hash (positions index a record array
+// of backend, service and timeout state) rather than a second hand-tuned table.
+// Expiry is checked on lookup and swept a few positions per loop iteration.
+#pragma once
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "tables/flow_table.h"
+#include "common/lcore_counters.h"
+
+namespace sluice {
+
+struct alignas(8) FlowKey6 {
+  uint8_t src_addr[16];
+  uint8_t dst_addr[16];
+  uint16_t src_port;  // network order
+  uint16_t dst_port;
+  uint8_t proto;
+  uint8_t pad[3];     // always zero
+};
+static_assert(sizeof(FlowKey6) == 40, "hashed as 40 bytes");
+
+struct FlowRecord6 {
+  uint32_t backend_id;
+  uint32_t last_seen_ms;
+  uint16_t service_id;
+  uint8_t flags;      // FlowFlags
+};
+
+class FlowTable6 {
+ public:
+  // Returns nullptr with rte_errno set when the EAL cannot provide the memory.
+  static FlowTable6* Create(const char* name, uint32_t capacity, int socket, const FlowTimeouts& timeouts);
+  static void Destroy(FlowTable6* table);
+
+  static uint32_t HashOf(const FlowKey6& key) { return rte_hash_crc(&key, sizeof(key), kHashSeed); }
+
+  // The key's position, or -1.
+  int32_t Lookup(const FlowKey6& key, uint32_t sig) const {
+    int32_t pos = rte_hash_lookup_with_hash(hash_, &key, sig);
+    return pos < 0 ? -1 : pos;
+  }
+  const FlowRecord6& Record(int32_t pos) const { return records_[pos]; }
+  bool IsExpired(int32_t pos, uint32_t now_ms) const {
+    return now_ms - records_[pos].last_seen_ms > TimeoutMs(records_[pos].flags);
+  }
+  bool IsClosing(int32_t pos) const { return records_[pos].flags & kFlowClosing; }
+  void Touch(int32_t pos, uint32_t now_ms, bool closing) {
+    records_[pos].last_seen_ms = now_ms;
+    if (closing) records_[pos].flags |= kFlowClosing;
+  }
+  void Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing, uint32_t now_ms) {
+    FlowRecord6& r = records_[pos];
+    r.backend_id = backend_id;
+    r.service_id = service_id;
+    r.last_seen_ms = now_ms;
+    r.flags = static_cast<uint8_t>(kFlowInUse | (r.flags & kFlowUdp) | (closing ? kFlowClosing : 0));
+  }
+  // False when the table is full: the flow is then forwarded unremembered.
+  bool Insert(const FlowKey6& key, uint32_t sig, uint32_t backend_id, uint16_t service_id, bool closing,
+              uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services);
+  // Removes expired entries among up to `budget` positions, resuming where the
+  // last call stopped; called once per loop iteration, never per packet.
+  void Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services);
+
+  uint32_t capacity() const { return slots_; }  // most flows held at once
+
+ private:
+  static constexpr uint32_t kHashSeed = 0x5d1ce6;
+  uint32_t TimeoutMs(uint8_t flags) const {
+    if (flags & kFlowUdp) return timeouts_.udp_ms;
+    return (flags & kFlowClosing) ? timeouts_.tcp_closing_ms : timeouts_.tcp_ms;
+  }
+
+  struct rte_hash* hash_ = nullptr;
+  FlowRecord6* records_ = nullptr;  // by rte_hash position
+  uint32_t sweep_cursor_ = 0;
+  uint32_t slots_ = 0;
+  uint32_t active_ = 0;
+  FlowTimeouts timeouts_{};
+};
+
+}  // namespace sluice

@@ -1,0 +1,128 @@
+// What BuildSnapshot precomputes for the per-packet path: which flows a backend
+// keeps, the 12 bytes of a dsr rewrite, the egress MTU, and the service index.
+#include "common/snapshot.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include <doctest/doctest.h>
+
+namespace {
+
+using sluice::BackendConfig;
+using sluice::BackendView;
+using sluice::IpAddr;
+using sluice::ServiceConfig;
+
+IpAddr V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  IpAddr ip;
+  ip.bytes[0] = a;
+  ip.bytes[1] = b;
+  ip.bytes[2] = c;
+  ip.bytes[3] = d;
+  return ip;
+}
+
+BackendConfig Backend(uint32_t id, uint8_t host) {
+  BackendConfig b{};
+  b.id = id;
+  b.address = V4(10, 0, 0, host);
+  b.port = 80;
+  b.weight = 1;
+  b.has_static_mac = true;
+  b.mac = {0x02, 0, 0, 0, 0, host};
+  return b;
+}
+
+ServiceConfig Service(uint32_t id, uint8_t vip_host, std::vector<BackendConfig> backends) {
+  ServiceConfig s{};
+  s.id = id;
+  s.name = "s" + std::to_string(id);
+  s.vip = V4(192, 0, 2, vip_host);
+  s.port = 80;
+  s.protocol = IPPROTO_TCP;
+  s.maglev_table_size = 251;
+  s.backends = std::move(backends);
+  return s;
+}
+
+struct NoNeighbors : sluice::NeighborLookup {
+  bool Lookup(uint32_t, struct rte_ether_addr*) const override { return false; }
+};
+
+std::vector<sluice::PortAddressing> OnePort() {
+  sluice::PortAddressing port{};
+  port.address = htonl(0x0a0000fe);  // 10.0.0.254/24
+  port.netmask = htonl(0xffffff00);
+  port.mtu = 1400;
+  port.mac = {{0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}};
+  return {port};
+}
+
+std::unique_ptr<sluice::Snapshot> Build(const std::vector<ServiceConfig>& services) {
+  sluice::MaglevCache tables;
+  return sluice::BuildSnapshot(services, OnePort(), NoNeighbors(), tables, 1);
+}
+
+}  // namespace
+
+TEST_CASE("snapshot: a backend keeps its own service's flows only while not disabled and healthy") {
+  BackendConfig active = Backend(0, 1);
+  BackendConfig draining = Backend(1, 2);
+  draining.weight = 0;
+  BackendConfig disabled = Backend(2, 3);
+  disabled.admin = sluice::AdminState::kDisabled;
+  BackendConfig unhealthy = Backend(6, 4);
+  unhealthy.healthy = false;
+  auto snap = Build({Service(3, 1, {active, draining, disabled, unhealthy})});
+  CHECK(sluice::KeepsFlowsOf(snap->Backend(0), 3));
+  CHECK(sluice::KeepsFlowsOf(snap->Backend(1), 3));
+  CHECK_FALSE(sluice::KeepsFlowsOf(snap->Backend(2), 3));
+  CHECK_FALSE(sluice::KeepsFlowsOf(snap->Backend(6), 3));
+  // Another service's flow never stays on it.
+  CHECK_FALSE(sluice::KeepsFlowsOf(snap->Backend(0), 0));
+  CHECK_FALSE(sluice::KeepsFlowsOf(snap->Backend(0), 4));
+  // Ids between configured ones exist in the vector but keep nothing, not even
+  // for service 0, whose id a zeroed view would name.
+  for (uint32_t id = 3; id < 6; id++) {
+    REQUIRE(snap->Backend(id) != nullptr);
+    CHECK_FALSE(sluice::KeepsFlowsOf(snap->Backend(id), 0));
+    CHECK_FALSE(sluice::KeepsFlowsOf(snap->Backend(id), 3));
+  }
+  // Beyond the vector: no view at all.
+  CHECK(snap->Backend(7) == nullptr);
+  CHECK_FALSE(sluice::KeepsFlowsOf(snap->Backend(7), 3));
+}
+
+TEST_CASE("snapshot: a dsr rewrite's 12 bytes are the backend's MAC, then the egress port's") {
+  auto snap = Build({Service(0, 1, {Backend(4, 9)})});
+  const BackendView* b = snap->Backend(4);
+  REQUIRE(b != nullptr);
+  const uint8_t expected[12] = {0x02, 0, 0, 0, 0, 9, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+  CHECK(std::memcmp(sluice::DsrMacs(*b), expected, sizeof(expected)) == 0);
+  CHECK(b->egress_mtu == 1400);
+  CHECK(b->mac_known == 1);
+}
+
+TEST_CASE("snapshot: the service index finds each service by VIP, port and protocol, and nothing else") {
+  std::vector<ServiceConfig> services;
+  for (uint32_t id = 0; id < 40; id++) services.push_back(Service(id, static_cast<uint8_t>(id + 1), {Backend(id, 1)}));
+  ServiceConfig udp = Service(40, 1, {Backend(40, 1)});
+  udp.protocol = IPPROTO_UDP;
+  services.push_back(udp);
+  auto snap = Build(services);
+  for (uint32_t id = 0; id < 40; id++) {
+    const sluice::ServiceView* s = snap->index.Find(htonl(0xc0000200 | (id + 1)), htons(80), IPPROTO_TCP);
+    REQUIRE(s != nullptr);
+    CHECK(s->id == id);
+    CHECK(s == &snap->services[id]);
+  }
+  const sluice::ServiceView* s = snap->index.Find(htonl(0xc0000201), htons(80), IPPROTO_UDP);
+  REQUIRE(s != nullptr);
+  CHECK(s->id == 40);
+  CHECK(snap->index.Find(htonl(0xc0000201), htons(81), IPPROTO_TCP) == nullptr);
+  CHECK(snap->index.Find(htonl(0xc0000200 | 41), htons(80), IPPROTO_TCP) == nullptr);
+  CHECK(snap->index.Find(htonl(0xc0000201), htons(80), IPPROTO_ICMP) == nullptr);
+}
