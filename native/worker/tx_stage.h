@@ -117,6 +117,13 @@ inline void RewriteDsr(WorkerContext& w, TxStage& stage, const BackendView& b, u
 // Cuts `m` to `len` bytes (len <= pkt_len), across segments: Ethernet padding
 // behind the IP packet may fill whole trailing segments of a hostile frame,
 // which rte_pktmbuf_trim (last segment only) cannot remove.
+// Makes `m` `new_len` bytes long; false when it cannot grow that far.
+inline bool Resize(struct rte_mbuf* m, uint32_t new_len) {
+  uint32_t len = rte_pktmbuf_data_len(m);
+  if (new_len < len) return rte_pktmbuf_trim(m, static_cast<uint16_t>(len - new_len)) == 0;
+  return new_len == len || rte_pktmbuf_append(m, static_cast<uint16_t>(new_len - len)) != nullptr;
+}
+
 inline void TrimTo(struct rte_mbuf* m, uint32_t len) {
   // The common case: a minimum-size frame's padding, in its only segment.
   if (m->next == nullptr) {

@@ -1,0 +1,143 @@
+// Forwarding of a burst's IPv4 service packets: the flow table's lookup, the
+// backend (remembered, or picked from the service's lookup table and
+// remembered), the mode's rewrite, and the staged sends.
+#include <rte_ip.h>
+
+#include <cstring>
+
+#include "modes/tunnel.h"
+#include "packet/icmp_errors.h"
+#include "packet/tcp_flags.h"
+#include "worker/burst.h"
+#include "worker/forward.h"
+#include "worker/tx_stage.h"
+
+namespace sluice {
+namespace {
+
+// tunnel: the client's packet, unchanged, inside an outer IPv4 (and for GUE, UDP)
+// header to the backend, sent to the next hop; Ethernet padding is cut off first.
+inline void EncapsulateTunnel(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
+                              struct rte_mbuf* m, uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms,
+                              bool answer_too_big) {
+  const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t l2_len = m->l2_len;
+  uint16_t inner_length = rte_be_to_cpu_16(
+      reinterpret_cast<const struct rte_ipv4_hdr*>(frame + l2_len)->total_length);
+  if (inner_length > b.tunnel.max_inner_length) {
+    if (!answer_too_big) return Drop(w, m, DropReason::kMtuExceeded);
+    return RefuseTooBig(w, stage, m, ingress_port, now_ms, w.counters->icmp_frag_needed_sent, MakeIcmpFragNeeded,
+                        b.tunnel.max_inner_length);
+  }
+  if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
+  auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel.overhead));
+  if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
+  Encapsulate(start, l2_len, inner_length, b.tunnel, flow_hash, w.ip_id++, b.mac, b.egress_mac);
+  StageToBackend(w, stage, b, backend_id, m);
+}
+
+// Stores a new flow in the table if admission allows; forwarding does not depend
+// on it (see tables/admission.h).
+inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bool closing, uint32_t now_ms) {
+  LcoreCounters& c = *w.counters;
+  FlowTable& flows = *w.flows;
+  FlowSlot slot = flows.Choose(p.hash, now_ms, c.flow_active);
+  if (!w.admission.TryAdmit()) {
+    c.flow_admission_refused++;
+    if (slot.displaces == FlowSlot::kLive) c.flow_admission_protected++;
+    return;
+  }
+  if (slot.position < 0) {
+    c.flow_insert_failures++;
+    return;
+  }
+  flows.Occupy(slot, p.key, backend_id, static_cast<uint16_t>(p.service->id), closing, now_ms, c,
+               w.service_counters);
+}
+
+inline uint32_t MaglevPick(const ServiceView& service, const FlowHash& hash) {
+  return service.maglev[MaglevSlot(hash.sig, service.table_size)];
+}
+
+// The flow's remembered backend while it is live and still usable, else a fresh
+// Maglev pick, remembered. id kMaglevNoBackend when the service has none.
+inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
+  FlowTable& flows = *w.flows;
+  LcoreCounters& c = *w.counters;
+  const ServiceView& service = *p.service;
+  bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
+  // Looked up one at a time, after the previous packet's insert: two packets
+  // of one new flow in the same burst then share one entry.
+  int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
+  if (pos < 0) {
+    c.flow_misses++;
+    uint32_t backend_id = MaglevPick(service, p.hash);
+    if (backend_id == kMaglevNoBackend) return {backend_id, nullptr};
+    Remember(w, p, backend_id, closing_now, now_ms);
+    CountNewFlow(w, service.id, backend_id);
+    return Picked(snap, backend_id);
+  }
+  uint32_t remembered = flows.BackendId(pos);
+  uint16_t service_id = flows.ServiceId(pos);
+  const BackendView* b = snap.Backend(remembered);
+  bool expired = flows.IsExpired(pos, now_ms);
+  bool reopened = flows.IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+  bool usable = service_id == service.id && KeepsFlowsOf(b, service.id);
+  if (!expired && !reopened && usable) {
+    c.flow_hits++;
+    flows.Touch(pos, now_ms, closing_now);
+    return {remembered, b};
+  }
+  c.flow_misses++;
+  if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
+  uint32_t backend_id = MaglevPick(service, p.hash);
+  if (backend_id == kMaglevNoBackend) return {backend_id, nullptr};
+  if (service_id != service.id) {
+    w.service_counters[service_id].active_flows--;
+    w.service_counters[service.id].active_flows++;
+  }
+  flows.Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
+  CountNewFlow(w, service.id, backend_id);
+  return Picked(snap, backend_id);
+}
+
+// Where the quoted flow's packets go now, without touching its entry: an error
+// must not keep a flow alive, and a flow it names may not exist on this lcore.
+inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, const Pending& p) {
+  FlowTable& flows = *w.flows;
+  const ServiceView& service = *p.service;
+  int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
+  if (pos >= 0) {
+    uint32_t remembered = flows.BackendId(pos);
+    const BackendView* b = snap.Backend(remembered);
+    if (flows.ServiceId(pos) == service.id && KeepsFlowsOf(b, service.id)) {
+      return {remembered, b};
+    }
+  }
+  return Picked(snap, MaglevPick(service, p.hash));
+}
+
+}  // namespace
+
+void ForwardIpv4(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint16_t ingress_port,
+                 uint32_t now_ms) {
+  FlowTable& flows = *w.flows;
+  // Primary buckets were prefetched in Classify; this pass searches them and
+  // fetches the secondary buckets the lookups below will read (tables/flow_table.h),
+  // all of a burst's at once.
+  for (uint32_t i = 0; i < n; i++) pending[i].probe = flows.ProbePrimary(pending[i].key, pending[i].hash);
+  LcoreCounters& c = *w.counters;
+  TxStage stage;
+
+  for (uint32_t i = 0; i < n; i++) {
+    Pending& p = pending[i];
+    BackendPick pick = p.quoted ? BackendOfQuotedFlow(w, snap, p) : BackendOfFlow(w, snap, p, now_ms);
+    // No ICMP error is ever sent about an ICMP error (RFC 1122 3.2.2).
+    SendToBackend(w, c, stage, *p.service, pick, p.mbuf, p.quoted, [&](const BackendView& b) {
+      EncapsulateTunnel(w, stage, b, pick.id, p.mbuf, p.hash.sig, ingress_port, now_ms, !p.quoted);
+    });
+  }
+  SendStaged(w, stage);
+}
+
+}  // namespace sluice

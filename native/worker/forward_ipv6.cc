@@ -1,0 +1,133 @@
+// Forwarding of a burst's IPv6 service packets, as forward_ipv4.cc does for
+// IPv4, through the IPv6 flow table; tunnels are IPv6-in-IPv6 or GUE over IPv6.
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <cstring>
+
+#include "modes/tunnel6.h"
+#include "packet/icmpv6_errors.h"
+#include "packet/tcp_flags.h"
+#include "tables/flow_table6.h"
+#include "worker/burst.h"
+#include "worker/forward.h"
+#include "worker/tx_stage.h"
+
+namespace sluice {
+namespace {
+
+// The outer UDP checksum over the pseudo header, UDP header and inner packet,
+// segments included (DPDK's mbuf variant of rte_ipv6_udptcp_cksum is still
+// experimental in 22.11).
+inline uint16_t Gue6Checksum(const struct rte_mbuf* m, const struct rte_ipv6_hdr* outer, uint32_t l2_len) {
+  uint16_t raw = 0;
+  uint32_t l4_len = rte_be_to_cpu_16(outer->payload_len);
+  rte_raw_cksum_mbuf(m, l2_len + sizeof(*outer), l4_len, &raw);
+  uint32_t sum = uint32_t{raw} + rte_ipv6_phdr_cksum(outer, 0);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t cksum = static_cast<uint16_t>(~sum);
+  return cksum == 0 ? 0xffff : cksum;  // 0 would mean "no checksum", which IPv6 forbids
+}
+
+void EncapsulateTunnel6(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
+                        struct rte_mbuf* m, uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms,
+                        bool answer_too_big) {
+  uint32_t l2_len = m->l2_len;
+  const auto* inner = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr*, l2_len);
+  uint32_t inner_length = rte_be_to_cpu_16(inner->payload_len) + sizeof(struct rte_ipv6_hdr);
+  if (inner_length > b.tunnel6.max_inner_length) {
+    if (!answer_too_big) return Drop(w, m, DropReason::kMtuExceeded);
+    return RefuseTooBig(w, stage, m, ingress_port, now_ms, w.counters->icmp_packet_too_big_sent,
+                        MakeIcmpv6PacketTooBig, b.tunnel6.max_inner_length);
+  }
+  if (rte_pktmbuf_pkt_len(m) > l2_len + inner_length) TrimTo(m, l2_len + inner_length);
+  auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, b.tunnel6.overhead));
+  if (start == nullptr) return Drop(w, m, DropReason::kNoHeadroom);
+  Encapsulate6(start, l2_len, static_cast<uint16_t>(inner_length), b.tunnel6, flow_hash, b.mac, b.egress_mac);
+  if (b.tunnel6.outer_proto == IPPROTO_UDP) {
+    auto* outer = reinterpret_cast<struct rte_ipv6_hdr*>(start + l2_len);
+    auto* udp = reinterpret_cast<struct rte_udp_hdr*>(outer + 1);
+    udp->dgram_cksum = Gue6Checksum(m, outer, l2_len);
+  }
+  StageToBackend(w, stage, b, backend_id, m);
+}
+
+// Where the quoted flow's packets go now, its entry untouched (see BackendOfQuotedFlow
+// in forward_ipv4.cc).
+uint32_t QuotedFlowBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p) {
+  const ServiceView& service = *p.service;
+  int32_t pos = w.flows6 != nullptr ? w.flows6->Lookup(p.key, p.sig) : -1;
+  if (pos >= 0) {
+    const FlowRecord6& r = w.flows6->Record(pos);
+    const BackendView* b = snap.Backend(r.backend_id);
+    if (r.service_id == service.id && KeepsFlowsOf(b, service.id)) {
+      return r.backend_id;
+    }
+  }
+  return service.maglev[MaglevSlot(p.sig, service.table_size)];
+}
+
+// The flow's backend: remembered, or picked by Maglev and remembered when the
+// table has room. kMaglevNoBackend when the service has none.
+uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p, uint32_t now_ms) {
+  const ServiceView& service = *p.service;
+  LcoreCounters& c = *w.counters;
+  bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
+  FlowTable6* flows = w.flows6;
+  int32_t pos = flows != nullptr ? flows->Lookup(p.key, p.sig) : -1;
+  if (pos >= 0) {
+    const FlowRecord6& r = flows->Record(pos);
+    const BackendView* b = snap.Backend(r.backend_id);
+    bool expired = flows->IsExpired(pos, now_ms);
+    bool reopened = flows->IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+    bool usable = r.service_id == service.id && KeepsFlowsOf(b, service.id);
+    if (!expired && !reopened && usable) {
+      c.flow_hits++;
+      flows->Touch(pos, now_ms, closing_now);
+      return r.backend_id;
+    }
+    c.flow_misses++;
+    if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
+    uint32_t backend_id = service.maglev[MaglevSlot(p.sig, service.table_size)];
+    if (backend_id == kMaglevNoBackend) return backend_id;
+    if (r.service_id != service.id) {
+      w.service_counters[r.service_id].active_flows--;
+      w.service_counters[service.id].active_flows++;
+    }
+    flows->Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
+    CountNewFlow(w, service.id, backend_id);
+    return backend_id;
+  }
+  c.flow_misses++;
+  uint32_t backend_id = service.maglev[MaglevSlot(p.sig, service.table_size)];
+  if (backend_id == kMaglevNoBackend) return backend_id;
+  if (flows == nullptr || !w.admission.TryAdmit()) {
+    if (flows != nullptr) c.flow_admission_refused++;
+  } else if (!flows->Insert(p.key, p.sig, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms, c,
+                            w.service_counters)) {
+    c.flow_insert_failures++;
+  }
+  CountNewFlow(w, service.id, backend_id);
+  return backend_id;
+}
+
+}  // namespace
+
+void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint32_t n, uint16_t ingress_port,
+                 uint32_t now_ms) {
+  TxStage stage;
+  LcoreCounters& c = *w.counters;
+  for (uint32_t i = 0; i < n; i++) {
+    Pending6& p = pending[i];
+    uint32_t backend_id = p.quoted ? QuotedFlowBackend6(w, snap, p) : PickBackend6(w, snap, p, now_ms);
+    BackendPick pick = Picked(snap, backend_id);
+    // No ICMPv6 error is ever sent about an ICMPv6 error (RFC 4443 2.4).
+    SendToBackend(w, c, stage, *p.service, pick, p.mbuf, p.quoted, [&](const BackendView& b) {
+      EncapsulateTunnel6(w, stage, b, backend_id, p.mbuf, p.sig, ingress_port, now_ms, !p.quoted);
+    });
+  }
+  SendStaged(w, stage);
+}
+
+}  // namespace sluice
