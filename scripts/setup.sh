@@ -70,14 +70,14 @@ if stale node_modules/.package-lock.json package.json package-lock.json; then
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 # The addon's own sources only: native/ also holds the test and fuzzer builds.
-if stale build/Release/sluice.node native/*.cc native/*.h binding.gyp; then
+if stale build/Release/sluice.node native/{common,packet,tables,modes,worker,control,addon} binding.gyp scripts/lib/native-sources.sh; then
   say "building the addon"
   npx --no-install node-gyp rebuild -j 2 >/tmp/sluice-node-gyp.log 2>&1 || {
     cat /tmp/sluice-node-gyp.log >&2
     exit 1
   }
 fi
-if stale dist/.built src test tsconfig.json; then
+if stale dist/.built src tools test tsconfig.json; then
   say "compiling TypeScript"
   rm -rf dist
   npx --no-install tsc -p tsconfig.json

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnIn } from '../../src/testbed/netns';
-import { BACKENDS, CLIENT_NS, VIP, down, up } from '../../src/testbed/topology';
+import { spawnIn } from '../../tools/testbed/netns';
+import { BACKENDS, CLIENT_NS, VIP, down, up } from '../../tools/testbed/topology';
 import type { DaemonProcess } from './daemon-process';
 
 export const URL_VIP = `http://${VIP}/`;

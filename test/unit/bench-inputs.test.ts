@@ -1,0 +1,268 @@
+// The benchmark's inputs and derived figures, without running it: the pcap
+// writer's repeated flows (many frames, few flows) and disjoint flow ranges,
+// the scaling run's configs, the report's split of the 1M-flow cost into what
+// many frames and what many flows add, its table-only ceiling and scaling
+// table, and the isolation ratio from alternating unloaded and loaded windows.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FRAME_LEN, flowPcap, flowSource } from '../../tools/bench/pcap-flows';
+import { summarizeIsolation } from '../../tools/bench/isolation';
+import { natSessionsCost, renderCeiling, renderFrameSplit, renderIsolation, renderScaling } from '../../tools/bench/report';
+import type { ScalingRow, ThroughputRow } from '../../tools/bench/results';
+import { benchConfig, benchLcores, replayDevice, testpmdCores } from '../../tools/bench/sluice-config';
+import { testpmdArgs } from '../../tools/bench/testpmd-run';
+
+const GLOBAL_HEADER_LEN = 24;
+const RECORD_LEN = 16 + FRAME_LEN;
+
+function frames(pcap: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = GLOBAL_HEADER_LEN; off < pcap.length; off += RECORD_LEN) {
+    assert.equal(pcap.readUInt32LE(off + 8), FRAME_LEN, 'captured length');
+    out.push(pcap.subarray(off + 16, off + RECORD_LEN));
+  }
+  return out;
+}
+
+function ipv4HeaderSumOk(frame: Buffer): boolean {
+  let sum = 0;
+  for (let i = 14; i < 34; i += 2) sum += frame.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
+
+describe('flowPcap', () => {
+  const o = { vip: '10.99.0.100', port: 80, flags: 0x10 };
+
+  test('one frame per flow by default, each a distinct source', () => {
+    const list = frames(flowPcap({ ...o, flows: 5 }));
+    assert.equal(list.length, 5);
+    assert.equal(new Set(list.map((f) => f.toString('hex'))).size, 5);
+  });
+
+  test('frames beyond the flows repeat them in order, byte for byte, with valid headers', () => {
+    const list = frames(flowPcap({ ...o, flows: 3, frames: 8 }));
+    assert.equal(list.length, 8);
+    for (let i = 0; i < 8; i++) {
+      const src = flowSource(i % 3);
+      assert.equal(list[i].readUInt32BE(26), src.address, `frame ${i} source address`);
+      assert.equal(list[i].readUInt16BE(34), src.port, `frame ${i} source port`);
+      assert.deepEqual(list[i], list[i % 3], `frame ${i} repeats frame ${i % 3}`);
+      assert.ok(ipv4HeaderSumOk(list[i]), `frame ${i} IPv4 checksum`);
+    }
+  });
+
+  test('pcaps of disjoint flow ranges share no flow', () => {
+    const a = frames(flowPcap({ ...o, flows: 4 }));
+    const b = frames(flowPcap({ ...o, flows: 4, firstFlow: 4 }));
+    for (let i = 0; i < 4; i++) {
+      assert.equal(b[i].readUInt32BE(26), flowSource(4 + i).address, `frame ${i} of the second pcap is flow ${4 + i}`);
+      assert.ok(ipv4HeaderSumOk(b[i]), `frame ${i} IPv4 checksum`);
+    }
+    const sources = new Set([...a, ...b].map((f) => `${f.readUInt32BE(26)}:${f.readUInt16BE(34)}`));
+    assert.equal(sources.size, 8);
+    assert.throws(() => flowPcap({ ...o, flows: 4, firstFlow: -1 }), RangeError);
+    assert.throws(() => flowPcap({ ...o, flows: 4, firstFlow: 1.5 }), RangeError);
+  });
+
+  test('fewer frames than flows, or no flows, is refused', () => {
+    assert.throws(() => flowPcap({ ...o, flows: 4, frames: 3 }), RangeError);
+    assert.throws(() => flowPcap({ ...o, flows: 0 }), RangeError);
+  });
+});
+
+describe('renderFrameSplit', () => {
+  const round = (processNs: number) => ({ sluiceMpps: 10, testpmdMpps: 20, rxonlyMpps: 30, tableOnlyMpps: 15,
+    statelessMpps: 25, receiveNs: 30, processNs });
+  const row = (flows: number, receiveNs: number, processNs: number, rounds: number[] = []): ThroughputRow => ({
+    mode: 'dsr', flows, sluiceMpps: 1000 / (receiveNs + processNs), testpmdMpps: 20, ratio: 0.5, rxonlyMpps: 30,
+    tableOnlyMpps: 15, statelessMpps: 25, receiveNs, processNs, rounds: rounds.map(round), sluiceHits: 0, sluiceMisses: 0, sluiceDrops: 0, warmSec: 0,
+    sluiceCommand: '', testpmdCommand: '', testpmdSamples: [],
+  });
+  // Per round, many flows minus the frames run: 12, 16 and -1 ns; their median 12.
+  const rows = [row(1024, 12, 50), row(1048576, 29, 64, [64, 66, 60])];
+  const split = { flows: 1024, frames: 1048576, sluiceMpps: 12.5, receiveNs: 27, processNs: 52,
+    rounds: [52, 50, 61].map(round), command: '' };
+
+  test('the three dsr runs side by side, and what frames and flows each add', () => {
+    const text = renderFrameSplit(rows, split).join('\n');
+    assert.match(text, /\| 1K \| 1K \| 16\.13 \| 12\.0 ns \| 50\.0 ns \|/);
+    assert.match(text, /\| 1K \| 1M \| 12\.50 \| 27\.0 ns \| 52\.0 ns \|/);
+    assert.match(text, /\| 1M \| 1M \| 10\.75 \| 29\.0 ns \| 64\.0 ns \|/);
+    assert.match(text, /receive calls 15\.0 ns per packet/);
+    assert.match(text, /processing 2\.0 ns \(the replay[^)]*\)\. Many flows then add 12\.0 ns of processing/);
+    assert.match(text, /per round: 12\.0 ns, 16\.0 ns, -1\.0 ns\)/);
+  });
+
+  test('many frames measured as no slower is said to add nothing to the processing', () => {
+    const text = renderFrameSplit(rows, { ...split, processNs: 49 }).join('\n');
+    assert.match(text, /and Sluice's processing nothing measurable \(-1\.0 ns\)\. Many flows/);
+  });
+
+  test('many flows measured as no slower in most rounds is said to add nothing, not a negative cost', () => {
+    const text = renderFrameSplit([rows[0], row(1048576, 29, 64, [50, 66, 55])], split).join('\n');
+    assert.match(text, /Many flows added nothing this run could tell from its noise \(per round: -2\.0 ns, 16\.0 ns, -6\.0 ns\)/);
+  });
+
+  test('nothing without the split run or its neighbours', () => {
+    assert.deepEqual(renderFrameSplit(rows, undefined), []);
+    assert.deepEqual(renderFrameSplit([rows[0]], split), []);
+  });
+
+  test('what many nat sessions add to its processing comes from the run, not from a past one', () => {
+    const nat = (r: ThroughputRow): ThroughputRow => ({ ...r, mode: 'nat' });
+    const line = natSessionsCost([...rows, nat(row(1024, 12, 46.8)), nat(row(1048576, 29, 50.1))]);
+    assert.equal(line, '  1M sessions add only 3.3 ns to its processing (46.8 ns at 1K, 50.1 at 1M): ' +
+      'nat is bound by its instructions.');
+    assert.equal(natSessionsCost(rows), '  nat is bound by its instructions.', 'no nat rows: no figures');
+  });
+});
+
+describe('renderCeiling', () => {
+  type Round = ThroughputRow['rounds'][number];
+  const round = (testpmdMpps: number, tableOnlyMpps: number, statelessMpps: number, sluiceMpps: number): Round => ({
+    sluiceMpps, testpmdMpps, rxonlyMpps: 30, tableOnlyMpps, statelessMpps, receiveNs: 0, processNs: 0,
+  });
+  // Each row's figures are the medians of its rounds, as main.ts computes them.
+  const row = (mode: ThroughputRow['mode'], flows: number, rounds: Round[]): ThroughputRow => {
+    const med = (f: (x: Round) => number) => [...rounds.map(f)].sort((a, b) => a - b)[Math.floor(rounds.length / 2)];
+    return {
+      mode, flows, sluiceMpps: med((x) => x.sluiceMpps), testpmdMpps: med((x) => x.testpmdMpps),
+      ratio: med((x) => x.sluiceMpps / x.testpmdMpps), rxonlyMpps: 30, tableOnlyMpps: med((x) => x.tableOnlyMpps),
+      statelessMpps: med((x) => x.statelessMpps), receiveNs: 0, processNs: 0, rounds, sluiceHits: 0, sluiceMisses: 0,
+      sluiceDrops: 0, warmSec: 0, sluiceCommand: '', testpmdCommand: '', testpmdSamples: [],
+    };
+  };
+  const small = row('dsr', 1024, [round(32, 25, 40, 18), round(30, 24, 38, 17), round(33, 26, 41, 18.5)]);
+  // At 1M: table only at 62%, 60%, 65% of testpmd in its rounds (median 62%).
+  const large = row('dsr', 1048576, [round(22, 13.64, 26, 11), round(20, 12, 25, 10), round(23, 14.95, 27, 12)]);
+  const tunnel = row('tunnel', 1048576, [round(22, 13.64, 26, 10), round(20, 12, 25, 9), round(23, 14.95, 27, 10.5)]);
+
+  test('every forwarder side by side per flow count, with each one\'s median ratio to testpmd', () => {
+    const text = renderCeiling([small, large, tunnel]).join('\n');
+    assert.match(text, /\| 1K \| 32\.00 \| 40\.00 \(125%\) \| 25\.00 \(79%\) \| 18\.00 \(56%\) \| — \|/);
+    assert.match(text, /\| 1M \| 22\.00 \| 26\.00 \(118%\) \| 13\.64 \(62%\) \| 11\.00 \(50%\) \| 10\.00 \(45%\) \|/);
+  });
+
+  test('a table-only ceiling below a target says that no mode keeping the table can meet it', () => {
+    const text = renderCeiling([small, large, tunnel]).join('\n');
+    // 1000 / 13.64 - 1000 / 26 = 34.9 ns.
+    assert.match(text, /At 1M flows the table alone costs 34\.9 ns a packet \(table only against stateless\) and leaves 62%/);
+    assert.match(text, /The dsr target \(70%\) is beyond that: no mode that keeps this table can meet it on this benchmark, /);
+    // Per round, 1000 / (0.6 * 22) - 1000 / 13.64, ... : 2.4, 0.0 and 5.6 ns; median 2.4.
+    assert.match(text, /The tunnel target \(60%\) is within it, leaving 2\.4 ns a packet for everything else\./);
+    // Per round, 1000 / 11 - 1000 / 13.64, 1000 / 10 - 1000 / 12 and 1000 / 12 - 1000 / 14.95: 17.6, 16.7 and
+    // 16.4 ns, median 16.7 (not 17.6, from the medians); tunnel's 26.7, 27.8 and 28.4 ns.
+    assert.match(text, /On top of the table, everything else dsr does costs 16\.7 ns a packet, and everything else tunnel does 27\.8 ns\./);
+  });
+
+  test('both targets beyond the ceiling are named together', () => {
+    // table only at 55%, 50%, 52% of testpmd.
+    const slow = (mode: ThroughputRow['mode']) =>
+      row(mode, 1048576, [round(22, 12.1, 26, 10), round(20, 10, 25, 9), round(23, 11.96, 27, 10)]);
+    const text = renderCeiling([slow('dsr'), slow('tunnel')]).join('\n');
+    assert.match(text, /leaves 52% of testpmd\. The dsr target \(70%\) and the tunnel target \(60%\) are beyond that: /);
+    assert.match(text, /can meet them on this benchmark/);
+    assert.doesNotMatch(text, /within it/);
+  });
+
+  test('a ceiling above both targets says so, and without a tunnel row says nothing of tunnel', () => {
+    const fast = row('dsr', 1048576, [round(20, 16, 25, 11)]);
+    const text = renderCeiling([fast]).join('\n');
+    // 1000 / (0.7 * 20) - 1000 / 16 = 8.9 ns.
+    assert.match(text, /leaves 80% of testpmd\. The dsr target \(70%\) is within it, leaving 8\.9 ns a packet/);
+    assert.doesNotMatch(text, /tunnel target|beyond that/);
+    // 1000 / 11 - 1000 / 16 = 28.4 ns.
+    assert.match(text, /On top of the table, everything else dsr does costs 28\.4 ns a packet\. \(/);
+  });
+
+  test('nothing without dsr rows', () => {
+    assert.deepEqual(renderCeiling([tunnel]), []);
+  });
+});
+
+describe('summarizeIsolation', () => {
+  const loaded = (mpps: number, p99Ms = 10) => ({ mpps, requestsPerSec: 2000, p50Ms: 3, p99Ms, errors: 0 });
+
+  test('each loaded window against the mean of the unloaded windows around it; the median ratio', () => {
+    // The machine slows from 10 to 7 Mpps over the run while the load costs 2%:
+    // one unloaded window against one loaded window would have read 0.78.
+    const r = summarizeIsolation([10, 9, 8, 7], [loaded(9.31), loaded(8.33), loaded(7.35, 25)], 10, []);
+    assert.deepEqual(r.windows.map((w) => Number(w.ratio.toFixed(3))), [0.98, 0.98, 0.98]);
+    assert.equal(r.ratio.toFixed(3), '0.980');
+    assert.equal(r.windows[1].unloadedBeforeMpps, 9);
+    assert.equal(r.windows[1].unloadedAfterMpps, 8);
+    assert.equal(r.p99Ms, 25, 'the worst window\'s p99');
+    assert.equal(r.requestsPerSec, 2000);
+  });
+
+  test('one slow window does not decide the ratio', () => {
+    const r = summarizeIsolation([10, 10, 10, 10], [loaded(9.9), loaded(6), loaded(9.7)], 10, []);
+    assert.equal(r.ratio.toFixed(2), '0.97');
+  });
+
+  test('windows that do not alternate are refused', () => {
+    assert.throws(() => summarizeIsolation([10, 10], [loaded(9), loaded(9)], 10, []), RangeError);
+    assert.throws(() => summarizeIsolation([10], [], 10, []), RangeError);
+  });
+
+  test('the report lists every window and the summary', () => {
+    const text = renderIsolation(summarizeIsolation([10, 9, 8, 7], [loaded(9.31), loaded(8.33), loaded(7.35, 25)], 10, []));
+    assert.match(text, /\| 2 \| 9\.00 \| 8\.33 \| 8\.00 \| 0\.98 \| 2000 \| 3 ms \| 10 ms \| 0 \|/);
+    assert.match(text, /\| \*\*all\*\* \| 9\.00 \(median\) \| 8\.33 \(median\) \| \| \*\*0\.98\*\* \(median\) \|.*25 ms \(worst\)/);
+  });
+});
+
+describe('the scaling run', () => {
+  test('one rx queue per pcap, one worker lcore per queue, a core each from core 1', () => {
+    assert.equal(replayDevice('a.pcap'), 'net_pcap0,rx_pcap=a.pcap,infinite_rx=1');
+    assert.equal(replayDevice(['a.pcap', 'b.pcap']), 'net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap,infinite_rx=1');
+    assert.equal(benchLcores(3, 8), '0@0,1@1,2@2,3@3');
+    assert.equal(benchLcores(3, 2), '0@0,1@1,2@1,3@1', 'beyond the last core, lcores share it');
+    assert.equal(testpmdCores(3, 8), '0,1,2,3');
+    assert.equal(testpmdCores(3, 2), '0,1', 'testpmd takes each core once');
+    const cfg = benchConfig({ device: replayDevice(['a', 'b', 'c']), entriesPerLcore: 1024, preload: 3072, hugepages: false,
+      workers: 3, cores: 8 }) as { eal: { lcores: string }; ports: { queues?: number }[]; dataplane: { mbufsPerSocket: number } };
+    assert.equal(cfg.eal.lcores, '0@0,1@1,2@2,3@3');
+    assert.equal(cfg.ports[0].queues, 3);
+    assert.equal(cfg.dataplane.mbufsPerSocket, 3072 + 3 * 16384, 'the preloaded frames and each worker\'s share');
+    const one = benchConfig({ device: replayDevice('a'), entriesPerLcore: 1024, preload: 1024, hugepages: false }) as {
+      eal: { lcores: string }; ports: { queues?: number }[];
+    };
+    assert.equal(one.eal.lcores, '0@0,1@1');
+    assert.equal(one.ports[0].queues, undefined);
+  });
+
+  test('testpmd gets as many rx and tx queues as pcaps and a forwarding core per further core', () => {
+    const base = { cores: '0,1,2', mbufs: 1, memoryMb: 1, hugepages: false, skip: 1, samples: 1, forwardMode: '5tswap' as const };
+    const args = testpmdArgs({ ...base, pcap: ['a', 'b'], queues: 2 });
+    assert.ok(args.includes('net_pcap0,rx_pcap=a,rx_pcap=b,infinite_rx=1'));
+    assert.ok(args.includes('--nb-cores=2') && args.includes('--rxq=2') && args.includes('--txq=2'), args.join(' '));
+    const single = testpmdArgs({ ...base, cores: '0,1', pcap: 'a' });
+    assert.ok(single.includes('--nb-cores=1'));
+    assert.ok(!single.some((a) => a.startsWith('--rxq')), 'one queue: testpmd\'s default');
+  });
+
+  const row = (workers: number, sluiceMpps: number, oneWorkerMpps: number): ScalingRow => ({
+    workers, flows: 1048576, sluiceMpps, testpmdMpps: 2 * sluiceMpps, ratio: 0.5, oneWorkerMpps,
+    rounds: [{ sluiceMpps, testpmdMpps: 2 * sluiceMpps }], sluiceCommand: '', testpmdCommand: '',
+  });
+
+  test('the rate per lcore against one worker\'s', () => {
+    const text = renderScaling({ cores: 8, workers: 4, rows: [row(4, 40, 11)] }).join('\n');
+    // 40 / 4 = 10 per lcore, 10 / 11 = 0.91 of one worker's.
+    assert.match(text, /\| 4 \| 1M \(256K\) \| 40\.00 \| 10\.00 \| 0\.91× \| 80\.00 \| 50\.00% \| 50% \|/);
+    assert.doesNotMatch(text, /share this machine/);
+  });
+
+  test('workers forced beyond the cores are said to share them', () => {
+    const text = renderScaling({ cores: 2, workers: 2, rows: [row(2, 10, 11)] }).join('\n');
+    assert.match(text, /The 2 workers share this machine's 2 cores/);
+  });
+
+  test('one worker: not measured, and why', () => {
+    const text = renderScaling({ cores: 2, workers: 1, rows: [] }).join('\n');
+    assert.match(text, /Not measured here: this machine has 2 cores and core 0 runs Node and the control plane, so the benchmark runs 1 worker lcore\./);
+    assert.deepEqual(renderScaling(undefined), []);
+  });
+});

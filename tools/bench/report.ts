@@ -1,0 +1,510 @@
+// BENCHMARKS.md from one run's results.
+import type { BenchResults, FrameSplitRow, Scaling, ThroughputRow } from './results';
+import { renderMaglev } from './maglev';
+import { median } from './median';
+import type { IsolationResult } from './isolation';
+
+const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const ns = (x: number) => `${x.toFixed(1)} ns`;
+const count = (n: number) => (n >= 1048576 && n % 1048576 === 0 ? `${n / 1048576}M` : n >= 1024 && n % 1024 === 0 ? `${n / 1024}K` : String(n));
+
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  const p = (s = '') => lines.push(s);
+  p('# Benchmarks');
+  p();
+  p(`Written by \`npm run bench\` on ${r.date} (the run took ${r.durationSec.toFixed(0)} s); raw figures in`);
+  p('[`bench-results.json`](bench-results.json). One run, side by side, on one small and noisy machine:');
+  p('compare the ratios, not the absolute figures, and rerun before drawing conclusions from a few percent.');
+  p();
+  p('**Machine.** ' + `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, DPDK ${m.dpdk}, Node ${m.node}.`);
+  p();
+  p('## Throughput per worker lcore (table warm)');
+  p();
+  p('64-byte TCP frames (60 bytes + FCS) to one dsr VIP, read from a `net_pcap` port with `infinite_rx=1`');
+  p('(the PMD preloads the whole pcap into mbufs and replays it; transmit is dropped because no `tx_pcap`');
+  p('is given). One frame per flow, so every flow is seen once per pass; timing starts after every flow has');
+  p(`been inserted. Sluice: one worker on core 1, busy-polling; rate = worker rx over ${r.seconds} s.`);
+  p('Ceiling: `dpdk-testpmd --forward-mode=5tswap` on the same pcap and the same core (forwarding on core 1),');
+  p(`mean of its per-second Rx-pps over ${r.seconds} s after 2 s of warm-up.`);
+  p(r.hugepages.enabled
+    ? `Both run on 2 MiB hugepages, which the benchmark reserved for the run and gave back (${r.hugepages.reason}).`
+    : `Both run with \`--no-huge\` (${r.hugepages.reason}): at 1M flows they replay from 4 KiB pages and pay TLB misses.`);
+  const rounds = r.throughput[0]?.rounds.length ?? 1;
+  p(`This machine's speed drifts by tens of percent within minutes, so the measurement is made in ${rounds} rounds:`);
+  p('in each, testpmd 5tswap, testpmd rxonly, the two forwarders below that do less, and Sluice in each mode run');
+  p('back to back. Every figure below is the median over the rounds, and the ratio is the median of the rounds\' own');
+  p('ratios (each round\'s in the last column).');
+  p('`tunnel` is ipip to on-link backends (20 bytes prepended, outer checksum computed). `nat` keeps');
+  p('sessions (pool address:port per client flow), not flow-table entries, so its hit and miss columns are empty.');
+  p();
+  p('| Mode | Active flows | Sluice Mpps | testpmd 5tswap Mpps | Sluice / testpmd | flow hits in window (last round) | misses in window | each round |');
+  p('|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const t of r.throughput) {
+    const table = t.mode === 'nat' ? '| — | — |' : `| ${t.sluiceHits} | ${t.sluiceMisses} |`;
+    const each = t.rounds.map((x) => `${(x.sluiceMpps / x.testpmdMpps * 100).toFixed(0)}%`).join(', ');
+    p(`| ${t.mode} | ${count(t.flows)} | ${f2(t.sluiceMpps)} | ${f2(t.testpmdMpps)} | ${pct(t.ratio)} ${table} ${each} |`);
+  }
+  p();
+  for (const line of renderCeiling(r.throughput)) p(line);
+  p();
+  for (const line of renderTimePerPacket(r.throughput)) p(line);
+  p();
+  for (const line of renderScaling(r.scaling)) p(line);
+  p('## New-flow rate (eviction running)');
+  p();
+  p('Every frame a TCP SYN of a distinct 5-tuple; the pcap holds many more flows than the table, so each');
+  p('timed packet is (almost always) a miss whose insert has to evict. Timing starts once the table is full.');
+  p('With admission unlimited every new flow is remembered; with the default rate (200000 per second per');
+  p('lcore) the rest of the flood is forwarded to its Maglev pick without being remembered (`refused`).');
+  p();
+  p('| Admission / s | Distinct flows in pcap | Table entries | Mpps | Inserts/s | Refused | Share new flows | Evictions | Expirations | Insert failures | Drops |');
+  p('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const n of r.newFlow) {
+    p(`| ${n.admissionPerSec || 'unlimited'} | ${count(n.distinctFlows)} | ${count(n.entriesPerLcore)} | ${f2(n.mpps)} | ${(n.insertsPerSec / 1e6).toFixed(2)} M | ${n.admissionRefused} | ${pct(n.missFraction)} | ${n.evictions} | ${n.expirations} | ${n.insertFailures} | ${n.drops} |`);
+  }
+  p();
+  p('## Hitless changes');
+  p();
+  const h = r.hitless;
+  p(`${h.changesPerSec} service changes a second (remove a backend, add it back, change every weight, restore)`);
+  p(`applied through the control path while ${count(h.flows)} flows run at full rate for ${r.seconds} s:`);
+  p(`**${h.changes} changes, ${h.lost} of ${h.packets} packets lost**; ${f2(h.mpps)} Mpps against ${f2(h.baselineMpps)} Mpps`);
+  p(`without changes (${pct(h.mpps / h.baselineMpps)}).`);
+  p();
+  p('## Control-plane isolation');
+  p();
+  const iso = r.isolation;
+  p(`\`sluice run\` (the daemon, REST API included) forwarding ${count(h.flows)} flows. Unloaded windows of ${r.seconds} s`);
+  p(`alternate with windows of the same length in which autocannon (${iso.connections} connections, pinned to core 0)`);
+  p('loads `GET /api/v1/stats`; each loaded window is compared with the mean of the unloaded windows on either');
+  p('side of it, so that the machine\'s drift is not counted as the load\'s effect. The ratio is the median window\'s.');
+  p();
+  p(renderIsolation(iso));
+  p();
+  p('## Targets');
+  p();
+  const row = (mode: string) => r.throughput.filter((t) => t.mode === mode).sort((a, b) => b.flows - a.flows)[0];
+  const dsr = row('dsr');
+  const tun = row('tunnel');
+  // The targets apply to the table the data path uses.
+  const build = r.maglevBuild.find((b) => b.algorithm === 'rendezvous' && b.size === 65537 && b.backends === 1000);
+  const worstRemap = Math.max(...r.maglevRemap.filter((x) => x.algorithm === 'rendezvous').map((x) => x.moved / x.ideal));
+  const unlimited = r.newFlow.find((n) => n.admissionPerSec === 0);
+  const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+  p('| Target (benchmarks issue) | Measured | |');
+  p('|---|---:|---|');
+  // What a forwarder keeping only the flow table reached in the same rounds (renderCeiling).
+  const ceiling = (t: ThroughputRow) => t.rounds.length === 0 ? '' : ` (table only: ${share(tableOnlyRatio(t))})`;
+  if (dsr) p(`| dsr ≥ 70% of testpmd at ${count(dsr.flows)} flows | ${pct(dsr.ratio)} | ${verdict(dsr.ratio >= 0.7)}${ceiling(dsr)} |`);
+  if (tun) p(`| tunnel ≥ 60% at ${count(tun.flows)} flows | ${pct(tun.ratio)} | ${verdict(tun.ratio >= 0.6)}${ceiling(tun)} |`);
+  const nat = row('nat');
+  if (nat) p(`| nat ≥ 50% at ${count(nat.flows)} flows | ${pct(nat.ratio)} | ${verdict(nat.ratio >= 0.5)} |`);
+  if (unlimited) p(`| new flows ≥ 5 Mpps per lcore | ${f2(unlimited.mpps)} Mpps | ${verdict(unlimited.mpps >= 5)} |`);
+  p(`| 0 packets lost during changes | ${h.lost} | ${verdict(h.lost === 0)} |`);
+  p(`| isolation ratio ≥ 0.95 | ${f2(iso.ratio)} | ${verdict(iso.ratio >= 0.95)} |`);
+  if (build) p(`| Table build ≤ 2 ms, 65537 × 1000 | ${f2(build.ms)} ms | ${verdict(build.ms <= 2)} |`);
+  p(`| Table remap ≤ 1.5× ideal (worst row) | ${f2(worstRemap)}× | ${verdict(worstRemap <= 1.5)} |`);
+  p();
+  p('**What limits the data path** (perf record on the worker core, `perf annotate`; see the README\'s flow table):');
+  p();
+  for (const line of renderBudget(r.throughput)) p(line);
+  for (const line of renderFrameSplit(r.throughput, r.frameSplit)) p(line);
+  p('- At 1M flows every packet needs, besides its own data, its flow-table bucket (128 bytes, two adjacent');
+  p('  lines holding 6 whole flows), which is not in cache. The lookup is staged across the burst so the misses');
+  p('  overlap, but it is still a DRAM round trip per packet that `5tswap` does not make. `rte_hash` needed three.');
+  p('  Measured by hand (dsr, 1M flows, 3 s runs, 2026-11-23): without the prefetch 7.5-7.8 Mpps against 9.3-9.9;');
+  p('  searching each bucket 4, 8 or 16 packets before its forward instead of all after classifying: 9.4-9.8,');
+  p('  10.0-10.5, 10.6-10.8 against 10.4-10.6 alternating in one sitting, no gain beyond noise.');
+  p('- This VM exposes no hardware counters, so the worker was timed by its own clock instead (experiment builds,');
+  p('  dsr, 6 s runs, TSC cycles per packet at 2.45 GHz, 2026-11-23). Its processing took 126-146 cycles at 1K');
+  p('  flows and 196-221 at 1M; a build that skips the flow table and sends every packet to one fixed backend,');
+  p('  96-108 and 104-134. So the table costs about 30-40 cycles with everything cached and 70-90 at 1M flows.');
+  p('  Split further: classifying (which issues the bucket prefetches) 64-68 cycles at 1K and 70-100 at 1M, the');
+  p('  primary-bucket search 23-25 and 26-31, the rest of the forward 85-93 and 77-97. Picking by Maglev on every');
+  p('  packet instead of the table is no faster at 1M (its slot is a random read in a 256 KiB table, a miss too).');
+  p('  Reading only the bucket\'s first line (emulated, no writes) measured 157-179 cycles against 176: the second');
+  p('  line is not what costs. Bursts of 64 and 128 instead of 32: 7.6 and 8.3 Mpps against 7.8 (medians of 6),');
+  p('  within noise. Without the table, processing at 1M took 42-55 ns, about all of the dsr budget above on');
+  p('  its own: the target needs the table\'s cost at 1M flows brought close to nothing, and more besides.');
+  p('- Each iteration polls the queue twice and forwards a burst only after classifying the next (measured by');
+  p('  hand against the build before, alternating 3 s runs, 2026-11-23): dsr 1M flows 6.23, 8.03, 7.59, 8.52 ->');
+  p('  8.39, 8.59, 8.95, 9.12 Mpps; dsr 1K 11.10, 12.91, 14.03 -> 14.88, 15.55, 15.35; tunnel and nat at 1M moved');
+  p('  within noise (tunnel 8.37, 6.64, 8.25 -> 8.03, 7.64, 6.93; nat 7.22, 6.83, 5.61 -> 5.71, 8.18, 6.60).');
+  p('- Tried by hand since (dsr, 1M flows, alternating 3 s runs, 2026-11-23), neither kept: searching a burst\'s');
+  p('  primary buckets before the next burst is classified rather than after, so the secondary buckets they ask');
+  p('  for get a classification\'s time to arrive: 9.72, 10.41, 8.51 Mpps against 9.85, 9.93, 9.77; polling each');
+  p('  queue four times an iteration instead of twice, so three bursts in four rather than one in two wait for');
+  p('  the next: 9.32, 10.62, 9.74, and with both 8.60, 7.31, 8.96.');
+  p('- Whether a prefetch can hide the bucket at all was measured outside Sluice (a C loop over a 48 MiB table');
+  p('  on 2 MiB pages, 2026-11-23): a dependent random read took 153 ns; prefetched 32 reads ahead of its use,');
+  p('  two 64-byte lines at a time, with 20 or 40 ns of other work per read, it cost 1-3 ns more than a cached');
+  p('  read, also with a 2 GiB strided stream read alongside as the PMD\'s replay would. So in isolation the');
+  p('  bucket\'s latency hides; in Sluice part of it does not (what many flows add, in the split below).');
+  p('- Where it does not, sampled with `perf record -C 1` (cycles; this VM has no TLB or cache events) on dsr at');
+  p('  1M flows (2026-11-24, at 411 instructions a packet): the pcap PMD took 44.8% of the worker core\'s cycles, Sluice');
+  p('  54.1%: 26.8% in the forward pass, 24.9% in classification. 54% of classification\'s samples fall on the');
+  p('  instruction after the primary bucket\'s prefetch, so about 13% of the core, some 13 ns a packet, goes to');
+  p('  issuing prefetches into the 32 MiB table, not to waiting for their data. A prefetch that cannot issue is');
+  p('  waiting for an address translation or a free miss buffer; with 4 KiB pages behind this VM (the C loop');
+  p('  above) the table spans 8192 of them, four times what the second-level TLB maps. Prefetching only each');
+  p('  bucket\'s first line made it worse, not better: 8.06-8.35 Mpps against 10.93-11.40 (alternating 3 s runs).');
+  p('- Would a one-line bucket help? The same C loop, one 64-byte line per read against two, each read followed');
+  p('  by a 4-byte write (2026-11-24): with about 9 ns of work per read, 48 MiB cost 2.9 ns more than a cached');
+  p('  table with one line and 11.6 with two; with about 28 ns of work, 4.5 and 6.8; with 28 ns and a 2 GiB');
+  p('  strided read alongside, as the PMD\'s replay of 1M frames reads, 9.5 and 10.9. At Sluice\'s work per');
+  p('  packet a bucket of one line (4 ways, or keys shortened to client and service) would save 1-2 ns at 1M');
+  p('  flows; the rest is the table and the replay competing for address translations and memory. Not built.');
+  p('- Which part of what many flows add is the table (dsr, alternating 3 s runs, hugepages, 2026-11-24, at');
+  p('  373.6 instructions): 1K flows replayed from a pcap of 1M frames took 42.7-42.9 ns of processing a');
+  p('  packet, as 1K flows from a pcap of 1K frames do (43.2-44.4) and against 54.7-56.4 for 1M flows: the');
+  p('  replay\'s size moves only the receive share (11.8 -> 25.6-26.8 ns), so the 12 ns is the table\'s.');
+  p('  Without the primary bucket\'s prefetch processing took 76.5-78.4 ns; without the secondary\'s 73.5 (the');
+  p('  prefetches hide most of the table); prefetching both buckets while classifying, 57.9-60.3 (more lines');
+  p('  cost more than the late secondary saves); a hit writing its last-seen time only when it is a second old,');
+  p('  54.0-54.8 against 53.9-54.6 (dirty lines are not what costs). A 4-way bucket of one line, simulated at');
+  p('  the table\'s 50% slack, evicts 0.21-0.50% of a fill early against 0.017% for 6 ways: not built.');
+  p('- Build options on `burst_bench` (2026-11-24): `-march=native` (this CPU is an AMD EPYC with AVX2) cut');
+  p('  3-8 instructions a packet and no time; profile-guided optimisation (`-fprofile-use`, trained on the');
+  p('  three modes) took dsr 35.2-35.4 -> 33.9-34.8 ns and tunnel 44.7-45.3 -> 43.4-43.8 at 1K flows and nat');
+  p('  nothing, too little for a build that must train on every machine it is built on. Neither is used.');
+  p('- The common frame\'s first 16 bytes (the port\'s MAC, a unicast source, IPv4, header length 5) are checked');
+  p('  in one masked SSE compare, and such a header\'s checksum is summed without reading its length (2026-11-24):');
+  p('  dsr 373.6 -> 365.6 instructions, tunnel 464.6 -> 456.6, nat 410.5 -> 403.4. Alternating 3 s runs at 1K');
+  p('  flows: dsr processing 43.2-44.3 -> 42.3-43.5 ns a packet; at 1M flows within noise.');
+  p('- The table-only forwarder\'s bound, checked inside Sluice\'s own worker loop (an experiment build, 2026-11-24,');
+  p('  alternating 3 s runs): with classification cut to the key\'s loads and the service looked up once a burst,');
+  p('  and the forward to the flow lookup, the MAC rewrite and the send (no checks, expiry or counters), dsr at');
+  p('  1M flows took 48.0-49.9 ns of processing a packet against 62.0-63.6 for the full path, 12.15-12.76 Mpps');
+  p('  (testpmd 5tswap in the same sitting: 21.65 Mpps, so 56-59%); at 1K flows 26.9-29.1 ns against 43.0-54.1.');
+  p('  Even stripped of everything but the table, the worker stays under 70% of 5tswap at 1M flows.');
+  p('- Searching the waiting burst\'s primary buckets a packet at a time between the next burst\'s packets, rather');
+  p('  than in one pass before its forward, spreads the next burst\'s prefetches among loads that hit. It lifted');
+  p('  the table-only forwarder at 1M flows (alternating 3 s runs, 2026-11-24: 14.66-15.71 -> 16.15-16.86 Mpps)');
+  p('  but not Sluice, whose classification already puts more work between its prefetches (dsr processing');
+  p('  53.3-54.5 -> 54.9-55.6 ns a packet): not kept.');
+  p('- At 1K flows, where everything is cached, the cost is instructions (see the count below), spread thin:');
+  p('  classifying (the common packet on a fast path), the software IPv4 header checksum (`net_pcap` has no rx');
+  p('  checksum offload), source checks, the service lookup, per-service and per-backend counters, the flow');
+  p('  lookup, the MTU check and buffered tx. No source line takes more than 3% of the instructions.');
+  p('  Cut on 2026-11-24 from 451 to 383 (dsr), 536 to 479 (tunnel) and 615 to 512 (nat): CRC32C and the service');
+  p('  hash as the SSE4.2 instruction, the header checksum checked modulo 0xffff instead of folded, the flow key');
+  p('  loaded as the header\'s address and port pairs, a backend\'s dsr MACs, egress MTU and flow ownership');
+  p('  precomputed in the snapshot, nat\'s session verdicts inlined, and GCC\'s SLP vectorizer off (it made each');
+  p('  pair of counter increments six instructions). Alternating 3 s runs against the build before the first');
+  p('  of these (2026-11-24, medians of 4, at 411 instructions): dsr processing 61.5 -> 59.3 ns a packet at 1M');
+  p('  flows and 48.2 -> 46.4 at 1K; nat at 1K 63.6 -> 59.2 ns, 12.96 -> 13.76 Mpps.');
+  p('  Then nat\'s checksum updates: a session\'s endpoints before and after are fixed for its life, so the RFC');
+  p('  1624 delta of both checksums is computed when it opens and each packet only adds it (a reply adds its');
+  p('  negation): 506 -> 470 instructions (the rewrite itself 79 -> 37; 464 once the verdict also carries the');
+  p('  backend\'s view, not only its id). Alternating 3 s runs against the build');
+  p('  before (2026-11-24, 3 each): nat at 1M flows 11.09, 11.02, 11.18 -> 11.41, 11.42, 11.51 Mpps, processing');
+  p('  61.0-62.0 -> 58.4-59.1 ns. Sessions aligned to a cache line each (48 bytes, so half of them span two)');
+  p('  measured 58.9-59.4 ns against 58.5-58.7: not kept.');
+  p('  Then chains through memory (2026-11-24): the nat queue\'s count, kept in the burst struct, was reloaded and');
+  p('  stored per packet and addressed the packet\'s pending slot; and each send read the tx buffer\'s length the');
+  p('  send before had just stored through a pointer. The count now lives in a local, and a burst\'s sends are');
+  p('  staged on the stack and appended to the tx buffers in runs of one port; nat compares a session\'s client');
+  p('  key as two words. dsr 382.8 -> 377.6, tunnel 473.9 -> 468.6, nat 463.5 -> 439.4 instructions. Alternating');
+  p('  3 s runs at 1M flows: nat processing 57.7, 57.8, 57.6 -> 54.9, 54.8, 54.9 ns a packet (the count alone);');
+  p('  dsr 57.6, 56.5 -> 55.4, 54.7 (the staging). Remembering which ways of a nat index bucket matched, as the');
+  p('  flow table\'s probe does, cost more than it saved (450.7 -> 451.9): not kept. -march=native changed');
+  p('  nothing (dsr 383.6, nat 458.7 against 382.8 and 463.5): the build stays at DPDK\'s -march=corei7.');
+  p('  Then nat\'s queue (2026-11-24): each queued nat packet carried a whole PacketInfo (52 bytes, zeroed and');
+  p('  filled field by field on the fast path) where the rewrite reads three offsets, the protocol and the TCP');
+  p('  flags, and the addresses and ports are in its key; it now carries those 6 bytes. A checksum update adds');
+  p('  a delta kept in [1, 0xffff] (a reply\'s negation too), so one fold suffices instead of two. nat 439.4 ->');
+  p('  410.5 instructions, with the replies 486.9 -> 468.9; dsr 377.6 -> 373.6 and tunnel 468.6 -> 464.6 (the');
+  p('  fast path\'s classification got simpler to allocate registers for). Alternating 3 s runs at 1M flows: nat');
+  p('  processing 54.9, 55.4, 55.3 -> 50.8, 50.8, 51.0 ns a packet, 11.93, 11.85, 11.97 -> 12.40, 12.60, 12.64');
+  p('  Mpps. clang 14 instead of GCC 12 was tried on `burst_bench`: 439 instructions a dsr packet against 378');
+  p('  and 39.4-41.8 ns against 36.3-37.3 (three alternating runs): the build stays on GCC.');
+  p('- 4 KiB pages cost 20-25% at 1M flows in TLB misses; the benchmark therefore uses hugepages when it can.');
+  p('- `tunnel` adds the prepend, a header move and an IPv4 checksum per packet.');
+  p('- `nat` looks its sessions up as the flow table does (a bucket line, then the session, both prefetched');
+  p('  across the burst: two misses per packet at 1M sessions, one more than dsr), then does more: the');
+  p('  session checks and the rewrite of addresses, ports and both checksums (see the instruction count).');
+  p(natSessionsCost(r.throughput));
+  p('- New flows in a full table: a miss reads both of its buckets, and the eviction rewrites a slot in one of');
+  p('  them; at the default admission rate most of a flood is forwarded without being remembered.');
+  p();
+  p('**Instructions per packet** of the per-packet path alone (`ProcessBurst` and the tx flush on warm flows,');
+  p('no PMD receive; `native/bench/burst_bench` under callgrind, 1024 flows, 64-byte TCP): the same count on');
+  p('every run, so this is the figure data-path changes are measured by on this machine.');
+  p();
+  p('| Mode | IPv4 checksum | Instructions / packet |');
+  p('|---|---|---:|');
+  for (const x of r.instructions) {
+    p(`| ${x.mode} | ${x.offload ? 'NIC (offload)' : 'software'} | ${x.instructionsPerPacket.toFixed(1)} |`);
+  }
+  p();
+  p('## Maglev');
+  p();
+  for (const line of renderMaglev(r.maglevBuild, r.maglevRemap)) p(line);
+  p();
+  p('## Memory per flow entry');
+  p();
+  const fm = r.flowMemory;
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  p(`Reserved: the ${count(fm.measured.largeEntries)}-entry worker reported ${mib(fm.measured.reportedBytes)} for its table ` +
+    `(\`flows.memoryBytes\`), **${(fm.measured.reportedBytes / fm.measured.largeEntries).toFixed(1)} bytes per flow of capacity**:`);
+  p('buckets for 50% more flows than capacity, a 128-byte bucket per 6 slots holding the whole flow.');
+  p();
+  p(`Measured: resident set of a process whose ${count(fm.measured.largeEntries)}-entry table holds ${count(fm.measured.largeEntries)} flows`);
+  p(`minus one with a ${count(fm.measured.smallEntries)}-entry table, both replaying the same pcap of distinct SYNs`);
+  p(`with the same EAL memory: ${mib(fm.measured.largeRss - fm.measured.smallRss)}, **${fm.measured.bytesPerFlow.toFixed(1)} bytes per flow**.`);
+  p('The reserved figure is what a table takes per flow of capacity; the measured one is what a full table');
+  p('touches (EAL memory under `--no-huge` is not zeroed up front, so unused positions cost no RSS).');
+  p();
+  const d = fm.deployed;
+  p(`Resident memory with ${count(d.flows)} flows on the one worker lcore, as deployed (the pcap read once, so no frames`);
+  p('are preloaded; the mbuf pool at its default size; 4 KiB pages, as the resident set does not count hugetlbfs');
+  p(`pages): **${mib(d.rssBytes)} for the whole process** (Node, the control plane, the EAL and the data plane),`);
+  p(`against ${mib(d.smallTableRssBytes)} with a ${count(fm.measured.smallEntries)}-entry table after the same pcap.`);
+  p();
+  p('## Commands');
+  p();
+  p('Everything above comes from one command, which first runs the idempotent `scripts/setup.sh --quiet`:');
+  p();
+  p('```sh');
+  p('npm run bench        # node dist/tools/bench/main.js [--flows 1024,1048576] [--seconds 5] [--new-flows N] [--workers N]');
+  p('```');
+  p();
+  p('It writes the pcaps and configs into a temporary directory (removed afterwards; each config is kept');
+  p('under `configs` in `bench-results.json`, built by `benchConfig()` in `tools/bench/sluice-config.ts`)');
+  p('and runs, in this order:');
+  p();
+  p('```sh');
+  for (const c of r.commands) p(c);
+  p('```');
+  p();
+  return `${lines.join('\n')}\n`;
+}
+
+const share = (x: number) => `${(x * 100).toFixed(0)}%`;
+const capitalized = (x: string) => x.charAt(0).toUpperCase() + x.slice(1);
+// A forwarder of a row's rounds against testpmd: the median of each round's ratio.
+const ratioToTestpmd = (t: ThroughputRow, mpps: (x: ThroughputRow['rounds'][number]) => number) =>
+  median(t.rounds.map((x) => mpps(x) / x.testpmdMpps));
+const tableOnlyRatio = (t: ThroughputRow) => ratioToTestpmd(t, (x) => x.tableOnlyMpps);
+
+// Forwarders that do less than Sluice, from the same rounds (ceiling-run.ts):
+// what the flow table alone costs, and whether a target is within its reach.
+export function renderCeiling(rows: ThroughputRow[]): string[] {
+  const dsr = rows.filter((t) => t.mode === 'dsr' && t.rounds.length > 0).sort((a, b) => a.flows - b.flows);
+  if (dsr.length === 0) return [];
+  const cell = (mpps: number, r: number) => `${f2(mpps)} (${share(r)})`;
+  const out = [
+    '**Forwarders that do less**, run in the same rounds on the same pcap, core and pool (`native/bench/table_ceiling`):',
+    '*stateless* rewrites each packet\'s MACs to a backend taken from its 5-tuple\'s hash and sends it; *table only*',
+    'does the same with Sluice\'s flow table in between: each packet looked up (its bucket prefetched a burst ahead,',
+    'as the worker does), inserted when missing, its last-seen time written on a hit. Neither validates, looks a',
+    'service up, expires, picks by Maglev or counts. What *table only* reaches bounds what any mode that keeps',
+    'this table can reach here. Mpps, medians of the rounds; in brackets the median of each round\'s ratio to testpmd.',
+    '',
+    '| Active flows | testpmd 5tswap | stateless | table only | Sluice dsr | Sluice tunnel |',
+    '|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const t of dsr) {
+    const tunnel = rows.find((x) => x.mode === 'tunnel' && x.flows === t.flows);
+    out.push(`| ${count(t.flows)} | ${f2(t.testpmdMpps)} | ${cell(t.statelessMpps, ratioToTestpmd(t, (x) => x.statelessMpps))} | ` +
+      `${cell(t.tableOnlyMpps, tableOnlyRatio(t))} | ${cell(t.sluiceMpps, t.ratio)} | ` +
+      `${tunnel ? cell(tunnel.sluiceMpps, tunnel.ratio) : '—'} |`);
+  }
+  const large = dsr[dsr.length - 1];
+  const tableRatio = tableOnlyRatio(large);
+  const tableNs = 1000 / large.tableOnlyMpps - 1000 / large.statelessMpps;
+  // Per round, then the median, as the ratios are: the machine drifts between rounds.
+  const beyondTable = (t: ThroughputRow) => median(t.rounds.map((x) => 1000 / x.sluiceMpps - 1000 / x.tableOnlyMpps));
+  const targets = [{ t: large, target: 0.7 },
+    { t: rows.find((x) => x.mode === 'tunnel' && x.flows === large.flows), target: 0.6 }]
+    .filter((x): x is { t: ThroughputRow; target: number } => x.t !== undefined);
+  const named = (list: typeof targets) => list.map((x) => `the ${x.t.mode} target (${share(x.target)})`).join(' and ');
+  const beyond = targets.filter((x) => tableRatio < x.target);
+  const within = targets.filter((x) => tableRatio >= x.target);
+  let text = `At ${count(large.flows)} flows the table alone costs ${ns(tableNs)} a packet (table only against ` +
+    `stateless) and leaves ${share(tableRatio)} of testpmd.`;
+  if (beyond.length > 0) {
+    const them = beyond.length > 1 ? 'them' : 'it';
+    text += ` ${capitalized(named(beyond))} ${beyond.length > 1 ? 'are' : 'is'} beyond that: no mode that keeps this ` +
+      `table can meet ${them} on this benchmark, whatever else it stops doing.`;
+  }
+  for (const x of within) {
+    const room = median(x.t.rounds.map((r) => 1000 / (x.target * r.testpmdMpps) - 1000 / r.tableOnlyMpps));
+    text += ` ${capitalized(named([x]))} is within it, leaving ${ns(room)} a packet for everything else.`;
+  }
+  text += ' On top of the table, ' + targets.map((x, i) =>
+    `everything else ${x.t.mode} does ${i === 0 ? 'costs ' : ''}${ns(beyondTable(x.t))}${i === 0 ? ' a packet' : ''}`)
+    .join(', and ') + '.';
+  out.push('');
+  out.push(text + ' (The PMD\'s replay of as many preloaded frames streams through the same caches as the table; ' +
+    'a NIC writing frames into the cache might leave the table more of them. Not measured here.)');
+  return out;
+}
+
+// dsr over several worker lcores (main.ts measureScaling), or why it was not run.
+export function renderScaling(s: Scaling | undefined): string[] {
+  if (!s) return [];
+  const out = ['## Scaling over worker lcores', ''];
+  const how = 'each polling its own rx queue of the pcap port (one pcap of a disjoint share of the flows each), beside ' +
+    'testpmd 5tswap with as many forwarding cores on the same port';
+  if (s.rows.length === 0) {
+    out.push(`Not measured here: this machine has ${s.cores} cores and core 0 runs Node and the control plane, so the ` +
+      `benchmark runs ${s.workers} worker lcore. With more cores it also runs dsr with one worker lcore per further ` +
+      `core (at most 8; \`--workers N\` sets the number), ${how}.`, '');
+    return out;
+  }
+  out.push(`dsr with several worker lcores, ${how}; the table warm, medians of the rounds. Scaling is the rate per `+
+    'lcore against one worker\'s on as many flows (the throughput table above, where that one lcore holds them all).');
+  if (s.workers >= s.cores) {
+    out.push('', `**The ${s.workers} workers share this machine\'s ${s.cores} cores** (\`--workers\`): these figures check ` +
+      'the set-up, not its speed.');
+  }
+  out.push('', '| Worker lcores | Flows (per lcore) | Sluice dsr Mpps | per lcore | Scaling | testpmd 5tswap Mpps | ' +
+    'Sluice / testpmd | each round |', '|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const x of s.rows) {
+    const perLcore = x.sluiceMpps / x.workers;
+    const each = x.rounds.map((k) => share(k.sluiceMpps / k.testpmdMpps)).join(', ');
+    out.push(`| ${x.workers} | ${count(x.flows)} (${count(Math.ceil(x.flows / x.workers))}) | ${f2(x.sluiceMpps)} | ` +
+      `${f2(perLcore)} | ${x.oneWorkerMpps > 0 ? `${f2(perLcore / x.oneWorkerMpps)}×` : '—'} | ${f2(x.testpmdMpps)} | ` +
+      `${pct(x.ratio)} | ${each} |`);
+  }
+  out.push('');
+  return out;
+}
+
+// ns per packet a row's forwarder spends beyond the PMD's receive and free
+// (testpmd rxonly on the same pcap, the floor every forwarder on this port pays).
+const beyondFloorNs = (t: ThroughputRow, mpps = t.sluiceMpps) => 1000 / mpps - 1000 / t.rxonlyMpps;
+// The dsr target (70% of 5tswap) as the time beyond the floor it leaves.
+const dsrBudgetNs = (t: ThroughputRow) => beyondFloorNs(t, 0.7 * t.testpmdMpps);
+
+// Each forwarder's time per packet beyond the floor: the ratios to testpmd
+// above say how far off a target is, this says in what.
+function renderTimePerPacket(rows: ThroughputRow[]): string[] {
+  const out: string[] = [];
+  const byFlows = [...new Set(rows.map((t) => t.flows))];
+  out.push('**Time per packet**, from the rates above and `dpdk-testpmd --forward-mode=rxonly` on the same pcap and core');
+  out.push('(receive and free only, the floor under every forwarder on this port): ns per packet beyond that floor.');
+  out.push('');
+  out.push('| Active flows | rxonly (receive, free) | 5tswap beyond it | dsr beyond it | tunnel beyond it | nat beyond it | dsr at 70% of 5tswap would need |');
+  out.push('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const flows of byFlows) {
+    const same = rows.filter((t) => t.flows === flows);
+    const first = same[0];
+    const own = (mode: string) => {
+      const t = same.find((x) => x.mode === mode);
+      return t ? ns(beyondFloorNs(t)) : '—';
+    };
+    out.push(`| ${count(flows)} | ${ns(1000 / first.rxonlyMpps)} | ${ns(beyondFloorNs(first, first.testpmdMpps))} | ` +
+      `${own('dsr')} | ${own('tunnel')} | ${own('nat')} | ${ns(dsrBudgetNs(first))} |`);
+  }
+  out.push('');
+  out.push('The same split as Sluice\'s worker measures it (clock read after each receive call that returned packets');
+  out.push('and after processing them; `receiveSeconds` and `processSeconds` in the lcore stats): ns per packet.');
+  out.push('The rest of the time per packet is tx flushes and housekeeping.');
+  out.push('');
+  out.push('| Mode | Active flows | Time per packet | in receive calls (the PMD) | processing (Sluice\'s own) |');
+  out.push('|---|---:|---:|---:|---:|');
+  for (const t of rows) {
+    out.push(`| ${t.mode} | ${count(t.flows)} | ${ns(1000 / t.sluiceMpps)} | ${ns(t.receiveNs)} | ${ns(t.processNs)} |`);
+  }
+  return out;
+}
+
+// The 70% target as a time budget: how many ns of its own work dsr may spend
+// per packet, against what it spends with everything in cache.
+function renderBudget(rows: ThroughputRow[]): string[] {
+  const small = rows.find((t) => t.mode === 'dsr' && t.flows === Math.min(...rows.map((x) => x.flows)));
+  const large = rows.find((t) => t.mode === 'dsr' && t.flows === Math.max(...rows.map((x) => x.flows)));
+  if (!small || !large || small === large) return [];
+  const own = beyondFloorNs;
+  return [
+    `- The time per packet above puts the dsr target in numbers: at ${count(large.flows)} flows dsr may spend ` +
+      `${dsrBudgetNs(large).toFixed(1)} ns of its own per packet beyond the PMD's receive; it spends ${own(large).toFixed(1)} ns. ` +
+      `With everything in cache (${count(small.flows)} flows) the work of a load balancer (parse, checks, service and ` +
+      `flow lookup, counters, rewrite) takes ${own(small).toFixed(1)} ns, and ${count(large.flows)} flows add ` +
+      `${(own(large) - own(small)).toFixed(1)} ns (frames and flows both, told apart below); 5tswap swaps fields in a ` +
+      'packet that is already in cache.',
+    `- The worker's own clock agrees on where it goes: processing took ${small.processNs.toFixed(1)} ns per packet at ` +
+      `${count(small.flows)} flows and ${large.processNs.toFixed(1)} ns at ${count(large.flows)}; the receive calls ` +
+      `${small.receiveNs.toFixed(1)} and ${large.receiveNs.toFixed(1)} ns (testpmd rxonly: ` +
+      `${(1000 / small.rxonlyMpps).toFixed(1)} and ${(1000 / large.rxonlyMpps).toFixed(1)} ns for receive and free).`,
+  ];
+}
+
+// What many sessions add to nat's processing, from this run's split.
+export function natSessionsCost(rows: ThroughputRow[]): string {
+  const nat = rows.filter((t) => t.mode === 'nat');
+  const few = nat.find((t) => t.flows === Math.min(...nat.map((x) => x.flows)));
+  const many = nat.find((t) => t.flows === Math.max(...nat.map((x) => x.flows)));
+  if (!few || !many || few === many) return '  nat is bound by its instructions.';
+  return `  ${count(many.flows)} sessions add only ${(many.processNs - few.processNs).toFixed(1)} ns to its processing ` +
+    `(${few.processNs.toFixed(1)} ns at ${count(few.flows)}, ${many.processNs.toFixed(1)} at ${count(many.flows)}): ` +
+    'nat is bound by its instructions.';
+}
+
+// Many frames against many flows: the PMD replays every frame of the pcap from
+// its own mbuf, so a 1M-frame pcap costs the receive calls more whatever the
+// flows; the flow table's cost is what many flows add on top.
+export function renderFrameSplit(rows: ThroughputRow[], split: FrameSplitRow | undefined): string[] {
+  if (!split) return [];
+  const few = rows.find((t) => t.mode === 'dsr' && t.flows === split.flows);
+  const many = rows.find((t) => t.mode === 'dsr' && t.flows === split.frames);
+  if (!few || !many) return [];
+  const row = (flows: number, frames: number, x: { sluiceMpps: number; receiveNs: number; processNs: number }) =>
+    `  | ${count(flows)} | ${count(frames)} | ${f2(x.sluiceMpps)} | ${ns(x.receiveNs)} | ${ns(x.processNs)} |`;
+  return [
+    `- **Many frames or many flows?** In the ${count(split.frames)}-flow rounds, dsr also ran on a pcap of ${count(split.flows)} ` +
+      `flows repeated to ${count(split.frames)} frames (same table size): the PMD replays as many preloaded mbufs as ` +
+      `at ${count(split.frames)} flows while the flow table holds ${count(split.flows)}. Medians over rounds:`,
+    '',
+    '  | Flows | Frames in pcap | dsr Mpps | in receive calls | processing |',
+    '  |---:|---:|---:|---:|---:|',
+    row(few.flows, few.flows, few),
+    row(split.flows, split.frames, split),
+    row(many.flows, many.flows, many),
+    '',
+    `  Many frames cost the receive calls ${ns(split.receiveNs - few.receiveNs)} per packet (the PMD copies each frame ` +
+      `out of a preloaded mbuf that is no longer in cache; testpmd pays it too) and ${framesAddToProcessing(few, split)}. ` +
+      flowsAdd(many, split),
+  ];
+}
+
+// What the replay of many frames adds to Sluice's own processing: the medians of
+// runs from different rounds, so a difference below zero is noise, said as such.
+function framesAddToProcessing(few: ThroughputRow, split: FrameSplitRow): string {
+  const d = split.processNs - few.processNs;
+  if (d <= 0) return `Sluice's processing nothing measurable (${ns(d)})`;
+  return `Sluice's processing ${ns(d)} (the replay streams two cold lines a packet through the caches that hold ` +
+    'Sluice\'s own state)';
+}
+
+// What many flows add to the processing, from the two runs each round made back
+// to back (the frames run and the many-flows run), not from medians of
+// different runs: the machine drifts between rounds by more than the difference.
+function flowsAdd(many: ThroughputRow, split: FrameSplitRow): string {
+  const n = Math.min(many.rounds.length, split.rounds.length);
+  const each = Array.from({ length: n }, (_, k) => many.rounds[k].processNs - split.rounds[k].processNs);
+  if (n === 0) return '';
+  const perRound = `per round: ${each.map((d) => ns(d)).join(', ')}`;
+  const m = median(each);
+  if (m <= 0) return `Many flows added nothing this run could tell from its noise (${perRound}).`;
+  return `Many flows then add ${ns(m)} of processing (the flow-table bucket, fetched from DRAM; median of the ` +
+    `rounds, ${perRound}).`;
+}
+
+/** The isolation windows and their summary, as a Markdown table. */
+export function renderIsolation(iso: IsolationResult): string {
+  const rows = [
+    '| Window | Unloaded before, Mpps | Loaded, Mpps | Unloaded after, Mpps | Ratio | API requests/s | p50 | p99 | Errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...iso.windows.map((w, i) => `| ${i + 1} | ${f2(w.unloadedBeforeMpps)} | ${f2(w.loadedMpps)} | ${f2(w.unloadedAfterMpps)} | ` +
+      `${f2(w.ratio)} | ${w.requestsPerSec.toFixed(0)} | ${w.p50Ms} ms | ${w.p99Ms} ms | ${w.errors} |`),
+    `| **all** | ${f2(iso.unloadedMpps)} (median) | ${f2(iso.loadedMpps)} (median) | | **${f2(iso.ratio)}** (median) | ` +
+      `${iso.requestsPerSec.toFixed(0)} (mean) | ${iso.p50Ms} ms (median) | ${iso.p99Ms} ms (worst) | ${iso.errors} |`,
+  ];
+  return rows.join('\n');
+}
