@@ -18,7 +18,8 @@
 # tier runs even when one before it failed; each ends with node's own closing
 # lines (# pass N, # fail N) and a one-line summary, and the exit status is
 # non-zero if any tier failed. An unknown tier is exit 2. A file under test/
-# outside the tier folders and test/helpers/ is an error: it would never run.
+# outside the tier folders, test/helpers/ and test/fixtures/ is an error: it
+# would never run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,8 +60,8 @@ fi
 stray=()
 while IFS= read -r f; do
   case "$f" in
-    test/helpers/*.test.ts) stray+=("$f") ;;
-    test/helpers/*) ;;
+    test/helpers/*.test.ts|test/fixtures/*.test.ts) stray+=("$f") ;;
+    test/helpers/*|test/fixtures/*) ;;
     test/unit/*/*|test/api/*/*|test/dataplane/*/*|test/system/*/*) [[ "$f" == *.ts ]] && stray+=("$f") ;;
     test/unit/*.test.ts|test/api/*.test.ts|test/dataplane/*.test.ts|test/system/*.test.ts) ;;
     test/unit/*.ts|test/api/*.ts|test/dataplane/*.ts|test/system/*.ts) stray+=("$f") ;;
@@ -72,7 +73,7 @@ if [ "${#stray[@]}" -gt 0 ]; then
   {
     echo "scripts/test.sh: these files under test/ belong to no tier and would never run:"
     printf '  %s\n' "${stray[@]}"
-    echo "Tests go in test/{$(IFS=,; echo "${TIERS[*]}")}/NAME.test.ts; shared code in test/helpers/."
+    echo "Tests go in test/{$(IFS=,; echo "${TIERS[*]}")}/NAME.test.ts; shared code in test/helpers/, packet tables in test/fixtures/."
   } >&2
   exit 1
 fi
