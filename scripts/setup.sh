@@ -77,9 +77,10 @@ if stale build/Release/sluice.node native/{common,packet,tables,modes,worker,con
     exit 1
   }
 fi
-if stale dist/.built src tools test tsconfig.json; then
+if stale dist/.built src tools test tsconfig.json native/common/lcore_counters.h scripts/gen-counters.js; then
   say "compiling TypeScript"
   rm -rf dist
+  node scripts/gen-counters.js
   npx --no-install tsc -p tsconfig.json
   touch dist/.built
 fi

@@ -13,7 +13,7 @@ const USAGE = `usage: sluice <command> [options]
   status                                  readiness, ports and services
   services ls
   services show NAME
-  services add NAME --vip IP --port N [--protocol tcp|udp] [--maglev-size PRIME] [--health tcp|http|none]
+  services add NAME --vip IP --port N [--protocol tcp|udp] [--lookup-table-size PRIME] [--health tcp|http|none]
   services rm NAME
   backends add SERVICE ADDRESS:PORT [--weight N] [--mac MAC]
   backends rm SERVICE ADDRESS:PORT
@@ -42,7 +42,8 @@ async function run(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       config: { type: 'string' }, api: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      vip: { type: 'string' }, port: { type: 'string' }, protocol: { type: 'string' }, 'maglev-size': { type: 'string' },
+      vip: { type: 'string' }, port: { type: 'string' }, protocol: { type: 'string' },
+      'lookup-table-size': { type: 'string' }, 'maglev-size': { type: 'string' },
       health: { type: 'string' }, weight: { type: 'string' }, mac: { type: 'string' },
       drain: { type: 'boolean' }, disable: { type: 'boolean' }, enable: { type: 'boolean' },
       watch: { type: 'boolean' }, interval: { type: 'string' },
@@ -78,7 +79,10 @@ async function run(argv: string[]): Promise<void> {
       if (values.vip === undefined || values.port === undefined) usage('services add needs --vip and --port');
       const body: Record<string, unknown> = { name: rest[0], vip: values.vip, port: int('port', values.port) };
       if (values.protocol !== undefined) body.protocol = values.protocol;
-      if (values['maglev-size'] !== undefined) body.maglevTableSize = int('maglev-size', values['maglev-size']);
+      if (values['maglev-size'] !== undefined) usage('--maglev-size was renamed --lookup-table-size');
+      if (values['lookup-table-size'] !== undefined) {
+        body.lookupTableSize = int('lookup-table-size', values['lookup-table-size']);
+      }
       if (values.health !== undefined) body.healthCheck = { type: values.health };
       return commands.servicesAdd(api, out, body);
     }

@@ -21,8 +21,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("neighbors", Napi::Function::New(env, NeighborsBinding, "neighbors"));
   exports.Set("inject", Napi::Function::New(env, InjectBinding, "inject"));
   exports.Set("capture", Napi::Function::New(env, CaptureBinding, "capture"));
-  exports.Set("maglevTable", Napi::Function::New(env, MaglevTableBinding, "maglevTable"));
+  exports.Set("lookupTable", Napi::Function::New(env, LookupTableBinding, "lookupTable"));
   exports.Set("dropReasons", Napi::Function::New(env, DropReasonsBinding, "dropReasons"));
+  exports.Set("counters", CounterCatalogue(env));
   napi_add_env_cleanup_hook(env, CleanupOnExit, nullptr);
   return exports;
 }

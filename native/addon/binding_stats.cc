@@ -1,4 +1,4 @@
-// Read-only views: stats, ports, neighbors, drop reason names. Counters are
+// Read-only views: stats, ports, neighbors, drop reason names, the counter catalogue.
 // plain numbers (exact below 2^53, about 285 years at 1 Gpps).
 #include <arpa/inet.h>
 #include <rte_cycles.h>
@@ -19,54 +19,66 @@ Napi::Object DropsObject(Napi::Env env, const uint64_t* drops) {
   return out;
 }
 
+// The values SLUICE_LCORE_DERIVED lists, one function each, named as it names them.
+namespace derived {
+double txPackets(const LcoreStatsView& l) {
+  return static_cast<double>(l.counters.tx_queued - l.counters.drops[static_cast<uint32_t>(DropReason::kTxFull)]);
+}
+double txBytes(const LcoreStatsView& l) {
+  return static_cast<double>(l.counters.tx_queued_bytes - l.counters.tx_unsent_bytes);
+}
+double capacity(const LcoreStatsView& l) { return l.flow_capacity; }
+double memoryBytes(const LcoreStatsView& l) { return static_cast<double>(l.flow_memory_bytes); }
+double sessionsCapacity(const LcoreStatsView& l) { return l.nat_capacity; }
+double receiveSeconds(const LcoreStatsView& l) {
+  return static_cast<double>(l.counters.receive_cycles) / static_cast<double>(rte_get_tsc_hz());
+}
+double processSeconds(const LcoreStatsView& l) {
+  return static_cast<double>(l.counters.process_cycles) / static_cast<double>(rte_get_tsc_hz());
+}
+double busyRatio(const LcoreStatsView& l) {
+  uint64_t total = l.counters.busy_cycles + l.counters.idle_cycles;
+  return total ? static_cast<double>(l.counters.busy_cycles) / static_cast<double>(total) : 0.0;
+}
+}  // namespace derived
+
+// One counter into a JS object, by its kind (common/lcore_counters.h).
+#define SLUICE_SET_counter(obj, name, v) obj.Set(name, Num(env, v));
+#define SLUICE_SET_gauge(obj, name, v) obj.Set(name, Num(env, v));
+#define SLUICE_SET_gauge_i64(obj, name, v) obj.Set(name, Num(env, static_cast<uint64_t>(v)));
+#define SLUICE_SET_internal(obj, name, v)
+#define SLUICE_SET_drops(obj, name, v) obj.Set(name, DropsObject(env, v));
+
 Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
-  const LcoreCounters& c = l.counters;
   Napi::Object o = Napi::Object::New(env);
-  o.Set("lcore", Num(env, l.lcore));
-  o.Set("rxPackets", Num(env, c.rx_packets));
-  o.Set("rxBytes", Num(env, c.rx_bytes));
-  uint64_t unsent = c.drops[static_cast<uint32_t>(DropReason::kTxFull)];
-  o.Set("txPackets", Num(env, c.tx_queued - unsent));
-  o.Set("txBytes", Num(env, c.tx_queued_bytes - c.tx_unsent_bytes));
-  o.Set("forwarded", Num(env, c.forwarded));
-  o.Set("localReplies", Num(env, c.local_replies));
-  o.Set("arpLearned", Num(env, c.arp_learned));
-  o.Set("learnQueueFull", Num(env, c.learn_queue_full));
-  o.Set("icmpFragNeededSent", Num(env, c.icmp_frag_needed_sent));
-  o.Set("icmpErrorsRouted", Num(env, c.icmp_errors_routed));
-  o.Set("icmpPacketTooBigSent", Num(env, c.icmp_packet_too_big_sent));
-  o.Set("drops", DropsObject(env, c.drops));
   Napi::Object flows = Napi::Object::New(env);
-  flows.Set("active", Num(env, c.flow_active));
-  flows.Set("capacity", Num(env, l.flow_capacity));
-  flows.Set("memoryBytes", Num(env, l.flow_memory_bytes));
-  flows.Set("hits", Num(env, c.flow_hits));
-  flows.Set("misses", Num(env, c.flow_misses));
-  flows.Set("inserts", Num(env, c.flow_inserts));
-  flows.Set("insertFailures", Num(env, c.flow_insert_failures));
-  flows.Set("evictions", Num(env, c.flow_evictions));
-  flows.Set("expirations", Num(env, c.flow_expirations));
-  flows.Set("repicks", Num(env, c.flow_repicks));
-  flows.Set("admissionRefused", Num(env, c.flow_admission_refused));
-  flows.Set("admissionProtected", Num(env, c.flow_admission_protected));
-  o.Set("flows", flows);
   Napi::Object nat = Napi::Object::New(env);
-  nat.Set("sessionsActive", Num(env, c.nat_sessions_active));
-  nat.Set("sessionsCapacity", Num(env, l.nat_capacity));
-  nat.Set("sessionsCreated", Num(env, c.nat_sessions_created));
-  nat.Set("sessionsExpired", Num(env, c.nat_sessions_expired));
-  nat.Set("handoffsSent", Num(env, c.nat_handoff_sent));
-  nat.Set("handoffsReceived", Num(env, c.nat_handoff_received));
+  // The lists' groups, as the objects their values go into.
+  Napi::Object& top = o;
+  Napi::Object& icmp = o;
+  Napi::Object& loop = o;
+  o.Set("lcore", Num(env, l.lcore));
+#define SLUICE_LCORE_SET(field, name, kind, group, metric, api, help) SLUICE_SET_##kind(group, #name, l.counters.field)
+  SLUICE_LCORE_COUNTERS(SLUICE_LCORE_SET)
+#undef SLUICE_LCORE_SET
+#define SLUICE_DERIVED_SET(name, kind, group, metric, api, help) group.Set(#name, Napi::Number::New(env, derived::name(l)));
+  SLUICE_LCORE_DERIVED(SLUICE_DERIVED_SET)
+#undef SLUICE_DERIVED_SET
+  o.Set("flows", flows);
   o.Set("nat", nat);
-  o.Set("iterations", Num(env, c.iterations));
-  o.Set("busyCycles", Num(env, c.busy_cycles));
-  o.Set("idleCycles", Num(env, c.idle_cycles));
-  double tsc_hz = static_cast<double>(rte_get_tsc_hz());
-  o.Set("receiveSeconds", Napi::Number::New(env, static_cast<double>(c.receive_cycles) / tsc_hz));
-  o.Set("processSeconds", Napi::Number::New(env, static_cast<double>(c.process_cycles) / tsc_hz));
-  uint64_t total = c.busy_cycles + c.idle_cycles;
-  o.Set("busyRatio", Napi::Number::New(env, total ? static_cast<double>(c.busy_cycles) / static_cast<double>(total) : 0.0));
   return o;
+}
+
+// The services' and backends' counters into `o`, which already holds what
+// identifies them.
+void SetServiceCounters(Napi::Env env, Napi::Object& o, const ServiceCounters& c) {
+#define SLUICE_COUNTER_SET(field, name, kind, metric, help) SLUICE_SET_##kind(o, #name, c.field)
+  SLUICE_SERVICE_COUNTERS(SLUICE_COUNTER_SET)
+}
+
+void SetBackendCounters(Napi::Env env, Napi::Object& o, const BackendCounters& c) {
+  SLUICE_BACKEND_COUNTERS(SLUICE_COUNTER_SET)
+#undef SLUICE_COUNTER_SET
 }
 
 Napi::Object PortStatsObject(Napi::Env env, const PortState& p) {
@@ -142,10 +154,7 @@ Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
       Napi::Object so = Napi::Object::New(env);
       so.Set("id", Num(env, s.config->id));
       so.Set("name", s.config->name);
-      so.Set("packets", Num(env, s.counters.packets));
-      so.Set("bytes", Num(env, s.counters.bytes));
-      so.Set("newFlows", Num(env, s.counters.new_flows));
-      so.Set("activeFlows", Num(env, static_cast<uint64_t>(s.counters.active_flows)));
+      SetServiceCounters(env, so, s.counters);
       Napi::Array backends = Napi::Array::New(env);
       uint32_t j = 0;
       for (const BackendStatsView& b : s.backends) {
@@ -153,9 +162,7 @@ Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
         bo.Set("id", Num(env, b.config->id));
         bo.Set("address", FormatIp(b.config->address));
         bo.Set("port", Num(env, b.config->port));
-        bo.Set("packets", Num(env, b.counters.packets));
-        bo.Set("bytes", Num(env, b.counters.bytes));
-        bo.Set("newFlows", Num(env, b.counters.new_flows));
+        SetBackendCounters(env, bo, b.counters);
         backends.Set(j++, bo);
       }
       so.Set("backends", backends);
@@ -233,6 +240,68 @@ Napi::Value NeighborsBinding(const Napi::CallbackInfo& info) {
     }
     return out;
   });
+}
+
+namespace {
+
+Napi::Object CatalogueEntry(Napi::Env env, const char* field, const char* name, const char* kind, const char* group,
+                            const char* metric, const char* api, const char* help) {
+  Napi::Object e = Napi::Object::New(env);
+  if (field != nullptr) e.Set("field", field);
+  e.Set("name", name);
+  e.Set("kind", kind);
+  if (group != nullptr) e.Set("group", group);
+  e.Set("metric", metric);
+  if (api != nullptr) e.Set("api", api);
+  e.Set("help", help);
+  return e;
+}
+
+}  // namespace
+
+// The lists of common/lcore_counters.h, every column as written there (field
+// and name as text, the other tokens too); undeclared columns are left out. The
+// TypeScript side has the same lists from the header (src/native/counters.ts
+// checks they agree with this when it loads the addon). With them, examples of
+// the objects stats() builds from them.
+Napi::Object CounterCatalogue(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array lcore = Napi::Array::New(env);
+  Napi::Array derived = Napi::Array::New(env);
+  Napi::Array service = Napi::Array::New(env);
+  Napi::Array backend = Napi::Array::New(env);
+#define SLUICE_LCORE_ENTRY(field, name, kind, group, metric, api, help) \
+  lcore.Set(lcore.Length(), CatalogueEntry(env, #field, #name, #kind, #group, metric, #api, help));
+  SLUICE_LCORE_COUNTERS(SLUICE_LCORE_ENTRY)
+#undef SLUICE_LCORE_ENTRY
+#define SLUICE_DERIVED_ENTRY(name, kind, group, metric, api, help) \
+  derived.Set(derived.Length(), CatalogueEntry(env, nullptr, #name, #kind, #group, metric, #api, help));
+  SLUICE_LCORE_DERIVED(SLUICE_DERIVED_ENTRY)
+#undef SLUICE_DERIVED_ENTRY
+#define SLUICE_SERVICE_ENTRY(field, name, kind, metric, help) \
+  service.Set(service.Length(), CatalogueEntry(env, #field, #name, #kind, nullptr, metric, nullptr, help));
+  SLUICE_SERVICE_COUNTERS(SLUICE_SERVICE_ENTRY)
+#undef SLUICE_SERVICE_ENTRY
+#define SLUICE_BACKEND_ENTRY(field, name, kind, metric, help) \
+  backend.Set(backend.Length(), CatalogueEntry(env, #field, #name, #kind, nullptr, metric, nullptr, help));
+  SLUICE_BACKEND_COUNTERS(SLUICE_BACKEND_ENTRY)
+#undef SLUICE_BACKEND_ENTRY
+  out.Set("lcore", lcore);
+  out.Set("lcoreDerived", derived);
+  out.Set("service", service);
+  out.Set("backend", backend);
+  // What stats() makes of one lcore's, service's and backend's counters, all 0:
+  // their shapes without a running data plane (test/unit/counters-catalogue.test.ts).
+  Napi::Object examples = Napi::Object::New(env);
+  examples.Set("lcore", LcoreObject(env, LcoreStatsView{}));
+  Napi::Object so = Napi::Object::New(env);
+  SetServiceCounters(env, so, ServiceCounters{});
+  examples.Set("service", so);
+  Napi::Object bo = Napi::Object::New(env);
+  SetBackendCounters(env, bo, BackendCounters{});
+  examples.Set("backend", bo);
+  out.Set("examples", examples);
+  return out;
 }
 
 Napi::Value DropReasonsBinding(const Napi::CallbackInfo& info) {

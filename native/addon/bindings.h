@@ -16,7 +16,9 @@ Napi::Value PortsBinding(const Napi::CallbackInfo& info);
 Napi::Value NeighborsBinding(const Napi::CallbackInfo& info);
 Napi::Value InjectBinding(const Napi::CallbackInfo& info);
 Napi::Value CaptureBinding(const Napi::CallbackInfo& info);
-Napi::Value MaglevTableBinding(const Napi::CallbackInfo& info);
+Napi::Value LookupTableBinding(const Napi::CallbackInfo& info);
 Napi::Value DropReasonsBinding(const Napi::CallbackInfo& info);
+/** The counter lists of common/lcore_counters.h, exported as the constant `counters`. */
+Napi::Object CounterCatalogue(Napi::Env env);
 
 }  // namespace sluice

@@ -9,7 +9,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "tables/maglev.h"
 #include "common/snapshot.h"
 
 namespace sluice {
@@ -178,14 +177,10 @@ TunnelConfig TunnelFromJs(const Napi::Value& value, const std::string& path, uin
   if (t.source_network.family != family) {
     Fail(path + ".sourceNetwork", family == 6 ? "must be IPv6, as the VIP" : "must be IPv4, as the VIP");
   }
-  // Host bits of IPv4 /8../24 or IPv6 /96../120: all within the last four bytes.
+  // Host bits of IPv4 /8../24 or IPv6 /96../120: all within the last four bytes,
+  // which is all the tunnel's per-flow sources vary (MakeTunnelTarget masks them).
   bool v6 = family == 6;
   t.source_prefix_len = static_cast<uint8_t>(GetUint(o, "sourcePrefixLength", path, v6 ? 96 : 8, v6 ? 120 : 24));
-  uint32_t last;
-  std::memcpy(&last, t.source_network.bytes.data() + (v6 ? 12 : 0), 4);
-  if (ntohl(last) & (~uint32_t{0} >> (t.source_prefix_len - (v6 ? 96 : 0)))) {
-    Fail(path + ".sourceNetwork", "has host bits set");
-  }
   return t;
 }
 
@@ -267,15 +262,16 @@ DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value) {
   return c;
 }
 
+// Only converts: the invariants of services (ids, families, reachability, table
+// sizes) are BuildSnapshot's and the table builder's to check, once.
 std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
   Napi::Array list = AsArray(value, "services");
-  if (list.Length() > kMaxServices) Fail("services", "at most 1024 services");
   std::vector<ServiceConfig> services;
   for (uint32_t i = 0; i < list.Length(); i++) {
     std::string path = "services[" + std::to_string(i) + "]";
     Napi::Object o = AsObject(list.Get(i), path);
     ServiceConfig s;
-    s.id = GetUint(o, "id", path, 0, kMaxServices - 1);
+    s.id = GetUint(o, "id", path, 0, UINT32_MAX);
     s.name = GetString(o, "name", path);
     s.vip = GetIp(o, "vip", path);
     s.port = static_cast<uint16_t>(GetUint(o, "port", path, 1, 65535));
@@ -288,27 +284,20 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
     else if (forwarding == "tunnel") s.forwarding = Forwarding::kTunnel;
     else if (forwarding == "nat") s.forwarding = Forwarding::kNat;
     else Fail(path + ".forwarding", "must be dsr, tunnel or nat");
-    bool has_tunnel = o.Has("tunnel") && !o.Get("tunnel").IsUndefined();
     if (s.forwarding == Forwarding::kTunnel) {
-      if (!has_tunnel) Fail(path + ".tunnel", "is required with forwarding tunnel");
+      if (!o.Has("tunnel") || o.Get("tunnel").IsUndefined()) Fail(path + ".tunnel", "is required with forwarding tunnel");
       s.tunnel = TunnelFromJs(o.Get("tunnel"), path + ".tunnel", s.vip.family);
-    } else if (has_tunnel) {
-      Fail(path + ".tunnel", "applies to forwarding tunnel only");
     }
-    s.maglev_table_size = GetUint(o, "maglevTableSize", path, 2, kMaglevMaxTableSize);
-    if (!IsPrime(s.maglev_table_size)) Fail(path + ".maglevTableSize", "must be prime");
+    s.lookup_table_size = GetUint(o, "lookupTableSize", path, 0, UINT32_MAX);
     Napi::Array backends = AsArray(o.Get("backends"), path + ".backends");
     for (uint32_t j = 0; j < backends.Length(); j++) {
       std::string bpath = path + ".backends[" + std::to_string(j) + "]";
       Napi::Object b = AsObject(backends.Get(j), bpath);
       BackendConfig bc;
-      bc.id = GetUint(b, "id", bpath, 0, kMaxBackendIds - 1);
+      bc.id = GetUint(b, "id", bpath, 0, UINT32_MAX);
       bc.address = GetIp(b, "address", bpath);
-      if (bc.address.family != s.vip.family) {
-        Fail(bpath + ".address", s.vip.family == 6 ? "must be IPv6, as the VIP" : "must be IPv4, as the VIP");
-      }
       bc.port = static_cast<uint16_t>(GetUint(b, "port", bpath, 1, 65535));
-      bc.weight = GetUint(b, "weight", bpath, 0, 65535);
+      bc.weight = GetUint(b, "weight", bpath, 0, UINT32_MAX);
       std::string state = GetString(b, "state", bpath);
       if (state == "active") bc.admin = AdminState::kActive;
       else if (state == "drain") bc.admin = AdminState::kDrain;
@@ -318,9 +307,6 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
       if (b.Has("mac") && !b.Get("mac").IsUndefined()) {
         if (!ParseMac(GetString(b, "mac", bpath), &bc.mac)) Fail(bpath + ".mac", "is not a MAC address");
         bc.has_static_mac = true;
-      }
-      for (const BackendConfig& other : s.backends) {
-        if (other.address == bc.address && other.port == bc.port) Fail(bpath, "same address and port as another backend");
       }
       s.backends.push_back(bc);
     }

@@ -1,6 +1,11 @@
-// JS values -> common/config_types.h structs. TypeScript validated them already; these
-// checks repeat the ones that protect memory and invariants in C++, and throw
-// std::invalid_argument naming the field (SLUICE_INVALID_ARGUMENT in JS).
+// JS values -> common/config_types.h structs. TypeScript validated them already
+// (the rules, once: src/config/); this converts, and throws std::invalid_argument
+// naming the field (SLUICE_INVALID_ARGUMENT in JS) only for what cannot be
+// converted (a wrong type, an unparsable address or MAC, an unknown name, a
+// number beyond its C++ field) and for the start config's invariants (queues
+// polled by exactly one worker, nat pools on their port's subnet). Services'
+// invariants are checked where they are relied on, by BuildSnapshot and the
+// table builder (common/invariant.h).
 #pragma once
 
 #include <napi.h>

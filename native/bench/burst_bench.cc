@@ -135,7 +135,7 @@ ServiceConfig Service(Forwarding mode) {
   s.tunnel.encapsulation = Encapsulation::kIpip;
   s.tunnel.source_network = Ipv4(0xac100000);  // 172.16.0.0/16
   s.tunnel.source_prefix_len = 16;
-  s.maglev_table_size = 65537;
+  s.lookup_table_size = 65537;
   for (uint32_t i = 0; i < kBackends; i++) {
     BackendConfig b{};
     b.id = i;
@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
   rt.mtu = port_config.mtu;
 
   NoNeighbors neighbors;
-  MaglevCache tables;
+  LookupTableCache tables;
   PortAddressing addressing{rt.address, rt.netmask, 0, rt.mtu};
   addressing.nat_pool = port_config.nat_pool.addresses;
   addressing.mac = rt.mac;

@@ -3,7 +3,7 @@
 // per-lcore FlowTable (Sluice's own, its buckets prefetched a burst ahead as the
 // worker does), inserted when missing, its last-seen time written on a hit, and
 // its MACs rewritten to its backend's; then the burst is sent. Nothing else: no
-// validation, no service lookup, no expiry, no Maglev, no counters but the packet
+// validation, no service lookup, no expiry, no lookup table, no counters but the packet
 // count. It runs on the same net_pcap replay, core and pool sizes that npm run
 // bench gives Sluice and testpmd, so its rate bounds what Sluice's dsr can reach
 // there. --no-table skips the table (the backend is taken from the hash): a

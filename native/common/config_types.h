@@ -119,7 +119,7 @@ struct ServiceConfig {
   uint8_t protocol;      // IPPROTO_TCP or IPPROTO_UDP
   Forwarding forwarding = Forwarding::kDsr;
   TunnelConfig tunnel;
-  uint32_t maglev_table_size = 65537;
+  uint32_t lookup_table_size = 65537;
   std::vector<BackendConfig> backends;
 };
 

@@ -1,6 +1,7 @@
 // The configuration as worker lcores see it: built whole on the control thread,
 // published with one atomic pointer store, never modified afterwards, and freed
-// only after every worker has passed an RCU quiescent state (see rcu_publisher.h).
+// only after every worker has passed an RCU quiescent state (see
+// control/snapshot_publisher.h).
 #pragma once
 
 #include <rte_ether.h>
@@ -16,7 +17,7 @@
 #include "common/config_types.h"
 #include "modes/tunnel.h"
 #include "modes/tunnel6.h"
-#include "tables/maglev.h"
+#include "tables/lookup_table.h"
 #include "tables/service_index6.h"
 
 namespace sluice {
@@ -70,7 +71,9 @@ struct ServiceView {
   uint8_t proto;
   uint8_t forwarding;       // Forwarding
   uint32_t table_size;
-  const uint32_t* maglev;   // table_size global backend ids, kMaglevNoBackend where none
+  // The service's lookup table: table_size global backend ids, kNoBackend where
+  // none; a new flow's backend is lookup[LookupSlot(sig, table_size)].
+  const uint32_t* lookup;
   uint8_t family;           // 4, or 6: vip6 instead of vip
   uint8_t vip6[16];
 };
@@ -138,7 +141,7 @@ struct Snapshot {
   ServiceIndex index;       // IPv4 services
   ServiceIndex6 index6;     // IPv6 services
   std::vector<BackendView> backends;  // indexed by global backend id
-  // Maglev tables are shared between snapshots while their inputs are unchanged.
+  // Lookup tables are shared between snapshots while their inputs are unchanged.
   std::vector<std::shared_ptr<const std::vector<uint32_t>>> tables;
 
   // Compared as pointers: size() divides by sizeof(BackendView), per packet.
@@ -172,10 +175,12 @@ class NeighborLookup {
   virtual bool Lookup6(const uint8_t[16], struct rte_ether_addr*) const { return false; }
 };
 
-// Builds Maglev tables only for services whose eligible backends changed.
-class MaglevCache {
+// Builds lookup tables only for services whose eligible backends changed.
+class LookupTableCache {
  public:
-  std::shared_ptr<const std::vector<uint32_t>> Get(const ServiceConfig& service);
+  // `where` names the service's table size in the error when it breaks the
+  // table's size invariant (tables/lookup_table.h).
+  std::shared_ptr<const std::vector<uint32_t>> Get(const ServiceConfig& service, const std::string& where);
   void Retain(const std::vector<ServiceConfig>& services);  // forget removed services
   uint64_t builds() const { return builds_; }
 
@@ -188,16 +193,18 @@ class MaglevCache {
   uint64_t builds_ = 0;
 };
 
-// Throws std::invalid_argument naming the service or backend when the set is
-// inconsistent (duplicate ids or VIP triples, a dsr backend on no port's subnet,
-// an off-link tunnel backend and no port with a gateway).
+// Checks the invariants the data path relies on (common/invariant.h), each here
+// and nowhere else: ids in range and unique, a backend of its VIP's family and
+// reachable through a port, its nat pool, distinct VIP triples, and (through
+// LookupTableCache) table sizes. A broken one throws CodedError
+// SLUICE_INVALID_ARGUMENT naming the field as "services[i].backends[j].address".
 std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
                                         const std::vector<PortAddressing>& ports,
-                                        const NeighborLookup& neighbors, MaglevCache& tables,
+                                        const NeighborLookup& neighbors, LookupTableCache& tables,
                                         uint64_t generation);
 
 // The IPv6 part of BuildSnapshot (control/snapshot_build_ipv6.cc): fills `view` for an IPv6
-// backend of `s`, throwing std::invalid_argument (prefixed with `where`) when no
+// backend of `s`, failing an invariant (on `where`, the backend's path) when no
 // port can reach it.
 void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig& b,
                   const std::vector<PortAddressing>& ports, const NeighborLookup& neighbors,

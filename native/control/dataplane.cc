@@ -315,7 +315,7 @@ SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   }
   generation_++;
   // Rebuilt against the moved-into services_: the snapshot keeps no pointers into
-  // the config, only into the shared Maglev tables.
+  // the config, only into the shared lookup tables.
   publisher_->Publish(std::move(snap));
   return SetServicesResult{generation_, tables_.builds() - builds_before};
 }

@@ -121,7 +121,7 @@ class Dataplane {
   // thread takes this lock to replace the former and to free the latter.
   mutable std::mutex telemetry_mutex_;
   bool telemetry_ready_ = false;
-  MaglevCache tables_;
+  LookupTableCache tables_;
   std::unique_ptr<NeighborResolver> neighbors_;
   uint64_t generation_ = 0;
   std::vector<ServiceCounters> service_baseline_;

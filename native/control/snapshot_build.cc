@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 #include <string>
+
+#include "common/invariant.h"
+#include "control/snapshot_invariants.h"
 
 namespace sluice {
 
@@ -49,13 +51,14 @@ static std::string BackendKey(const BackendConfig& b) {
   return FormatIp(b.address) + ":" + std::to_string(b.port);
 }
 
-std::shared_ptr<const std::vector<uint32_t>> MaglevCache::Get(const ServiceConfig& service) {
-  std::vector<MaglevBackend> inputs;
+std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const ServiceConfig& service,
+                                                                  const std::string& where) {
+  std::vector<LookupBackend> inputs;
   std::vector<uint32_t> ids;
-  std::string signature = std::to_string(service.maglev_table_size);
+  std::string signature = std::to_string(service.lookup_table_size);
   for (const BackendConfig& b : service.backends) {
     if (!TakesNewFlows(b)) continue;
-    inputs.push_back(MaglevBackend{BackendKey(b), b.weight});
+    inputs.push_back(LookupBackend{BackendKey(b), b.weight});
     ids.push_back(b.id);
     signature += "|" + inputs.back().key + "#" + std::to_string(b.id) + "*" + std::to_string(b.weight);
   }
@@ -63,9 +66,9 @@ std::shared_ptr<const std::vector<uint32_t>> MaglevCache::Get(const ServiceConfi
                             [&](const auto& e) { return e.first == service.id; });
   if (found != entries_.end() && found->second.signature == signature) return found->second.table;
 
-  std::vector<uint32_t> table = BuildRendezvousTable(inputs, service.maglev_table_size);
+  std::vector<uint32_t> table = BuildLookupTable(inputs, service.lookup_table_size, where);
   for (uint32_t& slot : table) {
-    if (slot != kMaglevNoBackend) slot = ids[slot];
+    if (slot != kNoBackend) slot = ids[slot];
   }
   auto shared = std::make_shared<const std::vector<uint32_t>>(std::move(table));
   builds_++;
@@ -77,7 +80,7 @@ std::shared_ptr<const std::vector<uint32_t>> MaglevCache::Get(const ServiceConfi
   return shared;
 }
 
-void MaglevCache::Retain(const std::vector<ServiceConfig>& services) {
+void LookupTableCache::Retain(const std::vector<ServiceConfig>& services) {
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
                                 [&](const auto& e) {
                                   return std::none_of(services.begin(), services.end(),
@@ -117,35 +120,32 @@ static bool IsNatPoolAddress(const std::vector<PortAddressing>& ports, uint32_t 
   return false;
 }
 
-// A nat backend's replies come back to the pool of the port the packet left by.
+// A nat backend: kInvariantNatPool, kInvariantNotPoolAddress.
 static void CheckNatBackend(const std::vector<PortAddressing>& ports, int port, uint32_t address,
                             const std::string& where) {
-  if (port >= 0 && ports[port].nat_pool.empty()) {
-    throw std::invalid_argument(where + ": forwarding nat needs a nat pool on the backend's egress port");
-  }
-  if (IsNatPoolAddress(ports, address)) throw std::invalid_argument(where + ": the address is a nat pool address");
+  CheckInvariant(port < 0 || !ports[port].nat_pool.empty(), where, kInvariantNatPool);
+  CheckInvariant(!IsNatPoolAddress(ports, address), where, ".address", kInvariantNotPoolAddress);
 }
+
+static std::string ServicePath(size_t i) { return "services[" + std::to_string(i) + "]"; }
 
 std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
                                         const std::vector<PortAddressing>& ports,
-                                        const NeighborLookup& neighbors, MaglevCache& tables,
+                                        const NeighborLookup& neighbors, LookupTableCache& tables,
                                         uint64_t generation) {
   auto snap = std::make_unique<Snapshot>();
   snap->generation = generation;
   uint32_t max_backend_id = 0;
   bool any_backend = false;
   std::vector<bool> service_ids(kMaxServices, false);
-  for (const ServiceConfig& s : services) {
-    if (s.id >= kMaxServices || service_ids[s.id]) {
-      throw std::invalid_argument("service " + s.name + ": id " + std::to_string(s.id) +
-                                  " is out of range or used twice");
-    }
+  for (size_t i = 0; i < services.size(); i++) {
+    const ServiceConfig& s = services[i];
+    const std::string path = ServicePath(i);
+    CheckInvariant(s.id < kMaxServices && !service_ids[s.id], path, ".id", kInvariantServiceId);
     service_ids[s.id] = true;
-    for (const BackendConfig& b : s.backends) {
-      if (b.id >= kMaxBackendIds) {
-        throw std::invalid_argument("service " + s.name + ": backend id " + std::to_string(b.id) +
-                                    " is out of range");
-      }
+    for (size_t j = 0; j < s.backends.size(); j++) {
+      const BackendConfig& b = s.backends[j];
+      if (b.id >= kMaxBackendIds) FailInvariant(path + ".backends[" + std::to_string(j) + "].id", kInvariantBackendId);
       max_backend_id = std::max(max_backend_id, b.id);
       any_backend = true;
     }
@@ -153,26 +153,22 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
   snap->backends.assign(any_backend ? max_backend_id + 1 : 0, BackendView{});
   std::vector<bool> backend_ids(snap->backends.size(), false);
 
-  for (const ServiceConfig& s : services) {
-    if (s.vip.family == 6 && IsNatPoolAddress6(ports, s.vip.bytes.data())) {
-      throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");
-    }
-    if (s.vip.family == 4 && IsNatPoolAddress(ports, Ipv4Of(s.vip))) {
-      throw std::invalid_argument("service " + s.name + ": the VIP is a nat pool address");
-    }
-    for (const BackendConfig& b : s.backends) {
-      const std::string where = "service " + s.name + " backend " + BackendKey(b);
-      if (backend_ids[b.id]) throw std::invalid_argument(where + ": backend id used twice");
+  for (size_t i = 0; i < services.size(); i++) {
+    const ServiceConfig& s = services[i];
+    const std::string path = ServicePath(i);
+    CheckInvariant(s.vip.family == 6 ? !IsNatPoolAddress6(ports, s.vip.bytes.data())
+                                     : !IsNatPoolAddress(ports, Ipv4Of(s.vip)),
+                   path, kInvariantVipNotPoolAddress);
+    for (size_t j = 0; j < s.backends.size(); j++) {
+      const BackendConfig& b = s.backends[j];
+      const std::string where = path + ".backends[" + std::to_string(j) + "]";
+      CheckInvariant(!backend_ids[b.id], where, ".id", kInvariantBackendIdUnique);
       backend_ids[b.id] = true;
-      if (b.address.family != s.vip.family) {
-        throw std::invalid_argument(where + ": a service and its backends share one address family; the VIP is IPv" +
-                                    std::to_string(s.vip.family));
-      }
-      // Neither dsr nor tunnel touches the client's packet, ports included.
+      CheckInvariant(b.address.family == s.vip.family, where, ".address",
+                     s.vip.family == 6 ? kInvariantBackendIs6 : kInvariantBackendIs4);
       if (s.forwarding != Forwarding::kNat && b.port != s.port) {
-        throw std::invalid_argument(where + ": " + (s.forwarding == Forwarding::kDsr ? "dsr" : "tunnel") +
-                                    " forwards without rewriting ports, so the backend port must be " +
-                                    std::to_string(s.port));
+        FailInvariant(where + ".port", std::string(s.forwarding == Forwarding::kDsr ? "dsr " : "tunnel ") +
+                                           kInvariantKeepsPort + " " + std::to_string(s.port));
       }
       BackendView& view = snap->backends[b.id];
       view.service_id = s.id;
@@ -187,14 +183,10 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       int port = OnLinkPort(ports, address);
       if (port < 0 && s.forwarding != Forwarding::kDsr) {
         port = GatewayPort(ports);
-        if (port < 0) {
-          throw std::invalid_argument(where + ": not inside any port's subnet, and no port has a gateway");
-        }
+        CheckInvariant(port >= 0, where, ".address", kInvariantOnLinkOrGateway);
         next_hop = ports[port].gateway;
       }
-      if (port < 0) {
-        throw std::invalid_argument(where + ": not inside any port's subnet; dsr needs the backend on-link");
-      }
+      CheckInvariant(port >= 0, where, ".address", kInvariantDsrOnLink);
       if (s.forwarding == Forwarding::kNat) CheckNatBackend(ports, port, address, where);
       view.address = address;
       view.next_hop = next_hop;
@@ -207,7 +199,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       }
       if (!UseStaticMac(view, b)) view.mac_known = neighbors.Lookup(next_hop, &view.mac) ? 1 : 0;
     }
-    auto table = tables.Get(s);
+    auto table = tables.Get(s, path + ".lookupTableSize");
     snap->tables.push_back(table);
     ServiceView view{};
     view.id = s.id;
@@ -221,7 +213,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
     view.proto = s.protocol;
     view.forwarding = static_cast<uint8_t>(s.forwarding);
     view.table_size = static_cast<uint32_t>(table->size());
-    view.maglev = table->data();
+    view.lookup = table->data();
     snap->services.push_back(view);
   }
   for (size_t i = 0; i < snap->services.size(); i++) {
@@ -230,8 +222,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       const ServiceView& b = snap->services[j];
       bool same_vip = a.family == b.family && (a.family == 6 ? std::memcmp(a.vip6, b.vip6, 16) == 0 : a.vip == b.vip);
       if (same_vip && a.port == b.port && a.proto == b.proto) {
-        throw std::invalid_argument("service " + services[i].name + ": same VIP, port and protocol as service " +
-                                    services[j].name);
+        FailInvariant(ServicePath(i), std::string(kInvariantUniqueVip) + " " + ServicePath(j) + " (" + services[j].name + ")");
       }
     }
   }

@@ -4,9 +4,10 @@
 #include <arpa/inet.h>
 
 #include <cstring>
-#include <stdexcept>
 
+#include "common/invariant.h"
 #include "common/snapshot.h"
+#include "control/snapshot_invariants.h"
 
 namespace sluice {
 
@@ -42,16 +43,14 @@ void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig
     for (size_t p = 0; p < ports.size() && port < 0; p++) {
       if (ports[p].has_gateway6) port = static_cast<int>(p);
     }
-    if (port < 0) throw std::invalid_argument(where + ": not inside any port's IPv6 prefix, and no port has gateway6");
+    CheckInvariant(port >= 0, where, ".address", kInvariantOnLinkOrGateway6);
     std::memcpy(view.next_hop6, ports[port].gateway6, 16);
   }
-  if (port < 0) throw std::invalid_argument(where + ": not inside any port's IPv6 prefix; dsr needs the backend on-link");
+  CheckInvariant(port >= 0, where, ".address", kInvariantDsrOnLink6);
   if (s.forwarding == Forwarding::kNat) {
     // A nat backend's replies come back to the IPv6 pool of the port the packet left by.
-    if (ports[port].nat_pool6.empty()) {
-      throw std::invalid_argument(where + ": forwarding nat needs an IPv6 nat pool (addresses6) on the backend's egress port");
-    }
-    if (IsNatPoolAddress6(ports, address)) throw std::invalid_argument(where + ": the address is a nat pool address");
+    CheckInvariant(!ports[port].nat_pool6.empty(), where, kInvariantNatPool6);
+    CheckInvariant(!IsNatPoolAddress6(ports, address), where, ".address", kInvariantNotPoolAddress);
   }
   view.port_index = static_cast<uint16_t>(port);
   view.egress_mac = ports[port].mac;

@@ -121,7 +121,7 @@ FRAMES = {
     "icmp_frag_needed_vip2_udp": eth() / IP(src="10.99.0.254", dst=VIP2) / ICMP(type=3, code=4, nexthopmtu=1280)
     / IP(src=VIP2, dst=CLIENT_IP) / UDP(sport=53, dport=40000) / (b"a" * 16),
     # nat: backends answer the pool (10.99.0.200-201, ports 20000-20003) from their
-    # service port plus 8000; which backend a flow got is Maglev's pick, so both answer.
+    # service port plus 8000; which backend a flow got is the lookup table's pick, so both answer.
     "arp_request_nat_pool": arp_request(NAT_POOL),
     "nat_reply_b0": nat_reply("10.99.0.11", 8080, "SA"),
     "nat_reply_b1": nat_reply("10.99.0.12", 8080, "SA"),

@@ -1,5 +1,5 @@
 // The whole per-packet path: frames in mbufs through the real sluice::ProcessBurst
-// (parse, local replies, service lookup, bulk flow lookup, Maglev pick, rewrite,
+// (parse, local replies, service lookup, bulk flow lookup, lookup-table pick, rewrite,
 // buffered tx) on a ring port, a flow table and snapshots built the way the data
 // plane builds them. No worker lcore is launched: the harness is the worker, so
 // one input is one deterministic run.
@@ -58,7 +58,7 @@ constexpr uint8_t kPrefixLen = 24;
 constexpr uint8_t kPortAddress6[16] = {0xfd, 0x00, 0x00, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 constexpr uint8_t kPrefixLen6 = 64;
 constexpr uint8_t kTunnelSourceNet6[16] = {0xfd, 0x00, 0x00, 0x5c};
-constexpr uint32_t kMaglevSize = 257;
+constexpr uint32_t kLookupTableSize = 257;
 constexpr uint32_t kFlowCapacity = 16;  // small, so a burst fills it and evicts
 constexpr uint32_t kMaxFrameLen = 9216;
 constexpr uint32_t kPoolSize = 1023;
@@ -97,7 +97,7 @@ ServiceConfig Service(uint32_t id, const char* vip, uint16_t port, uint8_t proto
   s.vip = Ip(vip);
   s.port = port;
   s.protocol = proto;
-  s.maglev_table_size = kMaglevSize;
+  s.lookup_table_size = kLookupTableSize;
   s.backends = std::move(backends);
   return s;
 }
@@ -406,7 +406,7 @@ void BuildSnapshots(Harness& h) {
         if (s.forwarding != Forwarding::kNat) continue;
         for (BackendConfig& b : s.backends) b.port = static_cast<uint16_t>(b.port + kNatBackendPortOffset);
       }
-      MaglevCache tables;
+      LookupTableCache tables;
       h.snapshots[m][v] = BuildSnapshot(services, ports, neighbors, tables, v + 1);
     }
   }

@@ -1,7 +1,7 @@
 // New-flow admission control for one worker lcore: a token bucket over the flows
 // it remembers. A flood of new 5-tuples (a SYN flood from random sources) would
 // otherwise fill the flow table and evict established flows wholesale. A refused
-// flow is still forwarded: Maglev gives it the same backend as long as the
+// flow is still forwarded: the lookup table gives it the same backend as long as the
 // backend set is unchanged; only its protection across changes is lost.
 #pragma once
 

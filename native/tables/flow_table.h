@@ -116,7 +116,7 @@ struct FlowTimeouts {
 
 // A key's hash and the two buckets it may live in; computed once per packet.
 struct FlowHash {
-  uint32_t sig;  // CRC32 of the key; also seeds the Maglev slot
+  uint32_t sig;  // CRC32 of the key; also seeds the lookup table slot
   uint32_t primary;
   uint32_t secondary;
 };

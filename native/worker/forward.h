@@ -21,7 +21,7 @@ struct BackendPick {
 };
 
 inline BackendPick Picked(const Snapshot& snap, uint32_t backend_id) {
-  return {backend_id, backend_id == kMaglevNoBackend ? nullptr : snap.Backend(backend_id)};
+  return {backend_id, backend_id == kNoBackend ? nullptr : snap.Backend(backend_id)};
 }
 
 // Sends a packet whose flow has its backend: dropped and counted when there is
@@ -32,7 +32,7 @@ inline BackendPick Picked(const Snapshot& snap, uint32_t backend_id) {
 template <typename Tunnel>
 __rte_always_inline void SendToBackend(WorkerContext& w, LcoreCounters& c, TxStage& stage, const ServiceView& service,
                                        BackendPick pick, struct rte_mbuf* m, bool quoted, Tunnel&& tunnel) {
-  if (pick.id == kMaglevNoBackend) return Drop(w, m, DropReason::kNoBackend);
+  if (pick.id == kNoBackend) return Drop(w, m, DropReason::kNoBackend);
   const BackendView* b = pick.view;
   if (b == nullptr || !b->mac_known) return Drop(w, m, DropReason::kNeighborUnresolved);
   uint64_t forwarded = c.forwarded;

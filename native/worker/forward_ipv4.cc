@@ -55,12 +55,12 @@ inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bo
                w.service_counters);
 }
 
-inline uint32_t MaglevPick(const ServiceView& service, const FlowHash& hash) {
-  return service.maglev[MaglevSlot(hash.sig, service.table_size)];
+inline uint32_t LookupPick(const ServiceView& service, const FlowHash& hash) {
+  return service.lookup[LookupSlot(hash.sig, service.table_size)];
 }
 
 // The flow's remembered backend while it is live and still usable, else a fresh
-// Maglev pick, remembered. id kMaglevNoBackend when the service has none.
+// lookup-table pick, remembered. id kNoBackend when the service has none.
 inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
   FlowTable& flows = *w.flows;
   LcoreCounters& c = *w.counters;
@@ -71,8 +71,8 @@ inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const P
   int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
   if (pos < 0) {
     c.flow_misses++;
-    uint32_t backend_id = MaglevPick(service, p.hash);
-    if (backend_id == kMaglevNoBackend) return {backend_id, nullptr};
+    uint32_t backend_id = LookupPick(service, p.hash);
+    if (backend_id == kNoBackend) return {backend_id, nullptr};
     Remember(w, p, backend_id, closing_now, now_ms);
     CountNewFlow(w, service.id, backend_id);
     return Picked(snap, backend_id);
@@ -90,8 +90,8 @@ inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const P
   }
   c.flow_misses++;
   if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
-  uint32_t backend_id = MaglevPick(service, p.hash);
-  if (backend_id == kMaglevNoBackend) return {backend_id, nullptr};
+  uint32_t backend_id = LookupPick(service, p.hash);
+  if (backend_id == kNoBackend) return {backend_id, nullptr};
   if (service_id != service.id) {
     w.service_counters[service_id].active_flows--;
     w.service_counters[service.id].active_flows++;
@@ -114,7 +114,7 @@ inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, c
       return {remembered, b};
     }
   }
-  return Picked(snap, MaglevPick(service, p.hash));
+  return Picked(snap, LookupPick(service, p.hash));
 }
 
 }  // namespace

@@ -65,11 +65,11 @@ uint32_t QuotedFlowBackend6(WorkerContext& w, const Snapshot& snap, const Pendin
       return r.backend_id;
     }
   }
-  return service.maglev[MaglevSlot(p.sig, service.table_size)];
+  return service.lookup[LookupSlot(p.sig, service.table_size)];
 }
 
-// The flow's backend: remembered, or picked by Maglev and remembered when the
-// table has room. kMaglevNoBackend when the service has none.
+// The flow's backend: remembered, or picked from the lookup table and remembered when the
+// table has room. kNoBackend when the service has none.
 uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p, uint32_t now_ms) {
   const ServiceView& service = *p.service;
   LcoreCounters& c = *w.counters;
@@ -89,8 +89,8 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
     }
     c.flow_misses++;
     if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
-    uint32_t backend_id = service.maglev[MaglevSlot(p.sig, service.table_size)];
-    if (backend_id == kMaglevNoBackend) return backend_id;
+    uint32_t backend_id = service.lookup[LookupSlot(p.sig, service.table_size)];
+    if (backend_id == kNoBackend) return backend_id;
     if (r.service_id != service.id) {
       w.service_counters[r.service_id].active_flows--;
       w.service_counters[service.id].active_flows++;
@@ -100,8 +100,8 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
     return backend_id;
   }
   c.flow_misses++;
-  uint32_t backend_id = service.maglev[MaglevSlot(p.sig, service.table_size)];
-  if (backend_id == kMaglevNoBackend) return backend_id;
+  uint32_t backend_id = service.lookup[LookupSlot(p.sig, service.table_size)];
+  if (backend_id == kNoBackend) return backend_id;
   if (flows == nullptr || !w.admission.TryAdmit()) {
     if (flows != nullptr) c.flow_admission_refused++;
   } else if (!flows->Insert(p.key, p.sig, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms, c,

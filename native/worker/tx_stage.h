@@ -9,7 +9,7 @@
 
 #include "packet/packet_parse.h"
 #include "packet/tcp_flags.h"
-#include "tables/maglev.h"
+#include "tables/lookup_table.h"
 #include "common/snapshot.h"
 #include "worker/context.h"
 

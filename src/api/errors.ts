@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { renamedReason } from '../config/renamed-fields';
 import { ErrorCodes, SluiceError, type ErrorCode } from '../errors';
 import { errorCode } from './context';
 
@@ -29,8 +30,10 @@ function problem(e: AjvError, dataVar: string): Problem {
   const at = `${dataVar}${e.instancePath}`;
   const s = e.parentSchema;
   switch (e.keyword) {
-    case 'additionalProperties':
-      return { path: `${at}/${String(e.params.additionalProperty)}`, reason: 'is not a known field' };
+    case 'additionalProperties': {
+      const field = String(e.params.additionalProperty);
+      return { path: `${at}/${field}`, reason: renamedReason(field) ?? 'is not a known field' };
+    }
     case 'required':
       return { path: `${at}/${String(e.params.missingProperty)}`, reason: 'is required' };
     case 'anyOf': {

@@ -14,6 +14,9 @@ import type { HealthView } from '../control/health-view';
 import type { ServiceStore } from '../control/store';
 import type { Dataplane } from '../dataplane';
 import type { BackendStats, DataplaneStats, LcoreStats, PortInfo, PortStats, ServiceStats } from '../native/addon';
+import {
+  BACKEND_COUNTERS, LCORE_DROPS, LCORE_VALUES, lcoreValue, promType, SERVICE_COUNTERS, withMetric,
+} from '../native/counters';
 import { errorCode, liveStats } from './context';
 
 type Label = 'version' | 'service' | 'backend' | 'lcore' | 'port' | 'reason' | 'state' | 'direction';
@@ -54,12 +57,13 @@ const perService = (type: Definition['type'], name: string, help: string, value:
   ({ name, help, type, labels: ['service'],
     samples: (s) => (s.stats?.services ?? []).map((v) => [{ service: v.name }, value(v)] as const) });
 
-const perBackendCounter = (name: string, help: string, value: (b: BackendStats) => number): Definition =>
-  counter(name, help, ['service', 'backend'], function* (s) {
-    for (const v of s.stats?.services ?? []) {
-      for (const b of v.backends) yield [{ service: v.name, backend: backendKey(b) }, value(b)];
-    }
-  });
+const perBackend = (type: Definition['type'], name: string, help: string, value: (b: BackendStats) => number): Definition =>
+  ({ name, help, type, labels: ['service', 'backend'],
+    samples: function* (s) {
+      for (const v of s.stats?.services ?? []) {
+        for (const b of v.backends) yield [{ service: v.name, backend: backendKey(b) }, value(b)];
+      }
+    } });
 
 /** Per configured backend: these come from the store and the health checker, not the data plane. */
 function* configuredBackends(s: Snapshot) {
@@ -81,59 +85,15 @@ function definitions(version: string): Definition[] {
     gauge('sluice_dataplane_retired_snapshots', 'old configurations waiting for workers to move past them', [],
       (s) => (s.stats === undefined ? [] : [[{}, s.stats.retiredSnapshots]])),
 
-    perLcore('counter', 'sluice_lcore_rx_packets_total', 'packets received by a worker lcore', (l) => l.rxPackets),
-    perLcore('counter', 'sluice_lcore_rx_bytes_total', 'bytes received by a worker lcore', (l) => l.rxBytes),
-    perLcore('counter', 'sluice_lcore_tx_packets_total', 'packets transmitted by a worker lcore', (l) => l.txPackets),
-    perLcore('counter', 'sluice_lcore_tx_bytes_total', 'bytes transmitted by a worker lcore', (l) => l.txBytes),
-    perLcore('counter', 'sluice_lcore_forwarded_packets_total', 'packets forwarded to a backend', (l) => l.forwarded),
-    perLcore('counter', 'sluice_lcore_local_replies_total', 'ARP, neighbor advertisement and ICMP/ICMPv6 echo replies sent by the balancer itself',
-      (l) => l.localReplies),
-    perLcore('counter', 'sluice_lcore_icmp_frag_needed_sent_total',
-      'ICMP fragmentation-needed replies to packets too long to tunnel (also counted as mtu_exceeded drops)',
-      (l) => l.icmpFragNeededSent),
-    perLcore('counter', 'sluice_lcore_icmp_errors_routed_total',
-      'ICMP destination-unreachable messages to a VIP passed on to the backend owning the quoted flow',
-      (l) => l.icmpErrorsRouted),
-    perLcore('counter', 'sluice_lcore_icmp_packet_too_big_sent_total',
-      'ICMPv6 packet-too-big replies to IPv6 packets too long to tunnel (also counted as mtu_exceeded drops)',
-      (l) => l.icmpPacketTooBigSent),
-    counter('sluice_lcore_drops_total', 'packets dropped by a worker lcore, by reason', ['lcore', 'reason'], function* (s) {
+    // The data plane's counters: every one native/common/lcore_counters.h gives a metric.
+    ...withMetric(LCORE_VALUES).map((e) => perLcore(promType(e.kind), e.metric, e.help, (l) => lcoreValue(l, e))),
+    counter(LCORE_DROPS.metric, LCORE_DROPS.help, ['lcore', 'reason'], function* (s) {
       for (const l of s.stats?.lcores ?? []) {
         for (const [reason, n] of Object.entries(l.drops)) yield [{ lcore: String(l.lcore), reason }, n];
       }
     }),
-    perLcore('gauge', 'sluice_nat_sessions_active', 'nat sessions the lcore holds, one pool address:port each',
-      (l) => l.nat.sessionsActive),
-    perLcore('gauge', 'sluice_nat_sessions_capacity', 'nat pool address:port pairs the lcore owns', (l) => l.nat.sessionsCapacity),
-    perLcore('counter', 'sluice_nat_sessions_created_total', 'nat sessions opened', (l) => l.nat.sessionsCreated),
-    perLcore('counter', 'sluice_nat_sessions_expired_total', 'nat sessions closed by a timeout', (l) => l.nat.sessionsExpired),
-    perLcore('counter', 'sluice_nat_handoffs_sent_total', 'nat replies passed to the lcore owning their pool port',
-      (l) => l.nat.handoffsSent),
-    perLcore('counter', 'sluice_nat_handoffs_received_total', 'nat replies other lcores passed here',
-      (l) => l.nat.handoffsReceived),
-    perLcore('gauge', 'sluice_lcore_busy_ratio', 'share of cycles spent on packets rather than idle polling',
-      (l) => l.busyRatio),
-    perLcore('counter', 'sluice_lcore_receive_seconds_total',
-      'time in receive calls that returned packets: the PMD\'s share of the lcore', (l) => l.receiveSeconds),
-    perLcore('counter', 'sluice_lcore_process_seconds_total',
-      'time processing received packets up to the tx hand-off: Sluice\'s own share', (l) => l.processSeconds),
-
-    perLcore('gauge', 'sluice_flow_table_active_flows', 'flows in the lcore\'s flow table', (l) => l.flows.active),
-    perLcore('gauge', 'sluice_flow_table_capacity_flows', 'flows the lcore\'s flow table holds at most',
-      (l) => l.flows.capacity),
-    perLcore('gauge', 'sluice_flow_table_memory_bytes', 'memory the lcore\'s flow table reserves', (l) => l.flows.memoryBytes),
-    perLcore('counter', 'sluice_flow_table_hits_total', 'packets that found their flow', (l) => l.flows.hits),
-    perLcore('counter', 'sluice_flow_table_misses_total', 'packets that found no flow', (l) => l.flows.misses),
-    perLcore('counter', 'sluice_flow_table_inserts_total', 'flows added', (l) => l.flows.inserts),
-    perLcore('counter', 'sluice_flow_table_insert_failures_total', 'flows that found no room', (l) => l.flows.insertFailures),
-    perLcore('counter', 'sluice_flow_table_evictions_total', 'flows pushed out by new ones', (l) => l.flows.evictions),
-    perLcore('counter', 'sluice_flow_table_expirations_total', 'flows ended by idle timeout', (l) => l.flows.expirations),
-    perLcore('counter', 'sluice_flow_table_repicks_total', 'flows moved because their backend went away',
-      (l) => l.flows.repicks),
-    perLcore('counter', 'sluice_flow_admissions_refused_total',
-      'new flows over the admission rate: forwarded, not remembered', (l) => l.flows.admissionRefused),
-    perLcore('counter', 'sluice_flow_admissions_protected_total',
-      'refused new flows that would have evicted a live flow', (l) => l.flows.admissionProtected),
+    ...withMetric(SERVICE_COUNTERS).map((e) => perService(promType(e.kind), e.metric, e.help, (v) => v[e.name])),
+    ...withMetric(BACKEND_COUNTERS).map((e) => perBackend(promType(e.kind), e.metric, e.help, (b) => b[e.name])),
 
     gauge('sluice_port_link_up', '1 when the port has link', ['port'],
       (s) => (s.ports ?? []).map((p) => [{ port: p.name }, p.link.up ? 1 : 0] as const)),
@@ -147,15 +107,6 @@ function definitions(version: string): Definition[] {
     perPort('sluice_port_rx_errors_total', 'erroneous frames received', (p) => p.rxErrors),
     perPort('sluice_port_tx_errors_total', 'frames the port failed to transmit', (p) => p.txErrors),
 
-    perService('counter', 'sluice_service_packets_total', 'packets forwarded for the service', (v) => v.packets),
-    perService('counter', 'sluice_service_bytes_total', 'bytes forwarded for the service', (v) => v.bytes),
-    perService('counter', 'sluice_service_new_flows_total', 'flows started on the service', (v) => v.newFlows),
-    perService('gauge', 'sluice_service_active_flows', 'the service\'s flows in the flow tables now',
-      (v) => v.activeFlows),
-
-    perBackendCounter('sluice_backend_packets_total', 'packets forwarded to the backend', (b) => b.packets),
-    perBackendCounter('sluice_backend_bytes_total', 'bytes forwarded to the backend', (b) => b.bytes),
-    perBackendCounter('sluice_backend_new_flows_total', 'flows the backend was picked for', (b) => b.newFlows),
     gauge('sluice_backend_healthy', '0 while health checks hold the backend down, else 1 (up or unchecked)',
       ['service', 'backend'], function* (s) {
         for (const x of configuredBackends(s)) yield [{ service: x.service, backend: x.key }, x.health.status === 'down' ? 0 : 1];

@@ -5,6 +5,7 @@ import type { BackendConfig, ServiceConfig } from '../config';
 import { backendKey } from '../control/backend-key';
 import type { HealthView } from '../control/health-view';
 import type { DataplaneStats, ServiceStats } from '../native/addon';
+import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../native/counters';
 import type { Static } from '@sinclair/typebox';
 import type { BackendView, ServiceView } from './schemas/services';
 
@@ -23,7 +24,7 @@ export function backendView(
     ...b,
     key,
     health: health.backend(service, key),
-    ...(s === undefined ? {} : { stats: { packets: s.packets, bytes: s.bytes, newFlows: s.newFlows } }),
+    ...(s === undefined ? {} : { stats: countsOf(s, BACKEND_COUNTERS) }),
   };
 }
 
@@ -36,8 +37,6 @@ export function serviceView(s: ServiceConfig, health: HealthView, stats: Datapla
   return {
     ...s,
     backends: s.backends.map((b) => backendView(s.name, b, health, live)),
-    ...(live === undefined
-      ? {}
-      : { stats: { packets: live.packets, bytes: live.bytes, newFlows: live.newFlows, activeFlows: live.activeFlows } }),
+    ...(live === undefined ? {} : { stats: countsOf(live, SERVICE_COUNTERS) }),
   };
 }

@@ -11,7 +11,7 @@ export interface Output {
 
 interface Health { status: string }
 interface Backend { key: string; address: string; port: number; weight: number; state: string; health: Health; stats?: { packets: number; bytes: number; newFlows: number } }
-interface Service { name: string; vip: string; port: number; protocol: string; forwarding: string; maglevTableSize: number; backends: Backend[]; stats?: { packets: number; bytes: number; newFlows: number; activeFlows: number } }
+interface Service { name: string; vip: string; port: number; protocol: string; forwarding: string; lookupTableSize: number; backends: Backend[]; stats?: { packets: number; bytes: number; newFlows: number; activeFlows: number } }
 interface Port { name: string; driver: string; mac: string; link: { up: boolean }; rxQueues: number }
 interface Stats {
   services: { name: string; packets: number; bytes: number; newFlows: number; activeFlows: number; backends: { address: string; port: number; weight: number; state: string; health: string; packets: number; bytes: number; newFlows: number }[] }[];
@@ -58,7 +58,7 @@ export async function servicesLs(api: ApiClient, out: Output): Promise<void> {
 export async function servicesShow(api: ApiClient, out: Output, name: string): Promise<void> {
   const s = await api.request<Service>('GET', `/api/v1/services/${enc(name)}`);
   emit(out, s, () => [
-    `${s.name}: ${s.vip}:${s.port}/${s.protocol} ${s.forwarding}, maglev ${s.maglevTableSize} slots` +
+    `${s.name}: ${s.vip}:${s.port}/${s.protocol} ${s.forwarding}, lookup table ${s.lookupTableSize} slots` +
       (s.stats ? `, ${human(s.stats.packets)} packets, ${s.stats.activeFlows} active flows` : ''),
     '',
     s.backends.length === 0 ? 'no backends' : table(['BACKEND', 'WEIGHT', 'STATE', 'HEALTH', 'PACKETS', 'NEW FLOWS'], s.backends.map((b) => [

@@ -5,6 +5,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import type { ConfigProblem } from '../errors';
+import { renamedReason } from './renamed-fields';
 
 /** "/services/0/backends/1/port" -> "services[0].backends[1].port"; the root is "config". */
 export function pointerToPath(pointer: string): string {
@@ -29,7 +30,8 @@ function reason(e: ValueError): string {
   const s = e.schema;
   switch (e.type) {
     case ValueErrorType.ObjectAdditionalProperties:
-      return 'unknown field';
+      // The error's path ends with the field's name.
+      return renamedReason(e.path.slice(e.path.lastIndexOf('/') + 1)) ?? 'unknown field';
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required';
     case ValueErrorType.Object:

@@ -79,8 +79,8 @@ export const WorkerSchema = Type.Object(
 /**
  * New-flow admission per worker lcore (native/admission.h): a token bucket over
  * the flows the table remembers, so a flood of new 5-tuples cannot evict the
- * established flows wholesale. Refused flows are still forwarded to their Maglev
- * pick; they are only not protected across backend changes.
+ * established flows wholesale. Refused flows are still forwarded to their lookup
+ * table's pick; they are only not protected across backend changes.
  */
 export const AdmissionSchema = Type.Object(
   {
@@ -213,7 +213,10 @@ export const ServiceSchema = Type.Object(
       default: 'dsr',
     }),
     tunnel: Type.Optional(TunnelSchema),
-    maglevTableSize: Int(251, 16777259, { default: 65537 }),
+    lookupTableSize: Int(251, 16777259, {
+      default: 65537,
+      description: 'a prime: the slots of the table that picks each new flow\'s backend (formerly maglevTableSize)',
+    }),
     healthCheck: HealthCheckSchema,
     backends: Type.Array(BackendSchema, { maxItems: 4096, default: [] }),
   },

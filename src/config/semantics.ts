@@ -360,11 +360,11 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
     if (poolPort !== undefined) p.add(`${path}.vip`, `${svc.vip} is a nat pool address of ports[${poolPort}]`);
   }
   checkTunnel(p, svc, `${path}.tunnel`);
-  if (!isPrime(svc.maglevTableSize)) {
-    p.add(`${path}.maglevTableSize`,
-      `must be prime; ${svc.maglevTableSize} is not (the next prime is ${nextPrime(svc.maglevTableSize)})`);
-  } else if (svc.backends.length > svc.maglevTableSize) {
-    p.add(`${path}.maglevTableSize`, `${svc.maglevTableSize} slots cannot hold ${svc.backends.length} backends`);
+  if (!isPrime(svc.lookupTableSize)) {
+    p.add(`${path}.lookupTableSize`,
+      `must be prime; ${svc.lookupTableSize} is not (the next prime is ${nextPrime(svc.lookupTableSize)})`);
+  } else if (svc.backends.length > svc.lookupTableSize) {
+    p.add(`${path}.lookupTableSize`, `${svc.lookupTableSize} slots cannot hold ${svc.backends.length} backends`);
   }
 
   const keys = svc.backends.map((b, i) => checkBackend(p, svc, b, `${path}.backends[${i}]`, facts));

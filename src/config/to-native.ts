@@ -110,7 +110,7 @@ export function toNativeServices(
       protocol: svc.protocol,
       forwarding: svc.forwarding,
       ...(svc.forwarding === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }, svc.vip) } : {}),
-      maglevTableSize: svc.maglevTableSize,
+      lookupTableSize: svc.lookupTableSize,
       backends: svc.backends.map((b) => {
         const mac = b.mac === undefined ? undefined : normalizeMac(b.mac);
         return {

@@ -2,7 +2,7 @@
 // data plane, and target each backend's own address (a DSR backend's VIP is not
 // reachable from the host). Verdicts follow HAProxy: `fall` failures in a row take
 // a backend down, `rise` successes bring it back; each verdict goes to the store,
-// which takes a down backend out of its service's Maglev table.
+// which takes a down backend out of its service's lookup table.
 import http from 'node:http';
 import net from 'node:net';
 import type { Logger } from 'pino';

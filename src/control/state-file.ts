@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from '../errors';
 import type { ServiceConfig } from '../config';
+import { RENAMED_FIELDS } from '../config/renamed-fields';
 
 export const STATE_VERSION = 1;
 
@@ -12,6 +13,23 @@ export interface StateDocument {
   version: typeof STATE_VERSION;
   savedAt: string;
   services: ServiceConfig[];
+}
+
+/**
+ * A service as an older Sluice wrote it, with its renamed fields under their
+ * new names: the file is Sluice's own, so a restart after an upgrade keeps the
+ * services rather than refusing them (a config file or request is refused).
+ */
+function renameFields(service: unknown): unknown {
+  if (service === null || typeof service !== 'object' || Array.isArray(service)) return service;
+  const out: Record<string, unknown> = { ...(service as Record<string, unknown>) };
+  for (const [old, now] of Object.entries(RENAMED_FIELDS)) {
+    if (old in out && !(now in out)) {
+      out[now] = out[old];
+      delete out[old];
+    }
+  }
+  return out;
 }
 
 export class StateFile {
@@ -36,7 +54,7 @@ export class StateFile {
     if (d === null || typeof d !== 'object' || d.version !== STATE_VERSION || !Array.isArray(d.services)) {
       throw new SluiceError('SLUICE_STATE_READ', `${this.file}: not a version ${STATE_VERSION} Sluice state file`);
     }
-    return d.services;
+    return d.services.map(renameFields);
   }
 
   write(services: readonly ServiceConfig[]): void {

@@ -3,66 +3,24 @@
 import bindings from 'bindings';
 import path from 'node:path';
 import type { NativeService, NativeStartConfig } from './types';
+import {
+  catalogueDifferences,
+  type BackendCounterValues,
+  type CounterCatalogue,
+  type LcoreCounterValues,
+  type ServiceCounterValues,
+} from './counters';
 
 export type DropReason = string;
 
-export interface LcoreStats {
+/**
+ * One worker lcore's counters: every one of native/common/lcore_counters.h's
+ * lists (counters.generated.ts). The nat ones are all 0 when no port has a nat
+ * pool; drops is keyed by drop reason.
+ */
+export interface LcoreStats extends LcoreCounterValues {
   lcore: number;
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  forwarded: number;
-  localReplies: number;
-  arpLearned: number;
-  learnQueueFull: number;
-  /** ICMP fragmentation-needed replies sent: a subset of drops.mtu_exceeded */
-  icmpFragNeededSent: number;
-  /** ICMP destination-unreachable messages to a VIP passed on to the backend owning the quoted flow: a subset of forwarded */
-  icmpErrorsRouted: number;
-  /** ICMPv6 packet-too-big replies sent: a subset of drops.mtu_exceeded */
-  icmpPacketTooBigSent: number;
   drops: Record<DropReason, number>;
-  flows: {
-    active: number;
-    capacity: number;
-    /** what the table reserves, all of it allocated at start */
-    memoryBytes: number;
-    hits: number;
-    misses: number;
-    inserts: number;
-    insertFailures: number;
-    evictions: number;
-    expirations: number;
-    repicks: number;
-    admissionRefused: number;
-    admissionProtected: number;
-  };
-  /** forwarding nat (native/nat_forward.h); all 0 when no port has a nat pool */
-  nat: {
-    sessionsActive: number;
-    /** pool address:port pairs this lcore owns and may use, one per session */
-    sessionsCapacity: number;
-    sessionsCreated: number;
-    /** closed by their idle, closing or opening timeout */
-    sessionsExpired: number;
-    /** replies to another lcore's pool port, passed to that lcore */
-    handoffsSent: number;
-    /** replies other lcores passed here */
-    handoffsReceived: number;
-  };
-  iterations: number;
-  busyCycles: number;
-  idleCycles: number;
-  busyRatio: number;
-  /**
-   * Busy time split by what the lcore waited on, in seconds since start:
-   * receive calls that returned packets (the PMD's work), and processing what
-   * they returned up to the tx hand-off (Sluice's own). The rest of the busy
-   * time is tx flushes and housekeeping.
-   */
-  receiveSeconds: number;
-  processSeconds: number;
 }
 
 export interface PortStats {
@@ -78,22 +36,15 @@ export interface PortStats {
   xstats: Record<string, number>;
 }
 
-export interface BackendStats {
+export interface BackendStats extends BackendCounterValues {
   id: number;
   address: string;
   port: number;
-  packets: number;
-  bytes: number;
-  newFlows: number;
 }
 
-export interface ServiceStats {
+export interface ServiceStats extends ServiceCounterValues {
   id: number;
   name: string;
-  packets: number;
-  bytes: number;
-  newFlows: number;
-  activeFlows: number;
   backends: BackendStats[];
 }
 
@@ -177,19 +128,38 @@ export interface SluiceAddon {
    * The lookup table the data path builds for these backends (`'rendezvous'`,
    * the default), or the classic Maglev table (`'maglev'`), for comparison.
    */
-  maglevTable(backends: { key: string; weight: number }[], size: number,
+  lookupTable(backends: { key: string; weight: number }[], size: number,
     algorithm?: 'rendezvous' | 'maglev'): Uint32Array;
   dropReasons(): DropReason[];
+  /**
+   * The counter lists the addon was compiled with (native/common/lcore_counters.h),
+   * as written there, and what stats() makes of them for one lcore, service and
+   * backend, every counter 0 (works without start()).
+   */
+  readonly counters: CounterCatalogue & {
+    readonly examples: { lcore: LcoreStats; service: ServiceCounterValues; backend: BackendCounterValues };
+  };
 }
 
 let loaded: SluiceAddon | undefined;
 
 /**
  * SLUICE_ADDON_PATH loads another build of the same addon instead, e.g. the
- * ASan+UBSan one from scripts/build-asan-addon.sh (test/sanitizers.test.ts).
+ * ASan+UBSan one from scripts/build-asan-addon.sh (test/system/sanitizers.test.ts).
  */
 export function addon(): SluiceAddon {
   const override = process.env.SLUICE_ADDON_PATH;
-  loaded ??= (override ? require(path.resolve(override)) : bindings('sluice')) as SluiceAddon;
+  if (loaded === undefined) {
+    const candidate = (override ? require(path.resolve(override)) : bindings('sluice')) as SluiceAddon;
+    // The types above, the totals, the REST schemas and the metrics follow the
+    // lists TypeScript was compiled with; an addon built from other lists would
+    // report counters they do not know, or miss some they read.
+    const differences = catalogueDifferences(candidate.counters);
+    if (differences.length > 0) {
+      throw new Error('the addon was built from other counter lists than src/native/counters.generated.ts '
+        + `(rebuild both: npm run build): ${differences.slice(0, 3).join('; ')}`);
+    }
+    loaded = candidate;
+  }
   return loaded;
 }

@@ -94,6 +94,7 @@ export interface NativeService {
   forwarding: 'dsr' | 'tunnel' | 'nat';
   /** with forwarding tunnel only, and then required */
   tunnel?: NativeTunnel;
-  maglevTableSize: number;
+  /** prime, 2 to 16777259 (native kMaxLookupTableSize) */
+  lookupTableSize: number;
   backends: NativeBackend[];
 }

@@ -131,8 +131,9 @@ const table: HostileRequest[] = [
   { name: 'port 65536', method: 'POST', url: SERVICES, body: svc({ port: 65536 }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/port must be <= 65535' },
   { name: 'port 80.5', method: 'POST', url: SERVICES, body: svc({ port: 80.5 }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/port must be integer' },
   { name: 'port 1e400 (Infinity once parsed)', method: 'POST', url: SERVICES, body: '{"name":"new","vip":"10.99.0.150","port":1e400}', expectStatus: 400, expectCode: bad, messageIncludes: 'body/port must be integer' },
-  { name: 'maglevTableSize as a string', method: 'POST', url: SERVICES, body: svc({ maglevTableSize: '65537' }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/maglevTableSize must be integer' },
-  { name: 'maglevTableSize not prime', method: 'POST', url: SERVICES, body: svc({ maglevTableSize: 65536 }), expectStatus: 400, expectCode: invalid, messageIncludes: 'services.new.maglevTableSize: must be prime' },
+  { name: 'lookupTableSize as a string', method: 'POST', url: SERVICES, body: svc({ lookupTableSize: '65537' }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/lookupTableSize must be integer' },
+  { name: 'lookupTableSize not prime', method: 'POST', url: SERVICES, body: svc({ lookupTableSize: 65536 }), expectStatus: 400, expectCode: invalid, messageIncludes: 'services.new.lookupTableSize: must be prime' },
+  { name: 'maglevTableSize, the old name', method: 'POST', url: SERVICES, body: svc({ maglevTableSize: 65537 }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/maglevTableSize was renamed to lookupTableSize' },
   { name: 'healthCheck interval as a string', method: 'POST', url: SERVICES, body: svc({ healthCheck: { intervalMs: '500' } }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/healthCheck/intervalMs must be integer' },
   { name: 'healthCheck rise 0', method: 'POST', url: SERVICES, body: svc({ healthCheck: { rise: 0 } }), expectStatus: 400, expectCode: bad, messageIncludes: 'body/healthCheck/rise must be >= 1' },
   // weights

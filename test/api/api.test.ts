@@ -158,7 +158,7 @@ describe('services', () => {
     assert.equal(web.name, 'web');
     assert.equal(web.protocol, 'tcp');
     assert.equal(web.forwarding, 'dsr');
-    assert.equal(web.maglevTableSize, 65537);
+    assert.equal(web.lookupTableSize, 65537);
     assert.equal(web.healthCheck.type, 'none');
     assert.deepEqual(web.backends.map((b: { key: string }) => b.key), ['10.99.0.11:80', '10.99.0.12:80']);
     assert.deepEqual(web.backends[1].health, { status: 'unchecked', streak: 0, transitions: 0 });
@@ -196,7 +196,7 @@ describe('services', () => {
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.headers.location, '/api/v1/services/dns');
-    assert.equal(created.body.maglevTableSize, 65537, 'defaults are filled in');
+    assert.equal(created.body.lookupTableSize, 65537, 'defaults are filled in');
     assert.equal(created.body.backends[0].weight, 100);
     assert.ok(dataplane.stats().generation > gen0);
     assert.ok(dataplane.stats().services.some((s) => s.name === 'dns'), 'the data plane runs the new service');
@@ -376,9 +376,12 @@ const badCases: BadCase[] = [
     status: 409, code: 'SLUICE_CONFLICT', names: '"web"' },
   { name: 'vip:port/protocol already served', method: 'POST', url: '/api/v1/services',
     payload: svc({ vip: WEB_VIP }), status: 409, code: 'SLUICE_CONFLICT', names: '10.99.0.100:80/tcp' },
-  { name: 'maglev table size not prime', method: 'POST', url: '/api/v1/services',
-    payload: svc({ maglevTableSize: 1000 }), status: 400, code: 'SLUICE_CONFIG_INVALID',
-    names: 'services.new.maglevTableSize: must be prime' },
+  { name: 'lookup table size not prime', method: 'POST', url: '/api/v1/services',
+    payload: svc({ lookupTableSize: 1000 }), status: 400, code: 'SLUICE_CONFIG_INVALID',
+    names: 'services.new.lookupTableSize: must be prime' },
+  { name: 'the table size under its old name', method: 'POST', url: '/api/v1/services',
+    payload: svc({ maglevTableSize: 65537 }), status: 400, code: 'SLUICE_BAD_REQUEST',
+    names: 'body/maglevTableSize was renamed to lookupTableSize' },
   { name: 'backend off-link', method: 'POST', url: '/api/v1/services',
     payload: svc({ backends: [be({ address: '192.0.2.1' })] }), status: 400, code: 'SLUICE_CONFIG_INVALID',
     names: 'services.new.backends[0].address' },
@@ -397,6 +400,9 @@ const badCases: BadCase[] = [
     status: 400, code: 'SLUICE_BAD_REQUEST', names: 'body/port must be <= 65535' },
   { name: 'PUT unknown field', method: 'PUT', url: '/api/v1/services/web', payload: svc({ stats: {} }, ['name']),
     status: 400, code: 'SLUICE_BAD_REQUEST', names: 'body/stats is not a known field' },
+  { name: 'PUT the table size under its old name', method: 'PUT', url: '/api/v1/services/web',
+    payload: svc({ maglevTableSize: 65537 }, ['name']), status: 400, code: 'SLUICE_BAD_REQUEST',
+    names: 'body/maglevTableSize was renamed to lookupTableSize' },
   { name: 'PUT backend port differs from the service port (dsr)', method: 'PUT', url: '/api/v1/services/web',
     payload: { vip: WEB_VIP, port: 80, backends: [be({ port: 8080 })] }, status: 400, code: 'SLUICE_CONFIG_INVALID',
     names: 'services.web.backends[0].port' },

@@ -73,7 +73,7 @@ test('a flood of new flows is forwarded but only admitted at the configured rate
   assert.ok(hits > CAPACITY / 2, 'most established flows survived the flood');
 });
 
-test('a refused flow keeps its Maglev backend while the backend set is unchanged', async () => {
+test('a refused flow keeps its lookup-table backend while the backend set is unchanged', async () => {
   const byFlow = (out: Buffer[]) => new Map(out.map((f) => {
     const d = pk.decodeFrame(f);
     return [`${d.ipv4!.src}:${d.tcp!.sport}`, d.dstMac!] as const;

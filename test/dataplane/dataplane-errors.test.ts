@@ -73,7 +73,7 @@ describe('a running data plane', () => {
   });
 
   const bad: { name: string; services: () => unknown; message: RegExp }[] = [
-    { name: 'non-prime Maglev size', services: () => [service([backend(0)], { maglevTableSize: 65536 })], message: /maglevTableSize: must be prime/ },
+    { name: 'non-prime lookup table size', services: () => [service([backend(0)], { lookupTableSize: 65536 })], message: /lookupTableSize: must be prime/ },
     { name: 'dsr backend port differs', services: () => [service([backend(0, { port: 8080 })])], message: /backend port must be 80/ },
     { name: 'backend off every subnet', services: () => [service([backend(0, { address: '192.0.2.1' })])], message: /not inside any port's subnet/ },
     { name: 'duplicate VIP triple', services: () => [service([backend(0)]), service([backend(1)], { id: 1, name: 'other' })], message: /same VIP, port and protocol/ },
@@ -113,9 +113,9 @@ describe('a running data plane', () => {
     expectCode(() => dp.native.inject('p0', ['x' as never]), 'SLUICE_INVALID_ARGUMENT', /Buffer/);
   });
 
-  test('maglevTable refuses a non-prime size', () => {
-    expectCode(() => dp.native.maglevTable([{ key: 'a', weight: 1 }], 100), 'SLUICE_INVALID_ARGUMENT', /prime/);
-    assert.equal(dp.native.maglevTable([{ key: 'a', weight: 1 }], 251).length, 251);
+  test('lookupTable refuses a non-prime size', () => {
+    expectCode(() => dp.native.lookupTable([{ key: 'a', weight: 1 }], 100), 'SLUICE_INVALID_ARGUMENT', /prime/);
+    assert.equal(dp.native.lookupTable([{ key: 'a', weight: 1 }], 251).length, 251);
   });
 
   test('drop reason names are the documented list', () => {

@@ -326,12 +326,12 @@ describe('balancing through net_pcap', () => {
         if (was !== REMOVED) movedBetweenSurvivors++;
       }
     }
-    // Maglev is close to, not exactly, minimal: filling the table without one
+    // The lookup table is close to, not exactly, minimal: filling it without one
     // backend shifts some slots between the others. Measure that on the tables
     // themselves (same keys as the data plane: "address:port") for comparison.
     const key = (i: number) => ({ key: `${backendAddress(i)}:80`, weight: 100 });
-    const tableA = addon().maglevTable(allOfN.map(key), 65537);
-    const tableB = addon().maglevTable(survivors.map(key), 65537);
+    const tableA = addon().lookupTable(allOfN.map(key), 65537);
+    const tableB = addon().lookupTable(survivors.map(key), 65537);
     let slotsShifted = 0;
     for (let s = 0; s < tableA.length; s++) {
       if (tableA[s] !== REMOVED && survivors[tableB[s]] !== tableA[s]) slotsShifted++;
@@ -339,11 +339,11 @@ describe('balancing through net_pcap', () => {
     const frac = moved / n;
     console.log(`# removed 1 of ${REMOVE_N}: ${moved} of ${n} flows moved (${(frac * 100).toFixed(1)}%), ` +
       `${onRemoved} had been on the removed backend, ${movedBetweenSurvivors} moved between survivors ` +
-      `(Maglev table: ${slotsShifted} of 65537 slots = ${(slotsShifted / 655.37).toFixed(2)}% shift between survivors)`);
+      `(lookup table: ${slotsShifted} of 65537 slots = ${(slotsShifted / 655.37).toFixed(2)}% shift between survivors)`);
     assert.ok(frac >= 0.05 && frac <= 0.15, `moved fraction ${frac} near 1/${REMOVE_N}`);
     assert.equal(moved - movedBetweenSurvivors, onRemoved, 'every flow of the removed backend moved');
     assert.ok(movedBetweenSurvivors <= 0.01 * n,
-      `${movedBetweenSurvivors} flows moved between surviving backends; Maglev's own disruption is ~${slotsShifted / 655.37}%`);
+      `${movedBetweenSurvivors} flows moved between surviving backends; the lookup table's own disruption is ~${slotsShifted / 655.37}%`);
   });
 
   test('dsr changes only the MACs', async () => {

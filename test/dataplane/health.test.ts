@@ -1,6 +1,6 @@
 // Health checks against real TCP and HTTP servers on loopback addresses that stop
 // and start, with a real data plane on a ring port: verdicts within fall × interval
-// and rise × interval, and the Maglev table following them, shown by the backend
+// and rise × interval, and the lookup table following them, shown by the backend
 // MACs that new and existing flows reach.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -137,7 +137,7 @@ interface BackendSpec { address: string; healthCheck?: Record<string, unknown> }
 
 function serviceSpec(name: string, vip: string, backends: BackendSpec[], healthCheck: Record<string, unknown>) {
   return {
-    name, vip, port: PORT, maglevTableSize: 251,
+    name, vip, port: PORT, lookupTableSize: 251,
     healthCheck: { intervalMs: INTERVAL, timeoutMs: 100, rise: RISE, fall: FALL, ...healthCheck },
     backends: backends.map((b) => ({
       address: b.address, port: PORT, mac: macOf(b.address), ...(b.healthCheck ? { healthCheck: b.healthCheck } : {}),

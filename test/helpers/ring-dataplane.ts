@@ -59,7 +59,7 @@ export function backend(i: number, extra: Partial<NativeBackend> = {}): NativeBa
 
 export function service(backends: NativeBackend[], extra: Partial<NativeService> = {}): NativeService {
   return { id: 0, name: 'web', vip: '10.99.0.100', port: 80, protocol: 'tcp', forwarding: 'dsr',
-    maglevTableSize: 65537, backends, ...extra };
+    lookupTableSize: 65537, backends, ...extra };
 }
 
 /** Kept under the name the tests use. */

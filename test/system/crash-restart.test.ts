@@ -4,10 +4,10 @@
 // kill -9, and a restart with the same config and state file. The restored
 // state must be what the API acknowledged, and every keep-alive connection to an
 // unchanged backend must answer again on its own socket from its own backend:
-// the flow tables died with the process, so this holds only if Maglev picks the
+// the flow tables died with the process, so this holds only if the lookup table picks the
 // same backend from persisted data alone (keys and weights; backend ids are
 // re-assigned at start and the pick does not depend on them: see
-// native/maglev.h). Prints failed requests, recovery time and connections kept.
+// native/tables/lookup_table.h). Prints failed requests, recovery time and connections kept.
 //
 // One case per forwarding mode: dsr, and tunnel with ipip and with GUE, whose
 // backends decapsulate in user space (tools/testbed/decapsulator.ts: this kernel

@@ -85,7 +85,7 @@ describe('validateConfig fills defaults', () => {
     });
     assert.deepEqual(cfg.dataplane, { idleSleepMaxUs: 100, mbufsPerSocket: 0, neighborRefreshSec: 30 });
     assert.equal(cfg.services[0].forwarding, 'dsr');
-    assert.equal(cfg.services[0].maglevTableSize, 65537);
+    assert.equal(cfg.services[0].lookupTableSize, 65537);
     assert.equal(cfg.services[0].backends[1].weight, 100);
     assert.equal(cfg.services[0].backends[1].state, 'active');
     assert.equal(cfg.workers, undefined);
@@ -156,7 +156,8 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'zero admission burst', change: (c) => (c.flowTable = { admission: { burst: 0 } }), path: 'flowTable.admission.burst', reason: 'must be >= 1' },
     { name: 'unknown admission field', change: (c) => (c.flowTable = { admission: { rate: 5 } }), path: 'flowTable.admission.rate', reason: 'unknown field' },
     { name: 'idle sleep too long', change: (c) => (c.dataplane = { idleSleepMaxUs: 100001 }), path: 'dataplane.idleSleepMaxUs', reason: 'must be <= 100000' },
-    { name: 'maglev size below range', change: (c) => (c.services[0].maglevTableSize = 250), path: 'services[0].maglevTableSize', reason: 'must be >= 251' },
+    { name: 'lookup table size below range', change: (c) => (c.services[0].lookupTableSize = 250), path: 'services[0].lookupTableSize', reason: 'must be >= 251' },
+    { name: 'lookup table size under its old name', change: (c) => (c.services[0].maglevTableSize = 65537), path: 'services[0].maglevTableSize', reason: 'was renamed to lookupTableSize' },
     { name: 'unknown protocol', change: (c) => (c.services[0].protocol = 'sctp'), path: 'services[0].protocol', reason: 'must be one of: tcp, udp' },
     { name: 'unknown state', change: (c) => (c.services[0].backends[0].state = 'paused'), path: 'services[0].backends[0].state', reason: 'one of: active, drain, disabled' },
     { name: 'port name with a space', change: (c) => (c.ports[0].name = 'eth 0'), path: 'ports[0].name', reason: '1 to 32 of' },
@@ -194,7 +195,7 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'unknown port in workers', change: (c) => (c.workers = [{ lcore: 1, rx: [{ port: 'eth0', queue: 0 }, { port: 'eth0', queue: 1 }, { port: 'eth9', queue: 0 }] }]), path: 'workers[0].rx[2].port', reason: 'no port named "eth9"' },
     { name: 'queue beyond the port', change: (c) => (c.workers = [{ lcore: 1, rx: [{ port: 'eth0', queue: 0 }, { port: 'eth0', queue: 1 }, { port: 'eth0', queue: 2 }] }]), path: 'workers[0].rx[2].queue', reason: 'must be < 2' },
     // semantics: services
-    { name: 'maglev size not prime', change: (c) => (c.services[0].maglevTableSize = 65536), path: 'services[0].maglevTableSize', reason: 'must be prime; 65536 is not (the next prime is 65537)' },
+    { name: 'lookup table size not prime', change: (c) => (c.services[0].lookupTableSize = 65536), path: 'services[0].lookupTableSize', reason: 'must be prime; 65536 is not (the next prime is 65537)' },
     { name: 'duplicate service name', change: (c) => c.services.push({ ...c.services[0], port: 443, backends: [] }), path: 'services[1].name', reason: 'duplicate service name "web"' },
     { name: 'duplicate VIP, port and protocol', change: (c) => c.services.push({ ...c.services[0], name: 'web2', backends: [] }), path: 'services[1]', reason: '10.99.0.100:80/tcp is already served by services[0]' },
     { name: 'duplicate backend', change: (c) => (c.services[0].backends[1].address = '10.99.0.11'), path: 'services[0].backends[1]', reason: '10.99.0.11:80 is listed twice' },
@@ -313,13 +314,13 @@ describe('validateConfig rejects, naming the path', () => {
     const problems = configProblems(() => validateConfig(withChange((c) => {
       c.services.push({ ...c.services[0], port: 443, backends: [] });
       c.services[0].backends[0].address = '10.98.0.11';
-      c.services[0].maglevTableSize = 1000;
+      c.services[0].lookupTableSize = 1000;
       c.ports[0].gateway = '192.168.0.1';
     })));
     assert.deepEqual(problems.map((p) => p.path).sort(), [
       'ports[0].gateway',
       'services[0].backends[0].address',
-      'services[0].maglevTableSize',
+      'services[0].lookupTableSize',
       'services[1].name',
     ]);
   });
@@ -492,7 +493,7 @@ describe('toNativeServices and ids', () => {
     const cfg = validateConfig(withChange((c) => (c.services[0].backends[0].mac = '02:AB:CD:00:00:11')));
     const [svc] = toNativeServices(cfg.services, new ServiceIdMap());
     assert.deepEqual(svc, {
-      id: 0, name: 'web', vip: '10.99.0.100', port: 80, protocol: 'tcp', forwarding: 'dsr', maglevTableSize: 65537,
+      id: 0, name: 'web', vip: '10.99.0.100', port: 80, protocol: 'tcp', forwarding: 'dsr', lookupTableSize: 65537,
       backends: [
         { id: 0, address: '10.99.0.11', port: 80, weight: 100, state: 'active', healthy: true, mac: '02:ab:cd:00:00:11' },
         { id: 1, address: '10.99.0.12', port: 80, weight: 100, state: 'active', healthy: true },

@@ -1,4 +1,4 @@
-// Runs the EAL-free native unit tests (doctest: parser, Maglev, local replies)
+// Runs the EAL-free native unit tests (doctest: parser, lookup tables, local replies)
 // as part of the TypeScript suite, so `npm test` cannot pass while they fail.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -695,7 +695,7 @@ describe('randomFlows', () => {
     }
     assert.deepEqual(randomFlows(5000, 7, o), flows);
     assert.notDeepEqual(randomFlows(10, 8, o), flows.slice(0, 10));
-    // Enough distinct hosts that RSS and Maglev see real spread.
+    // Enough distinct hosts that RSS and the lookup table see real spread.
     assert.ok(new Set(flows.map((f) => f.src)).size > 4000);
   });
 

@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { maglevBuilds, maglevRemaps } from './maglev';
+import { tableBuilds, tableRemaps } from './lookup-table';
 import { median } from './median';
 import { TCP_ACK, TCP_SYN, writeFlowPcap } from './pcap-flows';
 import {
@@ -326,11 +326,11 @@ async function main(): Promise<void> {
         `${iso.requestsPerSec.toFixed(0)} req/s, p50 ${iso.p50Ms} ms, p99 ${iso.p99Ms} ms`);
     }
 
-    log('maglev');
+    log('lookup table');
     const sizes = [65537, 655373];
     const counts = [10, 100, 1000];
-    const maglevBuild = maglevBuilds(sizes, counts);
-    const maglevRemap = sizes.flatMap((size) => maglevRemaps(size, counts));
+    const tableBuild = tableBuilds(sizes, counts);
+    const tableRemap = sizes.flatMap((size) => tableRemaps(size, counts));
 
     log('instructions per packet (callgrind)');
     const instructions = instructionCounts();
@@ -344,7 +344,7 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       date: new Date().toISOString(), durationSec: (performance.now() - started) / 1000, machine: m,
       hugepages: { enabled: huge.enabled, reason: huge.reason },
-      seconds: args.seconds, throughput, frameSplit, scaling, newFlow, maglevBuild, maglevRemap, instructions, flowMemory: mem, hitless, isolation: iso,
+      seconds: args.seconds, throughput, frameSplit, scaling, newFlow, tableBuild, tableRemap, instructions, flowMemory: mem, hitless, isolation: iso,
       commands, configs,
     };
     writeFileSync(join(args.out, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);

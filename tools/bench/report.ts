@@ -1,6 +1,6 @@
 // BENCHMARKS.md from one run's results.
 import type { BenchResults, FrameSplitRow, Scaling, ThroughputRow } from './results';
-import { renderMaglev } from './maglev';
+import { renderLookupTable } from './lookup-table';
 import { median } from './median';
 import type { IsolationResult } from './isolation';
 
@@ -58,7 +58,7 @@ export function renderMarkdown(r: BenchResults): string {
   p('Every frame a TCP SYN of a distinct 5-tuple; the pcap holds many more flows than the table, so each');
   p('timed packet is (almost always) a miss whose insert has to evict. Timing starts once the table is full.');
   p('With admission unlimited every new flow is remembered; with the default rate (200000 per second per');
-  p('lcore) the rest of the flood is forwarded to its Maglev pick without being remembered (`refused`).');
+  p('lcore) the rest of the flood is forwarded to its lookup table pick without being remembered (`refused`).');
   p();
   p('| Admission / s | Distinct flows in pcap | Table entries | Mpps | Inserts/s | Refused | Share new flows | Evictions | Expirations | Insert failures | Drops |');
   p('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -90,8 +90,8 @@ export function renderMarkdown(r: BenchResults): string {
   const dsr = row('dsr');
   const tun = row('tunnel');
   // The targets apply to the table the data path uses.
-  const build = r.maglevBuild.find((b) => b.algorithm === 'rendezvous' && b.size === 65537 && b.backends === 1000);
-  const worstRemap = Math.max(...r.maglevRemap.filter((x) => x.algorithm === 'rendezvous').map((x) => x.moved / x.ideal));
+  const build = r.tableBuild.find((b) => b.algorithm === 'rendezvous' && b.size === 65537 && b.backends === 1000);
+  const worstRemap = Math.max(...r.tableRemap.filter((x) => x.algorithm === 'rendezvous').map((x) => x.moved / x.ideal));
   const unlimited = r.newFlow.find((n) => n.admissionPerSec === 0);
   const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
   p('| Target (benchmarks issue) | Measured | |');
@@ -123,7 +123,7 @@ export function renderMarkdown(r: BenchResults): string {
   p('  flows and 196-221 at 1M; a build that skips the flow table and sends every packet to one fixed backend,');
   p('  96-108 and 104-134. So the table costs about 30-40 cycles with everything cached and 70-90 at 1M flows.');
   p('  Split further: classifying (which issues the bucket prefetches) 64-68 cycles at 1K and 70-100 at 1M, the');
-  p('  primary-bucket search 23-25 and 26-31, the rest of the forward 85-93 and 77-97. Picking by Maglev on every');
+  p('  primary-bucket search 23-25 and 26-31, the rest of the forward 85-93 and 77-97. Picking by lookup table on every');
   p('  packet instead of the table is no faster at 1M (its slot is a random read in a 256 KiB table, a miss too).');
   p('  Reading only the bucket\'s first line (emulated, no writes) measured 157-179 cycles against 176: the second');
   p('  line is not what costs. Bursts of 64 and 128 instead of 32: 7.6 and 8.3 Mpps against 7.8 (medians of 6),');
@@ -240,9 +240,9 @@ export function renderMarkdown(r: BenchResults): string {
     p(`| ${x.mode} | ${x.offload ? 'NIC (offload)' : 'software'} | ${x.instructionsPerPacket.toFixed(1)} |`);
   }
   p();
-  p('## Maglev');
+  p('## Lookup table');
   p();
-  for (const line of renderMaglev(r.maglevBuild, r.maglevRemap)) p(line);
+  for (const line of renderLookupTable(r.tableBuild, r.tableRemap)) p(line);
   p();
   p('## Memory per flow entry');
   p();
@@ -301,7 +301,7 @@ export function renderCeiling(rows: ThroughputRow[]): string[] {
     '*stateless* rewrites each packet\'s MACs to a backend taken from its 5-tuple\'s hash and sends it; *table only*',
     'does the same with Sluice\'s flow table in between: each packet looked up (its bucket prefetched a burst ahead,',
     'as the worker does), inserted when missing, its last-seen time written on a hit. Neither validates, looks a',
-    'service up, expires, picks by Maglev or counts. What *table only* reaches bounds what any mode that keeps',
+    'service up, expires, picks by lookup table or counts. What *table only* reaches bounds what any mode that keeps',
     'this table can reach here. Mpps, medians of the rounds; in brackets the median of each round\'s ratio to testpmd.',
     '',
     '| Active flows | testpmd 5tswap | stateless | table only | Sluice dsr | Sluice tunnel |',

@@ -4,7 +4,7 @@
 import type { FlowMemory } from './flow-memory';
 import type { InstructionRow } from './instructions';
 import type { IsolationResult } from './isolation';
-import type { MaglevBuild, MaglevRemap } from './maglev';
+import type { TableBuild, TableRemap } from './lookup-table';
 
 export interface Machine {
   cpu: string;
@@ -128,8 +128,8 @@ export interface BenchResults {
   frameSplit?: FrameSplitRow;
   scaling: Scaling;
   newFlow: NewFlowRow[];
-  maglevBuild: MaglevBuild[];
-  maglevRemap: MaglevRemap[];
+  tableBuild: TableBuild[];
+  tableRemap: TableRemap[];
   instructions: InstructionRow[];
   flowMemory: FlowMemory;
   hitless: HitlessRow;

@@ -13,7 +13,7 @@
 #include "modes/nat/nat_translate.h"
 #include "common/port_runtime.h"
 #include "packet/tcp_flags.h"
-#include "tables/maglev.h"
+#include "tables/lookup_table.h"
 
 namespace sluice {
 namespace nat_detail {
@@ -76,11 +76,11 @@ inline void Rewrite(uint8_t* frame, const NatHeaders& h, const NatAddr6& src, ui
   ApplyNatRewrite6(frame, h, src.bytes, sport, dst.bytes, dport, l4_delta);
 }
 
-// `maglev_sig()` gives the packet's Maglev hash; called only when a session opens.
-template <typename F, typename MaglevSig>
+// `lookup_sig()` gives the packet's lookup-table hash; called only when a session opens.
+template <typename F, typename LookupSig>
 NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const ServiceView& service,
                       uint8_t* frame, const NatHeaders& h, const typename F::Key& key, const NatIndexHash& hash,
-                      uint16_t ingress_port, MaglevSig&& maglev_sig, const PortRuntime* ports, uint32_t now_ms,
+                      uint16_t ingress_port, LookupSig&& lookup_sig, const PortRuntime* ports, uint32_t now_ms,
                       LcoreCounters& c) {
   bool tcp = h.l4_proto == parse_detail::kProtoTcp;
   bool syn_only = tcp && (h.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
@@ -104,9 +104,9 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
   if (index < 0) {
     // A reset ends a connection; it does not start one worth a pool port.
     if (tcp && (h.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
-    // Picked only here: a packet of an open session needs no Maglev table line.
-    uint32_t picked = service.maglev[MaglevSlot(maglev_sig(), service.table_size)];
-    b = picked == kMaglevNoBackend ? nullptr : snap.Backend(picked);
+    // Picked only here: a packet of an open session needs no lookup table line.
+    uint32_t picked = service.lookup[LookupSlot(lookup_sig(), service.table_size)];
+    b = picked == kNoBackend ? nullptr : snap.Backend(picked);
     if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
     index = sessions.Open(key, hash, b->port_index, c);
     if (index < 0) return DropVerdict(DropReason::kNatPoolExhausted);
@@ -165,7 +165,7 @@ NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* fra
 
 // NatFromClient for an IPv4 packet whose client key and its hash in the lcore's
 // sessions were computed when it was classified (and the lookup prefetched).
-// The Maglev hash is the key's in `flows` (as in dsr and tunnel), computed only
+// The lookup-table hash is the key's in `flows` (as in dsr and tunnel), computed only
 // when a session opens.
 inline NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
                                  const NatHeaders& h, const FlowKey4& key, const NatIndexHash& hash,

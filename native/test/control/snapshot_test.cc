@@ -6,8 +6,11 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <string>
 
 #include <doctest/doctest.h>
+
+#include "common/coded_error.h"
 
 namespace {
 
@@ -43,7 +46,7 @@ ServiceConfig Service(uint32_t id, uint8_t vip_host, std::vector<BackendConfig> 
   s.vip = V4(192, 0, 2, vip_host);
   s.port = 80;
   s.protocol = IPPROTO_TCP;
-  s.maglev_table_size = 251;
+  s.lookup_table_size = 251;
   s.backends = std::move(backends);
   return s;
 }
@@ -62,7 +65,7 @@ std::vector<sluice::PortAddressing> OnePort() {
 }
 
 std::unique_ptr<sluice::Snapshot> Build(const std::vector<ServiceConfig>& services) {
-  sluice::MaglevCache tables;
+  sluice::LookupTableCache tables;
   return sluice::BuildSnapshot(services, OnePort(), NoNeighbors(), tables, 1);
 }
 
@@ -125,4 +128,43 @@ TEST_CASE("snapshot: the service index finds each service by VIP, port and proto
   CHECK(snap->index.Find(htonl(0xc0000201), htons(81), IPPROTO_TCP) == nullptr);
   CHECK(snap->index.Find(htonl(0xc0000200 | 41), htons(80), IPPROTO_TCP) == nullptr);
   CHECK(snap->index.Find(htonl(0xc0000201), htons(80), IPPROTO_ICMP) == nullptr);
+}
+
+// The invariants BuildSnapshot checks (control/snapshot_invariants.h): each
+// broken one refuses the whole set with SLUICE_INVALID_ARGUMENT, naming the
+// field by its path in the services list.
+TEST_CASE("snapshot: a set that breaks an invariant is refused, naming the field") {
+  const auto refused = [](const std::vector<ServiceConfig>& services) -> std::string {
+    try {
+      Build(services);
+    } catch (const sluice::CodedError& e) {
+      CHECK(std::string(e.code()) == "SLUICE_INVALID_ARGUMENT");
+      return e.what();
+    }
+    return "(built)";
+  };
+  ServiceConfig big_id = Service(1024, 1, {Backend(0, 1)});
+  CHECK(refused({big_id}) == "services[0].id: must be below 1024 and not used by another service");
+  CHECK(refused({Service(3, 1, {Backend(0, 1)}), Service(3, 2, {Backend(1, 2)})}) ==
+        "services[1].id: must be below 1024 and not used by another service");
+  CHECK(refused({Service(0, 1, {Backend(65536, 1)})}) == "services[0].backends[0].id: must be below 65536");
+  CHECK(refused({Service(0, 1, {Backend(4, 1)}), Service(1, 2, {Backend(4, 2)})}) ==
+        "services[1].backends[0].id: backend id used twice");
+  BackendConfig v6 = Backend(0, 1);
+  v6.address.family = 6;
+  CHECK(refused({Service(0, 1, {Backend(1, 2), v6})}) == "services[0].backends[1].address: must be IPv4, as the VIP");
+  BackendConfig other_port = Backend(0, 1);
+  other_port.port = 8080;
+  CHECK(refused({Service(0, 1, {other_port})}) ==
+        "services[0].backends[0].port: dsr forwards without rewriting ports, so the backend port must be 80");
+  BackendConfig off_link = Backend(0, 1);
+  off_link.address = V4(192, 168, 0, 1);
+  CHECK(refused({Service(0, 1, {off_link})}) ==
+        "services[0].backends[0].address: not inside any port's subnet; dsr needs the backend on-link");
+  ServiceConfig not_prime = Service(0, 1, {Backend(0, 1)});
+  not_prime.lookup_table_size = 250;
+  CHECK(refused({not_prime}) == "services[0].lookupTableSize: must be prime, from 2 to 16777259; got 250");
+  CHECK(refused({Service(0, 1, {Backend(0, 1)}), Service(1, 1, {Backend(1, 2)})}) ==
+        "services[1]: same VIP, port and protocol as services[0] (s0)");
+  CHECK(refused({Service(0, 1, {Backend(0, 1)}), Service(1, 2, {Backend(1, 2)})}) == "(built)");
 }

@@ -5,7 +5,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { backendKey } from '../../control/backend-key';
 import type { ApiContext } from '../context';
 import { ALWAYS, errorResponses } from '../schemas/common';
-import { StatsView } from '../schemas/dataplane';
+import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../../native/counters';
+import { STATS_FLOW_VALUES, STATS_LCORE_VALUES, STATS_NAT_VALUES, StatsView } from '../schemas/dataplane';
 
 export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
   app.get('/stats', {
@@ -27,24 +28,13 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
         rxErrors: p.rxErrors,
         txErrors: p.txErrors,
       })),
+      // The counters native/common/lcore_counters.h marks api: stats.
       lcores: s.lcores.map((l) => ({
         lcore: l.lcore,
-        rxPackets: l.rxPackets,
-        txPackets: l.txPackets,
-        forwarded: l.forwarded,
-        localReplies: l.localReplies,
-        icmpFragNeededSent: l.icmpFragNeededSent,
-        icmpErrorsRouted: l.icmpErrorsRouted,
+        ...countsOf(l, STATS_LCORE_VALUES),
         drops: l.drops,
-        flows: {
-          active: l.flows.active,
-          hits: l.flows.hits,
-          misses: l.flows.misses,
-          inserts: l.flows.inserts,
-          evictions: l.flows.evictions,
-          expirations: l.flows.expirations,
-        },
-        nat: l.nat,
+        flows: countsOf(l.flows, STATS_FLOW_VALUES),
+        nat: countsOf(l.nat, STATS_NAT_VALUES),
       })),
       // The store's list leads so services and backends come in the order the
       // operator gave them, as GET /services lists them; both change together.
@@ -53,10 +43,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
         const counters = new Map((live?.backends ?? []).map((b) => [backendKey(b), b]));
         return {
           name: svc.name,
-          packets: live?.packets ?? 0,
-          bytes: live?.bytes ?? 0,
-          newFlows: live?.newFlows ?? 0,
-          activeFlows: live?.activeFlows ?? 0,
+          ...countsOf(live, SERVICE_COUNTERS),
           backends: svc.backends.map((b) => {
             const key = backendKey(b);
             const c = counters.get(key);
@@ -66,9 +53,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
               weight: b.weight,
               state: b.state,
               health: health.backend(svc.name, key).status,
-              packets: c?.packets ?? 0,
-              bytes: c?.bytes ?? 0,
-              newFlows: c?.newFlows ?? 0,
+              ...countsOf(c, BACKEND_COUNTERS),
             };
           }),
         };

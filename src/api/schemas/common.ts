@@ -1,5 +1,5 @@
 // Shapes every route shares: the error body and the path parameters.
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type TInteger, type TSchema } from '@sinclair/typebox';
 import { ServiceSchema } from '../../config/schema';
 import { ErrorCodes, type ErrorCode } from '../../errors';
 
@@ -51,3 +51,13 @@ export const BackendParams = Type.Object(
 export const NoQuery = Type.Object({}, { ...strict, description: 'no query parameters' });
 
 export const NoContent = Type.Null({ description: 'done; no body' });
+
+/**
+ * One property per counter of native/common/lcore_counters.h's lists (through
+ * src/native/counters.ts): a count, described by the counter's help.
+ */
+export function counterProperties<E extends { readonly name: string; readonly help: string }>(entries: readonly E[]):
+  { [K in E['name']]: TInteger } {
+  return Object.fromEntries(entries.map((e) => [e.name, Type.Integer({ minimum: 0, description: e.help })])) as
+    { [K in E['name']]: TInteger };
+}

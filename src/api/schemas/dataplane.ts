@@ -1,6 +1,7 @@
 // Response bodies for what the data plane reports: ports, worker lcores, counters.
 import { Type } from '@sinclair/typebox';
-import { strict } from './common';
+import { BACKEND_COUNTERS, LCORE_DROPS, SERVICE_COUNTERS, statsValues } from '../../native/counters';
+import { counterProperties, strict } from './common';
 
 const Count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) });
 
@@ -53,17 +54,14 @@ export const PortView = Type.Object(
 
 export const PortList = Type.Array(PortView);
 
-const NatCounters = Type.Object(
-  {
-    sessionsActive: Count('nat sessions, one pool address:port each'),
-    sessionsCapacity: Count('pool address:port pairs this lcore owns'),
-    sessionsCreated: Count(),
-    sessionsExpired: Count('closed by a timeout'),
-    handoffsSent: Count('replies passed to the lcore owning their pool port'),
-    handoffsReceived: Count('replies other lcores passed here'),
-  },
-  { ...strict, description: 'forwarding nat; all 0 without a nat pool' },
-);
+// What GET /api/v1/stats shows of each lcore: the counters whose api is stats in
+// native/common/lcore_counters.h, by group.
+export const STATS_LCORE_VALUES = statsValues('top', 'icmp', 'loop');
+export const STATS_FLOW_VALUES = statsValues('flows');
+export const STATS_NAT_VALUES = statsValues('nat');
+
+const NatCounters = Type.Object(counterProperties(STATS_NAT_VALUES),
+  { ...strict, description: 'forwarding nat; all 0 without a nat pool' });
 
 export const LcoreView = Type.Object(
   {
@@ -100,24 +98,9 @@ export const StatsView = Type.Object(
       Type.Object(
         {
           lcore: Type.Integer(),
-          rxPackets: Count(),
-          txPackets: Count(),
-          forwarded: Count('packets sent on to a backend'),
-          localReplies: Count('ARP and ICMP echo answers from the balancer itself'),
-          icmpFragNeededSent: Count('ICMP fragmentation-needed sent to clients (tunnel): a subset of drops.mtu_exceeded'),
-          icmpErrorsRouted: Count('ICMP destination-unreachable to a VIP passed on to the backend owning the quoted flow: a subset of forwarded'),
-          drops: Type.Record(Type.String(), Count(), { description: 'packets dropped, by reason' }),
-          flows: Type.Object(
-            {
-              active: Count(),
-              hits: Count(),
-              misses: Count(),
-              inserts: Count(),
-              evictions: Count(),
-              expirations: Count(),
-            },
-            strict,
-          ),
+          ...counterProperties(STATS_LCORE_VALUES),
+          drops: Type.Record(Type.String(), Count(), { description: LCORE_DROPS.help }),
+          flows: Type.Object(counterProperties(STATS_FLOW_VALUES), strict),
           nat: NatCounters,
         },
         strict,
@@ -127,10 +110,7 @@ export const StatsView = Type.Object(
       Type.Object(
         {
           name: Type.String(),
-          packets: Count(),
-          bytes: Count(),
-          newFlows: Count(),
-          activeFlows: Count(),
+          ...counterProperties(SERVICE_COUNTERS),
           backends: Type.Array(
             Type.Object(
               {
@@ -139,9 +119,7 @@ export const StatsView = Type.Object(
                 weight: Type.Integer(),
                 state: Type.String({ description: 'admin state: active, drain or disabled' }),
                 health: Type.String({ description: 'up, down or unchecked' }),
-                packets: Count(),
-                bytes: Count(),
-                newFlows: Count(),
+                ...counterProperties(BACKEND_COUNTERS),
               },
               strict,
             ),

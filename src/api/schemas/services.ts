@@ -3,7 +3,8 @@
 // services; responses add what only the running system knows (health, counters).
 import { Type, type TSchema } from '@sinclair/typebox';
 import { AdminStateSchema, BackendSchema, ServiceSchema } from '../../config/schema';
-import { strict } from './common';
+import { BACKEND_COUNTERS, SERVICE_COUNTERS } from '../../native/counters';
+import { counterProperties, strict } from './common';
 
 /** A config schema without its default, for bodies where absence must mean "leave as is". */
 function withoutDefault<T extends TSchema>(schema: T): T {
@@ -64,16 +65,7 @@ export const BackendHealthSchema = Type.Object(
   strict,
 );
 
-const Counter = (description: string) => Type.Integer({ minimum: 0, description });
-
-export const BackendCountersSchema = Type.Object(
-  {
-    packets: Counter('packets sent to this backend'),
-    bytes: Counter('bytes sent to this backend'),
-    newFlows: Counter('flows this backend was picked for'),
-  },
-  strict,
-);
+export const BackendCountersSchema = Type.Object(counterProperties(BACKEND_COUNTERS), strict);
 
 export const BackendView = Type.Object(
   {
@@ -85,15 +77,7 @@ export const BackendView = Type.Object(
   { ...strict, title: 'Backend', description: 'stats is absent while the data plane is not running' },
 );
 
-export const ServiceCountersSchema = Type.Object(
-  {
-    packets: Counter('packets forwarded for this service'),
-    bytes: Counter('bytes forwarded for this service'),
-    newFlows: Counter('flows started'),
-    activeFlows: Type.Integer({ minimum: 0, description: 'flows in the flow tables now' }),
-  },
-  strict,
-);
+export const ServiceCountersSchema = Type.Object(counterProperties(SERVICE_COUNTERS), strict);
 
 export const ServiceView = Type.Object(
   {

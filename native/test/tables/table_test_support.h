@@ -1,4 +1,4 @@
-// Backend sets and table views shared by the Maglev and rendezvous table tests.
+// Backend sets and table views shared by the lookup table's and classic Maglev's tests.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "tables/maglev.h"
+#include "tables/lookup_table.h"
 
-namespace maglev_support {
+namespace table_support {
 
-inline std::vector<sluice::MaglevBackend> Backends(uint32_t n, uint32_t weight = 1,
+inline std::vector<sluice::LookupBackend> Backends(uint32_t n, uint32_t weight = 1,
                                                    uint32_t first = 0) {
-  std::vector<sluice::MaglevBackend> v;
+  std::vector<sluice::LookupBackend> v;
   for (uint32_t i = first; i < first + n; ++i) {
     v.push_back({"10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1:8080",
                  weight});
@@ -36,10 +36,10 @@ inline std::vector<uint32_t> Counts(const std::vector<uint32_t>& table, size_t n
 
 // The table as backend keys, so tables built from different vectors compare.
 inline std::vector<std::string> Keys(const std::vector<uint32_t>& table,
-                                     const std::vector<sluice::MaglevBackend>& backends) {
+                                     const std::vector<sluice::LookupBackend>& backends) {
   std::vector<std::string> keys;
   keys.reserve(table.size());
-  for (uint32_t e : table) keys.push_back(e == sluice::kMaglevNoBackend ? "" : backends[e].key);
+  for (uint32_t e : table) keys.push_back(e == sluice::kNoBackend ? "" : backends[e].key);
   return keys;
 }
 
@@ -50,7 +50,7 @@ struct WeightCase {
   uint32_t size;
   uint32_t (*weight)(uint32_t i);
 
-  std::vector<sluice::MaglevBackend> Set() const {
+  std::vector<sluice::LookupBackend> Set() const {
     auto b = Backends(n);
     for (uint32_t i = 0; i < n; ++i) b[i].weight = weight(i);
     return b;
@@ -96,7 +96,7 @@ void CheckKeyedNotOrdered(Build build, uint32_t n, uint32_t size) {
 
 // The best of `reps` builds, in ms: printed by the tests, never asserted.
 template <typename Build>
-double MillisToBuild(Build build, const std::vector<sluice::MaglevBackend>& b, uint32_t size,
+double MillisToBuild(Build build, const std::vector<sluice::LookupBackend>& b, uint32_t size,
                      int reps) {
   double best = 1e9;
   for (int r = 0; r < reps; ++r) {
@@ -109,4 +109,4 @@ double MillisToBuild(Build build, const std::vector<sluice::MaglevBackend>& b, u
   return best;
 }
 
-}  // namespace maglev_support
+}  // namespace table_support

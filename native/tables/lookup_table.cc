@@ -1,152 +1,24 @@
-#include "tables/maglev.h"
+#include "tables/lookup_table.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <stdexcept>
+
+#include "tables/permutations.h"
 
 namespace sluice {
 namespace {
 
-// These constants decide every backend's permutation. Changing any of them
-// reshuffles all tables on upgrade, breaking flows that survive a restart, so
-// they are fixed forever, like a wire format.
-constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
-constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
-constexpr uint64_t kOffsetSeed = 0x6a09e667f3bcc908ULL;
-constexpr uint64_t kSkipSeed = 0xbb67ae8584caa73bULL;
+using permutation::Candidate;
+using permutation::Modulus;
 
-// The rendezvous table's load bound, 11/10 of a backend's share: see
-// README, "Maglev", for the disruption it costs at each bound.
+// The load bound, 11/10 of a backend's share: see README for the disruption
+// it costs at each bound.
 constexpr uint64_t kLoadBoundNumerator = 11;
 constexpr uint64_t kLoadBoundDenominator = 10;
 
-// See BuildRendezvousTable: where the race hands over to TailByDistance.
+// See BuildLookupTable: where the race hands over to TailByDistance.
 constexpr uint32_t kTailFactor = 1;
-
-uint64_t Fnv1a64(const std::string& s) {
-  uint64_t h = kFnvOffsetBasis;
-  // Bytes as unsigned so a platform where char is signed hashes the same.
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= kFnvPrime;
-  }
-  return h;
-}
-
-// splitmix64's finalizer: FNV-1a alone leaves the low bits of similar keys
-// ("10.0.0.1:80", "10.0.0.2:80") correlated, and both % M and the
-// offset/skip pair need them independent.
-uint64_t Mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// x mod m by Barrett reduction: a multiply instead of a 64-bit division, which
-// costs tens of cycles. floor((2^64 - 1) / m) >= 2^64 / m - 1, so the quotient
-// estimate is at most one short and one correction suffices.
-class Modulus {
- public:
-  explicit Modulus(uint64_t m) : m_(m), reciprocal_(~uint64_t{0} / m) {}
-  uint64_t operator()(uint64_t x) const {
-    const uint64_t q =
-        static_cast<uint64_t>((static_cast<unsigned __int128>(x) * reciprocal_) >> 64);
-    const uint64_t r = x - q * m_;
-    return r >= m_ ? r - m_ : r;
-  }
-
- private:
-  const uint64_t m_;
-  const uint64_t reciprocal_;
-};
-
-struct Candidate {
-  uint32_t index;   // into the caller's vector
-  uint32_t weight;
-  uint64_t credit;  // weight earned and not yet spent on a slot (round-robin fill)
-  uint64_t turns;   // slots taken so far (event-driven fill)
-  uint64_t pos;     // next position of this backend's permutation to try
-  uint64_t skip;
-};
-
-// The slot filling shared by both schedules. Occupancy is a bitmap: probing
-// touches one bit instead of a 4-byte entry, so a 65537-slot table's probe set
-// stays in L1.
-class Filler {
- public:
-  explicit Filler(std::vector<uint32_t>* table)
-      : table_(*table), m_(table->size()), taken_((m_ + 63) / 64, 0) {}
-
-  // Gives `c` the next free slot of its permutation; true once the table is full.
-  bool Take(Candidate& c) {
-    uint64_t pos = c.pos;
-    while ((taken_[pos >> 6] >> (pos & 63)) & 1) pos = Next(pos, c.skip);
-    taken_[pos >> 6] |= uint64_t{1} << (pos & 63);
-    table_[pos] = c.index;
-    c.pos = Next(pos, c.skip);
-    return ++filled_ == m_;
-  }
-
- private:
-  uint64_t Next(uint64_t pos, uint64_t skip) const {
-    pos += skip;
-    return pos >= m_ ? pos - m_ : pos;
-  }
-
-  std::vector<uint32_t>& table_;
-  const uint64_t m_;
-  std::vector<uint64_t> taken_;
-  uint64_t filled_ = 0;
-};
-
-// Each round every candidate earns its weight and a turn costs max_weight, so
-// turns are proportional to weight; credit stays below 2*max_weight, so at most
-// one turn per round and the heaviest take one every round. Within a round,
-// turns go in candidate (key) order.
-void FillRoundRobin(std::vector<Candidate>& candidates, uint32_t max_weight, Filler& filler) {
-  for (;;) {
-    for (Candidate& c : candidates) {
-      c.credit += c.weight;
-      if (c.credit < max_weight) continue;
-      c.credit -= max_weight;
-      if (filler.Take(c)) return;
-    }
-  }
-}
-
-// The same turns in the same order, without visiting idle candidates: under the
-// schedule above, a candidate's k-th turn falls in round ceil(k * max / weight),
-// so turns are events ordered by (round, candidate order). Costs O(log N) per
-// turn instead of O(N * max / mean weight), which matters only for skewed weights.
-void FillByEvents(std::vector<Candidate>& candidates, uint32_t max_weight, Filler& filler) {
-  struct Turn {
-    uint64_t round;
-    uint32_t candidate;
-  };
-  const auto later = [](const Turn& a, const Turn& b) {
-    return a.round != b.round ? a.round > b.round : a.candidate > b.candidate;
-  };
-  const auto round_of = [max_weight](uint64_t turn, uint32_t weight) {
-    // turn <= 2^32 and max_weight < 2^32, so the product cannot overflow.
-    return (turn * max_weight + weight - 1) / weight;
-  };
-  std::vector<Turn> heap;
-  heap.reserve(candidates.size());
-  for (uint32_t i = 0; i < candidates.size(); ++i) {
-    heap.push_back({round_of(1, candidates[i].weight), i});
-  }
-  std::make_heap(heap.begin(), heap.end(), later);
-  for (;;) {
-    std::pop_heap(heap.begin(), heap.end(), later);
-    Turn& t = heap.back();
-    Candidate& c = candidates[t.candidate];
-    if (filler.Take(c)) return;
-    t.round = round_of(++c.turns + 1, c.weight);
-    std::push_heap(heap.begin(), heap.end(), later);
-  }
-}
 
 // Bounded-load rendezvous: backend b proposes the slots of its permutation in
 // order, its k-th proposal at ProposalTime(k, weight), and a slot belongs to the
@@ -734,107 +606,10 @@ class TailByDistance {
 
 }  // namespace
 
-bool IsPrime(uint32_t n) {
-  if (n < 2) return false;
-  if (n < 4) return true;
-  if (n % 2 == 0 || n % 3 == 0) return false;
-  for (uint64_t d = 5; d * d <= n; d += 6) {
-    if (n % d == 0 || n % (d + 2) == 0) return false;
-  }
-  return true;
-}
-
-namespace {
-
-void CheckTableSize(uint32_t table_size) {
-  if (table_size < 2 || !IsPrime(table_size)) {
-    throw std::invalid_argument("table size must be a prime >= 2, got " +
-                                std::to_string(table_size));
-  }
-}
-
-// Backends with weight > 0 with their permutations, in key order: turn order
-// decides who wins contested slots, so it follows the keys, not the caller's
-// vector order, and the same set of backends always builds the same table.
-std::vector<Candidate> SortedCandidates(const std::vector<MaglevBackend>& backends, uint64_t m) {
-  // Sorted by the keys' first 16 bytes as two big-endian words (zero-padded),
-  // which order as std::string::compare does; only keys that agree in all 16
-  // bytes are compared in full. Address keys share long prefixes, and whole-key
-  // comparisons cost more than the rest of the setup.
-  struct Entry {
-    uint64_t high, low;
-    uint32_t index;
-  };
-  std::vector<Entry> order;
-  order.reserve(backends.size());
-  for (uint32_t i = 0; i < backends.size(); ++i) {
-    const std::string& key = backends[i].key;
-    if (backends[i].weight == 0) continue;
-    unsigned char bytes[16] = {};
-    std::memcpy(bytes, key.data(), std::min<size_t>(key.size(), sizeof bytes));
-    uint64_t high = 0, low = 0;
-    for (int j = 0; j < 8; ++j) high = high << 8 | bytes[j];
-    for (int j = 8; j < 16; ++j) low = low << 8 | bytes[j];
-    order.push_back({high, low, i});
-  }
-  std::sort(order.begin(), order.end(), [&backends](const Entry& a, const Entry& b) {
-    if (a.high != b.high) return a.high < b.high;
-    if (a.low != b.low) return a.low < b.low;
-    const MaglevBackend& x = backends[a.index];
-    const MaglevBackend& y = backends[b.index];
-    const int c = x.key.compare(y.key);
-    if (c != 0) return c < 0;
-    if (x.weight != y.weight) return x.weight < y.weight;
-    return a.index < b.index;
-  });
-  const Modulus mod_m(m), mod_m_1(m - 1);
-  std::vector<Candidate> candidates;
-  candidates.reserve(order.size());
-  for (const Entry& e : order) {
-    const MaglevBackend& b = backends[e.index];
-    const uint64_t h = Fnv1a64(b.key);
-    // A prime table size makes every skip in [1, M-1] coprime to M, so each
-    // permutation visits every slot and a turn always finds a free one.
-    candidates.push_back({e.index, b.weight, 0, 0, mod_m(Mix64(h ^ kOffsetSeed)),
-                          mod_m_1(Mix64(h ^ kSkipSeed)) + 1});
-  }
-  return candidates;
-}
-
-}  // namespace
-
-std::vector<uint32_t> BuildMaglevTable(const std::vector<MaglevBackend>& backends,
-                                       uint32_t table_size) {
-  CheckTableSize(table_size);
-  std::vector<uint32_t> table(table_size, kMaglevNoBackend);
-  std::vector<Candidate> candidates = SortedCandidates(backends, table_size);
-  if (candidates.empty()) return table;
-  uint32_t max_weight = 0;
-  uint64_t total_weight = 0;
-  for (const Candidate& c : candidates) {
-    max_weight = std::max(max_weight, c.weight);
-    total_weight += c.weight;
-  }
-
-  // Round-robin visits N candidates per round for total/max turns, i.e.
-  // N * max / total visits per slot; a visit costs ~1 ns and a heap turn ~50
-  // (measured, 1000 backends), hence the break-even below. Both give the
-  // identical table, so the choice is invisible to callers.
-  constexpr uint64_t kMaxVisitsPerTurn = 48;
-  Filler filler(&table);
-  if (uint64_t{max_weight} * candidates.size() <= kMaxVisitsPerTurn * total_weight) {
-    FillRoundRobin(candidates, max_weight, filler);
-  } else {
-    FillByEvents(candidates, max_weight, filler);
-  }
-  return table;
-}
-
-std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& backends,
-                                           uint32_t table_size) {
-  CheckTableSize(table_size);
-  const std::vector<Candidate> candidates = SortedCandidates(backends, table_size);
-  if (candidates.empty()) return std::vector<uint32_t>(table_size, kMaglevNoBackend);
+std::vector<uint32_t> BuildLookupTable(const std::vector<LookupBackend>& backends, uint32_t table_size,
+                                       const std::string& where) {
+  const std::vector<Candidate> candidates = permutation::SortedCandidates(backends, table_size, where);
+  if (candidates.empty()) return std::vector<uint32_t>(table_size, kNoBackend);
   unsigned __int128 total_weight = 0;
   for (const Candidate& c : candidates) total_weight += c.weight;
 
@@ -869,7 +644,7 @@ std::vector<uint32_t> BuildRendezvousTable(const std::vector<MaglevBackend>& bac
                        static_cast<uint32_t>(c->skip));
   }
 
-  std::vector<uint32_t> table(table_size + 1, kMaglevNoBackend);
+  std::vector<uint32_t> table(table_size + 1, kNoBackend);
   uint32_t largest = 0;
   for (const WeightClass& c : classes) largest = std::max(largest, c.Size());
   RendezvousFiller filler(table_size, table.data(), largest);

@@ -4,14 +4,14 @@
 // against its weighted share, and the share of slots (so of connections without
 // a flow table entry) that move when one backend is removed or added, against
 // the ideal 1/N.
-//   node dist/tools/bench/maglev.js [--runs N]   -> this section alone, as markdown
+//   node dist/tools/bench/lookup-table.js [--runs N]   -> this section alone, as markdown
 import { addon } from '../../src/native/addon';
 import { median } from './median';
 
 export type TableAlgorithm = 'rendezvous' | 'maglev';
 export const tableAlgorithms: TableAlgorithm[] = ['rendezvous', 'maglev'];
 
-export interface MaglevBuild {
+export interface TableBuild {
   algorithm: TableAlgorithm;
   size: number;
   backends: number;
@@ -24,7 +24,7 @@ export interface MaglevBuild {
   maxLoadWeighted: number;
 }
 
-export interface MaglevRemap {
+export interface TableRemap {
   algorithm: TableAlgorithm;
   size: number;
   backends: number;
@@ -46,9 +46,9 @@ function maxLoad(list: Backend[], table: Uint32Array): number {
   return Math.max(...list.map((b, i) => slots[i] / ((table.length * b.weight) / total)));
 }
 
-export function maglevBuilds(sizes: number[], counts: number[], runs = 5): MaglevBuild[] {
+export function tableBuilds(sizes: number[], counts: number[], runs = 5): TableBuild[] {
   const native = addon();
-  const out: MaglevBuild[] = [];
+  const out: TableBuild[] = [];
   for (const algorithm of tableAlgorithms) {
     for (const size of sizes) {
       for (const n of counts) {
@@ -56,14 +56,14 @@ export function maglevBuilds(sizes: number[], counts: number[], runs = 5): Magle
         const times: number[] = [];
         for (let r = 0; r < runs; r++) {
           const t0 = performance.now();
-          native.maglevTable(list, size, algorithm);
+          native.lookupTable(list, size, algorithm);
           times.push(performance.now() - t0);
         }
         const weighted = backendList(n, (i) => 1 + (i % 10));
         out.push({
           algorithm, size, backends: n, ms: median(times), runs,
-          maxLoad: maxLoad(list, native.maglevTable(list, size, algorithm)),
-          maxLoadWeighted: maxLoad(weighted, native.maglevTable(weighted, size, algorithm)),
+          maxLoad: maxLoad(list, native.lookupTable(list, size, algorithm)),
+          maxLoadWeighted: maxLoad(weighted, native.lookupTable(weighted, size, algorithm)),
         });
       }
     }
@@ -78,11 +78,11 @@ function movedFraction(a: Backend[], ta: Uint32Array, b: Backend[], tb: Uint32Ar
   return moved / ta.length;
 }
 
-export function maglevRemaps(size: number, counts: number[]): MaglevRemap[] {
+export function tableRemaps(size: number, counts: number[]): TableRemap[] {
   const native = addon();
-  const out: MaglevRemap[] = [];
+  const out: TableRemap[] = [];
   for (const algorithm of tableAlgorithms) {
-    const build = (list: Backend[]) => native.maglevTable(list, size, algorithm);
+    const build = (list: Backend[]) => native.lookupTable(list, size, algorithm);
     for (const n of counts) {
       const all = backendList(n + 1);
       const base = all.slice(0, n);
@@ -99,15 +99,15 @@ export function maglevRemaps(size: number, counts: number[]): MaglevRemap[] {
 }
 
 /** BENCHMARKS.md's section for these figures. */
-export function renderMaglev(builds: MaglevBuild[], remaps: MaglevRemap[]): string[] {
+export function renderLookupTable(builds: TableBuild[], remaps: TableRemap[]): string[] {
   const lines: string[] = [];
   const p = (s = '') => lines.push(s);
   const f2 = (x: number) => x.toFixed(2);
   const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
   const counts = [...new Set(builds.map((b) => b.backends))];
   const runs = builds[0]?.runs ?? 0;
-  p('The data path uses a bounded-load rendezvous table (see README, "Maglev"); classic Maglev is measured');
-  p('alongside for comparison. Control-path build (`maglevTable`, the addon\'s build called from JavaScript,');
+  p('The data path\'s lookup table is a bounded-load rendezvous table (see README); classic Maglev is measured');
+  p('alongside for comparison. Control-path build (`lookupTable`, the addon\'s build called from JavaScript,');
   p(`no EAL), equal weights; median of ${runs} builds.`);
   p();
   p(`| Algorithm | Table size | ${counts.map((n) => `${n} backends`).join(' | ')} |`);
@@ -149,7 +149,7 @@ if (require.main === module) {
   const runs = i > 0 ? Number(process.argv[i + 1]) : 5;
   const sizes = [65537, 655373];
   const counts = [10, 100, 1000];
-  const builds = maglevBuilds(sizes, counts, runs);
-  const remaps = sizes.flatMap((size) => maglevRemaps(size, counts));
-  console.log(renderMaglev(builds, remaps).join('\n'));
+  const builds = tableBuilds(sizes, counts, runs);
+  const remaps = sizes.flatMap((size) => tableRemaps(size, counts));
+  console.log(renderLookupTable(builds, remaps).join('\n'));
 }

@@ -11,18 +11,18 @@ const backends = (n: number, weight = 100): Backend[] =>
 const asKeys = (list: Backend[], table: Uint32Array) => Array.from(table, (e) => list[e].key);
 const NO_BACKEND = 0xffffffff;
 
-describe('maglevTable', () => {
+describe('lookupTable', () => {
   const native = addon();
 
   test('the default is the rendezvous table, and it differs from classic Maglev', () => {
     const list = backends(10);
-    const table = native.maglevTable(list, 65537);
-    assert.deepEqual(table, native.maglevTable(list, 65537, 'rendezvous'));
-    assert.notDeepEqual(table, native.maglevTable(list, 65537, 'maglev'));
+    const table = native.lookupTable(list, 65537);
+    assert.deepEqual(table, native.lookupTable(list, 65537, 'rendezvous'));
+    assert.notDeepEqual(table, native.lookupTable(list, 65537, 'maglev'));
   });
 
   test('an unknown algorithm is refused with a code', () => {
-    assert.throws(() => native.maglevTable(backends(2), 251, 'ring' as never),
+    assert.throws(() => native.lookupTable(backends(2), 251, 'ring' as never),
       (err: Error & { code?: string }) => err.code === 'SLUICE_INVALID_ARGUMENT' && /algorithm/.test(err.message));
   });
 
@@ -30,13 +30,13 @@ describe('maglevTable', () => {
     test(`${algorithm}: same backends in another order, same table`, () => {
       const list = backends(100).map((b, i) => ({ ...b, weight: 1 + (i % 5) }));
       const reversed = [...list].reverse();
-      assert.deepEqual(asKeys(reversed, native.maglevTable(reversed, 65537, algorithm)),
-        asKeys(list, native.maglevTable(list, 65537, algorithm)));
+      assert.deepEqual(asKeys(reversed, native.lookupTable(reversed, 65537, algorithm)),
+        asKeys(list, native.lookupTable(list, 65537, algorithm)));
     });
 
     test(`${algorithm}: no backend with weight leaves every slot empty`, () => {
       for (const list of [[], backends(3, 0)]) {
-        const table = native.maglevTable(list, 251, algorithm);
+        const table = native.lookupTable(list, 251, algorithm);
         assert.equal(table.length, 251);
         assert.ok(table.every((e) => e === NO_BACKEND));
       }
@@ -45,10 +45,10 @@ describe('maglevTable', () => {
 
   test('rendezvous: removing one of 10 backends moves only its slots', () => {
     const list = backends(10);
-    const before = asKeys(list, native.maglevTable(list, 65537));
+    const before = asKeys(list, native.lookupTable(list, 65537));
     const gone = list[4].key;
     const rest = list.filter((b) => b.key !== gone);
-    const after = asKeys(rest, native.maglevTable(rest, 65537));
+    const after = asKeys(rest, native.lookupTable(rest, 65537));
     let moved = 0;
     for (let i = 0; i < before.length; i++) {
       if (before[i] === gone) moved++;
@@ -63,7 +63,7 @@ describe('maglevTable', () => {
   // tail of computed owners both run.
   test('rendezvous: 1000 backends fill every slot, none above its cap, in any order', () => {
     const list = backends(1000);
-    const table = native.maglevTable(list, 65537);
+    const table = native.lookupTable(list, 65537);
     const counts = new Array<number>(list.length).fill(0);
     for (const e of table) counts[e]++;
     assert.equal(counts.reduce((a, b) => a + b, 0), 65537);
@@ -71,13 +71,13 @@ describe('maglevTable', () => {
     assert.ok(Math.max(...counts) <= 72, `busiest holds ${Math.max(...counts)}`);
     assert.ok(Math.min(...counts) > 0);
     const reversed = [...list].reverse();
-    assert.deepEqual(asKeys(reversed, native.maglevTable(reversed, 65537)), asKeys(list, table));
+    assert.deepEqual(asKeys(reversed, native.lookupTable(reversed, 65537)), asKeys(list, table));
   });
 
   test('rendezvous: weights set the share, the busiest within 1.1x of its own', () => {
     const list = backends(20).map((b, i) => ({ ...b, weight: i < 10 ? 1 : 3 }));
     const counts = new Array<number>(list.length).fill(0);
-    for (const e of native.maglevTable(list, 65537)) counts[e]++;
+    for (const e of native.lookupTable(list, 65537)) counts[e]++;
     const total = list.reduce((s, b) => s + b.weight, 0);
     for (const [i, b] of list.entries()) {
       const share = (65537 * b.weight) / total;
