@@ -54,11 +54,6 @@ Disruption Compare(const std::vector<std::string>& before, const std::vector<std
 // (offset + next * skip) % M, one credit round at a time over every backend,
 // sorted by key. The constants are the ones the implementation pins forever.
 std::vector<uint32_t> ReferenceTable(const std::vector<LookupBackend>& backends, uint32_t m) {
-  const auto mix = [](uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
   struct Ref {
     uint32_t index;
     uint64_t offset, skip, next, credit;
@@ -69,8 +64,8 @@ std::vector<uint32_t> ReferenceTable(const std::vector<LookupBackend>& backends,
     if (backends[i].weight == 0) continue;
     uint64_t h = 0xcbf29ce484222325ULL;
     for (unsigned char ch : backends[i].key) h = (h ^ ch) * 0x100000001b3ULL;
-    refs.push_back({i, mix(h ^ 0x6a09e667f3bcc908ULL) % m,
-                    mix(h ^ 0xbb67ae8584caa73bULL) % (m - 1) + 1, 0, 0});
+    refs.push_back({i, table_support::ReferenceMix(h ^ 0x6a09e667f3bcc908ULL) % m,
+                    table_support::ReferenceMix(h ^ 0xbb67ae8584caa73bULL) % (m - 1) + 1, 0, 0});
     max_weight = std::max(max_weight, backends[i].weight);
   }
   std::vector<uint32_t> table(m, kNoBackend);

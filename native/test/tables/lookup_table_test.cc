@@ -41,11 +41,6 @@ uint64_t Cap(uint64_t m, uint64_t weight, uint64_t total) {
 // holds its cap. Each event is found by scanning all backends (each one's next
 // time computed once, when its previous proposal is made).
 std::vector<uint32_t> ReferenceTable(const std::vector<LookupBackend>& backends, uint32_t m) {
-  const auto mix = [](uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
   struct Ref {
     uint32_t index;
     uint64_t offset, skip, proposals, load, cap;
@@ -64,7 +59,7 @@ std::vector<uint32_t> ReferenceTable(const std::vector<LookupBackend>& backends,
     int bits = 0;
     for (uint32_t t = clock; t != 0; t >>= 1) ++bits;
     if (bits > 8) clock = clock >> (bits - 8) << (bits - 8);
-    refs.push_back({i, mix(h ^ 0x6a09e667f3bcc908ULL) % m, mix(h ^ 0xbb67ae8584caa73bULL) % (m - 1) + 1,
+    refs.push_back({i, table_support::ReferenceMix(h ^ 0x6a09e667f3bcc908ULL) % m, table_support::ReferenceMix(h ^ 0xbb67ae8584caa73bULL) % (m - 1) + 1,
                     0, 0, Cap(m, backends[i].weight, total), clock, 0});
   }
   std::vector<uint32_t> table(m, kNoBackend);

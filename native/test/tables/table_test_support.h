@@ -14,6 +14,14 @@
 
 namespace table_support {
 
+// The 64-bit finaliser both reference tables derive a backend's permutation
+// from (offset and skip), written out here independently of tables/permutations.cc.
+inline uint64_t ReferenceMix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 inline std::vector<sluice::LookupBackend> Backends(uint32_t n, uint32_t weight = 1,
                                                    uint32_t first = 0) {
   std::vector<sluice::LookupBackend> v;
