@@ -2,10 +2,12 @@
 // writer's repeated flows (many frames, few flows) and disjoint flow ranges,
 // the scaling run's configs, the report's split of the 1M-flow cost into what
 // many frames and what many flows add, its table-only ceiling and scaling
-// table, and the isolation ratio from alternating unloaded and loaded windows.
+// table, the isolation ratio from alternating unloaded and loaded windows, and
+// the control-plane benchmark's percentiles and verdicts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRAME_LEN, flowPcap, flowSource } from '../../tools/bench/pcap-flows';
+import { bigBackends, type ControlPlaneResult, percentile, renderControlPlane } from '../../tools/bench/control-plane';
 import { summarizeIsolation } from '../../tools/bench/isolation';
 import { natSessionsCost, renderCeiling, renderFrameSplit, renderIsolation, renderScaling } from '../../tools/bench/report';
 import type { ScalingRow, ThroughputRow } from '../../tools/bench/results';
@@ -264,5 +266,46 @@ describe('the scaling run', () => {
     const text = renderScaling({ cores: 2, workers: 1, rows: [] }).join('\n');
     assert.match(text, /Not measured here: this machine has 2 cores and core 0 runs Node and the control plane, so the benchmark runs 1 worker lcore\./);
     assert.deepEqual(renderScaling(undefined), []);
+  });
+});
+
+describe('the control-plane benchmark', () => {
+  test('percentiles by nearest rank; none of no samples', () => {
+    const xs = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+    assert.equal(percentile(xs, 50), 5);
+    assert.equal(percentile(xs, 99), 10);
+    assert.equal(percentile(xs, 0), 1);
+    assert.equal(percentile([42], 99), 42);
+    assert.equal(percentile([], 99), 0);
+  });
+
+  test('the big service\'s backends are distinct, off the port\'s subnet, on the service\'s port', () => {
+    const b = bigBackends(4096, 443);
+    assert.equal(new Set(b.map((x) => x.address)).size, 4096);
+    assert.ok(b.every((x) => x.port === 443 && !x.address.startsWith('10.99.')));
+    assert.equal(b[0].address, '10.200.0.0');
+    assert.equal(b[257].address, '10.200.1.1');
+  });
+
+  const result: ControlPlaneResult = {
+    services: 1024, backends: 4096, createSec: 8.5, bigPostMs: 900, bigGetMs: 40, listMs: 60,
+    patches: 5000, patchErrors: 0, patchPerSec: 500, patchP50Ms: 10, patchP99Ms: 45,
+    healthzRequests: 200, healthzP99Ms: 20, healthzMaxMs: 120, healthzFailures: 0, rssMiB: 300,
+    command: 'node dist/tools/bench/control-plane.js --services 1024 --backends 4096 --seconds 10',
+  };
+
+  test('each figure is judged against its target', () => {
+    const md = renderControlPlane(result).join('\n');
+    assert.match(md, /\| Create 1024 services, one POST after another \| 8\.5 s \| 10 s \| met \|/);
+    assert.match(md, /\| GET of the 4096-backend service \(median of 5\) \| 40\.0 ms \| 50 ms \| met \|/);
+    assert.match(md, /\| GET of all 1025 services \(median of 5\) \| 60\.0 ms \| 50 ms \| \*\*missed\*\* \|/);
+    assert.match(md, /\| 10\.0 \/ 45\.0 ms \| p99 50 ms \| met \|/);
+    assert.match(md, /\/healthz p99 \/ worst \(200 answers, 0 failed\) \| 20\.0 \/ 120\.0 ms \| 100 ms \| \*\*missed\*\* \|/);
+  });
+
+  test('failed requests miss a target whatever the latencies', () => {
+    const md = renderControlPlane({ ...result, patchErrors: 3, healthzMaxMs: 5, healthzFailures: 1 }).join('\n');
+    assert.match(md, /3 errors\) \| 10\.0 \/ 45\.0 ms \| p99 50 ms \| \*\*missed\*\* \|/);
+    assert.match(md, /1 failed\) \| 20\.0 \/ 5\.0 ms \| 100 ms \| \*\*missed\*\* \|/);
   });
 });

@@ -21,6 +21,7 @@ import { buildCeiling, runCeiling, type CeilingResult } from './ceiling-run';
 import { flowMemory } from './flow-memory';
 import { renderMarkdown } from './report';
 import { reserveHugepages } from './hugepages';
+import { controlPlane } from './control-plane';
 import { isolation, type IsolationResult } from './isolation';
 import { instructionCounts } from './instructions';
 import type {
@@ -326,6 +327,11 @@ async function main(): Promise<void> {
         `${iso.requestsPerSec.toFixed(0)} req/s, p50 ${iso.p50Ms} ms, p99 ${iso.p99Ms} ms`);
     }
 
+    log('control plane at scale: 1,024 services and one of 4,096 backends');
+    const cp = await controlPlane(1024, 4096, args.seconds);
+    commands.push(cp.command);
+    log(`  created in ${cp.createSec.toFixed(1)} s, GET ${cp.bigGetMs.toFixed(1)} ms, PATCH p99 ${cp.patchP99Ms.toFixed(1)} ms`);
+
     log('lookup table');
     const sizes = [65537, 655373];
     const counts = [10, 100, 1000];
@@ -345,6 +351,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(), durationSec: (performance.now() - started) / 1000, machine: m,
       hugepages: { enabled: huge.enabled, reason: huge.reason },
       seconds: args.seconds, throughput, frameSplit, scaling, newFlow, tableBuild, tableRemap, instructions, flowMemory: mem, hitless, isolation: iso,
+      controlPlane: cp,
       commands, configs,
     };
     writeFileSync(join(args.out, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -3,6 +3,7 @@ import type { BenchResults, FrameSplitRow, Scaling, ThroughputRow } from './resu
 import { renderLookupTable } from './lookup-table';
 import { median } from './median';
 import type { IsolationResult } from './isolation';
+import { renderControlPlane } from './control-plane';
 
 const f2 = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -84,6 +85,12 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   p(renderIsolation(iso));
   p();
+  if (r.controlPlane !== undefined) {
+    p('## Control plane at scale');
+    p();
+    for (const line of renderControlPlane(r.controlPlane)) p(line);
+    p();
+  }
   p('## Targets');
   p();
   const row = (mode: string) => r.throughput.filter((t) => t.mode === mode).sort((a, b) => b.flows - a.flows)[0];

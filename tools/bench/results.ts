@@ -1,6 +1,7 @@
 // The shape of one benchmark run's results: what main.ts measures and writes to
 // bench-results.json, and what report.ts renders into BENCHMARKS.md. Its own
 // file so that neither of the two imports the other.
+import type { ControlPlaneResult } from './control-plane';
 import type { FlowMemory } from './flow-memory';
 import type { InstructionRow } from './instructions';
 import type { IsolationResult } from './isolation';
@@ -134,6 +135,8 @@ export interface BenchResults {
   flowMemory: FlowMemory;
   hitless: HitlessRow;
   isolation: IsolationResult;
+  /** Absent in results written before the control-plane benchmark existed. */
+  controlPlane?: ControlPlaneResult;
   commands: string[];
   /** The config file each sluice-run command read, by file name. */
   configs: Record<string, object>;
