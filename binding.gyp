@@ -26,8 +26,8 @@
         "-O3",
         # GCC's SLP vectorizer turns pairs of per-packet counter increments
         # (packets, bytes) into a vector load, insert, add and store: 6
-        # instructions where 2 adds do. Without it: 401 -> 388 instructions per
-        # dsr packet (scripts/count-instructions.sh).
+        # instructions where 2 adds do (docs/performance-notes.md,
+        # "The per-packet path").
         "-fno-tree-slp-vectorize",
         "-fexceptions",
         "-fvisibility=hidden",

@@ -3,7 +3,7 @@
 # beside the normal build/ and from the same binding.gyp (sluice_sanitize=1).
 # node-gyp always builds into ./build, so build-asan/ is a second project
 # directory whose binding.gyp, native/ and node_modules/ link back here; make
-# keeps it incremental. Load it with (see test/sanitizers.test.ts):
+# keeps it incremental. Load it with (see test/system/sanitizers.test.ts):
 #   LD_PRELOAD=$(gcc -print-file-name=libasan.so) \
 #   SLUICE_ADDON_PATH=build-asan/build/Release/sluice.node node ...
 set -euo pipefail

@@ -19,6 +19,7 @@ const USAGE = `usage: sluice <command> [options]
   backends rm SERVICE ADDRESS:PORT
   backends set SERVICE ADDRESS:PORT [--weight N] [--drain | --disable | --enable]
   stats [--watch] [--interval SECONDS]
+  node                                    memory by kind against the config's limits
 
   --api URL     the daemon's API (default $SLUICE_API or http://127.0.0.1:9090)
   --json        JSON output for scripts
@@ -109,6 +110,8 @@ async function run(argv: string[]): Promise<void> {
       if (Object.keys(patch).length === 0) usage('backends set needs --weight N, --drain, --disable or --enable');
       return commands.backendsSet(api, out, rest[0], keyOf(rest[1]), patch);
     }
+    case 'node':
+      return commands.node(api, out);
     case 'stats': {
       const interval = values.interval === undefined ? 1 : Number(values.interval);
       if (!(interval >= 0.1 && interval <= 3600)) usage('--interval takes seconds between 0.1 and 3600');

@@ -59,6 +59,10 @@ export const ErrorCodes = {
     status: 409,
     description: 'a service or backend by that name already exists',
   },
+  SLUICE_LIMIT_EXCEEDED: {
+    status: 409,
+    description: 'the change would take a kind of memory beyond its limit in the config\'s limits; the message names it',
+  },
   SLUICE_STATE_READ: {
     status: 500,
     description: 'the state file exists but cannot be read or parsed; nothing was started',
@@ -66,6 +70,22 @@ export const ErrorCodes = {
   SLUICE_STATE_WRITE: {
     status: 500,
     description: 'the state file could not be written; the change was rolled back',
+  },
+  SLUICE_HEADERS_TOO_LARGE: {
+    status: 431,
+    description: 'the request line and headers are larger than the server takes',
+  },
+  SLUICE_REQUEST_TIMEOUT: {
+    status: 408,
+    description: 'the request did not arrive in time',
+  },
+  SLUICE_SHUTTING_DOWN: {
+    status: 503,
+    description: 'the daemon is stopping and serves no more requests',
+  },
+  SLUICE_LISTEN_FAILED: {
+    status: 500,
+    description: 'the API cannot listen on api.listen (address in use, not local, or not permitted)',
   },
   SLUICE_INTERNAL: {
     status: 500,

@@ -17,6 +17,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setServices", Napi::Function::New(env, SetServicesBinding, "setServices"));
   exports.Set("poll", Napi::Function::New(env, PollBinding, "poll"));
   exports.Set("stats", Napi::Function::New(env, StatsBinding, "stats"));
+  exports.Set("lcores", Napi::Function::New(env, LcoresBinding, "lcores"));
+  exports.Set("memory", Napi::Function::New(env, MemoryBinding, "memory"));
   exports.Set("ports", Napi::Function::New(env, PortsBinding, "ports"));
   exports.Set("neighbors", Napi::Function::New(env, NeighborsBinding, "neighbors"));
   exports.Set("inject", Napi::Function::New(env, InjectBinding, "inject"));

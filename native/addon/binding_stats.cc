@@ -135,6 +135,16 @@ Napi::Array MempoolsArray(Napi::Env env, const std::map<int, struct rte_mempool*
 
 }  // namespace
 
+Napi::Value LcoresBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return WithJsErrors(env, [&]() -> Napi::Value {
+    Napi::Array lcores = Napi::Array::New(env);
+    uint32_t i = 0;
+    for (const LcoreStatsView& l : Dataplane::Instance().LcoreStats()) lcores.Set(i++, LcoreObject(env, l));
+    return lcores;
+  });
+}
+
 Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return WithJsErrors(env, [&]() -> Napi::Value {

@@ -12,6 +12,9 @@ Napi::Value StopBinding(const Napi::CallbackInfo& info);
 Napi::Value SetServicesBinding(const Napi::CallbackInfo& info);
 Napi::Value PollBinding(const Napi::CallbackInfo& info);
 Napi::Value StatsBinding(const Napi::CallbackInfo& info);
+/** stats().lcores alone: what a caller polling the workers needs, without every service and backend. */
+Napi::Value LcoresBinding(const Napi::CallbackInfo& info);
+Napi::Value MemoryBinding(const Napi::CallbackInfo& info);
 Napi::Value PortsBinding(const Napi::CallbackInfo& info);
 Napi::Value NeighborsBinding(const Napi::CallbackInfo& info);
 Napi::Value InjectBinding(const Napi::CallbackInfo& info);

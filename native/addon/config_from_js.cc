@@ -38,6 +38,19 @@ uint32_t GetUint(const Napi::Object& o, const char* key, const std::string& path
   return static_cast<uint32_t>(d);
 }
 
+// A byte count: an integer from 0 to 2^53 (exact in a JS number).
+uint64_t GetBytes(const Napi::Object& o, const char* key, const std::string& path) {
+  Napi::Value v = o.Get(key);
+  std::string where = path + "." + key;
+  if (!v.IsNumber()) Fail(where, "must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  constexpr double kMax = 9007199254740992.0;  // 2^53
+  if (!(d >= 0 && d <= kMax) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    Fail(where, "must be a whole number of bytes from 0 to 2^53");
+  }
+  return static_cast<uint64_t>(d);
+}
+
 std::string GetString(const Napi::Object& o, const char* key, const std::string& path) {
   Napi::Value v = o.Get(key);
   if (!v.IsString()) Fail(path + "." + key, "must be a string");
@@ -259,6 +272,10 @@ DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value) {
   c.mbufs_per_socket = GetUint(o, "mbufsPerSocket", "config", 0, 1u << 24);
   c.idle_sleep_max_us = GetUint(o, "idleSleepMaxUs", "config", 0, 100000);
   c.neighbor_refresh_sec = GetUint(o, "neighborRefreshSec", "config", 1, 86400);
+  Napi::Object limits = AsObject(o.Get("limits"), "config.limits");
+  c.limits.lookup_table_bytes = GetBytes(limits, "lookupTableBytes", "config.limits");
+  c.limits.flow_table_bytes = GetBytes(limits, "flowTableBytes", "config.limits");
+  c.limits.nat_session_bytes = GetBytes(limits, "natSessionBytes", "config.limits");
   return c;
 }
 

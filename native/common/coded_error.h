@@ -28,6 +28,9 @@ constexpr const char* kAlreadyStarted = "SLUICE_ALREADY_STARTED";
 constexpr const char* kNotRunning = "SLUICE_NOT_RUNNING";
 constexpr const char* kPortSetupFailed = "SLUICE_PORT_SETUP_FAILED";
 constexpr const char* kResourceExhausted = "SLUICE_RESOURCE_EXHAUSTED";
+// An allocation would take a kind of memory beyond the limit the caller gave
+// (DataplaneConfig::limits); refused before anything is allocated.
+constexpr const char* kLimitExceeded = "SLUICE_LIMIT_EXCEEDED";
 constexpr const char* kInternal = "SLUICE_INTERNAL";
 }  // namespace codes
 

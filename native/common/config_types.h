@@ -26,7 +26,7 @@ struct IpAddr {
 };
 
 // forwarding nat: the source addresses and ports a port's nat services use
-// towards their backends (native/nat_pool.h partitions them per lcore).
+// towards their backends (modes/nat/nat_pool.h partitions them per lcore).
 struct NatPoolConfig {
   std::vector<uint32_t> addresses;  // IPv4, network order, on the port's subnet
   std::vector<std::array<uint8_t, 16>> addresses6;  // IPv6, in the port's address6 prefix; may be empty
@@ -73,6 +73,18 @@ struct FlowTableConfig {
   uint32_t new_flow_burst = 0;
 };
 
+// The most memory of each kind the data plane may allocate, in bytes: the
+// budget TypeScript checked the config against (src/config/memory.ts, the
+// config's limits section). C++ refuses (SLUICE_LIMIT_EXCEEDED) an allocation
+// that would go beyond it. The defaults here are no limit (unit tests, benches).
+struct MemoryLimits {
+  // Every lookup table alive at once: the published snapshot's, those of
+  // retired snapshots not yet reclaimed, and the ones being built.
+  uint64_t lookup_table_bytes = UINT64_MAX;
+  uint64_t flow_table_bytes = UINT64_MAX;   // all workers' flow tables, IPv4 and IPv6
+  uint64_t nat_session_bytes = UINT64_MAX;  // all workers' nat session tables, both families
+};
+
 struct DataplaneConfig {
   std::vector<std::string> eal_args;  // argv for rte_eal_init, argv[0] included
   std::vector<PortConfig> ports;
@@ -81,6 +93,7 @@ struct DataplaneConfig {
   uint32_t mbufs_per_socket = 0;      // 0: sized from ports, queues and workers
   uint32_t idle_sleep_max_us = 100;   // 0: never sleep (benchmarks)
   uint32_t neighbor_refresh_sec = 30; // re-resolve a learned MAC this often
+  MemoryLimits limits;
 };
 
 enum class Forwarding : uint8_t { kDsr = 0, kTunnel = 1, kNat = 2 };

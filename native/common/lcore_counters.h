@@ -119,7 +119,12 @@ namespace sluice {
     "nat replies other lcores passed here")                                                                          \
   /* the same as icmp_frag_needed_sent, for IPv6 packets */                                                          \
   X(icmp_packet_too_big_sent, icmpPacketTooBigSent, counter, icmp, "sluice_lcore_icmp_packet_too_big_sent_total",    \
-    none, "ICMPv6 packet-too-big replies to IPv6 packets too long to tunnel (also counted as mtu_exceeded drops)")
+    none, "ICMPv6 packet-too-big replies to IPv6 packets too long to tunnel (also counted as mtu_exceeded drops)")   \
+  /* Stored at the top of every loop iteration, beside the snapshot load: a                                          \
+     change is in force on an lcore once this reaches the generation it made.                                        \
+     The totals over lcores take the least (lcore-totals.ts). */                                                     \
+  X(snapshot_generation, generation, gauge, loop, "sluice_lcore_snapshot_generation", none,                          \
+    "the configuration generation the lcore's latest loop iteration used")
 
 // Values the addon derives on read, per lcore. Not counters: nothing on the data
 // path writes them, so they have no struct member. binding_stats.cc computes each

@@ -11,7 +11,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/config_types.h"
@@ -175,14 +177,35 @@ class NeighborLookup {
   virtual bool Lookup6(const uint8_t[16], struct rte_ether_addr*) const { return false; }
 };
 
-// Builds lookup tables only for services whose eligible backends changed.
+// Builds lookup tables only for services whose eligible backends changed, and
+// keeps every table it built within a memory limit. A table lives while the
+// cache or a snapshot holds it, so the tables alive at once are the published
+// snapshot's, those of retired snapshots waiting for their grace period, and
+// the ones a build is making; their bytes (4 a slot) never exceed the limit.
 class LookupTableCache {
  public:
   // `where` names the service's table size in the error when it breaks the
-  // table's size invariant (tables/lookup_table.h).
+  // table's size invariant (tables/lookup_table.h) or the limit. Tables built
+  // during a BuildSnapshot are the cache's only once it succeeds (Commit).
   std::shared_ptr<const std::vector<uint32_t>> Get(const ServiceConfig& service, const std::string& where);
-  void Retain(const std::vector<ServiceConfig>& services);  // forget removed services
+  // Keeps what this build made and forgets removed services; Abandon drops
+  // what a failed build made.
+  void Commit(const std::vector<ServiceConfig>& services);
+  void Abandon() { pending_.clear(); }
   uint64_t builds() const { return builds_; }
+
+  // The budget: a table is built only while the bytes of all tables
+  // alive stay within `bytes`; when they would not, `make_room` (if any) is
+  // called once to free what it can (the data plane waits for the retired
+  // snapshots' grace period), and if that is not enough the build throws
+  // CodedError SLUICE_LIMIT_EXCEEDED before allocating.
+  void SetLimit(uint64_t bytes, std::function<void()> make_room) {
+    limit_bytes_ = bytes;
+    make_room_ = std::move(make_room);
+  }
+  uint64_t limit_bytes() const { return limit_bytes_; }
+  // Bytes of every table alive: held by this cache or by any snapshot.
+  uint64_t live_bytes() const { return *live_bytes_; }
 
  private:
   struct Entry {
@@ -190,14 +213,21 @@ class LookupTableCache {
     std::shared_ptr<const std::vector<uint32_t>> table;
   };
   std::vector<std::pair<uint32_t, Entry>> entries_;
+  std::vector<std::pair<uint32_t, Entry>> pending_;  // built by the current BuildSnapshot
   uint64_t builds_ = 0;
+  uint64_t limit_bytes_ = UINT64_MAX;
+  std::function<void()> make_room_;
+  // Shared with each table's deleter, which may run after the cache is gone.
+  std::shared_ptr<uint64_t> live_bytes_ = std::make_shared<uint64_t>(0);
 };
 
 // Checks the invariants the data path relies on (common/invariant.h), each here
 // and nowhere else: ids in range and unique, a backend of its VIP's family and
 // reachable through a port, its nat pool, distinct VIP triples, and (through
 // LookupTableCache) table sizes. A broken one throws CodedError
-// SLUICE_INVALID_ARGUMENT naming the field as "services[i].backends[j].address".
+// SLUICE_INVALID_ARGUMENT naming the field as "services[i].backends[j].address";
+// a table beyond the cache's memory limit, SLUICE_LIMIT_EXCEEDED naming
+// "services[i].lookupTableSize". Nothing is published either way.
 std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
                                         const std::vector<PortAddressing>& ports,
                                         const NeighborLookup& neighbors, LookupTableCache& tables,

@@ -2,7 +2,8 @@
 // (main) thread to the main lcore's CPUs, but threads that existed before it
 // (V8's platform workers, which run the garbage collector, and libuv's) keep
 // the whole process mask and get scheduled onto the workers' cores whenever
-// the main core is busy: measured, an API under load cut a worker's rate to 44%.
+// the main core is busy, which under API load cuts a worker's rate hard
+// (docs/performance-notes.md, "The platform").
 #pragma once
 
 #include <cstdint>

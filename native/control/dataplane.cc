@@ -43,6 +43,20 @@ uint32_t NextPow2Minus1(uint64_t n) {
   return v - 1;
 }
 
+// The EAL's runtime directory (telemetry sockets) outlives rte_eal_cleanup and a
+// failed rte_eal_init; every instance has its own, so remove ours, and only if
+// it is one of ours.
+void RemoveRuntimeDir(const std::string& runtime_dir) {
+  std::error_code ignored;
+  if (std::filesystem::path(runtime_dir).filename().string().rfind("sluice-", 0) == 0) {
+    std::filesystem::remove_all(runtime_dir, ignored);
+  }
+}
+
+std::string Mib(uint64_t bytes) {
+  return std::to_string((bytes + (uint64_t{1} << 20) - 1) >> 20) + " MiB";
+}
+
 }  // namespace
 
 Dataplane& Dataplane::Instance() {
@@ -77,10 +91,12 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
   argv.push_back(nullptr);
   state_ = State::kStopped;  // whatever happens next, the EAL cannot be initialised again
   if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
+    int err = rte_errno;
+    RemoveRuntimeDir(rte_eal_get_runtime_dir());
     std::string joined;
     for (const std::string& a : config_.eal_args) joined += " " + a;
     throw CodedError(codes::kEalInitFailed,
-                     std::string("rte_eal_init failed: ") + rte_strerror(rte_errno) + " (arguments:" + joined + ")");
+                     std::string("rte_eal_init failed: ") + rte_strerror(err) + " (arguments:" + joined + ")");
   }
   instance_ = static_cast<uint32_t>(getpid());
   // Best effort: without /proc the threads only stay where they were.
@@ -118,6 +134,9 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
       throw CodedError(codes::kResourceExhausted, "cannot allocate the RCU state");
     }
     publisher_ = std::make_unique<SnapshotPublisher>(rcu_);
+    // Replaced tables wait for their grace period; when the budget needs their
+    // memory, the build waits for it rather than going beyond the limit.
+    tables_.SetLimit(config_.limits.lookup_table_bytes, [this] { publisher_->ReclaimWaiting(); });
     service_baseline_.assign(kMaxServices, ServiceCounters{});
     backend_baseline_.assign(kMaxBackendIds, BackendCounters{});
     // The first snapshot already holds the services, and ports start only after
@@ -188,10 +207,20 @@ void Dataplane::CreateWorkers() {
                         config_.flow_table.udp_timeout_sec * 1000};
   uint64_t tsc_hz = rte_get_tsc_hz();
   uint64_t tsc_base = rte_rdtsc();
+  // The flow tables' budget, before any is allocated.
+  uint64_t flow_bytes = uint64_t{FlowTableBytes()} * config_.workers.size();
+  if (flow_bytes > config_.limits.flow_table_bytes) {
+    throw CodedError(codes::kLimitExceeded, "the flow tables of " + std::to_string(config_.workers.size()) +
+                                                " workers would take " + std::to_string(flow_bytes) +
+                                                " bytes, beyond their limit of " +
+                                                std::to_string(config_.limits.flow_table_bytes) +
+                                                " bytes (limits.flowTablesMb)");
+  }
   if (std::any_of(config_.ports.begin(), config_.ports.end(), [](const PortConfig& p) { return p.has_nat_pool; })) {
     std::vector<int> sockets;
     for (const WorkerConfig& wc : config_.workers) sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(wc.lcore)));
-    nat_ = std::make_unique<NatRuntime>(config_.ports, sockets, config_.flow_table.entries_per_lcore, timeouts, instance_);
+    nat_ = std::make_unique<NatRuntime>(config_.ports, sockets, config_.flow_table.entries_per_lcore, timeouts, instance_,
+                                        config_.limits.nat_session_bytes);
   }
   for (size_t i = 0; i < config_.workers.size(); i++) {
     const WorkerConfig& wc = config_.workers[i];
@@ -230,15 +259,21 @@ void Dataplane::CreateWorkers() {
     ctx->flows = FlowTable::Create(name, config_.flow_table.entries_per_lcore, socket, timeouts);
     if (ctx->flows == nullptr) {
       throw CodedError(codes::kResourceExhausted,
-                       "cannot allocate a flow table of " + std::to_string(config_.flow_table.entries_per_lcore) +
-                           " entries for lcore " + std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno));
+                       "flowTable.entriesPerLcore: cannot allocate a flow table of " +
+                           std::to_string(config_.flow_table.entries_per_lcore) + " entries (" +
+                           Mib(FlowTable::MemoryBytes(config_.flow_table.entries_per_lcore)) + ") for lcore " +
+                           std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno) +
+                           " (fewer entries, more hugepages, or eal.memoryMb with hugepages: false)");
     }
     if (AnyIpv6Port(config_.ports)) {
       snprintf(name, sizeof(name), "sl%u_flows6_%u", instance_, wc.lcore);
       ctx->flows6 = FlowTable6::Create(name, Ipv6FlowCapacity(config_.flow_table.entries_per_lcore), socket, timeouts);
       if (ctx->flows6 == nullptr) {
-        throw CodedError(codes::kResourceExhausted, "cannot allocate the IPv6 flow table for lcore " +
-                                                        std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno));
+        throw CodedError(codes::kResourceExhausted,
+                         "flowTable.entriesPerLcore: cannot allocate the IPv6 flow table (" +
+                             Mib(FlowTable6::MemoryBytes(Ipv6FlowCapacity(config_.flow_table.entries_per_lcore))) +
+                             ") for lcore " + std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno) +
+                             " (fewer entries, more hugepages, or eal.memoryMb with hugepages: false)");
       }
     }
     snprintf(name, sizeof(name), "sl%u_learn_%u", instance_, wc.lcore);
@@ -407,12 +442,7 @@ void Dataplane::Teardown() {
   pools_.clear();
   std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
-  // rte_eal_cleanup leaves the runtime directory (telemetry sockets) behind; every
-  // instance has its own, so remove ours, and only if it is one of ours.
-  std::error_code ignored;
-  if (std::filesystem::path(runtime_dir).filename().string().rfind("sluice-", 0) == 0) {
-    std::filesystem::remove_all(runtime_dir, ignored);
-  }
+  RemoveRuntimeDir(runtime_dir);
   state_ = State::kStopped;
 }
 
@@ -437,6 +467,48 @@ std::vector<LcoreStatsView> Dataplane::LcoreStats() const {
     uint32_t nat_capacity = nat_ ? nat_->sessions_capacity(out.size()) : 0;
     out.push_back(LcoreStatsView{w.context->lcore, flows.capacity(), FlowTable::MemoryBytes(flows.capacity()),
                                  nat_capacity, *w.context->counters});
+  }
+  return out;
+}
+
+size_t Dataplane::FlowTableBytes() const {
+  size_t bytes = FlowTable::MemoryBytes(config_.flow_table.entries_per_lcore);
+  if (AnyIpv6Port(config_.ports)) bytes += FlowTable6::MemoryBytes(Ipv6FlowCapacity(config_.flow_table.entries_per_lcore));
+  return bytes;
+}
+
+namespace {
+
+void AddChunk(struct rte_mempool*, void* bytes, struct rte_mempool_memhdr* chunk, unsigned) {
+  *static_cast<uint64_t*>(bytes) += chunk->len;
+}
+
+}  // namespace
+
+MemoryView Dataplane::Memory() const {
+  RequireRunning();
+  MemoryView out;
+  out.limits = config_.limits;
+  const Snapshot* snap = publisher_->get();
+  for (const auto& table : snap->tables) out.lookup_table_bytes += table->size() * sizeof(uint32_t);
+  out.lookup_tables = snap->tables.size();
+  out.lookup_live_bytes = tables_.live_bytes();
+  for (size_t i = 0; i < workers_.size(); i++) {
+    const WorkerContext& w = *workers_[i].context;
+    LcoreMemoryView l{};
+    l.lcore = w.lcore;
+    l.flow_bytes = FlowTable::MemoryBytes(w.flows->capacity());
+    if (w.flows6 != nullptr) l.flow6_bytes = FlowTable6::MemoryBytes(Ipv6FlowCapacity(config_.flow_table.entries_per_lcore));
+    if (nat_) {
+      l.nat_bytes = NatSessions::MemoryBytes(nat_->lcore(i)->sessions->capacity());
+      l.nat6_bytes = NatSessions6::MemoryBytes(nat_->lcore(i)->sessions6->capacity());
+    }
+    out.lcores.push_back(l);
+  }
+  for (const auto& [socket, pool] : pools_) {
+    MempoolMemoryView m{pool->name, socket, pool->size, 0};
+    rte_mempool_mem_iter(pool, AddChunk, &m.bytes);
+    out.mempools.push_back(m);
   }
   return out;
 }

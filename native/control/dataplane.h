@@ -45,6 +45,31 @@ struct ServiceStatsView {
   std::vector<BackendStatsView> backends;
 };
 
+// What the data plane allocated, by kind (GET /api/v1/node).
+struct LcoreMemoryView {
+  uint32_t lcore;
+  uint64_t flow_bytes;   // the IPv4 flow table
+  uint64_t flow6_bytes;  // the IPv6 flow table; 0 without an address6 port
+  uint64_t nat_bytes;    // the IPv4 nat sessions; 0 without a nat pool
+  uint64_t nat6_bytes;
+};
+
+struct MempoolMemoryView {
+  std::string name;
+  int socket;
+  uint32_t mbufs;
+  uint64_t bytes;  // the pool's memory chunks: mbufs with their headers and data rooms
+};
+
+struct MemoryView {
+  uint64_t lookup_table_bytes = 0;  // the published snapshot's tables, 4 bytes a slot
+  uint64_t lookup_tables = 0;
+  uint64_t lookup_live_bytes = 0;   // every table alive, retired snapshots' included
+  std::vector<LcoreMemoryView> lcores;
+  std::vector<MempoolMemoryView> mempools;
+  MemoryLimits limits;
+};
+
 struct SetServicesResult {
   uint64_t generation;
   uint64_t tables_built;
@@ -70,6 +95,7 @@ class Dataplane {
   const std::map<int, struct rte_mempool*>& mempools() const { return pools_; }  // by NUMA socket
   std::vector<LcoreStatsView> LcoreStats() const;
   std::vector<ServiceStatsView> ServiceStats() const;
+  MemoryView Memory() const;
   std::vector<NeighborInfo> Neighbors() const;
   uint64_t generation() const { return generation_; }
   size_t retired_snapshots() const { return publisher_ ? publisher_->retired() : 0; }
@@ -92,6 +118,7 @@ class Dataplane {
   };
 
   void RequireRunning() const;
+  size_t FlowTableBytes() const;  // one worker's flow tables, IPv4 and IPv6
   void Teardown();
   void CreateMempools();
   void CreateWorkers();

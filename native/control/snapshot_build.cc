@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/coded_error.h"
 #include "common/invariant.h"
 #include "control/snapshot_invariants.h"
 
@@ -66,21 +67,42 @@ std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const Service
                             [&](const auto& e) { return e.first == service.id; });
   if (found != entries_.end() && found->second.signature == signature) return found->second.table;
 
+  // The budget (LookupTableCache::SetLimit), before anything is allocated.
+  const uint64_t bytes = uint64_t{service.lookup_table_size} * sizeof(uint32_t);
+  if (*live_bytes_ + bytes > limit_bytes_ && make_room_) make_room_();
+  if (*live_bytes_ + bytes > limit_bytes_) {
+    throw CodedError(codes::kLimitExceeded,
+                     where + ": a table of " + std::to_string(service.lookup_table_size) + " slots (" +
+                         std::to_string(bytes) + " bytes) would take the lookup tables alive to " +
+                         std::to_string(*live_bytes_ + bytes) + " bytes, beyond their limit of " +
+                         std::to_string(limit_bytes_) + " bytes (limits.lookupTablesMb)");
+  }
   std::vector<uint32_t> table = BuildLookupTable(inputs, service.lookup_table_size, where);
   for (uint32_t& slot : table) {
     if (slot != kNoBackend) slot = ids[slot];
   }
-  auto shared = std::make_shared<const std::vector<uint32_t>>(std::move(table));
+  *live_bytes_ += bytes;
+  std::shared_ptr<const std::vector<uint32_t>> shared(
+      new std::vector<uint32_t>(std::move(table)),
+      [live = live_bytes_, bytes](const std::vector<uint32_t>* t) {
+        *live -= bytes;
+        delete t;
+      });
   builds_++;
-  if (found != entries_.end()) {
-    found->second = Entry{std::move(signature), shared};
-  } else {
-    entries_.emplace_back(service.id, Entry{std::move(signature), shared});
-  }
+  pending_.emplace_back(service.id, Entry{std::move(signature), shared});
   return shared;
 }
 
-void LookupTableCache::Retain(const std::vector<ServiceConfig>& services) {
+void LookupTableCache::Commit(const std::vector<ServiceConfig>& services) {
+  for (auto& [id, entry] : pending_) {
+    auto found = std::find_if(entries_.begin(), entries_.end(), [&](const auto& e) { return e.first == id; });
+    if (found != entries_.end()) {
+      found->second = std::move(entry);
+    } else {
+      entries_.emplace_back(id, std::move(entry));
+    }
+  }
+  pending_.clear();
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
                                 [&](const auto& e) {
                                   return std::none_of(services.begin(), services.end(),
@@ -133,6 +155,15 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
                                         const std::vector<PortAddressing>& ports,
                                         const NeighborLookup& neighbors, LookupTableCache& tables,
                                         uint64_t generation) {
+  // Tables this build makes are the cache's only if it succeeds; a refused set
+  // frees them with the snapshot.
+  struct AbandonUnlessCommitted {
+    LookupTableCache& tables;
+    bool committed = false;
+    ~AbandonUnlessCommitted() {
+      if (!committed) tables.Abandon();
+    }
+  } pending{tables};
   auto snap = std::make_unique<Snapshot>();
   snap->generation = generation;
   uint32_t max_backend_id = 0;
@@ -226,9 +257,10 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       }
     }
   }
-  tables.Retain(services);
   snap->index.Build(snap->services);
   snap->index6.Build(snap->services);
+  tables.Commit(services);
+  pending.committed = true;
   return snap;
 }
 

@@ -32,6 +32,16 @@ class SnapshotPublisher {
     }
   }
 
+  // Waits until every worker has passed a quiescent state since the last
+  // retirement (one loop iteration each: at most idleSleepMaxUs for an idle
+  // worker), then frees every retired snapshot. For when their memory is
+  // needed now: the lookup-table budget (LookupTableCache::SetLimit).
+  void ReclaimWaiting() {
+    if (retired_.empty()) return;
+    rte_rcu_qsbr_check(rcu_, retired_.back().first, true);
+    retired_.clear();
+  }
+
   // Only once no worker runs any more.
   void ReclaimAll() {
     retired_.clear();

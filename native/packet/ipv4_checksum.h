@@ -1,10 +1,11 @@
 // IPv4 header checksums: verifying a received header where the NIC did not
 // (net_pcap, net_ring, net_af_packet).
-// rte_ipv4_cksum sums 16 bits at a time, about 65 instructions for a 20-byte
-// header: a tenth of the whole per-packet path. Summed
-// as five 32-bit words in a 64-bit register it takes a dozen. The one's-complement
-// sum does not depend on the order the 16-bit words are added in or on byte
-// order, so a header is valid exactly when its words fold to 0xffff (RFC 1071).
+// rte_ipv4_cksum sums 16 bits at a time; summed as five 32-bit words in a
+// 64-bit register the header takes a fraction of its instructions, and the
+// checksum is a visible share of the per-packet path (docs/performance-notes.md,
+// "The per-packet path"). The one's-complement sum does not depend on the
+// order the 16-bit words are added in or on byte order, so a header is valid
+// exactly when its words fold to 0xffff (RFC 1071).
 //
 // Pure, no EAL: unit tests compare it with a byte-by-byte reference.
 #pragma once

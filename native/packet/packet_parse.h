@@ -282,7 +282,8 @@ constexpr uint32_t kFastIpv4MinLen = parse_detail::kEtherHeaderLen + parse_detai
 // addresses, ports, protocol and flags and l3_offset 14 (parse_fuzz checks the
 // two together on every input); false for anything else, which then goes
 // through ParsePacket. It exists because ParsePacket, general and filling all of
-// PacketInfo, was a fifth of the instructions of a forwarded packet.
+// PacketInfo, is a large share of a forwarded packet's instructions
+// (docs/performance-notes.md, "The per-packet path").
 inline bool ParseFastIpv4(const uint8_t* frame, uint32_t len, uint32_t pkt_len, FastIpv4* out) {
   using namespace parse_detail;
   constexpr uint32_t l3 = kEtherHeaderLen;

@@ -101,9 +101,9 @@ std::vector<uint32_t> BuildClassicMaglevTable(const std::vector<LookupBackend>& 
   }
 
   // Round-robin visits N candidates per round for total/max turns, i.e.
-  // N * max / total visits per slot; a visit costs ~1 ns and a heap turn ~50
-  // (measured, 1000 backends), hence the break-even below. Both give the
-  // identical table, so the choice is invisible to callers.
+  // N * max / total visits per slot; a visit is far cheaper than a heap turn
+  // (docs/performance-notes.md, "The lookup table"), hence the break-even below.
+  // Both give the identical table, so the choice is invisible to callers.
   constexpr uint64_t kMaxVisitsPerTurn = 48;
   Filler filler(&table);
   if (uint64_t{max_weight} * candidates.size() <= kMaxVisitsPerTurn * total_weight) {

@@ -41,8 +41,8 @@ void FlowTable::SetTimeouts(const FlowTimeouts& timeouts) {
 
 // One bucket's ways as bit masks, and the idle time of each live, unexpired
 // way (0 for the others): 6 ways at once in SSE4.1 and without a branch, where
-// a loop had three data-dependent branches per way (burst_bench, every packet a
-// new flow: 793 instructions per packet with the loop, 746 with this).
+// a loop has three data-dependent branches per way and costs new flows
+// measurably more (docs/performance-notes.md, "The flow table").
 struct FlowTable::WayScan {
   uint32_t used;
   uint32_t expired;

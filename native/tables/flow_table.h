@@ -4,9 +4,8 @@
 // Why not rte_hash: it keeps keys, bucket signatures and (for us) the flow state
 // in three places, so a hit costs three cache misses, and a new flow in a full
 // table costs a lookup, an eviction (key fetch, delete, free-slot ring) and an
-// add on top. Measured on this design's first predecessor: 1.4 Mpps of new flows
-// per lcore against a 5 Mpps target. This table is two-choice and 6-way
-// set-associative, and a bucket holds everything about its 6 flows:
+// add on top: too slow for the new-flow target. This table is two-choice and
+// 6-way set-associative, and a bucket holds everything about its 6 flows:
 //
 //   FlowBucket (128 B, two adjacent lines): 6 keys, last-seen times, flags,
 //   backend and service ids
@@ -14,26 +13,21 @@
 // so a hit, a miss and a new flow's victim choice read only the key's one or
 // two buckets, and every line is known from the key's hash: the worker
 // prefetches the primary while it classifies the burst, the secondary (when the
-// primary does not hold the key) before the lookups. The predecessor kept a
-// 64-byte line of 8 signatures and a 32-byte record per flow: a hit was two
-// dependent misses (bucket, then record), and an insert wrote a record line
-// nobody had fetched. That cost 50 B per flow; this one 32 B.
+// primary does not hold the key) before the lookups. A layout of a line of
+// signatures and a separate record per flow makes a hit two dependent misses
+// (bucket, then record) and an insert write a line nobody fetched; it also
+// costs more memory per flow (32 B here).
 //
 // A new flow goes to its primary bucket while that holds fewer than
 // kPrimaryPreferred, else to the less loaded of the two; at capacity it takes
-// an expired entry, else the least recently seen of its 12 candidates.
-// Simulated, 2^20 random flows filled to capacity with kSlackPercent 50: 85% of
-// flows live in their primary bucket (a hit needs no second bucket) and 0.016%
-// of inserts find both buckets full and evict early (pure less-loaded: 69% and
-// 0.002%; 25% slack: 81% and 0.45%). The predecessor, 8 ways and 25% slack:
-// 81% and 0.06%. With burst_bench's keys (1M flows from 64 clients, sequential
-// ports) a fill evicts 172 flows early, and each later round misses 10. The
-// price of fewer ways and more slack: a key's two buckets hold about 8 live
-// flows, not 13, so at capacity a recently seen flow is the oldest candidate
-// more often (unit test: 15 of 300 evictions, against 2).
-// Measured against the predecessor (burst_bench, README "Benchmarks"): new
-// flows 944 -> 746 instructions per packet and 1.4x the rate; warm 1M flows
-// 1.05x (dsr) and 1.11x (tunnel) the rate, 28% fewer simulated LLC misses.
+// an expired entry, else the least recently seen of its 12 candidates. With
+// kSlackPercent of slack most flows live in their primary bucket (a hit needs
+// no second bucket) and very few inserts find both buckets full and evict
+// early. The price of 6 ways and more slack: a key's two buckets hold fewer
+// live flows, so at capacity a recently seen flow is the oldest candidate more
+// often. The simulations and measurements behind these choices, against
+// rte_hash and the signature-line layout: docs/performance-notes.md, "The flow
+// table".
 #pragma once
 
 #include <rte_common.h>
@@ -256,7 +250,8 @@ class FlowTable {
   }
   // CRC32C is linear: the keys of one client's sequential ports differ in a few
   // bits, and so do their CRCs, which then fill some buckets and skip others
-  // (a 1M-flow fill of such keys evicted 1.6% early on the CRC's own high bits).
+  // (bucketing on the CRC's own bits evicts many flows early: see
+  // docs/performance-notes.md, "The flow table").
   // MurmurHash3's finaliser spreads every bit over both halves, one per bucket.
   static uint64_t Mix(uint64_t h) {
     h ^= h >> 33;

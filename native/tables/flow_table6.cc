@@ -1,7 +1,9 @@
 #include "tables/flow_table6.h"
 
+#include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_ring_elem.h>
 
 #include <new>
 
@@ -34,6 +36,20 @@ FlowTable6* FlowTable6::Create(const char* name, uint32_t capacity, int socket, 
   table->timeouts_ = timeouts;
   table->slots_ = slots;
   return table;
+}
+
+size_t FlowTable6::MemoryBytes(uint32_t capacity) {
+  // As rte_hash_create (DPDK 22.11) sizes them without extra flags: entries + 1
+  // key slots (slot 0 a dummy) of the key rounded up to 16 bytes after an
+  // 8-byte pointer; a bucket of 8 per entry rounded up to a power of two; a ring
+  // of 4-byte free-slot indices, a power of two above the key slots.
+  constexpr size_t kKeySlotBytes = (8 + sizeof(FlowKey6) + 15) / 16 * 16;
+  constexpr size_t kBucketBytes = 64;
+  const size_t key_slots = size_t{capacity} + 1;
+  const size_t buckets = rte_align32pow2(capacity) / 8;
+  const auto ring = static_cast<size_t>(rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(capacity + 1)));
+  return kKeySlotBytes * key_slots + kBucketBytes * buckets + ring + sizeof(FlowRecord6) * key_slots +
+         sizeof(FlowTable6);
 }
 
 void FlowTable6::Destroy(FlowTable6* table) {

@@ -39,6 +39,11 @@ class FlowTable6 {
   // Returns nullptr with rte_errno set when the EAL cannot provide the memory.
   static FlowTable6* Create(const char* name, uint32_t capacity, int socket, const FlowTimeouts& timeouts);
   static void Destroy(FlowTable6* table);
+  // The bytes Create(capacity) allocates: rte_hash's key store (a 48-byte slot
+  // per entry and one spare), buckets (64 bytes per 8 entries, rounded to a power
+  // of two) and free-slot ring, the record array, and the table itself. rte_hash's
+  // own header (about 1 KiB) is left out. src/config/memory.ts computes the same.
+  static size_t MemoryBytes(uint32_t capacity);
 
   static uint32_t HashOf(const FlowKey6& key) { return rte_hash_crc(&key, sizeof(key), kHashSeed); }
 

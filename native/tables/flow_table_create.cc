@@ -11,7 +11,9 @@ FlowTable* FlowTable::Create(const char* name, uint32_t capacity, int socket,
                              const FlowTimeouts& timeouts) {
   void* memory = rte_zmalloc_socket(name, MemoryBytes(capacity), RTE_CACHE_LINE_SIZE, socket);
   if (memory == nullptr) {
-    if (rte_errno == 0) rte_errno = ENOMEM;
+    // rte_malloc does not always set rte_errno: a stale value (ENOENT from an
+    // earlier lookup) would be reported as the reason.
+    rte_errno = ENOMEM;
     return nullptr;
   }
   FlowTable* table = Place(memory, capacity, timeouts);

@@ -12,8 +12,8 @@ namespace {
 using permutation::Candidate;
 using permutation::Modulus;
 
-// The load bound, 11/10 of a backend's share: see README for the disruption
-// it costs at each bound.
+// The load bound, 11/10 of a backend's share: see docs/performance-notes.md,
+// "The lookup table", for the disruption and the balance it measured.
 constexpr uint64_t kLoadBoundNumerator = 11;
 constexpr uint64_t kLoadBoundDenominator = 10;
 
@@ -28,10 +28,11 @@ constexpr uint32_t kTailFactor = 1;
 // that reach it before its owner does: removing a backend moves only its own
 // slots, adding one moves only the slots it wins. The bound (a backend stops
 // proposing once it holds 1.1x its share) trims plain rendezvous's multinomial
-// spread (the busiest of 1000 backends in 65537 slots would hold ~1.24x); it
-// moves slots beyond the ideal only through backends that reach it, and it is
-// loose enough that few do. (Consistent hashing with bounded loads, Mirrokni,
-// Thorup and Zadimoghaddam, SODA 2018, makes the same trade.)
+// spread (which leaves the busiest of many backends well above its share:
+// docs/performance-notes.md, "The lookup table"); it moves slots beyond the
+// ideal only through backends that reach it, and it is loose enough that few
+// do. (Consistent hashing with bounded loads, Mirrokni, Thorup and
+// Zadimoghaddam, SODA 2018, makes the same trade.)
 // When a backend of weight w makes its k-th proposal (k from 1): -ln(1 - (k -
 // 1/2) / M) / w. A slot sits at a uniform position of each permutation, so the
 // first proposal reaching it from a backend comes at an exponentially
@@ -141,9 +142,8 @@ constexpr uint32_t kBranchFreeAboveOneIn = 8;
 constexpr uint32_t kBatchRounds = 16;
 
 // Several clock classes batch once there are this many (BatchInTimeOrder):
-// with few, large classes rounds cost less than sorting the finds by time
-// (measured: 10 classes of 100 members, 1.6 ms batched against 1.1 ms in
-// rounds; 125 classes of 8, 3.1 ms against 5.5 ms).
+// with few, large classes rounds cost less than sorting the finds by time, with
+// many small ones more (docs/performance-notes.md, "The lookup table").
 constexpr size_t kBatchFromClasses = 32;
 
 class RendezvousFiller {

@@ -7,12 +7,13 @@
 // backend already holds 1.1x its share.
 // Why not classic Maglev (tables/classic_maglev.h, kept for comparison): its
 // turns cascade. Removing one of N backends shifts every later turn, moving
-// slots between survivors: 6.9x the ideal 1/N at N = 1000 in 65537 slots. Here
-// a slot's owner depends only on the backends that reach it earlier, so a
-// removal moves only the removed backend's slots, an addition only those the
-// new one wins; the bound adds a little churn where it binds (at most 1.24x the
-// ideal measured, N <= 1000, M >= 65537) and costs balance: the busiest backend
-// holds up to 1.1x its share instead of classic Maglev's ~1.01x.
+// slots between survivors, several times the ideal 1/N at N = 1000 in 65537
+// slots. Here a slot's owner depends only on the backends that reach it
+// earlier, so a removal moves only the removed backend's slots, an addition
+// only those the new one wins; the bound adds a little churn where it binds and
+// costs balance: the busiest backend holds up to 1.1x its share, where classic
+// Maglev's stays within a few slots of it (figures: docs/performance-notes.md,
+// "The lookup table").
 // INTERFACE CONTRACT:
 // - kInvariantTableSize: table_size is a prime from 2 to kMaxLookupTableSize
 //   (throws CodedError SLUICE_INVALID_ARGUMENT "<where>: ..." otherwise).
@@ -26,8 +27,8 @@
 //   the rounded-up share), with weights timed at 8 significant bits (up to 0.8%
 //   off).
 // - Cost: ~M ln N bit tests, and the last M / N free slots' owners computed
-//   directly (65537 x 1000: ~10 M instructions, ~1.3 ms through the addon on the
-//   shared development machine); no N x M matrix.
+//   directly (build times: docs/performance-notes.md, "The lookup table", and
+//   BENCHMARKS.md); no N x M matrix.
 #pragma once
 
 #include <cstdint>

@@ -5,11 +5,11 @@
 // session, and both are known from the key's hash: the worker prefetches them a
 // burst ahead (modes/nat/nat_sessions.h), which is where the time goes at 1M sessions.
 //
-// Why not rte_hash (its predecessor): a hit there reads the bucket, the key
-// store and then the session, three dependent misses, and even its bulk lookup
-// only overlaps them within one call, after classification. Side by side with
-// the rte_hash build (README, issue #6): 944 -> 630 instructions per nat packet
-// (burst_bench, 1K flows), and 2.5x the nat Mpps at 1M flows, 1.4x at 1K.
+// Why not rte_hash: a hit there reads the bucket, the key store and then the
+// session, three dependent misses, and even its bulk lookup only overlaps them
+// within one call, after classification. Side by side this index takes far
+// fewer instructions and a multiple of the rate at 1M sessions
+// (docs/performance-notes.md, "nat").
 //
 // Unlike the flow table this index never evicts: a session holds a pool port
 // and is only removed by Close. Sized at 6 sessions per 8 ways, an insert whose

@@ -167,7 +167,7 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   bool to_us = rte_is_same_ether_addr(&eth->dst_addr, &port.mac);
   // Broadcast ARP is ours to look at even when malformed, so it is counted for what is wrong with it.
   bool arp = info.ether_type == RTE_ETHER_TYPE_ARP;
-  // Neighbor solicitations come to the solicited-node group; worker/ipv6.cc takes only those from it.
+  // Neighbor solicitations come to the solicited-node group; worker/classify_ipv6.cc takes only those from it.
   bool nd_group = info.ether_type == RTE_ETHER_TYPE_IPV6 && IsSolicitedNodeMac(eth->dst_addr.addr_bytes);
   if (!to_us && !nd_group && !(arp && rte_is_broadcast_ether_addr(&eth->dst_addr))) {
     return Drop(w, m, DropReason::kNotForUs);

@@ -10,9 +10,10 @@
 namespace sluice {
 namespace {
 
-// Slots swept per loop iteration. Busy, one bucket: at 400k iterations a second
-// a 1M-flow table is still swept several times a second, far more often than
-// any timeout, and sweeping 8 buckets per burst measured 5% of the worker.
+// Slots swept per loop iteration. Busy, one bucket: at the loop's rate a
+// 1M-flow table is still swept several times a second, far more often than
+// any timeout, while sweeping several buckets per burst costs the worker a
+// visible share (docs/performance-notes.md, "The flow table").
 constexpr uint32_t kSweepBudgetBusy = 8;
 constexpr uint32_t kSweepBudgetIdle = 1024;
 constexpr uint32_t kIdleSpinIterations = 512;  // empty polls before the first sleep
@@ -67,6 +68,7 @@ int WorkerMain(void* arg) {
     uint64_t start = rte_rdtsc();
     uint32_t now_ms = static_cast<uint32_t>((start - w.tsc_base) / w.tsc_per_ms);
     const Snapshot& snap = *w.snapshot->load(std::memory_order_acquire);
+    c.snapshot_generation = snap.generation;
     w.admission.Refill(start);
     uint32_t received = 0;
     // Every queue is polled twice an iteration, and a burst is forwarded only

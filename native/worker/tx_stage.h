@@ -1,5 +1,6 @@
-// The worker's per-packet helpers that the IPv4 path (worker/loop.cc) and the IPv6
-// path (worker/ipv6.cc) share: counted drops, buffered tx, staging a burst's sends.
+// The worker's per-packet helpers that the IPv4 path (worker/classify.cc,
+// worker/forward_ipv4.cc) and the IPv6 path (worker/classify_ipv6.cc,
+// worker/forward_ipv6.cc) share: counted drops, buffered tx, staging a burst's sends.
 #pragma once
 
 #include <rte_ethdev.h>
@@ -45,15 +46,16 @@ inline void CountNewFlow(WorkerContext& w, uint32_t service_id, uint32_t backend
 // What a burst's forwarding sends (to backends, to clients, ICMP errors), kept on
 // the stack of the function forwarding the burst and appended to the ports' tx
 // buffers, in order and in runs of one port, once it is done. Buffered one at a
-// time, each packet read the buffer's length that the previous one had just
-// stored through a pointer, and the next store's address waited for it; a local
-// count has no such chain (dsr at 1M flows, alternating runs: 57.6 and 56.5 ns
-// of processing a packet before, 55.4 and 54.7 after).
+// time, each packet would read the buffer's length that the previous one had
+// just stored through a pointer, and the next store's address would wait for
+// it; a local count has no such chain (docs/performance-notes.md, "The
+// per-packet path").
 struct TxStage {
   uint32_t n = 0;
   uint32_t runs = 0;             // runs of consecutive packets to one port
-  // run_port[runs - 1], or none yet. Kept apart because reading it back from
-  // run_port cost dsr 378.4 instructions a packet against 373.6.
+  // run_port[runs - 1], or none yet. Kept apart: reading it back from
+  // run_port costs instructions on every packet (docs/performance-notes.md,
+  // "The per-packet path").
   uint16_t last_port = UINT16_MAX;
   uint64_t bytes = 0;
   // Left uninitialised: only the first n, and the first runs, are read.

@@ -1,22 +1,24 @@
 // The REST API as a fastify instance, built but not listening: the daemon owns
-// the socket, tests drive it with inject(). Order as in fastify/demo: external
-// plugins (OpenAPI), then Sluice's own (errors, auth), then routes.
+// the socket, tests drive it with inject(). Order: Sluice's own plugins (errors,
+// auth) first, so that every route after them, the OpenAPI UI's included, has
+// the coded error handler and needs the token; then OpenAPI; then routes.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { SluiceConfig } from '../config';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { API_LIMIT_DEFAULTS, type ApiConfig, type SluiceConfig } from '../config/schema';
 import type { HealthView } from '../control/health-view';
 import type { ServiceStore } from '../control/store';
 import type { Dataplane } from '../dataplane';
 import { auth } from './auth';
 import type { ApiContext } from './context';
-import { errorHandler, routerError, validationError } from './errors';
+import { clientErrorHandler, errorHandler, routerError, validationError } from './errors';
 import { createMetrics } from './metrics';
 import { backendRoutes } from './routes/backends';
 import { lcoreRoutes } from './routes/lcores';
 import { metricsRoutes } from './routes/metrics';
 import { neighborRoutes } from './routes/neighbors';
+import { nodeRoutes } from './routes/node';
 import { openapiRoutes } from './routes/openapi';
 import { portRoutes } from './routes/ports';
 import { probeRoutes } from './routes/probes';
@@ -39,14 +41,37 @@ export interface AppOptions {
   version: string;
   /** the validated config the data plane started with; without it /api/v1/lcores omits rx queues */
   config?: SluiceConfig;
+  /** the connection cap and timeouts (config api.*); each absent one takes the config's default */
+  limits?: Partial<Pick<ApiConfig, keyof typeof API_LIMIT_DEFAULTS>>;
 }
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const limits = { ...API_LIMIT_DEFAULTS, ...opts.limits };
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit,
     frameworkErrors: routerError,
+    // Every connection and request is bounded (config api.*; Node's own
+    // defaults let an idle socket stay for minutes and fastify's keep-alive 72 s).
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      // How often Node looks for requests past those two; its default is 30 s.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+    // One line per request (RequestLog below) instead of fastify's two.
+    logController: new RequestLog(),
+    // Every line a request logs (a rejection, a failure) names it.
+    childLoggerFactory: (logger, bindings, childOpts, raw) =>
+      logger.child({ ...bindings, method: raw.method, url: raw.url }, childOpts),
+    // Node-level refusals (not HTTP, headers too large) and requests during
+    // close get coded bodies too (src/api/errors.ts).
+    clientErrorHandler,
+    return503OnClosing: false,
     ajv: {
       customOptions: {
         // fastify's defaults would strip unknown fields and turn "5" into 5;
@@ -67,8 +92,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   // validation as strings.
   app.removeContentTypeParser('text/plain');
 
+  limitConnections(app, limits.maxConnections);
+
   const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, config: opts.config };
   const metrics = createMetrics({ ...ctx, version: opts.version });
+
+  app.register(errorHandler, { bodyLimit });
+  app.register(auth, { token: opts.token });
 
   app.register(swagger, {
     openapi: {
@@ -83,9 +113,6 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   });
   app.register(swaggerUi, { routePrefix: '/docs' });
-
-  app.register(errorHandler, { bodyLimit });
-  app.register(auth, { token: opts.token });
 
   app.register(probeRoutes, ctx);
   app.register(metricsRoutes, { metrics });
@@ -102,7 +129,51 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     v1.register(neighborRoutes, ctx);
     v1.register(lcoreRoutes, ctx);
     v1.register(statsRoutes, ctx);
+    v1.register(nodeRoutes, ctx);
   }, { prefix: '/api/v1' });
 
   return app;
+}
+
+/**
+ * At most `max` connections at once: Node closes one more as soon as it is
+ * accepted ('drop'), so idle or slow sockets cannot use up the process's file
+ * descriptors, and the connections within the cap (a /healthz probe among
+ * them) are served as before. Refusals are logged at most every 10 s, counted.
+ */
+function limitConnections(app: FastifyInstance, max: number): void {
+  app.server.maxConnections = max;
+  let dropped = 0;
+  let loggedAt = 0;
+  app.server.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - loggedAt < 10_000) return;
+    app.log.warn({ dropped, maxConnections: max }, 'connections refused: api.maxConnections are open');
+    loggedAt = now;
+    dropped = 0;
+  });
+}
+
+/**
+ * One log line per request at most at info, in place of fastify's "incoming
+ * request" and "request completed". A change that succeeded is logged at info
+ * (the audit trail of who changed what); reads, probes and scrapes at debug; a
+ * refused or failed request is logged once by the error handler (info or
+ * error) and here at debug. The request's method and URL are on every line it
+ * logs (childLoggerFactory above).
+ */
+class RequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const line = { statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) {
+      reply.log.error({ ...line, err: error }, 'request errored');
+      return;
+    }
+    const change = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
+    if (change && reply.statusCode < 400) reply.log.info(line, 'request');
+    else reply.log.debug(line, 'request');
+  }
 }

@@ -1,6 +1,7 @@
 // Bearer-token authentication for the whole API but /healthz, which a
-// supervisor must reach without secrets. Without a token the API is open, which
-// is only sane on a loopback listener (the default).
+// supervisor must reach without secrets; the OpenAPI UI (/docs) included, as it
+// is registered after this plugin. Without a token the API is open, which the
+// config allows only on a loopback listener unless api.allowUnauthenticated.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { SluiceError } from '../errors';

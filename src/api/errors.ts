@@ -3,8 +3,9 @@
 // the status comes from that registry, never from the throw site. Errors that
 // are not Sluice's own are bugs: the client gets a generic 500, the log gets
 // the error.
-import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { renamedReason } from '../config/renamed-fields';
@@ -100,10 +101,22 @@ function fromFastify(err: FastifyError, bodyLimit: number): ErrorBody | undefine
   return undefined;
 }
 
+/**
+ * 5xx errors whose messages are written for the client: ids that ran out, a
+ * daemon that is stopping. Every other 5xx message may carry internals (a path,
+ * errno text, a C++ exception): the client gets the registry's description.
+ */
+const CLIENT_SAFE_5XX: ReadonlySet<ErrorCode> = new Set(['SLUICE_RESOURCE_EXHAUSTED', 'SLUICE_SHUTTING_DOWN']);
+
+export const INTERNAL_MESSAGE = 'internal error; the server log has the details';
+
 export function toErrorBody(err: unknown, bodyLimit: number): ErrorBody | undefined {
   const code = errorCode(err);
   // SLUICE_INTERNAL means an invariant broke; its message is for the log, not the client.
   if (code !== undefined && code !== 'SLUICE_INTERNAL') {
+    if (ErrorCodes[code].status >= 500 && !CLIENT_SAFE_5XX.has(code)) {
+      return body(code, `${ErrorCodes[code].description}; the server log has the details`);
+    }
     const e = err as Error & { details?: unknown };
     return body(code, e.message, e.details);
   }
@@ -130,18 +143,62 @@ export function routerError(err: FastifyError, req: FastifyRequest, reply: Fasti
   void reply.code(out.statusCode).send(out);
 }
 
+/**
+ * fastify's clientErrorHandler: what Node's HTTP parser refuses before fastify
+ * sees a request (not HTTP, headers over the size limit, a request that took
+ * too long) gets the same coded JSON body as everything else, then the
+ * connection closes. Logged at debug only: a flood of garbage must not flood
+ * the log.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let out: ErrorBody;
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    out = body('SLUICE_HEADERS_TOO_LARGE', `the request line and headers are larger than ${maxHeaderSize} bytes`);
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    out = body('SLUICE_REQUEST_TIMEOUT', 'the request did not arrive within the server\'s time limit');
+  } else {
+    out = body('SLUICE_BAD_REQUEST', `the request is not valid HTTP/1.1${err.code?.startsWith('HPE_') ? ` (${err.code})` : ''}`);
+  }
+  this.log.debug({ code: out.code, err: err.code }, 'client error');
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const json = JSON.stringify(out);
+  socket.end(
+    `HTTP/1.1 ${out.statusCode} ${out.error}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+    () => socket.destroy(),
+  );
+}
+
 const ROUTE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 export const errorHandler = fp<{ bodyLimit: number }>(async (app, { bodyLimit }) => {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const known = toErrorBody(err, bodyLimit);
-    if (known === undefined || known.statusCode >= 500) {
+    if (known === undefined || (known.statusCode >= 500 && known.code !== 'SLUICE_SHUTTING_DOWN')) {
       req.log.error({ err }, 'request failed');
     } else {
       req.log.info({ code: known.code, message: known.message }, 'request rejected');
     }
-    const out = known ?? body('SLUICE_INTERNAL', 'internal error; the server log has the details');
+    const out = known ?? body('SLUICE_INTERNAL', INTERNAL_MESSAGE);
     return reply.code(out.statusCode).send(out);
+  });
+
+  // While the API closes (the daemon stops), requests still arriving on open
+  // connections get a coded 503 rather than fastify's uncoded one
+  // (return503OnClosing is off in buildApp). First hook of all: before auth.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_req, _reply, done) => {
+    if (!closing) return done();
+    done(new SluiceError('SLUICE_SHUTTING_DOWN', 'the daemon is stopping and serves no more requests; retry after it restarts'));
   });
 
   // Every route's path, whatever its method, so that a path that exists answers

@@ -29,6 +29,8 @@ interface Snapshot {
   ports?: PortInfo[];
   services: readonly ServiceConfig[];
   health: HealthView;
+  /** backendKey, computed once per backend per scrape however many metrics name the backend */
+  key: (b: { address: string; port: number }) => string;
 }
 
 interface Definition {
@@ -61,7 +63,7 @@ const perBackend = (type: Definition['type'], name: string, help: string, value:
   ({ name, help, type, labels: ['service', 'backend'],
     samples: function* (s) {
       for (const v of s.stats?.services ?? []) {
-        for (const b of v.backends) yield [{ service: v.name, backend: backendKey(b) }, value(b)];
+        for (const b of v.backends) yield [{ service: v.name, backend: s.key(b) }, value(b)];
       }
     } });
 
@@ -69,7 +71,7 @@ const perBackend = (type: Definition['type'], name: string, help: string, value:
 function* configuredBackends(s: Snapshot) {
   for (const svc of s.services) {
     for (const b of svc.backends) {
-      const key = backendKey(b);
+      const key = s.key(b);
       yield { service: svc.name, key, b, health: s.health.backend(svc.name, key) };
     }
   }
@@ -155,7 +157,13 @@ export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; he
         if (errorCode(err) !== 'SLUICE_NOT_RUNNING') throw err;
       }
     }
-    return { stats, ports, services: o.store.list(), health: o.health };
+    const keys = new WeakMap<object, string>();
+    const key = (b: { address: string; port: number }): string => {
+      let k = keys.get(b);
+      if (k === undefined) keys.set(b, (k = backendKey(b)));
+      return k;
+    };
+    return { stats, ports, services: o.store.list(), health: o.health, key };
   };
   // prom-client runs every collect() synchronously inside registry.metrics(), so
   // the snapshot taken just before serves them all; the fallback covers anyone

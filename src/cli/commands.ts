@@ -92,6 +92,47 @@ export async function backendsSet(api: ApiClient, out: Output, service: string, 
   emit(out, b, () => `backend ${b.key} of ${service}: weight ${b.weight}, ${b.state}`);
 }
 
+interface PerLcoreBytes { lcore: number; ipv4Bytes: number; ipv6Bytes: number }
+interface NodeInfo {
+  memory: {
+    residentBytes: number;
+    hugepagesBytes: number;
+    lookupTables: { tables: number; bytes: number; reserveBytes: number; retiredBytes: number; limitBytes: number };
+    flowTables: { bytes: number; limitBytes: number; lcores: PerLcoreBytes[] };
+    natSessions: { bytes: number; limitBytes: number; lcores: PerLcoreBytes[] };
+    mbufPools: { bytes: number; pools: { name: string; socket: number; mbufs: number; bytes: number }[] };
+  };
+}
+
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+const share = (used: number, limit: number) => `${((100 * used) / limit).toFixed(1)}%`;
+
+/** Memory by kind against the config's limits, then per worker lcore. */
+export function nodeText(n: NodeInfo): string {
+  const { lookupTables: lt, flowTables: ft, natSessions: ns, mbufPools: mp, residentBytes, hugepagesBytes } = n.memory;
+  return [
+    table(['MEMORY', 'SIZE', 'LIMIT', 'OF LIMIT'], [
+      [`lookup tables (${lt.tables})`, mib(lt.bytes), mib(lt.limitBytes),
+        `${share(lt.bytes + lt.reserveBytes, lt.limitBytes)} with ${mib(lt.reserveBytes)} kept to rebuild the largest`],
+      ...(lt.retiredBytes > 0 ? [['  retired, not yet freed', mib(lt.retiredBytes), '', '']] : []),
+      ['flow tables', mib(ft.bytes), mib(ft.limitBytes), share(ft.bytes, ft.limitBytes)],
+      ['nat sessions', mib(ns.bytes), mib(ns.limitBytes), share(ns.bytes, ns.limitBytes)],
+      ['mbuf pools', mib(mp.bytes), '', ''],
+      ['resident set', mib(residentBytes), '', ''],
+      ['hugepages', mib(hugepagesBytes), '', ''],
+    ]),
+    '',
+    table(['LCORE', 'FLOWS', 'FLOWS IPV6', 'NAT', 'NAT IPV6'], ft.lcores.map((l, i) => [
+      l.lcore, mib(l.ipv4Bytes), mib(l.ipv6Bytes), mib(ns.lcores[i]?.ipv4Bytes ?? 0), mib(ns.lcores[i]?.ipv6Bytes ?? 0),
+    ])),
+  ].join('\n');
+}
+
+export async function node(api: ApiClient, out: Output): Promise<void> {
+  const n = await api.request<NodeInfo>('GET', '/api/v1/node');
+  emit(out, n, () => nodeText(n));
+}
+
 interface Sample { at: number; stats: Stats }
 
 /** Rates between two samples; the first screen of --watch shows totals only. */

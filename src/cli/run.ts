@@ -19,7 +19,10 @@ export async function runDaemon(config: string, o: RunOptions = {}): Promise<Dae
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     log.flush?.();
-    throw new CliError(`${config}: ${(err as Error).message}${code ? ` [${String(code)}]` : ''}`, 1);
+    // Read errors name their own file (the config's or the state file's); the
+    // rest are about the config file's fields and settings.
+    const where = code === 'SLUICE_CONFIG_READ' || code === 'SLUICE_STATE_READ' ? '' : `${config}: `;
+    throw new CliError(`${where}${(err as Error).message}${code ? ` [${String(code)}]` : ''}`, 1);
   }
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping');

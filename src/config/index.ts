@@ -8,12 +8,14 @@ export { defaultWorkers } from './defaults-workers';
 export { MAX_LCORE_ID, parseLcores } from './lcores';
 export { parseDevice, type Device } from './device';
 export { isPrime } from './semantics';
+export { estimateMemory, lookupBudget, MIB, nativeLimits, type LcoreMemory, type MemoryEstimate } from './memory';
 export {
   ConfigSchema,
   HEALTH_CHECK_DEFAULTS,
   type ApiConfig,
   type HealthCheckConfig,
   type HealthCheckOverride,
+  type LimitsConfig,
   type BackendConfig,
   type EalConfig,
   type PortConfig,

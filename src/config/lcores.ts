@@ -71,24 +71,35 @@ function set(sc: Scanner, what: string, max: number): number[] {
   return out;
 }
 
+/** One group of the string: lcores and the CPUs they run on (without '@', the CPUs of the lcores' ids). */
+export interface LcoreGroup {
+  lcores: number[];
+  cpus: number[];
+}
+
 /** Throws SLUICE_CONFIG_INVALID at `path` on bad syntax, ids out of range or a repeated lcore. */
-export function parseLcores(text: string, path = 'eal.lcores'): number[] {
+export function parseLcoreGroups(text: string, path = 'eal.lcores'): LcoreGroup[] {
   const sc = new Scanner(text);
-  const lcores: number[] = [];
+  const groups: LcoreGroup[] = [];
   try {
     if (sc.peek() === undefined) throw new Error('is empty');
     do {
-      lcores.push(...set(sc, 'lcore', MAX_LCORE_ID));
-      if (sc.eat('@')) set(sc, 'cpu', MAX_CPU_ID);
+      const lcores = set(sc, 'lcore', MAX_LCORE_ID);
+      groups.push({ lcores, cpus: sc.eat('@') ? set(sc, 'cpu', MAX_CPU_ID) : lcores });
     } while (sc.eat(','));
     if (sc.peek() !== undefined) sc.fail('"," or "@"');
   } catch (err) {
     throw configError(path, (err as Error).message);
   }
   const seen = new Set<number>();
-  for (const id of lcores) {
+  for (const id of groups.flatMap((g) => g.lcores)) {
     if (seen.has(id)) throw configError(path, `lcore ${id} appears more than once`);
     seen.add(id);
   }
-  return lcores;
+  return groups;
+}
+
+/** The lcore ids in the order written; throws as parseLcoreGroups. */
+export function parseLcores(text: string, path = 'eal.lcores'): number[] {
+  return parseLcoreGroups(text, path).flatMap((g) => g.lcores);
 }

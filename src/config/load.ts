@@ -3,15 +3,17 @@
 import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
-import { configErrors, SluiceError } from '../errors';
+import { configErrors, SluiceError, type ConfigProblem } from '../errors';
 import { ConfigSchema, type SluiceConfig } from './schema';
+import { memoryProblems } from './memory';
 import { applyDefaults } from './schema-defaults';
 import { schemaProblems } from './schema-errors';
 import { semanticProblems } from './semantics';
 
 /**
  * Throws SLUICE_CONFIG_INVALID listing every problem. The input is not modified.
- * Cross-field rules run only once the schema holds: they rely on its types.
+ * Cross-field rules run only once the schema holds: they rely on its types; the
+ * memory budget only once they hold, and is SLUICE_LIMIT_EXCEEDED naming the limit.
  */
 export function validateConfig(raw: unknown): SluiceConfig {
   const value = applyDefaults(ConfigSchema, Value.Clone(raw));
@@ -20,7 +22,15 @@ export function validateConfig(raw: unknown): SluiceConfig {
   const cfg = value as SluiceConfig;
   const problems = semanticProblems(cfg);
   if (problems.length > 0) throw configErrors(problems);
+  const overBudget = memoryProblems(cfg);
+  if (overBudget.length > 0) throw limitErrors(overBudget);
   return cfg;
+}
+
+/** Every limit exceeded, one `path: reason` per line, like configErrors. */
+function limitErrors(problems: readonly ConfigProblem[]): SluiceError {
+  return new SluiceError('SLUICE_LIMIT_EXCEEDED', problems.map((p) => `${p.path}: ${p.reason}`).join('\n'),
+    problems.map((p) => ({ ...p })));
 }
 
 /** Parses YAML or JSON (JSON is YAML); throws SLUICE_CONFIG_READ naming the file. */

@@ -6,7 +6,13 @@ import { Type, type Static } from '@sinclair/typebox';
 
 const strict = { additionalProperties: false } as const;
 
-const Name = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,32}$', description: '1 to 32 of A-Z a-z 0-9 _ . -' });
+// A name is a URL path segment (/api/v1/services/<name>) and a CLI argument: one
+// that starts with a letter or digit is never "." or "..", which clients resolve
+// away, nor an option like "-x".
+const Name = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$',
+  description: '1 to 32 of A-Z a-z 0-9 _ . -, starting with a letter or digit',
+});
 const Int = (minimum: number, maximum: number, extra: { default?: number; description?: string } = {}) =>
   Type.Integer({ minimum, maximum, ...extra });
 const L4Port = Int(1, 65535);
@@ -77,7 +83,7 @@ export const WorkerSchema = Type.Object(
 );
 
 /**
- * New-flow admission per worker lcore (native/admission.h): a token bucket over
+ * New-flow admission per worker lcore (native/tables/admission.h): a token bucket over
  * the flows the table remembers, so a flood of new 5-tuples cannot evict the
  * established flows wholesale. Refused flows are still forwarded to their lookup
  * table's pick; they are only not protected across backend changes.
@@ -106,6 +112,37 @@ export const DataplaneSchema = Type.Object(
     idleSleepMaxUs: Int(0, 100000, { default: 100 }),
     mbufsPerSocket: Int(0, 4294967295, { default: 0 }),
     neighborRefreshSec: Int(1, 3600, { default: 30 }),
+  },
+  { ...strict, default: {} },
+);
+
+/**
+ * The memory budget (src/config/memory.ts): what the data plane may allocate of
+ * each kind, checked against the config before anything is allocated. The
+ * defaults hold what the defaults need at the schema's maxima: 1,024 services
+ * of 65,537 slots (256 MiB, and room to rebuild one), and 64 worker lcores of
+ * 1,048,576 flows each, or of as many nat sessions from a full pool.
+ */
+export const LIMIT_DEFAULTS = {
+  lookupTablesMb: 512,
+  flowTablesMb: 4096,
+  natSessionsMb: 4096,
+} as const;
+
+export const LimitsSchema = Type.Object(
+  {
+    lookupTablesMb: Int(1, 1048576, {
+      default: LIMIT_DEFAULTS.lookupTablesMb,
+      description: 'MiB for the services\' lookup tables (4 bytes a slot) and room to rebuild the largest during a change',
+    }),
+    flowTablesMb: Int(1, 1048576, {
+      default: LIMIT_DEFAULTS.flowTablesMb,
+      description: 'MiB for the flow tables of all worker lcores, IPv4 and IPv6',
+    }),
+    natSessionsMb: Int(1, 1048576, {
+      default: LIMIT_DEFAULTS.natSessionsMb,
+      description: 'MiB for the nat session tables of all worker lcores, IPv4 and IPv6',
+    }),
   },
   { ...strict, default: {} },
 );
@@ -223,12 +260,54 @@ export const ServiceSchema = Type.Object(
   strict,
 );
 
+/**
+ * The API's connection limits: every connection and every request is bounded,
+ * so idle or slow clients cannot hold the process's file descriptors or its
+ * event loop (src/api/app.ts applies them to the HTTP server).
+ */
+export const API_LIMIT_DEFAULTS = {
+  maxConnections: 1024,
+  idleTimeoutMs: 10000,
+  keepAliveTimeoutMs: 5000,
+  headersTimeoutMs: 10000,
+  requestTimeoutMs: 30000,
+} as const;
+
 export const ApiSchema = Type.Object(
   {
     listen: Type.String({ default: '127.0.0.1:9090', description: 'host:port, IPv6 host in brackets' }),
     tokenFile: Type.Optional(Type.String({ description: 'file holding the bearer token' })),
     tokenEnv: Type.Optional(Type.String({ description: 'environment variable holding the bearer token' })),
+    allowUnauthenticated: Type.Boolean({
+      default: false,
+      description: 'true lets the API listen beyond loopback without a token (a warning at every start)',
+    }),
     bodyLimitBytes: Int(1024, 16777216, { default: 1048576 }),
+    maxConnections: Int(1, 65536, {
+      default: API_LIMIT_DEFAULTS.maxConnections,
+      description: 'connections the API holds open at once; a connection beyond them is closed as soon as it is '
+        + 'accepted, and the ones within keep being answered (/healthz included). Keep it well below the '
+        + 'process\'s file-descriptor limit (ulimit -n).',
+    }),
+    idleTimeoutMs: Int(100, 3600000, {
+      default: API_LIMIT_DEFAULTS.idleTimeoutMs,
+      description: 'a connection on which nothing is sent or received for this long is closed, whatever state '
+        + 'its request is in (the socket\'s inactivity timeout)',
+    }),
+    keepAliveTimeoutMs: Int(100, 3600000, {
+      default: API_LIMIT_DEFAULTS.keepAliveTimeoutMs,
+      description: 'a kept-alive connection waiting for its next request is closed after this long',
+    }),
+    headersTimeoutMs: Int(100, 3600000, {
+      default: API_LIMIT_DEFAULTS.headersTimeoutMs,
+      description: 'a request\'s headers must arrive within this long of its first byte (and within '
+        + 'requestTimeoutMs), else 408 and the connection is closed',
+    }),
+    requestTimeoutMs: Int(100, 3600000, {
+      default: API_LIMIT_DEFAULTS.requestTimeoutMs,
+      description: 'a whole request, body included, must arrive within this long, else 408 and the connection '
+        + 'is closed',
+    }),
   },
   { ...strict, default: {} },
 );
@@ -241,6 +320,7 @@ export const ConfigSchema = Type.Object(
     flowTable: FlowTableSchema,
     dataplane: DataplaneSchema,
     services: Type.Array(ServiceSchema, { maxItems: 1024, default: [] }),
+    limits: LimitsSchema,
     api: ApiSchema,
     /** where accepted changes are kept; a restart restores services from it when present */
     stateFile: Type.Optional(Type.String({ minLength: 1 })),
@@ -259,3 +339,4 @@ export type NatPoolConfig = Static<typeof NatPoolSchema>;
 export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
 export type HealthCheckOverride = Static<typeof HealthCheckOverrideSchema>;
 export type ApiConfig = Static<typeof ApiSchema>;
+export type LimitsConfig = Static<typeof LimitsSchema>;

@@ -1,5 +1,6 @@
 // The IPv6 rules of semantics.ts: port addresses (address6, gateway6) and the
-// family a service shares with its backends and tunnel sources.
+// family a service shares with its backends and tunnel sources; and the kinds of
+// address, of either family, that cannot be a VIP or a backend.
 import { formatIp, inSubnet, normalizeIp, parseCidr, parseIp, type Cidr, type IpAddress } from '../net/addr';
 import { natPoolEntryAddresses6 } from './nat-pool';
 import { MAX_NAT_POOL_ADDRESSES, type PortConfig } from './schema';
@@ -11,13 +12,62 @@ export function isLinkLocal6(ip: IpAddress): boolean {
   return ip.family === 6 && ip.bytes[0] === 0xfe && (ip.bytes[1] & 0xc0) === 0x80;
 }
 
+type AddressKind = 'unicast' | 'unspecified' | 'this-network' | 'loopback' | 'link-local' | 'multicast' |
+  'broadcast' | 'reserved';
+
+/** The one classification of special addresses, IPv4 and IPv6, that every rule below uses; with the words for it. */
+function addressKind(ip: IpAddress): [AddressKind, string] {
+  const b = ip.bytes;
+  if (b.every((x) => x === 0)) return ['unspecified', 'the unspecified address'];
+  if (ip.family === 4) {
+    if (b.every((x) => x === 255)) return ['broadcast', 'the broadcast address'];
+    if (b[0] === 0) return ['this-network', 'in 0.0.0.0/8 ("this network")'];
+    if (b[0] === 127) return ['loopback', 'a loopback address (127.0.0.0/8)'];
+    if (b[0] === 169 && b[1] === 254) return ['link-local', 'a link-local address (169.254.0.0/16)'];
+    if (b[0] >= 240) return ['reserved', 'a reserved address (240.0.0.0/4)'];
+    if (b[0] >= 224) return ['multicast', 'a multicast address (224.0.0.0/4)'];
+    return ['unicast', ''];
+  }
+  if (b[0] === 0xff) return ['multicast', 'a multicast address (ff00::/8)'];
+  if (b.subarray(0, 15).every((x) => x === 0) && b[15] === 1) return ['loopback', 'the loopback address'];
+  if (isLinkLocal6(ip)) return ['link-local', 'a link-local address (fe80::/10)'];
+  return ['unicast', ''];
+}
+
 function isMulticastOrUnspecified(ip: IpAddress): boolean {
-  return ip.family === 6 ? ip.bytes[0] === 0xff || ip.bytes.every((b) => b === 0) : false;
+  const [kind] = addressKind(ip);
+  return ip.family === 6 && (kind === 'multicast' || kind === 'unspecified');
 }
 
 /** Neither a group nor unspecified: IPv4 not in 0/8 or 224/3; IPv6 not ff00::/8 or ::. */
 export function isUnicast(ip: IpAddress): boolean {
-  return ip.family === 6 ? !isMulticastOrUnspecified(ip) : ip.bytes[0] !== 0 && ip.bytes[0] < 224;
+  return ['unicast', 'loopback', 'link-local'].includes(addressKind(ip)[0]);
+}
+
+/**
+ * Why `ip` cannot be a VIP or a backend, or undefined when it can: it must be
+ * one host's unicast address that other hosts reach, so not unspecified,
+ * multicast, broadcast, reserved, loopback or link-local; and, inside a port's
+ * subnet (`onLink`), not that subnet's network or broadcast address (IPv4
+ * prefixes up to /30; IPv6 up to /126, whose network address is the
+ * subnet-router anycast address).
+ */
+export function notAHostAddress(ip: IpAddress, onLink: readonly Cidr[]): string | undefined {
+  const [kind, text] = addressKind(ip);
+  if (kind !== 'unicast') return text;
+  const addr = formatIp(ip);
+  for (const c of onLink) {
+    if (c.family !== ip.family || c.prefixLength > (ip.family === 4 ? 30 : 126) || !inSubnet(addr, c)) continue;
+    if (addr === c.network) return `the network address of the subnet ${c.network}/${c.prefixLength}`;
+    const host = ip.bytes.length * 8 - c.prefixLength;
+    const allOnes = ip.bytes.every((x, i) => {
+      const hostBits = Math.max(0, Math.min(8, host - 8 * (ip.bytes.length - 1 - i)));
+      const mask = (1 << hostBits) - 1;
+      return (x & mask) === mask;
+    });
+    if (ip.family === 4 && allOnes) return `the broadcast address of the subnet ${c.network}/${c.prefixLength}`;
+  }
+  return undefined;
 }
 
 /** Parsed IPv6 port prefixes by index; undefined where the port has none or it is bad (reported). */

@@ -6,11 +6,13 @@ import { isSluiceError } from '../errors';
 import { formatIp, inSubnet, normalizeIp, normalizeMac, parseCidr, parseIp, type Cidr } from '../net/addr';
 import { deviceIdentity, parseDevice } from './device';
 import { MAX_BACKEND_IDS } from './ids';
+import { isLoopbackHost, parseListen } from './listen';
 import { natPoolEntryAddresses } from './nat-pool';
 import { parseLcores } from './lcores';
-import { MAX_NAT_POOL_ADDRESSES, type BackendConfig, type PortConfig, type ServiceConfig, type SluiceConfig,
-  type WorkerConfig } from './schema';
-import { checkNatPools6, checkPortsIpv6, checkSameFamily, checkSourceNetwork6, isUnicast } from './semantics-ipv6';
+import { MAX_NAT_POOL_ADDRESSES, type ApiConfig, type BackendConfig, type PortConfig, type ServiceConfig,
+  type SluiceConfig, type WorkerConfig } from './schema';
+import { checkNatPools6, checkPortsIpv6, checkSameFamily, checkSourceNetwork6, isUnicast,
+  notAHostAddress } from './semantics-ipv6';
 
 /** native kMaxWorkers */
 export const MAX_WORKERS = 64;
@@ -138,6 +140,11 @@ function checkNatPools(p: Problems, ports: readonly PortConfig[], subnets: reado
       for (const addr of addresses) {
         if (!inSubnet(addr, cidr)) {
           p.add(where, `${addr} is outside the port's subnet ${cidr.network}/${cidr.prefixLength}: backends must reach it on-link`);
+          return;
+        }
+        const notHost = notAHostAddress(parseIp(addr)!, [cidr]);
+        if (notHost !== undefined) {
+          p.add(where, `${addr} is ${notHost}`);
           return;
         }
         if (ownAddresses.has(addr)) {
@@ -270,10 +277,13 @@ function checkBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: s
   const addr = formatIp(ip);
   const owner = ownerOf(addr);
   const poolPort = facts.natPoolPort.get(addr);
+  const notHost = notAHostAddress(ip, onLink);
   if (owner !== undefined) {
     p.add(`${path}.address`, `${addr} is the own address of ${owner}`);
   } else if (poolPort !== undefined) {
     p.add(`${path}.address`, `${addr} is a nat pool address of ports[${poolPort}]`);
+  } else if (notHost !== undefined) {
+    p.add(`${path}.address`, `${addr} is ${notHost}; a backend must be one host's unicast address`);
   } else if (onLink.length > 0 && !onLink.some((c) => inSubnet(addr, c))) {
     const nets = onLink.map((c) => `${c.network}/${c.prefixLength}`).join(', ');
     if (svc.forwarding === 'dsr') {
@@ -349,8 +359,11 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
     p.add(`${path}.vip`, `${svc.vip} is IPv6 and no port has an IPv6 address (ports[].address6)`);
   } else {
     const owner = facts.ownerOf(formatIp(vip));
+    const notHost = notAHostAddress(vip, vip.family === 6 ? facts.onLink6 : facts.onLink);
     if (owner !== undefined) {
       p.add(`${path}.vip`, `${svc.vip} is the own address of ${owner}; a VIP must be a separate address`);
+    } else if (notHost !== undefined) {
+      p.add(`${path}.vip`, `${svc.vip} is ${notHost}; a VIP must be one host's unicast address that clients reach`);
     }
   }
 
@@ -408,9 +421,32 @@ function checkServices(p: Problems, services: readonly ServiceConfig[], ports: r
   }
 }
 
+/**
+ * The token comes from one place; an API other hosts may reach needs one unless
+ * the operator says in so many words that it may run open.
+ */
+function checkApi(p: Problems, api: ApiConfig): void {
+  if (api.tokenFile !== undefined && api.tokenEnv !== undefined) {
+    p.add('api', 'tokenFile and tokenEnv are both set; give one of them');
+  }
+  let host: string;
+  try {
+    host = parseListen(api.listen).host;
+  } catch (err) {
+    if (!isSluiceError(err, 'SLUICE_CONFIG_INVALID')) throw err;
+    p.list.push(...(err.details as ConfigProblem[]));
+    return;
+  }
+  if (!isLoopbackHost(host) && api.tokenFile === undefined && api.tokenEnv === undefined && !api.allowUnauthenticated) {
+    p.add('api.listen', `${api.listen} is not a loopback address and the API has no token, so anyone who reaches it ` +
+      'could change every service: set api.tokenFile or api.tokenEnv, or api.allowUnauthenticated: true to run it open');
+  }
+}
+
 /** Every cross-field problem in a config that already matches the schema. */
 export function semanticProblems(cfg: SluiceConfig): ConfigProblem[] {
   const p = new Problems();
+  checkApi(p, cfg.api);
   const lcores = checkLcores(p, cfg);
   const subnets = checkPorts(p, cfg.ports);
   const subnets6 = checkPortsIpv6((path, reason) => p.add(path, reason), cfg.ports);

@@ -8,6 +8,7 @@ import { nativeDevice, parseDevice } from './device';
 import { buildEalArgs } from './eal-args';
 import type { ServiceIdMap } from './ids';
 import { parseLcores } from './lcores';
+import { nativeLimits } from './memory';
 import { natPoolAddresses, natPoolAddresses6 } from './nat-pool';
 import { GUE_DEFAULT_PORT, TUNNEL_SOURCE_NETWORK_DEFAULT, TUNNEL_SOURCE_NETWORK6_DEFAULT } from './schema';
 import type { PortConfig, ServiceConfig, SluiceConfig, TunnelConfig } from './schema';
@@ -89,6 +90,7 @@ export function toNativeStart(cfg: SluiceConfig, instanceId: string): NativeStar
     mbufsPerSocket: cfg.dataplane.mbufsPerSocket,
     idleSleepMaxUs: cfg.dataplane.idleSleepMaxUs,
     neighborRefreshSec: cfg.dataplane.neighborRefreshSec,
+    limits: nativeLimits(cfg.limits),
   };
 }
 

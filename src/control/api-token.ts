@@ -5,15 +5,36 @@ import fs from 'node:fs';
 import type { ApiConfig } from '../config';
 import { configError } from '../errors';
 
-export function readApiToken(api: ApiConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export { parseListen } from '../config/listen';
+
+/**
+ * The token, or undefined when the config names no source. `warn` hears about
+ * a token file others may read. The config's rules refuse tokenFile and
+ * tokenEnv together; were both given anyway, that is refused here too.
+ */
+export function readApiToken(api: Pick<ApiConfig, 'tokenFile' | 'tokenEnv'>, env: NodeJS.ProcessEnv = process.env,
+                             warn: (message: string) => void = () => undefined): string | undefined {
+  if (api.tokenFile !== undefined && api.tokenEnv !== undefined) {
+    throw configError('api', 'tokenFile and tokenEnv are both set; give one of them');
+  }
   if (api.tokenFile !== undefined) {
     let token: string;
+    let stat: fs.Stats;
     try {
+      stat = fs.statSync(api.tokenFile);
+      // A FIFO would block the start until something writes to it.
+      if (!stat.isFile()) throw configError('api.tokenFile', `${api.tokenFile} is not a regular file`);
       token = fs.readFileSync(api.tokenFile, 'utf8').trim();
     } catch (err) {
+      if ((err as { code?: unknown }).code === 'SLUICE_CONFIG_INVALID') throw err;
       throw configError('api.tokenFile', `cannot read ${api.tokenFile}: ${(err as Error).message}`);
     }
+    const mode = stat.mode;
     if (token === '') throw configError('api.tokenFile', `${api.tokenFile} is empty`);
+    if ((mode & 0o004) !== 0) {
+      warn(`api.tokenFile ${api.tokenFile} is readable by every user (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); ` +
+        `chmod 600 it`);
+    }
     return token;
   }
   if (api.tokenEnv !== undefined) {
@@ -22,12 +43,4 @@ export function readApiToken(api: ApiConfig, env: NodeJS.ProcessEnv = process.en
     return token;
   }
   return undefined;
-}
-
-/** "127.0.0.1:9090" or "[::1]:9090" */
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(listen) ?? /^([^:]+):(\d+)$/.exec(listen);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw configError('api.listen', `"${listen}" is not host:port`);
-  return { host: m[1], port };
 }

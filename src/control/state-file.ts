@@ -2,6 +2,7 @@
 // leaves either the old or the new file, never a mix (temp file, fsync, rename,
 // fsync of the directory).
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SluiceError } from '../errors';
 import type { ServiceConfig } from '../config';
@@ -38,11 +39,25 @@ export class StateFile {
   /** undefined when there is no state yet; throws SLUICE_STATE_READ when it exists but is unusable. */
   read(): unknown[] | undefined {
     let text: string;
+    let fd: number;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      // Non-blocking, so that a FIFO opens at once (rather than waiting for a
+      // writer) and is refused below; a regular file reads as usual.
+      fd = fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new SluiceError('SLUICE_STATE_READ', `${this.file}: ${(err as Error).message}`);
+    }
+    try {
+      if (!fs.fstatSync(fd).isFile()) {
+        throw new SluiceError('SLUICE_STATE_READ', `${this.file}: not a regular file; stateFile must name a file`);
+      }
+      text = fs.readFileSync(fd, 'utf8');
+    } catch (err) {
+      if (err instanceof SluiceError) throw err;
+      throw new SluiceError('SLUICE_STATE_READ', `${this.file}: ${(err as Error).message}`);
+    } finally {
+      fs.closeSync(fd);
     }
     let doc: unknown;
     try {
@@ -58,14 +73,13 @@ export class StateFile {
   }
 
   write(services: readonly ServiceConfig[]): void {
-    const doc: StateDocument = { version: STATE_VERSION, savedAt: new Date().toISOString(), services: [...services] };
     const dir = path.dirname(this.file);
-    const tmp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.tmp`);
+    const tmp = this.tempFile(process.pid);
     try {
       fs.mkdirSync(dir, { recursive: true });
       const fd = fs.openSync(tmp, 'w', 0o600);
       try {
-        fs.writeFileSync(fd, `${JSON.stringify(doc, null, 2)}\n`);
+        fs.writeFileSync(fd, this.serialize(services));
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -82,5 +96,86 @@ export class StateFile {
       fs.rmSync(tmp, { force: true });
       throw new SluiceError('SLUICE_STATE_WRITE', `${this.file}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * write() without blocking the event loop: the same temp file, fsync, rename
+   * and directory fsync, through libuv's thread pool. The caller runs at most one
+   * at a time (the store groups changes behind the one in flight): they share the temp file.
+   */
+  async writeAsync(services: readonly ServiceConfig[]): Promise<void> {
+    const text = this.serialize(services);
+    const dir = path.dirname(this.file);
+    const tmp = this.tempFile(process.pid);
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+      const fh = await fsp.open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, this.file);
+      const dirFh = await fsp.open(dir, 'r');
+      try {
+        await dirFh.sync();
+      } finally {
+        await dirFh.close();
+      }
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw new SluiceError('SLUICE_STATE_WRITE', `${this.file}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Removes temp files a Sluice killed mid-write (kill -9, power loss) left next
+   * to the state file: ".<name>.<pid>.tmp" of this process or of a pid no longer
+   * running. A live process's temp file is left alone: it may be writing it.
+   * Returns the paths removed. Call at start, before the first write.
+   */
+  removeOrphanedTemps(): string[] {
+    const dir = path.dirname(this.file);
+    const prefix = `.${path.basename(this.file)}.`;
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+    const removed: string[] = [];
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      const pid = name.slice(prefix.length, -'.tmp'.length);
+      if (!/^[1-9][0-9]{0,9}$/.test(pid) || (Number(pid) !== process.pid && isRunning(Number(pid)))) continue;
+      const file = path.join(dir, name);
+      try {
+        fs.rmSync(file, { force: true });
+        removed.push(file);
+      } catch {
+        // Not ours to fight over (permissions): the next start tries again.
+      }
+    }
+    return removed;
+  }
+
+  private tempFile(pid: number): string {
+    return path.join(path.dirname(this.file), `.${path.basename(this.file)}.${pid}.tmp`);
+  }
+
+  private serialize(services: readonly ServiceConfig[]): string {
+    const doc: StateDocument = { version: STATE_VERSION, savedAt: new Date().toISOString(), services: [...services] };
+    return `${JSON.stringify(doc, null, 2)}\n`;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,7 +1,9 @@
 // The desired state: services with their backends, weights and admin states,
 // plus the health verdicts that decide which backends take traffic. Every change
-// is validated whole, applied to the data plane in one step, then written to the
-// state file; if any step fails, nothing changes.
+// is validated whole and applied to the data plane in one step; changes are then
+// written to the state file in groups, and a change is acknowledged only once
+// its group is on disk (persisted()). If validation or the data plane refuses,
+// nothing changes; if a group's write fails, its changes are rolled back.
 import { EventEmitter } from 'node:events';
 import { validateConfig, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
 import type { Dataplane } from '../dataplane';
@@ -18,14 +20,35 @@ export interface StoreEvents {
 
 /**
  * Changes are serialised by construction: each one reads the current services,
- * checks, applies and persists in one synchronous call, so concurrent requests
- * run one after another and a conflict is seen as a 409, never lost. Keep it so:
- * an await between the check and the commit would let two changes interleave.
+ * checks and applies in one synchronous call, so concurrent requests run one
+ * after another and a conflict is seen as a 409, never lost. Keep it so: an
+ * await between the check and the commit would let two changes interleave.
+ *
+ * Only the state file write is asynchronous, and grouped: while one write is in
+ * flight, every change committed meanwhile joins the next group, written once
+ * (one write, fsync, rename) when the one in flight ends. A caller acknowledges
+ * a change only after `await persisted()`, called right after the change.
+ *
+ * A failed group write rolls back rather than retrying: the services return to
+ * the last state on disk, the data plane with them, and every change not yet
+ * on disk (the failed group's, and the group queued behind it, which was checked
+ * against the failed one) is refused with SLUICE_STATE_WRITE. Keeping them and
+ * retrying would answer "error" for a change that is in force and may reach
+ * the disk later; rolling back keeps "acknowledged" meaning "on disk" and
+ * "refused" meaning "not in force", as when every change was written alone.
  */
 export class ServiceStore extends EventEmitter<StoreEvents> {
   private services: ServiceConfig[] = [];
   /** "service/backendKey" of backends health checks hold down */
   private readonly down = new Set<string>();
+  /** "service/backendKey" of every configured backend, built once per change so a verdict is one lookup */
+  private live = new Set<string>();
+  /** the services the state file holds: what a failed group write rolls back to */
+  private durable: ServiceConfig[] = [];
+  /** the group being written, if any */
+  private writing: Group | undefined;
+  /** changes committed since the write in flight began: the next group */
+  private queued: Group | undefined;
 
   constructor(
     private readonly config: SluiceConfig,
@@ -37,14 +60,28 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
 
   /** The services to start with: the state file's when it exists, else the config's. */
   initialServices(): ServiceConfig[] {
+    this.stateFile?.removeOrphanedTemps();
     const saved = this.stateFile?.read();
-    this.services = saved === undefined ? this.config.services : this.validate(saved);
+    this.services = saved === undefined ? this.config.services : this.validateSaved(saved);
+    this.live = liveIds(this.services);
+    this.durable = this.services;
     return this.services;
   }
 
   /** Marks the store as matching what the data plane runs (after Dataplane.start). */
   started(services: ServiceConfig[]): void {
     this.services = services;
+    this.live = liveIds(services);
+    this.durable = services;
+  }
+
+  /**
+   * Resolves once every change committed so far is in the state file; rejects
+   * with SLUICE_STATE_WRITE when the group holding the latest one failed (it
+   * was rolled back). Call it right after a change, before acknowledging it.
+   */
+  persisted(): Promise<void> {
+    return this.queued?.done ?? this.writing?.done ?? Promise.resolve();
   }
 
   isHealthy = (service: string, backend: { address: string; port: number }): boolean =>
@@ -134,8 +171,8 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   setHealth(service: string, key: string, healthy: boolean): void {
     // A verdict for a backend that is gone would otherwise mark a later backend
     // with the same address down before it was ever probed.
-    if (!this.services.some((s) => s.name === service && s.backends.some((b) => backendKey(b) === key))) return;
     const id = `${service}/${key}`;
+    if (!this.live.has(id)) return;
     if (healthy === !this.down.has(id)) return;
     if (healthy) this.down.delete(id);
     else this.down.add(id);
@@ -167,6 +204,21 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     return i;
   }
 
+  /**
+   * The state file's services against the config: a problem is the state
+   * file's (SLUICE_STATE_READ naming it, each field in details), not the
+   * config file's.
+   */
+  private validateSaved(services: unknown[]): ServiceConfig[] {
+    try {
+      return this.validate(services);
+    } catch (err) {
+      if (!(err instanceof SluiceError) || err.code !== 'SLUICE_CONFIG_INVALID') throw err;
+      throw new SluiceError('SLUICE_STATE_READ',
+        `state file ${this.stateFile?.file} breaks the config's rules (fix or delete it):\n${err.message}`, err.details);
+    }
+  }
+
   private validate(services: unknown[]): ServiceConfig[] {
     try {
       return validateConfig({ ...this.config, services }).services;
@@ -177,23 +229,83 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
 
   private commit(draft: unknown[]): ServiceConfig[] {
     const next = this.validate(draft);
-    const previous = this.services;
     this.dataplane.applyServices(next, this.isHealthy);
-    if (this.stateFile !== undefined) {
-      try {
-        this.stateFile.write(next);
-      } catch (err) {
-        this.dataplane.applyServices(previous, this.isHealthy);
-        throw err;
-      }
-    }
-    this.services = next;
-    // Health marks of backends that no longer exist must not linger.
-    const live = new Set(next.flatMap((s) => s.backends.map((b) => `${s.name}/${backendKey(b)}`)));
-    for (const id of this.down) if (!live.has(id)) this.down.delete(id);
-    this.emit('change', next);
+    this.adopt(next);
+    if (this.stateFile !== undefined) this.schedulePersist();
     return next;
   }
+
+  /** Makes `services` the current desired state (already running in the data plane). */
+  private adopt(services: ServiceConfig[]): void {
+    this.services = services;
+    this.live = liveIds(services);
+    // Health marks of backends that no longer exist must not linger.
+    for (const id of this.down) if (!this.live.has(id)) this.down.delete(id);
+    this.emit('change', services);
+  }
+
+  private schedulePersist(): void {
+    if (this.queued === undefined) {
+      this.queued = newGroup();
+      // Changes committed in the same turn of the event loop join this group too.
+      if (this.writing === undefined) setImmediate(() => this.writeNext());
+    }
+  }
+
+  private writeNext(): void {
+    const group = this.queued;
+    if (group === undefined || this.writing !== undefined) return;
+    this.queued = undefined;
+    this.writing = group;
+    const services = this.services;
+    this.stateFile!.writeAsync(services).then(() => {
+      this.durable = services;
+      this.writing = undefined;
+      group.resolve();
+      this.writeNext();
+    }, (err: unknown) => {
+      this.writing = undefined;
+      const behind = this.queued;
+      this.queued = undefined;
+      this.rollBack();
+      group.reject(err);
+      behind?.reject(new SluiceError('SLUICE_STATE_WRITE',
+        `not saved: an earlier change it was checked against could not be written (${(err as Error).message})`));
+    });
+  }
+
+  /** After a failed write: back to what the state file holds, the data plane with it. */
+  private rollBack(): void {
+    try {
+      this.dataplane.applyServices(this.durable, this.isHealthy);
+    } catch {
+      // The data plane refused a state it ran before (it stopped): the store still
+      // says what is on disk, which is what a restart brings back.
+    }
+    this.adopt(this.durable);
+  }
+}
+
+interface Group {
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function newGroup(): Group {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A group nobody awaits (a change made outside the API) must not crash the process.
+  done.catch(() => undefined);
+  return { done, resolve, reject };
+}
+
+function liveIds(services: readonly ServiceConfig[]): Set<string> {
+  return new Set(services.flatMap((s) => s.backends.map((b) => `${s.name}/${backendKey(b)}`)));
 }
 
 function sameBackend(a: { address: string; port: number }, b: { address: string; port: number }): boolean {

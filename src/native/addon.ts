@@ -2,7 +2,7 @@
 // addon exports is declared here; nothing else in src/ touches `bindings`.
 import bindings from 'bindings';
 import path from 'node:path';
-import type { NativeService, NativeStartConfig } from './types';
+import type { NativeLimits, NativeService, NativeStartConfig } from './types';
 import {
   catalogueDifferences,
   type BackendCounterValues,
@@ -70,6 +70,17 @@ export interface DataplaneStats {
   retiredSnapshots: number;
 }
 
+/** What the data plane allocated, by kind, in bytes, and the limits it was given. */
+export interface DataplaneMemory {
+  /** bytes: the published snapshot's tables (4 a slot); liveBytes: every table alive, retired snapshots' included */
+  lookupTables: { tables: number; bytes: number; liveBytes: number };
+  /** per worker lcore: flow tables (IPv6 0 without an address6 port), nat sessions (0 without a nat pool) */
+  lcores: { lcore: number; flowTableBytes: number; flowTable6Bytes: number; natSessionBytes: number; natSession6Bytes: number }[];
+  /** one mbuf pool per NUMA socket: its memory chunks (mbufs, headers, data rooms) */
+  mempools: { name: string; socket: number; mbufs: number; bytes: number }[];
+  limits: NativeLimits;
+}
+
 export interface PortInfo {
   name: string;
   portId: number;
@@ -114,6 +125,10 @@ export interface SluiceAddon {
   /** Control housekeeping: neighbor learning, ARP requests, RCU reclamation. */
   poll(): void;
   stats(): DataplaneStats;
+  /** stats().lcores alone, without building every service's and backend's counters. */
+  lcores(): LcoreStats[];
+  /** What the data plane allocated, by kind (GET /api/v1/node). */
+  memory(): DataplaneMemory;
   ports(): PortInfo[];
   neighbors(): NeighborInfo[];
   /**

@@ -38,6 +38,7 @@ export const LCORE_COUNTERS = [
   { field: 'nat_handoff_sent', name: 'handoffsSent', kind: 'counter', group: 'nat', metric: 'sluice_nat_handoffs_sent_total', api: 'stats', help: 'nat replies passed to the lcore owning their pool port' },
   { field: 'nat_handoff_received', name: 'handoffsReceived', kind: 'counter', group: 'nat', metric: 'sluice_nat_handoffs_received_total', api: 'stats', help: 'nat replies other lcores passed here' },
   { field: 'icmp_packet_too_big_sent', name: 'icmpPacketTooBigSent', kind: 'counter', group: 'icmp', metric: 'sluice_lcore_icmp_packet_too_big_sent_total', api: 'none', help: 'ICMPv6 packet-too-big replies to IPv6 packets too long to tunnel (also counted as mtu_exceeded drops)' },
+  { field: 'snapshot_generation', name: 'generation', kind: 'gauge', group: 'loop', metric: 'sluice_lcore_snapshot_generation', api: 'none', help: 'the configuration generation the lcore\'s latest loop iteration used' },
 ] as const;
 
 /** SLUICE_LCORE_DERIVED: per lcore, derived by the addon on read. */
@@ -95,6 +96,8 @@ export interface LcoreCounterValues {
   icmpErrorsRouted: number;
   /** ICMPv6 packet-too-big replies to IPv6 packets too long to tunnel (also counted as mtu_exceeded drops) */
   icmpPacketTooBigSent: number;
+  /** the configuration generation the lcore's latest loop iteration used */
+  generation: number;
   /** packets transmitted by a worker lcore */
   txPackets: number;
   /** bytes transmitted by a worker lcore */

@@ -17,6 +17,8 @@ export interface LcoreTotals extends Omit<LcoreCounterValues, 'flows' | 'nat' | 
   tx: number;
   /** the slowest worker's loop count: every worker has run at least this many iterations */
   iterations: number;
+  /** the least: every worker runs this configuration generation or a later one */
+  generation: number;
   /** mean over workers */
   busyRatio: number;
   drops: Record<string, number>;
@@ -29,6 +31,7 @@ const sum = (values: number[]) => values.reduce((a, v) => a + v, 0);
 /** The values not summed over lcores, by name (so renaming one in the header breaks the build here). */
 const COMBINE: Partial<Record<LcoreValue['name'], (values: number[]) => number>> = {
   iterations: (values) => Math.min(...values),
+  generation: (values) => Math.min(...values),
   busyRatio: (values) => sum(values) / Math.max(1, values.length),
 };
 

@@ -1,5 +1,5 @@
 // The shapes that cross the N-API boundary. TypeScript validates the operator's
-// config and converts it to these; native/config_from_js.cc checks them again.
+// config and converts it to these; native/addon/config_from_js.cc checks them again.
 
 export interface NativePort {
   name: string;
@@ -46,6 +46,16 @@ export interface NativeFlowTable {
   admission: { newFlowsPerSec: number; burst: number };
 }
 
+/** The most the data plane may allocate of each kind, in bytes (at most 2^53). */
+export interface NativeLimits {
+  /** every lookup table alive at once, retired snapshots' included */
+  lookupTableBytes: number;
+  /** all workers' flow tables, IPv4 and IPv6 */
+  flowTableBytes: number;
+  /** all workers' nat session tables, both families */
+  natSessionBytes: number;
+}
+
 export interface NativeStartConfig {
   /** argv for rte_eal_init, argv[0] included */
   ealArgs: string[];
@@ -57,6 +67,8 @@ export interface NativeStartConfig {
   /** longest sleep of an idle worker, microseconds; 0 never sleeps */
   idleSleepMaxUs: number;
   neighborRefreshSec: number;
+  /** allocations beyond these are refused with SLUICE_LIMIT_EXCEEDED */
+  limits: NativeLimits;
 }
 
 export type NativeAdminState = 'active' | 'drain' | 'disabled';

@@ -99,9 +99,24 @@ export function formatIp(ip: IpAddress): string {
   return ip.family === 4 ? formatIPv4(ip.bytes) : formatIPv6(ip.bytes);
 }
 
+/**
+ * Every address is normalised on each change by validation, ids, the data
+ * plane's input and the views, for every backend of every service: remember
+ * the answers, so each distinct string is parsed once. Bounded: cleared whole
+ * when full (more addresses than any config holds; MAX_BACKEND_IDS is below it).
+ */
+const NORMALIZED_MAX = 1 << 18;
+const normalized = new Map<string, string | undefined>();
+
 export function normalizeIp(s: string): string | undefined {
-  const ip = parseIp(s);
-  return ip === undefined ? undefined : formatIp(ip);
+  let out = normalized.get(s);
+  if (out === undefined && !normalized.has(s)) {
+    const ip = parseIp(s);
+    out = ip === undefined ? undefined : formatIp(ip);
+    if (normalized.size >= NORMALIZED_MAX) normalized.clear();
+    normalized.set(s, out);
+  }
+  return out;
 }
 
 function maskBytes(bytes: Uint8Array, prefixLength: number): Uint8Array {

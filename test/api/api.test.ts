@@ -538,6 +538,25 @@ describe('data plane views', () => {
     }
   });
 
+  test('GET /api/v1/lcores shows the configuration generation each lcore runs; a change reaches it', async () => {
+    const key = '10.99.0.11:80';
+    const current = await get(`/api/v1/services/web/backends/${key}`);
+    assert.equal(current.status, 200);
+    // The same weight again: nothing observable changes, but the set is applied as a new generation.
+    const patched = await call({ method: 'PATCH', url: `/api/v1/services/web/backends/${key}`,
+      payload: { weight: current.body.weight } });
+    assert.equal(patched.status, 200);
+    const made = dataplane.stats().generation;
+    const running = async () => (await get('/api/v1/lcores')).body[0].generation as number;
+    const deadline = Date.now() + 5000;
+    let seen = await running();
+    while (seen < made && Date.now() < deadline) {
+      await sleep(1);
+      seen = await running();
+    }
+    assert.equal(seen, made, 'the worker lcore runs the generation the change made');
+  });
+
   test('GET /api/v1/stats has exactly the documented shape', async () => {
     const res = await get('/api/v1/stats');
     assert.equal(res.status, 200);

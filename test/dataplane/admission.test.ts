@@ -1,4 +1,4 @@
-// New-flow admission (native/admission.h) on real worker lcores: a flood of new
+// New-flow admission (native/tables/admission.h) on real worker lcores: a flood of new
 // 5-tuples is forwarded in full, but only the admission rate of it is remembered,
 // so the flows already in a full table stay there.
 import { after, before, test } from 'node:test';

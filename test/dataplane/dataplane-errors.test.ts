@@ -39,6 +39,9 @@ describe('the addon before start', () => {
     expectCode(() => a.start({ ...good, ports: [{ ...good.ports[0], address: 'nope' }] }), 'SLUICE_INVALID_ARGUMENT', /address/);
     expectCode(() => a.start({ ...good, workers: [{ lcore: 1, rx: [] }] }), 'SLUICE_INVALID_ARGUMENT', /polled by no worker/);
     expectCode(() => a.start(null as never), 'SLUICE_INVALID_ARGUMENT');
+    expectCode(() => a.start({ ...good, limits: undefined as never }), 'SLUICE_INVALID_ARGUMENT', /config\.limits: must be an object/);
+    expectCode(() => a.start({ ...good, limits: { ...good.limits, flowTableBytes: -1 } }), 'SLUICE_INVALID_ARGUMENT',
+      /config\.limits\.flowTableBytes: must be a whole number of bytes/);
     const pool = (natPool: object) => ({ ...good, ports: [{ ...good.ports[0], natPool } as never] });
     expectCode(() => a.start(pool({ addresses: ['10.98.0.5'], portMin: 1024, portMax: 65535 })), 'SLUICE_INVALID_ARGUMENT',
       /config\.ports\[0\]\.natPool\.addresses\[0\]: is not on the port's subnet/);
@@ -171,11 +174,23 @@ ${extra}`;
     assert.match(r.stderr, /SLUICE_PORT_SETUP_FAILED/);
   });
 
-  test('an EAL that cannot start (lcore on a CPU that does not exist) exits 1 with SLUICE_EAL_INIT_FAILED', () => {
+  test('an lcore on a CPU that does not exist: refused naming eal.lcores, before the EAL prints its usage', () => {
     const r = runConfig(base('  - { name: p0, device: net_null0, address: 10.99.0.2/24 }').replace('"0@0,1@1"', '"0@0,1@250"'));
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /rte_eal_init failed: .*--lcores 0@0,1@250/);
+    assert.match(r.stderr, /eal\.lcores: lcore 1 would run on CPU 250, which this machine does not have \(its CPUs: [0-9,-]+\)/);
+    assert.match(r.stderr, /SLUICE_CONFIG_INVALID/);
+    assert.doesNotMatch(r.stdout + r.stderr, /EAL:|Usage|--lcores/, 'the EAL never ran');
+  });
+
+  test('an EAL that cannot start exits 1 with SLUICE_EAL_INIT_FAILED and leaves no runtime directory', () => {
+    const r = runConfig(base('  - { name: p0, device: net_null0, address: 10.99.0.2/24 }')
+      .replace('memoryMb: 256 }', 'memoryMb: 256, extraArgs: ["--vdev", "net_nosuchdriver0"] }'));
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /rte_eal_init failed: .*--vdev net_nosuchdriver0/);
     assert.match(r.stderr, /SLUICE_EAL_INIT_FAILED/);
+    const prefix = /--file-prefix (sluice-\d+)/.exec(r.stderr)?.[1];
+    assert.ok(prefix !== undefined, r.stderr);
+    assert.equal(fs.existsSync(path.join('/var/run/dpdk', prefix)), false, `/var/run/dpdk/${prefix} was left behind`);
   });
 
   test('a missing config file exits 1 naming the file', () => {

@@ -2,7 +2,7 @@
 // in-process ring port with a dsr service, and is either forwarded as exactly the
 // input with only the MACs rewritten, answered, or dropped with exactly one
 // counted reason, nothing else moving. Afterwards the counter invariant of
-// native/lcore_stats.h holds and the mempool is back where it started.
+// native/common/lcore_counters.h holds and the mempool is back where it started.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nd from '../helpers/ndp-packets';

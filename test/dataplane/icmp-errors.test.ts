@@ -1,7 +1,7 @@
 // ICMP destination-unreachable messages, and ICMPv6 destination-unreachable and
 // packet-too-big, sent to a VIP go to the backend that owns the flow they quote
-// (README "ICMP errors for a VIP"), in dsr and in tunnel mode, through real
-// worker lcores on an in-process ring port. What comes out is
+// (docs/forwarding-modes.md, "ICMP errors for a VIP"), in dsr and in tunnel
+// mode, through real worker lcores on an in-process ring port. What comes out is
 // the error itself, unchanged, with the MACs rewritten or an outer header added.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -100,7 +100,7 @@ export function natCounters(dp: RingDataplane) {
     sent: sum('handoffsSent'), received: sum('handoffsReceived'), perLcore: lcores.map((l) => l.nat) };
 }
 
-/** The lcore_stats.h invariant with nat: every received packet forwarded, answered, handed off or dropped. */
+/** The lcore_counters.h invariant with nat: every received packet forwarded, answered, handed off or dropped. */
 export function assertNatAccounting(dp: RingDataplane): void {
   for (const l of dp.native.stats().lcores) {
     const dropped = Object.entries(l.drops).filter(([k]) => k !== 'tx_full').reduce((a, [, v]) => a + v, 0);

@@ -1,9 +1,11 @@
 // A running data plane on an in-process "ring" port: tests inject frames into the
 // real worker lcores and capture what they transmit, with configuration changes
 // in between. One per test process (the EAL initialises once per process).
+import { nativeLimits } from '../../src/config/memory';
+import { LIMIT_DEFAULTS } from '../../src/config/schema';
 import { addon, type SluiceAddon } from '../../src/native/addon';
 import { lcoreTotals } from '../../src/native/lcore-totals';
-import type { NativeBackend, NativeNatPool, NativeService, NativeStartConfig } from '../../src/native/types';
+import type { NativeBackend, NativeLimits, NativeNatPool, NativeService, NativeStartConfig } from '../../src/native/types';
 
 export const PORT_ADDRESS = '10.99.0.2';
 export const CLIENT_MAC = '02:00:00:00:00:99';
@@ -25,6 +27,8 @@ export interface RingOptions {
   gateway6?: string;
   mtu?: number;
   natPool?: NativeNatPool;
+  /** bytes; absent ones are the config's defaults */
+  limits?: Partial<NativeLimits>;
 }
 
 export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
@@ -45,6 +49,7 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
     mbufsPerSocket: o.mbufsPerSocket ?? 0,
     idleSleepMaxUs: 50,
     neighborRefreshSec: 30,
+    limits: { ...nativeLimits(LIMIT_DEFAULTS), ...o.limits },
   };
 }
 

@@ -247,3 +247,123 @@ describe('the CLI against a running daemon', () => {
     assert.ok(r.stderr.includes(`cannot reach the Sluice API at http://127.0.0.1:${port} (ECONNREFUSED); is the daemon running?`), r.stderr);
   });
 });
+
+describe('where the API listens', () => {
+  const run = (sub: string, cfg: Record<string, unknown>) => {
+    const file = path.join(sub, 'c.yaml');
+    fs.writeFileSync(file, JSON.stringify(cfg));
+    return spawnSync(process.execPath, [CLI, 'run', '--config', file], { encoding: 'utf8', timeout: 30000 });
+  };
+
+  test('beyond loopback without a token: refused before anything starts, naming api.listen and the token fields', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'open-'));
+    const r = run(sub, daemonConfig(sub, { api: { listen: '0.0.0.0:0' } }));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /SLUICE_CONFIG_INVALID/);
+    assert.match(r.stderr, /api\.listen: .*api\.tokenFile or api\.tokenEnv, or api\.allowUnauthenticated: true/);
+  });
+
+  test('an api.listen not of this host: SLUICE_LISTEN_FAILED before the data plane starts', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'busy-'));
+    // 192.0.2.1 (TEST-NET-1) is no address of this host.
+    const r = run(sub, daemonConfig(sub, { api: { listen: '192.0.2.1:9090', allowUnauthenticated: true } }));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /SLUICE_LISTEN_FAILED/);
+    assert.match(r.stderr, /api\.listen: cannot listen on 192\.0\.2\.1:9090: EADDRNOTAVAIL/);
+    assert.doesNotMatch(r.stdout + r.stderr, /port up/, 'the data plane never started');
+  });
+
+  test('allowUnauthenticated: true starts beyond loopback with a warning; /healthz answers', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'allowed-'));
+    const d = await start(daemonConfig(sub, { api: { listen: '0.0.0.0:0', allowUnauthenticated: true } }));
+    assert.match(d.output(), /"level":40.*the API listens beyond loopback without a token/);
+    const port = new URL(d.url).port;
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    assert.equal(await d.stop(), 0);
+  });
+});
+
+describe('start-up diagnostics', () => {
+  /** `sluice run` on a config that must not start: its exit status and output, within `timeout` ms. */
+  const refused = (sub: string, cfg: Record<string, unknown>, timeout = 20000) => {
+    const file = path.join(sub, 'c.yaml');
+    fs.writeFileSync(file, JSON.stringify(cfg));
+    return spawnSync(process.execPath, [CLI, 'run', '--config', file], { encoding: 'utf8', timeout });
+  };
+  /** The data plane printed nothing: it never started. */
+  const noDataplane = (r: { stdout: string; stderr: string }) =>
+    assert.doesNotMatch(r.stdout + r.stderr, /EAL:|TELEMETRY:|port up/, 'the data plane never started');
+
+  test('a state file that breaks the rules: SLUICE_STATE_READ naming the state file and the field, not the config file', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'rules-'));
+    const cfg = daemonConfig(sub);
+    const stateFile = cfg.stateFile as string;
+    fs.writeFileSync(stateFile, JSON.stringify({ version: 1, services: [{ name: 'web', vip: '10.99.0.100', port: 80, backends: [{ address: '10.99.0.11', port: 81 }] }] }));
+    const r = refused(sub, cfg);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /\[SLUICE_STATE_READ\]/);
+    assert.ok(r.stderr.includes(`state file ${stateFile} breaks the config's rules`), r.stderr);
+    assert.match(r.stderr, /services\.web\.backends\[0\]\.port/);
+    assert.ok(!r.stderr.includes('c.yaml'), `the config file is not blamed: ${r.stderr}`);
+  });
+
+  test('a state file that is a FIFO: refused at once with SLUICE_STATE_READ, not waited on', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'fifo-'));
+    const cfg = daemonConfig(sub);
+    spawnSync('mkfifo', [cfg.stateFile as string]);
+    const r = refused(sub, cfg, 10000);
+    assert.equal(r.status, 1, `exit ${r.status} (null: it hung)\n${r.stderr}`);
+    assert.match(r.stderr, /not a regular file.*\[SLUICE_STATE_READ\]/);
+    noDataplane(r);
+  });
+
+  test('tokenFile and tokenEnv together: refused, naming both', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'two-tokens-'));
+    const tokenFile = path.join(sub, 'token');
+    fs.writeFileSync(tokenFile, 'from-the-file', { mode: 0o600 });
+    const r = refused(sub, daemonConfig(sub, { api: { listen: '127.0.0.1:0', tokenFile, tokenEnv: 'SLUICE_TEST_TOKEN' } }));
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /api: tokenFile and tokenEnv are both set; give one of them/);
+    assert.match(r.stderr, /SLUICE_CONFIG_INVALID/);
+    noDataplane(r);
+  });
+
+  test('a token file every user can read: the daemon starts and warns, naming the field and the mode', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'token-mode-'));
+    const tokenFile = path.join(sub, 'token');
+    fs.writeFileSync(tokenFile, 'readable-token\n');
+    fs.chmodSync(tokenFile, 0o644);
+    const d = await start(daemonConfig(sub, { api: { listen: '127.0.0.1:0', tokenFile } }));
+    assert.match(d.output(), /"level":40[^\n]*api\.tokenFile [^\n]*token is readable by every user \(mode 644\)/);
+    assert.equal((await api(d, 'GET', '/api/v1/services', undefined, 'readable-token')).status, 200);
+    assert.equal(await d.stop(), 0);
+  });
+
+  test('an api.listen address in use: SLUICE_LISTEN_FAILED naming api.listen, before the data plane starts', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'in-use-'));
+    const { createServer } = await import('node:net');
+    const busy = createServer();
+    await new Promise<void>((res) => busy.listen(0, '127.0.0.1', res));
+    try {
+      const { port } = busy.address() as { port: number };
+      const r = refused(sub, daemonConfig(sub, { api: { listen: `127.0.0.1:${port}` } }));
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`api\\.listen: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+      assert.match(r.stderr, /\[SLUICE_LISTEN_FAILED\]/);
+      noDataplane(r);
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('a flow table the memory cannot hold: the field, the MiB it needed, and the real reason', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'flows-'));
+    // 67108864 entries are about 2 GiB per lcore; the EAL has 512 MiB.
+    const r = refused(sub, daemonConfig(sub, { flowTable: { entriesPerLcore: 67108864 } }), 60000);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /flowTable\.entriesPerLcore: cannot allocate a flow table of 67108864 entries \(\d+ MiB\)/);
+    assert.match(r.stderr, /Cannot allocate memory/);
+    assert.doesNotMatch(r.stderr, /No such file or directory/);
+    assert.match(r.stderr, /\[SLUICE_RESOURCE_EXHAUSTED\]/);
+  });
+});

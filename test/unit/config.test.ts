@@ -121,6 +121,19 @@ describe('validateConfig fills defaults', () => {
       c.services[0].protocol = 'udp';
       c.dataplane = { idleSleepMaxUs: 0 };
     } },
+    { name: 'names with dots, dashes and underscores after the first character, 32 long', change: (c) => {
+      c.services[0].name = 'a.b-c_d';
+      c.ports[0].name = `e${'x'.repeat(31)}`;
+    } },
+    { name: 'API beyond loopback with a token', change: (c) => (c.api = { listen: '0.0.0.0:9090', tokenEnv: 'T' }) },
+    { name: 'API beyond loopback, explicitly open', change: (c) => (c.api = { listen: '[::]:9090', allowUnauthenticated: true }) },
+    { name: 'API on IPv6 loopback or localhost without a token', change: (c) => (c.api = { listen: '[::1]:9090' }) },
+    { name: 'API on localhost without a token', change: (c) => (c.api = { listen: 'localhost:9090' }) },
+    { name: 'a backend on a /31 port (no network or broadcast address there)', change: (c) => {
+      c.ports[0].address = '10.99.0.2/31';
+      delete c.ports[0].gateway;
+      c.services[0].backends = [{ address: '10.99.0.3', port: 80 }];
+    } },
   ];
   for (const { name, change } of accepted) {
     test(`accepts: ${name}`, () => {
@@ -266,6 +279,34 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'IPv6 tunnel with an IPv4 sourceNetwork', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = []; tunnel(c, { sourceNetwork: '172.16.0.0/16' }); }, path: 'services[0].tunnel.sourceNetwork', reason: 'must be an IPv6 prefix' },
     { name: 'IPv6 sourceNetwork /64', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = []; tunnel(c, { sourceNetwork: 'fd00:5c::/64' }); }, path: 'services[0].tunnel.sourceNetwork', reason: 'prefix length must be 96 to 120' },
     { name: 'IPv6 sourceNetwork host bits', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = []; tunnel(c, { sourceNetwork: 'fd00:5c::1/96' }); }, path: 'services[0].tunnel.sourceNetwork', reason: 'host bits set; the prefix is fd00:5c::/96' },
+    // names: URL path segments and CLI arguments
+    { name: 'service named "."', change: (c) => (c.services[0].name = '.'), path: 'services[0].name', reason: 'starting with a letter or digit' },
+    { name: 'service named ".."', change: (c) => (c.services[0].name = '..'), path: 'services[0].name', reason: 'starting with a letter or digit' },
+    { name: 'service name like an option', change: (c) => (c.services[0].name = '-web'), path: 'services[0].name', reason: 'starting with a letter or digit' },
+    { name: 'port named ".."', change: (c) => (c.ports[0].name = '..'), path: 'ports[0].name', reason: 'starting with a letter or digit' },
+    // VIPs and backends: one host's unicast address
+    { name: 'VIP 0.0.0.0', change: (c) => (c.services[0].vip = '0.0.0.0'), path: 'services[0].vip', reason: '0.0.0.0 is the unspecified address' },
+    { name: 'VIP in 0.0.0.0/8', change: (c) => (c.services[0].vip = '0.1.2.3'), path: 'services[0].vip', reason: '"this network"' },
+    { name: 'multicast VIP', change: (c) => (c.services[0].vip = '239.1.2.3'), path: 'services[0].vip', reason: 'a multicast address (224.0.0.0/4)' },
+    { name: 'VIP 255.255.255.255', change: (c) => (c.services[0].vip = '255.255.255.255'), path: 'services[0].vip', reason: 'the broadcast address' },
+    { name: 'VIP in 240.0.0.0/4', change: (c) => (c.services[0].vip = '240.0.0.1'), path: 'services[0].vip', reason: 'a reserved address' },
+    { name: 'loopback VIP', change: (c) => (c.services[0].vip = '127.0.0.1'), path: 'services[0].vip', reason: 'a loopback address' },
+    { name: 'link-local VIP', change: (c) => (c.services[0].vip = '169.254.10.10'), path: 'services[0].vip', reason: 'a link-local address (169.254.0.0/16)' },
+    { name: 'VIP on a port subnet\'s broadcast address', change: (c) => (c.services[0].vip = '10.99.0.255'), path: 'services[0].vip', reason: 'the broadcast address of the subnet 10.99.0.0/24' },
+    { name: 'IPv6 VIP ::', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = '::'; c.services[0].backends = []; }, path: 'services[0].vip', reason: 'the unspecified address' },
+    { name: 'IPv6 multicast VIP', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'ff05::1:3'; c.services[0].backends = []; }, path: 'services[0].vip', reason: 'a multicast address (ff00::/8)' },
+    { name: 'IPv6 loopback VIP', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = '::1'; c.services[0].backends = []; }, path: 'services[0].vip', reason: 'the loopback address' },
+    { name: 'IPv6 link-local VIP', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fe80::100'; c.services[0].backends = []; }, path: 'services[0].vip', reason: 'a link-local address (fe80::/10)' },
+    { name: 'backend on its port subnet\'s broadcast address', change: (c) => (c.services[0].backends[1].address = '10.99.0.255'), path: 'services[0].backends[1].address', reason: 'the broadcast address of the subnet 10.99.0.0/24' },
+    { name: 'backend on its port subnet\'s network address', change: (c) => (c.services[0].backends[1].address = '10.99.0.0'), path: 'services[0].backends[1].address', reason: 'the network address of the subnet 10.99.0.0/24' },
+    { name: 'multicast tunnel backend', change: (c) => { tunnel(c, {}); c.services[0].backends[1].address = '224.0.0.5'; }, path: 'services[0].backends[1].address', reason: 'a multicast address' },
+    { name: 'IPv6 backend on its prefix\'s subnet-router anycast address', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = [{ address: 'fd00:99::', port: 80 }]; }, path: 'services[0].backends[0].address', reason: 'the network address of the subnet fd00:99::/64' },
+    { name: 'nat pool on the subnet\'s broadcast address', change: (c) => (c.ports[0].natPool = { addresses: ['10.99.0.255'] }), path: 'ports[0].natPool.addresses[0]', reason: 'the broadcast address of the subnet' },
+    // api
+    { name: 'tokenFile and tokenEnv together', change: (c) => (c.api = { tokenFile: '/etc/sluice/token', tokenEnv: 'T' }), path: 'api', reason: 'tokenFile and tokenEnv are both set' },
+    { name: 'API beyond loopback without a token', change: (c) => (c.api = { listen: '0.0.0.0:9090' }), path: 'api.listen', reason: 'set api.tokenFile or api.tokenEnv, or api.allowUnauthenticated: true' },
+    { name: 'API on a host name without a token', change: (c) => (c.api = { listen: 'lb.example.com:9090' }), path: 'api.listen', reason: 'not a loopback address' },
+    { name: 'api.listen not host:port', change: (c) => (c.api = { listen: '9090' }), path: 'api.listen', reason: 'is not host:port' },
     { name: 'IPv6 multicast tunnel source', change: (c) => { c.ports[0].address6 = 'fd00:99::2/64'; c.services[0].vip = 'fd00:99::100'; c.services[0].backends = []; tunnel(c, { source: 'ff05::1' }); }, path: 'services[0].tunnel.source', reason: 'not a unicast address' },
   ];
 

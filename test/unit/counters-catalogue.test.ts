@@ -265,13 +265,14 @@ describe('the layers', () => {
     }
   });
 
-  test('the totals over lcores have every lcore value: summed, iterations the least, busyRatio the mean', () => {
+  test('the totals over lcores have every lcore value: summed, iterations and generation the least, busyRatio the mean', () => {
     const stats = fakeStats();
     const totals = lcoreTotals(stats) as unknown as Record<string, unknown>;
     const [a, b] = stats.lcores;
     for (const e of numbers) {
       const [x, y] = [lcoreValueOf(a, e), lcoreValueOf(b, e)];
-      const want = e.name === 'iterations' ? Math.min(x, y) : e.name === 'busyRatio' ? (x + y) / 2 : x + y;
+      const want = e.name === 'iterations' || e.name === 'generation' ? Math.min(x, y)
+        : e.name === 'busyRatio' ? (x + y) / 2 : x + y;
       assert.equal(totals[e.name], want, e.name);
     }
     assert.deepEqual(totals.drops, { truncated: 7 + 1 + 7 + 2, tx_full: 11 + 1 + 11 + 2 });

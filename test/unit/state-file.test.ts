@@ -35,3 +35,26 @@ test('both names: the new one is kept and the old one left for validation to ref
   const service = { name: 'web', vip: '10.99.0.100', port: 80, lookupTableSize: 251, maglevTableSize: 65537, backends: [] };
   assert.deepEqual(stateWith([service]).read(), [service]);
 });
+
+test('temp files a killed Sluice left next to the state file are removed at start, nothing else', async () => {
+  const sub = fs.mkdtempSync(path.join(dir, 'orphans-'));
+  const file = path.join(sub, 'state.json');
+  fs.writeFileSync(file, JSON.stringify({ version: 1, savedAt: '2025-01-01T00:00:00.000Z', services: [] }));
+  // A pid that cannot be running (above pid_max), ours, and a live one (our parent's).
+  const dead = path.join(sub, '.state.json.4194399999.tmp');
+  const own = path.join(sub, `.state.json.${process.pid}.tmp`);
+  const alive = path.join(sub, `.state.json.${process.ppid}.tmp`);
+  const others = ['.other.json.4194399999.tmp', '.state.json.notapid.tmp', 'state.json.bak', '.state.json.12.tmp.keep']
+    .map((n) => path.join(sub, n));
+  for (const f of [dead, own, alive, ...others]) fs.writeFileSync(f, '{"half":');
+
+  const state = new StateFile(file);
+  assert.deepEqual(state.removeOrphanedTemps().sort(), [dead, own].sort());
+  assert.deepEqual(fs.readdirSync(sub).sort(), ['state.json', ...[alive, ...others].map((f) => path.basename(f))].sort());
+  assert.deepEqual(state.read(), [], 'the state file itself is untouched');
+
+  // A writer killed between its write and rename leaves exactly this name behind.
+  await state.writeAsync([]);
+  assert.ok(!fs.existsSync(own), 'a completed write leaves no temp file');
+  assert.deepEqual(new StateFile(path.join(sub, 'missing-dir', 'state.json')).removeOrphanedTemps(), []);
+});

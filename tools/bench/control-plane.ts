@@ -2,15 +2,19 @@
 // (no traffic: this measures the REST API, the store, the state file and the
 // snapshot builds, not the data path):
 //
-//   node dist/tools/bench/control-plane.js [--services N] [--backends N] [--seconds S]
+//   node dist/tools/bench/control-plane.js [--services N] [--backends N] [--seconds S] [--checkout DIR]
 //
-// It creates N services one request at a time, then one tunnel service of
-// --backends backends (tunnel, so its backends can be anywhere behind the
-// port's gateway), reads the big service and the whole list, and runs PATCHes
-// of the big service's backends from 50 concurrent clients for S seconds.
-// Throughout, one more client asks /healthz every 50 ms: the API must stay
-// responsive whatever else it is doing. The daemon's resident memory is read
-// from /proc at the end.
+// It creates N - 1 services of one backend each, one request at a time, then
+// one tunnel service of --backends backends (tunnel, so its backends can be
+// anywhere behind the port's gateway): N services in all, and the data plane
+// takes at most 1,024. It reads the big service and the whole list, runs
+// PATCHes of the big service's backends from 50 concurrent clients for S
+// seconds, then, with nothing else running, times PATCHes from their
+// acknowledgement to the worker lcores running the generation they made
+// (GET /api/v1/lcores shows each lcore's). Throughout, one more client asks
+// /healthz every 50 ms: the API must stay responsive whatever else it is doing.
+// The daemon's resident memory is read from /proc at the end. --checkout runs
+// the `sluice` of another built checkout (a before/after comparison).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,37 +22,52 @@ import path from 'node:path';
 import { median } from './median';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 export const PATCH_CLIENTS = 50;
 const HEALTHZ_EVERY_MS = 50;
+/** PATCHes timed from acknowledgement to the lcores, one at a time */
+export const TO_LCORE_CHANGES = 200;
+const GETS = 5;
 
 /** The issue's targets: what an operator of a large installation needs. */
 export const CONTROL_PLANE_TARGETS = {
   getMs: 50,
   patchP99Ms: 50,
+  toLcoreP99Ms: 5,
   healthzMaxMs: 100,
   createSec: 10,
 } as const;
 
 export interface ControlPlaneResult {
+  /** in all, the big one included */
   services: number;
   backends: number;
-  /** creating `services` services, one POST after another */
+  /** creating the `services` services, one POST after another, the big one last */
   createSec: number;
+  /** the first and the last POST of a one-backend service: how a change's cost grows with the state */
+  firstPostMs: number;
+  lastPostMs: number;
   /** POST of the one service with `backends` backends */
   bigPostMs: number;
-  /** GET of that service, and of the list of all services (medians of 5) */
+  /** GET of that service, and of the list of all services: median and worst of 5 */
   bigGetMs: number;
+  bigGetMaxMs: number;
   listMs: number;
+  listMaxMs: number;
   patches: number;
   patchErrors: number;
   patchPerSec: number;
   patchP50Ms: number;
   patchP99Ms: number;
+  /**
+   * From a PATCH's acknowledgement to GET /api/v1/lcores showing every lcore on
+   * its generation (an upper bound: one such GET included); absent when the
+   * daemon's lcores do not show their generation.
+   */
+  toLcore?: { changes: number; p50Ms: number; p99Ms: number; maxMs: number; inUseAtAck: number; lcoresGetMs: number };
   healthzRequests: number;
   healthzP99Ms: number;
   healthzMaxMs: number;
-  /** requests to /healthz that failed (refused, reset, non-200) */
+  /** requests to /healthz that failed (refused, reset, non-200, no answer within 5 s) */
   healthzFailures: number;
   rssMiB: number;
   command: string;
@@ -79,13 +98,18 @@ export function daemonConfig(dir: string): Record<string, unknown> {
   };
 }
 
-async function startDaemon(dir: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+async function startDaemon(dir: string, checkout: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const file = path.join(dir, 'sluice.json');
   fs.writeFileSync(file, JSON.stringify(daemonConfig(dir)));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = path.join(checkout, 'dist', 'src', 'cli.js');
+  const child = spawn(process.execPath, [cli, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Only the start-up line is wanted; the request log of a long run would fill memory.
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  const keep = (d: Buffer) => {
+    if (out.length < 1 << 20) out += d;
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -161,29 +185,82 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-export async function controlPlane(services: number, backends: number, seconds: number): Promise<ControlPlaneResult> {
+/** The least configuration generation over the lcores; undefined when the daemon does not show it. */
+async function lcoreGeneration(api: string): Promise<number | undefined> {
+  const r = await timed(`${api}/lcores`);
+  if (r.status !== 200) throw new Error(`GET /lcores: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+  const gens = (JSON.parse(r.body) as { generation?: number }[]).map((l) => l.generation);
+  return gens.length === 0 || gens.some((g) => g === undefined) ? undefined : Math.min(...(gens as number[]));
+}
+
+/**
+ * PATCHes one at a time, each timed from its acknowledgement until GET /lcores
+ * shows every lcore on the generation it made (one more than before it, as
+ * nothing else changes the services meanwhile).
+ */
+async function changeToLcore(api: string, big: { address: string; port: number }[], n: number):
+  Promise<ControlPlaneResult['toLcore']> {
+  const samples: number[] = [];
+  const gets: number[] = [];
+  let inUseAtAck = 0;
+  for (let i = 0; i < n; i++) {
+    const before = await lcoreGeneration(api);
+    if (before === undefined) return undefined;
+    const b = big[i % big.length];
+    await expectOk('PATCH', timed(`${api}/services/big/backends/${b.address}:${b.port}`, json('PATCH', { weight: 1 + (i % 100) })));
+    const acked = performance.now();
+    for (let polls = 0; ; polls++) {
+      const g0 = performance.now();
+      const g = await lcoreGeneration(api);
+      gets.push(performance.now() - g0);
+      if (g !== undefined && g > before) {
+        if (polls === 0) inUseAtAck++;
+        samples.push(performance.now() - acked);
+        break;
+      }
+      if (performance.now() - acked > 5000) throw new Error(`the lcores did not reach generation ${before + 1} within 5 s`);
+    }
+  }
+  return {
+    changes: n, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99), maxMs: Math.max(...samples),
+    inUseAtAck, lcoresGetMs: median(gets),
+  };
+}
+
+export interface ControlPlaneOptions {
+  services: number;
+  backends: number;
+  seconds: number;
+  /** the checkout whose dist/src/cli.js runs the daemon */
+  checkout?: string;
+}
+
+export async function controlPlane(o: ControlPlaneOptions): Promise<ControlPlaneResult> {
+  const { services, backends, seconds } = o;
+  const checkout = o.checkout ?? ROOT;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cp-bench-'));
-  const daemon = await startDaemon(dir);
+  const daemon = await startDaemon(dir, checkout);
   const api = `${daemon.url}/api/v1`;
   const healthz = watchHealthz(daemon.url);
   try {
     const t0 = performance.now();
-    for (let i = 0; i < services; i++) {
+    const posts: number[] = [];
+    for (let i = 0; i < services - 1; i++) {
       const vip = `10.98.${i >> 8}.${i & 255}`;
-      await expectOk(`create service ${i}`, timed(`${api}/services`, json('POST', {
+      posts.push(await expectOk(`create service ${i}`, timed(`${api}/services`, json('POST', {
         name: `s${i}`, vip, port: 80, healthCheck: { type: 'none' },
         backends: [{ address: `10.99.${1 + (i >> 8)}.${i & 255}`, port: 80, mac: '02:00:00:00:00:01' }],
-      })));
+      }))));
     }
-    const createSec = (performance.now() - t0) / 1000;
-
     const big = bigBackends(backends, 443);
     const bigPostMs = await expectOk('create the big service', timed(`${api}/services`, json('POST', {
       name: 'big', vip: '10.97.0.1', port: 443, forwarding: 'tunnel', healthCheck: { type: 'none' }, backends: big,
     })));
+    const createSec = (performance.now() - t0) / 1000;
+
     const gets: number[] = [];
     const lists: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < GETS; i++) {
       gets.push(await expectOk('GET the big service', timed(`${api}/services/big`)));
       lists.push(await expectOk('GET every service', timed(`${api}/services`)));
     }
@@ -209,11 +286,15 @@ export async function controlPlane(services: number, backends: number, seconds: 
     await Promise.all(Array.from({ length: PATCH_CLIENTS }, client));
     const patchSec = (performance.now() - p0) / 1000;
 
+    const toLcore = await changeToLcore(api, big, TO_LCORE_CHANGES);
+
     const h = await healthz.stop();
     return {
-      services, backends, createSec, bigPostMs, bigGetMs: median(gets), listMs: median(lists),
+      services, backends, createSec, firstPostMs: posts[0] ?? 0, lastPostMs: posts[posts.length - 1] ?? 0, bigPostMs,
+      bigGetMs: median(gets), bigGetMaxMs: Math.max(...gets), listMs: median(lists), listMaxMs: Math.max(...lists),
       patches: patchLatencies.length, patchErrors, patchPerSec: patchLatencies.length / patchSec,
       patchP50Ms: percentile(patchLatencies, 50), patchP99Ms: percentile(patchLatencies, 99),
+      ...(toLcore === undefined ? {} : { toLcore }),
       healthzRequests: h.latencies.length, healthzP99Ms: percentile(h.latencies, 99),
       healthzMaxMs: h.latencies.length ? Math.max(...h.latencies) : 0, healthzFailures: h.failures,
       rssMiB: rssMiB(daemon.child.pid!),
@@ -231,24 +312,35 @@ export function renderControlPlane(r: ControlPlaneResult): string[] {
   const t = CONTROL_PLANE_TARGETS;
   const f1 = (x: number) => x.toFixed(1);
   const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
-  return [
-    `\`sluice run\` on a ring port with ${r.services} services of one backend each and one tunnel service of`,
-    `${r.backends} backends; a state file; ${PATCH_CLIENTS} concurrent clients for the PATCHes; /healthz asked every`,
-    `${HEALTHZ_EVERY_MS} ms throughout (\`${r.command}\`).`,
+  const small = r.services - 1;
+  const lines = [
+    `\`sluice run\` on a ring port with ${small} services of one backend each and one tunnel service of`,
+    `${r.backends} backends (${r.services} services, the data plane's limit); a state file; ${PATCH_CLIENTS} concurrent clients`,
+    `for the PATCHes; /healthz asked every ${HEALTHZ_EVERY_MS} ms throughout (\`${r.command}\`).`,
     '',
     '| Measure | Value | Target | |',
     '|---|---:|---:|---|',
-    `| Create ${r.services} services, one POST after another | ${f1(r.createSec)} s | ${t.createSec} s | ${verdict(r.createSec <= t.createSec)} |`,
+    `| Create ${r.services} services, one POST after another (${small} of one backend, then the big one) | ${f1(r.createSec)} s | ${t.createSec} s | ${verdict(r.createSec <= t.createSec)} |`,
+    `| POST of the 1st and of the ${small}th one-backend service | ${f1(r.firstPostMs)} / ${f1(r.lastPostMs)} ms | — | |`,
     `| POST of the ${r.backends}-backend service | ${f1(r.bigPostMs)} ms | — | |`,
-    `| GET of the ${r.backends}-backend service (median of 5) | ${f1(r.bigGetMs)} ms | ${t.getMs} ms | ${verdict(r.bigGetMs <= t.getMs)} |`,
-    `| GET of all ${r.services + 1} services (median of 5) | ${f1(r.listMs)} ms | ${t.getMs} ms | ${verdict(r.listMs <= t.getMs)} |`,
+    `| GET of the ${r.backends}-backend service, median / worst of ${GETS} | ${f1(r.bigGetMs)} / ${f1(r.bigGetMaxMs)} ms | ${t.getMs} ms | ${verdict(r.bigGetMaxMs <= t.getMs)} |`,
+    `| GET of all ${r.services} services, median / worst of ${GETS} | ${f1(r.listMs)} / ${f1(r.listMaxMs)} ms | ${t.getMs} ms | ${verdict(r.listMaxMs <= t.getMs)} |`,
     `| PATCH latency p50 / p99 (${r.patches} PATCHes, ${f1(r.patchPerSec)}/s, ${r.patchErrors} errors) | ${f1(r.patchP50Ms)} / ${f1(r.patchP99Ms)} ms | p99 ${t.patchP99Ms} ms | ${verdict(r.patchP99Ms <= t.patchP99Ms && r.patchErrors === 0)} |`,
+  ];
+  const l = r.toLcore;
+  lines.push(l === undefined
+    ? `| Acknowledged change to the lcores using it | not shown by this build | p99 ${t.toLcoreP99Ms} ms | |`
+    : `| Acknowledged change to the lcores using it, p50 / p99 / worst (${l.changes} PATCHes; ${l.inUseAtAck} in use at the first look) | ${f1(l.p50Ms)} / ${f1(l.p99Ms)} / ${f1(l.maxMs)} ms | p99 ${t.toLcoreP99Ms} ms | ${verdict(l.p99Ms <= t.toLcoreP99Ms)} |`);
+  lines.push(
     `| /healthz p99 / worst (${r.healthzRequests} answers, ${r.healthzFailures} failed) | ${f1(r.healthzP99Ms)} / ${f1(r.healthzMaxMs)} ms | ${t.healthzMaxMs} ms | ${verdict(r.healthzMaxMs <= t.healthzMaxMs && r.healthzFailures === 0)} |`,
     `| Resident memory of the daemon at the end | ${f1(r.rssMiB)} MiB | — | |`,
-    '',
-    'The time from an acknowledged change to the lcores using it is not measured yet: the addon does not',
-    'expose which snapshot each lcore has reached.',
-  ];
+  );
+  if (l !== undefined) {
+    lines.push('', `The change-to-lcore figures are upper bounds: each includes one \`GET /api/v1/lcores\` (median`,
+      `${f1(l.lcoresGetMs)} ms), the first of which is sent at the acknowledgement. A change is applied to the data`,
+      'plane before its state-file write, so the lcores usually run it before it is acknowledged.');
+  }
+  return lines;
 }
 
 function argValue(name: string, fallback: number): number {
@@ -265,7 +357,9 @@ if (require.main === module) {
   const services = argValue('--services', 1024);
   const backends = argValue('--backends', 4096);
   const seconds = argValue('--seconds', 10);
-  controlPlane(services, backends, seconds).then(
+  const at = process.argv.indexOf('--checkout');
+  const checkout = at > 0 ? path.resolve(process.argv[at + 1]) : undefined;
+  controlPlane({ services, backends, seconds, checkout }).then(
     (r) => console.log(renderControlPlane(r).join('\n')),
     (err: unknown) => {
       process.stderr.write(`control-plane: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,6 +1,7 @@
 // Hugepages for the benchmark runs. The flow table and the preloaded pcap are
 // hundreds of MiB touched at random: on 4 KiB pages every lookup also misses the
-// TLB, which measured 20-25% of the 1M-flow rate. Operators run on hugepages, so
+// TLB, which costs a large share of the 1M-flow rate (docs/performance-notes.md,
+// "The platform"). Operators run on hugepages, so
 // the benchmark does too when the machine can reserve them, and gives the
 // 2 MiB pages back afterwards. Sluice and testpmd always run in the same mode.
 import fs from 'node:fs';

@@ -106,7 +106,7 @@ export function renderLookupTable(builds: TableBuild[], remaps: TableRemap[]): s
   const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
   const counts = [...new Set(builds.map((b) => b.backends))];
   const runs = builds[0]?.runs ?? 0;
-  p('The data path\'s lookup table is a bounded-load rendezvous table (see README); classic Maglev is measured');
+  p('The data path\'s lookup table is a bounded-load rendezvous table (docs/architecture.md); classic Maglev is measured');
   p('alongside for comparison. Control-path build (`lookupTable`, the addon\'s build called from JavaScript,');
   p(`no EAL), equal weights; median of ${runs} builds.`);
   p();

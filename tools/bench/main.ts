@@ -327,10 +327,11 @@ async function main(): Promise<void> {
         `${iso.requestsPerSec.toFixed(0)} req/s, p50 ${iso.p50Ms} ms, p99 ${iso.p99Ms} ms`);
     }
 
-    log('control plane at scale: 1,024 services and one of 4,096 backends');
-    const cp = await controlPlane(1024, 4096, args.seconds);
+    log('control plane at scale: 1,024 services, one of them of 4,096 backends');
+    const cp = await controlPlane({ services: 1024, backends: 4096, seconds: args.seconds });
     commands.push(cp.command);
-    log(`  created in ${cp.createSec.toFixed(1)} s, GET ${cp.bigGetMs.toFixed(1)} ms, PATCH p99 ${cp.patchP99Ms.toFixed(1)} ms`);
+    log(`  created in ${cp.createSec.toFixed(1)} s, GET ${cp.bigGetMs.toFixed(1)} ms, PATCH p99 ${cp.patchP99Ms.toFixed(1)} ms, ` +
+      `change to lcores p99 ${cp.toLcore?.p99Ms.toFixed(1) ?? '-'} ms`);
 
     log('lookup table');
     const sizes = [65537, 655373];

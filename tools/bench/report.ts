@@ -115,7 +115,7 @@ export function renderMarkdown(r: BenchResults): string {
   if (build) p(`| Table build ≤ 2 ms, 65537 × 1000 | ${f2(build.ms)} ms | ${verdict(build.ms <= 2)} |`);
   p(`| Table remap ≤ 1.5× ideal (worst row) | ${f2(worstRemap)}× | ${verdict(worstRemap <= 1.5)} |`);
   p();
-  p('**What limits the data path** (perf record on the worker core, `perf annotate`; see the README\'s flow table):');
+  p('**What limits the data path** (perf record on the worker core, `perf annotate`; docs/performance-notes.md has the flow table):');
   p();
   for (const line of renderBudget(r.throughput)) p(line);
   for (const line of renderFrameSplit(r.throughput, r.frameSplit)) p(line);

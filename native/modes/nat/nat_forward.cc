@@ -68,11 +68,23 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
 }
 
 NatRuntime::NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,
-                       uint32_t max_sessions_per_port, const FlowTimeouts& timeouts, uint32_t instance) {
+                       uint32_t max_sessions_per_port, const FlowTimeouts& timeouts, uint32_t instance,
+                       uint64_t limit_bytes) {
   std::vector<const NatPoolConfig*> pools;
   for (const PortConfig& p : ports) pools.push_back(p.has_nat_pool ? &p.nat_pool : nullptr);
   uint32_t workers = static_cast<uint32_t>(worker_sockets.size());
   layout_ = std::make_unique<NatPoolLayout>(pools, workers);
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < workers; i++) {
+    bytes += NatSessions::MemoryBytes(NatSessions::CapacityOf(*layout_, i, max_sessions_per_port)) +
+             NatSessions6::MemoryBytes(NatSessions6::CapacityOf(*layout_, i, max_sessions_per_port));
+  }
+  if (bytes > limit_bytes) {
+    throw CodedError(codes::kLimitExceeded, "the nat session tables of " + std::to_string(workers) +
+                                                " workers would take " + std::to_string(bytes) +
+                                                " bytes, beyond their limit of " + std::to_string(limit_bytes) +
+                                                " bytes (limits.natSessionsMb)");
+  }
   inboxes_.assign(workers, nullptr);
   lcores_.assign(workers, NatLcore{});
   for (uint32_t i = 0; i < workers; i++) {

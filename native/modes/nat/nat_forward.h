@@ -9,8 +9,8 @@
 // it by a hash of the backend's and the pool's addresses). It is then handed, as
 // the mbuf, to the owner's hand-off ring (multi-producer, single-consumer), which
 // the owner drains every loop iteration. Where the NIC takes the rte_flow rules
-// of control/nat_steering.h (IPv4 pools only), replies arrive at their owner and the
-// hand-off stays idle.
+// of control/nat_steering.h (IPv4 and IPv6 pool addresses alike), replies arrive
+// at their owner and the hand-off stays idle.
 #pragma once
 
 #include <rte_ether.h>
@@ -73,9 +73,12 @@ NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info,
 // rings. Built at start when some port has a pool, freed after the workers stop.
 class NatRuntime {
  public:
-  // Throws CodedError(SLUICE_RESOURCE_EXHAUSTED) when memory runs out.
+  // Throws CodedError(SLUICE_RESOURCE_EXHAUSTED) when memory runs out, and
+  // SLUICE_LIMIT_EXCEEDED, before allocating, when the session tables of all
+  // workers would take more than `limit_bytes`.
   NatRuntime(const std::vector<PortConfig>& ports, const std::vector<int>& worker_sockets,
-             uint32_t max_sessions_per_port, const FlowTimeouts& timeouts, uint32_t instance);
+             uint32_t max_sessions_per_port, const FlowTimeouts& timeouts, uint32_t instance,
+             uint64_t limit_bytes = UINT64_MAX);
   ~NatRuntime();
   NatRuntime(const NatRuntime&) = delete;
   NatRuntime& operator=(const NatRuntime&) = delete;

@@ -94,6 +94,15 @@ NatSessionTable<F>* NatSessionTable<F>::Create(const char* name, const NatPoolLa
 }
 
 template <typename F>
+uint32_t NatSessionTable<F>::CapacityOf(const NatPoolLayout& layout, uint32_t owner, uint32_t max_sessions) {
+  uint64_t total = 0;
+  for (uint16_t p = 0; p < layout.num_ports() && p < kMaxPorts; p++) {
+    total += std::min(layout.PairsOf(owner, p, F::kFamily), max_sessions);
+  }
+  return static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX));
+}
+
+template <typename F>
 void NatSessionTable<F>::Destroy(NatSessionTable* t) {
   if (t == nullptr) return;
   rte_free(t->index_memory_);

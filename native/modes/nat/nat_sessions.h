@@ -144,6 +144,9 @@ class NatSessionTable {
   void Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters);
 
   static size_t MemoryBytes(uint32_t capacity);
+  // The sessions Create gives worker `owner`: its pool pairs of the family on
+  // every port, at most `max_sessions` per port.
+  static uint32_t CapacityOf(const NatPoolLayout& layout, uint32_t owner, uint32_t max_sessions);
 
  private:
   static constexpr uint32_t kHashSeed = 0x5e55;

@@ -65,11 +65,9 @@ inline uint16_t ChecksumApply(uint16_t check, uint16_t delta) {
 
 // What the rewrite, and a session's checks, need of a parsed packet: where its
 // headers are, its protocol and its TCP flags; its addresses and ports are in
-// its key. The burst path queues this with each nat packet: a whole PacketInfo
-// (52 bytes, zeroed, then a dozen fields) cost 27 of the 437 instructions of a
-// client's packet (scripts/count-instructions.sh --mode nat). With this and
-// ChecksumApply's single fold, processing a packet at 1M flows took 50.9 ns
-// instead of 55.2 (alternating runs).
+// its key. The burst path queues this with each nat packet rather than a whole
+// PacketInfo, which is zeroed and filled field by field on the fast path
+// (measured with ChecksumApply's single fold: docs/performance-notes.md, "nat").
 struct NatHeaders {
   uint16_t l3_offset;
   uint16_t l4_offset;

@@ -102,7 +102,7 @@ TEST_CASE("flow table: never holds more than its capacity; a new flow evicts the
   // Each eviction takes the oldest of up to 12 candidates: a recently seen flow
   // goes only when all its live bucket-mates are newer still. At 50% slack a
   // key's two buckets hold about 8 flows, so that happens in about 1 eviction
-  // in 20 (with the 8-way, 25%-slack layout before it, about 13 flows: 2 of 300).
+  // in 20.
   MESSAGE("300 new flows in a full table of 2048: evicted " << idle_lost << " idle, " << recent_lost << " recent");
   CHECK(recent_lost <= 300 / 20);
 }

@@ -7,7 +7,7 @@ import type { ApiContext } from '../context';
 import { liveStats } from '../context';
 import { ALWAYS, BackendParams, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { BackendList, BackendView, CreateBackendBody, PatchBackendBody } from '../schemas/services';
-import { backendView, serviceStats } from '../views';
+import { backendStatsIndex, backendView, backendViews, serviceStats } from '../views';
 
 const tags = ['backends'];
 
@@ -16,7 +16,7 @@ const normalizedKey = (raw: string): string => backendKey(parseBackendKey(raw));
 
 export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
   const view = (service: string, b: Parameters<typeof backendView>[1]) =>
-    backendView(service, b, health, serviceStats(liveStats(dataplane), service));
+    backendView(service, b, health, backendStatsIndex(serviceStats(liveStats(dataplane), service)));
 
   app.get('/services/:name/backends', {
     schema: {
@@ -28,7 +28,7 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
   }, async (req) => {
     const { name } = req.params;
     const live = serviceStats(liveStats(dataplane), name);
-    return store.get(name).backends.map((b) => backendView(name, b, health, live));
+    return backendViews(name, store.get(name).backends, health, live);
   });
 
   app.post('/services/:name/backends', {
@@ -42,6 +42,7 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
   }, async (req, reply) => {
     const { name } = req.params;
     const b = store.addBackend(name, req.body);
+    await store.persisted();
     const location = `${app.prefix}/services/${encodeURIComponent(name)}/backends/${encodeURIComponent(backendKey(b))}`;
     reply.code(201).header('location', location);
     return view(name, b);
@@ -70,7 +71,9 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     },
   }, async (req) => {
     const { name, backend } = req.params;
-    return view(name, store.updateBackend(name, normalizedKey(backend), req.body));
+    const b = store.updateBackend(name, normalizedKey(backend), req.body);
+    await store.persisted();
+    return view(name, b);
   });
 
   app.delete('/services/:name/backends/:backend', {
@@ -83,6 +86,7 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
   }, async (req, reply) => {
     const { name, backend } = req.params;
     store.deleteBackend(name, normalizedKey(backend));
+    await store.persisted();
     return reply.code(204).send(null);
   });
 };

@@ -28,11 +28,11 @@ export const lcoreRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
   app.get('/lcores', {
     schema: {
       tags: ['data plane'],
-      summary: 'Worker lcores: rx queues polled, packets, busy ratio, flows',
+      summary: 'Worker lcores: rx queues polled, packets, busy ratio, flows, configuration generation',
       response: { 200: LcoreList, ...errorResponses(409, ...ALWAYS) },
     },
   }, async () =>
-    dataplane.stats().lcores.map((l) => ({
+    dataplane.lcores().map((l) => ({
       lcore: l.lcore,
       ...(rx === undefined ? {} : { rx: rx.get(l.lcore) ?? [] }),
       rxPackets: l.rxPackets,
@@ -43,5 +43,6 @@ export const lcoreRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
         process: perPacketNs(l.processSeconds, l.rxPackets),
       },
       flows: { active: l.flows.active, capacity: l.flows.capacity },
+      generation: l.generation,
     })));
 };

@@ -1,11 +1,12 @@
 // /api/v1/services: the services as a collection. Every change goes through the
-// store, which validates the whole desired state before the data plane sees it.
+// store, which validates the whole desired state before the data plane sees it,
+// and is answered once the store has it in the state file (persisted()).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiContext } from '../context';
 import { liveStats } from '../context';
 import { ALWAYS, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { CreateServiceBody, ReplaceServiceBody, ServiceList, ServiceView } from '../schemas/services';
-import { serviceView } from '../views';
+import { serviceView, serviceViews } from '../views';
 
 const tags = ['services'];
 
@@ -17,8 +18,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 200: ServiceList, ...errorResponses(...ALWAYS) },
     },
   }, async () => {
-    const stats = liveStats(dataplane);
-    return store.list().map((s) => serviceView(s, health, stats));
+    return serviceViews(store.list(), health, liveStats(dataplane));
   });
 
   app.post('/services', {
@@ -31,6 +31,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     },
   }, async (req, reply) => {
     const s = store.createService(req.body);
+    await store.persisted();
     reply.code(201).header('location', `${app.prefix}/services/${encodeURIComponent(s.name)}`);
     return serviceView(s, health, liveStats(dataplane));
   });
@@ -52,7 +53,11 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       body: ReplaceServiceBody,
       response: { 200: ServiceView, ...errorResponses(400, 404, 409, 413, 503, ...ALWAYS) },
     },
-  }, async (req) => serviceView(store.replaceService(req.params.name, req.body), health, liveStats(dataplane)));
+  }, async (req) => {
+    const s = store.replaceService(req.params.name, req.body);
+    await store.persisted();
+    return serviceView(s, health, liveStats(dataplane));
+  });
 
   app.delete('/services/:name', {
     schema: {
@@ -63,6 +68,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     },
   }, async (req, reply) => {
     store.deleteService(req.params.name);
+    await store.persisted();
     return reply.code(204).send(null);
   });
 };

@@ -17,6 +17,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
     },
   }, async () => {
     const s = dataplane.stats();
+    const liveByName = new Map(s.services.map((x) => [x.name, x]));
     return {
       ports: s.ports.map((p) => ({
         name: p.name,
@@ -39,7 +40,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
       // The store's list leads so services and backends come in the order the
       // operator gave them, as GET /services lists them; both change together.
       services: store.list().map((svc) => {
-        const live = s.services.find((x) => x.name === svc.name);
+        const live = liveByName.get(svc.name);
         const counters = new Map((live?.backends ?? []).map((b) => [backendKey(b), b]));
         return {
           name: svc.name,

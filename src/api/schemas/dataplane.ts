@@ -85,6 +85,8 @@ export const LcoreView = Type.Object(
       { active: Count('flows in this lcore\'s table'), capacity: Count('entries the table holds') },
       strict,
     ),
+    generation: Count('the configuration generation this lcore runs: a change is in force here once it reaches the '
+      + 'generation the change made (every change made before it included)'),
   },
   { ...strict, title: 'Lcore' },
 );
