@@ -111,6 +111,11 @@ describe('validateConfig fills defaults', () => {
       c.ports.push(secondPort);
       c.services[0].backends[1].address = '10.98.0.12';
     } },
+    { name: 'loopback backend inside a port\'s loopback subnet (as the health-check tests run)', change: (c) => {
+      c.ports[0].address = '127.0.0.2/8';
+      delete c.ports[0].gateway;
+      c.services[0].backends.forEach((b: { address: string }, i: number) => (b.address = `127.0.0.${10 + i}`));
+    } },
     { name: 'weight 0 and drain', change: (c) => Object.assign(c.services[0].backends[0], { weight: 0, state: 'drain' }) },
     { name: 'no gateway', change: (c) => delete c.ports[0].gateway },
     { name: 'explicit workers', change: (c) => (c.workers = [
@@ -285,6 +290,7 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'service name like an option', change: (c) => (c.services[0].name = '-web'), path: 'services[0].name', reason: 'starting with a letter or digit' },
     { name: 'port named ".."', change: (c) => (c.ports[0].name = '..'), path: 'ports[0].name', reason: 'starting with a letter or digit' },
     // VIPs and backends: one host's unicast address
+    { name: 'loopback backend outside every port\'s subnet', change: (c) => (c.services[0].backends[0].address = '127.0.0.5'), path: 'services[0].backends[0].address', reason: 'a loopback address' },
     { name: 'VIP 0.0.0.0', change: (c) => (c.services[0].vip = '0.0.0.0'), path: 'services[0].vip', reason: '0.0.0.0 is the unspecified address' },
     { name: 'VIP in 0.0.0.0/8', change: (c) => (c.services[0].vip = '0.1.2.3'), path: 'services[0].vip', reason: '"this network"' },
     { name: 'multicast VIP', change: (c) => (c.services[0].vip = '239.1.2.3'), path: 'services[0].vip', reason: 'a multicast address (224.0.0.0/4)' },
