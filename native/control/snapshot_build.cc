@@ -94,7 +94,9 @@ std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const Service
 }
 
 void LookupTableCache::Commit(const std::vector<ServiceConfig>& services) {
-  for (auto& [id, entry] : pending_) {
+  for (auto& [pending_id, entry] : pending_) {
+    // Structured bindings cannot be captured by a lambda in C++17 (clang refuses).
+    const uint32_t id = pending_id;
     auto found = std::find_if(entries_.begin(), entries_.end(), [&](const auto& e) { return e.first == id; });
     if (found != entries_.end()) {
       found->second = std::move(entry);
