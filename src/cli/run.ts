@@ -13,10 +13,25 @@ export interface RunOptions {
 
 export async function runDaemon(config: string, o: RunOptions = {}): Promise<Daemon> {
   const log = o.log ?? createLogger();
-  let daemon: Daemon;
+  // Listening from the start: a signal that comes while the daemon starts is
+  // acted on once it has started (an orderly stop), instead of the default
+  // action killing the process half-way.
+  let daemon: Daemon | undefined;
+  let early: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (daemon === undefined) {
+      early ??= signal;
+      return;
+    }
+    stop(daemon, signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     daemon = await startDaemon(config, log);
   } catch (err) {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     const code = (err as { code?: unknown }).code;
     log.flush?.();
     // Read errors name their own file (the config's or the state file's); the
@@ -24,14 +39,14 @@ export async function runDaemon(config: string, o: RunOptions = {}): Promise<Dae
     const where = code === 'SLUICE_CONFIG_READ' || code === 'SLUICE_STATE_READ' ? '' : `${config}: `;
     throw new CliError(`${where}${(err as Error).message}${code ? ` [${String(code)}]` : ''}`, 1);
   }
-  const onSignal = (signal: NodeJS.Signals) => {
+  function stop(running: Daemon, signal: NodeJS.Signals): void {
     log.info({ signal }, 'stopping');
     // The data plane's stop blocks this thread, so a JS handler could never see
     // a second signal. Without listeners Node restores the default action: a
     // second SIGINT or SIGTERM ends the process at once.
     process.removeAllListeners('SIGINT');
     process.removeAllListeners('SIGTERM');
-    daemon.stop().then(
+    running.stop().then(
       () => {
         o.afterStop?.();
         process.exit(0);
@@ -42,8 +57,7 @@ export async function runDaemon(config: string, o: RunOptions = {}): Promise<Dae
         process.exit(1);
       },
     );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  }
+  if (early !== undefined) stop(daemon, early);
   return daemon;
 }

@@ -242,7 +242,10 @@ ${extra}`;
   test('a second signal during the stop ends the process at once', async () => {
     const { child, output, waitExit } = await startExample();
     child.kill('SIGINT');
-    while (!output().includes('"msg":"stopping"')) await new Promise((r) => setTimeout(r, 1));
+    while (!output().includes('"msg":"stopping"') && child.exitCode === null && child.signalCode === null) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.match(output(), /"msg":"stopping"/, 'the first signal starts an orderly stop');
     child.kill('SIGINT');
     const r = await waitExit();
     assert.notEqual(r, 'timeout', output());
