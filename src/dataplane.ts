@@ -2,14 +2,18 @@
 // started, services applied as whole sets, housekeeping on a timer.
 import { ServiceIdMap, toNativeServices, toNativeStart, type ServiceConfig, type SluiceConfig } from './config';
 import { checkLcoreCpus } from './host-cpus';
+import { normalizeIp } from './net/addr';
 import { removeStaleRuntimeDirs } from './runtime-dirs';
-import { addon, type DataplaneMemory, type DataplaneStats, type LcoreStats, type NeighborInfo, type PortInfo, type SluiceAddon } from './native/addon';
+import { addon, type DataplaneMemory, type DataplaneStats, type LcoreStats, type NeighborInfo, type PortInfo, type ServiceStats, type SluiceAddon } from './native/addon';
+import type { NativeService } from './native/types';
 
 /** How often the control thread learns neighbors, sends ARP requests and frees old snapshots. */
 export const POLL_INTERVAL_MS = 100;
 
 export class Dataplane {
   private readonly ids = new ServiceIdMap();
+  /** what the addon runs, by service id: the shapes the last successful start or setServices sent */
+  private running = new Map<number, NativeService>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly native: SluiceAddon = addon()) {}
@@ -22,7 +26,9 @@ export class Dataplane {
     // The EAL would refuse these with its usage text and no field name.
     checkLcoreCpus(cfg.eal.lcores);
     removeStaleRuntimeDirs();
-    this.native.start(toNativeStart(cfg, instanceId), toNativeServices(cfg.services, this.ids));
+    const services = toNativeServices(cfg.services, this.ids);
+    this.native.start(toNativeStart(cfg, instanceId), services);
+    this.running = new Map(services.map((s) => [s.id, s]));
     this.timer = setInterval(() => this.native.poll(), POLL_INTERVAL_MS);
     // Housekeeping must not keep the process alive on its own.
     this.timer.unref();
@@ -36,7 +42,12 @@ export class Dataplane {
     services: readonly ServiceConfig[],
     healthy?: (service: string, backend: { address: string; port: number }) => boolean,
   ): { generation: number; tablesBuilt: number } {
-    return this.native.setServices(toNativeServices(services, this.ids, healthy));
+    const next = toNativeServices(services, this.ids, healthy);
+    // toNativeServices hands back the same object for a service it did not have
+    // to convert again: the addon already holds that one, so only its id goes.
+    const result = this.native.setServices(next.map((s) => (this.running.get(s.id) === s ? s.id : s)));
+    this.running = new Map(next.map((s) => [s.id, s]));
+    return result;
   }
 
   stats(): DataplaneStats {
@@ -46,6 +57,16 @@ export class Dataplane {
   /** The worker lcores' counters only: as cheap with 65,536 backends as with one. */
   lcores(): LcoreStats[] {
     return this.native.lcores();
+  }
+
+  /** One service's counters, for a view of that service: its own backends' cost, not every one's. */
+  serviceStats(name: string): ServiceStats | undefined {
+    return this.native.serviceStats(name);
+  }
+
+  /** One backend's counters with its service's: a view of one backend costs one backend, not 4,096. */
+  backendStats(name: string, backend: { address: string; port: number }): ServiceStats | undefined {
+    return this.native.serviceStats(name, normalizeIp(backend.address) ?? backend.address, backend.port);
   }
 
   memory(): DataplaneMemory {

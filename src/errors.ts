@@ -57,7 +57,7 @@ export const ErrorCodes = {
   },
   SLUICE_CONFLICT: {
     status: 409,
-    description: 'a service or backend by that name already exists',
+    description: 'a service or backend by that name already exists, or the change was checked against an earlier one the data plane refused',
   },
   SLUICE_LIMIT_EXCEEDED: {
     status: 409,

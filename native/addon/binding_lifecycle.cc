@@ -26,7 +26,8 @@ Napi::Value StopBinding(const Napi::CallbackInfo& info) {
 Napi::Value SetServicesBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return WithJsErrors(env, [&]() -> Napi::Value {
-    SetServicesResult r = Dataplane::Instance().SetServices(ServicesFromJs(info[0]));
+    SetServicesResult r = Dataplane::Instance().SetServices(
+        ServicesFromJs(info[0], &Dataplane::Instance().services()));
     Napi::Object out = Napi::Object::New(env);
     out.Set("generation", Napi::Number::New(env, static_cast<double>(r.generation)));
     out.Set("tablesBuilt", Napi::Number::New(env, static_cast<double>(r.tables_built)));

@@ -5,7 +5,11 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "addon/bindings.h"
+#include "addon/config_from_js.h"
 #include "addon/js_errors.h"
 
 namespace sluice {
@@ -135,6 +139,47 @@ Napi::Array MempoolsArray(Napi::Env env, const std::map<int, struct rte_mempool*
 
 }  // namespace
 
+static Napi::Object ServiceStatsObject(Napi::Env env, const ServiceStatsView& s) {
+  Napi::Object so = Napi::Object::New(env);
+  so.Set("id", Num(env, s.config->id));
+  so.Set("name", s.config->name);
+  SetServiceCounters(env, so, s.counters);
+  Napi::Array backends = Napi::Array::New(env);
+  uint32_t j = 0;
+  for (const BackendStatsView& b : s.backends) {
+    Napi::Object bo = Napi::Object::New(env);
+    bo.Set("id", Num(env, b.config->id));
+    bo.Set("address", FormatIp(b.config->address));
+    bo.Set("port", Num(env, b.config->port));
+    SetBackendCounters(env, bo, b.counters);
+    backends.Set(j++, bo);
+  }
+  so.Set("backends", backends);
+  return so;
+}
+
+Napi::Value ServiceStatsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return WithJsErrors(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) throw std::invalid_argument("serviceStats(name): name must be a string");
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    Dataplane::BackendRef backend{};
+    const bool one = info.Length() >= 3 && !info[1].IsUndefined();
+    if (one) {
+      const double port = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+      if (!info[1].IsString() || !ParseIp(info[1].As<Napi::String>().Utf8Value(), &backend.address) ||
+          !(port >= 1 && port <= 65535) || port != static_cast<uint16_t>(port)) {
+        throw std::invalid_argument("serviceStats(name, address, port): address must be an IP address, port 1 to 65535");
+      }
+      backend.port = static_cast<uint16_t>(port);
+    }
+    for (const ServiceStatsView& s : Dataplane::Instance().ServiceStats(&name, one ? &backend : nullptr)) {
+      return ServiceStatsObject(env, s);
+    }
+    return env.Undefined();
+  });
+}
+
 Napi::Value LcoresBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return WithJsErrors(env, [&]() -> Napi::Value {
@@ -160,24 +205,7 @@ Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
     out.Set("ports", ports);
     Napi::Array services = Napi::Array::New(env);
     i = 0;
-    for (const ServiceStatsView& s : dp.ServiceStats()) {
-      Napi::Object so = Napi::Object::New(env);
-      so.Set("id", Num(env, s.config->id));
-      so.Set("name", s.config->name);
-      SetServiceCounters(env, so, s.counters);
-      Napi::Array backends = Napi::Array::New(env);
-      uint32_t j = 0;
-      for (const BackendStatsView& b : s.backends) {
-        Napi::Object bo = Napi::Object::New(env);
-        bo.Set("id", Num(env, b.config->id));
-        bo.Set("address", FormatIp(b.config->address));
-        bo.Set("port", Num(env, b.config->port));
-        SetBackendCounters(env, bo, b.counters);
-        backends.Set(j++, bo);
-      }
-      so.Set("backends", backends);
-      services.Set(i++, so);
-    }
+    for (const ServiceStatsView& s : dp.ServiceStats()) services.Set(i++, ServiceStatsObject(env, s));
     out.Set("services", services);
     out.Set("mempools", MempoolsArray(env, dp.mempools()));
     out.Set("generation", Num(env, dp.generation()));

@@ -14,6 +14,8 @@ Napi::Value PollBinding(const Napi::CallbackInfo& info);
 Napi::Value StatsBinding(const Napi::CallbackInfo& info);
 /** stats().lcores alone: what a caller polling the workers needs, without every service and backend. */
 Napi::Value LcoresBinding(const Napi::CallbackInfo& info);
+/** One service's counters as in stats().services (undefined for no such service): a view of one service. */
+Napi::Value ServiceStatsBinding(const Napi::CallbackInfo& info);
 Napi::Value MemoryBinding(const Napi::CallbackInfo& info);
 Napi::Value PortsBinding(const Napi::CallbackInfo& info);
 Napi::Value NeighborsBinding(const Napi::CallbackInfo& info);

@@ -28,13 +28,26 @@ Napi::Array AsArray(const Napi::Value& v, const std::string& path) {
   return v.As<Napi::Array>();
 }
 
-uint32_t GetUint(const Napi::Object& o, const char* key, const std::string& path, uint32_t min, uint32_t max) {
-  Napi::Value v = o.Get(key);
-  std::string where = path + "." + key;
-  if (!v.IsNumber()) Fail(where, "must be a number");
+// A property name made into a JS string once per conversion: looking a
+// backend's fields up by it spares V8 making (and interning) the name again
+// for every backend of every service.
+struct Key {
+  Napi::Value js;
+  const char* name;
+};
+Napi::Value Prop(const Napi::Object& o, const char* key) { return o.Get(key); }
+Napi::Value Prop(const Napi::Object& o, const Key& key) { return o.Get(key.js); }
+const char* NameOf(const char* key) { return key; }
+const char* NameOf(const Key& key) { return key.name; }
+
+template <typename K>
+uint32_t GetUint(const Napi::Object& o, const K& key, const std::string& path, uint32_t min, uint32_t max) {
+  Napi::Value v = Prop(o, key);
+  auto where = [&] { return path + "." + NameOf(key); };
+  if (!v.IsNumber()) Fail(where(), "must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d))) Fail(where, "must be an integer");
-  if (d < min || d > max) Fail(where, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  if (d != static_cast<double>(static_cast<int64_t>(d))) Fail(where(), "must be an integer");
+  if (d < min || d > max) Fail(where(), "must be between " + std::to_string(min) + " and " + std::to_string(max));
   return static_cast<uint32_t>(d);
 }
 
@@ -51,21 +64,24 @@ uint64_t GetBytes(const Napi::Object& o, const char* key, const std::string& pat
   return static_cast<uint64_t>(d);
 }
 
-std::string GetString(const Napi::Object& o, const char* key, const std::string& path) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsString()) Fail(path + "." + key, "must be a string");
+template <typename K>
+std::string GetString(const Napi::Object& o, const K& key, const std::string& path) {
+  Napi::Value v = Prop(o, key);
+  if (!v.IsString()) Fail(path + "." + NameOf(key), "must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
-bool GetBool(const Napi::Object& o, const char* key, const std::string& path) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsBoolean()) Fail(path + "." + key, "must be a boolean");
+template <typename K>
+bool GetBool(const Napi::Object& o, const K& key, const std::string& path) {
+  Napi::Value v = Prop(o, key);
+  if (!v.IsBoolean()) Fail(path + "." + NameOf(key), "must be a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 
-IpAddr GetIp(const Napi::Object& o, const char* key, const std::string& path) {
+template <typename K>
+IpAddr GetIp(const Napi::Object& o, const K& key, const std::string& path) {
   IpAddr ip;
-  if (!ParseIp(GetString(o, key, path), &ip)) Fail(path + "." + key, "is not an IP address");
+  if (!ParseIp(GetString(o, key, path), &ip)) Fail(path + "." + NameOf(key), "is not an IP address");
   return ip;
 }
 
@@ -281,12 +297,35 @@ DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value) {
 
 // Only converts: the invariants of services (ids, families, reachability, table
 // sizes) are BuildSnapshot's and the table builder's to check, once.
-std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
+std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::vector<ServiceConfig>* running) {
   Napi::Array list = AsArray(value, "services");
   std::vector<ServiceConfig> services;
+  services.reserve(list.Length());
+  const Napi::Env env = value.Env();
+  auto key = [&](const char* name) { return Key{Napi::String::New(env, name), name}; };
+  const struct {
+    Key id, address, port, weight, state, healthy, mac;
+  } keys{key("id"), key("address"), key("port"), key("weight"), key("state"), key("healthy"), key("mac")};
+  std::vector<const ServiceConfig*> running_by_id;
+  if (running != nullptr) {
+    running_by_id.assign(kMaxServices, nullptr);
+    for (const ServiceConfig& s : *running) {
+      if (s.id < kMaxServices) running_by_id[s.id] = &s;
+    }
+  }
   for (uint32_t i = 0; i < list.Length(); i++) {
     std::string path = "services[" + std::to_string(i) + "]";
-    Napi::Object o = AsObject(list.Get(i), path);
+    Napi::Value entry = list.Get(i);
+    if (entry.IsNumber()) {
+      const double id = entry.As<Napi::Number>().DoubleValue();
+      if (running == nullptr || !(id >= 0 && id < kMaxServices) || id != static_cast<uint32_t>(id) ||
+          running_by_id[static_cast<uint32_t>(id)] == nullptr) {
+        Fail(path, "is an id of no running service");
+      }
+      services.push_back(*running_by_id[static_cast<uint32_t>(id)]);
+      continue;
+    }
+    Napi::Object o = AsObject(entry, path);
     ServiceConfig s;
     s.id = GetUint(o, "id", path, 0, UINT32_MAX);
     s.name = GetString(o, "name", path);
@@ -307,22 +346,24 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value) {
     }
     s.lookup_table_size = GetUint(o, "lookupTableSize", path, 0, UINT32_MAX);
     Napi::Array backends = AsArray(o.Get("backends"), path + ".backends");
+    s.backends.reserve(backends.Length());
     for (uint32_t j = 0; j < backends.Length(); j++) {
       std::string bpath = path + ".backends[" + std::to_string(j) + "]";
       Napi::Object b = AsObject(backends.Get(j), bpath);
       BackendConfig bc;
-      bc.id = GetUint(b, "id", bpath, 0, UINT32_MAX);
-      bc.address = GetIp(b, "address", bpath);
-      bc.port = static_cast<uint16_t>(GetUint(b, "port", bpath, 1, 65535));
-      bc.weight = GetUint(b, "weight", bpath, 0, UINT32_MAX);
-      std::string state = GetString(b, "state", bpath);
+      bc.id = GetUint(b, keys.id, bpath, 0, UINT32_MAX);
+      bc.address = GetIp(b, keys.address, bpath);
+      bc.port = static_cast<uint16_t>(GetUint(b, keys.port, bpath, 1, 65535));
+      bc.weight = GetUint(b, keys.weight, bpath, 0, UINT32_MAX);
+      std::string state = GetString(b, keys.state, bpath);
       if (state == "active") bc.admin = AdminState::kActive;
       else if (state == "drain") bc.admin = AdminState::kDrain;
       else if (state == "disabled") bc.admin = AdminState::kDisabled;
       else Fail(bpath + ".state", "must be active, drain or disabled");
-      bc.healthy = GetBool(b, "healthy", bpath);
-      if (b.Has("mac") && !b.Get("mac").IsUndefined()) {
-        if (!ParseMac(GetString(b, "mac", bpath), &bc.mac)) Fail(bpath + ".mac", "is not a MAC address");
+      bc.healthy = GetBool(b, keys.healthy, bpath);
+      Napi::Value mac = Prop(b, keys.mac);
+      if (!mac.IsUndefined()) {
+        if (!ParseMac(GetString(b, keys.mac, bpath), &bc.mac)) Fail(bpath + ".mac", "is not a MAC address");
         bc.has_static_mac = true;
       }
       s.backends.push_back(bc);

@@ -17,7 +17,11 @@
 namespace sluice {
 
 DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value);
-std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value);
+// An entry that is a number is the service of that id as `running` holds it,
+// unchanged: a change sends only the services it touches (src/dataplane.ts).
+// Without `running` (at start) every entry must be a service.
+std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value,
+                                          const std::vector<ServiceConfig>* running = nullptr);
 bool ParseIp(const std::string& text, IpAddr* out);
 
 }  // namespace sluice

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/config_types.h"
@@ -208,11 +209,24 @@ class LookupTableCache {
   uint64_t live_bytes() const { return *live_bytes_; }
 
  private:
+  // What a table depends on: its size and each backend that takes new flows,
+  // in order. Compared field by field: a change costs a comparison per backend,
+  // not the text of every backend's address.
+  struct Input {
+    IpAddr address;
+    uint16_t port;
+    uint32_t id;
+    uint32_t weight;
+    bool operator==(const Input& o) const {
+      return address == o.address && port == o.port && id == o.id && weight == o.weight;
+    }
+  };
   struct Entry {
-    std::string signature;
+    uint32_t size;
+    std::vector<Input> inputs;
     std::shared_ptr<const std::vector<uint32_t>> table;
   };
-  std::vector<std::pair<uint32_t, Entry>> entries_;
+  std::unordered_map<uint32_t, Entry> entries_;          // by service id
   std::vector<std::pair<uint32_t, Entry>> pending_;  // built by the current BuildSnapshot
   uint64_t builds_ = 0;
   uint64_t limit_bytes_ = UINT64_MAX;

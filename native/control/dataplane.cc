@@ -15,7 +15,6 @@
 #include <chrono>
 #include <filesystem>
 #include <cstring>
-#include <set>
 
 #include "control/affinity.h"
 #include "control/dataplane_ipv6.h"
@@ -312,19 +311,20 @@ SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   // Build first: an invalid set throws here and nothing changes.
   std::unique_ptr<Snapshot> snap = BuildSnapshot(services, port_addressing_, *neighbors_, tables_, generation_ + 1);
 
-  std::set<uint32_t> old_services, old_backends;
+  // Ids are below kMaxServices and kMaxBackendIds: BuildSnapshot checked them.
+  std::vector<bool> old_services(kMaxServices, false), old_backends(kMaxBackendIds, false);
   for (const ServiceConfig& s : services_) {
-    old_services.insert(s.id);
-    for (const BackendConfig& b : s.backends) old_backends.insert(b.id);
+    old_services[s.id] = true;
+    for (const BackendConfig& b : s.backends) old_backends[b.id] = true;
   }
   // Ids are reused after removal; counters restart from zero for the new owner.
   for (const ServiceConfig& s : services) {
-    if (!old_services.count(s.id)) {
+    if (!old_services[s.id]) {
       service_baseline_[s.id] = SumOverWorkers<ServiceCounters>(
           [&](const WorkerContext& w) { return w.service_counters[s.id]; });
     }
     for (const BackendConfig& b : s.backends) {
-      if (!old_backends.count(b.id)) {
+      if (!old_backends[b.id]) {
         backend_baseline_[b.id] = SumOverWorkers<BackendCounters>(
             [&](const WorkerContext& w) { return w.backend_counters[b.id]; });
       }
@@ -513,10 +513,11 @@ MemoryView Dataplane::Memory() const {
   return out;
 }
 
-std::vector<ServiceStatsView> Dataplane::ServiceStats() const {
+std::vector<ServiceStatsView> Dataplane::ServiceStats(const std::string* only, const BackendRef* backend) const {
   RequireRunning();
   std::vector<ServiceStatsView> out;
   for (const ServiceConfig& s : services_) {
+    if (only != nullptr && s.name != *only) continue;
     ServiceStatsView view{&s, SumOverWorkers<ServiceCounters>([&](const WorkerContext& w) { return w.service_counters[s.id]; }), {}};
     const ServiceCounters& base = service_baseline_[s.id];
     view.counters.packets -= base.packets;
@@ -524,6 +525,7 @@ std::vector<ServiceStatsView> Dataplane::ServiceStats() const {
     view.counters.new_flows -= base.new_flows;
     if (view.counters.active_flows < 0) view.counters.active_flows = 0;
     for (const BackendConfig& b : s.backends) {
+      if (backend != nullptr && !(b.port == backend->port && b.address == backend->address)) continue;
       BackendCounters c = SumOverWorkers<BackendCounters>([&](const WorkerContext& w) { return w.backend_counters[b.id]; });
       const BackendCounters& bb = backend_baseline_[b.id];
       c.packets -= bb.packets;

@@ -94,9 +94,18 @@ class Dataplane {
   const DataplaneConfig& config() const { return config_; }
   const std::map<int, struct rte_mempool*>& mempools() const { return pools_; }  // by NUMA socket
   std::vector<LcoreStatsView> LcoreStats() const;
-  std::vector<ServiceStatsView> ServiceStats() const;
+  // Every service's counters, or only the one named `only` (a view of one
+  // service), and of its backends only `backend` (a view of one backend).
+  struct BackendRef {
+    IpAddr address;
+    uint16_t port;
+  };
+  std::vector<ServiceStatsView> ServiceStats(const std::string* only = nullptr,
+                                             const BackendRef* backend = nullptr) const;
   MemoryView Memory() const;
   std::vector<NeighborInfo> Neighbors() const;
+  // What runs now, as the last SetServices (or Start) gave it.
+  const std::vector<ServiceConfig>& services() const { return services_; }
   uint64_t generation() const { return generation_; }
   size_t retired_snapshots() const { return publisher_ ? publisher_->retired() : 0; }
 

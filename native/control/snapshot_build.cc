@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 
 #include "common/coded_error.h"
 #include "common/invariant.h"
@@ -48,24 +49,17 @@ static bool TakesNewFlows(const BackendConfig& b) {
   return b.admin == AdminState::kActive && b.weight > 0 && b.healthy;
 }
 
-static std::string BackendKey(const BackendConfig& b) {
-  return FormatIp(b.address) + ":" + std::to_string(b.port);
-}
-
 std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const ServiceConfig& service,
                                                                   const std::string& where) {
-  std::vector<LookupBackend> inputs;
-  std::vector<uint32_t> ids;
-  std::string signature = std::to_string(service.lookup_table_size);
+  Entry entry{service.lookup_table_size, {}, nullptr};
+  entry.inputs.reserve(service.backends.size());
   for (const BackendConfig& b : service.backends) {
-    if (!TakesNewFlows(b)) continue;
-    inputs.push_back(LookupBackend{BackendKey(b), b.weight});
-    ids.push_back(b.id);
-    signature += "|" + inputs.back().key + "#" + std::to_string(b.id) + "*" + std::to_string(b.weight);
+    if (TakesNewFlows(b)) entry.inputs.push_back(Input{b.address, b.port, b.id, b.weight});
   }
-  auto found = std::find_if(entries_.begin(), entries_.end(),
-                            [&](const auto& e) { return e.first == service.id; });
-  if (found != entries_.end() && found->second.signature == signature) return found->second.table;
+  auto found = entries_.find(service.id);
+  if (found != entries_.end() && found->second.size == entry.size && found->second.inputs == entry.inputs) {
+    return found->second.table;
+  }
 
   // The budget (LookupTableCache::SetLimit), before anything is allocated.
   const uint64_t bytes = uint64_t{service.lookup_table_size} * sizeof(uint32_t);
@@ -77,40 +71,38 @@ std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const Service
                          std::to_string(*live_bytes_ + bytes) + " bytes, beyond their limit of " +
                          std::to_string(limit_bytes_) + " bytes (limits.lookupTablesMb)");
   }
-  std::vector<uint32_t> table = BuildLookupTable(inputs, service.lookup_table_size, where);
+  std::vector<LookupBackend> keyed;
+  keyed.reserve(entry.inputs.size());
+  for (const Input& in : entry.inputs) {
+    keyed.push_back(LookupBackend{FormatIp(in.address) + ":" + std::to_string(in.port), in.weight});
+  }
+  std::vector<uint32_t> table = BuildLookupTable(keyed, service.lookup_table_size, where);
   for (uint32_t& slot : table) {
-    if (slot != kNoBackend) slot = ids[slot];
+    if (slot != kNoBackend) slot = entry.inputs[slot].id;
   }
   *live_bytes_ += bytes;
-  std::shared_ptr<const std::vector<uint32_t>> shared(
+  entry.table = std::shared_ptr<const std::vector<uint32_t>>(
       new std::vector<uint32_t>(std::move(table)),
       [live = live_bytes_, bytes](const std::vector<uint32_t>* t) {
         *live -= bytes;
         delete t;
       });
   builds_++;
-  pending_.emplace_back(service.id, Entry{std::move(signature), shared});
+  auto shared = entry.table;
+  pending_.emplace_back(service.id, std::move(entry));
   return shared;
 }
 
 void LookupTableCache::Commit(const std::vector<ServiceConfig>& services) {
-  for (auto& [pending_id, entry] : pending_) {
-    // Structured bindings cannot be captured by a lambda in C++17 (clang refuses).
-    const uint32_t id = pending_id;
-    auto found = std::find_if(entries_.begin(), entries_.end(), [&](const auto& e) { return e.first == id; });
-    if (found != entries_.end()) {
-      found->second = std::move(entry);
-    } else {
-      entries_.emplace_back(id, std::move(entry));
-    }
-  }
+  for (auto& pending : pending_) entries_[pending.first] = std::move(pending.second);
   pending_.clear();
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
-                                [&](const auto& e) {
-                                  return std::none_of(services.begin(), services.end(),
-                                                      [&](const ServiceConfig& s) { return s.id == e.first; });
-                                }),
-                 entries_.end());
+  std::vector<bool> alive(kMaxServices, false);
+  for (const ServiceConfig& s : services) {
+    if (s.id < kMaxServices) alive[s.id] = true;
+  }
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    it = it->first < kMaxServices && alive[it->first] ? std::next(it) : entries_.erase(it);
+  }
 }
 
 bool UseStaticMac(BackendView& view, const BackendConfig& b) {
@@ -249,14 +241,19 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
     view.lookup = table->data();
     snap->services.push_back(view);
   }
+  // The first service of each listener, by (family, VIP, port, protocol).
+  std::unordered_map<std::string, size_t> listeners;
+  listeners.reserve(snap->services.size());
   for (size_t i = 0; i < snap->services.size(); i++) {
-    for (size_t j = 0; j < i; j++) {
-      const ServiceView& a = snap->services[i];
-      const ServiceView& b = snap->services[j];
-      bool same_vip = a.family == b.family && (a.family == 6 ? std::memcmp(a.vip6, b.vip6, 16) == 0 : a.vip == b.vip);
-      if (same_vip && a.port == b.port && a.proto == b.proto) {
-        FailInvariant(ServicePath(i), std::string(kInvariantUniqueVip) + " " + ServicePath(j) + " (" + services[j].name + ")");
-      }
+    const ServiceView& a = snap->services[i];
+    std::string key(reinterpret_cast<const char*>(a.family == 6 ? a.vip6 : reinterpret_cast<const uint8_t*>(&a.vip)),
+                    a.family == 6 ? 16 : 4);
+    key.append(reinterpret_cast<const char*>(&a.port), sizeof(a.port));
+    key.push_back(static_cast<char>(a.proto));
+    auto [first, inserted] = listeners.emplace(std::move(key), i);
+    if (!inserted) {
+      const size_t j = first->second;
+      FailInvariant(ServicePath(i), std::string(kInvariantUniqueVip) + " " + ServicePath(j) + " (" + services[j].name + ")");
     }
   }
   snap->index.Build(snap->services);

@@ -5,7 +5,7 @@ import type { ServiceStore } from '../control/store';
 import type { HealthView } from '../control/health-view';
 import type { Dataplane } from '../dataplane';
 import { ErrorCodes, type ErrorCode } from '../errors';
-import type { DataplaneStats } from '../native/addon';
+import type { DataplaneStats, ServiceStats } from '../native/addon';
 
 export interface ApiContext {
   store: ServiceStore;
@@ -24,12 +24,31 @@ export function errorCode(err: unknown): ErrorCode | undefined {
   return typeof code === 'string' && Object.hasOwn(ErrorCodes, code) ? (code as ErrorCode) : undefined;
 }
 
-/** Counters when the data plane runs; undefined while it does not, so config views still answer. */
-export function liveStats(dataplane: Dataplane): DataplaneStats | undefined {
+/** What `read` gives while the data plane runs; undefined while it does not, so config views still answer. */
+function whileRunning<T>(read: () => T): T | undefined {
   try {
-    return dataplane.stats();
+    return read();
   } catch (err) {
     if (errorCode(err) === 'SLUICE_NOT_RUNNING') return undefined;
     throw err;
   }
+}
+
+/**
+ * One service's counters (undefined for a service the data plane does not
+ * run): a view of one service reads its own backends' counters, not every
+ * service's.
+ */
+export function liveServiceStats(dataplane: Dataplane, name: string): ServiceStats | undefined {
+  return whileRunning(() => dataplane.serviceStats(name));
+}
+
+/** liveServiceStats for a view of one backend: that backend's counters only. */
+export function liveBackendStats(dataplane: Dataplane, name: string, backend: { address: string; port: number }): ServiceStats | undefined {
+  return whileRunning(() => dataplane.backendStats(name, backend));
+}
+
+/** Every counter. */
+export function liveStats(dataplane: Dataplane): DataplaneStats | undefined {
+  return whileRunning(() => dataplane.stats());
 }

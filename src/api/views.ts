@@ -3,6 +3,7 @@
 // key, never by position: the data plane lists services in its own order.
 import type { BackendConfig, ServiceConfig } from '../config';
 import { backendKey } from '../control/backend-key';
+import { cachedBackendKey } from '../control/service-keys';
 import type { HealthView } from '../control/health-view';
 import type { DataplaneStats, ServiceStats } from '../native/addon';
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../native/counters';
@@ -12,11 +13,28 @@ import type { BackendView, ServiceView } from './schemas/services';
 export type BackendBody = Static<typeof BackendView>;
 export type ServiceBody = Static<typeof ServiceView>;
 
-/** A service's live backend counters keyed once by normalized backend key: a lookup per backend, not a scan. */
-export type BackendStatsIndex = ReadonlyMap<string, ServiceStats['backends'][number]>;
+type BackendStats = ServiceStats['backends'][number];
 
+/** A service's live backend counters by normalized backend key: a lookup per backend, not a scan. */
+export interface BackendStatsIndex {
+  get(key: string): BackendStats | undefined;
+}
+
+/** The key backendKey gives, taking the address as written: the addon writes them normalized. */
+const writtenKey = (x: BackendStats): string => (x.address.includes(':') ? `[${x.address}]:${x.port}` : `${x.address}:${x.port}`);
+
+/**
+ * Keyed by the addresses as the addon writes them, which are normalized, so no
+ * address is parsed; only a key not found that way (an IPv6 address the addon
+ * spells otherwise) makes the index parse every address, once.
+ */
 export function backendStatsIndex(svcStats: ServiceStats | undefined): BackendStatsIndex {
-  return new Map((svcStats?.backends ?? []).map((x) => [backendKey(x), x]));
+  const list = svcStats?.backends ?? [];
+  const written = new Map(list.map((x) => [writtenKey(x), x]));
+  let normalized: Map<string, BackendStats> | undefined;
+  return {
+    get: (key) => written.get(key) ?? (normalized ??= new Map(list.map((x) => [backendKey(x), x]))).get(key),
+  };
 }
 
 export function backendView(
@@ -25,7 +43,7 @@ export function backendView(
   health: HealthView,
   stats: BackendStatsIndex,
 ): BackendBody {
-  const key = backendKey(b);
+  const key = cachedBackendKey(b);
   const s = stats.get(key);
   return {
     ...b,
@@ -35,8 +53,16 @@ export function backendView(
   };
 }
 
-export function serviceStats(stats: DataplaneStats | undefined, name: string): ServiceStats | undefined {
-  return stats?.services.find((s) => s.name === name);
+/**
+ * The index backendView needs for one backend alone: its counters found by
+ * comparing addresses as the addon writes them (normalized) before normalizing
+ * any, so a view of one backend of thousands costs a scan, not a parse of each.
+ */
+export function backendStatsFor(svcStats: ServiceStats | undefined, b: BackendConfig): BackendStatsIndex {
+  const key = cachedBackendKey(b);
+  const found = svcStats?.backends.find((x) => x.port === b.port && writtenKey(x) === key) ??
+    svcStats?.backends.find((x) => x.port === b.port && backendKey(x) === key);
+  return { get: (k) => (k === key ? found : undefined) };
 }
 
 export function backendViews(
@@ -49,8 +75,9 @@ export function backendViews(
   return backends.map((b) => backendView(service, b, health, index));
 }
 
-export function serviceView(s: ServiceConfig, health: HealthView, stats: DataplaneStats | undefined): ServiceBody {
-  return serviceViewOf(s, health, serviceStats(stats, s.name));
+/** One service's view; `live` is its counters (liveServiceStats), absent while the data plane is not running. */
+export function serviceView(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined): ServiceBody {
+  return serviceViewOf(s, health, live);
 }
 
 /** Every service's view, the live counters matched by name through one map rather than a scan per service. */

@@ -2,8 +2,9 @@
 // table entries by id, so an id must stay with its backend while it exists, and a
 // freed id should come back as late as possible: flows still pinned to the old
 // backend then age out before a new backend could inherit them.
+import { backendKey } from '../control/backend-key';
+import { cachedBackendKey } from '../control/service-keys';
 import { SluiceError } from '../errors';
-import { normalizeIp } from '../net/addr';
 
 /** native kMaxServices */
 export const MAX_SERVICE_IDS = 1024;
@@ -52,53 +53,88 @@ export interface IdentifiedService {
   backends: readonly { address: string; port: number }[];
 }
 
+interface Synced {
+  svc: IdentifiedService;
+  /** "service/backendKey" of each backend, in order */
+  keys: readonly string[];
+  /** the backends' ids, in order, once asked for (they stay while the entry does) */
+  ids?: readonly number[];
+}
+
 /**
  * Ids by service name and by backend (service name + address:port), kept across
  * sync() calls so an unchanged service or backend keeps its id when others change.
+ * A service object sync() saw last time is taken as unchanged (validated services
+ * are never changed in place), so a change costs work for the services it
+ * touches, not for every backend of every service.
  */
 export class ServiceIdMap {
   private readonly serviceAlloc: IdAllocator;
   private readonly backendAlloc: IdAllocator;
   private readonly services = new Map<string, number>();
   private readonly backends = new Map<string, number>();
+  /** what the last sync() was given, by service name */
+  private synced = new Map<string, Synced>();
 
   constructor(maxServices = MAX_SERVICE_IDS, maxBackends = MAX_BACKEND_IDS) {
     this.serviceAlloc = new IdAllocator(maxServices);
     this.backendAlloc = new IdAllocator(maxBackends);
   }
 
-  private static backendKey(service: string, address: string, port: number): string {
-    return `${service}/${normalizeIp(address) ?? address}:${port}`;
+  /** Each backend's key; those at the same place in the service's previous object as before are not made again. */
+  private static keysOf(s: IdentifiedService, prev?: Synced): string[] {
+    const before = prev?.svc.backends;
+    return s.backends.map((b, j) => (before?.[j] === b ? prev!.keys[j] : `${s.name}/${cachedBackendKey(b)}`));
+  }
+
+  /** The entry for `s`: the previous one when `s` is that object, or its keys when they did not change. */
+  private static entryOf(s: IdentifiedService, prev: Synced | undefined): Synced {
+    if (prev !== undefined && prev.svc === s) return prev;
+    const keys = ServiceIdMap.keysOf(s, prev);
+    const same = prev !== undefined && keys.length === prev.keys.length && keys.every((k, j) => k === prev.keys[j]);
+    return same ? { svc: s, keys: prev.keys, ids: prev.ids } : { svc: s, keys };
   }
 
   /**
-   * Makes the map hold exactly `services`: new ones get ids, missing ones give
+   * Makes the map hold exactly `services` (unique names, unique backends within
+   * a service, as validation guarantees): new ones get ids, missing ones give
    * theirs back. Throws SLUICE_RESOURCE_EXHAUSTED, changing nothing, when they do not fit.
    */
   sync(services: readonly IdentifiedService[]): void {
-    const wantServices = new Set(services.map((s) => s.name));
-    const wantBackends = new Set(
-      services.flatMap((s) => s.backends.map((b) => ServiceIdMap.backendKey(s.name, b.address, b.port))),
-    );
-    if (wantServices.size > this.serviceAlloc.size) {
-      throw new SluiceError('SLUICE_RESOURCE_EXHAUSTED',
-        `${wantServices.size} services; at most ${this.serviceAlloc.size} fit`);
+    const next = new Map<string, Synced>();
+    let backendCount = 0;
+    for (const s of services) {
+      const entry = ServiceIdMap.entryOf(s, this.synced.get(s.name));
+      backendCount += entry.keys.length - (next.get(s.name)?.keys.length ?? 0);
+      next.set(s.name, entry);
     }
-    if (wantBackends.size > this.backendAlloc.size) {
-      throw new SluiceError('SLUICE_RESOURCE_EXHAUSTED',
-        `${wantBackends.size} backends; at most ${this.backendAlloc.size} fit`);
+    if (next.size > this.serviceAlloc.size) {
+      throw new SluiceError('SLUICE_RESOURCE_EXHAUSTED', `${next.size} services; at most ${this.serviceAlloc.size} fit`);
     }
-    ServiceIdMap.reconcile(this.services, wantServices, this.serviceAlloc);
-    ServiceIdMap.reconcile(this.backends, wantBackends, this.backendAlloc);
+    if (backendCount > this.backendAlloc.size) {
+      throw new SluiceError('SLUICE_RESOURCE_EXHAUSTED', `${backendCount} backends; at most ${this.backendAlloc.size} fit`);
+    }
+    // Ids of what is gone are freed first, so the allocations below always fit.
+    for (const [name, prev] of this.synced) {
+      const now = next.get(name);
+      if (now !== undefined && now.keys === prev.keys) continue;
+      if (now === undefined) this.release(this.services, name, this.serviceAlloc);
+      const kept = new Set(now?.keys);
+      for (const key of prev.keys) if (!kept.has(key)) this.release(this.backends, key, this.backendAlloc);
+    }
+    for (const [name, entry] of next) {
+      if (this.synced.get(name)?.keys === entry.keys) continue;
+      if (!this.services.has(name)) this.services.set(name, this.serviceAlloc.allocate());
+      for (const key of entry.keys) if (!this.backends.has(key)) this.backends.set(key, this.backendAlloc.allocate());
+    }
+    this.synced = next;
   }
 
-  private static reconcile(ids: Map<string, number>, want: Set<string>, alloc: IdAllocator): void {
-    for (const [key, id] of ids) {
-      if (want.has(key)) continue;
-      ids.delete(key);
-      alloc.release(id);
-    }
-    for (const key of want) if (!ids.has(key)) ids.set(key, alloc.allocate());
+  private release(ids: Map<string, number>, key: string, alloc: IdAllocator): void {
+    const id = ids.get(key);
+    if (id === undefined) return;
+    ids.delete(key);
+    alloc.release(id);
   }
 
   serviceId(name: string): number | undefined {
@@ -106,6 +142,15 @@ export class ServiceIdMap {
   }
 
   backendId(service: string, address: string, port: number): number | undefined {
-    return this.backends.get(ServiceIdMap.backendKey(service, address, port));
+    return this.backends.get(`${service}/${backendKey({ address, port })}`);
+  }
+
+  /** The ids of `svc`'s backends, in order; the same array while the service is unchanged. */
+  backendIds(svc: IdentifiedService): readonly number[] {
+    const entry = this.synced.get(svc.name);
+    if (entry === undefined || entry.svc !== svc) {
+      return ServiceIdMap.keysOf(svc).map((key) => this.backends.get(key)!);
+    }
+    return (entry.ids ??= entry.keys.map((key) => this.backends.get(key)!));
   }
 }

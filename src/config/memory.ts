@@ -109,6 +109,19 @@ export function lookupBudget(services: readonly Pick<ServiceConfig, 'name' | 'lo
   return { bytes, reserveBytes: largest === undefined ? 0 : lookupTableBytes(largest.slots), largest };
 }
 
+// Pool sizes by the entries' array: a change of services validates the same
+// ports again (validateServices keeps them), and expanding a pool of 4,096
+// addresses took milliseconds of each change.
+const poolSizes = new WeakMap<readonly string[], number>();
+function poolSize(entries: readonly string[], expand: (e: readonly string[]) => string[]): number {
+  let n = poolSizes.get(entries);
+  if (n === undefined) {
+    n = expand(entries).length;
+    poolSizes.set(entries, n);
+  }
+  return n;
+}
+
 /** `cfg` must have passed the schema and the rules between fields. */
 export function estimateMemory(cfg: SluiceConfig): MemoryEstimate {
   const workerLcores = parseLcores(cfg.eal.lcores).slice(1);
@@ -117,8 +130,8 @@ export function estimateMemory(cfg: SluiceConfig): MemoryEstimate {
   const v6 = cfg.ports.some((p) => p.address6 !== undefined) ? flowTable6Bytes(ipv6FlowEntries(entries)) : 0;
   const pools = cfg.ports.flatMap((p) => (p.natPool === undefined ? [] : [{
     range: p.natPool.portRange,
-    addresses: natPoolAddresses(p.natPool.addresses).length,
-    addresses6: natPoolAddresses6(p.natPool.addresses6 ?? []).length,
+    addresses: poolSize(p.natPool.addresses, natPoolAddresses),
+    addresses6: p.natPool.addresses6 === undefined ? 0 : poolSize(p.natPool.addresses6, natPoolAddresses6),
   }]));
   const lcores = workerLcores.map((lcore, worker): LcoreMemory => {
     const sessions = (family: 4 | 6) => pools.reduce((sum, pool) => sum +

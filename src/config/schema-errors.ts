@@ -69,13 +69,37 @@ function reason(e: ValueError): string {
   }
 }
 
-/** Empty when `value` matches `schema`. */
-export function schemaProblems(schema: TSchema, value: unknown): ConfigProblem[] {
+/**
+ * Empty when `value` matches `schema`. `at` is where `value` sits in the whole
+ * config, as a JSON pointer ("/services/3"), for paths as a whole-config check gives.
+ */
+export function schemaProblems(schema: TSchema, value: unknown, at = ''): ConfigProblem[] {
   if (Value.Check(schema, value)) return [];
   const byPath = new Map<string, ConfigProblem>();
   for (const e of Value.Errors(schema, value)) {
-    const path = pointerToPath(e.path);
+    const path = pointerToPath(at + e.path);
     if (!byPath.has(path)) byPath.set(path, { path, reason: reason(e) });
   }
   return [...byPath.values()];
+}
+
+/**
+ * An own "__proto__" key anywhere in `value` (JSON.parse and yaml make one):
+ * no field of the schema, but cloning assigns it as a prototype, which would
+ * hide it from the unknown-field check and let its fields be inherited. One
+ * problem per such key, at `pointer` (a JSON pointer, as schemaProblems takes).
+ */
+export function protoKeyProblems(value: unknown, pointer = ''): ConfigProblem[] {
+  const found: ConfigProblem[] = [];
+  const visit = (v: unknown, at: string): void => {
+    if (typeof v !== 'object' || v === null) return;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => visit(x, `${at}/${i}`));
+      return;
+    }
+    if (Object.hasOwn(v, '__proto__')) found.push({ path: pointerToPath(`${at}/__proto__`), reason: 'unknown field' });
+    for (const [k, x] of Object.entries(v)) visit(x, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+  };
+  visit(value, pointer);
+  return found;
 }

@@ -39,6 +39,19 @@ class Problems {
   }
 }
 
+/**
+ * What earlier checks against the same config found valid, kept by whoever
+ * validates change after change (the store, through validateServices): a
+ * service object in `services` passed its own rules, and a backend object in
+ * `backends` passed its own in a service of the same forwarding, port and VIP
+ * family, giving that key. Only the rules between services, or between a
+ * service's backends, are checked again for them.
+ */
+export interface KnownValid {
+  services: WeakSet<object>;
+  backends: WeakMap<object, { context: string; key: string }>;
+}
+
 /** Reports each entry whose key an earlier entry already has, with that earlier index. */
 function firstSeen<T>(items: readonly T[], key: (t: T) => string | undefined,
                       report: (i: number, first: number, k: string) => void): void {
@@ -355,7 +368,23 @@ function checkTunnel(p: Problems, svc: ServiceConfig, path: string): void {
   }
 }
 
-function checkService(p: Problems, svc: ServiceConfig, path: string, facts: PortFacts): void {
+/** What checkBackend reads of the service, besides the ports' facts. */
+function backendContext(svc: ServiceConfig): string {
+  return `${svc.forwarding}|${svc.port}|${parseIp(svc.vip)?.family}`;
+}
+
+/** checkBackend, unless `known` has `b` valid in the same context; what passes joins `known`. */
+function checkKnownBackend(p: Problems, svc: ServiceConfig, b: BackendConfig, path: string, facts: PortFacts,
+                           context: string, known: KnownValid | undefined): string | undefined {
+  const seen = known?.backends.get(b);
+  if (seen !== undefined && seen.context === context) return seen.key;
+  const before = p.list.length;
+  const key = checkBackend(p, svc, b, path, facts);
+  if (known !== undefined && key !== undefined && p.list.length === before) known.backends.set(b, { context, key });
+  return key;
+}
+
+function checkService(p: Problems, svc: ServiceConfig, path: string, facts: PortFacts, known?: KnownValid): void {
   const vip = parseIp(svc.vip);
   if (vip === undefined) p.add(`${path}.vip`, `"${svc.vip}" must be an IPv4 or IPv6 address`);
   else if (vip.family === 6 && facts.onLink6.length === 0) {
@@ -383,20 +412,33 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
     p.add(`${path}.lookupTableSize`, `${svc.lookupTableSize} slots cannot hold ${svc.backends.length} backends`);
   }
 
-  const keys = svc.backends.map((b, i) => checkBackend(p, svc, b, `${path}.backends[${i}]`, facts));
+  const context = backendContext(svc);
+  const keys = svc.backends.map((b, i) => checkKnownBackend(p, svc, b, `${path}.backends[${i}]`, facts, context, known));
   firstSeen(keys, (k) => k, (i, first, k) =>
     p.add(`${path}.backends[${i}]`, `backend ${k} is listed twice (also backends[${first}])`));
 }
 
-function checkServices(p: Problems, services: readonly ServiceConfig[], ports: readonly PortConfig[],
-                       subnets: readonly (Cidr | undefined)[], subnets6: readonly (Cidr | undefined)[],
-                       natPoolPort: ReadonlyMap<string, number>): void {
+/** "vip:port/protocol", the VIP normalized; undefined when the VIP does not parse. */
+function listenerOf(s: ServiceConfig): string | undefined {
+  const vip = normalizeIp(s.vip);
+  return vip === undefined ? undefined : `${vip}:${s.port}/${s.protocol}`;
+}
+
+/** listenerOf, once per known (validated, never changed) service object. */
+const listeners = new WeakMap<ServiceConfig, string | undefined>();
+function knownListener(s: ServiceConfig): string | undefined {
+  if (!listeners.has(s)) listeners.set(s, listenerOf(s));
+  return listeners.get(s);
+}
+
+function portFacts(ports: readonly PortConfig[], subnets: readonly (Cidr | undefined)[],
+                   subnets6: readonly (Cidr | undefined)[], natPoolPort: ReadonlyMap<string, number>): PortFacts {
   const owners = new Map<string, string>();
   [...subnets, ...subnets6].forEach((c, i) => {
     const port = i % ports.length;
     if (c !== undefined && !owners.has(c.address)) owners.set(c.address, `ports[${port}] (${ports[port].name})`);
   });
-  const facts: PortFacts = {
+  return {
     ownerOf: (addr) => owners.get(addr),
     onLink: subnets.filter((c): c is Cidr => c !== undefined),
     onLinkIndex: (addr) => subnets.findIndex((c) => c !== undefined && inSubnet(addr, c)),
@@ -410,13 +452,20 @@ function checkServices(p: Problems, services: readonly ServiceConfig[], ports: r
     gatewayPort6: ports.findIndex((port, i) => port.gateway6 !== undefined && subnets6[i] !== undefined),
     hasNatPool6: ports.map((port) => (port.natPool?.addresses6?.length ?? 0) > 0),
   };
+}
+
+function checkServices(p: Problems, services: readonly ServiceConfig[], ports: readonly PortConfig[],
+                       subnets: readonly (Cidr | undefined)[], subnets6: readonly (Cidr | undefined)[],
+                       natPoolPort: ReadonlyMap<string, number>, known?: KnownValid): void {
+  const facts = portFacts(ports, subnets, subnets6, natPoolPort);
   firstSeen(services, (s) => s.name, (i, first, name) =>
     p.add(`services[${i}].name`, `duplicate service name "${name}" (also services[${first}])`));
-  services.forEach((svc, i) => checkService(p, svc, `services[${i}]`, facts));
-  firstSeen(services, (s) => {
-    const vip = normalizeIp(s.vip);
-    return vip === undefined ? undefined : `${vip}:${s.port}/${s.protocol}`;
-  }, (i, first, triple) =>
+  // A service in `known` passed these rules before, against the same ports: only
+  // the rules between services (above and below) can change for it.
+  services.forEach((svc, i) => {
+    if (known === undefined || !known.services.has(svc)) checkService(p, svc, `services[${i}]`, facts, known);
+  });
+  firstSeen(services, (s) => (known?.services.has(s) ? knownListener(s) : listenerOf(s)), (i, first, triple) =>
     p.add(`services[${i}]`, `${triple} is already served by services[${first}] (${services[first].name})`));
   const total = services.reduce((n, s) => n + s.backends.length, 0);
   if (total > MAX_BACKEND_IDS) {
@@ -446,8 +495,37 @@ function checkApi(p: Problems, api: ApiConfig): void {
   }
 }
 
-/** Every cross-field problem in a config that already matches the schema. */
-export function semanticProblems(cfg: SluiceConfig): ConfigProblem[] {
+/** The ports' facts of a config, once per (never changed) ports list: what backendProblems needs. */
+const factsOfPorts = new WeakMap<readonly PortConfig[], PortFacts>();
+
+/**
+ * The problems of one backend `b` of service `svc` (its own rules, not those
+ * between backends or services), `svc` being of `cfg` and valid. What passes
+ * joins `known`, as in semanticProblems. Returns the backend's key too.
+ */
+export function backendProblems(cfg: SluiceConfig, svc: ServiceConfig, b: BackendConfig, path: string,
+                                known: KnownValid): { problems: ConfigProblem[]; key: string | undefined } {
+  let facts = factsOfPorts.get(cfg.ports);
+  if (facts === undefined) {
+    // cfg is valid: its ports' problems were reported when it was checked.
+    const scratch = new Problems();
+    const subnets = checkPorts(scratch, cfg.ports);
+    const subnets6 = checkPortsIpv6((q, r) => scratch.add(q, r), cfg.ports);
+    const natPoolPort = checkNatPools(scratch, cfg.ports, subnets);
+    checkNatPools6((q, r) => scratch.add(q, r), cfg.ports, subnets6, natPoolPort);
+    facts = portFacts(cfg.ports, subnets, subnets6, natPoolPort);
+    factsOfPorts.set(cfg.ports, facts);
+  }
+  const p = new Problems();
+  const key = checkKnownBackend(p, svc, b, path, facts, backendContext(svc), known);
+  return { problems: p.list, key };
+}
+
+/**
+ * Every cross-field problem in a config that already matches the schema.
+ * What `known` holds is taken as passing its own rules (validateServices).
+ */
+export function semanticProblems(cfg: SluiceConfig, known?: KnownValid): ConfigProblem[] {
   const p = new Problems();
   checkApi(p, cfg.api);
   const lcores = checkLcores(p, cfg);
@@ -458,6 +536,6 @@ export function semanticProblems(cfg: SluiceConfig): ConfigProblem[] {
   if (cfg.workers !== undefined) checkWorkers(p, cfg.workers, lcores, cfg.ports);
   const natPoolPort = checkNatPools(p, cfg.ports, subnets);
   checkNatPools6((path, reason) => p.add(path, reason), cfg.ports, subnets6, natPoolPort);
-  checkServices(p, cfg.services, cfg.ports, subnets, subnets6, natPoolPort);
+  checkServices(p, cfg.services, cfg.ports, subnets, subnets6, natPoolPort, known);
   return p.list;
 }

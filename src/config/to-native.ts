@@ -11,7 +11,7 @@ import { parseLcores } from './lcores';
 import { nativeLimits } from './memory';
 import { natPoolAddresses, natPoolAddresses6 } from './nat-pool';
 import { GUE_DEFAULT_PORT, TUNNEL_SOURCE_NETWORK_DEFAULT, TUNNEL_SOURCE_NETWORK6_DEFAULT } from './schema';
-import type { PortConfig, ServiceConfig, SluiceConfig, TunnelConfig } from './schema';
+import type { BackendConfig, PortConfig, ServiceConfig, SluiceConfig, TunnelConfig } from './schema';
 
 export { IdAllocator, ServiceIdMap } from './ids';
 
@@ -94,9 +94,64 @@ export function toNativeStart(cfg: SluiceConfig, instanceId: string): NativeStar
   };
 }
 
+interface NativeEntry {
+  owner: ServiceIdMap;
+  serviceId: number;
+  backendIds: readonly number[];
+  healthy: readonly boolean[];
+  native: NativeService;
+}
+
 /**
- * `services` must come from validateConfig. Updates `ids` to exactly these
- * services and backends, so call it with the whole desired set every time.
+ * The last native shape of each validated service object: while the object,
+ * its ids and its backends' health stay the same, the same shape serves again,
+ * so a change converts the services it touches, not every backend of every one.
+ */
+const nativeCache = new WeakMap<ServiceConfig, NativeEntry>();
+
+function toNativeService(svc: ServiceConfig, id: number, backendIds: readonly number[], healthy: readonly boolean[]): NativeService {
+  return {
+    id,
+    name: svc.name,
+    vip: normalizeIp(svc.vip) ?? svc.vip,
+    port: svc.port,
+    protocol: svc.protocol,
+    forwarding: svc.forwarding,
+    ...(svc.forwarding === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }, svc.vip) } : {}),
+    lookupTableSize: svc.lookupTableSize,
+    backends: svc.backends.map((b, j) => {
+      const { address, mac } = nativeAddresses(b);
+      return {
+        id: backendIds[j],
+        address,
+        port: b.port,
+        weight: b.weight,
+        state: b.state,
+        healthy: healthy[j],
+        ...(mac === undefined ? {} : { mac }),
+      };
+    }),
+  };
+}
+
+/** A backend's address and MAC as the addon takes them, once per (never changed) backend object. */
+const addressCache = new WeakMap<BackendConfig, { address: string; mac?: string }>();
+function nativeAddresses(b: BackendConfig): { address: string; mac?: string } {
+  let a = addressCache.get(b);
+  if (a === undefined) {
+    a = { address: normalizeIp(b.address) ?? b.address, mac: b.mac === undefined ? undefined : normalizeMac(b.mac) };
+    addressCache.set(b, a);
+  }
+  return a;
+}
+
+const sameFlags = (a: readonly boolean[], b: readonly boolean[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * `services` must come from validateConfig (or validateServices) and not be
+ * changed afterwards. Updates `ids` to exactly these services and backends, so
+ * call it with the whole desired set every time.
  */
 export function toNativeServices(
   services: readonly ServiceConfig[],
@@ -104,26 +159,17 @@ export function toNativeServices(
   healthy: (service: string, backend: { address: string; port: number }) => boolean = () => true,
 ): NativeService[] {
   ids.sync(services);
-  return services.map((svc) => ({
-      id: ids.serviceId(svc.name)!,
-      name: svc.name,
-      vip: normalizeIp(svc.vip) ?? svc.vip,
-      port: svc.port,
-      protocol: svc.protocol,
-      forwarding: svc.forwarding,
-      ...(svc.forwarding === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }, svc.vip) } : {}),
-      lookupTableSize: svc.lookupTableSize,
-      backends: svc.backends.map((b) => {
-        const mac = b.mac === undefined ? undefined : normalizeMac(b.mac);
-        return {
-          id: ids.backendId(svc.name, b.address, b.port)!,
-          address: normalizeIp(b.address) ?? b.address,
-          port: b.port,
-          weight: b.weight,
-          state: b.state,
-          healthy: healthy(svc.name, b),
-          ...(mac === undefined ? {} : { mac }),
-        };
-      }),
-  }));
+  return services.map((svc) => {
+    const serviceId = ids.serviceId(svc.name)!;
+    const backendIds = ids.backendIds(svc);
+    const health = svc.backends.map((b) => healthy(svc.name, b));
+    const cached = nativeCache.get(svc);
+    if (cached !== undefined && cached.owner === ids && cached.serviceId === serviceId &&
+      cached.backendIds === backendIds && sameFlags(cached.healthy, health)) {
+      return cached.native;
+    }
+    const native = toNativeService(svc, serviceId, backendIds, health);
+    nativeCache.set(svc, { owner: ids, serviceId, backendIds, healthy: health, native });
+    return native;
+  });
 }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { BackendConfig, ServiceConfig } from '../config';
 import type { HealthCheckConfig } from '../config/schema';
 import { normalizeIp } from '../net/addr';
-import { backendKey } from './backend-key';
+import { cachedBackendKey } from './service-keys';
 import type { BackendHealth, HealthView } from './health-view';
 import type { ServiceStore } from './store';
 
@@ -88,6 +88,9 @@ interface Entry {
   /** the settings that, when they change, restart this backend's probing */
   fingerprint: string;
   health: BackendHealth;
+  /** the backend object and service check (JSON) the settings came from: the same again changes nothing */
+  backend?: BackendConfig;
+  serviceCheck?: string;
   timer?: NodeJS.Timeout;
   cancel?: () => void;
 }
@@ -115,6 +118,8 @@ export interface HealthCheckerOptions {
  */
 export class HealthChecker implements HealthView {
   private readonly entries = new Map<string, Entry>();
+  /** the service objects the entries follow, by name, with their entries' ids */
+  private synced = new Map<string, { svc: ServiceConfig; ids: readonly string[]; serviceCheck: string }>();
   private readonly counts = { up: 0, down: 0, probes: 0, probeFailures: 0 };
   private readonly log: Logger;
   private readonly probe: ProbeFn;
@@ -150,6 +155,7 @@ export class HealthChecker implements HealthView {
     this.store.off('change', this.sync);
     for (const e of this.entries.values()) this.halt(e);
     this.entries.clear();
+    this.synced.clear();
   }
 
   backend(service: string, backendKey: string): BackendHealth {
@@ -161,27 +167,58 @@ export class HealthChecker implements HealthView {
     return { ...this.counts };
   }
 
-  /** Follows the store: new backends get probes, removed ones stop, changed settings restart. */
+  /**
+   * Follows the store: new backends get probes, removed ones stop, changed
+   * settings restart. A service object seen last time is unchanged (the store
+   * never changes one in place), so a change costs work for the services it
+   * touches, not for every backend of every service.
+   */
   private readonly sync = (services: readonly ServiceConfig[]): void => {
-    const live = new Set<string>();
+    const next = new Map<string, { svc: ServiceConfig; ids: readonly string[]; serviceCheck: string }>();
     for (const svc of services) {
-      for (const b of svc.backends) {
-        const key = backendKey(b);
+      const prev = this.synced.get(svc.name);
+      if (prev !== undefined && prev.svc === svc) {
+        next.set(svc.name, prev);
+        continue;
+      }
+      const ids: string[] = [];
+      const serviceCheck = JSON.stringify(svc.healthCheck);
+      // A backend object at the same place as in the previous service object, under
+      // the same service check, has the same settings: nothing to look at.
+      const same = prev !== undefined && prev.serviceCheck === serviceCheck ? prev : undefined;
+      for (const [j, b] of svc.backends.entries()) {
+        if (same !== undefined && same.svc.backends[j] === b) {
+          ids.push(same.ids[j]);
+          continue;
+        }
+        const key = cachedBackendKey(b);
         const id = entryId(svc.name, key);
-        live.add(id);
+        ids.push(id);
+        const e = this.entries.get(id);
+        if (e !== undefined && e.backend === b && e.serviceCheck === serviceCheck) continue;
         const check = effectiveCheck(svc, b);
         const target = { address: normalizeIp(b.address) ?? b.address, port: check.port ?? b.port };
         const fingerprint = fingerprintOf(check, target);
-        const e = this.entries.get(id);
         if (e === undefined) this.add(svc.name, b, key, check, target, fingerprint);
         else if (e.fingerprint !== fingerprint) this.reconfigure(e, check, target, fingerprint);
+        Object.assign(this.entries.get(id)!, { backend: b, serviceCheck });
+      }
+      next.set(svc.name, { svc, ids, serviceCheck });
+    }
+    // Probes of backends no longer there stop: those of services gone or changed.
+    for (const [name, prev] of this.synced) {
+      const now = next.get(name);
+      if (now === prev || (now !== undefined && sameIds(now.ids, prev.ids))) continue;
+      const kept = new Set(now?.ids);
+      for (const id of prev.ids) {
+        if (kept.has(id)) continue;
+        const e = this.entries.get(id);
+        if (e === undefined) continue;
+        this.halt(e);
+        this.entries.delete(id);
       }
     }
-    for (const [id, e] of this.entries) {
-      if (live.has(id)) continue;
-      this.halt(e);
-      this.entries.delete(id);
-    }
+    this.synced = next;
   };
 
   private add(service: string, b: BackendConfig, key: string, check: HealthCheckConfig, target: Entry['target'],
@@ -321,3 +358,6 @@ export class HealthChecker implements HealthView {
     e.cancel = undefined;
   }
 }
+
+const sameIds = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((id, i) => id === b[i]);

@@ -164,10 +164,30 @@ export class StateFile {
     return path.join(path.dirname(this.file), `.${path.basename(this.file)}.${pid}.tmp`);
   }
 
+  /**
+   * JSON.stringify(doc, null, 2) of the document, each service's text made once
+   * per (never changed) service object: a group's write costs the services its
+   * changes touched, not a new text of every backend.
+   */
   private serialize(services: readonly ServiceConfig[]): string {
-    const doc: StateDocument = { version: STATE_VERSION, savedAt: new Date().toISOString(), services: [...services] };
-    return `${JSON.stringify(doc, null, 2)}\n`;
+    const doc: StateDocument = { version: STATE_VERSION, savedAt: new Date().toISOString(), services: [] };
+    const head = JSON.stringify(doc, null, 2);
+    if (services.length === 0) return `${head}\n`;
+    const list = services.map(serviceText).join(',\n');
+    return `${head.slice(0, head.length - '[]\n}'.length)}[\n${list}\n  ]\n}\n`;
   }
+}
+
+const serviceTexts = new WeakMap<ServiceConfig, string>();
+
+/** A service as JSON.stringify(doc, null, 2) writes it inside the document's services list. */
+function serviceText(s: ServiceConfig): string {
+  let text = serviceTexts.get(s);
+  if (text === undefined) {
+    text = JSON.stringify(s, null, 2).replace(/^/gm, '    ');
+    serviceTexts.set(s, text);
+  }
+  return text;
 }
 
 function isRunning(pid: number): boolean {

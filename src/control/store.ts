@@ -1,48 +1,74 @@
 // The desired state: services with their backends, weights and admin states,
 // plus the health verdicts that decide which backends take traffic. Every change
-// is validated whole and applied to the data plane in one step; changes are then
-// written to the state file in groups, and a change is acknowledged only once
-// its group is on disk (persisted()). If validation or the data plane refuses,
-// nothing changes; if a group's write fails, its changes are rolled back.
+// is validated whole when it is made; the data plane takes the changes of one
+// turn of the event loop in one step, and the state file takes them in groups.
+// A change is acknowledged only once it runs and its group is on disk
+// (persisted()). If validation or the data plane refuses, nothing of it stays;
+// if a group's write fails, its changes are rolled back.
 import { EventEmitter } from 'node:events';
-import { validateConfig, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
+import { knownValid, validateBackendChange, validateConfig, validateServices, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
 import type { Dataplane } from '../dataplane';
 import { SluiceError, type ConfigProblem } from '../errors';
 import { normalizeIp } from '../net/addr';
 import { backendKey } from './backend-key';
+import { cachedBackendKey, sameKeysAs, serviceKeys } from './service-keys';
 import type { StateFile } from './state-file';
 
 export type BackendPatch = Partial<Pick<BackendConfig, 'weight' | 'state' | 'mac' | 'healthCheck'>>;
 
 export interface StoreEvents {
+  /** the services the data plane now runs: once per turn that changed them, and after a roll-back */
   change: [services: readonly ServiceConfig[]];
 }
 
 /**
  * Changes are serialised by construction: each one reads the current services,
- * checks and applies in one synchronous call, so concurrent requests run one
- * after another and a conflict is seen as a 409, never lost. Keep it so: an
- * await between the check and the commit would let two changes interleave.
+ * is checked and becomes the desired state in one synchronous call, so
+ * concurrent requests run one after another and a conflict is seen as a 409,
+ * never lost. Keep it so: an await between the check and the commit would let
+ * two changes interleave.
  *
- * Only the state file write is asynchronous, and grouped: while one write is in
+ * The data plane is given the desired state once per turn of the event loop
+ * (setImmediate), whatever number of changes that turn made, or, while a state
+ * file write is in flight, once for all the changes the next group writes:
+ * with thousands of backends a snapshot costs milliseconds, and 50 clients
+ * changing at once would otherwise queue behind 50 of them. Should the data
+ * plane refuse the whole, the changes are tried one at a time in order, from what runs: those
+ * before the first it refuses stay, that one is refused with the data plane's
+ * error, and those after it (checked against it) are refused as conflicts.
+ *
+ * The state file write is asynchronous and grouped: while one write is in
  * flight, every change committed meanwhile joins the next group, written once
- * (one write, fsync, rename) when the one in flight ends. A caller acknowledges
- * a change only after `await persisted()`, called right after the change.
+ * (one write, fsync, rename) when the one in flight ends, and only what runs
+ * is written. A caller acknowledges a change only after `await persisted()`,
+ * called right after the change.
  *
  * A failed group write rolls back rather than retrying: the services return to
  * the last state on disk, the data plane with them, and every change not yet
- * on disk (the failed group's, and the group queued behind it, which was checked
- * against the failed one) is refused with SLUICE_STATE_WRITE. Keeping them and
- * retrying would answer "error" for a change that is in force and may reach
- * the disk later; rolling back keeps "acknowledged" meaning "on disk" and
- * "refused" meaning "not in force", as when every change was written alone.
+ * on disk (the failed group's, and those made since, which were checked
+ * against it) is refused with SLUICE_STATE_WRITE. Keeping them and retrying
+ * would answer "error" for a change that is in force and may reach the disk
+ * later; rolling back keeps "acknowledged" meaning "on disk" and "refused"
+ * meaning "not in force", as when every change was written alone.
  */
 export class ServiceStore extends EventEmitter<StoreEvents> {
   private services: ServiceConfig[] = [];
-  /** "service/backendKey" of backends health checks hold down */
-  private readonly down = new Set<string>();
-  /** "service/backendKey" of every configured backend, built once per change so a verdict is one lookup */
-  private live = new Set<string>();
+  /** each service's index in `services`, by name, built once per change */
+  private positions = new Map<string, number>();
+  /**
+   * Service objects validated against this config and unchanged since: a change
+   * checks only what it adds or alters (validateServices), and everything keyed
+   * per backend (service-keys.ts) is computed once per object.
+   */
+  private readonly valid = knownValid();
+  /** backendKeys health checks hold down, by service name */
+  private readonly down = new Map<string, Set<string>>();
+  /** the services the data plane runs */
+  private applied: ServiceConfig[] = [];
+  /** changes made since the data plane was last given the desired state */
+  private unapplied: Change[] = [];
+  /** the latest change's acknowledgement: persisted() */
+  private latest: Promise<void> = Promise.resolve();
   /** the services the state file holds: what a failed group write rolls back to */
   private durable: ServiceConfig[] = [];
   /** the group being written, if any */
@@ -62,50 +88,55 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   initialServices(): ServiceConfig[] {
     this.stateFile?.removeOrphanedTemps();
     const saved = this.stateFile?.read();
-    this.services = saved === undefined ? this.config.services : this.validateSaved(saved);
-    this.live = liveIds(this.services);
+    this.setServices(saved === undefined ? this.config.services : this.validateSaved(saved));
+    for (const s of this.services) this.valid.services.add(s);
     this.durable = this.services;
+    this.applied = this.services;
     return this.services;
   }
 
   /** Marks the store as matching what the data plane runs (after Dataplane.start). */
   started(services: ServiceConfig[]): void {
-    this.services = services;
-    this.live = liveIds(services);
+    this.setServices(services);
+    for (const s of services) this.valid.services.add(s);
     this.durable = services;
+    this.applied = services;
   }
 
   /**
-   * Resolves once every change committed so far is in the state file; rejects
-   * with SLUICE_STATE_WRITE when the group holding the latest one failed (it
-   * was rolled back). Call it right after a change, before acknowledging it.
+   * Resolves once the latest change runs in the data plane and is in the state
+   * file; rejects with the data plane's error when it refused it, and with
+   * SLUICE_STATE_WRITE when its group's write failed (it was rolled back).
+   * Call it right after a change, before acknowledging it.
    */
   persisted(): Promise<void> {
-    return this.queued?.done ?? this.writing?.done ?? Promise.resolve();
+    return this.latest;
   }
 
-  isHealthy = (service: string, backend: { address: string; port: number }): boolean =>
-    !this.down.has(`${service}/${backendKey(backend)}`);
+  isHealthy = (service: string, backend: { address: string; port: number }): boolean => {
+    const down = this.down.get(service);
+    return down === undefined || !down.has(cachedBackendKey(backend));
+  };
 
   list(): readonly ServiceConfig[] {
     return this.services;
   }
 
   get(name: string): ServiceConfig {
-    const s = this.services.find((x) => x.name === name);
-    if (s === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `no service named "${name}"`);
-    return s;
+    return this.services[this.index(name)];
   }
 
+  /** `key` normalized, as backendKey gives it. */
   backend(service: string, key: string): BackendConfig {
-    const b = this.get(service).backends.find((x) => backendKey(x) === key);
-    if (b === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
-    return b;
+    const s = this.get(service);
+    const j = serviceKeys(s).index.get(key);
+    if (j === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
+    return s.backends[j];
   }
 
   createService(spec: unknown): ServiceConfig {
     const name = (spec as { name?: unknown })?.name;
-    if (typeof name === 'string' && this.services.some((s) => s.name === name)) {
+    if (typeof name === 'string' && this.positions.has(name)) {
       throw new SluiceError('SLUICE_CONFLICT', `a service named "${name}" already exists`);
     }
     this.checkListenerFree(spec, undefined);
@@ -135,7 +166,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     const i = this.index(service);
     const s = this.services[i];
     const b = spec as BackendConfig;
-    if (typeof b?.address === 'string' && s.backends.some((x) => sameBackend(x, b))) {
+    if (typeof b?.address === 'string' && typeof b.port === 'number' && serviceKeys(s).index.has(backendKey(b))) {
       throw new SluiceError('SLUICE_CONFLICT', `service "${service}" already has backend ${backendKey(b)}`);
     }
     const next = [...this.services];
@@ -147,23 +178,24 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   updateBackend(service: string, key: string, patch: BackendPatch): BackendConfig {
     const i = this.index(service);
     const s = this.services[i];
-    const j = s.backends.findIndex((x) => backendKey(x) === key);
-    if (j < 0) throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
-    const backends = [...s.backends];
-    backends[j] = { ...backends[j], ...patch };
-    const next = [...this.services];
-    next[i] = { ...s, backends };
-    return this.commit(next)[i].backends[j];
+    const j = serviceKeys(s).index.get(key);
+    if (j === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
+    const next = this.accept(this.services,
+      () => validateBackendChange(this.config, this.services, i, j, { ...s.backends[j], ...patch }, this.valid));
+    // The same addresses and ports at the same places: the same keys.
+    if (next[i].backends[j].address === s.backends[j].address && next[i].backends[j].port === s.backends[j].port) {
+      sameKeysAs(next[i], s);
+    }
+    return next[i].backends[j];
   }
 
   deleteBackend(service: string, key: string): void {
     const i = this.index(service);
     const s = this.services[i];
-    if (!s.backends.some((x) => backendKey(x) === key)) {
-      throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
-    }
+    const j = serviceKeys(s).index.get(key);
+    if (j === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
     const next = [...this.services];
-    next[i] = { ...s, backends: s.backends.filter((x) => backendKey(x) !== key) };
+    next[i] = { ...s, backends: s.backends.filter((_, k) => k !== j) };
     this.commit(next);
   }
 
@@ -171,16 +203,23 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   setHealth(service: string, key: string, healthy: boolean): void {
     // A verdict for a backend that is gone would otherwise mark a later backend
     // with the same address down before it was ever probed.
-    const id = `${service}/${key}`;
-    if (!this.live.has(id)) return;
-    if (healthy === !this.down.has(id)) return;
-    if (healthy) this.down.delete(id);
-    else this.down.add(id);
+    const i = this.positions.get(service);
+    if (i === undefined || !serviceKeys(this.services[i]).index.has(key)) return;
+    const mark = (down: boolean) => {
+      const keys = this.down.get(service) ?? new Set<string>();
+      if (down) keys.add(key);
+      else keys.delete(key);
+      if (keys.size === 0) this.down.delete(service);
+      else this.down.set(service, keys);
+    };
+    if (healthy === this.isHealthy(service, this.services[i].backends[serviceKeys(this.services[i]).index.get(key)!])) return;
+    // Changes waiting for this turn's apply go first, settled as they would be.
+    this.applyUnapplied();
+    mark(!healthy);
     try {
       this.dataplane.applyServices(this.services, this.isHealthy);
     } catch (err) {
-      if (healthy) this.down.add(id);
-      else this.down.delete(id);
+      mark(healthy);
       throw err;
     }
   }
@@ -191,16 +230,16 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     if (typeof s?.vip !== 'string' || typeof s.port !== 'number') return;
     const vip = normalizeIp(s.vip) ?? s.vip;
     const protocol = s.protocol ?? 'tcp';
-    const other = this.services.find((x) => x.name !== except && (normalizeIp(x.vip) ?? x.vip) === vip &&
-      x.port === s.port && x.protocol === protocol);
+    const other = this.services.find((x) => x.port === s.port && x.protocol === protocol && x.name !== except &&
+      serviceKeys(x).vip === vip);
     if (other !== undefined) {
       throw new SluiceError('SLUICE_CONFLICT', `${vip}:${s.port}/${String(protocol)} is already served by service "${other.name}"`);
     }
   }
 
   private index(name: string): number {
-    const i = this.services.findIndex((s) => s.name === name);
-    if (i < 0) throw new SluiceError('SLUICE_NOT_FOUND', `no service named "${name}"`);
+    const i = this.positions.get(name);
+    if (i === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `no service named "${name}"`);
     return i;
   }
 
@@ -228,36 +267,113 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   }
 
   private commit(draft: unknown[]): ServiceConfig[] {
-    const next = this.validate(draft);
-    this.dataplane.applyServices(next, this.isHealthy);
+    return this.accept(draft, () => validateServices(this.config, draft, this.valid));
+  }
+
+  /** Makes what `check` returns for `draft` the desired state, for the data plane to take at the end of the turn. */
+  private accept(draft: readonly unknown[], check: () => ServiceConfig[]): ServiceConfig[] {
+    let next: ServiceConfig[];
+    try {
+      next = check();
+    } catch (err) {
+      throw renameServicePaths(err, draft);
+    }
     this.adopt(next);
-    if (this.stateFile !== undefined) this.schedulePersist();
+    const change = deferred();
+    if (this.unapplied.length === 0) setImmediate(() => this.flush());
+    this.unapplied.push({ services: next, ...change });
+    if (this.stateFile === undefined) {
+      this.latest = change.done;
+    } else {
+      const group = this.schedulePersist();
+      const acknowledged = Promise.all([change.done, group.done]).then(() => undefined);
+      acknowledged.catch(() => undefined);
+      this.latest = acknowledged;
+    }
     return next;
+  }
+
+  /**
+   * The end of a turn that made changes: the data plane takes them, then the
+   * state file. While a write is in flight they wait for it to end and go with
+   * the next group (writeNext): its changes are acknowledged only then anyway,
+   * and one snapshot for the group costs less than one for each turn.
+   */
+  private flush(): void {
+    if (this.writing !== undefined) return;
+    this.applyUnapplied();
+    this.writeNext();
+  }
+
+  /** Gives the data plane the changes made since it was last given any (see the class comment). */
+  private applyUnapplied(): void {
+    const changes = this.unapplied;
+    if (changes.length === 0) return;
+    this.unapplied = [];
+    try {
+      this.dataplane.applyServices(this.services, this.isHealthy);
+      this.applied = this.services;
+      for (const c of changes) c.resolve();
+      this.emit('change', this.applied);
+      return;
+    } catch {
+      // One at a time below, so that only the change the data plane refuses is.
+    }
+    let k = 0;
+    for (; k < changes.length; k++) {
+      try {
+        this.dataplane.applyServices(changes[k].services, this.isHealthy);
+      } catch (err) {
+        changes[k].reject(err);
+        break;
+      }
+      this.applied = changes[k].services;
+      changes[k].resolve();
+    }
+    for (const c of changes.slice(k + 1)) {
+      c.reject(new SluiceError('SLUICE_CONFLICT',
+        'not applied: it was checked against an earlier change that the data plane refused; send it again'));
+    }
+    if (this.applied !== this.services) this.adopt(this.applied);
+    this.emit('change', this.applied);
   }
 
   /** Makes `services` the current desired state (already running in the data plane). */
   private adopt(services: ServiceConfig[]): void {
-    this.services = services;
-    this.live = liveIds(services);
+    this.setServices(services);
     // Health marks of backends that no longer exist must not linger.
-    for (const id of this.down) if (!this.live.has(id)) this.down.delete(id);
-    this.emit('change', services);
+    for (const [service, keys] of this.down) {
+      const i = this.positions.get(service);
+      const index = i === undefined ? undefined : serviceKeys(this.services[i]).index;
+      for (const key of keys) if (index === undefined || !index.has(key)) keys.delete(key);
+      if (keys.size === 0) this.down.delete(service);
+    }
   }
 
-  private schedulePersist(): void {
-    if (this.queued === undefined) {
-      this.queued = newGroup();
-      // Changes committed in the same turn of the event loop join this group too.
-      if (this.writing === undefined) setImmediate(() => this.writeNext());
-    }
+  private setServices(services: ServiceConfig[]): void {
+    const before = this.services;
+    this.services = services;
+    // A change of one service keeps every name where it was: the index stands.
+    const samePlaces = services.length === before.length && services.every((s, i) => s.name === before[i].name);
+    if (!samePlaces) this.positions = new Map(services.map((s, i) => [s.name, i]));
+  }
+
+  /** The group the latest change joins: written once the write in flight, if any, ends. */
+  private schedulePersist(): Group {
+    // Changes committed in the same turn of the event loop join it too; the
+    // turn's flush starts its write when none is in flight.
+    this.queued ??= deferred();
+    return this.queued;
   }
 
   private writeNext(): void {
     const group = this.queued;
     if (group === undefined || this.writing !== undefined) return;
+    // Only what runs is written: the group's changes are applied (or refused) first.
+    this.applyUnapplied();
     this.queued = undefined;
     this.writing = group;
-    const services = this.services;
+    const services = this.applied;
     this.stateFile!.writeAsync(services).then(() => {
       this.durable = services;
       this.writing = undefined;
@@ -267,10 +383,14 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       this.writing = undefined;
       const behind = this.queued;
       this.queued = undefined;
+      const unapplied = this.unapplied;
+      this.unapplied = [];
       this.rollBack();
       group.reject(err);
-      behind?.reject(new SluiceError('SLUICE_STATE_WRITE',
-        `not saved: an earlier change it was checked against could not be written (${(err as Error).message})`));
+      const notSaved = new SluiceError('SLUICE_STATE_WRITE',
+        `not saved: an earlier change it was checked against could not be written (${(err as Error).message})`);
+      behind?.reject(notSaved);
+      for (const c of unapplied) c.reject(notSaved);
     });
   }
 
@@ -278,11 +398,13 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   private rollBack(): void {
     try {
       this.dataplane.applyServices(this.durable, this.isHealthy);
+      this.applied = this.durable;
     } catch {
       // The data plane refused a state it ran before (it stopped): the store still
       // says what is on disk, which is what a restart brings back.
     }
     this.adopt(this.durable);
+    this.emit('change', this.durable);
   }
 }
 
@@ -292,28 +414,25 @@ interface Group {
   reject: (err: unknown) => void;
 }
 
-function newGroup(): Group {
+/** A change waiting for the data plane: the services it made. */
+interface Change extends Group {
+  services: ServiceConfig[];
+}
+
+function deferred(): Group {
   let resolve!: () => void;
   let reject!: (err: unknown) => void;
   const done = new Promise<void>((res, rej) => {
     resolve = res;
     reject = rej;
   });
-  // A group nobody awaits (a change made outside the API) must not crash the process.
+  // One nobody awaits (a change made outside the API) must not crash the process.
   done.catch(() => undefined);
   return { done, resolve, reject };
 }
 
-function liveIds(services: readonly ServiceConfig[]): Set<string> {
-  return new Set(services.flatMap((s) => s.backends.map((b) => `${s.name}/${backendKey(b)}`)));
-}
-
-function sameBackend(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
-  return a.port === b.port && (normalizeIp(a.address) ?? a.address) === (normalizeIp(b.address) ?? b.address);
-}
-
 /** "services[2].backends[0].port" reads better as "services.web.backends[0].port" to an API user. */
-function renameServicePaths(err: unknown, services: unknown[]): unknown {
+function renameServicePaths(err: unknown, services: readonly unknown[]): unknown {
   if (!(err instanceof SluiceError) || !Array.isArray(err.details)) return err;
   const rename = (p: string) =>
     p.replace(/^services\[(\d+)\]/, (whole, i: string) => {

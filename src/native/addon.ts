@@ -121,12 +121,22 @@ export interface SluiceAddon {
   /** Stops the lcores, drains tx, closes ports, cleans up the EAL. Idempotent. */
   stop(): void;
   /** Replaces the whole service set atomically; throws and changes nothing when invalid. */
-  setServices(services: NativeService[]): { generation: number; tablesBuilt: number };
+  /**
+   * Every service that is to run; an entry that is a number is the service of
+   * that id exactly as it runs now (so a change sends only what it touches).
+   */
+  setServices(services: (NativeService | number)[]): { generation: number; tablesBuilt: number };
   /** Control housekeeping: neighbor learning, ARP requests, RCU reclamation. */
   poll(): void;
   stats(): DataplaneStats;
   /** stats().lcores alone, without building every service's and backend's counters. */
   lcores(): LcoreStats[];
+  /**
+   * One service of stats().services, undefined when there is none of that name;
+   * with `address` (as the addon writes it) and `port`, only that backend's
+   * counters in `backends`.
+   */
+  serviceStats(name: string, address?: string, port?: number): ServiceStats | undefined;
   /** What the data plane allocated, by kind (GET /api/v1/node). */
   memory(): DataplaneMemory;
   ports(): PortInfo[];

@@ -57,7 +57,10 @@ type StatsValue<G extends LcoreGroup> = Extract<LcoreValue, { group: G; api: 'st
  */
 export function countsOf<K extends string, T extends Record<K, number>>(from: T | undefined,
   entries: readonly { readonly name: K }[]): Record<K, number> {
-  return Object.fromEntries(entries.map((e) => [e.name, from === undefined ? 0 : from[e.name]])) as Record<K, number>;
+  // A loop, not Object.fromEntries: views call this once per backend, thousands of times a request.
+  const out = {} as Record<K, number>;
+  for (const e of entries) out[e.name] = from === undefined ? 0 : from[e.name];
+  return out;
 }
 
 /** The Prometheus type of a kind; gauge_i64 is a gauge too. */

@@ -428,7 +428,9 @@ describe('none and overrides', () => {
         store.updateBackend('mixed', key(b), { healthCheck: { type: 'tcp' } });
         await waitFor(() => h.backend('mixed', key(b)).status === 'down', 'b down once checked');
         store.updateBackend('mixed', key(c), { healthCheck: { type: 'none' } });
-        assert.equal(h.backend('mixed', key(c)).status, 'unchecked', 'checks off: unchecked at once');
+        // The checker follows what runs: the change is in force once acknowledged.
+        await store.persisted();
+        assert.equal(h.backend('mixed', key(c)).status, 'unchecked', 'checks off: unchecked once in force');
         assert.ok(store.isHealthy('mixed', { address: c, port: PORT }), 'and it takes traffic again');
         const now = countByMac(await send(newFlows(vip, 900), 'S'));
         assert.equal(now.get(macOf(b)) ?? 0, 0);
@@ -484,6 +486,7 @@ describe('following the store', () => {
         await waitFor(() => h.backend('grow', key(c)).status === 'down', 'added c (no server) down');
 
         store.deleteBackend('grow', key(c));
+        await store.persisted();
         assert.deepEqual(h.backend('grow', key(c)), { status: 'unchecked', streak: 0, transitions: 0 }, 'forgotten');
         store.deleteBackend('grow', key(b));
         // A probe whose SYN left before the removal may still reach the server's

@@ -1,10 +1,10 @@
 // A stand-in for the native addon, for tests of the control plane alone (the
 // store, the views, the REST API at scale) that need neither the EAL nor a
 // port: setServices keeps the set it is given and hands out generations, stats
-// reports every service and backend with its counters at 0. `failNext` makes
+// and serviceStats report services and backends with their counters at 0. `failNext` makes
 // the next setServices throw as the addon would.
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../../src/native/counters';
-import type { DataplaneStats, SluiceAddon } from '../../src/native/addon';
+import type { DataplaneStats, ServiceStats, SluiceAddon } from '../../src/native/addon';
 import type { NativeService } from '../../src/native/types';
 
 export interface FakeAddon extends SluiceAddon {
@@ -13,11 +13,25 @@ export interface FakeAddon extends SluiceAddon {
   setServicesCalls: number;
   generation: number;
   failNext?: Error;
+  /** refuses every set for which it gives an error, as the addon refuses a set it cannot run */
+  refuse?: (services: readonly NativeService[]) => Error | undefined;
+  /** what the last setServices was handed: numbers for services sent by id */
+  sent: (NativeService | number)[];
+}
+
+function statsOf(s: NativeService): ServiceStats {
+  return {
+    id: s.id,
+    name: s.name,
+    ...countsOf(undefined, SERVICE_COUNTERS),
+    backends: s.backends.map((b) => ({ id: b.id, address: b.address, port: b.port, ...countsOf(undefined, BACKEND_COUNTERS) })),
+  };
 }
 
 export function fakeAddon(): FakeAddon {
   const fake: Partial<FakeAddon> = {
     applied: [],
+    sent: [],
     setServicesCalls: 0,
     generation: 0,
     start(_config, services = []) {
@@ -32,8 +46,26 @@ export function fakeAddon(): FakeAddon {
         fake.failNext = undefined;
         throw err;
       }
-      fake.applied = services;
+      fake.sent = services;
+      // A number is the running service of that id, as the addon takes it.
+      const running = new Map(fake.applied!.map((s) => [s.id, s]));
+      const next = services.map((s) => {
+        if (typeof s !== 'number') return s;
+        const kept = running.get(s);
+        if (kept === undefined) throw Object.assign(new Error(`services: ${s} is an id of no running service`), { code: 'SLUICE_INVALID_ARGUMENT' });
+        return kept;
+      });
+      const refused = fake.refuse?.(next);
+      if (refused !== undefined) throw refused;
+      fake.applied = next;
       return { generation: ++fake.generation!, tablesBuilt: 0 };
+    },
+    serviceStats(name, address, port) {
+      const s = fake.applied!.find((x) => x.name === name);
+      if (s === undefined) return undefined;
+      const stats = statsOf(s);
+      return address === undefined ? stats
+        : { ...stats, backends: stats.backends.filter((b) => b.address === address && b.port === port) };
     },
     stats(): DataplaneStats {
       return {
@@ -42,12 +74,7 @@ export function fakeAddon(): FakeAddon {
         mempools: [],
         generation: fake.generation!,
         retiredSnapshots: 0,
-        services: fake.applied!.map((s) => ({
-          id: s.id,
-          name: s.name,
-          ...countsOf(undefined, SERVICE_COUNTERS),
-          backends: s.backends.map((b) => ({ id: b.id, address: b.address, port: b.port, ...countsOf(undefined, BACKEND_COUNTERS) })),
-        })),
+        services: fake.applied!.map(statsOf),
       };
     },
     lcores: () => [],

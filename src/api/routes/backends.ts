@@ -4,10 +4,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { backendKey, parseBackendKey } from '../../control/backend-key';
 import type { ApiContext } from '../context';
-import { liveStats } from '../context';
+import { liveBackendStats, liveServiceStats } from '../context';
 import { ALWAYS, BackendParams, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { BackendList, BackendView, CreateBackendBody, PatchBackendBody } from '../schemas/services';
-import { backendStatsIndex, backendView, backendViews, serviceStats } from '../views';
+import { backendStatsFor, backendView, backendViews } from '../views';
 
 const tags = ['backends'];
 
@@ -16,7 +16,7 @@ const normalizedKey = (raw: string): string => backendKey(parseBackendKey(raw));
 
 export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
   const view = (service: string, b: Parameters<typeof backendView>[1]) =>
-    backendView(service, b, health, backendStatsIndex(serviceStats(liveStats(dataplane), service)));
+    backendView(service, b, health, backendStatsFor(liveBackendStats(dataplane, service, b), b));
 
   app.get('/services/:name/backends', {
     schema: {
@@ -27,7 +27,7 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     },
   }, async (req) => {
     const { name } = req.params;
-    const live = serviceStats(liveStats(dataplane), name);
+    const live = liveServiceStats(dataplane, name);
     return backendViews(name, store.get(name).backends, health, live);
   });
 

@@ -3,7 +3,7 @@
 // and is answered once the store has it in the state file (persisted()).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiContext } from '../context';
-import { liveStats } from '../context';
+import { liveServiceStats, liveStats } from '../context';
 import { ALWAYS, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { CreateServiceBody, ReplaceServiceBody, ServiceList, ServiceView } from '../schemas/services';
 import { serviceView, serviceViews } from '../views';
@@ -33,7 +33,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     const s = store.createService(req.body);
     await store.persisted();
     reply.code(201).header('location', `${app.prefix}/services/${encodeURIComponent(s.name)}`);
-    return serviceView(s, health, liveStats(dataplane));
+    return serviceView(s, health, liveServiceStats(dataplane, s.name));
   });
 
   app.get('/services/:name', {
@@ -43,7 +43,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       params: ServiceParams,
       response: { 200: ServiceView, ...errorResponses(404, ...ALWAYS) },
     },
-  }, async (req) => serviceView(store.get(req.params.name), health, liveStats(dataplane)));
+  }, async (req) => serviceView(store.get(req.params.name), health, liveServiceStats(dataplane, req.params.name)));
 
   app.put('/services/:name', {
     schema: {
@@ -56,7 +56,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
   }, async (req) => {
     const s = store.replaceService(req.params.name, req.body);
     await store.persisted();
-    return serviceView(s, health, liveStats(dataplane));
+    return serviceView(s, health, liveServiceStats(dataplane, s.name));
   });
 
   app.delete('/services/:name', {

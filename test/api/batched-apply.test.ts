@@ -1,0 +1,102 @@
+// The data plane takes the changes of one turn of the event loop in one step,
+// sent as only the services they touch (the others by id); when it refuses
+// that step, the changes are tried one at a time so only the one it refuses
+// (and those checked against it) are refused. Health verdicts go after the
+// changes waiting. The data plane is a stand-in (test/helpers/fake-addon.ts)
+// that counts its calls and refuses what it is told to.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateConfig, type ServiceConfig } from '../../src/config';
+import { ServiceStore } from '../../src/control/store';
+import { Dataplane } from '../../src/dataplane';
+import { isSluiceError } from '../../src/errors';
+import { fakeAddon } from '../helpers/fake-addon';
+
+const cfg = validateConfig({
+  eal: { lcores: '0@0,1@1', hugepages: false },
+  ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24' }],
+  services: ['web', 'api', 'dns'].map((name, i) => ({
+    name, vip: `10.99.0.${100 + i}`, port: 80,
+    backends: [{ address: `10.99.0.${10 + 2 * i}`, port: 80 }, { address: `10.99.0.${11 + 2 * i}`, port: 80 }],
+  })),
+});
+
+function setUp() {
+  const native = fakeAddon();
+  const dataplane = new Dataplane(native);
+  dataplane.start(cfg);
+  const store = new ServiceStore(cfg, dataplane);
+  store.started(cfg.services);
+  const changes: (readonly ServiceConfig[])[] = [];
+  store.on('change', (s) => changes.push(s));
+  return { native, store, changes };
+}
+
+/** The outcome of a change's acknowledgement: 'ok' or its error's code. */
+const settled = (p: Promise<void>) => p.then(() => 'ok', (err: unknown) => (err as { code?: string }).code);
+
+test('ten changes in one turn: one step for the data plane, each acknowledged', async () => {
+  const { native, store, changes } = setUp();
+  const calls = native.setServicesCalls;
+  const acks: Promise<void>[] = [];
+  for (let w = 1; w <= 10; w++) {
+    store.updateBackend('web', '10.99.0.10:80', { weight: w });
+    acks.push(store.persisted());
+  }
+  assert.equal(native.setServicesCalls, calls, 'nothing reaches the data plane before the turn ends');
+  assert.deepEqual(await Promise.all(acks.map(settled)), Array(10).fill('ok'));
+  assert.equal(native.setServicesCalls, calls + 1);
+  assert.equal(native.applied.find((s) => s.name === 'web')!.backends[0].weight, 10);
+  assert.equal(changes.length, 1, "the health checker hears of the turn's changes once");
+});
+
+test('a change sends the services it touches; the others go by id', async () => {
+  const { native, store } = setUp();
+  store.updateBackend('api', '10.99.0.12:80', { state: 'drain' });
+  await store.persisted();
+  const sent = native.sent.map((s) => (typeof s === 'number' ? 'id' : s.name));
+  assert.deepEqual(sent, ['id', 'api', 'id']);
+  assert.equal(native.applied.length, 3);
+  assert.equal(native.applied[1].backends[0].state, 'drain');
+});
+
+test('a refused step: the changes before the refused one stay, it is refused, those after it conflict', async () => {
+  const { native, store, changes } = setUp();
+  native.refuse = (services) => (services.some((s) => s.backends.some((b) => b.weight === 13))
+    ? Object.assign(new Error('weight 13 cannot run (test)'), { code: 'SLUICE_LIMIT_EXCEEDED' }) : undefined);
+  store.updateBackend('web', '10.99.0.10:80', { weight: 5 });
+  const first = settled(store.persisted());
+  store.updateBackend('api', '10.99.0.12:80', { weight: 13 });
+  const refused = settled(store.persisted());
+  store.updateBackend('dns', '10.99.0.14:80', { weight: 7 });
+  const after = settled(store.persisted());
+  assert.deepEqual([await first, await refused, await after], ['ok', 'SLUICE_LIMIT_EXCEEDED', 'SLUICE_CONFLICT']);
+  const weights = (services: readonly { backends: readonly { weight: number }[] }[]) => services.map((s) => s.backends[0].weight);
+  assert.deepEqual(weights(store.list()), [5, 100, 100], 'the store keeps only what runs');
+  assert.deepEqual(weights(native.applied), [5, 100, 100]);
+  assert.deepEqual(weights(changes.at(-1)!), [5, 100, 100]);
+  // Nothing is left half-done: the next change goes through.
+  store.updateBackend('dns', '10.99.0.14:80', { weight: 7 });
+  assert.equal(await settled(store.persisted()), 'ok');
+  assert.deepEqual(weights(native.applied), [5, 100, 7]);
+});
+
+test('a health verdict applies the changes waiting first, then itself', async () => {
+  const { native, store } = setUp();
+  store.updateBackend('web', '10.99.0.10:80', { weight: 9 });
+  const ack = settled(store.persisted());
+  store.setHealth('web', '10.99.0.11:80', false);
+  const web = native.applied.find((s) => s.name === 'web')!;
+  assert.equal(web.backends[0].weight, 9, 'the waiting change is in force');
+  assert.equal(web.backends[1].healthy, false);
+  assert.equal(await ack, 'ok');
+});
+
+test('an invalid change is refused at once and never reaches the data plane', async () => {
+  const { native, store } = setUp();
+  const calls = native.setServicesCalls;
+  assert.throws(() => store.updateBackend('web', '10.99.0.10:80', { weight: -1 }),
+    (err: unknown) => isSluiceError(err, 'SLUICE_CONFIG_INVALID') && /services\.web\.backends\[0\]\.weight/.test(err.message));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(native.setServicesCalls, calls);
+});
