@@ -2,20 +2,33 @@
 # Idempotent set-up, run before `npm start` and `npm test`: Debian packages,
 # 2 MiB hugepages and hugetlbfs, npm ci, the addon, the TypeScript and the native
 # unit tests. Each step runs only when something it produces is missing or stale.
+#   bash scripts/setup.sh [--quiet] [--run-only]
+#   --run-only            what running needs (`npm start`): no test or benchmark
+#                         tools (compilers for fuzzers, scapy, tshark, valgrind,
+#                         testpmd) and no native unit tests
 #   SLUICE_HUGEPAGES_MB   hugepage memory to reserve (default 1024)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quiet=0
-[ "${1:-}" = "--quiet" ] && quiet=1
+run_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) quiet=1 ;;
+    --run-only) run_only=1 ;;
+    *) echo "setup: unknown option $arg (usage: setup.sh [--quiet] [--run-only])" >&2; exit 2 ;;
+  esac
+done
 say() { [ "$quiet" = 1 ] || echo "setup: $*"; }
 note() { echo "setup: $*" >&2; }
 
-packages=(
-  libdpdk-dev dpdk dpdk-dev pkg-config build-essential python3 libpcap-dev doctest-dev
-  iproute2 ethtool tshark tcpdump python3-scapy
-  clang libclang-rt-14-dev llvm valgrind
-)
+# To build and run: DPDK's headers and libraries (libdpdk.pc requires libpcap),
+# node-gyp's toolchain, the test bed's ip and ethtool, dpdk-devbind.py.
+packages=(libdpdk-dev dpdk pkg-config build-essential python3 libpcap-dev iproute2 ethtool)
+# To test and benchmark: doctest (native unit tests), packet tools for golden
+# and af_packet tests, clang for fuzzers and sanitizers, valgrind for
+# instruction counts, dpdk-dev for testpmd.
+[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy clang libclang-rt-14-dev llvm valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -84,7 +97,7 @@ if stale dist/.built src tools test tsconfig.json native/common/lcore_counters.h
   npx --no-install tsc -p tsconfig.json
   touch dist/.built
 fi
-if stale native/test/build/sluice-native-tests native scripts/build-native-tests.sh; then
+if [ "$run_only" = 0 ] && stale native/test/build/sluice-native-tests native scripts/build-native-tests.sh; then
   say "building the native unit tests"
   bash scripts/build-native-tests.sh >/dev/null
 fi

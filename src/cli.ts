@@ -4,12 +4,18 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './cli/api-client';
 import * as commands from './cli/commands';
+import { checkFile, printCheck } from './cli/check';
 import { runDaemon } from './cli/run';
 import { backendKey, parseBackendKey } from './control/backend-key';
 
 const USAGE = `usage: sluice <command> [options]
 
-  run --config FILE                       run the balancer (data plane, health checks, REST API)
+  run --config FILE [--check]             run the balancer (data plane, health checks, REST API);
+                                          --check: check as \`check\` does and exit, starting nothing
+  check --config FILE                     every problem of a config file and of the state file run would
+                                          restore; exit 0 valid, 1 not
+  reload                                  re-read the daemon's config file, apply its services (as SIGHUP)
+  config export                           the running configuration as a YAML config file, on stdout
   status                                  readiness, ports and services
   services ls
   services show NAME
@@ -47,7 +53,7 @@ async function run(argv: string[]): Promise<void> {
       'lookup-table-size': { type: 'string' }, 'maglev-size': { type: 'string' },
       health: { type: 'string' }, weight: { type: 'string' }, mac: { type: 'string' },
       drain: { type: 'boolean' }, disable: { type: 'boolean' }, enable: { type: 'boolean' },
-      watch: { type: 'boolean' }, interval: { type: 'string' },
+      watch: { type: 'boolean' }, interval: { type: 'string' }, check: { type: 'boolean' },
     },
   });
   const [command, sub, ...rest] = positionals;
@@ -55,8 +61,13 @@ async function run(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (command === 'run') {
-    if (values.config === undefined) usage('run needs --config FILE');
+  if (command === 'run' || command === 'check') {
+    if (values.config === undefined) usage(`${command} needs --config FILE`);
+    if (command === 'check' || values.check) {
+      const code = printCheck(checkFile(values.config), values.json ?? false, (t) => console.log(t));
+      if (code !== 0) process.exitCode = code;
+      return;
+    }
     await runDaemon(values.config);
     return;
   }
@@ -112,6 +123,10 @@ async function run(argv: string[]): Promise<void> {
     }
     case 'node':
       return commands.node(api, out);
+    case 'reload':
+      return commands.reload(api, out);
+    case 'config export':
+      return commands.configExport(api, out);
     case 'stats': {
       const interval = values.interval === undefined ? 1 : Number(values.interval);
       if (!(interval >= 0.1 && interval <= 3600)) usage('--interval takes seconds between 0.1 and 3600');

@@ -5,9 +5,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { buildApp } from './api/app';
-import { loadConfigFile } from './config';
+import { serveReload, type ReloadOutcome } from './api/routes/config';
+import { loadConfigFile, type SluiceConfig } from './config';
+import { describeDiff, diffServices, isEmptyDiff, planReload } from './config/diff';
 import { isLoopbackHost } from './config/listen';
 import { readApiToken, parseListen } from './control/api-token';
+import { DrainWatch } from './control/drain-watch';
 import { HealthChecker } from './control/health';
 import { StateFile } from './control/state-file';
 import { ServiceStore } from './control/store';
@@ -21,7 +24,18 @@ export const VERSION: string = (
 
 export interface Daemon {
   url: string;
-  stop(): Promise<void>;
+  /**
+   * The API closes, health checks stop, then the data plane (which blocks the
+   * thread until it has stopped); `beforeDataplaneStop`, if given, is awaited
+   * just before that (run.ts: the window for duplicate signals).
+   */
+  stop(beforeDataplaneStop?: () => Promise<void>): Promise<void>;
+  /**
+   * Re-reads the config file and applies its services in one change (SIGHUP,
+   * `sluice reload`, POST /api/v1/config/reload); rejects, changing nothing,
+   * when the file is unreadable or invalid or changes anything but services.
+   */
+  reload(): Promise<ReloadOutcome>;
 }
 
 export async function startDaemon(configFile: string, log: Logger, instanceId = `${process.pid}`): Promise<Daemon> {
@@ -37,23 +51,41 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
   // local fails the start here, with nothing to undo.
   await checkListen(cfg.api.listen, listen.host, listen.port);
   if (cfg.stateFile === undefined) log.warn('no stateFile in the config: changes made through the API are lost on restart');
-  const dataplane = new Dataplane();
+  // DPDK's own lines (the EAL's, the drivers') join the JSON log.
+  const dataplane = new Dataplane(undefined, log.child({ component: 'dpdk' }));
   const store = new ServiceStore(cfg, dataplane, cfg.stateFile === undefined ? undefined : new StateFile(cfg.stateFile));
   const services = store.initialServices();
-  if (services !== cfg.services) log.info({ stateFile: cfg.stateFile }, 'services restored from the state file');
+  if (services !== cfg.services) {
+    log.info({ stateFile: cfg.stateFile }, 'services restored from the state file');
+    // The state file wins (it holds what the API acknowledged), but an edited
+    // config file it shadows is said so, with what differs.
+    const diff = diffServices(cfg.services, services);
+    if (!isEmptyDiff(diff)) {
+      log.info({ stateFile: cfg.stateFile, config: configFile, wins: 'stateFile', ...diff },
+        `the state file's services differ from the config file's and run: ${describeDiff(diff)} ` +
+        '(from the config file to the state file); `sluice reload` makes the config file\'s run');
+    }
+  }
   dataplane.start({ ...cfg, services }, instanceId);
   store.started(services);
 
+  let stopping: Promise<void> | undefined;
+  const reload = configReload(configFile, cfg, store, log, () => stopping !== undefined);
+  serveReload(store, reload);
+
   const health = new HealthChecker(store, log.child({ component: 'health' }));
-  const app = buildApp({ store, dataplane, health, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
+  const drains = new DrainWatch({ services: () => store.list(), serviceStats: (name) => dataplane.serviceStats(name) });
+  const app = buildApp({ store, dataplane, health, drains, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
   try {
     health.start();
+    drains.start();
     await app.listen({ host: listen.host, port: listen.port }).catch((err: unknown) => {
       // The socket's errors only (lost the address since checkListen); a plugin's stay as they are.
       throw typeof (err as NodeJS.ErrnoException).syscall === 'string' ? listenFailed(cfg.api.listen, err) : err;
     });
   } catch (err) {
     health.stop();
+    drains.stop();
     dataplane.stop();
     throw err;
   }
@@ -67,18 +99,48 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
     : cfg.api.listen;
   log.info({ services: services.length, api: url, auth: token !== undefined }, 'sluice running');
 
-  let stopping: Promise<void> | undefined;
   return {
     url,
-    stop: () =>
+    reload,
+    stop: (beforeDataplaneStop) =>
       (stopping ??= (async () => {
         // The API stops taking requests first, then nothing changes the data plane.
         await app.close();
         // A state file group still being written finishes (its requests were answered or cut off).
         await store.persisted().catch(() => undefined);
         health.stop();
+        drains.stop();
+        await beforeDataplaneStop?.();
         dataplane.stop();
       })()),
+  };
+}
+
+/**
+ * A daemon's reload: `file` re-read and its services applied through the store
+ * in one change, reloads one at a time (the next reads the file once the one
+ * before is applied); see planReload for what is refused. Logs the outcome at
+ * info; a failure is the caller's to log.
+ */
+export function configReload(file: string, cfg: SluiceConfig, store: ServiceStore, log: Logger,
+                             stopping: () => boolean = () => false): () => Promise<ReloadOutcome> {
+  let reloading: Promise<unknown> = Promise.resolve();
+  const run = async (): Promise<ReloadOutcome> => {
+    if (stopping()) throw new SluiceError('SLUICE_SHUTTING_DOWN', 'the daemon is stopping; nothing was reloaded');
+    const plan = planReload(cfg, store.list(), file);
+    if (isEmptyDiff(plan.diff)) {
+      log.info({ config: file, unchanged: plan.diff.unchanged }, 'config reloaded: the services already run as the file has them');
+      return { file, changed: false, diff: plan.diff };
+    }
+    store.replaceAll(plan.services);
+    await store.persisted();
+    log.info({ config: file, ...plan.diff }, `config reloaded: ${describeDiff(plan.diff)}`);
+    return { file, changed: true, diff: plan.diff };
+  };
+  return () => {
+    const next = reloading.then(run, run);
+    reloading = next.catch(() => undefined);
+    return next;
   };
 }
 

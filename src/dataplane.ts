@@ -2,6 +2,7 @@
 // started, services applied as whole sets, housekeeping on a timer.
 import { ServiceIdMap, toNativeServices, toNativeStart, type ServiceConfig, type SluiceConfig } from './config';
 import { checkLcoreCpus } from './host-cpus';
+import type { Logger } from 'pino';
 import { normalizeIp } from './net/addr';
 import { removeStaleRuntimeDirs } from './runtime-dirs';
 import { addon, type DataplaneMemory, type DataplaneStats, type LcoreStats, type NeighborInfo, type PortInfo, type ServiceStats, type SluiceAddon } from './native/addon';
@@ -16,7 +17,11 @@ export class Dataplane {
   private running = new Map<number, NativeService>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly native: SluiceAddon = addon()) {}
+  /**
+   * With `log`, DPDK's own log lines (the EAL's, the drivers') go to it as JSON
+   * lines with their level and type, instead of raw text on stderr.
+   */
+  constructor(private readonly native: SluiceAddon = addon(), private readonly log?: Logger) {}
 
   /**
    * `instanceId` names the EAL's runtime directory: unique per live process, and
@@ -27,9 +32,18 @@ export class Dataplane {
     checkLcoreCpus(cfg.eal.lcores);
     removeStaleRuntimeDirs();
     const services = toNativeServices(cfg.services, this.ids);
-    this.native.start(toNativeStart(cfg, instanceId), services);
+    if (this.log !== undefined) this.native.captureLogs();
+    try {
+      this.native.start(toNativeStart(cfg, instanceId), services);
+    } finally {
+      // What the EAL said on the way, also when it failed: the why of a failure.
+      this.forwardLogs();
+    }
     this.running = new Map(services.map((s) => [s.id, s]));
-    this.timer = setInterval(() => this.native.poll(), POLL_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      this.native.poll();
+      this.forwardLogs();
+    }, POLL_INTERVAL_MS);
     // Housekeeping must not keep the process alive on its own.
     this.timer.unref();
   }
@@ -85,5 +99,23 @@ export class Dataplane {
     clearInterval(this.timer);
     this.timer = undefined;
     this.native.stop();
+    this.forwardLogs();
+  }
+
+  /** DPDK's captured lines to the log: errors as errors, notices as info, DPDK's info and debug as debug. */
+  private forwardLogs(): void {
+    if (this.log === undefined) return;
+    const { lines, dropped } = this.native.drainLogs();
+    for (const { level, type, message } of lines) {
+      // "EAL: Detected ..." -> type "EAL"; a line without a prefix continues the one before.
+      const prefix = /^([A-Za-z0-9_.]+): /.exec(message);
+      const entry = { dpdkLevel: level, dpdkType: prefix?.[1] ?? type };
+      const msg = prefix === null ? message : message.slice(prefix[0].length);
+      if (level <= 4) this.log.error(entry, msg);
+      else if (level === 5) this.log.warn(entry, msg);
+      else if (level === 6) this.log.info(entry, msg);
+      else this.log.debug(entry, msg);
+    }
+    if (dropped > 0) this.log.warn({ dropped }, 'DPDK log lines lost: more came between two drains than the capture holds');
   }
 }

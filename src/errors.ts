@@ -71,6 +71,10 @@ export const ErrorCodes = {
     status: 500,
     description: 'the state file could not be written; the change was rolled back',
   },
+  SLUICE_RELOAD_REFUSED: {
+    status: 409,
+    description: 'the config file changes fields only a restart applies; details names them and nothing changed',
+  },
   SLUICE_HEADERS_TOO_LARGE: {
     status: 431,
     description: 'the request line and headers are larger than the server takes',

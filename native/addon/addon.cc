@@ -26,6 +26,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("capture", Napi::Function::New(env, CaptureBinding, "capture"));
   exports.Set("lookupTable", Napi::Function::New(env, LookupTableBinding, "lookupTable"));
   exports.Set("dropReasons", Napi::Function::New(env, DropReasonsBinding, "dropReasons"));
+  exports.Set("captureLogs", Napi::Function::New(env, CaptureLogsBinding, "captureLogs"));
+  exports.Set("drainLogs", Napi::Function::New(env, DrainLogsBinding, "drainLogs"));
   exports.Set("counters", CounterCatalogue(env));
   napi_add_env_cleanup_hook(env, CleanupOnExit, nullptr);
   return exports;

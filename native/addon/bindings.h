@@ -10,6 +10,8 @@ namespace sluice {
 Napi::Value StartBinding(const Napi::CallbackInfo& info);
 Napi::Value StopBinding(const Napi::CallbackInfo& info);
 Napi::Value SetServicesBinding(const Napi::CallbackInfo& info);
+Napi::Value CaptureLogsBinding(const Napi::CallbackInfo& info);
+Napi::Value DrainLogsBinding(const Napi::CallbackInfo& info);
 Napi::Value PollBinding(const Napi::CallbackInfo& info);
 Napi::Value StatsBinding(const Napi::CallbackInfo& info);
 /** stats().lcores alone: what a caller polling the workers needs, without every service and backend. */

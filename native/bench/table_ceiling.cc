@@ -129,7 +129,8 @@ void Hash(const Worker& w, Burst& b) {
 
 // The backend of each packet (remembered, or chosen and remembered), its MACs
 // written, the burst sent; what the queue refuses is freed.
-uint64_t Forward(Worker& w, Burst& b, uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services) {
+uint64_t Forward(Worker& w, Burst& b, uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services,
+                 BackendCounters* backends) {
   FlowTable* table = w.table;
   uint64_t inserts = 0;
   if (table != nullptr) {
@@ -145,7 +146,7 @@ uint64_t Forward(Worker& w, Burst& b, uint32_t now_ms, LcoreCounters& counters, 
       } else {
         FlowSlot slot = table->Choose(b.hashes[i], now_ms, counters.flow_active);
         if (slot.position >= 0) {
-          table->Occupy(slot, b.keys[i], backend, 0, false, now_ms, counters, services);
+          table->Occupy(slot, b.keys[i], backend, 0, false, now_ms, counters, services, backends);
           inserts++;
         }
       }
@@ -163,6 +164,7 @@ int WorkerMain(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   static LcoreCounters counters;
   static ServiceCounters services[1];
+  static BackendCounters backends[kMaxBackendIds];
   Burst bursts[2];
   uint32_t current = 0;
   uint64_t packets = 0, inserts = 0;
@@ -175,7 +177,7 @@ int WorkerMain(void* arg) {
     uint32_t now_ms = static_cast<uint32_t>((rte_rdtsc() - tsc_base) / tsc_per_ms);
     Hash(w, next);
     if (waiting.n > 0) {
-      inserts += Forward(w, waiting, now_ms, counters, services);
+      inserts += Forward(w, waiting, now_ms, counters, services, backends);
       packets += waiting.n;
       waiting.n = 0;
     }

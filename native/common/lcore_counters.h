@@ -167,7 +167,9 @@ namespace sluice {
 #define SLUICE_BACKEND_COUNTERS(X)                                                                 \
   X(packets, packets, counter, "sluice_backend_packets_total", "packets forwarded to the backend") \
   X(bytes, bytes, counter, "sluice_backend_bytes_total", "bytes forwarded to the backend")         \
-  X(new_flows, newFlows, counter, "sluice_backend_new_flows_total", "flows the backend was picked for")
+  X(new_flows, newFlows, counter, "sluice_backend_new_flows_total", "flows the backend was picked for") \
+  /* inserts minus removals on this lcore */                                                       \
+  X(active_flows, activeFlows, gauge_i64, "sluice_backend_active_flows", "the backend's flows in the flow tables now")
 
 // The struct members, by kind.
 #define SLUICE_COUNTER_MEMBER_counter(field) uint64_t field;

@@ -531,6 +531,7 @@ std::vector<ServiceStatsView> Dataplane::ServiceStats(const std::string* only, c
       c.packets -= bb.packets;
       c.bytes -= bb.bytes;
       c.new_flows -= bb.new_flows;
+      if (c.active_flows < 0) c.active_flows = 0;
       view.backends.push_back(BackendStatsView{&b, c});
     }
     out.push_back(std::move(view));

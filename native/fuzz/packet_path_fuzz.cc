@@ -582,8 +582,8 @@ void RunBurst(Harness& h, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_
   WorkerContext& w = *h.worker;
   if (n > 0) ProcessBurst(w, snap, mbufs, n, 0, now_ms);
   rte_eth_tx_buffer_flush(h.port.port_id, 0, h.tx);
-  w.flows->Sweep(now_ms, 64, h.counters, w.service_counters);
-  w.flows6->Sweep(now_ms, 64, h.counters, w.service_counters);
+  w.flows->Sweep(now_ms, 64, h.counters, w.service_counters, w.backend_counters);
+  w.flows6->Sweep(now_ms, 64, h.counters, w.service_counters, w.backend_counters);
   w.nat->sessions->Sweep(now_ms, 64, h.counters);
   w.nat->sessions6->Sweep(now_ms, 64, h.counters);
 }
@@ -635,6 +635,13 @@ void CheckCounters(const Harness& h, uint64_t frames) {
   int64_t service_flows = 0;
   for (uint32_t s = 0; s < kServiceIds; s++) service_flows += h.service_counters[s].active_flows;
   FUZZ_CHECK(service_flows == static_cast<int64_t>(c.flow_active));
+  // Every remembered flow counts for its backend too, however it moved between them.
+  int64_t backend_flows = 0;
+  for (const BackendCounters& b : h.backend_counters) {
+    FUZZ_CHECK(b.active_flows >= 0);
+    backend_flows += b.active_flows;
+  }
+  FUZZ_CHECK(backend_flows == static_cast<int64_t>(c.flow_active));
   FUZZ_CHECK(c.nat_sessions_active <= c.nat_sessions_created && c.nat_sessions_expired <= c.nat_sessions_created);
   FUZZ_CHECK(c.nat_sessions_active <= h.nat->sessions_capacity(0));
   FUZZ_CHECK(c.nat_handoff_sent == 0 && c.nat_handoff_received == 0);  // one worker owns every pool port

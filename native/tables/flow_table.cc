@@ -116,23 +116,25 @@ FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) 
   return {position(oldest), FlowSlot::kLive};
 }
 
-void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services) {
+void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends) {
   FlowBucket& b = buckets_[BucketOf(pos)];
   uint32_t way = WayOf(pos);
   services[b.service_id[way]].active_flows--;
+  backends[b.backend_id[way]].active_flows--;
   counters.flow_active--;
   b.flags[way] = 0;
   changes_++;
 }
 
 void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backend_id, uint16_t service_id,
-                       bool closing, uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services) {
+                       bool closing, uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services,
+                       BackendCounters* backends) {
   int32_t pos = slot.position;
   if (slot.displaces == FlowSlot::kExpired) {
-    Remove(pos, counters, services);
+    Remove(pos, counters, services, backends);
     counters.flow_expirations++;
   } else if (slot.displaces == FlowSlot::kLive) {
-    Remove(pos, counters, services);
+    Remove(pos, counters, services, backends);
     counters.flow_evictions++;
   }
   FlowBucket& b = buckets_[BucketOf(pos)];
@@ -148,9 +150,11 @@ void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backe
   counters.flow_inserts++;
   changes_++;
   services[service_id].active_flows++;
+  backends[backend_id].active_flows++;
 }
 
-void FlowTable::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services) {
+void FlowTable::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services,
+                      BackendCounters* backends) {
   uint32_t buckets = budget / kFlowWays > 0 ? budget / kFlowWays : 1;
   for (uint32_t i = 0; i < buckets; i++) {
     uint32_t bucket = sweep_cursor_;
@@ -158,7 +162,7 @@ void FlowTable::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters,
     const FlowBucket& b = buckets_[bucket];
     for (uint32_t way = 0; way < kFlowWays; way++) {
       if ((b.flags[way] & kFlowInUse) && now_ms - b.last_seen_ms[way] > TimeoutMs(b.flags[way])) {
-        Remove(PositionOf(bucket, way), counters, services);
+        Remove(PositionOf(bucket, way), counters, services, backends);
         counters.flow_expirations++;
       }
     }

@@ -197,7 +197,7 @@ class FlowTable {
   }
 
   // The flow at `pos` starts over on another backend (expired, reopened, or its
-  // backend left); the caller moves the per-service counts.
+  // backend left); the caller moves the per-service and per-backend counts.
   void Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing, uint32_t now_ms) {
     FlowBucket& b = buckets_[BucketOf(pos)];
     uint32_t way = WayOf(pos);
@@ -212,13 +212,14 @@ class FlowTable {
   FlowSlot Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) const;
 
   // Stores the key in the chosen slot, expiring or evicting its occupant, and
-  // keeps the active counts: the lcore's and each service's.
+  // keeps the active counts: the lcore's and each service's and backend's.
   void Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backend_id, uint16_t service_id, bool closing,
-              uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services);
+              uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends);
 
   // Removes expired entries from up to `budget` slots, resuming where the last
   // call stopped; called once per loop iteration, never per packet.
-  void Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services);
+  void Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services,
+             BackendCounters* backends);
 
   uint32_t capacity() const { return capacity_; }
   uint32_t slots() const { return num_buckets_ * kFlowWays; }
@@ -294,7 +295,7 @@ class FlowTable {
   uint32_t TimeoutMs(uint8_t flags) const { return timeout_by_flags_[flags & kTimeoutFlags]; }
   static constexpr uint8_t kTimeoutFlags = kFlowInUse | kFlowClosing | kFlowUdp;
   void SetTimeouts(const FlowTimeouts& timeouts);
-  void Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services);
+  void Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends);
   struct WayScan;
   WayScan Scan(uint32_t bucket, uint32_t now_ms) const;
 

@@ -61,7 +61,8 @@ void FlowTable6::Destroy(FlowTable6* table) {
 }
 
 bool FlowTable6::Insert(const FlowKey6& key, uint32_t sig, uint32_t backend_id, uint16_t service_id, bool closing,
-                        uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services) {
+                        uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services,
+                        BackendCounters* backends) {
   int32_t pos = rte_hash_add_key_with_hash(hash_, &key, sig);
   if (pos < 0) return false;
   records_[pos] = FlowRecord6{backend_id, now_ms, service_id,
@@ -71,10 +72,12 @@ bool FlowTable6::Insert(const FlowKey6& key, uint32_t sig, uint32_t backend_id, 
   counters.flow_inserts++;
   counters.flow_active++;
   services[service_id].active_flows++;
+  backends[backend_id].active_flows++;
   return true;
 }
 
-void FlowTable6::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services) {
+void FlowTable6::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services,
+                       BackendCounters* backends) {
   // rte_hash_iterate would skip empty slots without bound; the record array is
   // walked instead, `budget` positions a call.
   if (active_ == 0) return;
@@ -86,6 +89,7 @@ void FlowTable6::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters
     void* key;
     if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &key) != 0) continue;
     services[r.service_id].active_flows--;
+    backends[r.backend_id].active_flows--;
     counters.flow_active--;
     counters.flow_expirations++;
     r.flags = 0;

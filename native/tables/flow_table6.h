@@ -70,10 +70,11 @@ class FlowTable6 {
   }
   // False when the table is full: the flow is then forwarded unremembered.
   bool Insert(const FlowKey6& key, uint32_t sig, uint32_t backend_id, uint16_t service_id, bool closing,
-              uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services);
+              uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends);
   // Removes expired entries among up to `budget` positions, resuming where the
   // last call stopped; called once per loop iteration, never per packet.
-  void Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services);
+  void Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services,
+             BackendCounters* backends);
 
   uint32_t capacity() const { return slots_; }  // most flows held at once
 

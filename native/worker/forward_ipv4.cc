@@ -52,7 +52,7 @@ inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bo
     return;
   }
   flows.Occupy(slot, p.key, backend_id, static_cast<uint16_t>(p.service->id), closing, now_ms, c,
-               w.service_counters);
+               w.service_counters, w.backend_counters);
 }
 
 inline uint32_t LookupPick(const ServiceView& service, const FlowHash& hash) {
@@ -96,6 +96,8 @@ inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const P
     w.service_counters[service_id].active_flows--;
     w.service_counters[service.id].active_flows++;
   }
+  w.backend_counters[remembered].active_flows--;
+  w.backend_counters[backend_id].active_flows++;
   flows.Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
   CountNewFlow(w, service.id, backend_id);
   return Picked(snap, backend_id);

@@ -95,6 +95,9 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
       w.service_counters[r.service_id].active_flows--;
       w.service_counters[service.id].active_flows++;
     }
+    // Before Reassign: r is the record it rewrites.
+    w.backend_counters[r.backend_id].active_flows--;
+    w.backend_counters[backend_id].active_flows++;
     flows->Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
     CountNewFlow(w, service.id, backend_id);
     return backend_id;
@@ -105,7 +108,7 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
   if (flows == nullptr || !w.admission.TryAdmit()) {
     if (flows != nullptr) c.flow_admission_refused++;
   } else if (!flows->Insert(p.key, p.sig, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms, c,
-                            w.service_counters)) {
+                            w.service_counters, w.backend_counters)) {
     c.flow_insert_failures++;
   }
   CountNewFlow(w, service.id, backend_id);

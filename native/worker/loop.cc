@@ -106,8 +106,9 @@ int WorkerMain(void* arg) {
     for (uint16_t p = 0; p < w.num_ports; p++) {
       rte_eth_tx_buffer_flush(w.ports[p].port_id, w.tx_queue, w.tx[p]);
     }
-    w.flows->Sweep(now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle, c, w.service_counters);
-    if (w.flows6 != nullptr) w.flows6->Sweep(now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle, c, w.service_counters);
+    const uint32_t budget = received ? kSweepBudgetBusy : kSweepBudgetIdle;
+    w.flows->Sweep(now_ms, budget, c, w.service_counters, w.backend_counters);
+    if (w.flows6 != nullptr) w.flows6->Sweep(now_ms, budget, c, w.service_counters, w.backend_counters);
     // Nothing read from `snap` is used past this point.
     rte_rcu_qsbr_quiescent(w.rcu, w.rcu_thread_id);
     c.iterations++;

@@ -7,14 +7,17 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { API_LIMIT_DEFAULTS, type ApiConfig, type SluiceConfig } from '../config/schema';
+import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
 import type { ServiceStore } from '../control/store';
+import { auditOf } from './audit';
 import type { Dataplane } from '../dataplane';
 import { auth } from './auth';
 import type { ApiContext } from './context';
 import { clientErrorHandler, errorHandler, routerError, validationError } from './errors';
 import { createMetrics } from './metrics';
 import { backendRoutes } from './routes/backends';
+import { configRoutes } from './routes/config';
 import { lcoreRoutes } from './routes/lcores';
 import { metricsRoutes } from './routes/metrics';
 import { neighborRoutes } from './routes/neighbors';
@@ -33,6 +36,8 @@ export interface AppOptions {
   store: ServiceStore;
   dataplane: Dataplane;
   health: HealthView;
+  /** when draining backends became empty (the daemon's DrainWatch) */
+  drains?: DrainView;
   /** when set, every route but /healthz needs "Authorization: Bearer <token>" */
   token?: string;
   bodyLimitBytes?: number;
@@ -94,7 +99,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   limitConnections(app, limits.maxConnections);
 
-  const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, config: opts.config };
+  const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, drains: opts.drains, config: opts.config };
   const metrics = createMetrics({ ...ctx, version: opts.version });
 
   app.register(errorHandler, { bodyLimit });
@@ -130,6 +135,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     v1.register(lcoreRoutes, ctx);
     v1.register(statsRoutes, ctx);
     v1.register(nodeRoutes, ctx);
+    v1.register(configRoutes, ctx);
   }, { prefix: '/api/v1' });
 
   return app;
@@ -158,7 +164,8 @@ function limitConnections(app: FastifyInstance, max: number): void {
 /**
  * One log line per request at most at info, in place of fastify's "incoming
  * request" and "request completed". A change that succeeded is logged at info
- * (the audit trail of who changed what); reads, probes and scrapes at debug; a
+ * with what it changed (`audit`, src/api/audit.ts: the trail of what changed
+ * from what to what); reads, probes and scrapes at debug; a
  * refused or failed request is logged once by the error handler (info or
  * error) and here at debug. The request's method and URL are on every line it
  * logs (childLoggerFactory above).
@@ -173,7 +180,7 @@ class RequestLog extends LogController {
       return;
     }
     const change = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
-    if (change && reply.statusCode < 400) reply.log.info(line, 'request');
+    if (change && reply.statusCode < 400) reply.log.info({ ...line, audit: auditOf(req) }, 'request');
     else reply.log.debug(line, 'request');
   }
 }

@@ -2,6 +2,7 @@
 // file says what it uses and tests can hand in whatever they like.
 import type { SluiceConfig } from '../config';
 import type { ServiceStore } from '../control/store';
+import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
 import type { Dataplane } from '../dataplane';
 import { ErrorCodes, type ErrorCode } from '../errors';
@@ -11,6 +12,8 @@ export interface ApiContext {
   store: ServiceStore;
   dataplane: Dataplane;
   health: HealthView;
+  /** when draining backends became empty; absent: none is known */
+  drains?: DrainView;
   /** the validated config the data plane started with; the lcore view reads its rx queue map */
   config?: SluiceConfig;
 }

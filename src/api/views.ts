@@ -2,8 +2,9 @@
 // live counters. Counters are matched by service name and normalized backend
 // key, never by position: the data plane lists services in its own order.
 import type { BackendConfig, ServiceConfig } from '../config';
-import { backendKey } from '../control/backend-key';
+import { backendKey, writtenBackendKey } from '../control/backend-key';
 import { cachedBackendKey } from '../control/service-keys';
+import { NO_DRAIN_WATCH, type DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
 import type { DataplaneStats, ServiceStats } from '../native/addon';
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../native/counters';
@@ -21,7 +22,7 @@ export interface BackendStatsIndex {
 }
 
 /** The key backendKey gives, taking the address as written: the addon writes them normalized. */
-const writtenKey = (x: BackendStats): string => (x.address.includes(':') ? `[${x.address}]:${x.port}` : `${x.address}:${x.port}`);
+const writtenKey = (x: BackendStats): string => writtenBackendKey(x);
 
 /**
  * Keyed by the addresses as the addon writes them, which are normalized, so no
@@ -42,14 +43,17 @@ export function backendView(
   b: BackendConfig,
   health: HealthView,
   stats: BackendStatsIndex,
+  drains: DrainView = NO_DRAIN_WATCH,
 ): BackendBody {
   const key = cachedBackendKey(b);
   const s = stats.get(key);
+  const emptySince = drains.emptySince(service, key);
   return {
     ...b,
     key,
     health: health.backend(service, key),
     ...(s === undefined ? {} : { stats: countsOf(s, BACKEND_COUNTERS) }),
+    ...(emptySince === undefined ? {} : { emptySince }),
   };
 }
 
@@ -70,14 +74,16 @@ export function backendViews(
   backends: readonly BackendConfig[],
   health: HealthView,
   svcStats: ServiceStats | undefined,
+  drains: DrainView = NO_DRAIN_WATCH,
 ): BackendBody[] {
   const index = backendStatsIndex(svcStats);
-  return backends.map((b) => backendView(service, b, health, index));
+  return backends.map((b) => backendView(service, b, health, index, drains));
 }
 
 /** One service's view; `live` is its counters (liveServiceStats), absent while the data plane is not running. */
-export function serviceView(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined): ServiceBody {
-  return serviceViewOf(s, health, live);
+export function serviceView(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
+                            drains: DrainView = NO_DRAIN_WATCH): ServiceBody {
+  return serviceViewOf(s, health, live, drains);
 }
 
 /** Every service's view, the live counters matched by name through one map rather than a scan per service. */
@@ -85,15 +91,16 @@ export function serviceViews(
   services: readonly ServiceConfig[],
   health: HealthView,
   stats: DataplaneStats | undefined,
+  drains: DrainView = NO_DRAIN_WATCH,
 ): ServiceBody[] {
   const byName = new Map((stats?.services ?? []).map((x) => [x.name, x]));
-  return services.map((s) => serviceViewOf(s, health, byName.get(s.name)));
+  return services.map((s) => serviceViewOf(s, health, byName.get(s.name), drains));
 }
 
-function serviceViewOf(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined): ServiceBody {
+function serviceViewOf(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined, drains: DrainView): ServiceBody {
   return {
     ...s,
-    backends: backendViews(s.name, s.backends, health, live),
+    backends: backendViews(s.name, s.backends, health, live, drains),
     ...(live === undefined ? {} : { stats: countsOf(live, SERVICE_COUNTERS) }),
   };
 }

@@ -1,5 +1,7 @@
 // The operator commands: each one request (or a few) to the REST API, printed as
 // a table, or as JSON with --json.
+import { stringify } from 'yaml';
+import { describeDiff, type ServicesDiff } from '../config/diff';
 import { backendKey } from '../control/backend-key';
 import { ApiClient, CliError } from './api-client';
 import { human, table } from './table';
@@ -173,4 +175,29 @@ export async function stats(api: ApiClient, out: Output, watch: boolean, interva
     emit(out, cur.stats, () => `\x1b[2J\x1b[H${new Date().toISOString()}  every ${intervalMs / 1000}s, Ctrl-C stops\n\n${statsText(cur, prev)}`);
     prev = cur;
   }
+}
+
+/** POST /api/v1/config/reload: the daemon re-reads its config file; prints what changed. */
+export async function reload(api: ApiClient, out: Output): Promise<void> {
+  const r = await api.request<{ file: string; changed: boolean; diff: ServicesDiff }>('POST', '/api/v1/config/reload');
+  emit(out, r, () => [
+    `${r.file}: ${describeDiff(r.diff)}`,
+    ...r.diff.changed.map((c) => {
+      const b = c.backends;
+      const parts = [
+        ...(c.fields.length > 0 ? [`fields ${c.fields.join(', ')}`] : []),
+        ...(b.added.length > 0 ? [`backends added ${b.added.join(', ')}`] : []),
+        ...(b.removed.length > 0 ? [`backends removed ${b.removed.join(', ')}`] : []),
+        ...(b.changed.length > 0 ? [`backends changed ${b.changed.join(', ')}`] : []),
+      ];
+      return `  ${c.name}: ${parts.join('; ')}`;
+    }),
+  ].join('\n'));
+}
+
+/** GET /api/v1/config as a YAML config file (JSON with --json): what runs, to save as the config. */
+export async function configExport(api: ApiClient, out: Output): Promise<void> {
+  const cfg = await api.request<Record<string, unknown>>('GET', '/api/v1/config');
+  out.print(out.json ? JSON.stringify(cfg, null, 2)
+    : `# The running configuration of the Sluice at ${api.base}, exported ${new Date().toISOString()}\n${stringify(cfg)}`);
 }

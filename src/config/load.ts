@@ -1,6 +1,7 @@
 // From file or parsed value to a SluiceConfig the rest of the control plane can
 // trust: schema (with defaults), then cross-field rules, each failure with its path.
 import { readFileSync } from 'node:fs';
+import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
 import { configErrors, SluiceError, type ConfigProblem } from '../errors';
@@ -8,26 +9,142 @@ import { Type } from '@sinclair/typebox';
 import { ConfigSchema, ServiceSchema, type BackendConfig, type ServiceConfig, type SluiceConfig } from './schema';
 import { memoryProblems } from './memory';
 import { applyDefaults } from './schema-defaults';
-import { protoKeyProblems, schemaProblems } from './schema-errors';
+import { pointerToPath, protoKeyProblems, schemaProblems } from './schema-errors';
 import { backendProblems, semanticProblems, type KnownValid } from './semantics';
 
+/** What checkConfig found, and how far its checks could go. */
+export interface ConfigCheck {
+  /** the config with its defaults, when it holds every rule (the memory budget is not checked) */
+  config?: SluiceConfig;
+  /** schema problems first, then the rules' problems, each path in the file's own numbering */
+  problems: ConfigProblem[];
+  /** how many of `problems` are the schema's */
+  schemaCount: number;
+  /** false when the schema problems left too little to check the rules between fields on (see wellFormed) */
+  rulesChecked: boolean;
+}
+
 /**
- * Throws SLUICE_CONFIG_INVALID listing every problem. The input is not modified.
- * Cross-field rules run only once the schema holds: they rely on its types; the
- * memory budget only once they hold, and is SLUICE_LIMIT_EXCEEDED naming the limit.
+ * Every problem of `raw` in one pass: the schema's, and the rules' between
+ * fields run on what is well-formed (wellFormed below), so a file with both
+ * kinds of mistakes is fixed in one round. A field that failed the schema gets
+ * no second, rule-made problem. The input is not modified.
  */
-export function validateConfig(raw: unknown): SluiceConfig {
+export function checkConfig(raw: unknown): ConfigCheck {
   const hidden = protoKeyProblems(raw);
-  if (hidden.length > 0) throw configErrors(hidden);
+  if (hidden.length > 0) return { problems: hidden, schemaCount: hidden.length, rulesChecked: false };
   const value = applyDefaults(ConfigSchema, Value.Clone(raw));
   const shapeProblems = schemaProblems(ConfigSchema, value);
-  if (shapeProblems.length > 0) throw configErrors(shapeProblems);
-  const cfg = value as SluiceConfig;
-  const problems = semanticProblems(cfg);
-  if (problems.length > 0) throw configErrors(problems);
-  const overBudget = memoryProblems(cfg);
+  if (shapeProblems.length === 0) {
+    const cfg = value as SluiceConfig;
+    const problems = semanticProblems(cfg);
+    return { config: problems.length === 0 ? cfg : undefined, problems, schemaCount: 0, rulesChecked: true };
+  }
+  const formed = shapeProblems.length > MAX_PROBLEMS_TO_REPAIR ? undefined : wellFormed(value);
+  if (formed === undefined) return { problems: shapeProblems, schemaCount: shapeProblems.length, rulesChecked: false };
+  const covered = (path: string) => formed.failed.some((f) => path === f || path.startsWith(`${f}.`) || path.startsWith(`${f}[`));
+  const rules = semanticProblems(formed.config)
+    .map((p) => ({ path: formed.originalPath(p.path), reason: p.reason }))
+    .filter((p) => !covered(p.path));
+  const seen = new Set(shapeProblems.map((p) => p.path));
+  return {
+    problems: [...shapeProblems, ...rules.filter((p) => !seen.has(p.path))],
+    schemaCount: shapeProblems.length,
+    rulesChecked: true,
+  };
+}
+
+/**
+ * Throws SLUICE_CONFIG_INVALID listing every problem (checkConfig's). The
+ * input is not modified. The memory budget is checked only once every rule
+ * holds, and is SLUICE_LIMIT_EXCEEDED naming the limit.
+ */
+export function validateConfig(raw: unknown): SluiceConfig {
+  const { config, problems } = checkConfig(raw);
+  if (config === undefined) throw configErrors(problems);
+  const overBudget = memoryProblems(config);
   if (overBudget.length > 0) throw limitErrors(overBudget);
-  return cfg;
+  return config;
+}
+
+/** Beyond this many schema problems the file is not worth repairing to check its rules (a hostile one). */
+const MAX_PROBLEMS_TO_REPAIR = 1000;
+
+/** A schema-valid stand-in for a config that is not, for the rules between fields. */
+interface WellFormed {
+  config: SluiceConfig;
+  /** the paths (in the file's numbering) whose schema problems are reported: no rule speaks of them again */
+  failed: string[];
+  /** a path of `config` in the file's numbering (services and backends left out shift the others) */
+  originalPath(path: string): string;
+}
+
+const isServicePointer = /^\/services\/(\d+)(?:\/backends\/(\d+))?/;
+
+/**
+ * What of a config is well-formed, as a config that passes the schema, or
+ * undefined when too little is. In two steps: every field that fails the
+ * schema is left out (it takes its default, if it has one, or is absent if
+ * optional); then a service or backend still failing (a required field was
+ * bad) is left out whole. Anything else still failing (a port's address, a
+ * worker's rx, eal.lcores: what every rule rests on) leaves the rules
+ * unchecked: their problems would be guesses.
+ */
+function wellFormed(value: unknown): WellFormed | undefined {
+  if (!isObject(value)) return undefined;
+  const work = Value.Clone(value) as Record<string, unknown>;
+  const failed = new Set<string>();
+  const removed: string[] = [];
+  // Step 1: each failing field out.
+  for (const e of [...Value.Errors(ConfigSchema, work)]) {
+    // A required field is filled by nothing; a service or backend that is not a mapping is left out whole (step 2).
+    if (e.type === ValueErrorType.ObjectRequiredProperty || /^\/services\/\d+(\/backends\/\d+)?$/.test(e.path)) continue;
+    if (removed.some((r) => e.path === r || e.path.startsWith(`${r}/`))) continue;
+    const segments = e.path.split('/').slice(1).map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~'));
+    // The nearest field of an object at or above the failure (an entry of a list is not a field).
+    let k = segments.length;
+    let parent: unknown;
+    for (; k > 0; k--) {
+      parent = segments.slice(0, k - 1).reduce<unknown>((v, s) => (v as Record<string, unknown> | undefined)?.[s], work);
+      if (isObject(parent)) break;
+    }
+    if (k === 0) return undefined;
+    const pointer = `/${segments.slice(0, k).map((x) => x.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+    removed.push(pointer);
+    failed.add(pointerToPath(pointer));
+    delete (parent as Record<string, unknown>)[segments[k - 1]];
+  }
+  applyDefaults(ConfigSchema, work);
+  // Step 2: services and backends still failing, out whole.
+  const dropServices = new Set<number>();
+  const dropBackends = new Map<number, Set<number>>();
+  for (const e of Value.Errors(ConfigSchema, work)) {
+    const m = isServicePointer.exec(e.path);
+    if (m === null) return undefined;
+    if (m[2] === undefined) dropServices.add(Number(m[1]));
+    else dropBackends.set(Number(m[1]), (dropBackends.get(Number(m[1])) ?? new Set()).add(Number(m[2])));
+  }
+  const services = work.services as Record<string, unknown>[];
+  const serviceAt: number[] = [];
+  const backendAt: number[][] = [];
+  work.services = services.flatMap((s, i) => {
+    if (dropServices.has(i)) return [];
+    serviceAt.push(i);
+    const drop = dropBackends.get(i);
+    const kept = (s.backends as unknown[]).map((_, j) => j).filter((j) => !drop?.has(j));
+    backendAt.push(kept);
+    return drop === undefined ? [s] : [{ ...s, backends: kept.map((j) => (s.backends as unknown[])[j]) }];
+  });
+  if (!Value.Check(ConfigSchema, work)) return undefined;
+  return {
+    config: work as unknown as SluiceConfig,
+    failed: [...failed],
+    originalPath: (path) => path.replace(/^services\[(\d+)\](?:\.backends\[(\d+)\])?/, (whole, i: string, j?: string) => {
+      const si = serviceAt[Number(i)];
+      if (si === undefined) return whole;
+      return j === undefined ? `services[${si}]` : `services[${si}].backends[${backendAt[Number(i)][Number(j)] ?? j}]`;
+    }),
+  };
 }
 
 /** The services list itself (its length), its entries left to ServiceSchema one by one. */
@@ -103,7 +220,9 @@ export function validateServices(cfg: SluiceConfig, services: readonly unknown[]
     add(f.problems);
     return f.value;
   });
-  if (byPath.size > 0) throw configErrors([...byPath.values()]);
+  // A refused draft pays for the whole check: every problem, the rules' on what is
+  // well-formed included, as validateConfig lists them.
+  if (byPath.size > 0) throw configErrors(checkConfig({ ...cfg, services }).problems);
   const next: SluiceConfig = { ...cfg, services: value as ServiceConfig[] };
   const problems = semanticProblems(next, known);
   if (problems.length > 0) throw configErrors(problems);
@@ -140,8 +259,11 @@ export function validateBackendChange(cfg: SluiceConfig, services: readonly Serv
     draft[i] = withBackend(backend);
     return validateServices(cfg, draft, known);
   }
-  const schema = schemaProblems(BACKEND, b, `/services/${i}/backends/${j}`);
-  if (schema.length > 0) throw configErrors(schema);
+  if (schemaProblems(BACKEND, b, `/services/${i}/backends/${j}`).length > 0) {
+    const draft: unknown[] = [...services];
+    draft[i] = withBackend(backend);
+    throw configErrors(checkConfig({ ...cfg, services: draft }).problems);
+  }
   const next = withBackend(b) as ServiceConfig;
   const { problems } = backendProblems(cfg, next, b as unknown as BackendConfig, `services[${i}].backends[${j}]`, known);
   if (problems.length > 0) throw configErrors(problems);

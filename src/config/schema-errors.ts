@@ -24,14 +24,59 @@ function literalChoices(schema: TSchema): string | undefined {
   return options.map((o) => String((o as TSchema).const)).join(', ');
 }
 
+/** Levenshtein distance, case-insensitive (a wrong case is one of the likeliest slips); stops early past `max`. */
+export function editDistance(a: string, b: string, max = Infinity): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (Math.abs(x.length - y.length) > max) return max + 1;
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= y.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+      best = Math.min(best, row[j]);
+    }
+    if (best > max) return max + 1;
+    prev = row;
+  }
+  return prev[y.length];
+}
+
+/**
+ * The known name closest to `field` by edit distance, when it is close enough
+ * to be a slip rather than another word: at most a third of the longer name's
+ * letters (at least 1, at most 3) differ. Ties go to the first known name.
+ */
+export function closestName(field: string, known: readonly string[]): string | undefined {
+  if (field.length > 64) return undefined;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const allowed = Math.min(3, Math.max(1, Math.floor(Math.max(name.length, field.length) / 3)));
+    const d = editDistance(field, name, allowed);
+    if (d <= allowed && d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
 const entries = (n: number): string => (n === 1 ? '1 entry' : `${n} entries`);
 
 function reason(e: ValueError): string {
   const s = e.schema;
   switch (e.type) {
-    case ValueErrorType.ObjectAdditionalProperties:
-      // The error's path ends with the field's name.
-      return renamedReason(e.path.slice(e.path.lastIndexOf('/') + 1)) ?? 'unknown field';
+    case ValueErrorType.ObjectAdditionalProperties: {
+      // The error's path ends with the field's name; the schema is its object's.
+      const field = e.path.slice(e.path.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+      const renamed = renamedReason(field);
+      if (renamed !== undefined) return renamed;
+      const known = s.properties === undefined ? [] : Object.keys(s.properties as object);
+      const close = closestName(field, known);
+      return close === undefined ? 'unknown field' : `unknown field; did you mean "${close}"?`;
+    }
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required';
     case ValueErrorType.Object:

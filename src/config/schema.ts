@@ -167,6 +167,10 @@ const HealthCheckFields = {
     description: 'a status or an ascending range like 200-399, http only',
   }),
   port: Type.Optional(L4Port),
+  initialState: Type.Union([Type.Literal('down'), Type.Literal('up')], {
+    description: 'a backend added while Sluice runs (API, reload) with a check: down takes no new flows until its ' +
+      'first probe passes (status unknown until then), up takes them at once. Backends there at start take traffic at once',
+  }),
 };
 
 /** HAProxy-like defaults: probe every 2 s, 2 successes to rise, 3 failures to fall. */
@@ -178,6 +182,7 @@ export const HEALTH_CHECK_DEFAULTS = {
   fall: 3,
   path: '/',
   expectStatus: '200-399',
+  initialState: 'down' as const,
 };
 
 export const HealthCheckSchema = Type.Object(
@@ -190,6 +195,8 @@ export const HealthCheckSchema = Type.Object(
     path: Type.String({ ...HealthCheckFields.path, default: HEALTH_CHECK_DEFAULTS.path }),
     expectStatus: Type.String({ ...HealthCheckFields.expectStatus, default: HEALTH_CHECK_DEFAULTS.expectStatus }),
     port: HealthCheckFields.port,
+    initialState: Type.Union(HealthCheckFields.initialState.anyOf,
+      { ...HealthCheckFields.initialState, default: HEALTH_CHECK_DEFAULTS.initialState }),
   },
   { ...strict, default: {} },
 );

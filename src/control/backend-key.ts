@@ -3,8 +3,15 @@ import { SluiceError } from '../errors';
 import { normalizeIp } from '../net/addr';
 
 export function backendKey(b: { address: string; port: number }): string {
-  const address = normalizeIp(b.address) ?? b.address;
-  return address.includes(':') ? `[${address}]:${b.port}` : `${address}:${b.port}`;
+  return writtenBackendKey({ address: normalizeIp(b.address) ?? b.address, port: b.port });
+}
+
+/**
+ * backendKey of an address already normalized, taken as written: what the
+ * addon's counters give (it writes addresses normalized), keyed without a parse.
+ */
+export function writtenBackendKey(b: { address: string; port: number }): string {
+  return b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
 }
 
 /** Parses "10.0.0.1:80" or "[2001:db8::1]:80"; throws SLUICE_BAD_REQUEST naming the input. */

@@ -1,7 +1,8 @@
 // What the rest of the control plane may ask of the health checker. Health is
 // separate from admin state and weight: a backend can be active, weight 100 and
 // down.
-export type HealthStatus = 'up' | 'down' | 'unchecked';
+/** unknown: added while running, waiting for its first probe, takes no new flows. */
+export type HealthStatus = 'up' | 'down' | 'unchecked' | 'unknown';
 
 export interface BackendHealth {
   /** unchecked: the service's check type is none, or no probe has finished yet */

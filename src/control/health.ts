@@ -7,20 +7,12 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { BackendConfig, ServiceConfig } from '../config';
+import { effectiveCheck } from '../config/effective-check';
 import type { HealthCheckConfig } from '../config/schema';
 import { normalizeIp } from '../net/addr';
 import { cachedBackendKey } from './service-keys';
 import type { BackendHealth, HealthView } from './health-view';
 import type { ServiceStore } from './store';
-
-/** The service's check with the backend's override laid over it, field by field. */
-export function effectiveCheck(svc: ServiceConfig, b: BackendConfig): HealthCheckConfig {
-  const merged: Record<string, unknown> = { ...svc.healthCheck };
-  for (const [field, value] of Object.entries(b.healthCheck ?? {})) {
-    if (value !== undefined) merged[field] = value;
-  }
-  return merged as HealthCheckConfig;
-}
 
 /** "200-399" or "204" as inclusive bounds; a reversed range counts as written the other way round. */
 export function parseStatusRange(spec: string): [number, number] {
@@ -131,7 +123,9 @@ export class HealthChecker implements HealthView {
     logger: Logger,
     options: HealthCheckerOptions = {},
   ) {
-    this.log = logger.child({ component: 'health' });
+    // The daemon hands in a logger already bound to the component: binding it
+    // again would write the key twice on every line.
+    this.log = logger.bindings().component === 'health' ? logger : logger.child({ component: 'health' });
     this.probe = options.probe ?? probe;
     this.jitter = options.jitter ?? Math.random;
   }
@@ -199,7 +193,7 @@ export class HealthChecker implements HealthView {
         const check = effectiveCheck(svc, b);
         const target = { address: normalizeIp(b.address) ?? b.address, port: check.port ?? b.port };
         const fingerprint = fingerprintOf(check, target);
-        if (e === undefined) this.add(svc.name, b, key, check, target, fingerprint);
+        if (e === undefined) this.add(svc.name, key, check, target, fingerprint);
         else if (e.fingerprint !== fingerprint) this.reconfigure(e, check, target, fingerprint);
         Object.assign(this.entries.get(id)!, { backend: b, serviceCheck });
       }
@@ -221,13 +215,13 @@ export class HealthChecker implements HealthView {
     this.synced = next;
   };
 
-  private add(service: string, b: BackendConfig, key: string, check: HealthCheckConfig, target: Entry['target'],
-              fingerprint: string): void {
-    // A verdict the store still holds (this checker was stopped and started again) stays in force.
-    const down = !this.store.isHealthy(service, b);
+  private add(service: string, key: string, check: HealthCheckConfig, target: Entry['target'], fingerprint: string): void {
+    // A verdict the store still holds (this checker was stopped and started again)
+    // stays in force; a backend added while running may wait for its first probe.
+    const held = this.store.heldAs(service, key);
     const e: Entry = {
       service, key, target, check, fingerprint,
-      health: { status: down ? 'down' : 'unchecked', streak: 0, transitions: 0 },
+      health: { status: held ?? 'unchecked', streak: 0, transitions: 0 },
     };
     this.entries.set(entryId(service, key), e);
     if (check.type === 'none') this.release(e);
@@ -251,7 +245,7 @@ export class HealthChecker implements HealthView {
   /** An unchecked backend takes traffic; if the store refuses now, try again an interval later. */
   private release(e: Entry): void {
     e.timer = undefined;
-    if (e.health.status === 'down') {
+    if (e.health.status === 'down' || e.health.status === 'unknown') {
       if (!this.apply(e, true)) {
         this.schedule(e, e.check.intervalMs, () => this.release(e));
         return;
@@ -263,10 +257,13 @@ export class HealthChecker implements HealthView {
     delete e.health.lastError;
   }
 
-  /** Spread over the interval, so backends added together do not probe in lock-step. */
+  /**
+   * Spread over the interval, so backends added together do not probe in
+   * lock-step; one waiting for its first probe to take traffic is probed now.
+   */
   private scheduleFirst(e: Entry): void {
     if (e.check.type === 'none') return;
-    this.schedule(e, Math.floor(this.jitter() * e.check.intervalMs));
+    this.schedule(e, e.health.status === 'unknown' ? 0 : Math.floor(this.jitter() * e.check.intervalMs));
   }
 
   private schedule(e: Entry, delayMs: number, then: () => void = () => this.run(e)): void {
@@ -304,6 +301,16 @@ export class HealthChecker implements HealthView {
   private verdict(e: Entry, error: string | undefined): void {
     const h = e.health;
     h.lastProbeAt = new Date().toISOString();
+    if (h.status === 'unknown') {
+      // The first probe of a backend added while running decides alone.
+      if (error === undefined) this.transition(e, 'up', 'its first probe passed');
+      else {
+        this.counts.probeFailures++;
+        h.lastError = error;
+        this.transition(e, 'down', `its first probe failed: ${error}`);
+      }
+      return;
+    }
     if (error === undefined) {
       delete h.lastError;
       if (h.status !== 'down') {

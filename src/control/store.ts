@@ -7,6 +7,7 @@
 // if a group's write fails, its changes are rolled back.
 import { EventEmitter } from 'node:events';
 import { knownValid, validateBackendChange, validateConfig, validateServices, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
+import { effectiveCheck } from '../config/effective-check';
 import type { Dataplane } from '../dataplane';
 import { SluiceError, type ConfigProblem } from '../errors';
 import { normalizeIp } from '../net/addr';
@@ -61,8 +62,12 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
    * per backend (service-keys.ts) is computed once per object.
    */
   private readonly valid = knownValid();
-  /** backendKeys health checks hold down, by service name */
-  private readonly down = new Map<string, Set<string>>();
+  /**
+   * Backends that take no new flows for their health, by service name and
+   * backendKey: 'down' by a health verdict, 'unknown' when added while running
+   * with a check whose initialState is down, until its first probe passes.
+   */
+  private readonly held = new Map<string, Map<string, Hold>>();
   /** the services the data plane runs */
   private applied: ServiceConfig[] = [];
   /** changes made since the data plane was last given the desired state */
@@ -95,6 +100,29 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     return this.services;
   }
 
+  /**
+   * The services a start would restore from `stateFile`, checked against
+   * `config` as initialServices checks them (SLUICE_STATE_READ naming what
+   * breaks its rules), or undefined when the file does not exist. Reads only:
+   * for `sluice check`, which starts nothing.
+   */
+  static savedServices(config: SluiceConfig, stateFile: StateFile): ServiceConfig[] | undefined {
+    const saved = stateFile.read();
+    if (saved === undefined) return undefined;
+    // validateSaved reads the config and the state file's name, never the data plane.
+    return new ServiceStore(config, undefined as unknown as Dataplane, stateFile).validateSaved(saved);
+  }
+
+  /**
+   * Every service replaced at once (a reload of the config file): validated
+   * whole as one change, it reaches the data plane as one snapshot and the
+   * state file as one write, like any other change; if it is refused nothing
+   * changes. Services kept as the same objects are not checked again.
+   */
+  replaceAll(services: readonly unknown[]): ServiceConfig[] {
+    return this.commit([...services]);
+  }
+
   /** Marks the store as matching what the data plane runs (after Dataplane.start). */
   started(services: ServiceConfig[]): void {
     this.setServices(services);
@@ -114,9 +142,14 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   }
 
   isHealthy = (service: string, backend: { address: string; port: number }): boolean => {
-    const down = this.down.get(service);
-    return down === undefined || !down.has(cachedBackendKey(backend));
+    const held = this.held.get(service);
+    return held === undefined || !held.has(cachedBackendKey(backend));
   };
+
+  /** Why a backend takes no new flows for its health, if it does not: `key` as backendKey gives it. */
+  heldAs(service: string, key: string): Hold | undefined {
+    return this.held.get(service)?.get(key);
+  }
 
   list(): readonly ServiceConfig[] {
     return this.services;
@@ -205,22 +238,50 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     // with the same address down before it was ever probed.
     const i = this.positions.get(service);
     if (i === undefined || !serviceKeys(this.services[i]).index.has(key)) return;
-    const mark = (down: boolean) => {
-      const keys = this.down.get(service) ?? new Set<string>();
-      if (down) keys.add(key);
-      else keys.delete(key);
-      if (keys.size === 0) this.down.delete(service);
-      else this.down.set(service, keys);
-    };
-    if (healthy === this.isHealthy(service, this.services[i].backends[serviceKeys(this.services[i]).index.get(key)!])) return;
+    const was = this.heldAs(service, key);
+    const next: Hold | undefined = healthy ? undefined : 'down';
+    if (was === next) return;
+    // unknown -> down: still no new flows, nothing for the data plane.
+    if (was !== undefined && next !== undefined) {
+      this.hold(service, key, next);
+      return;
+    }
     // Changes waiting for this turn's apply go first, settled as they would be.
     this.applyUnapplied();
-    mark(!healthy);
+    this.hold(service, key, next);
     try {
       this.dataplane.applyServices(this.services, this.isHealthy);
     } catch (err) {
-      mark(healthy);
+      this.hold(service, key, was);
       throw err;
+    }
+  }
+
+  private hold(service: string, key: string, as: Hold | undefined): void {
+    const keys = this.held.get(service) ?? new Map<string, Hold>();
+    if (as === undefined) keys.delete(key);
+    else keys.set(key, as);
+    if (keys.size === 0) this.held.delete(service);
+    else this.held.set(service, keys);
+  }
+
+  /**
+   * Backends that `next` adds while running, with a check whose initialState is
+   * down, take no new flows until their first probe passes (HAProxy's
+   * init-state): one that does not answer yet must not get clients first.
+   */
+  private holdNewBackends(next: readonly ServiceConfig[]): void {
+    for (const svc of next) {
+      const i = this.positions.get(svc.name);
+      const prev = i === undefined ? undefined : this.services[i];
+      if (prev === svc) continue;
+      const before = prev === undefined ? undefined : serviceKeys(prev).index;
+      for (const b of svc.backends) {
+        const key = cachedBackendKey(b);
+        if (before?.has(key)) continue;
+        const check = effectiveCheck(svc, b);
+        if (check.type !== 'none' && check.initialState === 'down') this.hold(svc.name, key, 'unknown');
+      }
     }
   }
 
@@ -267,7 +328,12 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   }
 
   private commit(draft: unknown[]): ServiceConfig[] {
-    return this.accept(draft, () => validateServices(this.config, draft, this.valid));
+    return this.accept(draft, () => {
+      const next = validateServices(this.config, draft, this.valid);
+      // A change of one backend's weight or state (accept's other caller) adds none.
+      this.holdNewBackends(next);
+      return next;
+    });
   }
 
   /** Makes what `check` returns for `draft` the desired state, for the data plane to take at the end of the turn. */
@@ -342,11 +408,11 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   private adopt(services: ServiceConfig[]): void {
     this.setServices(services);
     // Health marks of backends that no longer exist must not linger.
-    for (const [service, keys] of this.down) {
+    for (const [service, keys] of this.held) {
       const i = this.positions.get(service);
       const index = i === undefined ? undefined : serviceKeys(this.services[i]).index;
-      for (const key of keys) if (index === undefined || !index.has(key)) keys.delete(key);
-      if (keys.size === 0) this.down.delete(service);
+      for (const key of keys.keys()) if (index === undefined || !index.has(key)) keys.delete(key);
+      if (keys.size === 0) this.held.delete(service);
     }
   }
 
@@ -407,6 +473,9 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     this.emit('change', this.durable);
   }
 }
+
+/** Why a backend takes no new flows for its health (ServiceStore.heldAs). */
+export type Hold = 'down' | 'unknown';
 
 interface Group {
   done: Promise<void>;

@@ -23,6 +23,13 @@ export interface LcoreStats extends LcoreCounterValues {
   drops: Record<DropReason, number>;
 }
 
+/** One line of DPDK's log: `level` 1 (emergency) to 8 (debug), `type` DPDK's logtype number. */
+export interface DpdkLogLine {
+  level: number;
+  type: number;
+  message: string;
+}
+
 export interface PortStats {
   name: string;
   rxPackets: number;
@@ -156,6 +163,10 @@ export interface SluiceAddon {
   lookupTable(backends: { key: string; weight: number }[], size: number,
     algorithm?: 'rendezvous' | 'maglev'): Uint32Array;
   dropReasons(): DropReason[];
+  /** Points DPDK's log at a capture (call before start to see the EAL's lines too); idempotent. */
+  captureLogs(): void;
+  /** The DPDK log lines captured since the last call, oldest first; `dropped` lost to the capture's bound. */
+  drainLogs(): { lines: DpdkLogLine[]; dropped: number };
   /**
    * The counter lists the addon was compiled with (native/common/lcore_counters.h),
    * as written there, and what stats() makes of them for one lcore, service and

@@ -66,6 +66,7 @@ export const BACKEND_COUNTERS = [
   { field: 'packets', name: 'packets', kind: 'counter', metric: 'sluice_backend_packets_total', help: 'packets forwarded to the backend' },
   { field: 'bytes', name: 'bytes', kind: 'counter', metric: 'sluice_backend_bytes_total', help: 'bytes forwarded to the backend' },
   { field: 'new_flows', name: 'newFlows', kind: 'counter', metric: 'sluice_backend_new_flows_total', help: 'flows the backend was picked for' },
+  { field: 'active_flows', name: 'activeFlows', kind: 'gauge_i64', metric: 'sluice_backend_active_flows', help: 'the backend\'s flows in the flow tables now' },
 ] as const;
 
 /** The counters the addon reports for each worker lcore (stats().lcores[i]). */
@@ -170,4 +171,6 @@ export interface BackendCounterValues {
   bytes: number;
   /** flows the backend was picked for */
   newFlows: number;
+  /** the backend's flows in the flow tables now */
+  activeFlows: number;
 }

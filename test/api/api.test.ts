@@ -165,7 +165,7 @@ describe('services', () => {
     assert.equal(web.backends[1].weight, 50);
     assert.equal(web.backends[0].state, 'active');
     assert.deepEqual(Object.keys(web.stats).sort(), ['activeFlows', 'bytes', 'newFlows', 'packets']);
-    assert.deepEqual(Object.keys(web.backends[0].stats).sort(), ['bytes', 'newFlows', 'packets']);
+    assert.deepEqual(Object.keys(web.backends[0].stats).sort(), ['activeFlows', 'bytes', 'newFlows', 'packets']);
   });
 
   test('a nat service with a backend port other than the VIP\'s: POST, GET, DELETE', async () => {
@@ -573,7 +573,7 @@ describe('data plane views', () => {
     assert.ok(Object.keys(s.lcores[0].drops).length > 0, 'drop reasons are listed');
     assert.deepEqual(Object.keys(s.services[0]).sort(), ['activeFlows', 'backends', 'bytes', 'name', 'newFlows', 'packets']);
     assert.deepEqual(Object.keys(s.services[0].backends[0]).sort(),
-      ['address', 'bytes', 'health', 'newFlows', 'packets', 'port', 'state', 'weight']);
+      ['activeFlows', 'address', 'bytes', 'health', 'newFlows', 'packets', 'port', 'state', 'weight']);
     assert.deepEqual(s.services[0].backends.map((b: { weight: number }) => b.weight), [100, 50]);
   });
 });

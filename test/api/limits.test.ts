@@ -202,7 +202,7 @@ describe('request logging', () => {
     const { logger, lines } = logLines();
     const { app } = await listening({}, logger);
     const info = () => lines.filter((l) => l.level >= 30);
-    const count = async (method: 'GET' | 'PATCH', url: string, payload?: object) => {
+    const count = async (method: 'GET' | 'PATCH' | 'POST' | 'DELETE', url: string, payload?: object) => {
       const before = lines.length;
       const res = await app.inject({ method, url, payload });
       return { status: res.statusCode, lines: lines.slice(before) };
@@ -224,6 +224,18 @@ describe('request logging', () => {
     assert.equal(line.url, '/api/v1/services/web/backends/10.99.0.11:80');
     assert.equal(line.statusCode, 200);
     assert.equal(typeof line.ms, 'number');
+    assert.deepEqual(line.audit, { object: 'backend web/10.99.0.11:80', before: { weight: 100, state: 'active' },
+      after: { weight: 5, state: 'active' } }, 'the line says what changed, from what to what');
+
+    const created = await count('POST', '/api/v1/services',
+      { name: 'audited', vip: '10.99.0.150', port: 80, backends: [{ address: '10.99.0.11', port: 80 }] });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.lines.find((l) => l.msg === 'request')!.audit, { object: 'service audited',
+      after: { vip: '10.99.0.150', port: 80, protocol: 'tcp', forwarding: 'dsr', backends: 1 } });
+    const deleted = await count('DELETE', '/api/v1/services/audited');
+    assert.equal(deleted.status, 204);
+    assert.deepEqual(deleted.lines.find((l) => l.msg === 'request')!.audit, { object: 'service audited',
+      before: { vip: '10.99.0.150', port: 80, protocol: 'tcp', forwarding: 'dsr', backends: 1 } });
 
     const refused = await count('PATCH', '/api/v1/services/nope/backends/10.99.0.11:80', { weight: 5 });
     assert.equal(refused.status, 404);

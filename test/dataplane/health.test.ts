@@ -138,7 +138,9 @@ interface BackendSpec { address: string; healthCheck?: Record<string, unknown> }
 function serviceSpec(name: string, vip: string, backends: BackendSpec[], healthCheck: Record<string, unknown>) {
   return {
     name, vip, port: PORT, lookupTableSize: 251,
-    healthCheck: { intervalMs: INTERVAL, timeoutMs: 100, rise: RISE, fall: FALL, ...healthCheck },
+    // initialState up: these tests watch rise and fall from a backend that takes
+    // traffic at once; 'added while running' has its own test with the default.
+    healthCheck: { intervalMs: INTERVAL, timeoutMs: 100, rise: RISE, fall: FALL, initialState: 'up', ...healthCheck },
     backends: backends.map((b) => ({
       address: b.address, port: PORT, mac: macOf(b.address), ...(b.healthCheck ? { healthCheck: b.healthCheck } : {}),
     })),
@@ -467,6 +469,48 @@ describe('none and overrides', () => {
     } finally {
       await new Promise((r) => admin.close(r));
     }
+  });
+});
+
+describe('added while running (initialState down, the default)', () => {
+  test('a backend takes no new flows until its first probe passes; one whose first probe fails is down', async () => {
+    const [a, b, c] = BACKEND_ADDRESSES;
+    const vip = '192.0.2.10';
+    await withServers(async (started) => {
+      await started(new BackendServer(a, 'tcp'));
+      await started(new BackendServer(c, 'tcp'));
+      const h = new HealthChecker(store, logger);
+      h.start();
+      try {
+        // c takes traffic at once (its override), so every flow has somewhere to go;
+        // a is held before the data plane ever has it: no probe has finished yet.
+        const svc = store.createService(serviceSpec('joining', vip,
+          [{ address: a }, { address: c, healthCheck: { initialState: 'up' } }], { type: 'tcp', initialState: undefined }));
+        assert.equal(svc.healthCheck.initialState, 'down', 'the default');
+        assert.equal(store.isHealthy('joining', { address: a, port: PORT }), false);
+        assert.equal(store.isHealthy('joining', { address: c, port: PORT }), true);
+        await store.persisted();
+        assert.equal(h.backend('joining', key(a)).status, 'unknown');
+        const before = countByMac(await send(newFlows(vip, 200), 'S'));
+        assert.equal(before.get(macOf(a)) ?? 0, 0, 'no new flow before its first probe');
+        await waitFor(() => h.backend('joining', key(a)).status === 'up', 'a up after one probe');
+        assert.equal(h.backend('joining', key(a)).transitions, 1);
+        assert.ok((countByMac(await send(newFlows(vip, 400), 'S')).get(macOf(a)) ?? 0) > 100, 'then it takes traffic');
+
+        // Nothing listens on b: its first probe fails and it goes down, never having had a flow.
+        store.addBackend('joining', { address: b, port: PORT, mac: macOf(b) });
+        await store.persisted();
+        assert.equal(h.backend('joining', key(b)).status, 'unknown');
+        assert.equal(countByMac(await send(newFlows(vip, 200), 'S')).get(macOf(b)) ?? 0, 0);
+        await waitFor(() => h.backend('joining', key(b)).status === 'down', 'b down after one failed probe');
+        assert.match(h.backend('joining', key(b)).lastError ?? '', /ECONNREFUSED/);
+        assert.equal(store.isHealthy('joining', { address: b, port: PORT }), false);
+        assert.equal(store.heldAs('joining', key(b)), 'down');
+      } finally {
+        h.stop();
+        store.deleteService('joining');
+      }
+    });
   });
 });
 

@@ -33,9 +33,18 @@ export function daemonConfig(dir: string, extra: Record<string, unknown> = {}): 
 export async function startDaemon(dir: string, config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
   const file = path.join(dir, `sluice-${Math.random().toString(36).slice(2)}.yaml`);
   fs.writeFileSync(file, stringify(config));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', file], {
+  return runDaemonFile(file, { env });
+}
+
+/**
+ * `sluice run --config file`, through `prefix` (a command that execs the rest,
+ * e.g. setpriv) if given; resolves once it runs.
+ */
+export async function runDaemonFile(file: string, o: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): Promise<DaemonProcess> {
+  const argv = [...(o.prefix ?? []), process.execPath, CLI, 'run', '--config', file];
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...o.env },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

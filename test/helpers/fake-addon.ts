@@ -80,6 +80,8 @@ export function fakeAddon(): FakeAddon {
     lcores: () => [],
     ports: () => [],
     neighbors: () => [],
+    captureLogs() {},
+    drainLogs: () => ({ lines: [], dropped: 0 }),
   };
   return fake as FakeAddon;
 }

@@ -292,7 +292,7 @@ describe('start-up diagnostics', () => {
   };
   /** The data plane printed nothing: it never started. */
   const noDataplane = (r: { stdout: string; stderr: string }) =>
-    assert.doesNotMatch(r.stdout + r.stderr, /EAL:|TELEMETRY:|port up/, 'the data plane never started');
+    assert.doesNotMatch(r.stdout + r.stderr, /EAL:|TELEMETRY|"dpdkType"|port up/, 'the data plane never started');
 
   test('a state file that breaks the rules: SLUICE_STATE_READ naming the state file and the field, not the config file', () => {
     const sub = fs.mkdtempSync(path.join(dir, 'rules-'));

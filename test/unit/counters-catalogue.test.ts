@@ -63,7 +63,7 @@ describe('the lists', () => {
     assert.deepEqual(sorted(new Set(lists.lcore.map((e) => e.kind))), ['counter', 'drops', 'gauge', 'internal']);
     assert.deepEqual(sorted(new Set(lcoreValues.map((e) => e.group!))), ['flows', 'icmp', 'loop', 'nat', 'top']);
     assert.deepEqual(lists.service.map((e) => e.name), ['packets', 'bytes', 'newFlows', 'activeFlows']);
-    assert.deepEqual(lists.backend.map((e) => e.name), ['packets', 'bytes', 'newFlows']);
+    assert.deepEqual(lists.backend.map((e) => e.name), ['packets', 'bytes', 'newFlows', 'activeFlows']);
   });
 
   test('the parser reads comments and split strings, and refuses what it cannot read rather than skip it', () => {

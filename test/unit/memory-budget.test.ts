@@ -62,7 +62,7 @@ describe('the memory budget', () => {
     for (const [change, path, reason] of [
       [{ lookupTablesMb: 0 }, 'limits.lookupTablesMb', 'must be >= 1'],
       [{ flowTablesMb: 1.5 }, 'limits.flowTablesMb', 'must be an integer'],
-      [{ lookupTableMb: 1 }, 'limits.lookupTableMb', 'unknown field'],
+      [{ lookupTableMb: 1 }, 'limits.lookupTableMb', 'unknown field; did you mean "lookupTablesMb"?'],
     ] as const) {
       assert.throws(() => validateConfig({ ...config(), limits: change }), (err: SluiceError) => {
         assert.equal(err.code, 'SLUICE_CONFIG_INVALID');

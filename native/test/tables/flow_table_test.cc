@@ -20,6 +20,7 @@ using sluice::FlowSlot;
 using sluice::FlowTable;
 using sluice::FlowTimeouts;
 using sluice::LcoreCounters;
+using sluice::BackendCounters;
 using sluice::ServiceCounters;
 
 constexpr FlowTimeouts kTimeouts{300000, 10000, 30000};
@@ -35,13 +36,14 @@ struct TestTable {
   FlowTable* table;
   LcoreCounters counters{};
   ServiceCounters services[4]{};
+  BackendCounters backends[8]{};
 
   // Returns the slot's verdict, or -1 when it was not stored.
   int Add(const FlowKey4& key, uint32_t backend, uint32_t now_ms, uint16_t service = 0) {
     FlowHash h = table->HashOf(key);
     FlowSlot slot = table->Choose(h, now_ms, counters.flow_active);
     if (slot.position < 0) return -1;
-    table->Occupy(slot, key, backend, service, false, now_ms, counters, services);
+    table->Occupy(slot, key, backend, service, false, now_ms, counters, services, backends);
     return slot.displaces;
   }
   int32_t Find(const FlowKey4& key) const { return table->Lookup(key, table->HashOf(key)); }
@@ -68,6 +70,9 @@ TEST_CASE("flow table: every stored flow is found with its backend; others are n
   CHECK(t.counters.flow_inserts == 4096);
   CHECK(t.counters.flow_active == 4096 - t.counters.flow_evictions);
   CHECK(t.services[0].active_flows == static_cast<int64_t>(t.counters.flow_active));
+  int64_t per_backend = 0;
+  for (const BackendCounters& b : t.backends) per_backend += b.active_flows;
+  CHECK(per_backend == static_cast<int64_t>(t.counters.flow_active));
   uint32_t found = 0;
   for (uint32_t i = 0; i < keys.size(); i++) {
     int32_t pos = t.Find(keys[i]);
@@ -122,18 +127,19 @@ TEST_CASE("flow table: expiry by protocol and state, and the sweep") {
   CHECK(t.table->IsExpired(t.Find(tcp[0]), now));
   CHECK(!t.table->IsExpired(t.Find(tcp[99]), now));
   CHECK(!t.table->IsExpired(t.Find(udp[0]), now));
-  t.table->Sweep(now, t.table->slots(), t.counters, t.services);
+  t.table->Sweep(now, t.table->slots(), t.counters, t.services, t.backends);
   CHECK(t.counters.flow_expirations == 50);
   CHECK(t.counters.flow_active == 150);
 
   now = kTimeouts.udp_ms + 1;
-  t.table->Sweep(now, t.table->slots(), t.counters, t.services);
+  t.table->Sweep(now, t.table->slots(), t.counters, t.services, t.backends);
   CHECK(t.counters.flow_active == 50);
   for (const FlowKey4& k : udp) CHECK(t.Find(k) < 0);
   now = kTimeouts.tcp_ms + 1;
-  t.table->Sweep(now, t.table->slots(), t.counters, t.services);
+  t.table->Sweep(now, t.table->slots(), t.counters, t.services, t.backends);
   CHECK(t.counters.flow_active == 0);
   CHECK(t.services[0].active_flows == 0);
+  for (const BackendCounters& b : t.backends) CHECK(b.active_flows == 0);
 }
 
 TEST_CASE("flow table: at capacity an expired entry is reused before a live one is evicted") {

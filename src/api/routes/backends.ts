@@ -3,6 +3,8 @@
 // "[2001:db8::1]:80" name the same backend.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { backendKey, parseBackendKey } from '../../control/backend-key';
+import { cachedBackendKey } from '../../control/service-keys';
+import { audit, backendSummary } from '../audit';
 import type { ApiContext } from '../context';
 import { liveBackendStats, liveServiceStats } from '../context';
 import { ALWAYS, BackendParams, errorResponses, NoContent, ServiceParams } from '../schemas/common';
@@ -14,9 +16,9 @@ const tags = ['backends'];
 /** Throws SLUICE_BAD_REQUEST for a key that is not address:port. */
 const normalizedKey = (raw: string): string => backendKey(parseBackendKey(raw));
 
-export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
+export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains }) => {
   const view = (service: string, b: Parameters<typeof backendView>[1]) =>
-    backendView(service, b, health, backendStatsFor(liveBackendStats(dataplane, service, b), b));
+    backendView(service, b, health, backendStatsFor(liveBackendStats(dataplane, service, b), b), drains);
 
   app.get('/services/:name/backends', {
     schema: {
@@ -28,7 +30,7 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
   }, async (req) => {
     const { name } = req.params;
     const live = liveServiceStats(dataplane, name);
-    return backendViews(name, store.get(name).backends, health, live);
+    return backendViews(name, store.get(name).backends, health, live, drains);
   });
 
   app.post('/services/:name/backends', {
@@ -43,6 +45,7 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     const { name } = req.params;
     const b = store.addBackend(name, req.body);
     await store.persisted();
+    audit(req, { object: `backend ${name}/${cachedBackendKey(b)}`, after: backendSummary(b) });
     const location = `${app.prefix}/services/${encodeURIComponent(name)}/backends/${encodeURIComponent(backendKey(b))}`;
     reply.code(201).header('location', location);
     return view(name, b);
@@ -71,8 +74,11 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     },
   }, async (req) => {
     const { name, backend } = req.params;
-    const b = store.updateBackend(name, normalizedKey(backend), req.body);
+    const key = normalizedKey(backend);
+    const before = backendSummary(store.backend(name, key));
+    const b = store.updateBackend(name, key, req.body);
     await store.persisted();
+    audit(req, { object: `backend ${name}/${key}`, before, after: backendSummary(b) });
     return view(name, b);
   });
 
@@ -85,8 +91,11 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     },
   }, async (req, reply) => {
     const { name, backend } = req.params;
-    store.deleteBackend(name, normalizedKey(backend));
+    const key = normalizedKey(backend);
+    const before = backendSummary(store.backend(name, key));
+    store.deleteBackend(name, key);
     await store.persisted();
+    audit(req, { object: `backend ${name}/${key}`, before });
     return reply.code(204).send(null);
   });
 };

@@ -2,6 +2,7 @@
 // store, which validates the whole desired state before the data plane sees it,
 // and is answered once the store has it in the state file (persisted()).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { audit, serviceSummary } from '../audit';
 import type { ApiContext } from '../context';
 import { liveServiceStats, liveStats } from '../context';
 import { ALWAYS, errorResponses, NoContent, ServiceParams } from '../schemas/common';
@@ -10,7 +11,7 @@ import { serviceView, serviceViews } from '../views';
 
 const tags = ['services'];
 
-export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
+export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains }) => {
   app.get('/services', {
     schema: {
       tags,
@@ -18,7 +19,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 200: ServiceList, ...errorResponses(...ALWAYS) },
     },
   }, async () => {
-    return serviceViews(store.list(), health, liveStats(dataplane));
+    return serviceViews(store.list(), health, liveStats(dataplane), drains);
   });
 
   app.post('/services', {
@@ -32,8 +33,9 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
   }, async (req, reply) => {
     const s = store.createService(req.body);
     await store.persisted();
+    audit(req, { object: `service ${s.name}`, after: serviceSummary(s) });
     reply.code(201).header('location', `${app.prefix}/services/${encodeURIComponent(s.name)}`);
-    return serviceView(s, health, liveServiceStats(dataplane, s.name));
+    return serviceView(s, health, liveServiceStats(dataplane, s.name), drains);
   });
 
   app.get('/services/:name', {
@@ -43,7 +45,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       params: ServiceParams,
       response: { 200: ServiceView, ...errorResponses(404, ...ALWAYS) },
     },
-  }, async (req) => serviceView(store.get(req.params.name), health, liveServiceStats(dataplane, req.params.name)));
+  }, async (req) => serviceView(store.get(req.params.name), health, liveServiceStats(dataplane, req.params.name), drains));
 
   app.put('/services/:name', {
     schema: {
@@ -54,9 +56,11 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 200: ServiceView, ...errorResponses(400, 404, 409, 413, 503, ...ALWAYS) },
     },
   }, async (req) => {
+    const before = serviceSummary(store.get(req.params.name));
     const s = store.replaceService(req.params.name, req.body);
     await store.persisted();
-    return serviceView(s, health, liveServiceStats(dataplane, s.name));
+    audit(req, { object: `service ${s.name}`, before, after: serviceSummary(s) });
+    return serviceView(s, health, liveServiceStats(dataplane, s.name), drains);
   });
 
   app.delete('/services/:name', {
@@ -67,8 +71,10 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 204: NoContent, ...errorResponses(404, 409, ...ALWAYS) },
     },
   }, async (req, reply) => {
+    const before = serviceSummary(store.get(req.params.name));
     store.deleteService(req.params.name);
     await store.persisted();
+    audit(req, { object: `service ${req.params.name}`, before });
     return reply.code(204).send(null);
   });
 };

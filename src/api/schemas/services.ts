@@ -54,8 +54,9 @@ export const PatchBackendBody = Type.Object(
 
 export const BackendHealthSchema = Type.Object(
   {
-    status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('unchecked')], {
-      description: 'unchecked: the check type is none, or no probe has finished yet',
+    status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('unchecked'), Type.Literal('unknown')], {
+      description: 'unchecked: the check type is none, or no probe has finished yet (it takes traffic); ' +
+        'unknown: added while running with initialState down, it takes no new flows until its first probe passes',
     }),
     lastProbeAt: Type.Optional(Type.String({ description: 'ISO time of the last finished probe' })),
     lastError: Type.Optional(Type.String({ description: 'why the last probe failed' })),
@@ -73,6 +74,10 @@ export const BackendView = Type.Object(
     key: Type.String({ description: 'address:port as used in URLs, IPv6 in brackets' }),
     health: BackendHealthSchema,
     stats: Type.Optional(BackendCountersSchema),
+    emptySince: Type.Optional(Type.String({
+      description: 'while the backend takes no new flows (drain, disabled or weight 0): ISO time since which it has ' +
+        'had no active flow, sampled every second; absent while it has flows',
+    })),
   },
   { ...strict, title: 'Backend', description: 'stats is absent while the data plane is not running' },
 );
