@@ -1,164 +1,149 @@
 #!/usr/bin/env node
 // The `sluice` command: `run` is the daemon; everything else talks to a running
-// daemon over its REST API.
+// daemon over its REST API. The commands, their arguments and options are the
+// table of src/cli/spec.ts; parse.ts reads the command line against it.
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './cli/api-client';
+import { backendFields, serviceFields } from './cli/bodies';
 import * as commands from './cli/commands';
-import { checkFile, printCheck } from './cli/check';
-import { runDaemon } from './cli/run';
+import { bashCompletion, completeNames } from './cli/completion';
+import { parse, usageError, type OptionValues } from './cli/parse';
+import { commandUsage, id, STATE_OF, type CommandSpec } from './cli/spec';
+import { cliVersion, version } from './cli/version';
 import { backendKey, parseBackendKey } from './control/backend-key';
 
-const USAGE = `usage: sluice <command> [options]
-
-  run --config FILE [--check]             run the balancer (data plane, health checks, REST API);
-                                          --check: check as \`check\` does and exit, starting nothing
-  check --config FILE                     every problem of a config file and of the state file run would
-                                          restore; exit 0 valid, 1 not
-  reload                                  re-read the daemon's config file, apply its services (as SIGHUP)
-  config export                           the running configuration as a YAML config file, on stdout
-  status                                  readiness, ports and services
-  services ls
-  services show NAME
-  services add NAME --vip IP --port N [--protocol tcp|udp] [--lookup-table-size PRIME] [--health tcp|http|none]
-  services rm NAME
-  backends add SERVICE ADDRESS:PORT [--weight N] [--mac MAC]
-  backends rm SERVICE ADDRESS:PORT
-  backends set SERVICE ADDRESS:PORT [--weight N] [--drain | --disable | --enable]
-  stats [--watch] [--interval SECONDS]
-  node                                    memory by kind against the config's limits
-
-  --api URL     the daemon's API (default $SLUICE_API or http://127.0.0.1:9090)
-  --json        JSON output for scripts
-  The API token, when the daemon needs one, comes from $SLUICE_TOKEN.`;
-
-const EXIT_USAGE = 2;
-
-function usage(message: string): never {
-  throw new CliError(`${message}\n\n${USAGE}`, EXIT_USAGE);
+interface Context {
+  command: CommandSpec;
+  args: string[];
+  values: OptionValues;
+  api: ApiClient;
+  out: commands.Output;
 }
 
-function int(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) usage(`--${name} takes a whole number, not "${text}"`);
-  return Number(text);
-}
+const str = (v: OptionValues[string]) => (typeof v === 'string' ? v : undefined);
 
-async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' }, api: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      vip: { type: 'string' }, port: { type: 'string' }, protocol: { type: 'string' },
-      'lookup-table-size': { type: 'string' }, 'maglev-size': { type: 'string' },
-      health: { type: 'string' }, weight: { type: 'string' }, mac: { type: 'string' },
-      drain: { type: 'boolean' }, disable: { type: 'boolean' }, enable: { type: 'boolean' },
-      watch: { type: 'boolean' }, interval: { type: 'string' }, check: { type: 'boolean' },
-    },
-  });
-  const [command, sub, ...rest] = positionals;
-  if (values.help || command === undefined) {
-    console.log(USAGE);
-    return;
-  }
-  if (command === 'run' || command === 'check') {
-    if (values.config === undefined) usage(`${command} needs --config FILE`);
-    if (command === 'check' || values.check) {
-      const code = printCheck(checkFile(values.config), values.json ?? false, (t) => console.log(t));
-      if (code !== 0) process.exitCode = code;
-      return;
-    }
-    await runDaemon(values.config);
-    return;
-  }
-
-  const api = new ApiClient(values.api);
-  const out: commands.Output = { json: values.json ?? false, print: (t) => console.log(t) };
-  const need = (n: number, what: string) => {
-    if (rest.length < n) usage(`missing ${what}`);
-  };
-  switch (`${command} ${sub ?? ''}`.trim()) {
-    case 'status':
-      return commands.status(api, out);
-    case 'services ls':
-    case 'services':
-      return commands.servicesLs(api, out);
-    case 'services show':
-      need(1, 'NAME');
-      return commands.servicesShow(api, out, rest[0]);
-    case 'services add': {
-      need(1, 'NAME');
-      if (values.vip === undefined || values.port === undefined) usage('services add needs --vip and --port');
-      const body: Record<string, unknown> = { name: rest[0], vip: values.vip, port: int('port', values.port) };
-      if (values.protocol !== undefined) body.protocol = values.protocol;
-      if (values['maglev-size'] !== undefined) usage('--maglev-size was renamed --lookup-table-size');
-      if (values['lookup-table-size'] !== undefined) {
-        body.lookupTableSize = int('lookup-table-size', values['lookup-table-size']);
-      }
-      if (values.health !== undefined) body.healthCheck = { type: values.health };
-      return commands.servicesAdd(api, out, body);
-    }
-    case 'services rm':
-      need(1, 'NAME');
-      return commands.servicesRm(api, out, rest[0]);
-    case 'backends add': {
-      need(2, 'SERVICE ADDRESS:PORT');
-      const body: Record<string, unknown> = { ...backendTarget(rest[1]) };
-      if (values.weight !== undefined) body.weight = int('weight', values.weight);
-      if (values.mac !== undefined) body.mac = values.mac;
-      return commands.backendsAdd(api, out, rest[0], body);
-    }
-    case 'backends rm':
-      need(2, 'SERVICE ADDRESS:PORT');
-      return commands.backendsRm(api, out, rest[0], keyOf(rest[1]));
-    case 'backends set': {
-      need(2, 'SERVICE ADDRESS:PORT');
-      const states = (['drain', 'disable', 'enable'] as const).filter((s) => values[s]);
-      if (states.length > 1) usage('give at most one of --drain, --disable, --enable');
-      const patch: Record<string, unknown> = {};
-      if (values.weight !== undefined) patch.weight = int('weight', values.weight);
-      if (states[0] !== undefined) patch.state = { drain: 'drain', disable: 'disabled', enable: 'active' }[states[0]];
-      if (Object.keys(patch).length === 0) usage('backends set needs --weight N, --drain, --disable or --enable');
-      return commands.backendsSet(api, out, rest[0], keyOf(rest[1]), patch);
-    }
-    case 'node':
-      return commands.node(api, out);
-    case 'reload':
-      return commands.reload(api, out);
-    case 'config export':
-      return commands.configExport(api, out);
-    case 'stats': {
-      const interval = values.interval === undefined ? 1 : Number(values.interval);
-      if (!(interval >= 0.1 && interval <= 3600)) usage('--interval takes seconds between 0.1 and 3600');
-      const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
-      return commands.stats(api, out, values.watch ?? false, interval * 1000, stop.signal);
-    }
-    default:
-      usage(`unknown command "${positionals.join(' ')}"`);
-  }
-}
-
-function backendTarget(text: string): { address: string; port: number } {
+function backendTarget(c: Context, text: string): { address: string; port: number } {
   try {
     return parseBackendKey(text);
   } catch (err) {
-    return usage((err as Error).message);
+    throw usageError((err as Error).message, commandUsage(c.command));
   }
 }
 
-function keyOf(text: string): string {
-  return backendKey(backendTarget(text));
+const keyOf = (c: Context, text: string) => backendKey(backendTarget(c, text));
+
+/** --drain, --disable or --enable as an admin state; at most one. */
+function stateOf(c: Context): string | undefined {
+  const given = (['drain', 'disable', 'enable'] as const).filter((s) => c.values[s] === true);
+  if (given.length > 1) throw usageError('give at most one of --drain, --disable, --enable', commandUsage(c.command));
+  return given[0] === undefined ? undefined : STATE_OF[given[0]];
 }
 
-run(process.argv.slice(2)).catch((err: unknown) => {
+function backendsSet(c: Context): Promise<void> {
+  const [service, target] = c.args;
+  const key = keyOf(c, target);
+  const state = stateOf(c);
+  const fields = backendFields(c.values, state);
+  if (Object.keys(fields).length === 0) {
+    throw usageError('backends set needs --weight N, --drain, --disable, --enable, --mac or a --health option', commandUsage(c.command));
+  }
+  // PATCH takes weight and state; anything else needs the service replaced.
+  if (fields.mac !== undefined || fields.healthCheck !== undefined) return commands.backendsEdit(c.api, c.out, service, key, fields);
+  return commands.backendsSet(c.api, c.out, service, key, fields);
+}
+
+const HANDLERS: Record<string, (c: Context) => Promise<void>> = {
+  run: async (c) => {
+    const file = str(c.values.config)!;
+    if (c.values.check === true) {
+      const { checkFile, printCheck } = await import('./cli/check');
+      process.exitCode = printCheck(checkFile(file), c.out.json, c.out.print) || undefined;
+      return;
+    }
+    // Loaded only here: the data plane's modules are not needed by any other command.
+    const { runDaemon } = await import('./cli/run');
+    await runDaemon(file);
+  },
+  check: async (c) => {
+    const { checkFile, printCheck } = await import('./cli/check');
+    process.exitCode = printCheck(checkFile(str(c.values.config)!), c.out.json, c.out.print) || undefined;
+  },
+  reload: (c) => commands.reload(c.api, c.out),
+  'config export': (c) => commands.configExport(c.api, c.out),
+  status: (c) => commands.status(c.api, c.out),
+  version: (c) => version(c.api, c.out),
+  'services ls': (c) => commands.servicesLs(c.api, c.out),
+  'services show': (c) => commands.servicesShow(c.api, c.out, c.args[0]),
+  'services add': (c) => {
+    const backends = ((c.values.backend ?? []) as string[]).map((b) => backendTarget(c, b));
+    return commands.servicesAdd(c.api, c.out, {
+      name: c.args[0], ...serviceFields(c.values), ...(backends.length > 0 ? { backends } : {}),
+    });
+  },
+  'services set': (c) => {
+    const fields = serviceFields(c.values);
+    if (Object.keys(fields).length === 0) throw usageError('services set needs an option to change', commandUsage(c.command));
+    return commands.servicesSet(c.api, c.out, c.args[0], fields);
+  },
+  'services rm': (c) => commands.servicesRm(c.api, c.out, c.args[0]),
+  'backends ls': (c) => commands.backendsLs(c.api, c.out, c.args[0]),
+  'backends show': (c) => commands.backendsShow(c.api, c.out, c.args[0], keyOf(c, c.args[1])),
+  'backends add': (c) => commands.backendsAdd(c.api, c.out, c.args[0], {
+    ...backendTarget(c, c.args[1]), ...backendFields(c.values, stateOf(c)),
+  }),
+  'backends rm': (c) => commands.backendsRm(c.api, c.out, c.args[0], keyOf(c, c.args[1])),
+  'backends set': backendsSet,
+  'backends drain': (c) => commands.backendsSet(c.api, c.out, c.args[0], keyOf(c, c.args[1]), { state: STATE_OF.drain }),
+  'backends disable': (c) => commands.backendsSet(c.api, c.out, c.args[0], keyOf(c, c.args[1]), { state: STATE_OF.disable }),
+  'backends enable': (c) => commands.backendsSet(c.api, c.out, c.args[0], keyOf(c, c.args[1]), { state: STATE_OF.enable }),
+  stats: (c) => {
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    return commands.stats(c.api, c.out, {
+      watch: c.values.watch === true,
+      intervalMs: Number(str(c.values.interval) ?? '1') * 1000,
+      service: c.args[0],
+      signal: stop.signal,
+      note: (t) => process.stderr.write(`sluice: ${t}\n`),
+    });
+  },
+  health: (c) => commands.health(c.api, c.out, c.args[0]),
+  node: (c) => commands.node(c.api, c.out),
+  lcores: (c) => commands.lcores(c.api, c.out),
+  ports: (c) => commands.ports(c.api, c.out),
+  neighbors: (c) => commands.neighbors(c.api, c.out),
+  metrics: (c) => commands.metrics(c.api, c.out),
+  completion: async (c) => c.out.print(bashCompletion().trimEnd()),
+};
+
+/** `sluice __complete services|backends SERVICE [--api URL]`, for the completion script: names, or nothing. */
+async function complete(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { api: { type: 'string' } } });
+  const names = await completeNames(new ApiClient(str(values.api)), positionals[0] ?? '', positionals[1]);
+  if (names.length > 0) console.log(names.join('\n'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '__complete') return complete(argv.slice(1));
+  const parsed = parse(argv);
+  if (parsed.kind === 'help') return console.log(parsed.text);
+  if (parsed.kind === 'version') return console.log(cliVersion());
+  const { command, args, values } = parsed;
+  const handler = HANDLERS[id(command)];
+  if (handler === undefined) throw new Error(`no handler for sluice ${id(command)}`);
+  await handler({
+    command,
+    args,
+    values,
+    api: new ApiClient(str(values.api)),
+    out: { json: values.json === true, print: (t) => console.log(t) },
+  });
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof CliError) {
     process.stderr.write(`sluice: ${err.message}\n`);
     process.exit(err.exitCode);
-  }
-  if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    process.stderr.write(`sluice: ${(err as Error).message}\n\n${USAGE}\n`);
-    process.exit(EXIT_USAGE);
   }
   process.stderr.write(`sluice: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

@@ -3,7 +3,8 @@
 import { stringify } from 'yaml';
 import { describeDiff, type ServicesDiff } from '../config/diff';
 import { backendKey } from '../control/backend-key';
-import { ApiClient, CliError } from './api-client';
+import { ApiClient, CliError, EXIT_UNREACHABLE } from './api-client';
+import { configOf, merged } from './bodies';
 import { human, table } from './table';
 
 export interface Output {
@@ -11,12 +12,29 @@ export interface Output {
   print(text: string): void;
 }
 
-interface Health { status: string }
-interface Backend { key: string; address: string; port: number; weight: number; state: string; health: Health; stats?: { packets: number; bytes: number; newFlows: number } }
-interface Service { name: string; vip: string; port: number; protocol: string; forwarding: string; lookupTableSize: number; backends: Backend[]; stats?: { packets: number; bytes: number; newFlows: number; activeFlows: number } }
-interface Port { name: string; driver: string; mac: string; link: { up: boolean }; rxQueues: number }
+interface Health { status: string; lastProbeAt?: string; lastError?: string; streak: number; transitions: number }
+interface HealthCheck { type: string; path: string; expectStatus: string; port?: number; intervalMs: number; timeoutMs: number; rise: number; fall: number; initialState: string }
+interface Backend {
+  key: string; address: string; port: number; weight: number; state: string; mac?: string; health: Health;
+  healthCheck?: Partial<HealthCheck>; stats?: { packets: number; bytes: number; newFlows: number; activeFlows: number }; emptySince?: string;
+}
+interface Service {
+  name: string; vip: string; port: number; protocol: string; forwarding: string; lookupTableSize: number;
+  tunnel?: { encapsulation: string; guePort?: number; source?: string; sourceNetwork?: string };
+  healthCheck: HealthCheck; backends: Backend[]; stats?: { packets: number; bytes: number; newFlows: number; activeFlows: number };
+}
+interface Port {
+  name: string; portId: number; driver: string; mac: string; mtu: number; rxQueues: number; txQueues: number;
+  link: { up: boolean; speedMbps: number }; warnings: string[];
+  stats: { rxPackets: number; txPackets: number; rxMissed: number; rxErrors: number; txErrors: number; rxNoMbuf: number };
+}
+interface Lcore {
+  lcore: number; rx?: { port: string; queue: number }[]; rxPackets: number; txPackets: number; busyRatio: number;
+  nsPerPacket: { receive: number; process: number }; flows: { active: number; capacity: number }; generation: number;
+}
+interface Neighbor { address: string; port: string; resolved: boolean; wanted: boolean; mac?: string; ageSec: number; requestsSent: number }
 interface Stats {
-  services: { name: string; packets: number; bytes: number; newFlows: number; activeFlows: number; backends: { address: string; port: number; weight: number; state: string; health: string; packets: number; bytes: number; newFlows: number }[] }[];
+  services: { name: string; packets: number; bytes: number; newFlows: number; activeFlows: number; backends: { address: string; port: number; weight: number; state: string; health: string; packets: number; bytes: number; newFlows: number; activeFlows: number }[] }[];
   lcores: { lcore: number; rxPackets: number; txPackets: number; drops: Record<string, number>;
     nat?: { sessionsActive: number; handoffsSent: number } }[];
 }
@@ -57,16 +75,73 @@ export async function servicesLs(api: ApiClient, out: Output): Promise<void> {
   emit(out, services, () => (services.length === 0 ? 'no services' : servicesTable(services)));
 }
 
-export async function servicesShow(api: ApiClient, out: Output, name: string): Promise<void> {
-  const s = await api.request<Service>('GET', `/api/v1/services/${enc(name)}`);
-  emit(out, s, () => [
+/** Why a backend takes no traffic, or how far its drain is: the last probe's error, flows left, emptySince. */
+export function backendDetail(b: Backend): string {
+  const parts: string[] = [];
+  if (b.health.status === 'down') parts.push(b.health.lastError ? `last probe failed: ${b.health.lastError}` : 'down');
+  if (b.health.status === 'unknown') parts.push('waiting for its first probe');
+  if (b.state !== 'active' || b.weight === 0) {
+    if (b.emptySince !== undefined) parts.push(`empty since ${b.emptySince}`);
+    else if (b.stats !== undefined) parts.push(`${b.stats.activeFlows} active flow${b.stats.activeFlows === 1 ? '' : 's'} left`);
+  }
+  return parts.join('; ');
+}
+
+export function backendsTable(backends: Backend[]): string {
+  if (backends.length === 0) return 'no backends';
+  return table(['BACKEND', 'WEIGHT', 'STATE', 'HEALTH', 'ACTIVE FLOWS', 'PACKETS', 'NEW FLOWS', 'DETAIL'], backends.map((b) => [
+    b.key, b.weight, b.state, b.health.status, b.stats?.activeFlows ?? '-', human(b.stats?.packets ?? 0), human(b.stats?.newFlows ?? 0),
+    backendDetail(b),
+  ]));
+}
+
+function healthCheckText(h: Partial<HealthCheck>): string {
+  if (h.type === 'none') return 'none';
+  return [
+    h.type,
+    h.type === 'http' ? `GET ${h.path ?? '/'} expecting ${h.expectStatus ?? '?'}` : undefined,
+    h.port === undefined ? undefined : `port ${h.port}`,
+    h.intervalMs === undefined ? undefined : `every ${h.intervalMs} ms`,
+    h.timeoutMs === undefined ? undefined : `timeout ${h.timeoutMs} ms`,
+    h.rise === undefined ? undefined : `rise ${h.rise}`,
+    h.fall === undefined ? undefined : `fall ${h.fall}`,
+    h.initialState === undefined ? undefined : `added backends start ${h.initialState}`,
+  ].filter((x) => x !== undefined).join(', ');
+}
+
+/** A backend's override as given: field and value. */
+const overrideText = (h: Partial<HealthCheck>) => Object.entries(h).map(([k, v]) => `${k} ${String(v)}`).join(', ');
+
+export function serviceText(s: Service): string {
+  const t = s.tunnel;
+  return [
     `${s.name}: ${s.vip}:${s.port}/${s.protocol} ${s.forwarding}, lookup table ${s.lookupTableSize} slots` +
       (s.stats ? `, ${human(s.stats.packets)} packets, ${s.stats.activeFlows} active flows` : ''),
+    ...(s.forwarding === 'tunnel' || t !== undefined
+      ? [`tunnel: ${t?.encapsulation ?? 'ipip'}${t?.guePort !== undefined ? ` port ${t.guePort}` : ''}` +
+        `${t?.source !== undefined ? `, source ${t.source}` : ''}${t?.sourceNetwork !== undefined ? `, sources from ${t.sourceNetwork}` : ''}`]
+      : []),
+    `health check: ${healthCheckText(s.healthCheck)}`,
+    ...s.backends.filter((b) => b.healthCheck !== undefined).map((b) => `  ${b.key}: health check override: ${overrideText(b.healthCheck!)}`),
     '',
-    s.backends.length === 0 ? 'no backends' : table(['BACKEND', 'WEIGHT', 'STATE', 'HEALTH', 'PACKETS', 'NEW FLOWS'], s.backends.map((b) => [
-      b.key, b.weight, b.state, b.health.status, human(b.stats?.packets ?? 0), human(b.stats?.newFlows ?? 0),
-    ])),
-  ].join('\n'));
+    backendsTable(s.backends),
+  ].join('\n');
+}
+
+export async function servicesShow(api: ApiClient, out: Output, name: string): Promise<void> {
+  const s = await api.request<Service>('GET', `/api/v1/services/${enc(name)}`);
+  emit(out, s, () => serviceText(s));
+}
+
+/** GET the service, change it, PUT it back whole: what PATCH cannot change. */
+export async function editService(api: ApiClient, name: string, change: (config: Record<string, unknown>) => Record<string, unknown>): Promise<Service> {
+  const view = await api.request<Record<string, unknown>>('GET', `/api/v1/services/${enc(name)}`);
+  return api.request<Service>('PUT', `/api/v1/services/${enc(name)}`, change(configOf(view)));
+}
+
+export async function servicesSet(api: ApiClient, out: Output, name: string, fields: Record<string, unknown>): Promise<void> {
+  const s = await editService(api, name, (cfg) => merged(cfg, fields));
+  emit(out, s, () => `changed service ${s.name}: ${Object.keys(fields).join(', ')}`);
 }
 
 export async function servicesAdd(api: ApiClient, out: Output, body: Record<string, unknown>): Promise<void> {
@@ -92,6 +167,86 @@ export async function backendsRm(api: ApiClient, out: Output, service: string, k
 export async function backendsSet(api: ApiClient, out: Output, service: string, key: string, patch: Record<string, unknown>): Promise<void> {
   const b = await api.request<Backend>('PATCH', `/api/v1/services/${enc(service)}/backends/${enc(key)}`, patch);
   emit(out, b, () => `backend ${b.key} of ${service}: weight ${b.weight}, ${b.state}`);
+}
+
+/** A backend change PATCH does not take (mac, health check override): the service replaced with it. */
+export async function backendsEdit(api: ApiClient, out: Output, service: string, key: string, fields: Record<string, unknown>): Promise<void> {
+  const s = await editService(api, service, (cfg) => {
+    const backends = cfg.backends as Record<string, unknown>[];
+    const i = backends.findIndex((b) => backendKey(b as { address: string; port: number }) === key);
+    if (i < 0) throw new CliError(`service ${service} has no backend ${key} [SLUICE_NOT_FOUND]`, 1, 'SLUICE_NOT_FOUND');
+    backends[i] = merged(backends[i], fields);
+    return cfg;
+  });
+  const b = s.backends.find((x) => x.key === key)!;
+  emit(out, b, () => `backend ${b.key} of ${service}: weight ${b.weight}, ${b.state}` +
+    `${b.mac ? `, mac ${b.mac}` : ''}${b.healthCheck ? `, health check override: ${overrideText(b.healthCheck)}` : ''}`);
+}
+
+export async function backendsLs(api: ApiClient, out: Output, service: string): Promise<void> {
+  const list = await api.request<Backend[]>('GET', `/api/v1/services/${enc(service)}/backends`);
+  emit(out, list, () => backendsTable(list));
+}
+
+export async function backendsShow(api: ApiClient, out: Output, service: string, key: string): Promise<void> {
+  const b = await api.request<Backend>('GET', `/api/v1/services/${enc(service)}/backends/${enc(key)}`);
+  const h = b.health;
+  emit(out, b, () => [
+    `${b.key} of ${service}: weight ${b.weight}, ${b.state}${b.mac ? `, mac ${b.mac}` : ''}`,
+    `health: ${h.status}${h.lastProbeAt ? `, last probe ${h.lastProbeAt}` : ''}${h.lastError ? ` failed: ${h.lastError}` : ''}` +
+      `, streak ${h.streak}, ${h.transitions} transitions`,
+    ...(b.healthCheck ? [`health check override: ${overrideText(b.healthCheck)}`] : []),
+    ...(b.stats ? [`flows: ${b.stats.activeFlows} active, ${human(b.stats.newFlows)} new; ${human(b.stats.packets)} packets, ${human(b.stats.bytes)} bytes`] : []),
+    ...(b.emptySince ? [`empty since ${b.emptySince}: no active flow, safe to take out of service`] : []),
+  ].join('\n'));
+}
+
+/** Every backend's health, across services or of one. */
+export async function health(api: ApiClient, out: Output, service?: string): Promise<void> {
+  const services = service === undefined
+    ? await api.request<Service[]>('GET', '/api/v1/services')
+    : [await api.request<Service>('GET', `/api/v1/services/${enc(service)}`)];
+  const rows = services.flatMap((s) => s.backends.map((b) => ({ service: s.name, backend: b.key, check: (b.healthCheck?.type ?? s.healthCheck.type), ...b.health })));
+  emit(out, rows, () => (rows.length === 0 ? 'no backends' : table(
+    ['SERVICE', 'BACKEND', 'CHECK', 'HEALTH', 'STREAK', 'TRANSITIONS', 'LAST PROBE', 'LAST ERROR'],
+    rows.map((r) => [r.service, r.backend, r.check, r.status, r.streak, r.transitions, r.lastProbeAt ?? '-', r.lastError ?? '']),
+  )));
+}
+
+export async function lcores(api: ApiClient, out: Output): Promise<void> {
+  const list = await api.request<Lcore[]>('GET', '/api/v1/lcores');
+  emit(out, list, () => (list.length === 0 ? 'no worker lcores' : table(
+    ['LCORE', 'RX QUEUES', 'RX', 'TX', 'BUSY', 'NS/PKT RECEIVE', 'NS/PKT PROCESS', 'FLOWS', 'CAPACITY', 'GENERATION'],
+    list.map((l) => [l.lcore, (l.rx ?? []).map((r) => `${r.port}:${r.queue}`).join(',') || '-', human(l.rxPackets), human(l.txPackets),
+      `${(l.busyRatio * 100).toFixed(1)}%`, l.nsPerPacket.receive.toFixed(0), l.nsPerPacket.process.toFixed(0),
+      human(l.flows.active), human(l.flows.capacity), l.generation]),
+  )));
+}
+
+export async function ports(api: ApiClient, out: Output): Promise<void> {
+  const list = await api.request<Port[]>('GET', '/api/v1/ports');
+  emit(out, list, () => (list.length === 0 ? 'no ports' : [
+    table(['PORT', 'ID', 'DRIVER', 'MAC', 'LINK', 'QUEUES', 'MTU', 'RX', 'TX', 'MISSED', 'NO MBUF', 'ERRORS'], list.map((p) => [
+      p.name, p.portId, p.driver, p.mac, p.link.up ? `up ${p.link.speedMbps} Mb/s` : 'down', `${p.rxQueues}/${p.txQueues}`, p.mtu,
+      human(p.stats.rxPackets), human(p.stats.txPackets), human(p.stats.rxMissed), human(p.stats.rxNoMbuf),
+      human(p.stats.rxErrors + p.stats.txErrors),
+    ])),
+    ...list.flatMap((p) => p.warnings.map((w) => `${p.name}: ${w}`)),
+  ].join('\n')));
+}
+
+export async function neighbors(api: ApiClient, out: Output): Promise<void> {
+  const list = await api.request<Neighbor[]>('GET', '/api/v1/neighbors');
+  emit(out, list, () => (list.length === 0 ? 'no neighbors' : table(
+    ['ADDRESS', 'PORT', 'RESOLVED', 'WANTED', 'MAC', 'AGE', 'REQUESTS'],
+    list.map((n) => [n.address, n.port, n.resolved ? 'yes' : 'no', n.wanted ? 'yes' : 'no', n.mac ?? '-',
+      n.ageSec < 0 ? 'never' : `${n.ageSec.toFixed(0)}s`, n.requestsSent]),
+  )));
+}
+
+/** GET /metrics as it is: Prometheus text (--json has nothing to add). */
+export async function metrics(api: ApiClient, out: Output): Promise<void> {
+  out.print((await api.text('/metrics')).trimEnd());
 }
 
 interface PerLcoreBytes { lcore: number; ipv4Bytes: number; ipv6Bytes: number }
@@ -135,7 +290,7 @@ export async function node(api: ApiClient, out: Output): Promise<void> {
   emit(out, n, () => nodeText(n));
 }
 
-interface Sample { at: number; stats: Stats }
+export interface Sample { at: number; stats: Stats }
 
 /** Rates between two samples; the first screen of --watch shows totals only. */
 export function statsText(now: Sample, before?: Sample): string {
@@ -147,7 +302,7 @@ export function statsText(now: Sample, before?: Sample): string {
     rows.push([s.name, '', '', '', human(s.packets), rate(s.packets, o?.packets), rate(s.newFlows, o?.newFlows), s.activeFlows]);
     for (const b of s.backends) {
       const ob = o?.backends.find((x) => x.address === b.address && x.port === b.port);
-      rows.push([`  ${backendKey(b)}`, b.weight, b.state, b.health, human(b.packets), rate(b.packets, ob?.packets), rate(b.newFlows, ob?.newFlows), '']);
+      rows.push([`  ${backendKey(b)}`, b.weight, b.state, b.health, human(b.packets), rate(b.packets, ob?.packets), rate(b.newFlows, ob?.newFlows), b.activeFlows ?? '']);
     }
   }
   const drops = new Map<string, number>();
@@ -162,18 +317,79 @@ export function statsText(now: Sample, before?: Sample): string {
   ].join('\n');
 }
 
-export async function stats(api: ApiClient, out: Output, watch: boolean, intervalMs: number,
-  signal?: AbortSignal): Promise<void> {
-  const take = async (): Promise<Sample> => ({ at: Date.now(), stats: await api.request<Stats>('GET', '/api/v1/stats') });
-  let prev = await take();
-  if (!watch) return emit(out, prev.stats, () => statsText(prev));
-  emit(out, prev.stats, () => `\x1b[2J\x1b[H${statsText(prev)}`);
-  while (!signal?.aborted) {
-    await new Promise((r) => setTimeout(r, intervalMs));
-    if (signal?.aborted) break;
+/** One service's rows of statsText, without the lcores and drops of the whole node. */
+export function serviceStatsText(now: Sample, before?: Sample): string {
+  return statsText(now, before).split('\n\n')[0];
+}
+
+export interface StatsOptions {
+  watch: boolean;
+  intervalMs: number;
+  /** one service's rows only */
+  service?: string;
+  /** ends a watch (Ctrl-C) */
+  signal?: AbortSignal;
+  /** a line about the watch itself, apart from its screens (stderr) */
+  note?: (text: string) => void;
+}
+
+/** While a daemon restarts: not reachable, stopping, or its data plane not started yet. */
+function restarting(err: unknown): err is CliError {
+  return err instanceof CliError &&
+    (err.exitCode === EXIT_UNREACHABLE || err.code === 'SLUICE_SHUTTING_DOWN' || err.code === 'SLUICE_NOT_RUNNING');
+}
+
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  const t = setTimeout(done, ms);
+  function done() {
+    clearTimeout(t);
+    signal?.removeEventListener('abort', done);
+    resolve();
+  }
+  signal?.addEventListener('abort', done);
+});
+
+/**
+ * Once, or with watch a screen every interval until the signal. A watch waits
+ * through a daemon restart: one line says so, it tries again every interval,
+ * and the screens resume (totals first: the counters began again) once it answers.
+ */
+export async function stats(api: ApiClient, out: Output, o: StatsOptions): Promise<void> {
+  let checked = o.service === undefined;
+  const take = async (): Promise<Sample> => {
+    // The API's own 404 for a service it does not have.
+    if (!checked) await api.request('GET', `/api/v1/services/${enc(o.service!)}`, undefined, { signal: o.signal });
+    checked = true;
+    const at = Date.now();
+    const all = await api.request<Stats>('GET', '/api/v1/stats', undefined, { signal: o.signal, timeoutMs: o.watch ? Math.max(2000, o.intervalMs) : undefined });
+    return { at, stats: o.service === undefined ? all : { ...all, services: all.services.filter((s) => s.name === o.service) } };
+  };
+  const screen = (cur: Sample, prev?: Sample) => (o.service === undefined ? statsText(cur, prev) : serviceStatsText(cur, prev));
+  if (!o.watch) {
     const cur = await take();
-    emit(out, cur.stats, () => `\x1b[2J\x1b[H${new Date().toISOString()}  every ${intervalMs / 1000}s, Ctrl-C stops\n\n${statsText(cur, prev)}`);
-    prev = cur;
+    return emit(out, cur.stats, () => screen(cur));
+  }
+  let prev: Sample | undefined;
+  let waiting = false;
+  while (!o.signal?.aborted) {
+    let cur: Sample | undefined;
+    try {
+      cur = await take();
+    } catch (err) {
+      if (o.signal?.aborted) break;
+      if (!restarting(err)) throw err;
+      if (!waiting) o.note?.(`${err.message.split(';')[0]}: waiting for it, trying every ${o.intervalMs / 1000}s (Ctrl-C stops)`);
+      waiting = true;
+      prev = undefined;
+    }
+    if (cur !== undefined) {
+      if (waiting) o.note?.(`the Sluice API at ${api.base} answers again`);
+      waiting = false;
+      const c = cur;
+      emit(out, c.stats, () => `\x1b[2J\x1b[H${new Date().toISOString()}  every ${o.intervalMs / 1000}s, Ctrl-C stops\n\n${screen(c, prev)}`);
+      prev = cur;
+    }
+    await sleep(o.intervalMs, o.signal);
   }
 }
 

@@ -9,6 +9,8 @@ export const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
 
 export interface DaemonProcess {
   url: string;
+  /** the config file it runs (edit it and send SIGHUP to reload) */
+  file: string;
   child: ChildProcess;
   output(): string;
   /** SIGTERM and wait; resolves with the exit code */
@@ -61,7 +63,10 @@ export async function runDaemonFile(file: string, o: { env?: NodeJS.ProcessEnv; 
     } else await new Promise((r) => setTimeout(r, 20));
   }
   const wait = async () => {
-    const r = await Promise.race([exited, new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 20000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([exited, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), 20000)))]);
+    // A pending timer would keep the test process alive 20 s after its last test.
+    clearTimeout(timer);
     if (r === 'timeout') {
       child.kill('SIGKILL');
       throw new Error(`daemon did not exit:\n${out}`);
@@ -70,6 +75,7 @@ export async function runDaemonFile(file: string, o: { env?: NodeJS.ProcessEnv; 
   };
   return {
     url,
+    file,
     child,
     output: () => out,
     stop: async () => {
