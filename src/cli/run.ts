@@ -80,9 +80,13 @@ export async function runDaemon(config: string, o: RunOptions = {}): Promise<Dae
       for (const s of STOP_SIGNALS) process.removeListener(s, duplicate);
       resolve();
     }, DUPLICATE_SIGNAL_MS));
+    const stopStarted = Date.now();
     running.stop(() => windowClosed).then(
       () => {
         o.afterStop?.();
+        // The operator's proof that the stop was orderly: ports closed, the EAL cleaned up.
+        log.info({ ms: Date.now() - stopStarted }, 'stopped');
+        log.flush?.();
         process.exit(0);
       },
       (err: unknown) => {

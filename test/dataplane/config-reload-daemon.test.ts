@@ -130,6 +130,8 @@ test('SIGHUP and `sluice reload` apply an edited config file; bad edits are refu
   assert.equal(code, 0, d.output().slice(-3000));
   assert.equal(d.child.signalCode, null);
   assert.match(d.output(), /stopping already: a repeated signal within 1 s is ignored/);
+  // The last line says the stop was orderly (its pipe may deliver it after the exit).
+  await until('the stopped line', d, () => /"msg":"stopped"/.test(d.output()));
   assert.equal(fs.existsSync(path.join(DPDK_RUNTIME_ROOT, prefix)), false, 'the runtime directory was removed');
 
   // 7. A start whose state file differs from an edited config file: the state
