@@ -7,7 +7,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/api/app';
@@ -18,6 +17,7 @@ import { ServiceStore } from '../../src/control/store';
 import { checkListen } from '../../src/daemon';
 import { Dataplane } from '../../src/dataplane';
 import { SluiceError, isSluiceError } from '../../src/errors';
+import { captureLog } from '../helpers/captured-log';
 import { fakeAddon } from '../helpers/fake-addon';
 
 const TOKEN = 'edge-token';
@@ -25,17 +25,6 @@ const apps: FastifyInstance[] = [];
 after(async () => {
   await Promise.all(apps.map((a) => a.close()));
 });
-
-function logLines() {
-  const lines: { level: number; msg: string }[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
 
 /** `token` null: an API without a token. */
 function makeApp(logger: pino.Logger | false = false, token: string | null = TOKEN): FastifyInstance {
@@ -72,7 +61,7 @@ function parseResponse(text: string): { status: number; body: { code?: string; s
 }
 
 test('/docs without the token: 401 with a code, nothing logged at warn or above', async () => {
-  const { logger, lines } = logLines();
+  const { logger, lines } = captureLog();
   const app = makeApp(logger);
   for (const url of ['/docs', '/docs/', '/docs/json', '/docs/static/index.html', '/openapi.json']) {
     const res = await app.inject({ method: 'GET', url });

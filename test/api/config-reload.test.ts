@@ -9,9 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { parse, stringify } from 'yaml';
 import { buildApp } from '../../src/api/app';
 import { serveReload } from '../../src/api/routes/config';
@@ -21,6 +19,7 @@ import { StateFile } from '../../src/control/state-file';
 import { ServiceStore } from '../../src/control/store';
 import { configReload } from '../../src/daemon';
 import { Dataplane } from '../../src/dataplane';
+import { captureLog } from '../helpers/captured-log';
 import { fakeAddon, type FakeAddon } from '../helpers/fake-addon';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-reload-'));
@@ -68,14 +67,8 @@ function rig(withReload = true): Rig {
   const services = store.initialServices();
   dataplane.start({ ...cfg, services }, 'reload-test');
   store.started(services);
-  const logs: { level: number; msg: string }[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split('\n')) if (l.trim() !== '') logs.push(JSON.parse(l));
-      done();
-    },
-  });
-  if (withReload) serveReload(store, configReload(file, cfg, store, pino({ level: 'info' }, sink)));
+  const { logger, lines: logs } = captureLog('info');
+  if (withReload) serveReload(store, configReload(file, cfg, store, logger));
   const app = buildApp({ store, dataplane, health: NO_HEALTH_CHECKS, version: 't', config: cfg });
   apps.push(app);
   return { app, file, addon, store, state: cfg.stateFile!, logs, write };

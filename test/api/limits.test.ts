@@ -7,14 +7,13 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { buildApp, type AppOptions } from '../../src/api/app';
 import { validateConfig } from '../../src/config';
 import { NO_HEALTH_CHECKS } from '../../src/control/health-view';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
+import { captureLog } from '../helpers/captured-log';
 import { fakeAddon } from '../helpers/fake-addon';
 
 const LONG = 60_000;
@@ -68,17 +67,6 @@ async function waitFor(what: string, check: () => boolean, ms = 5000): Promise<v
   }
 }
 
-function logLines(): { logger: pino.Logger; lines: { level: number; msg: string; [k: string]: unknown }[] } {
-  const lines: { level: number; msg: string }[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
-
 describe('config api.*', () => {
   const base = {
     eal: { lcores: '0@0,1@1' },
@@ -109,7 +97,7 @@ describe('the connection cap', () => {
   test('beyond api.maxConnections new sockets are closed at once; those within keep being answered', async () => {
     const CAP = 8;
     const EXTRA = 4;
-    const { logger, lines } = logLines();
+    const { logger, lines } = captureLog();
     const { app, port } = await listening({ maxConnections: CAP, idleTimeoutMs: LONG, keepAliveTimeoutMs: LONG,
       headersTimeoutMs: LONG, requestTimeoutMs: LONG }, logger);
     // The probe's connection is one of the first CAP: the operator's monitoring
@@ -199,7 +187,7 @@ describe('bounded reads', () => {
 
 describe('request logging', () => {
   test('one line per request at most at info: changes that succeeded at info, reads and probes at debug', async () => {
-    const { logger, lines } = logLines();
+    const { logger, lines } = captureLog();
     const { app } = await listening({}, logger);
     const info = () => lines.filter((l) => l.level >= 30);
     const count = async (method: 'GET' | 'PATCH' | 'POST' | 'DELETE', url: string, payload?: object) => {

@@ -3,25 +3,12 @@
 // bound it already), whoever binds the component.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { validateConfig } from '../../src/config';
 import { HealthChecker } from '../../src/control/health';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
+import { captureLog } from '../helpers/captured-log';
 import { fakeAddon } from '../helpers/fake-addon';
-
-/** The raw text of every line a logger writes. */
-function rawLines(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter((l) => l.trim() !== ''));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
 
 const occurrences = (line: string, key: string) => line.split(`"${key}":`).length - 1;
 
@@ -32,7 +19,7 @@ test('health checker lines carry "component" once, bound by the caller or not', 
     services: [{ name: 'web', vip: '10.99.0.100', port: 80, healthCheck: { type: 'none' }, backends: [{ address: '10.99.0.11', port: 80 }] }],
   });
   for (const bind of [true, false]) {
-    const { logger, lines } = rawLines();
+    const { logger, raw: lines } = captureLog();
     const store = new ServiceStore(cfg, new Dataplane(fakeAddon()));
     store.started(cfg.services);
     const health = new HealthChecker(store, bind ? logger.child({ component: 'health' }) : logger);

@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { buildApp } from '../../src/api/app';
 import { validateConfig } from '../../src/config';
 import { NO_HEALTH_CHECKS } from '../../src/control/health-view';
 import { StateFile } from '../../src/control/state-file';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
+import { captureLog } from '../helpers/captured-log';
 import { fakeAddon } from '../helpers/fake-addon';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-state-write-'));
@@ -32,13 +31,7 @@ test('SLUICE_STATE_WRITE: a generic coded 500 for the client, the path and errno
   const dataplane = new Dataplane(fakeAddon());
   const store = new ServiceStore(cfg, dataplane, stateFile);
   store.started(cfg.services);
-  const lines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  }));
+  const { logger, raw: lines } = captureLog('info');
   const app = buildApp({ store, dataplane, health: NO_HEALTH_CHECKS, version: 't', config: cfg, logger });
   try {
     const before = (await app.inject({ method: 'GET', url: '/api/v1/services' })).json();
