@@ -112,6 +112,12 @@ const HANDLERS: Record<string, (c: Context) => Promise<void>> = {
   lcores: (c) => commands.lcores(c.api, c.out),
   ports: (c) => commands.ports(c.api, c.out),
   neighbors: (c) => commands.neighbors(c.api, c.out),
+  flows: (c) => commands.flows(c.api, c.out, {
+    service: c.args[0],
+    backend: c.args[1] === undefined ? undefined : keyOf(c, c.args[1]),
+    client: str(c.values.client),
+    limit: str(c.values.limit),
+  }),
   metrics: (c) => commands.metrics(c.api, c.out),
   completion: async (c) => c.out.print(bashCompletion().trimEnd()),
 };

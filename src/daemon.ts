@@ -12,6 +12,7 @@ import { isLoopbackHost } from './config/listen';
 import { readApiToken, parseListen } from './control/api-token';
 import { DrainWatch } from './control/drain-watch';
 import { HealthChecker } from './control/health';
+import { RateSampler } from './control/rates';
 import { StateFile } from './control/state-file';
 import { ServiceStore } from './control/store';
 import { Dataplane } from './dataplane';
@@ -75,10 +76,12 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
 
   const health = new HealthChecker(store, log.child({ component: 'health' }));
   const drains = new DrainWatch({ services: () => store.list(), serviceStats: (name) => dataplane.serviceStats(name) });
-  const app = buildApp({ store, dataplane, health, drains, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
+  const rates = new RateSampler({ services: () => dataplane.stats().services });
+  const app = buildApp({ store, dataplane, health, drains, rates, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
   try {
     health.start();
     drains.start();
+    rates.start();
     await app.listen({ host: listen.host, port: listen.port }).catch((err: unknown) => {
       // The socket's errors only (lost the address since checkListen); a plugin's stay as they are.
       throw typeof (err as NodeJS.ErrnoException).syscall === 'string' ? listenFailed(cfg.api.listen, err) : err;
@@ -86,6 +89,7 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
   } catch (err) {
     health.stop();
     drains.stop();
+    rates.stop();
     dataplane.stop();
     throw err;
   }
@@ -110,6 +114,7 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
         await store.persisted().catch(() => undefined);
         health.stop();
         drains.stop();
+        rates.stop();
         await beforeDataplaneStop?.();
         dataplane.stop();
       })()),

@@ -5,17 +5,28 @@ import { checkLcoreCpus } from './host-cpus';
 import type { Logger } from 'pino';
 import { normalizeIp } from './net/addr';
 import { removeStaleRuntimeDirs } from './runtime-dirs';
-import { addon, type DataplaneMemory, type DataplaneStats, type LcoreStats, type NeighborInfo, type PortInfo, type ServiceStats, type SluiceAddon } from './native/addon';
+import { SluiceError } from './errors';
+import { addon, type FlowInfo, type FlowListRequest, type DataplaneMemory, type DataplaneStats, type LcoreStats, type NeighborInfo, type PortInfo, type ServiceStats, type SluiceAddon } from './native/addon';
 import type { NativeService } from './native/types';
 
 /** How often the control thread learns neighbors, sends ARP requests and frees old snapshots. */
 export const POLL_INTERVAL_MS = 100;
+
+/**
+ * How long the lcores have to answer a connection listing. A busy lcore scans
+ * a 1M-flow table in tens of milliseconds; one that takes this long is stuck.
+ */
+export const FLOW_LISTING_TIMEOUT_MS = 2000;
+/** How often the control thread looks whether every lcore has answered. */
+const FLOW_LISTING_POLL_MS = 1;
 
 export class Dataplane {
   private readonly ids = new ServiceIdMap();
   /** what the addon runs, by service id: the shapes the last successful start or setServices sent */
   private running = new Map<number, NativeService>();
   private timer: NodeJS.Timeout | undefined;
+  /** the connection listing being answered: the next one waits for it, as every lcore has one mailbox */
+  private listing: Promise<unknown> = Promise.resolve();
 
   /**
    * With `log`, DPDK's own log lines (the EAL's, the drivers') go to it as JSON
@@ -81,6 +92,30 @@ export class Dataplane {
   /** One backend's counters with its service's: a view of one backend costs one backend, not 4,096. */
   backendStats(name: string, backend: { address: string; port: number }): ServiceStats | undefined {
     return this.native.serviceStats(name, normalizeIp(backend.address) ?? backend.address, backend.port);
+  }
+
+  /**
+   * The connections of every lcore that match, at most `limit`: asked of the
+   * lcores, which answer between bursts, and collected without blocking the
+   * event loop. Listings run one at a time.
+   */
+  listFlows(request: FlowListRequest, timeoutMs = FLOW_LISTING_TIMEOUT_MS): Promise<{ flows: FlowInfo[]; truncated: boolean }> {
+    const backendAddress = request.backendAddress === undefined ? undefined : normalizeIp(request.backendAddress) ?? request.backendAddress;
+    const run = async () => {
+      this.native.askFlows({ ...request, ...(backendAddress === undefined ? {} : { backendAddress }) });
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const answer = this.native.collectFlows();
+        if (answer !== null) return answer;
+        if (Date.now() > deadline) {
+          throw new SluiceError('SLUICE_LCORE_TIMEOUT', `the worker lcores did not answer the connection listing within ${timeoutMs} ms`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, FLOW_LISTING_POLL_MS));
+      }
+    };
+    const next = this.listing.then(run, run);
+    this.listing = next.catch(() => undefined);
+    return next;
   }
 
   memory(): DataplaneMemory {

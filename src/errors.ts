@@ -91,6 +91,10 @@ export const ErrorCodes = {
     status: 500,
     description: 'the API cannot listen on api.listen (address in use, not local, or not permitted)',
   },
+  SLUICE_LCORE_TIMEOUT: {
+    status: 503,
+    description: 'a worker lcore did not answer a connection listing in time (it may be stuck: see GET /api/v1/lcores); nothing changed',
+  },
   SLUICE_INTERNAL: {
     status: 500,
     description: 'a bug: an invariant did not hold',

@@ -18,6 +18,9 @@ Napi::Value StatsBinding(const Napi::CallbackInfo& info);
 Napi::Value LcoresBinding(const Napi::CallbackInfo& info);
 /** One service's counters as in stats().services (undefined for no such service): a view of one service. */
 Napi::Value ServiceStatsBinding(const Napi::CallbackInfo& info);
+/** askFlows(request): asks every worker for a connection listing; collectFlows(): null until all answered. */
+Napi::Value AskFlowsBinding(const Napi::CallbackInfo& info);
+Napi::Value CollectFlowsBinding(const Napi::CallbackInfo& info);
 Napi::Value MemoryBinding(const Napi::CallbackInfo& info);
 Napi::Value PortsBinding(const Napi::CallbackInfo& info);
 Napi::Value NeighborsBinding(const Napi::CallbackInfo& info);

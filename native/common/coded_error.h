@@ -31,6 +31,9 @@ constexpr const char* kResourceExhausted = "SLUICE_RESOURCE_EXHAUSTED";
 // An allocation would take a kind of memory beyond the limit the caller gave
 // (DataplaneConfig::limits); refused before anything is allocated.
 constexpr const char* kLimitExceeded = "SLUICE_LIMIT_EXCEEDED";
+constexpr const char* kNotFound = "SLUICE_NOT_FOUND";
+// A worker lcore has not answered a request the control thread made of it.
+constexpr const char* kLcoreTimeout = "SLUICE_LCORE_TIMEOUT";
 constexpr const char* kInternal = "SLUICE_INTERNAL";
 }  // namespace codes
 

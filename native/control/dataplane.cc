@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <new>
 #include <cstring>
 
 #include "control/affinity.h"
@@ -288,6 +289,9 @@ void Dataplane::CreateWorkers() {
     ctx->stop = &stop_;
     ctx->idle_sleep_max_us = config_.idle_sleep_max_us;
     ctx->nat = nat_ ? nat_->lcore(i) : nullptr;
+    void* query = rte_zmalloc_socket("sluice_flow_query", sizeof(FlowQuery), RTE_CACHE_LINE_SIZE, socket);
+    if (query == nullptr) throw CodedError(codes::kResourceExhausted, "cannot allocate a worker's flow query");
+    ctx->flow_query = new (query) FlowQuery();
     ctx->tsc_per_ms = std::max<uint64_t>(1, tsc_hz / 1000);
     ctx->tsc_base = tsc_base;
     ctx->admission.Configure(config_.flow_table.new_flows_per_sec, config_.flow_table.new_flow_burst, tsc_hz, tsc_base);
@@ -426,6 +430,7 @@ void Dataplane::Teardown() {
     rte_ring_free(ctx->learn_ring);
     FlowTable::Destroy(ctx->flows);
     FlowTable6::Destroy(ctx->flows6);
+    rte_free(ctx->flow_query);
     for (size_t p = 0; p < ports_.size(); p++) rte_free(ctx->tx[p]);
     rte_free(ctx->counters);
     rte_free(ctx->service_counters);

@@ -70,6 +70,29 @@ struct MemoryView {
   MemoryLimits limits;
 };
 
+// A connection listing's request, resolved to ids by the caller's names.
+struct FlowListRequest {
+  const std::string* service = nullptr;  // nullptr: every service
+  const IpAddr* backend_address = nullptr;  // with backend_port: one backend of `service`
+  uint16_t backend_port = 0;
+  const IpAddr* client = nullptr;        // nullptr: every client
+  uint32_t limit = 0;
+};
+
+// One listed connection with what its ids name now; a backend or service
+// removed since the flow was seen is nullptr (its next packet goes elsewhere).
+struct FlowRow {
+  uint32_t lcore;
+  FlowEntry entry;
+  const ServiceConfig* service;
+  const BackendConfig* backend;
+};
+
+struct FlowListing {
+  std::vector<FlowRow> rows;  // valid until the next SetServices
+  bool truncated = false;     // more connections matched than `limit`
+};
+
 struct SetServicesResult {
   uint64_t generation;
   uint64_t tables_built;
@@ -116,6 +139,15 @@ class Dataplane {
   // "ring" ports only. Each frame becomes a chain of segments of at most
   // `segment_bytes` (and at most one mbuf's data room); stops early when the
   // mempool or the rx ring is full and returns how many frames were taken.
+  // A connection listing: every worker is asked, and answers between bursts
+  // (common/flow_query.h). Throws SLUICE_LCORE_TIMEOUT while an earlier listing
+  // is still being answered, SLUICE_NOT_FOUND for a service or backend that
+  // does not run.
+  void AskFlows(const FlowListRequest& request);
+  // The listing once every worker answered, its rows in lcore order, at most
+  // `limit`; false until then.
+  bool CollectFlows(FlowListing& out) const;
+
   uint32_t Inject(const std::string& port, const std::vector<std::pair<const uint8_t*, size_t>>& frames,
                   uint16_t queue, uint32_t segment_bytes);
   std::vector<std::vector<uint8_t>> Capture(const std::string& port, uint32_t max);
@@ -124,6 +156,7 @@ class Dataplane {
   enum class State { kIdle, kRunning, kStopped };
   struct Worker {
     WorkerContext* context = nullptr;
+    std::vector<FlowEntry> listed;  // the room its flow query writes into
   };
 
   void RequireRunning() const;
@@ -160,6 +193,7 @@ class Dataplane {
   LookupTableCache tables_;
   std::unique_ptr<NeighborResolver> neighbors_;
   uint64_t generation_ = 0;
+  uint32_t flow_limit_ = 0;  // of the listing asked last
   std::vector<ServiceCounters> service_baseline_;
   std::vector<BackendCounters> backend_baseline_;
 };

@@ -13,11 +13,15 @@ uint32_t BucketsFor(uint32_t capacity) {
 
 size_t HeaderBytes() { return RTE_ALIGN_CEIL(sizeof(FlowTable), RTE_CACHE_LINE_SIZE); }
 
+size_t OpenedBytes(uint32_t buckets) {
+  return RTE_ALIGN_CEIL(size_t{buckets} * kFlowWays * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
+}
+
 }  // namespace
 
 size_t FlowTable::MemoryBytes(uint32_t capacity) {
   size_t buckets = BucketsFor(capacity);
-  return HeaderBytes() + buckets * sizeof(FlowBucket);
+  return HeaderBytes() + buckets * sizeof(FlowBucket) + OpenedBytes(static_cast<uint32_t>(buckets));
 }
 
 FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts& timeouts) {
@@ -25,6 +29,7 @@ FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts&
   auto* base = static_cast<uint8_t*>(memory) + HeaderBytes();
   table->num_buckets_ = BucketsFor(capacity);
   table->buckets_ = reinterpret_cast<FlowBucket*>(base);
+  table->opened_ms_ = reinterpret_cast<uint32_t*>(base + size_t{table->num_buckets_} * sizeof(FlowBucket));
   table->capacity_ = capacity;
   table->SetTimeouts(timeouts);
   return table;
@@ -116,6 +121,16 @@ FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) 
   return {position(oldest), FlowSlot::kLive};
 }
 
+void FlowTable::Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing, uint32_t now_ms) {
+  FlowBucket& b = buckets_[BucketOf(pos)];
+  uint32_t way = WayOf(pos);
+  b.backend_id[way] = static_cast<uint16_t>(backend_id);
+  b.service_id[way] = service_id;
+  b.last_seen_ms[way] = now_ms;
+  b.flags[way] = static_cast<uint8_t>((b.flags[way] & (kFlowInUse | kFlowUdp)) | (closing ? kFlowClosing : 0));
+  MarkOpened(pos, now_ms);
+}
+
 void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends) {
   FlowBucket& b = buckets_[BucketOf(pos)];
   uint32_t way = WayOf(pos);
@@ -146,6 +161,7 @@ void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backe
   b.service_id[way] = service_id;
   b.last_seen_ms[way] = now_ms;
   b.flags[way] = static_cast<uint8_t>(kFlowInUse | ProtocolFlag(words) | (closing ? kFlowClosing : 0));
+  MarkOpened(pos, now_ms);
   counters.flow_active++;
   counters.flow_inserts++;
   changes_++;

@@ -10,6 +10,10 @@
 //   FlowBucket (128 B, two adjacent lines): 6 keys, last-seen times, flags,
 //   backend and service ids
 //
+// A flow's opening time is kept apart, in an array only a new flow writes (by
+// a streaming store, which fetches no line) and only a listing reads: the
+// packet path never waits for it, and the buckets stay two lines.
+//
 // so a hit, a miss and a new flow's victim choice read only the key's one or
 // two buckets, and every line is known from the key's hash: the worker
 // prefetches the primary while it classifies the burst, the secondary (when the
@@ -198,14 +202,8 @@ class FlowTable {
 
   // The flow at `pos` starts over on another backend (expired, reopened, or its
   // backend left); the caller moves the per-service and per-backend counts.
-  void Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing, uint32_t now_ms) {
-    FlowBucket& b = buckets_[BucketOf(pos)];
-    uint32_t way = WayOf(pos);
-    b.backend_id[way] = static_cast<uint16_t>(backend_id);
-    b.service_id[way] = service_id;
-    b.last_seen_ms[way] = now_ms;
-    b.flags[way] = static_cast<uint8_t>((b.flags[way] & (kFlowInUse | kFlowUdp)) | (closing ? kFlowClosing : 0));
-  }
+  // Out of line: it is rare, and inlined it costs every hit a few instructions.
+  void Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing, uint32_t now_ms);
 
   // Where a new key would go. Changes nothing, so a caller that decides not to
   // remember the flow (admission refused) can still see what it would have cost.
@@ -223,6 +221,44 @@ class FlowTable {
 
   uint32_t capacity() const { return capacity_; }
   uint32_t slots() const { return num_buckets_ * kFlowWays; }
+  uint32_t buckets() const { return num_buckets_; }
+
+  // A live flow as a listing sees it.
+  struct Listed {
+    FlowKey4 key;
+    uint32_t backend_id;
+    uint16_t service_id;
+    uint8_t flags;
+    uint32_t idle_ms;
+    uint32_t age_ms;
+  };
+  // Calls `visit` with each live, unexpired flow of buckets [first, end) and
+  // returns `end`, at most buckets(). For listings, never per packet.
+  template <typename Visit>
+  uint32_t VisitBuckets(uint32_t first, uint32_t end, uint32_t now_ms, Visit&& visit) const {
+    if (end > num_buckets_) end = num_buckets_;
+    for (uint32_t bucket = first; bucket < end; bucket++) {
+      const FlowBucket& b = buckets_[bucket];
+      for (uint32_t way = 0; way < kFlowWays; way++) {
+        if (!(b.flags[way] & kFlowInUse)) continue;
+        uint32_t idle = now_ms - b.last_seen_ms[way];
+        if (idle > TimeoutMs(b.flags[way])) continue;
+        Listed flow{};
+        flow.key.src_addr = static_cast<uint32_t>(b.addrs[way]);
+        flow.key.dst_addr = static_cast<uint32_t>(b.addrs[way] >> 32);
+        flow.key.src_port = static_cast<uint16_t>(b.ports[way]);
+        flow.key.dst_port = static_cast<uint16_t>(b.ports[way] >> 16);
+        flow.key.proto = (b.flags[way] & kFlowUdp) ? IPPROTO_UDP : IPPROTO_TCP;
+        flow.backend_id = b.backend_id[way];
+        flow.service_id = b.service_id[way];
+        flow.flags = b.flags[way];
+        flow.idle_ms = idle;
+        flow.age_ms = now_ms - opened_ms_[bucket * kFlowWays + way];
+        visit(flow);
+      }
+    }
+    return end;
+  }
 
   // Buckets are sized this much above the flow limit: see the figures at the
   // top for how often an insert then finds both buckets full.
@@ -295,6 +331,11 @@ class FlowTable {
   uint32_t TimeoutMs(uint8_t flags) const { return timeout_by_flags_[flags & kTimeoutFlags]; }
   static constexpr uint8_t kTimeoutFlags = kFlowInUse | kFlowClosing | kFlowUdp;
   void SetTimeouts(const FlowTimeouts& timeouts);
+  // A streaming store: the line is not fetched, as nothing on the packet path reads it.
+  void MarkOpened(int32_t pos, uint32_t now_ms) {
+    _mm_stream_si32(reinterpret_cast<int*>(&opened_ms_[BucketOf(pos) * kFlowWays + WayOf(pos)]),
+                    static_cast<int>(now_ms));
+  }
   void Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends);
   struct WayScan;
   WayScan Scan(uint32_t bucket, uint32_t now_ms) const;
@@ -307,6 +348,7 @@ class FlowTable {
   FlowTimeouts timeouts_{};
   uint32_t timeout_by_flags_[kTimeoutFlags + 1] = {};  // see SetTimeouts
   bool owns_memory_ = false;
+  uint32_t* opened_ms_ = nullptr;  // by bucket * kFlowWays + way; last, as only listings and new flows use it
 };
 
 }  // namespace sluice

@@ -67,7 +67,8 @@ bool FlowTable6::Insert(const FlowKey6& key, uint32_t sig, uint32_t backend_id, 
   if (pos < 0) return false;
   records_[pos] = FlowRecord6{backend_id, now_ms, service_id,
                               static_cast<uint8_t>(kFlowInUse | (key.proto == IPPROTO_UDP ? kFlowUdp : 0) |
-                                                   (closing ? kFlowClosing : 0))};
+                                                   (closing ? kFlowClosing : 0)),
+                              now_ms};
   active_++;
   counters.flow_inserts++;
   counters.flow_active++;

@@ -32,6 +32,7 @@ struct FlowRecord6 {
   uint32_t last_seen_ms;
   uint16_t service_id;
   uint8_t flags;      // FlowFlags
+  uint32_t opened_ms;
 };
 
 class FlowTable6 {
@@ -67,6 +68,7 @@ class FlowTable6 {
     r.service_id = service_id;
     r.last_seen_ms = now_ms;
     r.flags = static_cast<uint8_t>(kFlowInUse | (r.flags & kFlowUdp) | (closing ? kFlowClosing : 0));
+    r.opened_ms = now_ms;
   }
   // False when the table is full: the flow is then forwarded unremembered.
   bool Insert(const FlowKey6& key, uint32_t sig, uint32_t backend_id, uint16_t service_id, bool closing,
@@ -77,6 +79,23 @@ class FlowTable6 {
              BackendCounters* backends);
 
   uint32_t capacity() const { return slots_; }  // most flows held at once
+  uint32_t positions() const { return slots_; }
+
+  // Calls `visit(key, record, idle_ms)` with each live, unexpired flow of
+  // positions [first, end) and returns `end`, at most positions(). For
+  // listings, never per packet.
+  template <typename Visit>
+  uint32_t VisitPositions(uint32_t first, uint32_t end, uint32_t now_ms, Visit&& visit) const {
+    if (end > slots_) end = slots_;
+    for (uint32_t pos = first; pos < end && active_ > 0; pos++) {
+      const FlowRecord6& r = records_[pos];
+      if (!(r.flags & kFlowInUse) || IsExpired(static_cast<int32_t>(pos), now_ms)) continue;
+      void* key;
+      if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &key) != 0) continue;
+      visit(*static_cast<const FlowKey6*>(key), r, now_ms - r.last_seen_ms);
+    }
+    return end;
+  }
 
  private:
   static constexpr uint32_t kHashSeed = 0x5d1ce6;

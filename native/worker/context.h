@@ -14,6 +14,7 @@
 
 #include "tables/admission.h"
 #include "common/config_types.h"
+#include "common/flow_query.h"
 #include "common/port_runtime.h"
 #include "tables/flow_table.h"
 #include "tables/flow_table6.h"
@@ -59,6 +60,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   uint16_t ip_id;                     // outer IPv4 IDs of tunnelled packets
   uint32_t idle_sleep_max_us;
   NatLcore* nat;                      // nullptr: no port has a nat pool
+  FlowQuery* flow_query;              // control -> worker: a connection listing to answer
   uint64_t tsc_per_ms;
   uint64_t tsc_base;
 };

@@ -4,6 +4,7 @@
 
 #include "worker/burst.h"
 #include "worker/context.h"
+#include "worker/flow_listing.h"
 #include "worker/nat.h"
 #include "worker/tx_stage.h"
 
@@ -17,6 +18,11 @@ namespace {
 constexpr uint32_t kSweepBudgetBusy = 8;
 constexpr uint32_t kSweepBudgetIdle = 1024;
 constexpr uint32_t kIdleSpinIterations = 512;  // empty polls before the first sleep
+// Slots of a connection listing scanned per loop iteration: busy, about what
+// the sweep reads (a listing of a 1M-flow table then takes tens of
+// milliseconds of a busy lcore's iterations); idle, a whole small table at once.
+constexpr uint32_t kListBudgetBusy = 96;
+constexpr uint32_t kListBudgetIdle = 16384;
 
 void SendControlPackets(WorkerContext& w) {
   struct rte_mbuf* mbufs[kRxBurst];
@@ -109,6 +115,11 @@ int WorkerMain(void* arg) {
     const uint32_t budget = received ? kSweepBudgetBusy : kSweepBudgetIdle;
     w.flows->Sweep(now_ms, budget, c, w.service_counters, w.backend_counters);
     if (w.flows6 != nullptr) w.flows6->Sweep(now_ms, budget, c, w.service_counters, w.backend_counters);
+    // A load of a line the control thread writes only when it asks.
+    if (w.flow_query->state.load(std::memory_order_acquire) == FlowQuery::kAsked) {
+      ContinueFlowQuery(*w.flow_query, ListedTables{w.flows, w.flows6, w.nat}, now_ms,
+                        received ? kListBudgetBusy : kListBudgetIdle);
+    }
     // Nothing read from `snap` is used past this point.
     rte_rcu_qsbr_quiescent(w.rcu, w.rcu_thread_id);
     c.iterations++;

@@ -22,6 +22,7 @@ native_layer() {
     snapshot_build) echo native/control/snapshot_build*.cc ;;
     port_setup) echo native/control/port_setup.cc ;;
     control_rules) echo native/control/neighbor_resolver.cc native/control/nat_steering_rules.cc ;;
+    flow_listing) echo native/worker/flow_listing.cc ;;
     *) echo "native-sources: unknown layer '$1'" >&2; return 2 ;;
   esac
 }
@@ -34,7 +35,7 @@ native_sources() {
     case "$list" in
       all) layers=(packet tables modes worker control addon) ;;
       packet_path) layers=(packet tables modes worker snapshot_build port_setup) ;;
-      unit) layers=(packet tables modes snapshot_build control_rules) ;;
+      unit) layers=(packet tables modes snapshot_build control_rules flow_listing) ;;
       *) layers=("$list") ;;
     esac
     for layer in "${layers[@]}"; do

@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { API_LIMIT_DEFAULTS, type ApiConfig, type SluiceConfig } from '../config/schema';
 import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
+import type { RatesView } from '../control/rates';
 import type { ServiceStore } from '../control/store';
 import { auditOf } from './audit';
 import type { Dataplane } from '../dataplane';
@@ -18,6 +19,7 @@ import { clientErrorHandler, errorHandler, routerError, validationError } from '
 import { createMetrics } from './metrics';
 import { backendRoutes } from './routes/backends';
 import { configRoutes } from './routes/config';
+import { flowRoutes } from './routes/flows';
 import { lcoreRoutes } from './routes/lcores';
 import { metricsRoutes } from './routes/metrics';
 import { neighborRoutes } from './routes/neighbors';
@@ -38,6 +40,8 @@ export interface AppOptions {
   health: HealthView;
   /** when draining backends became empty (the daemon's DrainWatch) */
   drains?: DrainView;
+  /** packets, bytes and new flows per second (the daemon's RateSampler) */
+  rates?: RatesView;
   /** when set, every route but /healthz needs "Authorization: Bearer <token>" */
   token?: string;
   bodyLimitBytes?: number;
@@ -99,7 +103,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   limitConnections(app, limits.maxConnections);
 
-  const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, drains: opts.drains, config: opts.config };
+  const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, drains: opts.drains, rates: opts.rates,
+    config: opts.config };
   const metrics = createMetrics({ ...ctx, version: opts.version });
 
   app.register(errorHandler, { bodyLimit });
@@ -134,6 +139,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     v1.register(neighborRoutes, ctx);
     v1.register(lcoreRoutes, ctx);
     v1.register(statsRoutes, ctx);
+    v1.register(flowRoutes, ctx);
     v1.register(nodeRoutes, ctx);
     v1.register(configRoutes, ctx);
   }, { prefix: '/api/v1' });

@@ -4,6 +4,7 @@ import type { SluiceConfig } from '../config';
 import type { ServiceStore } from '../control/store';
 import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
+import type { RatesView } from '../control/rates';
 import type { Dataplane } from '../dataplane';
 import { ErrorCodes, type ErrorCode } from '../errors';
 import type { DataplaneStats, ServiceStats } from '../native/addon';
@@ -14,6 +15,8 @@ export interface ApiContext {
   health: HealthView;
   /** when draining backends became empty; absent: none is known */
   drains?: DrainView;
+  /** packets, bytes and new flows per second; absent: none is known */
+  rates?: RatesView;
   /** the validated config the data plane started with; the lcore view reads its rx queue map */
   config?: SluiceConfig;
 }

@@ -6,6 +6,7 @@ import { backendKey, writtenBackendKey } from '../control/backend-key';
 import { cachedBackendKey } from '../control/service-keys';
 import { NO_DRAIN_WATCH, type DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
+import { NO_RATES, type RatesView } from '../control/rates';
 import type { DataplaneStats, ServiceStats } from '../native/addon';
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../native/counters';
 import type { Static } from '@sinclair/typebox';
@@ -44,15 +45,18 @@ export function backendView(
   health: HealthView,
   stats: BackendStatsIndex,
   drains: DrainView = NO_DRAIN_WATCH,
+  rates: RatesView = NO_RATES,
 ): BackendBody {
   const key = cachedBackendKey(b);
   const s = stats.get(key);
+  const r = rates.backend(service, key);
   const emptySince = drains.emptySince(service, key);
   return {
     ...b,
     key,
     health: health.backend(service, key),
     ...(s === undefined ? {} : { stats: countsOf(s, BACKEND_COUNTERS) }),
+    ...(r === undefined ? {} : { rates: r }),
     ...(emptySince === undefined ? {} : { emptySince }),
   };
 }
@@ -75,15 +79,16 @@ export function backendViews(
   health: HealthView,
   svcStats: ServiceStats | undefined,
   drains: DrainView = NO_DRAIN_WATCH,
+  rates: RatesView = NO_RATES,
 ): BackendBody[] {
   const index = backendStatsIndex(svcStats);
-  return backends.map((b) => backendView(service, b, health, index, drains));
+  return backends.map((b) => backendView(service, b, health, index, drains, rates));
 }
 
 /** One service's view; `live` is its counters (liveServiceStats), absent while the data plane is not running. */
 export function serviceView(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
-                            drains: DrainView = NO_DRAIN_WATCH): ServiceBody {
-  return serviceViewOf(s, health, live, drains);
+                            drains: DrainView = NO_DRAIN_WATCH, rates: RatesView = NO_RATES): ServiceBody {
+  return serviceViewOf(s, health, live, drains, rates);
 }
 
 /** Every service's view, the live counters matched by name through one map rather than a scan per service. */
@@ -92,15 +97,19 @@ export function serviceViews(
   health: HealthView,
   stats: DataplaneStats | undefined,
   drains: DrainView = NO_DRAIN_WATCH,
+  rates: RatesView = NO_RATES,
 ): ServiceBody[] {
   const byName = new Map((stats?.services ?? []).map((x) => [x.name, x]));
-  return services.map((s) => serviceViewOf(s, health, byName.get(s.name), drains));
+  return services.map((s) => serviceViewOf(s, health, byName.get(s.name), drains, rates));
 }
 
-function serviceViewOf(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined, drains: DrainView): ServiceBody {
+function serviceViewOf(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined, drains: DrainView,
+                       rates: RatesView): ServiceBody {
+  const r = rates.service(s.name);
   return {
     ...s,
-    backends: backendViews(s.name, s.backends, health, live, drains),
+    backends: backendViews(s.name, s.backends, health, live, drains, rates),
     ...(live === undefined ? {} : { stats: countsOf(live, SERVICE_COUNTERS) }),
+    ...(r === undefined ? {} : { rates: r }),
   };
 }

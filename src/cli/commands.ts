@@ -32,6 +32,10 @@ interface Lcore {
   lcore: number; rx?: { port: string; queue: number }[]; rxPackets: number; txPackets: number; busyRatio: number;
   nsPerPacket: { receive: number; process: number }; flows: { active: number; capacity: number }; generation: number;
 }
+interface Flow {
+  lcore: number; protocol: string; client: string; vip: string; service?: string; backend?: string; pool?: string;
+  state: string; ageSec: number; idleSec: number;
+}
 interface Neighbor { address: string; port: string; resolved: boolean; wanted: boolean; mac?: string; ageSec: number; requestsSent: number }
 interface Stats {
   services: { name: string; packets: number; bytes: number; newFlows: number; activeFlows: number; backends: { address: string; port: number; weight: number; state: string; health: string; packets: number; bytes: number; newFlows: number; activeFlows: number }[] }[];
@@ -233,6 +237,22 @@ export async function ports(api: ApiClient, out: Output): Promise<void> {
     ])),
     ...list.flatMap((p) => p.warnings.map((w) => `${p.name}: ${w}`)),
   ].join('\n')));
+}
+
+/** Connections, as GET /api/v1/flows lists them; a truncated listing says so. */
+export async function flows(api: ApiClient, out: Output, filter: { service?: string; backend?: string; client?: string; limit?: string }): Promise<void> {
+  const query = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
+  const q = query.toString();
+  const list = await api.request<{ flows: Flow[]; truncated: boolean }>('GET', `/api/v1/flows${q === '' ? '' : `?${q}`}`);
+  const seconds = (s: number) => `${s.toFixed(1)}s`;
+  emit(out, list, () => [
+    list.flows.length === 0 ? 'no connections' : table(
+      ['PROTO', 'CLIENT', 'VIP', 'SERVICE', 'BACKEND', 'POOL', 'STATE', 'AGE', 'IDLE', 'LCORE'],
+      list.flows.map((f) => [f.protocol, f.client, f.vip, f.service ?? '(removed)', f.backend ?? '(removed)', f.pool ?? '-',
+        f.state, seconds(f.ageSec), seconds(f.idleSec), f.lcore]),
+    ),
+    ...(list.truncated ? [`more connections match: showing the first ${list.flows.length} (--limit)`] : []),
+  ].join('\n'));
 }
 
 export async function neighbors(api: ApiClient, out: Output): Promise<void> {

@@ -186,6 +186,11 @@ export const COMMANDS: CommandSpec[] = [
     path: ['stats'], args: [{ ...SERVICE_ARG, optional: true }], options: [watch, interval],
     summary: 'packets, rates, active flows per service and backend; lcores and drops (one service: its rows only)',
   },
+  {
+    path: ['flows'], args: [{ ...SERVICE_ARG, optional: true }, { ...BACKEND_ARG, optional: true }],
+    options: [text('client', 'ADDRESS', 'only this client\'s connections'), int('limit', 'N', 'at most N rows (default 100, at most 10000)')],
+    summary: 'connections in the lcores\' tables: client, VIP, backend, state, age, idle (of a service, or of one of its backends)',
+  },
   { path: ['health'], args: [{ ...SERVICE_ARG, optional: true }], options: [], summary: 'every backend\'s health: status, streak, last probe and its error' },
   { path: ['node'], args: [], options: [], summary: 'memory by kind against the config\'s limits, and per lcore' },
   { path: ['lcores'], args: [], options: [], summary: 'worker lcores: queues polled, packets, busy ratio, ns per packet, flows, generation' },

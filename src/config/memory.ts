@@ -23,10 +23,15 @@ export function lookupTableBytes(slots: number): number {
   return 4 * slots;
 }
 
-/** FlowTable::MemoryBytes (native/tables/flow_table.cc): a 128-byte header, 128-byte buckets of 6, 50% slack. */
+/**
+ * FlowTable::MemoryBytes (native/tables/flow_table.cc): a 128-byte header,
+ * 128-byte buckets of 6 (50% slack), and each slot's opening time (4 bytes,
+ * the array rounded up to a cache line).
+ */
 export function flowTableBytes(entries: number): number {
   const slots = Math.floor((entries * 150) / 100);
-  return 128 + Math.max(2, Math.ceil(slots / 6)) * 128;
+  const buckets = Math.max(2, Math.ceil(slots / 6));
+  return 128 + buckets * 128 + Math.ceil((buckets * 6 * 4) / 64) * 64;
 }
 
 /** Ipv6FlowCapacity (native/control/dataplane_ipv6.h): a quarter of the IPv4 entries, at least 1024. */
@@ -43,22 +48,22 @@ function pow2(n: number): number {
 
 /**
  * FlowTable6::MemoryBytes (native/tables/flow_table6.cc): rte_hash's 48-byte key
- * slots (one spare), 64-byte buckets of 8 and free-slot ring, 12-byte records,
+ * slots (one spare), 64-byte buckets of 8 and free-slot ring, 16-byte records,
  * the 40-byte table.
  */
 export function flowTable6Bytes(entries: number): number {
   const keySlots = entries + 1;
   const ring = Math.ceil((384 + 4 * pow2(entries + 1)) / 64) * 64;
-  return 48 * keySlots + 64 * (pow2(entries) / 8) + ring + 12 * keySlots + 40;
+  return 48 * keySlots + 64 * (pow2(entries) / 8) + ring + 16 * keySlots + 40;
 }
 
 /**
  * NatSessionTable::MemoryBytes (native/modes/nat/nat_sessions.cc): the 584-byte
- * table, a session (48 bytes IPv4, 96 IPv6) and a free-list slot each, and
+ * table, a session (52 bytes IPv4, 100 IPv6) and a free-list slot each, and
  * 64-byte index buckets of 6.
  */
 export function natSessionBytes(sessions: number, family: 4 | 6): number {
-  const session = family === 4 ? 48 : 96;
+  const session = family === 4 ? 52 : 100;
   return 584 + (session + 4) * Math.max(sessions, 1) + 64 * Math.max(1, Math.floor((sessions + 5) / 6));
 }
 

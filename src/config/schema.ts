@@ -126,7 +126,7 @@ export const DataplaneSchema = Type.Object(
 export const LIMIT_DEFAULTS = {
   lookupTablesMb: 512,
   flowTablesMb: 4096,
-  natSessionsMb: 4096,
+  natSessionsMb: 5120,
 } as const;
 
 export const LimitsSchema = Type.Object(

@@ -119,6 +119,37 @@ export interface NeighborInfo {
   requestsSent: number;
 }
 
+/** One connection from a worker lcore's tables (askFlows / collectFlows). */
+export interface FlowInfo {
+  lcore: number;
+  protocol: 'tcp' | 'udp';
+  clientAddress: string;
+  clientPort: number;
+  vip: string;
+  vipPort: number;
+  /** absent: the service was removed since the flow was last seen */
+  service?: string;
+  /** absent: the backend was removed; the flow's next packet picks another */
+  backendAddress?: string;
+  backendPort?: number;
+  /** nat services: the pool address and port the backend sees as the client */
+  poolAddress?: string;
+  poolPort?: number;
+  /** opening: a nat session whose backend has not answered the SYN yet; closing: FIN or RST seen */
+  state: 'open' | 'opening' | 'closing';
+  ageMs: number;
+  idleMs: number;
+}
+
+export interface FlowListRequest {
+  service?: string;
+  /** with backendPort and service: one backend's flows; the address as the addon writes it */
+  backendAddress?: string;
+  backendPort?: number;
+  client?: string;
+  limit: number;
+}
+
 export interface SluiceAddon {
   /**
    * Initialises the EAL (once per process), starts ports and worker lcores.
@@ -144,6 +175,14 @@ export interface SluiceAddon {
    * counters in `backends`.
    */
   serviceStats(name: string, address?: string, port?: number): ServiceStats | undefined;
+  /**
+   * Asks every worker lcore for its connections that match; they answer
+   * between bursts. Throws SLUICE_LCORE_TIMEOUT while an earlier listing is
+   * still unanswered.
+   */
+  askFlows(request: FlowListRequest): void;
+  /** The listing asked for, once every lcore answered (null before), at most `limit` rows. */
+  collectFlows(): { flows: FlowInfo[]; truncated: boolean } | null;
   /** What the data plane allocated, by kind (GET /api/v1/node). */
   memory(): DataplaneMemory;
   ports(): PortInfo[];

@@ -9,21 +9,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../src/api/app';
-import { validateConfig, type SluiceConfig } from '../../src/config';
-import type { BackendHealth, HealthView } from '../../src/control/health-view';
+import type { SluiceConfig } from '../../src/config';
 import { StateFile } from '../../src/control/state-file';
 import { ServiceStore } from '../../src/control/store';
-import { Dataplane } from '../../src/dataplane';
+import type { Dataplane } from '../../src/dataplane';
+import { startRingApi, type RingApi } from '../helpers/ring-api';
 
-const health: HealthView = {
-  backend: (): BackendHealth => ({ status: 'unchecked', streak: 0, transitions: 0 }),
-  totals: () => ({ up: 0, down: 0, probes: 0, probeFailures: 0 }),
-};
-
+let api: RingApi;
 let cfg: SluiceConfig;
 let dataplane: Dataplane;
-let store: ServiceStore;
 let app: FastifyInstance;
 let workDir: string;
 let stateFile: StateFile;
@@ -31,24 +25,18 @@ let stateFile: StateFile;
 before(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'sluice-api-ipv6-'));
   stateFile = new StateFile(join(workDir, 'services.json'));
-  cfg = validateConfig({
+  api = await startRingApi({
     eal: { lcores: '0@0,1@1', hugepages: false, memoryMb: 512 },
     ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24', address6: 'fd00:99::2/64', gateway6: 'fe80::1',
       natPool: { addresses: ['10.99.0.240'], addresses6: ['fd00:99::240'] } }],
     dataplane: { idleSleepMaxUs: 50 },
     services: [],
-  });
-  dataplane = new Dataplane();
-  dataplane.start(cfg, `api-ipv6-${process.pid}`);
-  store = new ServiceStore(cfg, dataplane, stateFile);
-  store.started(store.initialServices());
-  app = buildApp({ store, dataplane, health, version: 'test', config: cfg });
-  await app.ready();
+  }, 'api-ipv6', stateFile);
+  ({ cfg, dataplane, app } = api);
 });
 
 after(async () => {
-  await app?.close();
-  dataplane?.stop();
+  await api?.close();
   if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
 });
 

@@ -8,24 +8,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../src/api/app';
-import { validateConfig, type SluiceConfig } from '../../src/config';
-import type { BackendHealth, HealthView } from '../../src/control/health-view';
-import { ServiceStore } from '../../src/control/store';
-import { Dataplane } from '../../src/dataplane';
+import type { Dataplane } from '../../src/dataplane';
+import { startRingApi, type RingApi } from '../helpers/ring-api';
 
-const health: HealthView = {
-  backend: (): BackendHealth => ({ status: 'unchecked', streak: 0, transitions: 0 }),
-  totals: () => ({ up: 0, down: 0, probes: 0, probeFailures: 0 }),
-};
-
-let cfg: SluiceConfig;
+let api: RingApi;
 let dataplane: Dataplane;
-let store: ServiceStore;
 let app: FastifyInstance;
 
 before(async () => {
-  cfg = validateConfig({
+  api = await startRingApi({
     eal: { lcores: '0@0,1@1', hugepages: false, memoryMb: 512 },
     ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24', address6: 'fd00:99::2/64' }],
     dataplane: { idleSleepMaxUs: 50 },
@@ -33,18 +24,12 @@ before(async () => {
       { name: 'web', vip: '10.99.0.100', port: 80, backends: [{ address: '10.99.0.11', port: 80, mac: '02:00:00:00:01:01' }] },
       { name: 'web6', vip: 'fd00:99::100', port: 80, backends: [{ address: 'fd00:99::11', port: 80, mac: '02:00:00:00:01:02' }] },
     ],
-  });
-  dataplane = new Dataplane();
-  dataplane.start(cfg, `api-names-${process.pid}`);
-  store = new ServiceStore(cfg, dataplane);
-  store.started(cfg.services);
-  app = buildApp({ store, dataplane, health, version: 'test', config: cfg });
-  await app.ready();
+  }, 'api-names');
+  ({ dataplane, app } = api);
 });
 
 after(async () => {
-  await app?.close();
-  dataplane?.stop();
+  await api?.close();
 });
 
 async function call(opts: InjectOptions) {

@@ -6,19 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../src/api/app';
 import { nodeText } from '../../src/cli/commands';
 import { estimateMemory, MIB, validateConfig, type ServiceConfig, type SluiceConfig } from '../../src/config';
-import type { BackendHealth, HealthView } from '../../src/control/health-view';
-import { ServiceStore } from '../../src/control/store';
-import { Dataplane } from '../../src/dataplane';
+import type { ServiceStore } from '../../src/control/store';
+import type { Dataplane } from '../../src/dataplane';
+import { startRingApi, type RingApi } from '../helpers/ring-api';
 
 const MAX_SLOTS = 16777259;
-
-const health: HealthView = {
-  backend: (): BackendHealth => ({ status: 'unchecked', streak: 0, transitions: 0 }),
-  totals: () => ({ up: 0, down: 0, probes: 0, probeFailures: 0 }),
-};
 
 const service = (name: string, vip: string, extra: object = {}) => ({
   name, vip, port: 80, backends: [
@@ -27,13 +21,14 @@ const service = (name: string, vip: string, extra: object = {}) => ({
   ], ...extra,
 });
 
+let api: RingApi;
 let cfg: SluiceConfig;
 let dataplane: Dataplane;
 let store: ServiceStore;
 let app: FastifyInstance;
 
 before(async () => {
-  cfg = validateConfig({
+  api = await startRingApi({
     eal: { lcores: '0@0,1@1,2@1', hugepages: false, memoryMb: 512 },
     ports: [{
       name: 'p0', device: 'ring', queues: 2, address: '10.99.0.2/24', address6: 'fd00:99::2/64',
@@ -44,18 +39,12 @@ before(async () => {
     // Two services of the default 65,537 slots: 512 KiB, and 256 KiB kept to rebuild one.
     limits: { lookupTablesMb: 1 },
     services: [service('web', '10.99.0.100'), service('api', '10.99.0.101')],
-  });
-  dataplane = new Dataplane();
-  dataplane.start(cfg, `node-${process.pid}`);
-  store = new ServiceStore(cfg, dataplane);
-  store.started(cfg.services);
-  app = buildApp({ store, dataplane, health, version: '0.0.0-test', config: cfg });
-  await app.ready();
+  }, 'node');
+  ({ cfg, dataplane, store, app } = api);
 });
 
 after(async () => {
-  await app?.close();
-  dataplane?.stop();
+  await api?.close();
 });
 
 async function call(opts: InjectOptions) {
@@ -91,7 +80,7 @@ describe('GET /api/v1/node', () => {
     assert.deepEqual(m.flowTables.lcores, e.lcores.map((l) => ({ lcore: l.lcore, ipv4Bytes: l.flowTableBytes, ipv6Bytes: l.flowTable6Bytes })));
     assert.deepEqual(m.natSessions.lcores, e.lcores.map((l) => ({ lcore: l.lcore, ipv4Bytes: l.natSessionBytes, ipv6Bytes: l.natSession6Bytes })));
     assert.deepEqual([m.flowTables.bytes, m.natSessions.bytes], [e.flowTablesBytes, e.natSessionsBytes]);
-    assert.deepEqual([m.flowTables.limitBytes, m.natSessions.limitBytes], [4096 * MIB, 4096 * MIB]);
+    assert.deepEqual([m.flowTables.limitBytes, m.natSessions.limitBytes], [4096 * MIB, 5120 * MIB]);
     assert.ok(m.flowTables.lcores.every((l: { ipv6Bytes: number }) => l.ipv6Bytes > 0), 'a port has address6');
     assert.ok(m.natSessions.lcores.every((l: { ipv4Bytes: number; ipv6Bytes: number }) => l.ipv4Bytes > 0 && l.ipv6Bytes > 0));
 

@@ -5,44 +5,29 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app';
-import { validateConfig } from '../../src/config';
-import type { HealthView } from '../../src/control/health-view';
-import { ServiceStore } from '../../src/control/store';
-import { Dataplane } from '../../src/dataplane';
 // require, not import: the spy replaces the export every module reads at call time.
 import { countAddressParses, type AddressParses } from '../helpers/address-parses';
+import { startRingApi, type RingApi } from '../helpers/ring-api';
 
 const N = 4096;
-const health: HealthView = {
-  backend: () => ({ status: 'unchecked', streak: 0, transitions: 0 }),
-  totals: () => ({ up: 0, down: 0, probes: 0, probeFailures: 0 }),
-};
-
-let dataplane: Dataplane;
+let api: RingApi;
 let app: FastifyInstance;
 let parses: AddressParses | undefined;
 
 before(async () => {
-  const cfg = validateConfig({
+  api = await startRingApi({
     eal: { lcores: '0@0,1@1', hugepages: false, memoryMb: 512 },
     ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24', gateway: '10.99.0.1' }],
     dataplane: { idleSleepMaxUs: 50 },
     services: [],
-  });
-  dataplane = new Dataplane();
-  dataplane.start(cfg, `scale-${process.pid}`);
-  const store = new ServiceStore(cfg, dataplane);
-  store.started(cfg.services);
-  app = buildApp({ store, dataplane, health, version: 'scale', config: cfg });
-  await app.ready();
+  }, 'scale');
+  app = api.app;
   parses = countAddressParses();
 });
 
 after(async () => {
   parses?.stop();
-  await app?.close();
-  dataplane?.stop();
+  await api?.close();
 });
 
 const backendAddress = (i: number) => `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;

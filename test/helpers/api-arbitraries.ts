@@ -381,6 +381,18 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: backendPath },
   { method: 'PATCH', path: backendPath, body: patchBodyArb },
   { method: 'DELETE', path: backendPath },
+  // A connection listing, its filters right or wrong (the fuzzer may add another query after these).
+  {
+    method: 'GET',
+    path: fc.tuple(fc.option(nameSegmentArb, { nil: undefined }), fc.option(backendSegmentArb, { nil: undefined }),
+      fc.option(fc.constantFrom('10.0.0.1', 'fd00::1', 'FD00:0::1', 'x', ''), { nil: undefined }),
+      fc.option(fc.constantFrom('1', '100', '10000', '10001', '0', '-1', '1e3', 'all'), { nil: undefined }))
+      .map(([service, backend, client, limit]) => {
+        const q = [['service', service], ['backend', backend], ['client', client], ['limit', limit]]
+          .filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join('&');
+        return `/api/v1/flows${q === '' ? '' : `?${q}`}`;
+      }),
+  },
 ];
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];

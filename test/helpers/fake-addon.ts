@@ -1,8 +1,9 @@
 // A stand-in for the native addon, for tests of the control plane alone (the
 // store, the views, the REST API at scale) that need neither the EAL nor a
 // port: setServices keeps the set it is given and hands out generations, stats
-// and serviceStats report services and backends with their counters at 0. `failNext` makes
-// the next setServices throw as the addon would.
+// and serviceStats report services and backends with their counters at 0, and
+// a connection listing finds none. `failNext` makes the next setServices throw
+// as the addon would.
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../../src/native/counters';
 import type { DataplaneStats, ServiceStats, SluiceAddon } from '../../src/native/addon';
 import type { NativeService } from '../../src/native/types';
@@ -78,6 +79,9 @@ export function fakeAddon(): FakeAddon {
       };
     },
     lcores: () => [],
+    // Lcores that remember no connection and answer at once.
+    askFlows() {},
+    collectFlows: () => ({ flows: [], truncated: false }),
     ports: () => [],
     neighbors: () => [],
     captureLogs() {},

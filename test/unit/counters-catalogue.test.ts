@@ -159,8 +159,8 @@ describe('the REST schemas', () => {
     const backend = service.properties.backends.items;
     const serviceNames = lists.service.map((e) => e.name);
     const backendNames = lists.backend.map((e) => e.name);
-    assert.deepEqual(keys(service), sorted(['name', 'backends', ...serviceNames]));
-    assert.deepEqual(keys(backend), sorted(['address', 'port', 'weight', 'state', 'health', ...backendNames]));
+    assert.deepEqual(keys(service), sorted(['name', 'backends', 'rates', ...serviceNames]));
+    assert.deepEqual(keys(backend), sorted(['address', 'port', 'weight', 'state', 'health', 'rates', ...backendNames]));
     assert.deepEqual(keys(ServiceCountersSchema), sorted(serviceNames));
     assert.deepEqual(keys(BackendCountersSchema), sorted(backendNames));
   });

@@ -50,12 +50,12 @@ describe('the memory budget', () => {
     assert.equal(ErrorCodes.SLUICE_LIMIT_EXCEEDED.status, 409);
   });
 
-  test('limits default to 512, 4096 and 4096 MiB and reach the addon in bytes', () => {
+  test('limits default to 512, 4096 and 5120 MiB and reach the addon in bytes', () => {
     const cfg = validateConfig(config());
-    assert.deepEqual(cfg.limits, { lookupTablesMb: 512, flowTablesMb: 4096, natSessionsMb: 4096 });
+    assert.deepEqual(cfg.limits, { lookupTablesMb: 512, flowTablesMb: 4096, natSessionsMb: 5120 });
     assert.deepEqual(cfg.limits, LIMIT_DEFAULTS);
     assert.deepEqual(toNativeStart(cfg, 't').limits,
-      { lookupTableBytes: 512 * MIB, flowTableBytes: 4096 * MIB, natSessionBytes: 4096 * MIB });
+      { lookupTableBytes: 512 * MIB, flowTableBytes: 4096 * MIB, natSessionBytes: 5120 * MIB });
   });
 
   test('the limits are checked by the schema: whole MiB from 1, no unknown fields', () => {
@@ -83,18 +83,20 @@ describe('the memory budget', () => {
     assert.equal(e.natSessionsBytes, 64 * (natSessionBytes(1048576, 4) + natSessionBytes(0, 6)));
     assert.ok(e.lookupTables.bytes + e.lookupTables.reserveBytes <= 512 * MIB);
     assert.ok(e.flowTablesBytes <= 4096 * MIB, `${e.flowTablesBytes / MIB} MiB`);
-    assert.ok(e.natSessionsBytes <= 4096 * MIB, `${e.natSessionsBytes / MIB} MiB`);
+    assert.ok(e.natSessionsBytes <= 5120 * MIB, `${e.natSessionsBytes / MIB} MiB`);
   });
 
   test('sizes are the native allocations (FlowTable, FlowTable6 and NatSessionTable::MemoryBytes)', () => {
-    assert.equal(flowTableBytes(1048576), 33554560);  // 128 + 262144 buckets of 128 bytes
-    assert.equal(flowTableBytes(1024), 128 + 256 * 128);
+    // 128 + 262144 buckets of 128 bytes + 6 opening times of 4 bytes each
+    assert.equal(flowTableBytes(1048576), 128 + 262144 * 128 + 262144 * 24);
+    assert.equal(flowTableBytes(1024), 128 + 256 * 128 + 256 * 24);
+    assert.equal(flowTableBytes(1000), 38144);  // 250 buckets: 6,000 bytes of opening times rounded up to 6,016
     assert.equal(ipv6FlowEntries(1048576), 262144);
     assert.equal(ipv6FlowEntries(1024), 1024);
-    // 48 * 262145 key slots + 32768 buckets of 64 + a ring of 524288 + 384 + 12 * 262145 records + 40
-    assert.equal(flowTable6Bytes(262144), 48 * 262145 + 64 * 32768 + (384 + 4 * 524288) + 12 * 262145 + 40);
-    assert.equal(natSessionBytes(1000, 4), 63272);
-    assert.equal(natSessionBytes(1000, 6), 111272);
+    // 48 * 262145 key slots + 32768 buckets of 64 + a ring of 524288 + 384 + 16 * 262145 records + 40
+    assert.equal(flowTable6Bytes(262144), 48 * 262145 + 64 * 32768 + (384 + 4 * 524288) + 16 * 262145 + 40);
+    assert.equal(natSessionBytes(1000, 4), 67272);
+    assert.equal(natSessionBytes(1000, 6), 115272);
   });
 
   test('nat sessions: each lcore gets its share of the pool\'s pairs, at most entriesPerLcore per pool', () => {
@@ -122,19 +124,19 @@ describe('the memory budget', () => {
     assert.equal(validateConfig({ ...one, limits: { lookupTablesMb: 129 } }).services[0].lookupTableSize, MAX_SLOTS);
   });
 
-  test('flow tables: 2 lcores of 67,108,864 flows (2 GiB each) are refused by the default 4096 MiB, named', () => {
+  test('flow tables: 2 lcores of 67,108,864 flows (2.4 GiB each) are refused by the default 4096 MiB, named', () => {
     const raw = { ...config({ workers: 2 }), flowTable: { entriesPerLcore: 67108864 } };
     const [p] = limitProblems(raw);
     assert.equal(p.path, 'limits.flowTablesMb');
-    assert.match(p.reason, /^the flow tables \(2 worker lcores × 2048\.01 MiB for flowTable\.entriesPerLcore 67108864\) need 4096\.01 MiB, more than the limit of 4096 MiB$/);
-    assert.equal(validateConfig({ ...raw, limits: { flowTablesMb: 4097 } }).flowTable.entriesPerLcore, 67108864);
+    assert.match(p.reason, /^the flow tables \(2 worker lcores × 2432\.01 MiB for flowTable\.entriesPerLcore 67108864\) need 4864\.01 MiB, more than the limit of 4096 MiB$/);
+    assert.equal(validateConfig({ ...raw, limits: { flowTablesMb: 4865 } }).flowTable.entriesPerLcore, 67108864);
   });
 
   test('nat sessions beyond natSessionsMb are refused, named', () => {
     const raw = { ...config({ workers: 2, pool: '10.0.16.0/20' }), limits: { natSessionsMb: 100 } };
     const [p] = limitProblems(raw);
     assert.equal(p.path, 'limits.natSessionsMb');
-    assert.match(p.reason, /^the nat session tables \(2 worker lcores, .*\) need 125\.\d\d MiB, more than the limit of 100 MiB$/);
+    assert.match(p.reason, /^the nat session tables \(2 worker lcores, .*\) need 133\.\d\d MiB, more than the limit of 100 MiB$/);
   });
 
   test('every limit exceeded is listed at once; other problems come first and alone', () => {

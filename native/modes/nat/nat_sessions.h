@@ -70,6 +70,7 @@ struct NatSessionOf {
   uint16_t client_port_index;  // where the client's packets arrive and replies leave
   NatChecksumDeltas to_backend;  // client -> (vip to backend, client to pool); replies take the reverse
   struct rte_ether_addr client_mac;  // the client side's next hop
+  uint32_t opened_ms;  // read by listings only
 };
 using NatSession = NatSessionOf<Nat4>;
 using NatSession6 = NatSessionOf<Nat6>;
@@ -135,6 +136,18 @@ class NatSessionTable {
 
   Session& At(int32_t index) { return sessions_[index]; }
   uint32_t capacity() const { return capacity_; }
+
+  // Calls `visit(session)` with each open, unexpired session of [first, end) and
+  // returns `end`, at most capacity(). For listings, never per packet.
+  template <typename Visit>
+  uint32_t VisitSessions(uint32_t first, uint32_t end, uint32_t now_ms, Visit&& visit) const {
+    if (end > capacity_) end = capacity_;
+    for (uint32_t index = first; index < end; index++) {
+      const Session& s = sessions_[index];
+      if (s.state != NatState::kFree && !IsExpired(s, now_ms)) visit(s);
+    }
+    return end;
+  }
   const NatPoolLayout& layout() const { return *layout_; }
   uint32_t owner() const { return owner_; }
 

@@ -119,6 +119,7 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
     std::memcpy(s.client_mac.addr_bytes, frame + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
     s.state = syn_only ? NatState::kOpening : NatState::kEstablished;
     s.to_backend = DeltasOf(s);
+    s.opened_ms = now_ms;
     v.new_session = true;
   }
   auto& s = sessions.At(index);

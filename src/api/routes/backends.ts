@@ -16,9 +16,9 @@ const tags = ['backends'];
 /** Throws SLUICE_BAD_REQUEST for a key that is not address:port. */
 const normalizedKey = (raw: string): string => backendKey(parseBackendKey(raw));
 
-export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains }) => {
+export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains, rates }) => {
   const view = (service: string, b: Parameters<typeof backendView>[1]) =>
-    backendView(service, b, health, backendStatsFor(liveBackendStats(dataplane, service, b), b), drains);
+    backendView(service, b, health, backendStatsFor(liveBackendStats(dataplane, service, b), b), drains, rates);
 
   app.get('/services/:name/backends', {
     schema: {
@@ -30,7 +30,7 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
   }, async (req) => {
     const { name } = req.params;
     const live = liveServiceStats(dataplane, name);
-    return backendViews(name, store.get(name).backends, health, live, drains);
+    return backendViews(name, store.get(name).backends, health, live, drains, rates);
   });
 
   app.post('/services/:name/backends', {

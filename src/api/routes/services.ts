@@ -11,7 +11,7 @@ import { serviceView, serviceViews } from '../views';
 
 const tags = ['services'];
 
-export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains }) => {
+export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains, rates }) => {
   app.get('/services', {
     schema: {
       tags,
@@ -19,7 +19,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 200: ServiceList, ...errorResponses(...ALWAYS) },
     },
   }, async () => {
-    return serviceViews(store.list(), health, liveStats(dataplane), drains);
+    return serviceViews(store.list(), health, liveStats(dataplane), drains, rates);
   });
 
   app.post('/services', {
@@ -35,7 +35,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     await store.persisted();
     audit(req, { object: `service ${s.name}`, after: serviceSummary(s) });
     reply.code(201).header('location', `${app.prefix}/services/${encodeURIComponent(s.name)}`);
-    return serviceView(s, health, liveServiceStats(dataplane, s.name), drains);
+    return serviceView(s, health, liveServiceStats(dataplane, s.name), drains, rates);
   });
 
   app.get('/services/:name', {
@@ -45,7 +45,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       params: ServiceParams,
       response: { 200: ServiceView, ...errorResponses(404, ...ALWAYS) },
     },
-  }, async (req) => serviceView(store.get(req.params.name), health, liveServiceStats(dataplane, req.params.name), drains));
+  }, async (req) => serviceView(store.get(req.params.name), health, liveServiceStats(dataplane, req.params.name), drains, rates));
 
   app.put('/services/:name', {
     schema: {
@@ -60,7 +60,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     const s = store.replaceService(req.params.name, req.body);
     await store.persisted();
     audit(req, { object: `service ${s.name}`, before, after: serviceSummary(s) });
-    return serviceView(s, health, liveServiceStats(dataplane, s.name), drains);
+    return serviceView(s, health, liveServiceStats(dataplane, s.name), drains, rates);
   });
 
   app.delete('/services/:name', {

@@ -3,12 +3,13 @@
 // next to their counters, so one read answers "why does this backend get no traffic".
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { backendKey } from '../../control/backend-key';
+import { NO_RATES, type Rates } from '../../control/rates';
 import type { ApiContext } from '../context';
 import { ALWAYS, errorResponses } from '../schemas/common';
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../../native/counters';
 import { STATS_FLOW_VALUES, STATS_LCORE_VALUES, STATS_NAT_VALUES, StatsView } from '../schemas/dataplane';
 
-export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health }) => {
+export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, rates = NO_RATES }) => {
   app.get('/stats', {
     schema: {
       tags: ['data plane'],
@@ -45,6 +46,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
         return {
           name: svc.name,
           ...countsOf(live, SERVICE_COUNTERS),
+          ...ratesOf(rates.service(svc.name)),
           backends: svc.backends.map((b) => {
             const key = backendKey(b);
             const c = counters.get(key);
@@ -55,6 +57,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
               state: b.state,
               health: health.backend(svc.name, key).status,
               ...countsOf(c, BACKEND_COUNTERS),
+              ...ratesOf(rates.backend(svc.name, key)),
             };
           }),
         };
@@ -62,3 +65,5 @@ export const statsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { 
     };
   });
 };
+
+const ratesOf = (r: Rates | undefined) => (r === undefined ? {} : { rates: r });

@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { BACKEND_COUNTERS, LCORE_DROPS, SERVICE_COUNTERS, statsValues } from '../../native/counters';
 import { counterProperties, strict } from './common';
+import { RatesSchema } from './services';
 
 const Count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) });
 
@@ -113,6 +114,7 @@ export const StatsView = Type.Object(
         {
           name: Type.String(),
           ...counterProperties(SERVICE_COUNTERS),
+          rates: Type.Optional(RatesSchema),
           backends: Type.Array(
             Type.Object(
               {
@@ -122,6 +124,7 @@ export const StatsView = Type.Object(
                 state: Type.String({ description: 'admin state: active, drain or disabled' }),
                 health: Type.String({ description: 'up, down or unchecked' }),
                 ...counterProperties(BACKEND_COUNTERS),
+                rates: Type.Optional(RatesSchema),
               },
               strict,
             ),

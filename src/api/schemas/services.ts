@@ -68,18 +68,34 @@ export const BackendHealthSchema = Type.Object(
 
 export const BackendCountersSchema = Type.Object(counterProperties(BACKEND_COUNTERS), strict);
 
+const PerSec = (what: string) => Type.Number({ minimum: 0, description: `${what} per second` });
+
+export const RatesSchema = Type.Object(
+  {
+    packetsPerSec: PerSec('packets forwarded'),
+    bytesPerSec: PerSec('bytes forwarded'),
+    newFlowsPerSec: PerSec('flows started'),
+  },
+  {
+    ...strict,
+    description: 'over the last sampling interval (about a second) of the counters in stats; absent until two ' +
+      'samples exist, and for an interval in which the counters started again (removed and added back)',
+  },
+);
+
 export const BackendView = Type.Object(
   {
     ...BackendSchema.properties,
     key: Type.String({ description: 'address:port as used in URLs, IPv6 in brackets' }),
     health: BackendHealthSchema,
     stats: Type.Optional(BackendCountersSchema),
+    rates: Type.Optional(RatesSchema),
     emptySince: Type.Optional(Type.String({
       description: 'while the backend takes no new flows (drain, disabled or weight 0): ISO time since which it has ' +
         'had no active flow, sampled every second; absent while it has flows',
     })),
   },
-  { ...strict, title: 'Backend', description: 'stats is absent while the data plane is not running' },
+  { ...strict, title: 'Backend', description: 'stats and rates are absent while the data plane is not running' },
 );
 
 export const ServiceCountersSchema = Type.Object(counterProperties(SERVICE_COUNTERS), strict);
@@ -89,8 +105,9 @@ export const ServiceView = Type.Object(
     ...ServiceSchema.properties,
     backends: Type.Array(BackendView),
     stats: Type.Optional(ServiceCountersSchema),
+    rates: Type.Optional(RatesSchema),
   },
-  { ...strict, title: 'Service', description: 'stats is absent while the data plane is not running' },
+  { ...strict, title: 'Service', description: 'stats and rates are absent while the data plane is not running' },
 );
 
 export const ServiceList = Type.Array(ServiceView);
