@@ -23,12 +23,13 @@ say() { [ "$quiet" = 1 ] || echo "setup: $*"; }
 note() { echo "setup: $*" >&2; }
 
 # To build and run: DPDK's headers and libraries (libdpdk.pc requires libpcap),
-# node-gyp's toolchain, the test bed's ip and ethtool, dpdk-devbind.py.
-packages=(libdpdk-dev dpdk pkg-config build-essential python3 libpcap-dev iproute2 ethtool)
+# node-gyp's toolchain, the test bed's ip and ethtool, dpdk-devbind.py, and
+# gobgpd, the BGP speaker that announces VIPs (docs/bgp.md).
+packages=(libdpdk-dev dpdk pkg-config build-essential python3 libpcap-dev iproute2 ethtool gobgpd)
 # To test and benchmark: doctest (native unit tests), packet tools for golden
 # and af_packet tests, clang for fuzzers and sanitizers, valgrind for
-# instruction counts, dpdk-dev for testpmd.
-[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy clang libclang-rt-14-dev llvm valgrind)
+# instruction counts, dpdk-dev for testpmd, frr for the tier test bed's router.
+[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy clang libclang-rt-14-dev llvm valgrind frr)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

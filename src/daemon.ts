@@ -12,6 +12,7 @@ import { isLoopbackHost } from './config/listen';
 import { readApiToken, parseListen } from './control/api-token';
 import { DrainWatch } from './control/drain-watch';
 import { HealthChecker } from './control/health';
+import { LcoreLiveness } from './control/liveness';
 import { RateSampler } from './control/rates';
 import { StateFile } from './control/state-file';
 import { ServiceStore } from './control/store';
@@ -77,11 +78,13 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
   const health = new HealthChecker(store, log.child({ component: 'health' }));
   const drains = new DrainWatch({ services: () => store.list(), serviceStats: (name) => dataplane.serviceStats(name) });
   const rates = new RateSampler({ services: () => dataplane.stats().services });
-  const app = buildApp({ store, dataplane, health, drains, rates, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
+  const liveness = new LcoreLiveness({ lcores: () => dataplane.lcores() });
+  const app = buildApp({ store, dataplane, health, drains, rates, liveness, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
   try {
     health.start();
     drains.start();
     rates.start();
+    liveness.start();
     await app.listen({ host: listen.host, port: listen.port }).catch((err: unknown) => {
       // The socket's errors only (lost the address since checkListen); a plugin's stay as they are.
       throw typeof (err as NodeJS.ErrnoException).syscall === 'string' ? listenFailed(cfg.api.listen, err) : err;

@@ -95,6 +95,18 @@ export const ErrorCodes = {
     status: 503,
     description: 'a worker lcore did not answer a connection listing in time (it may be stuck: see GET /api/v1/lcores); nothing changed',
   },
+  SLUICE_BGP_UNSUPPORTED: {
+    status: 500,
+    description: 'gobgpd is not installed (Debian package gobgpd) or is a version Sluice does not know (it knows 3.10.x)',
+  },
+  SLUICE_BGP_SPEAKER: {
+    status: 503,
+    description: 'the BGP speaker (gobgpd) could not be started, died, or its gRPC API did not answer in time',
+  },
+  SLUICE_BGP_REFUSED: {
+    status: 400,
+    description: 'a BGP request was refused, by Sluice\'s checks or by gobgpd (a bad address, prefix or ASN, a peer that exists already or not at all)',
+  },
   SLUICE_INTERNAL: {
     status: 500,
     description: 'a bug: an invariant did not hold',

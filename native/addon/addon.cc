@@ -21,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("serviceStats", Napi::Function::New(env, ServiceStatsBinding, "serviceStats"));
   exports.Set("askFlows", Napi::Function::New(env, AskFlowsBinding, "askFlows"));
   exports.Set("collectFlows", Napi::Function::New(env, CollectFlowsBinding, "collectFlows"));
+  exports.Set("stallLcore", Napi::Function::New(env, StallLcoreBinding, "stallLcore"));
   exports.Set("memory", Napi::Function::New(env, MemoryBinding, "memory"));
   exports.Set("ports", Napi::Function::New(env, PortsBinding, "ports"));
   exports.Set("neighbors", Napi::Function::New(env, NeighborsBinding, "neighbors"));

@@ -21,6 +21,8 @@ Napi::Value ServiceStatsBinding(const Napi::CallbackInfo& info);
 /** askFlows(request): asks every worker for a connection listing; collectFlows(): null until all answered. */
 Napi::Value AskFlowsBinding(const Napi::CallbackInfo& info);
 Napi::Value CollectFlowsBinding(const Napi::CallbackInfo& info);
+/** stallLcore(lcore, ms): a test hook; one worker stops for ms, as a stuck lcore would. */
+Napi::Value StallLcoreBinding(const Napi::CallbackInfo& info);
 Napi::Value MemoryBinding(const Napi::CallbackInfo& info);
 Napi::Value PortsBinding(const Napi::CallbackInfo& info);
 Napi::Value NeighborsBinding(const Napi::CallbackInfo& info);

@@ -1,9 +1,10 @@
-// A listing of connections the control thread asks one worker for. Only the
-// worker may read its tables, so it answers itself: between bursts, a bounded
-// number of slots per loop iteration, copying the matching flows into room the
-// control thread allocated before asking. The worker never waits for the control
-// thread and never allocates; a listing costs it a few microseconds per loop
-// iteration until the scan is done (docs/architecture.md, "Listing connections").
+// What the control thread asks of a worker between bursts, chiefly a listing of
+// connections. Only the worker may read its tables, so it answers itself:
+// between bursts, a bounded number of slots per loop iteration, copying the
+// matching flows into room the control thread allocated before asking. The
+// worker never waits for the control thread and never allocates; a listing
+// costs it a few microseconds per loop iteration until the scan is done
+// (docs/architecture.md, "Listing connections").
 #pragma once
 
 #include <atomic>
@@ -45,10 +46,11 @@ struct FlowEntry {
 // The tables a worker scans, in this order.
 enum class FlowQueryStage : uint32_t { kFlows, kFlows6, kNat, kNat6, kDone };
 
-// One worker's mailbox. The control thread writes the request and then sets
-// kAsked (release); the worker scans, and when done sets kAnswered (release);
-// only then may the control thread read `count` and the entries or ask again.
-struct alignas(64) FlowQuery {
+// A listing asked of one worker. The control thread writes the request and
+// then sets kAsked (release); the worker scans, and when done sets kAnswered
+// (release); only then may the control thread read `count` and the entries or
+// ask again.
+struct FlowQuery {
   enum State : uint32_t { kIdle, kAsked, kAnswered };
   std::atomic<uint32_t> state{kIdle};
   // The request, fixed while kAsked.
@@ -60,6 +62,17 @@ struct alignas(64) FlowQuery {
   bool truncated = false;  // a flow matched after `limit` were found
   FlowQueryStage stage = FlowQueryStage::kFlows;
   uint32_t cursor = 0;     // the next bucket, position or session of `stage`
+};
+
+// What the control thread asks of one worker, read once per loop iteration:
+// a line the control thread writes only when it asks, so reading it costs the
+// worker a cache hit.
+struct alignas(64) WorkerMailbox {
+  FlowQuery flows;
+  // A test hook: the worker stops for this many milliseconds without
+  // iterating, as a stuck lcore would (its heartbeat, the iterations counter,
+  // stands still). 0: nothing asked.
+  std::atomic<uint32_t> stall_ms{0};
 };
 
 }  // namespace sluice

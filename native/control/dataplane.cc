@@ -289,9 +289,9 @@ void Dataplane::CreateWorkers() {
     ctx->stop = &stop_;
     ctx->idle_sleep_max_us = config_.idle_sleep_max_us;
     ctx->nat = nat_ ? nat_->lcore(i) : nullptr;
-    void* query = rte_zmalloc_socket("sluice_flow_query", sizeof(FlowQuery), RTE_CACHE_LINE_SIZE, socket);
-    if (query == nullptr) throw CodedError(codes::kResourceExhausted, "cannot allocate a worker's flow query");
-    ctx->flow_query = new (query) FlowQuery();
+    void* mailbox = rte_zmalloc_socket("sluice_mailbox", sizeof(WorkerMailbox), RTE_CACHE_LINE_SIZE, socket);
+    if (mailbox == nullptr) throw CodedError(codes::kResourceExhausted, "cannot allocate a worker's mailbox");
+    ctx->mailbox = new (mailbox) WorkerMailbox();
     ctx->tsc_per_ms = std::max<uint64_t>(1, tsc_hz / 1000);
     ctx->tsc_base = tsc_base;
     ctx->admission.Configure(config_.flow_table.new_flows_per_sec, config_.flow_table.new_flow_burst, tsc_hz, tsc_base);
@@ -430,7 +430,7 @@ void Dataplane::Teardown() {
     rte_ring_free(ctx->learn_ring);
     FlowTable::Destroy(ctx->flows);
     FlowTable6::Destroy(ctx->flows6);
-    rte_free(ctx->flow_query);
+    rte_free(ctx->mailbox);
     for (size_t p = 0; p < ports_.size(); p++) rte_free(ctx->tx[p]);
     rte_free(ctx->counters);
     rte_free(ctx->service_counters);
@@ -547,6 +547,16 @@ std::vector<ServiceStatsView> Dataplane::ServiceStats(const std::string* only, c
 std::vector<NeighborInfo> Dataplane::Neighbors() const {
   RequireRunning();
   return neighbors_->List(NowMs());
+}
+
+void Dataplane::StallLcore(uint32_t lcore, uint32_t ms) {
+  RequireRunning();
+  for (Worker& w : workers_) {
+    if (w.context->lcore != lcore) continue;
+    w.context->mailbox->stall_ms.store(ms, std::memory_order_relaxed);
+    return;
+  }
+  throw CodedError(codes::kInvalidArgument, "lcore " + std::to_string(lcore) + " is not a worker lcore");
 }
 
 PortState& Dataplane::RingPort(const std::string& name) {

@@ -148,6 +148,11 @@ class Dataplane {
   // `limit`; false until then.
   bool CollectFlows(FlowListing& out) const;
 
+  // A test hook: worker lcore `lcore` stops for `ms` milliseconds between two
+  // loop iterations, as a stuck lcore would. Throws SLUICE_INVALID_ARGUMENT for
+  // an lcore that is not a worker.
+  void StallLcore(uint32_t lcore, uint32_t ms);
+
   uint32_t Inject(const std::string& port, const std::vector<std::pair<const uint8_t*, size_t>>& frames,
                   uint16_t queue, uint32_t segment_bytes);
   std::vector<std::vector<uint8_t>> Capture(const std::string& port, uint32_t max);

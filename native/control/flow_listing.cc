@@ -36,13 +36,13 @@ void Dataplane::AskFlows(const FlowListRequest& request) {
   if (request.limit == 0) throw CodedError(codes::kInvalidArgument, "limit: at least 1");
   // Room is resized only while no worker may write into it.
   for (const Worker& w : workers_) {
-    if (w.context->flow_query->state.load(std::memory_order_acquire) == FlowQuery::kAsked) {
+    if (w.context->mailbox->flows.state.load(std::memory_order_acquire) == FlowQuery::kAsked) {
       throw CodedError(codes::kLcoreTimeout, "lcore " + std::to_string(w.context->lcore) +
                                                  " has not answered the last connection listing yet");
     }
   }
   for (Worker& w : workers_) {
-    FlowQuery& q = *w.context->flow_query;
+    FlowQuery& q = w.context->mailbox->flows;
     w.listed.resize(request.limit);
     q.filter = filter;
     q.limit = request.limit;
@@ -59,7 +59,7 @@ void Dataplane::AskFlows(const FlowListRequest& request) {
 bool Dataplane::CollectFlows(FlowListing& out) const {
   RequireRunning();
   for (const Worker& w : workers_) {
-    uint32_t state = w.context->flow_query->state.load(std::memory_order_acquire);
+    uint32_t state = w.context->mailbox->flows.state.load(std::memory_order_acquire);
     if (state == FlowQuery::kAsked) return false;
     if (state == FlowQuery::kIdle) throw CodedError(codes::kInvalidArgument, "no connection listing was asked for");
   }
@@ -73,7 +73,7 @@ bool Dataplane::CollectFlows(FlowListing& out) const {
   out.rows.clear();
   out.truncated = false;
   for (const Worker& w : workers_) {
-    const FlowQuery& q = *w.context->flow_query;
+    const FlowQuery& q = w.context->mailbox->flows;
     out.truncated = out.truncated || q.truncated;
     for (uint32_t i = 0; i < q.count; i++) {
       if (out.rows.size() == flow_limit_) {

@@ -60,7 +60,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   uint16_t ip_id;                     // outer IPv4 IDs of tunnelled packets
   uint32_t idle_sleep_max_us;
   NatLcore* nat;                      // nullptr: no port has a nat pool
-  FlowQuery* flow_query;              // control -> worker: a connection listing to answer
+  WorkerMailbox* mailbox;             // control -> worker: a connection listing to answer, a test stall
   uint64_t tsc_per_ms;
   uint64_t tsc_base;
 };

@@ -115,10 +115,13 @@ int WorkerMain(void* arg) {
     const uint32_t budget = received ? kSweepBudgetBusy : kSweepBudgetIdle;
     w.flows->Sweep(now_ms, budget, c, w.service_counters, w.backend_counters);
     if (w.flows6 != nullptr) w.flows6->Sweep(now_ms, budget, c, w.service_counters, w.backend_counters);
-    // A load of a line the control thread writes only when it asks.
-    if (w.flow_query->state.load(std::memory_order_acquire) == FlowQuery::kAsked) {
-      ContinueFlowQuery(*w.flow_query, ListedTables{w.flows, w.flows6, w.nat}, now_ms,
+    WorkerMailbox& box = *w.mailbox;
+    if (box.flows.state.load(std::memory_order_acquire) == FlowQuery::kAsked) {
+      ContinueFlowQuery(box.flows, ListedTables{w.flows, w.flows6, w.nat}, now_ms,
                         received ? kListBudgetBusy : kListBudgetIdle);
+    }
+    if (box.stall_ms.load(std::memory_order_relaxed) != 0) {
+      rte_delay_us_block(box.stall_ms.exchange(0, std::memory_order_relaxed) * 1000u);
     }
     // Nothing read from `snap` is used past this point.
     rte_rcu_qsbr_quiescent(w.rcu, w.rcu_thread_id);

@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { API_LIMIT_DEFAULTS, type ApiConfig, type SluiceConfig } from '../config/schema';
 import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
+import type { LivenessView } from '../control/liveness';
 import type { RatesView } from '../control/rates';
 import type { ServiceStore } from '../control/store';
 import { auditOf } from './audit';
@@ -42,6 +43,8 @@ export interface AppOptions {
   drains?: DrainView;
   /** packets, bytes and new flows per second (the daemon's RateSampler) */
   rates?: RatesView;
+  /** whether the worker lcores' loops move (the daemon's LcoreLiveness) */
+  liveness?: LivenessView;
   /** when set, every route but /healthz needs "Authorization: Bearer <token>" */
   token?: string;
   bodyLimitBytes?: number;
@@ -103,8 +106,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   limitConnections(app, limits.maxConnections);
 
-  const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, drains: opts.drains, rates: opts.rates,
-    config: opts.config };
+  const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, drains: opts.drains, rates: opts.rates, liveness: opts.liveness,
+    config: opts.config, version: opts.version };
   const metrics = createMetrics({ ...ctx, version: opts.version });
 
   app.register(errorHandler, { bodyLimit });
@@ -128,8 +131,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.register(metricsRoutes, { metrics });
   app.register(openapiRoutes);
   app.register(async (v1) => {
-    // No route takes query parameters: one that is sent anyway (a hoped-for
-    // ?dryRun=true, a typo) is refused rather than ignored.
+    // A route without a querystring schema of its own takes no query
+    // parameters: one sent anyway (a hoped-for ?dryRun=true, a typo) is
+    // refused rather than ignored.
     v1.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, querystring: route.schema?.querystring ?? NoQuery };
     });

@@ -4,6 +4,7 @@ import type { SluiceConfig } from '../config';
 import type { ServiceStore } from '../control/store';
 import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
+import type { LivenessView } from '../control/liveness';
 import type { RatesView } from '../control/rates';
 import type { Dataplane } from '../dataplane';
 import { ErrorCodes, type ErrorCode } from '../errors';
@@ -17,6 +18,10 @@ export interface ApiContext {
   drains?: DrainView;
   /** packets, bytes and new flows per second; absent: none is known */
   rates?: RatesView;
+  /** whether every worker lcore's loop still moves (the daemon's LcoreLiveness); absent: not watched */
+  liveness?: LivenessView;
+  /** the running Sluice's version (GET /api/v1/node) */
+  version?: string;
   /** the validated config the data plane started with; the lcore view reads its rx queue map */
   config?: SluiceConfig;
 }

@@ -11,6 +11,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { ServiceConfig } from '../config';
 import { backendKey } from '../control/backend-key';
 import type { HealthView } from '../control/health-view';
+import { NO_LIVENESS, type LivenessView } from '../control/liveness';
 import type { ServiceStore } from '../control/store';
 import type { Dataplane } from '../dataplane';
 import type { BackendStats, DataplaneStats, LcoreStats, PortInfo, PortStats, ServiceStats } from '../native/addon';
@@ -29,6 +30,7 @@ interface Snapshot {
   ports?: PortInfo[];
   services: readonly ServiceConfig[];
   health: HealthView;
+  liveness: LivenessView;
   /** backendKey, computed once per backend per scrape however many metrics name the backend */
   key: (b: { address: string; port: number }) => string;
 }
@@ -84,6 +86,11 @@ function definitions(version: string): Definition[] {
     gauge('sluice_dataplane_up', '1 while the data plane runs', [], (s) => [[{}, s.stats === undefined ? 0 : 1]]),
     gauge('sluice_dataplane_generation', 'configuration generation the workers run; moves on every applied change', [],
       (s) => (s.stats === undefined ? [] : [[{}, s.stats.generation]])),
+    gauge('sluice_lcore_stuck', '1 while the worker lcore\'s loop has stood still for a second (it forwards nothing), else 0',
+      ['lcore'], (s) => {
+        const stuck = new Set(s.liveness.lcores().stuck.map((x) => x.lcore));
+        return (s.stats?.lcores ?? []).map((l) => [{ lcore: String(l.lcore) }, stuck.has(l.lcore) ? 1 : 0] as const);
+      }),
     gauge('sluice_dataplane_retired_snapshots', 'old configurations waiting for workers to move past them', [],
       (s) => (s.stats === undefined ? [] : [[{}, s.stats.retiredSnapshots]])),
 
@@ -144,7 +151,7 @@ export interface SluiceMetrics {
   scrape(): Promise<string>;
 }
 
-export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; health: HealthView; version: string }):
+export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; health: HealthView; liveness?: LivenessView; version: string }):
   SluiceMetrics {
   const take = (): Snapshot => {
     const stats = liveStats(o.dataplane);
@@ -163,7 +170,7 @@ export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; he
       if (k === undefined) keys.set(b, (k = backendKey(b)));
       return k;
     };
-    return { stats, ports, services: o.store.list(), health: o.health, key };
+    return { stats, ports, services: o.store.list(), health: o.health, liveness: o.liveness ?? NO_LIVENESS, key };
   };
   // prom-client runs every collect() synchronously inside registry.metrics(), so
   // the snapshot taken just before serves them all; the fallback covers anyone

@@ -271,6 +271,8 @@ export async function metrics(api: ApiClient, out: Output): Promise<void> {
 
 interface PerLcoreBytes { lcore: number; ipv4Bytes: number; ipv6Bytes: number }
 interface NodeInfo {
+  name: string; pid: number; version: string; uptimeSec: number;
+  lcores: { total: number; alive: number; stuck: { lcore: number; stillForSec: number }[] };
   memory: {
     residentBytes: number;
     hugepagesBytes: number;
@@ -284,10 +286,13 @@ interface NodeInfo {
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 const share = (used: number, limit: number) => `${((100 * used) / limit).toFixed(1)}%`;
 
-/** Memory by kind against the config's limits, then per worker lcore. */
+/** The node and its lcores, memory by kind against the config's limits, then per worker lcore. */
 export function nodeText(n: NodeInfo): string {
   const { lookupTables: lt, flowTables: ft, natSessions: ns, mbufPools: mp, residentBytes, hugepagesBytes } = n.memory;
   return [
+    `${n.name}: pid ${n.pid}, Sluice ${n.version}, up ${n.uptimeSec.toFixed(0)} s; worker lcores ${n.lcores.alive} of ${n.lcores.total} alive`,
+    ...n.lcores.stuck.map((s) => `lcore ${s.lcore} STUCK: its loop has not moved for ${s.stillForSec.toFixed(1)} s (it forwards nothing)`),
+    '',
     table(['MEMORY', 'SIZE', 'LIMIT', 'OF LIMIT'], [
       [`lookup tables (${lt.tables})`, mib(lt.bytes), mib(lt.limitBytes),
         `${share(lt.bytes + lt.reserveBytes, lt.limitBytes)} with ${mib(lt.reserveBytes)} kept to rebuild the largest`],

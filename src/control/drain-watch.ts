@@ -6,6 +6,7 @@
 import type { ServiceConfig } from '../config';
 import type { ServiceStats } from '../native/addon';
 import { writtenBackendKey } from './backend-key';
+import { PeriodicSampler } from './periodic';
 import { cachedBackendKey } from './service-keys';
 
 export interface DrainView {
@@ -26,22 +27,12 @@ export const DRAIN_SAMPLE_MS = 1000;
 
 const takesNoNewFlows = (b: ServiceConfig['backends'][number]) => b.state !== 'active' || b.weight === 0;
 
-export class DrainWatch implements DrainView {
+export class DrainWatch extends PeriodicSampler implements DrainView {
   /** emptySince by service name, then backendKey */
   private empty = new Map<string, Map<string, string>>();
-  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sources: DrainWatchSources, private readonly intervalMs = DRAIN_SAMPLE_MS) {}
-
-  start(): void {
-    if (this.timer !== undefined) return;
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+  constructor(private readonly sources: DrainWatchSources, intervalMs = DRAIN_SAMPLE_MS) {
+    super(intervalMs);
   }
 
   emptySince(service: string, backendKey: string): string | undefined {

@@ -6,6 +6,7 @@
 // would cost services squared.
 import type { ServiceStats } from '../native/addon';
 import { writtenBackendKey } from './backend-key';
+import { PeriodicSampler } from './periodic';
 
 export interface Rates {
   packetsPerSec: number;
@@ -47,29 +48,18 @@ interface Looked {
   prevBackends: Map<string, Counted> | undefined;
 }
 
-export class RateSampler implements RatesView {
+/** Its first look is at start, so rates come one interval after the start, not two. */
+export class RateSampler extends PeriodicSampler implements RatesView {
   /** by service name; only what the last look saw, so a removed service goes with the next look */
   private looked = new Map<string, Looked>();
   private lastAt: number | undefined;
   /** between the last two looks */
   private seconds = 0;
-  private timer: NodeJS.Timeout | undefined;
 
   /** `clock` gives milliseconds from any fixed origin: only differences are used. */
-  constructor(private readonly sources: RateSources, private readonly intervalMs = RATE_SAMPLE_MS,
-              private readonly clock: () => number = () => performance.now()) {}
-
-  start(): void {
-    if (this.timer !== undefined) return;
-    // A first look now: rates one interval after the start, not two.
-    this.sample();
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+  constructor(private readonly sources: RateSources, intervalMs = RATE_SAMPLE_MS,
+              private readonly clock: () => number = () => performance.now()) {
+    super(intervalMs);
   }
 
   service(name: string): Rates | undefined {

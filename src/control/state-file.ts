@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SluiceError } from '../errors';
-import type { ServiceConfig } from '../config';
+import type { BackendConfig, ServiceConfig } from '../config';
 import { RENAMED_FIELDS } from '../config/renamed-fields';
 
 export const STATE_VERSION = 1;
@@ -179,15 +179,42 @@ export class StateFile {
 }
 
 const serviceTexts = new WeakMap<ServiceConfig, string>();
+const backendTexts = new WeakMap<BackendConfig, string>();
 
-/** A service as JSON.stringify(doc, null, 2) writes it inside the document's services list. */
+/** Stands for the backends list in a service's text: JSON.stringify writes it as "\u0001", which no string it escapes becomes. */
+const BACKENDS = '\u0001';
+const BACKENDS_JSON = JSON.stringify(BACKENDS);
+
+/**
+ * A service as JSON.stringify(doc, null, 2) writes it inside the document's
+ * services list, its backends each written once per (never changed) backend
+ * object: a change of one backend of thousands writes that one anew, and the
+ * others' texts are joined.
+ */
 function serviceText(s: ServiceConfig): string {
   let text = serviceTexts.get(s);
   if (text === undefined) {
-    text = JSON.stringify(s, null, 2).replace(/^/gm, '    ');
+    const shell = indent(JSON.stringify({ ...s, backends: BACKENDS }, null, 2), '    ');
+    const list = s.backends.length === 0 ? '[]' : `[\n${s.backends.map(backendText).join(',\n')}\n      ]`;
+    const at = shell.indexOf(BACKENDS_JSON);
+    text = shell.slice(0, at) + list + shell.slice(at + BACKENDS_JSON.length);
     serviceTexts.set(s, text);
   }
   return text;
+}
+
+/** A backend as it stands in its service's list in the state file: eight spaces in. */
+function backendText(b: BackendConfig): string {
+  let text = backendTexts.get(b);
+  if (text === undefined) {
+    text = indent(JSON.stringify(b, null, 2), '        ');
+    backendTexts.set(b, text);
+  }
+  return text;
+}
+
+function indent(text: string, by: string): string {
+  return by + text.replaceAll('\n', `\n${by}`);
 }
 
 function isRunning(pid: number): boolean {

@@ -183,6 +183,8 @@ export interface SluiceAddon {
   askFlows(request: FlowListRequest): void;
   /** The listing asked for, once every lcore answered (null before), at most `limit` rows. */
   collectFlows(): { flows: FlowInfo[]; truncated: boolean } | null;
+  /** A test hook: worker lcore `lcore` stops for `ms` (1 to 10,000) between two loop iterations, as a stuck one would. */
+  stallLcore(lcore: number, ms: number): void;
   /** What the data plane allocated, by kind (GET /api/v1/node). */
   memory(): DataplaneMemory;
   ports(): PortInfo[];

@@ -31,7 +31,7 @@ before(async () => {
       natPool: { addresses: ['10.99.0.240'], addresses6: ['fd00:99::240'] } }],
     dataplane: { idleSleepMaxUs: 50 },
     services: [],
-  }, 'api-ipv6', stateFile);
+  }, 'api-ipv6', { stateFile });
   ({ cfg, dataplane, app } = api);
 });
 

@@ -5,6 +5,7 @@
 // change within it succeeds; the addon refuses an over-budget set by itself.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { nodeText } from '../../src/cli/commands';
 import { estimateMemory, MIB, validateConfig, type ServiceConfig, type SluiceConfig } from '../../src/config';
@@ -52,11 +53,12 @@ async function call(opts: InjectOptions) {
   return { status: res.statusCode, body: res.body === '' ? undefined : res.json() };
 }
 
-const node = async () => {
+const nodeBody = async () => {
   const res = await call({ method: 'GET', url: '/api/v1/node' });
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.body.memory;
+  return res.body;
 };
+const node = async () => (await nodeBody()).memory;
 
 /** What a refused change must leave as it was: the services, the data plane's generation, its tables. */
 async function observable() {
@@ -70,6 +72,13 @@ async function observable() {
 const slotsOf = () => store.list().reduce((sum, s) => sum + s.lookupTableSize, 0);
 
 describe('GET /api/v1/node', () => {
+  test('names the node: host, pid, version, uptime, and its worker lcores, all alive', async () => {
+    const n = await nodeBody();
+    assert.deepEqual({ ...n, memory: undefined, uptimeSec: 0 }, { name: hostname(), pid: process.pid, version: '0.0.0-test',
+      uptimeSec: 0, lcores: { total: 2, alive: 2, stuck: [] }, memory: undefined });
+    assert.ok(n.uptimeSec > 0 && n.uptimeSec <= process.uptime() + 0.1, `${n.uptimeSec} s`);
+  });
+
   test('reports each kind of memory as the config sizes it and the counters report it', async () => {
     const m = await node();
     assert.deepEqual(m.lookupTables, { tables: 2, bytes: 4 * slotsOf(), reserveBytes: 4 * 65537,
@@ -106,7 +115,8 @@ describe('GET /api/v1/node', () => {
   });
 
   test('sluice node prints each kind against its limit, then each lcore', async () => {
-    const text = nodeText({ memory: await node() });
+    const text = nodeText(await nodeBody());
+    assert.match(text, new RegExp(`^${hostname()}: pid ${process.pid}, Sluice 0\\.0\\.0-test, up \\d+ s; worker lcores 2 of 2 alive$`, 'm'));
     assert.match(text, /^lookup tables \(2\) +0\.5 MiB +1\.0 MiB +75\.0% with 0\.3 MiB kept to rebuild the largest$/m);
     assert.match(text, /^flow tables +\d+\.\d MiB +4096\.0 MiB/m);
     assert.match(text, /^LCORE +FLOWS +FLOWS IPV6 +NAT +NAT IPV6\n1 .*\n2 /m);

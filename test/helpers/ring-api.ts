@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { validateConfig, type SluiceConfig } from '../../src/config';
 import type { BackendHealth, HealthView } from '../../src/control/health-view';
+import type { LivenessView } from '../../src/control/liveness';
 import type { StateFile } from '../../src/control/state-file';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
@@ -24,14 +25,22 @@ export interface RingApi {
   close(): Promise<void>;
 }
 
+export interface RingApiOptions {
+  /** the services are restored from it, and changes written to it */
+  stateFile?: StateFile;
+  /** made from the data plane once it runs */
+  liveness?: (dataplane: Dataplane) => LivenessView;
+}
+
 /** `raw` is a config as a file holds it; `name` makes the EAL's file prefix unique with the pid. */
-export async function startRingApi(raw: object, name: string, stateFile?: StateFile): Promise<RingApi> {
+export async function startRingApi(raw: object, name: string, o: RingApiOptions = {}): Promise<RingApi> {
   const cfg = validateConfig(raw);
   const dataplane = new Dataplane();
   dataplane.start(cfg, `${name}-${process.pid}`);
-  const store = new ServiceStore(cfg, dataplane, stateFile);
+  const store = new ServiceStore(cfg, dataplane, o.stateFile);
   store.started(store.initialServices());
-  const app = buildApp({ store, dataplane, health: UNCHECKED, version: '0.0.0-test', config: cfg });
+  const liveness = o.liveness?.(dataplane);
+  const app = buildApp({ store, dataplane, health: UNCHECKED, version: '0.0.0-test', config: cfg, ...(liveness ? { liveness } : {}) });
   await app.ready();
   return {
     cfg, dataplane, store, app,

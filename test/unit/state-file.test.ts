@@ -58,3 +58,34 @@ test('temp files a killed Sluice left next to the state file are removed at star
   assert.ok(!fs.existsSync(own), 'a completed write leaves no temp file');
   assert.deepEqual(new StateFile(path.join(sub, 'missing-dir', 'state.json')).removeOrphanedTemps(), []);
 });
+
+test('the file is JSON.stringify(doc, null, 2) byte for byte, its texts kept per service and backend object', async () => {
+  const { validateConfig } = await import('../../src/config');
+  const services = validateConfig({
+    eal: { lcores: '0@0,1@1' },
+    ports: [{ name: 'p0', device: 'net_null0', address: '10.99.0.2/24', address6: 'fd00:99::2/64', gateway: '10.99.0.1' }],
+    services: [
+      { name: 'empty', vip: '10.99.0.100', port: 80, backends: [] },
+      { name: 'web', vip: '10.99.0.101', port: 443, healthCheck: { type: 'http', path: '/h\\u0001' },
+        backends: [{ address: '10.99.0.11', port: 443, weight: 7, healthCheck: { type: 'tcp' } },
+          { address: '10.99.0.12', port: 443, state: 'drain', mac: '02:00:00:00:01:02' }] },
+      { name: 'web6', vip: 'fd00:99::100', port: 80, backends: [{ address: 'fd00:99::11', port: 80 }] },
+      { name: 'tun', vip: '10.98.0.1', port: 80, forwarding: 'tunnel',
+        backends: Array.from({ length: 50 }, (_, i) => ({ address: `10.50.0.${i + 1}`, port: 80 })) },
+    ],
+  }).services;
+  const file = path.join(dir, 'exact.json');
+  const state = new StateFile(file);
+  const expected = (list: unknown[]) => {
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return `${JSON.stringify({ version: doc.version, savedAt: doc.savedAt, services: list }, null, 2)}\n`;
+  };
+  await state.writeAsync(services);
+  assert.equal(fs.readFileSync(file, 'utf8'), expected(services));
+  // One backend of a kept service changed: the file is still exact.
+  const changed = services.map((s) => (s.name !== 'tun' ? s
+    : { ...s, backends: s.backends.map((b, i) => (i === 3 ? { ...b, weight: 42 } : b)) }));
+  await state.writeAsync(changed);
+  assert.equal(fs.readFileSync(file, 'utf8'), expected(changed));
+  assert.deepEqual(state.read(), changed);
+});

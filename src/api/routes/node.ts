@@ -1,8 +1,11 @@
-// /api/v1/node: the process as a whole; for now where its memory goes, by kind,
-// as the data plane allocated it, beside the limits of the config's budget.
+// /api/v1/node: the process as a whole: what runs, whether its worker lcores
+// move, and where its memory goes, by kind, as the data plane allocated it,
+// beside the limits of the config's budget.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { lookupBudget } from '../../config';
+import { NO_LIVENESS } from '../../control/liveness';
 import type { ApiContext } from '../context';
 import { ALWAYS, errorResponses } from '../schemas/common';
 import { NodeView } from '../schemas/node';
@@ -17,11 +20,11 @@ function hugepagesBytes(): number {
   }
 }
 
-export const nodeRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane }) => {
+export const nodeRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, liveness = NO_LIVENESS, version = 'unknown' }) => {
   app.get('/node', {
     schema: {
       tags: ['data plane'],
-      summary: 'Memory by kind: lookup tables, flow tables, nat sessions, mbuf pools, resident set',
+      summary: 'The node: host, pid, version, uptime, worker lcores alive or stuck; memory by kind',
       response: { 200: NodeView, ...errorResponses(409, ...ALWAYS) },
     },
   }, async () => {
@@ -31,7 +34,14 @@ export const nodeRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { s
       m.lcores.map((l) => ({ lcore: l.lcore, ipv4Bytes: v4(l), ipv6Bytes: v6(l) }));
     const flows = perLcore((l) => l.flowTableBytes, (l) => l.flowTable6Bytes);
     const nat = perLcore((l) => l.natSessionBytes, (l) => l.natSession6Bytes);
+    const { stuck } = liveness.lcores();
+    const total = m.lcores.length;
     return {
+      name: hostname(),
+      pid: process.pid,
+      version,
+      uptimeSec: Math.round(process.uptime() * 10) / 10,
+      lcores: { total, alive: total - stuck.length, stuck: stuck.map((s) => ({ lcore: s.lcore, stillForSec: s.stillForMs / 1000 })) },
       memory: {
         residentBytes: process.memoryUsage.rss(),
         hugepagesBytes: hugepagesBytes(),

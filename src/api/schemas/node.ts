@@ -1,4 +1,5 @@
-// GET /api/v1/node: the process as a whole; for now its memory, by kind.
+// GET /api/v1/node: the process as a whole: what runs, whether its lcores move,
+// and its memory by kind.
 import { Type } from '@sinclair/typebox';
 import { strict } from './common';
 
@@ -17,6 +18,22 @@ const PerLcore = Type.Array(
 
 export const NodeView = Type.Object(
   {
+    name: Type.String({ description: 'the host\'s name' }),
+    pid: Type.Integer(),
+    version: Type.String({ description: 'the running Sluice\'s version' }),
+    uptimeSec: Type.Number({ description: 'since the process started' }),
+    lcores: Type.Object(
+      {
+        total: Type.Integer({ minimum: 0, description: 'worker lcores' }),
+        alive: Type.Integer({ minimum: 0, description: 'those whose loop moved within the last second' }),
+        stuck: Type.Array(Type.Object({
+          lcore: Type.Integer(),
+          stillForSec: Type.Number({ description: 'since its loop last moved' }),
+        }, strict)),
+      },
+      { ...strict, description: 'each worker lcore advances a counter every loop iteration, idle or not; one that stands '
+        + 'still for a second is stuck (it forwards nothing), and /readyz answers 503' },
+    ),
     memory: Type.Object(
       {
         residentBytes: Bytes('the process\'s resident set (RSS); hugepages are not part of it'),

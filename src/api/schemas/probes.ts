@@ -11,6 +11,7 @@ export const NotReady = Type.Object(
     status: Type.Literal('not ready'),
     reason: Type.String(),
     portsDown: Type.Array(Type.String(), { description: 'ports whose link is down' }),
+    lcoresStuck: Type.Array(Type.Integer(), { description: 'worker lcores whose loop has not moved for a second' }),
   },
-  { ...strict, description: 'the data plane is not running, or a port link is down' },
+  { ...strict, description: 'the data plane is not running, a port link is down, or a worker lcore is stuck' },
 );
