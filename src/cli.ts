@@ -111,6 +111,7 @@ const HANDLERS: Record<string, (c: Context) => Promise<void>> = {
   node: (c) => commands.node(c.api, c.out),
   lcores: (c) => commands.lcores(c.api, c.out),
   ports: (c) => commands.ports(c.api, c.out),
+  bgp: (c) => commands.bgp(c.api, c.out),
   neighbors: (c) => commands.neighbors(c.api, c.out),
   flows: (c) => commands.flows(c.api, c.out, {
     service: c.args[0],

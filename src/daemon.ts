@@ -6,6 +6,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { buildApp } from './api/app';
 import { serveReload, type ReloadOutcome } from './api/routes/config';
+import { gobgpdVersion } from './bgp/gobgp-version';
+import type { BgpSpeaker } from './bgp/speaker';
 import { loadConfigFile, type SluiceConfig } from './config';
 import { describeDiff, diffServices, isEmptyDiff, planReload } from './config/diff';
 import { isLoopbackHost } from './config/listen';
@@ -52,6 +54,8 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
   // Before the data plane takes hugepages and ports: an address in use or not
   // local fails the start here, with nothing to undo.
   await checkListen(cfg.api.listen, listen.host, listen.port);
+  // gobgpd missing or of a release Sluice does not know fails the start before the data plane takes anything.
+  if (cfg.bgp !== undefined) await gobgpdVersion();
   if (cfg.stateFile === undefined) log.warn('no stateFile in the config: changes made through the API are lost on restart');
   // DPDK's own lines (the EAL's, the drivers') join the JSON log.
   const dataplane = new Dataplane(undefined, log.child({ component: 'dpdk' }));
@@ -79,17 +83,23 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
   const drains = new DrainWatch({ services: () => store.list(), serviceStats: (name) => dataplane.serviceStats(name) });
   const rates = new RateSampler({ services: () => dataplane.stats().services });
   const liveness = new LcoreLiveness({ lcores: () => dataplane.lcores() });
-  const app = buildApp({ store, dataplane, health, drains, rates, liveness, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
+  // Loaded only with a bgp section: the gRPC modules take a tenth of a second to load.
+  const bgp: BgpSpeaker | undefined = cfg.bgp === undefined ? undefined
+    : new (await import('./bgp/speaker')).BgpSpeaker(cfg.bgp, cfg.ports, { services: () => store.list(), changes: store, health, liveness },
+      log.child({ component: 'bgp' }));
+  const app = buildApp({ store, dataplane, health, drains, rates, liveness, bgp, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
   try {
     health.start();
     drains.start();
     rates.start();
     liveness.start();
+    await bgp?.start();
     await app.listen({ host: listen.host, port: listen.port }).catch((err: unknown) => {
       // The socket's errors only (lost the address since checkListen); a plugin's stay as they are.
       throw typeof (err as NodeJS.ErrnoException).syscall === 'string' ? listenFailed(cfg.api.listen, err) : err;
     });
   } catch (err) {
+    await bgp?.stop();
     health.stop();
     drains.stop();
     rates.stop();
@@ -111,6 +121,8 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
     reload,
     stop: (beforeDataplaneStop) =>
       (stopping ??= (async () => {
+        // Routes go first, while the data plane still forwards what the routers send until they converge.
+        await bgp?.stop();
         // The API stops taking requests first, then nothing changes the data plane.
         await app.close();
         // A state file group still being written finishes (its requests were answered or cut off).

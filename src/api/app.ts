@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { BgpView } from '../bgp/view';
 import { API_LIMIT_DEFAULTS, type ApiConfig, type SluiceConfig } from '../config/schema';
 import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
@@ -19,6 +20,7 @@ import type { ApiContext } from './context';
 import { clientErrorHandler, errorHandler, routerError, validationError } from './errors';
 import { createMetrics } from './metrics';
 import { backendRoutes } from './routes/backends';
+import { bgpRoutes } from './routes/bgp';
 import { configRoutes } from './routes/config';
 import { flowRoutes } from './routes/flows';
 import { lcoreRoutes } from './routes/lcores';
@@ -45,6 +47,8 @@ export interface AppOptions {
   rates?: RatesView;
   /** whether the worker lcores' loops move (the daemon's LcoreLiveness) */
   liveness?: LivenessView;
+  /** the BGP speaker's peers and VIPs (the daemon's BgpSpeaker); absent: BGP is off */
+  bgp?: BgpView;
   /** when set, every route but /healthz needs "Authorization: Bearer <token>" */
   token?: string;
   bodyLimitBytes?: number;
@@ -107,7 +111,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   limitConnections(app, limits.maxConnections);
 
   const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, drains: opts.drains, rates: opts.rates, liveness: opts.liveness,
-    config: opts.config, version: opts.version };
+    bgp: opts.bgp, config: opts.config, version: opts.version };
   const metrics = createMetrics({ ...ctx, version: opts.version });
 
   app.register(errorHandler, { bodyLimit });
@@ -146,6 +150,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     v1.register(flowRoutes, ctx);
     v1.register(nodeRoutes, ctx);
     v1.register(configRoutes, ctx);
+    v1.register(bgpRoutes, ctx);
   }, { prefix: '/api/v1' });
 
   return app;

@@ -1,5 +1,6 @@
 // What the API reads and changes. Routes get it as plugin options, so each route
 // file says what it uses and tests can hand in whatever they like.
+import type { BgpView } from '../bgp/view';
 import type { SluiceConfig } from '../config';
 import type { ServiceStore } from '../control/store';
 import type { DrainView } from '../control/drain-watch';
@@ -20,6 +21,8 @@ export interface ApiContext {
   rates?: RatesView;
   /** whether every worker lcore's loop still moves (the daemon's LcoreLiveness); absent: not watched */
   liveness?: LivenessView;
+  /** the BGP speaker's state (the daemon's BgpSpeaker); absent: no bgp section */
+  bgp?: BgpView;
   /** the running Sluice's version (GET /api/v1/node) */
   version?: string;
   /** the validated config the data plane started with; the lcore view reads its rx queue map */

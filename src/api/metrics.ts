@@ -6,8 +6,10 @@
 //
 // Labels are bounded by configuration, never by traffic: service, backend
 // (address:port of a configured backend), lcore, port, drop reason, and the
-// fixed sets state and direction. No label ever holds a client address.
+// fixed sets state and direction, BGP peer (a configured neighbor) and vip (a
+// configured service's). No label ever holds a client address.
 import { Counter, Gauge, Registry } from 'prom-client';
+import { NO_BGP, type BgpStatus, type BgpView } from '../bgp/view';
 import type { ServiceConfig } from '../config';
 import { backendKey } from '../control/backend-key';
 import type { HealthView } from '../control/health-view';
@@ -20,7 +22,7 @@ import {
 } from '../native/counters';
 import { errorCode, liveStats } from './context';
 
-type Label = 'version' | 'service' | 'backend' | 'lcore' | 'port' | 'reason' | 'state' | 'direction';
+type Label = 'version' | 'service' | 'backend' | 'lcore' | 'port' | 'reason' | 'state' | 'direction' | 'peer' | 'vip';
 type Labels = Partial<Record<Label, string>>;
 type Sample = readonly [Labels, number];
 
@@ -31,6 +33,8 @@ interface Snapshot {
   services: readonly ServiceConfig[];
   health: HealthView;
   liveness: LivenessView;
+  /** the BGP speaker's state, read once per scrape */
+  bgp: BgpStatus;
   /** backendKey, computed once per backend per scrape however many metrics name the backend */
   key: (b: { address: string; port: number }) => string;
 }
@@ -138,6 +142,10 @@ function definitions(version: string): Definition[] {
         const t = s.health.totals();
         return [[{ direction: 'up' }, t.up], [{ direction: 'down' }, t.down]];
       }),
+    gauge('sluice_bgp_peer_up', '1 while the BGP session with the configured neighbor is established, else 0',
+      ['peer'], (s) => (s.bgp.peers ?? []).map((p) => [{ peer: p.address }, p.state === 'established' ? 1 : 0] as const)),
+    gauge('sluice_bgp_vip_announced', '1 while the VIP is announced over BGP, else 0 (GET /api/v1/bgp says why)',
+      ['vip'], (s) => (s.bgp.vips ?? []).map((v) => [{ vip: v.vip }, v.announced ? 1 : 0] as const)),
     counter('sluice_health_probes_total', 'health probes finished', [], (s) => [[{}, s.health.totals().probes]]),
     counter('sluice_health_probe_failures_total', 'health probes that failed', [],
       (s) => [[{}, s.health.totals().probeFailures]]),
@@ -151,7 +159,7 @@ export interface SluiceMetrics {
   scrape(): Promise<string>;
 }
 
-export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; health: HealthView; liveness?: LivenessView; version: string }):
+export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; health: HealthView; liveness?: LivenessView; bgp?: BgpView; version: string }):
   SluiceMetrics {
   const take = (): Snapshot => {
     const stats = liveStats(o.dataplane);
@@ -170,7 +178,8 @@ export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; he
       if (k === undefined) keys.set(b, (k = backendKey(b)));
       return k;
     };
-    return { stats, ports, services: o.store.list(), health: o.health, liveness: o.liveness ?? NO_LIVENESS, key };
+    return { stats, ports, services: o.store.list(), health: o.health, liveness: o.liveness ?? NO_LIVENESS,
+      bgp: (o.bgp ?? NO_BGP).status(), key };
   };
   // prom-client runs every collect() synchronously inside registry.metrics(), so
   // the snapshot taken just before serves them all; the fallback covers anyone

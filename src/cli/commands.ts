@@ -315,6 +315,33 @@ export async function node(api: ApiClient, out: Output): Promise<void> {
   emit(out, n, () => nodeText(n));
 }
 
+export interface BgpInfo {
+  enabled: boolean; asn?: number; routerId?: string; speaker?: string;
+  peers?: { address: string; asn: number; state: string; uptimeSec?: number; received: number; advertised: number }[];
+  vips?: { vip: string; prefix: string; announced: boolean; reason: string }[];
+}
+
+/** The speaker, a row per peer, a row per VIP with why it is or is not announced. */
+export function bgpText(b: BgpInfo): string {
+  if (!b.enabled) return 'BGP is off: the config has no bgp section';
+  const peers = b.peers ?? [];
+  const vips = b.vips ?? [];
+  return [
+    `BGP: AS ${b.asn}, router id ${b.routerId}, gobgpd ${b.speaker}; ${vips.filter((v) => v.announced).length} of ${vips.length} VIPs announced`,
+    '',
+    table(['PEER', 'ASN', 'STATE', 'UP', 'RECEIVED', 'ADVERTISED'], peers.map((p) => [
+      p.address, p.asn, p.state, p.uptimeSec === undefined ? '-' : `${p.uptimeSec} s`, p.received, p.advertised,
+    ])),
+    '',
+    vips.length === 0 ? 'no VIPs' : table(['PREFIX', 'ANNOUNCED', 'WHY'], vips.map((v) => [v.prefix, v.announced ? 'yes' : 'no', v.reason])),
+  ].join('\n');
+}
+
+export async function bgp(api: ApiClient, out: Output): Promise<void> {
+  const b = await api.request<BgpInfo>('GET', '/api/v1/bgp');
+  emit(out, b, () => bgpText(b));
+}
+
 export interface Sample { at: number; stats: Stats }
 
 /** Rates between two samples; the first screen of --watch shows totals only. */

@@ -319,6 +319,50 @@ export const ApiSchema = Type.Object(
   { ...strict, default: {} },
 );
 
+/** BGP's port, and a neighbor's when the config names none. */
+export const BGP_PORT_DEFAULT = 179;
+/** A neighbor's hold time when the config names none (s); keepalives every third of it. */
+export const BGP_HOLD_TIME_DEFAULT = 9;
+
+export const BgpNeighborSchema = Type.Object(
+  {
+    address: Type.String({ description: 'the peer\'s IPv4 or IPv6 address' }),
+    asn: Int(1, 4294967295, { description: 'the peer\'s AS number' }),
+    holdTimeSec: Int(3, 65535, {
+      default: BGP_HOLD_TIME_DEFAULT,
+      description: 'seconds without a message from the peer before the session is dropped; keepalives every third of it',
+    }),
+    passive: Type.Boolean({ default: false, description: 'wait for the peer to connect; never connect out' }),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 80, description: 'TCP MD5 signature (RFC 2385) password' })),
+    port: Int(1, 65535, { default: BGP_PORT_DEFAULT, description: 'the peer\'s BGP port' }),
+  },
+  strict,
+);
+
+/**
+ * The node's BGP speaker (docs/bgp.md): sluice run starts gobgpd with it and
+ * announces each service VIP (/32 or /128) to the neighbors, as `announce` says.
+ */
+export const BgpSchema = Type.Object(
+  {
+    asn: Int(1, 4294967295, { description: 'this node\'s AS number' }),
+    routerId: Type.String({ description: 'this node\'s BGP identifier, an IPv4 address' }),
+    listenPort: Int(1, 65535, { default: BGP_PORT_DEFAULT, description: 'the port gobgpd takes connections from peers on' }),
+    neighbors: Type.Array(BgpNeighborSchema, { minItems: 1, maxItems: 64 }),
+    announce: Type.Union([Type.Literal('healthy'), Type.Literal('always')], {
+      default: 'healthy',
+      description: 'healthy: a VIP while the worker lcores move and one of its services has a backend that takes traffic; '
+        + 'always: every VIP, whatever its backends or lcores',
+    }),
+    communities: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9]{1,5}:[0-9]{1,5}$', description: 'ASN:VALUE, each 0-65535' }),
+      { maxItems: 32, description: 'standard communities on every announced VIP' })),
+    med: Type.Optional(Int(0, 4294967295, { description: 'MULTI_EXIT_DISC on every announced VIP' })),
+    nextHop: Type.Optional(Type.String({ description: 'IPv4 next hop of IPv4 VIPs; default the first port\'s address' })),
+    nextHop6: Type.Optional(Type.String({ description: 'IPv6 next hop of IPv6 VIPs; default the first port\'s address6 that is set' })),
+  },
+  strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     eal: EalSchema,
@@ -331,6 +375,8 @@ export const ConfigSchema = Type.Object(
     api: ApiSchema,
     /** where accepted changes are kept; a restart restores services from it when present */
     stateFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** announce the VIPs over BGP (docs/bgp.md); absent: no BGP */
+    bgp: Type.Optional(BgpSchema),
   },
   strict,
 );
@@ -347,3 +393,5 @@ export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
 export type HealthCheckOverride = Static<typeof HealthCheckOverrideSchema>;
 export type ApiConfig = Static<typeof ApiSchema>;
 export type LimitsConfig = Static<typeof LimitsSchema>;
+export type BgpConfig = Static<typeof BgpSchema>;
+export type BgpNeighborConfig = Static<typeof BgpNeighborSchema>;

@@ -11,6 +11,7 @@ import { natPoolEntryAddresses } from './nat-pool';
 import { parseLcores } from './lcores';
 import { MAX_NAT_POOL_ADDRESSES, type ApiConfig, type BackendConfig, type PortConfig, type ServiceConfig,
   type SluiceConfig, type WorkerConfig } from './schema';
+import { checkBgp } from './semantics-bgp';
 import { checkNatPools6, checkPortsIpv6, checkSameFamily, checkSourceNetwork6, isUnicast,
   notAHostAddress } from './semantics-ipv6';
 
@@ -537,5 +538,6 @@ export function semanticProblems(cfg: SluiceConfig, known?: KnownValid): ConfigP
   const natPoolPort = checkNatPools(p, cfg.ports, subnets);
   checkNatPools6((path, reason) => p.add(path, reason), cfg.ports, subnets6, natPoolPort);
   checkServices(p, cfg.services, cfg.ports, subnets, subnets6, natPoolPort, known);
+  if (cfg.bgp !== undefined) checkBgp((path, reason) => p.add(path, reason), cfg.bgp, cfg.ports, cfg.services);
   return p.list;
 }

@@ -9,16 +9,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { buildApp } from '../../src/api/app';
 import { toErrorBody } from '../../src/api/errors';
-import { validateConfig } from '../../src/config';
-import { NO_HEALTH_CHECKS } from '../../src/control/health-view';
-import { ServiceStore } from '../../src/control/store';
 import { checkListen } from '../../src/daemon';
-import { Dataplane } from '../../src/dataplane';
 import { SluiceError, isSluiceError } from '../../src/errors';
 import { captureLog } from '../helpers/captured-log';
-import { fakeAddon } from '../helpers/fake-addon';
+import { fakeApp } from '../helpers/fake-app';
 
 const TOKEN = 'edge-token';
 const apps: FastifyInstance[] = [];
@@ -28,15 +23,7 @@ after(async () => {
 
 /** `token` null: an API without a token. */
 function makeApp(logger: pino.Logger | false = false, token: string | null = TOKEN): FastifyInstance {
-  const cfg = validateConfig({
-    eal: { lcores: '0@0,1@1', hugepages: false },
-    ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24' }],
-    services: [{ name: 'web', vip: '10.99.0.100', port: 80, backends: [{ address: '10.99.0.11', port: 80 }] }],
-  });
-  const dataplane = new Dataplane(fakeAddon());
-  const store = new ServiceStore(cfg, dataplane);
-  store.started(cfg.services);
-  const app = buildApp({ store, dataplane, health: NO_HEALTH_CHECKS, version: 't', config: cfg, token: token ?? undefined, logger });
+  const app = fakeApp({ token: token ?? undefined, logger });
   apps.push(app);
   return app;
 }

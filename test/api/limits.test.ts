@@ -15,6 +15,7 @@ import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
 import { captureLog } from '../helpers/captured-log';
 import { fakeAddon } from '../helpers/fake-addon';
+import { fakeApp } from '../helpers/fake-app';
 
 const LONG = 60_000;
 const apps: FastifyInstance[] = [];
@@ -26,15 +27,7 @@ after(async () => {
 });
 
 async function listening(limits: AppOptions['limits'], logger?: AppOptions['logger']): Promise<{ app: FastifyInstance; port: number }> {
-  const cfg = validateConfig({
-    eal: { lcores: '0@0,1@1', hugepages: false },
-    ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24' }],
-    services: [{ name: 'web', vip: '10.99.0.100', port: 80, backends: [{ address: '10.99.0.11', port: 80 }] }],
-  });
-  const dataplane = new Dataplane(fakeAddon());
-  const store = new ServiceStore(cfg, dataplane);
-  store.started(cfg.services);
-  const app = buildApp({ store, dataplane, health: NO_HEALTH_CHECKS, version: 't', config: cfg, limits, logger });
+  const app = fakeApp({ limits, logger });
   apps.push(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, port: (app.server.address() as net.AddressInfo).port };

@@ -193,6 +193,23 @@ ${extra}`;
     assert.equal(fs.existsSync(path.join('/var/run/dpdk', prefix)), false, `/var/run/dpdk/${prefix} was left behind`);
   });
 
+  test('a state file that is a FIFO: run and check exit 1 at once with SLUICE_STATE_READ naming it, nothing waits on it', () => {
+    const fifo = path.join(dir, 'state.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const yaml = base('  - { name: p0, device: net_null0, address: 10.99.0.2/24 }', `stateFile: ${fifo}`);
+    const started = Date.now();
+    const r = runConfig(yaml);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /SLUICE_STATE_READ/);
+    assert.ok(r.stderr.includes(fifo), r.stderr);
+    assert.ok(Date.now() - started < 20_000, 'it did not wait for a writer');
+    const file = path.join(dir, 'fifo-check.yaml');
+    fs.writeFileSync(file, yaml);
+    const check = spawnSync(process.execPath, [CLI, 'check', '--config', file], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(check.status, 1, check.stdout + check.stderr);
+    assert.ok((check.stdout + check.stderr).includes(fifo), check.stdout + check.stderr);
+  });
+
   test('a missing config file exits 1 naming the file', () => {
     const r = spawnSync(process.execPath, [CLI, 'run', '--config', path.join(dir, 'missing.yaml')], { encoding: 'utf8' });
     assert.equal(r.status, 1);

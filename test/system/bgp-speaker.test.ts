@@ -12,6 +12,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { alive, sleep, waitFor } from '../helpers/bgp-wait';
 import { captureLog } from '../helpers/captured-log';
 import { GobgpdProcess, freeLocalPort } from '../../src/bgp/gobgpd-process';
 import type { GobgpClient, PathEntry, PathSpec, PeerStatus } from '../../src/bgp/gobgp-client';
@@ -24,34 +25,6 @@ const HOLD_SEC = 9;
 const VIP4: PathSpec = { address: '192.0.2.10', nextHop: '198.51.100.1', communities: ['65001:100', '65001:200'], med: 20 };
 const VIP6: PathSpec = { address: '2001:db8::10', nextHop: '2001:db8:1::1' };
 const CHILD_VIP: PathSpec = { address: '192.0.2.30', nextHop: '198.51.100.3' };
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it gives a value, or fails naming `what` after `timeoutMs`. */
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(25); // fine enough to time withdrawals
-  }
-}
-
-/** Whether pid is a live process (a zombie holds no sockets and counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const pidsSeen = new Set<number>();
 const log = captureLog('debug');

@@ -57,13 +57,15 @@ const backendUrl = (b: BackendSpec) => `/api/v1/services/web/backends/${encodeUR
 interface ServiceView {
   name: string;
   stats?: unknown;
-  backends: { health: unknown; stats?: unknown }[];
+  rates?: unknown;
+  backends: { health: unknown; stats?: unknown; rates?: unknown }[];
 }
 
-/** The desired state as the API shows it: health is re-learned and counters restart, so both are left out. */
+/** The desired state as the API shows it: health is re-learned and counters (and their rates) restart, so all are left out. */
 async function desiredState(): Promise<unknown> {
   const list = (await api('GET', '/api/v1/services')) as ServiceView[];
-  return list.map(({ stats: _s, backends, ...s }) => ({ ...s, backends: backends.map(({ health: _h, stats: _b, ...b }) => b) }));
+  return list.map(({ stats: _s, rates: _r, backends, ...s }) => ({ ...s,
+    backends: backends.map(({ health: _h, stats: _b, rates: _br, ...b }) => b) }));
 }
 
 async function allUp(): Promise<boolean> {
