@@ -98,14 +98,14 @@ async function get(url: string, headers: Record<string, string> = AUTH): Promise
 }
 
 /**
- * GET /services without what changes by itself (the data plane's counters, the
+ * GET /services without what changes by itself (the data plane's counters and rates, the
  * verdicts of the health checks that fuzzed services turn on, and when a drained
  * backend was first seen empty), and the state file.
  */
 async function snapshot(): Promise<unknown> {
   const res = await get('/api/v1/services');
   assert.equal(res.status, 200, res.body);
-  const services = JSON.parse(res.body, (k, v: unknown) => (k === 'stats' || k === 'health' || k === 'emptySince' ? undefined : v));
+  const services = JSON.parse(res.body, (k, v: unknown) => (k === 'stats' || k === 'rates' || k === 'health' || k === 'emptySince' ? undefined : v));
   const file = path.join(dir, 'state.json');
   return { services, file: fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')).services : null };
 }
