@@ -11,9 +11,9 @@
 // announce: always: every VIP, whatever its backends, but still not while a
 // worker lcore is stuck: a node whose data plane forwards nothing would
 // black-hole what the routers send it, and no operator asks for that.
-import { backendKey } from '../control/backend-key';
 import type { HealthView } from '../control/health-view';
 import type { LivenessView } from '../control/liveness';
+import { cachedBackendKey } from '../control/service-keys';
 import type { BackendConfig, ServiceConfig } from '../config/schema';
 import { normalizeIp } from '../net/addr';
 
@@ -43,7 +43,8 @@ export interface PolicyInputs {
 function notTakingFlows(svc: ServiceConfig, b: BackendConfig, health: HealthView): string | undefined {
   if (b.state !== 'active') return b.state === 'drain' ? 'drained' : 'disabled';
   if (b.weight === 0) return 'weight 0';
-  const status = health.backend(svc.name, backendKey(b)).status;
+  // Decided every tick: the key is made once per backend object, not parsed again each time.
+  const status = health.backend(svc.name, cachedBackendKey(b)).status;
   if (status === 'down') return 'down';
   if (status === 'unknown') return 'awaiting its first probe';
   return undefined;
