@@ -23,13 +23,18 @@ say() { [ "$quiet" = 1 ] || echo "setup: $*"; }
 note() { echo "setup: $*" >&2; }
 
 # To build and run: DPDK's headers and libraries (libdpdk.pc requires libpcap),
-# node-gyp's toolchain, the test bed's ip and ethtool, dpdk-devbind.py, and
-# gobgpd, the BGP speaker that announces VIPs (docs/bgp.md).
-packages=(libdpdk-dev dpdk pkg-config build-essential python3 libpcap-dev iproute2 ethtool gobgpd)
+# node-gyp's toolchain, the test bed's ip and ethtool, dpdk-devbind.py,
+# gobgpd, the BGP speaker that announces VIPs (docs/bgp.md), and frr, the
+# router of `npm start -- --nodes N` (docs/tier.md): npm's prestart cannot see
+# --nodes, so `npm start` installs it either way. The test bed runs its own
+# zebra and bgpd with their own files; Debian's frr.service (zebra, staticd,
+# watchfrr, no bgpd) starts on install on a host booted with systemd.
+packages=(libdpdk-dev dpdk pkg-config build-essential python3 libpcap-dev iproute2 ethtool gobgpd frr)
 # To test and benchmark: doctest (native unit tests), packet tools for golden
 # and af_packet tests, clang for fuzzers and sanitizers, valgrind for
-# instruction counts, dpdk-dev for testpmd, frr for the tier test bed's router.
-[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy clang libclang-rt-14-dev llvm valgrind frr)
+# instruction counts, dpdk-dev for testpmd, chromium for the dashboard's
+# browser tests (driven by puppeteer-core, which downloads no browser).
+[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy clang libclang-rt-14-dev llvm valgrind chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

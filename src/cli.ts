@@ -108,7 +108,9 @@ const HANDLERS: Record<string, (c: Context) => Promise<void>> = {
     });
   },
   health: (c) => commands.health(c.api, c.out, c.args[0]),
-  node: (c) => commands.node(c.api, c.out),
+  'node show': (c) => commands.node(c.api, c.out),
+  'node drain': (c) => commands.nodeDrain(c.api, c.out, 'drain'),
+  'node undrain': (c) => commands.nodeDrain(c.api, c.out, 'undrain'),
   lcores: (c) => commands.lcores(c.api, c.out),
   ports: (c) => commands.ports(c.api, c.out),
   bgp: (c) => commands.bgp(c.api, c.out),

@@ -9,12 +9,15 @@ import { serveReload, type ReloadOutcome } from './api/routes/config';
 import { gobgpdVersion } from './bgp/gobgp-version';
 import type { BgpSpeaker } from './bgp/speaker';
 import { loadConfigFile, type SluiceConfig } from './config';
+import { DRAIN_QUIET_SEC_DEFAULT, drainOnStopSec } from './config/schema';
 import { describeDiff, diffServices, isEmptyDiff, planReload } from './config/diff';
 import { isLoopbackHost } from './config/listen';
 import { readApiToken, parseListen } from './control/api-token';
 import { DrainWatch } from './control/drain-watch';
+import { drainOnStop, type DrainOnStopOutcome } from './control/drain-on-stop';
 import { HealthChecker } from './control/health';
 import { LcoreLiveness } from './control/liveness';
+import { NodeDrain } from './control/node-drain';
 import { RateSampler } from './control/rates';
 import { StateFile } from './control/state-file';
 import { ServiceStore } from './control/store';
@@ -34,6 +37,12 @@ export interface Daemon {
    * just before that (run.ts: the window for duplicate signals).
    */
   stop(beforeDataplaneStop?: () => Promise<void>): Promise<void>;
+  /**
+   * What a stop signal does first (config drain.onStopSec): the node drains,
+   * then this waits until no flows are left, the wait is over or `cut` aborts.
+   * Undefined at once (nothing drained) when drain.onStopSec is 0.
+   */
+  drainForStop(cut?: AbortSignal): Promise<DrainOnStopOutcome | undefined>;
   /**
    * Re-reads the config file and applies its services in one change (SIGHUP,
    * `sluice reload`, POST /api/v1/config/reload); rejects, changing nothing,
@@ -83,11 +92,13 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
   const drains = new DrainWatch({ services: () => store.list(), serviceStats: (name) => dataplane.serviceStats(name) });
   const rates = new RateSampler({ services: () => dataplane.stats().services });
   const liveness = new LcoreLiveness({ lcores: () => dataplane.lcores() });
+  // Not persisted: a restarted node starts active.
+  const nodeDrain = new NodeDrain();
   // Loaded only with a bgp section: the gRPC modules take a tenth of a second to load.
   const bgp: BgpSpeaker | undefined = cfg.bgp === undefined ? undefined
-    : new (await import('./bgp/speaker')).BgpSpeaker(cfg.bgp, cfg.ports, { services: () => store.list(), changes: store, health, liveness },
+    : new (await import('./bgp/speaker')).BgpSpeaker(cfg.bgp, cfg.ports, { services: () => store.list(), changes: store, health, liveness, node: nodeDrain },
       log.child({ component: 'bgp' }));
-  const app = buildApp({ store, dataplane, health, drains, rates, liveness, bgp, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
+  const app = buildApp({ store, dataplane, health, drains, rates, liveness, bgp, nodeDrain, config: cfg, token, bodyLimitBytes: cfg.api.bodyLimitBytes, limits: cfg.api, logger: log, version: VERSION });
   try {
     health.start();
     drains.start();
@@ -116,9 +127,13 @@ export async function startDaemon(configFile: string, log: Logger, instanceId = 
     : cfg.api.listen;
   log.info({ services: services.length, api: url, auth: token !== undefined }, 'sluice running');
 
+  const waitSec = drainOnStopSec(cfg);
   return {
     url,
     reload,
+    drainForStop: async (cut) => (waitSec === 0 ? undefined
+      : drainOnStop({ node: nodeDrain, lcores: () => dataplane.lcores(), settled: bgp === undefined ? undefined : () => bgp.settled() },
+        waitSec, cfg.drain?.quietSec ?? DRAIN_QUIET_SEC_DEFAULT, log, cut)),
     stop: (beforeDataplaneStop) =>
       (stopping ??= (async () => {
         // Routes go first, while the data plane still forwards what the routers send until they converge.

@@ -4,6 +4,9 @@
 // the REST API on 127.0.0.1:9090, prints what to try, and removes everything on
 // Ctrl-C, SIGTERM, a failed start or a crash. A run after a kill -9 clears the
 // leftovers first. With `--config FILE` (the last one wins) it is `sluice run`.
+// With `--nodes N` (2 to 8) it is the tier test bed instead (docs/tier.md): N
+// nodes announcing the VIP over BGP to an FRR router that spreads the client's
+// connections over them (tools/testbed/tier.ts), node K's API on 127.0.0.1:909(K-1).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +17,9 @@ import { CliError } from '../src/cli/api-client';
 import { runDaemon } from '../src/cli/run';
 import { createLogger } from '../src/logger';
 import { testbedConfig } from './testbed/config';
+import { Tier } from './testbed/tier';
+import { kernelRouteText } from './testbed/tier-router';
+import { TIER_CLIENT_NS, TIER_VIP } from './testbed/tier-topology';
 import { BACKENDS, CLIENT_NS, VIP, down, startBackendServer, up } from './testbed/topology';
 
 const API_LISTEN = '127.0.0.1:9090';
@@ -95,11 +101,72 @@ Ctrl-C stops the balancer and removes the namespaces and interfaces.
 `);
 }
 
+const TIER_WORK = path.join(os.tmpdir(), 'sluice-tier');
+const TIER_API_BASE_PORT = 9090;
+/** BGP sessions come up within seconds (the router connects at once); then health checks. */
+const TIER_READY_WAIT_MS = 30_000;
+let tier: Tier | undefined;
+
+function tierTeardown(): void {
+  try {
+    tier?.teardown();
+  } catch (err) {
+    process.stderr.write(`sluice demo: teardown: ${(err as Error).message}\n`);
+  }
+}
+
+async function tierDemo(nodes: number): Promise<void> {
+  if (process.getuid?.() !== 0) throw new CliError('the tier test bed builds network namespaces: run it as root', 1);
+  const stop = (code: number) => () => {
+    tierTeardown();
+    process.exit(code);
+  };
+  process.on('SIGINT', stop(0));
+  process.on('SIGTERM', stop(0));
+  process.on('exit', tierTeardown);
+  process.stdout.write(`Building the tier test bed: ${nodes} nodes, an FRR router, a client and three backends...\n`);
+  tier = await Tier.start({ nodes, work: TIER_WORK, apiBasePort: TIER_API_BASE_PORT });
+  const all = tier.nodes.map((n) => n.k);
+  const took = await tier.waitNextHops(all, TIER_READY_WAIT_MS, 100);
+  const route = kernelRouteText(`${TIER_VIP}/32`);
+  const apis = tier.nodes.map((n) => `  node ${n.k}: ${n.spec.netns}, ${n.spec.address}, API ${n.url}`).join('\n');
+  const path_ = tier.kernelPath === 'tap'
+    ? 'its BGP session and health probes go through its kernel interface sluice0 and its DPDK port'
+    : 'this daemon has no kernelInterface yet: its BGP session and health probes use eth0 beside af_packet';
+  process.stdout.write(`
+Sluice tier: ${nodes} nodes announce ${TIER_VIP}:80 (direct server return over b1, b2, b3)
+to the FRR router sluice-rtr (AS 65000), which spreads connections by an L4 hash.
+${apis}
+Each node runs \`sluice run\` inside its namespace on net_af_packet over eth0;
+${path_}.
+${took === undefined ? `(the router does not route the VIP to every node yet; ${TIER_READY_WAIT_MS / 1000} s passed)\n` : ''}
+$ ip -n sluice-rtr route show ${TIER_VIP}
+${route === '' ? '(no route yet)' : route}
+
+Try, in another terminal:
+  ip netns exec ${TIER_CLIENT_NS} curl http://${TIER_VIP}/
+  node dist/src/cli.js --api ${tier.nodes[0].url} bgp
+  node dist/src/cli.js --api ${tier.nodes[1].url} stats --watch
+  vtysh --vty_socket ${tier.router!.dir} -c 'show bgp ipv4 unicast ${TIER_VIP}/32'
+  node dist/src/cli.js --api ${tier.nodes[0].url} node drain     # its route leaves the router; undrain brings it back
+  ip -n sluice-rtr route show ${TIER_VIP}
+
+Node logs: ${TIER_WORK}/nK/sluice.log. Ctrl-C stops the nodes and removes every namespace.
+
+`);
+}
+
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', multiple: true }, nodes: { type: 'string' } } });
   const config = values.config?.at(-1);
   if (config !== undefined) {
     await runDaemon(config);
+    return;
+  }
+  if (values.nodes !== undefined) {
+    const n = Number(values.nodes);
+    if (!/^[0-9]+$/.test(values.nodes) || n < 2 || n > 8) throw new CliError(`--nodes: ${values.nodes} is not 2 to 8`, 2);
+    await tierDemo(n);
     return;
   }
   await demo();
@@ -107,6 +174,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   teardown();
+  tierTeardown();
   process.stderr.write(`sluice: ${err instanceof CliError ? err.message : ((err as Error).stack ?? String(err))}\n`);
   process.exit(err instanceof CliError ? err.exitCode : 1);
 });

@@ -85,7 +85,7 @@ void SetBackendCounters(Napi::Env env, Napi::Object& o, const BackendCounters& c
 #undef SLUICE_COUNTER_SET
 }
 
-Napi::Object PortStatsObject(Napi::Env env, const PortState& p) {
+Napi::Object PortStatsObject(Napi::Env env, const PortState& p, const KernelInterfaceStats& k) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("name", p.name);
   struct rte_eth_stats s = {};
@@ -110,6 +110,15 @@ Napi::Object PortStatsObject(Napi::Env env, const PortState& p) {
     }
   }
   o.Set("xstats", xstats);
+  if (!k.name.empty()) {
+    Napi::Object ko = Napi::Object::New(env);
+    ko.Set("name", k.name);
+    ko.Set("toKernel", Num(env, k.to_kernel));
+    ko.Set("toKernelDropped", Num(env, k.to_kernel_dropped));
+    ko.Set("fromKernel", Num(env, k.from_kernel));
+    ko.Set("fromKernelDropped", Num(env, k.from_kernel_dropped));
+    o.Set("kernelInterface", ko);
+  }
   return o;
 }
 
@@ -200,8 +209,8 @@ Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
     for (const LcoreStatsView& l : dp.LcoreStats()) lcores.Set(i++, LcoreObject(env, l));
     out.Set("lcores", lcores);
     Napi::Array ports = Napi::Array::New(env);
-    i = 0;
-    for (const PortState& p : dp.ports()) ports.Set(i++, PortStatsObject(env, p));
+    std::vector<KernelInterfaceStats> kernel = dp.KernelInterfaceStatsByPort();
+    for (i = 0; i < dp.ports().size(); i++) ports.Set(i, PortStatsObject(env, dp.ports()[i], kernel[i]));
     out.Set("ports", ports);
     Napi::Array services = Napi::Array::New(env);
     i = 0;

@@ -185,6 +185,14 @@ PortConfig PortFromJs(const Napi::Value& value, const std::string& path) {
     p.has_nat_pool = true;
     p.nat_pool = NatPoolFromJs(o.Get("natPool"), path + ".natPool", p);
   }
+  if (o.Has("kernelInterface") && !o.Get("kernelInterface").IsUndefined()) {
+    Napi::Object k = AsObject(o.Get("kernelInterface"), path + ".kernelInterface");
+    p.kernel_interface = GetString(k, "name", path + ".kernelInterface");
+    if (p.kernel_interface.empty() || p.kernel_interface.size() > 15) {
+      Fail(path + ".kernelInterface.name", "must be 1 to 15 characters");
+    }
+    p.kernel_packets_per_sec = GetUint(k, "packetsPerSec", path + ".kernelInterface", 1, 10000000);
+  }
   return p;
 }
 

@@ -52,6 +52,8 @@ struct PortConfig {
   uint32_t tx_descriptors = 1024;
   bool has_nat_pool = false;
   NatPoolConfig nat_pool;
+  std::string kernel_interface;  // empty: the node's own traffic does not use this port
+  uint32_t kernel_packets_per_sec = 0;
 };
 
 struct RxQueueRef {

@@ -30,7 +30,9 @@ namespace sluice {
   X(kNatNoSession, "nat_no_session")         /* pool reply or client RST, no session */\
   X(kBadNd, "bad_nd")                        /* NS/NA failing RFC 4861 checks */ \
   X(kNdIgnored, "nd_ignored")                /* NS/NA not about our addresses */ \
-  X(kBadL4Header, "bad_l4_header")           /* TCP offset or UDP length/checksum impossible */
+  X(kBadL4Header, "bad_l4_header")           /* TCP offset or UDP length/checksum impossible */ \
+  X(kKernelRateLimited, "kernel_rate_limited") /* for the kernel interface, over its rate */ \
+  X(kKernelQueueFull, "kernel_queue_full")   /* for the kernel interface, its ring full */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

@@ -44,7 +44,8 @@ namespace sluice {
 
 // Invariant, once every burst has been processed:
 //   rx_packets + nat_handoff_received
-//     = forwarded + local_replies + arp_learned + sum(drops except tx_full) + nat_handoff_sent
+//     = forwarded + local_replies + arp_learned + kernel_handed + sum(drops except tx_full)
+//       + nat_handoff_sent
 #define SLUICE_LCORE_COUNTERS(X)                                                                                     \
   X(rx_packets, rxPackets, counter, top, "sluice_lcore_rx_packets_total", stats,                                     \
     "packets received by a worker lcore")                                                                            \
@@ -124,7 +125,9 @@ namespace sluice {
      change is in force on an lcore once this reaches the generation it made.                                        \
      The totals over lcores take the least (lcore-totals.ts). */                                                     \
   X(snapshot_generation, generation, gauge, loop, "sluice_lcore_snapshot_generation", none,                          \
-    "the configuration generation the lcore's latest loop iteration used")
+    "the configuration generation the lcore's latest loop iteration used")                                           \
+  X(kernel_handed, kernelHanded, counter, top, "sluice_lcore_kernel_handed_total", stats,                            \
+    "frames for the node itself handed to a port's kernel interface")
 
 // Values the addon derives on read, per lcore. Not counters: nothing on the data
 // path writes them, so they have no struct member. binding_stats.cc computes each

@@ -18,6 +18,7 @@ struct PortRuntime {
   bool has_address6;
   uint8_t address6[16];
   uint8_t prefix6;
+  bool kernel_interface;  // frames for the node itself go to its TAP (worker/kernel_handoff.h)
 };
 
 }  // namespace sluice

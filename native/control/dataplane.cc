@@ -32,6 +32,8 @@ namespace {
 constexpr unsigned kMempoolCache = 256;
 constexpr unsigned kLearnRingSize = 1024;
 constexpr unsigned kSendRingSize = 1024;
+constexpr unsigned kKernelRingSize = 1024;  // each worker's frames for the kernel, and what the kernel sends
+constexpr unsigned kKernelTapMbufs = 1024;  // a TAP's rx and tx descriptors (control/kernel_interface.cc)
 constexpr unsigned kRingPortDepth = 4096;  // control/port_setup.cc kRingPortSize
 
 uint32_t Netmask(uint8_t prefix_len) {
@@ -55,6 +57,10 @@ void RemoveRuntimeDir(const std::string& runtime_dir) {
 
 std::string Mib(uint64_t bytes) {
   return std::to_string((bytes + (uint64_t{1} << 20) - 1) >> 20) + " MiB";
+}
+
+bool AnyKernelInterface(const std::vector<PortConfig>& ports) {
+  return std::any_of(ports.begin(), ports.end(), [](const PortConfig& p) { return !p.kernel_interface.empty(); });
 }
 
 }  // namespace
@@ -118,6 +124,7 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
       rt.address = Ipv4Of(config_.ports[i].address);
       rt.netmask = Netmask(config_.ports[i].prefix_len);
       rt.mtu = static_cast<uint16_t>(config_.ports[i].mtu);
+      rt.kernel_interface = !config_.ports[i].kernel_interface.empty();
       port_runtime_.push_back(rt);
       uint32_t gateway = config_.ports[i].has_gateway ? Ipv4Of(config_.ports[i].gateway) : 0;
       PortAddressing addressing{rt.address, rt.netmask, gateway, config_.ports[i].mtu,
@@ -144,6 +151,9 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
     Apply(std::move(services));
     CreateWorkers();
     for (size_t i = 0; i < ports_.size(); i++) StartPort(config_.ports[i], pools_.at(ports_[i].socket), ports_[i]);
+    if (AnyKernelInterface(config_.ports)) {
+      kernel_ = std::make_unique<KernelInterfaces>(config_.ports, port_runtime_, pools_, instance_);
+    }
     nat_steering_.resize(ports_.size());
     for (size_t i = 0; i < ports_.size(); i++) {
       if (!config_.ports[i].has_nat_pool) continue;
@@ -156,6 +166,13 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
         throw CodedError(codes::kInternal, "cannot launch lcore " + std::to_string(w.context->lcore) + ": " +
                                                rte_strerror(-rc));
       }
+    }
+    if (kernel_) {
+      std::vector<KernelInterfaces::WorkerRings> rings;
+      for (Worker& w : workers_) {
+        rings.push_back({w.context->kernel_ring, w.context->kernel_tx_ring, &w.context->counters->iterations});
+      }
+      kernel_->Start(std::move(rings));
     }
   } catch (...) {
     Teardown();
@@ -179,6 +196,7 @@ void Dataplane::CreateMempools() {
     const PortState& ps = ports_[i];
     uint64_t n = uint64_t{ps.rx_queues} * pc.rx_descriptors + uint64_t{ps.tx_queues} * pc.tx_descriptors;
     if (!ps.inject_rings.empty()) n += uint64_t{kRingPortDepth} * (ps.inject_rings.size() + ps.capture_rings.size());
+    if (!pc.kernel_interface.empty()) n += uint64_t{kKernelRingSize} * config_.workers.size() * 2 + kKernelTapMbufs;
     mbufs[ps.socket] += n;
     // Frame plus two VLAN tags must fit one segment: the data path reads headers
     // from the first segment only.
@@ -295,6 +313,25 @@ void Dataplane::CreateWorkers() {
     ctx->tsc_per_ms = std::max<uint64_t>(1, tsc_hz / 1000);
     ctx->tsc_base = tsc_base;
     ctx->admission.Configure(config_.flow_table.new_flows_per_sec, config_.flow_table.new_flow_burst, tsc_hz, tsc_base);
+    if (AnyKernelInterface(config_.ports)) CreateKernelRings(*ctx, socket, tsc_hz, tsc_base);
+  }
+}
+
+void Dataplane::CreateKernelRings(WorkerContext& ctx, int socket, uint64_t tsc_hz, uint64_t tsc_base) {
+  char name[RTE_RING_NAMESIZE];
+  snprintf(name, sizeof(name), "sl%u_kern_%u", instance_, ctx.lcore);
+  ctx.kernel_ring = rte_ring_create(name, kKernelRingSize, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  snprintf(name, sizeof(name), "sl%u_kern_tx_%u", instance_, ctx.lcore);
+  ctx.kernel_tx_ring = rte_ring_create(name, kKernelRingSize, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (ctx.kernel_ring == nullptr || ctx.kernel_tx_ring == nullptr) {
+    throw CodedError(codes::kResourceExhausted, "cannot create the kernel interface rings");
+  }
+  // Each port's rate is shared evenly by the workers: RSS spreads the node's flows over them.
+  uint32_t workers = static_cast<uint32_t>(config_.workers.size());
+  for (size_t p = 0; p < config_.ports.size(); p++) {
+    if (config_.ports[p].kernel_interface.empty()) continue;
+    uint32_t rate = std::max<uint32_t>(1, config_.ports[p].kernel_packets_per_sec / workers);
+    ctx.kernel_rate[p].Configure(rate, std::max<uint32_t>(16, rate / 20), tsc_hz, tsc_base);
   }
 }
 
@@ -411,6 +448,7 @@ void Dataplane::Teardown() {
   }
   stop_.store(true, std::memory_order_relaxed);
   rte_eal_mp_wait_lcore();
+  kernel_.reset();  // its thread first: it feeds worker 0's ring, which goes below
   for (size_t i = 0; i < nat_steering_.size(); i++) RemoveNatSteering(ports_[i].port_id, nat_steering_[i]);
   nat_steering_.clear();
   for (PortState& p : ports_) {
@@ -427,6 +465,10 @@ void Dataplane::Teardown() {
       rte_pktmbuf_free(static_cast<struct rte_mbuf*>(m));
     }
     rte_ring_free(ctx->send_ring);
+    for (struct rte_ring* r : {ctx->kernel_ring, ctx->kernel_tx_ring}) {
+      while (r != nullptr && rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<struct rte_mbuf*>(m));
+      rte_ring_free(r);
+    }
     rte_ring_free(ctx->learn_ring);
     FlowTable::Destroy(ctx->flows);
     FlowTable6::Destroy(ctx->flows6);

@@ -17,6 +17,7 @@
 #include "common/config_types.h"
 #include "common/lcore_counters.h"
 #include "modes/nat/nat_forward.h"
+#include "control/kernel_interface.h"
 #include "control/nat_steering.h"
 #include "control/neighbor_resolver.h"
 #include "control/port_setup.h"
@@ -130,6 +131,10 @@ class Dataplane {
   // What runs now, as the last SetServices (or Start) gave it.
   const std::vector<ServiceConfig>& services() const { return services_; }
   uint64_t generation() const { return generation_; }
+  // By port index; a port without a kernel interface has an empty name.
+  std::vector<KernelInterfaceStats> KernelInterfaceStatsByPort() const {
+    return kernel_ ? kernel_->Stats() : std::vector<KernelInterfaceStats>(ports_.size());
+  }
   size_t retired_snapshots() const { return publisher_ ? publisher_->retired() : 0; }
 
   // Called on the EAL's telemetry thread; 0 on success, negative when stopped.
@@ -169,6 +174,7 @@ class Dataplane {
   void Teardown();
   void CreateMempools();
   void CreateWorkers();
+  void CreateKernelRings(WorkerContext& ctx, int socket, uint64_t tsc_hz, uint64_t tsc_base);
   void Republish();
   SetServicesResult Apply(std::vector<ServiceConfig> services);
   uint64_t NowMs() const;
@@ -187,6 +193,7 @@ class Dataplane {
   std::vector<Worker> workers_;
   std::unique_ptr<NatRuntime> nat_;  // when some port has a nat pool
   std::vector<NatSteering> nat_steering_;
+  std::unique_ptr<KernelInterfaces> kernel_;  // when some port has a kernel interface
   struct rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<SnapshotPublisher> publisher_;
   std::atomic<bool> stop_{false};

@@ -199,6 +199,7 @@ struct Harness {
   std::vector<BackendCounters> backend_counters = std::vector<BackendCounters>(kMaxBackendIds);
   struct rte_eth_dev_tx_buffer* tx = nullptr;
   struct rte_ring* learn_ring = nullptr;
+  struct rte_ring* kernel_ring = nullptr;  // the port has a kernel interface: what the worker hands it
   std::unique_ptr<NatRuntime> nat;  // per input: sessions start empty
   std::unique_ptr<Snapshot> snapshots[kNumModes][kVariants];
   unsigned pool_baseline = 0;
@@ -470,6 +471,7 @@ Harness* Setup() {
   rt.has_address6 = true;
   std::memcpy(rt.address6, kPortAddress6, 16);
   rt.prefix6 = kPrefixLen6;
+  rt.kernel_interface = true;
   h->port_runtime.push_back(rt);
   BuildSnapshots(*h);
 
@@ -481,6 +483,9 @@ Harness* Setup() {
   h->learn_ring = rte_ring_create_elem("fuzz_learn", sizeof(NeighborLearn), 1024, SOCKET_ID_ANY,
                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
   FUZZ_CHECK(h->learn_ring != nullptr);
+  // Smaller than a burst, so a full ring is reached too.
+  h->kernel_ring = rte_ring_create("fuzz_kernel", 16, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  FUZZ_CHECK(h->kernel_ring != nullptr);
 
   // What ProcessBurst reads; the loop-only fields (rx queues, send ring, RCU,
   // snapshot pointer, stop flag, clocks) stay zero because the loop does not run.
@@ -493,6 +498,9 @@ Harness* Setup() {
   w.service_counters = h->service_counters.data();
   w.backend_counters = h->backend_counters.data();
   w.learn_ring = h->learn_ring;
+  w.kernel_ring = h->kernel_ring;
+  // A rate no input reaches: a burst is at most kRxBurst frames.
+  w.kernel_rate[0].Configure(1000000, 4096, rte_get_tsc_hz(), rte_rdtsc());
   h->pool_baseline = rte_mempool_in_use_count(h->pool);
   return h;
 }
@@ -628,9 +636,10 @@ void CheckCounters(const Harness& h, uint64_t frames) {
   for (uint32_t r = 0; r < kDropReasonCount; r++) {
     if (r != static_cast<uint32_t>(DropReason::kTxFull)) drops += c.drops[r];
   }
-  // common/lcore_counters.h: rx_packets = forwarded + local_replies + arp_learned + drops except tx_full.
+  // common/lcore_counters.h: rx_packets = forwarded + local_replies + arp_learned + kernel_handed
+  // + drops except tx_full.
   FUZZ_CHECK(c.rx_packets == frames);
-  FUZZ_CHECK(c.rx_packets == c.forwarded + c.local_replies + c.arp_learned + drops);
+  FUZZ_CHECK(c.rx_packets == c.forwarded + c.local_replies + c.arp_learned + c.kernel_handed + drops);
   FUZZ_CHECK(c.flow_active <= kFlowCapacity + h.worker->flows6->capacity());
   int64_t service_flows = 0;
   for (uint32_t s = 0; s < kServiceIds; s++) service_flows += h.service_counters[s].active_flows;
@@ -645,6 +654,35 @@ void CheckCounters(const Harness& h, uint64_t frames) {
   FUZZ_CHECK(c.nat_sessions_active <= c.nat_sessions_created && c.nat_sessions_expired <= c.nat_sessions_created);
   FUZZ_CHECK(c.nat_sessions_active <= h.nat->sessions_capacity(0));
   FUZZ_CHECK(c.nat_handoff_sent == 0 && c.nat_handoff_received == 0);  // one worker owns every pool port
+}
+
+// What reached the kernel interface was for the node itself: to the port's MAC,
+// and to its own address or an ARP reply or neighbor advertisement; never a
+// frame for a VIP, a backend or anyone else (the node is no relay).
+void CheckKernel(const Harness& h) {
+  const PortRuntime& port = h.port_runtime[0];
+  uint64_t handed = 0;
+  struct rte_mbuf* m;
+  while (rte_ring_sc_dequeue(h.kernel_ring, reinterpret_cast<void**>(&m)) == 0) {
+    handed++;
+    FUZZ_CHECK(m->port == 0);
+    const uint8_t* bytes = rte_pktmbuf_mtod(m, const uint8_t*);
+    FUZZ_CHECK(rte_pktmbuf_data_len(m) >= RTE_ETHER_HDR_LEN && std::memcmp(bytes, kPortMac, 6) == 0);
+    PacketInfo info;
+    ParseStatus status = ParsePacket(bytes, rte_pktmbuf_data_len(m), m->pkt_len, &info);
+    if (status == ParseStatus::kArp) {
+      FUZZ_CHECK(bytes[info.l3_offset + 7] == 2);  // a reply, not a request
+    } else if (info.ip_version == 6) {
+      FUZZ_CHECK(status == ParseStatus::kOk);
+      bool advert = info.l4_proto == IPPROTO_ICMPV6 && info.icmp_type == 136;
+      FUZZ_CHECK(advert || std::memcmp(info.dst_addr, port.address6, 16) == 0);
+    } else {
+      FUZZ_CHECK(status == ParseStatus::kOk && info.ip_version == 4);
+      FUZZ_CHECK(std::memcmp(info.dst_addr, &port.address, 4) == 0);
+    }
+    rte_pktmbuf_free(m);
+  }
+  FUZZ_CHECK(handed == h.counters.kernel_handed);
 }
 
 void CheckLearned(const Harness& h) {
@@ -704,6 +742,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckOutput(h, in, EchoRequestsValid(frames));
   CheckCounters(h, n);
   CheckLearned(h);
+  CheckKernel(h);
   FlowTable::Destroy(h.worker->flows);
   h.worker->flows = nullptr;
   FlowTable6::Destroy(h.worker->flows6);

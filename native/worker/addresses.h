@@ -19,6 +19,10 @@ inline bool IsNatPoolAddress6(const WorkerContext& w, uint16_t port_index, const
   return w.nat != nullptr && w.nat->layout->AddressIndex6(port_index, address) >= 0;
 }
 
+inline bool IsPortAddress6(const PortRuntime& port, const uint8_t* address) {
+  return port.has_address6 && std::memcmp(address, port.address6, 16) == 0;
+}
+
 inline bool IsOurs6(const WorkerContext& w, uint16_t port_index, const Snapshot& snap, const uint8_t* address) {
   const PortRuntime& port = w.ports[port_index];
   return (port.has_address6 && std::memcmp(address, port.address6, 16) == 0) || snap.index6.IsVip(address) ||

@@ -19,6 +19,7 @@
 #include "worker/addresses.h"
 #include "worker/burst.h"
 #include "worker/classify_ipv6.h"
+#include "worker/kernel_handoff.h"
 #include "worker/local_replies.h"
 #include "worker/nat.h"
 #include "worker/tx_stage.h"
@@ -203,14 +204,18 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
     return;
   }
   if (dst != port.address && !snap.index.IsVip(dst)) return Drop(w, m, DropReason::kNoService);
+  bool l4 = info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP;
   if (info.l4_proto == IPPROTO_ICMP) {
-    if (info.icmp_type == kIcmpDestUnreachable && dst != port.address) {
-      return ClassifyIcmpError(w, snap, m, dst, info, pending, num_pending);
+    if (dst != port.address) {
+      if (info.icmp_type == kIcmpDestUnreachable) return ClassifyIcmpError(w, snap, m, dst, info, pending, num_pending);
+      return HandleIcmp(w, m, port_index, info);
     }
-    return HandleIcmp(w, m, port_index, info);
+    // Echo requests to the node are answered here; the rest is the kernel's.
+    if (info.icmp_type == parse_detail::kIcmpEchoRequest || !port.kernel_interface) return HandleIcmp(w, m, port_index, info);
+    return HandToKernel(w, m, port_index, DropReason::kIcmpIgnored);
   }
-  if (info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) return Drop(w, m, DropReason::kNoService);
-  Drop(w, m, DropReason::kUnsupportedL4);
+  if (dst == port.address) return HandToKernel(w, m, port_index, l4 ? DropReason::kNoService : DropReason::kUnsupportedL4);
+  Drop(w, m, l4 ? DropReason::kNoService : DropReason::kUnsupportedL4);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "packet/ndp.h"
 #include "tables/flow_table6.h"
 #include "worker/addresses.h"
+#include "worker/kernel_handoff.h"
 #include "worker/local_replies.h"
 #include "worker/nat.h"
 #include "worker/tx_stage.h"
@@ -103,10 +104,15 @@ void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, ui
         snap.index6.IsVip(info.dst_addr)) {
       return ClassifyIcmpv6Error(w, snap, m, info, pending, num_pending);
     }
+    // Echo requests to the node are answered here; the rest to its own address is the kernel's.
+    if (info.icmp_type != parse_detail::kIcmpv6EchoRequest && IsPortAddress6(w.ports[port_index], info.dst_addr)) {
+      return HandToKernel(w, m, port_index, DropReason::kIcmpIgnored);
+    }
     return HandleIcmpv6Echo(w, m, port_index, info);
   }
-  if (l4) return Drop(w, m, DropReason::kNoService);
-  Drop(w, m, DropReason::kUnsupportedL4);
+  DropReason otherwise = l4 ? DropReason::kNoService : DropReason::kUnsupportedL4;
+  if (IsPortAddress6(w.ports[port_index], info.dst_addr)) return HandToKernel(w, m, port_index, otherwise);
+  Drop(w, m, otherwise);
 }
 
 }  // namespace sluice

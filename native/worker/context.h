@@ -63,6 +63,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   WorkerMailbox* mailbox;             // control -> worker: a connection listing to answer, a test stall
   uint64_t tsc_per_ms;
   uint64_t tsc_base;
+  // The node's own traffic (worker/kernel_handoff.h); nullptr without kernel interfaces.
+  struct rte_ring* kernel_ring;      // worker -> kernel interface thread, mbuf->port = port index
+  struct rte_ring* kernel_tx_ring;   // kernel interface thread -> worker: what the kernel sends
+  AdmissionLimiter kernel_rate[kMaxPorts];  // frames a second to each port's kernel interface
 };
 
 // Processes one received burst from one port to completion: every mbuf is sent

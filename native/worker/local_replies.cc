@@ -8,6 +8,7 @@
 #include "packet/local_reply.h"
 #include "packet/ndp.h"
 #include "worker/addresses.h"
+#include "worker/kernel_handoff.h"
 #include "worker/tx_stage.h"
 
 namespace sluice {
@@ -56,6 +57,11 @@ void HandleArp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint1
     w.counters->local_replies++;
     Send(w, port_index, m);
   } else if (!request && learn.address != 0) {
+    // The kernel interface resolves its own neighbors: a reply to the port's
+    // MAC may answer its request. Refused, it is still learned here.
+    DropReason refused;
+    const auto* eth = reinterpret_cast<const struct rte_ether_hdr*>(data);
+    if (rte_is_same_ether_addr(&eth->dst_addr, &port.mac) && TryHandToKernel(w, m, port_index, &refused)) return;
     w.counters->arp_learned++;
     rte_pktmbuf_free(m);
   } else {
@@ -90,6 +96,8 @@ void HandleNdp(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, uint1
   if (nd.type == kIcmpv6NeighborAdvert) {
     if (to_group || !nd.has_link_addr || !OnLink6(port, nd.target)) return Drop(w, m, DropReason::kNdIgnored);
     Learn6(w, port_index, nd.target, nd.link_addr);
+    DropReason refused;  // as for ARP replies: learned here all the same
+    if (TryHandToKernel(w, m, port_index, &refused)) return;
     w.counters->arp_learned++;
     rte_pktmbuf_free(m);
     return;

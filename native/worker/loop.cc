@@ -24,9 +24,10 @@ constexpr uint32_t kIdleSpinIterations = 512;  // empty polls before the first s
 constexpr uint32_t kListBudgetBusy = 96;
 constexpr uint32_t kListBudgetIdle = 16384;
 
-void SendControlPackets(WorkerContext& w) {
+// Frames the control side hands to this worker's tx queues (mbuf->port = port index).
+void SendControlPackets(WorkerContext& w, struct rte_ring* ring) {
   struct rte_mbuf* mbufs[kRxBurst];
-  unsigned n = rte_ring_sc_dequeue_burst(w.send_ring, reinterpret_cast<void**>(mbufs), kRxBurst, nullptr);
+  unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(mbufs), kRxBurst, nullptr);
   for (unsigned i = 0; i < n; i++) {
     uint16_t port_index = mbufs[i]->port;
     if (port_index < w.num_ports) {
@@ -108,7 +109,8 @@ int WorkerMain(void* arg) {
     }
     // Before the flush, so a reply handed over by another lcore leaves in this iteration.
     if (w.nat != nullptr) NatHousekeeping(w, now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle);
-    SendControlPackets(w);
+    SendControlPackets(w, w.send_ring);
+    if (w.kernel_tx_ring != nullptr) SendControlPackets(w, w.kernel_tx_ring);
     for (uint16_t p = 0; p < w.num_ports; p++) {
       rte_eth_tx_buffer_flush(w.ports[p].port_id, w.tx_queue, w.tx[p]);
     }

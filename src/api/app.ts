@@ -11,6 +11,7 @@ import { API_LIMIT_DEFAULTS, type ApiConfig, type SluiceConfig } from '../config
 import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
 import type { LivenessView } from '../control/liveness';
+import type { NodeDrain } from '../control/node-drain';
 import type { RatesView } from '../control/rates';
 import type { ServiceStore } from '../control/store';
 import { auditOf } from './audit';
@@ -22,6 +23,7 @@ import { createMetrics } from './metrics';
 import { backendRoutes } from './routes/backends';
 import { bgpRoutes } from './routes/bgp';
 import { configRoutes } from './routes/config';
+import { DASHBOARD_OPEN_ROUTES, dashboardPage, dashboardStream } from './routes/dashboard';
 import { flowRoutes } from './routes/flows';
 import { lcoreRoutes } from './routes/lcores';
 import { metricsRoutes } from './routes/metrics';
@@ -49,6 +51,8 @@ export interface AppOptions {
   liveness?: LivenessView;
   /** the BGP speaker's peers and VIPs (the daemon's BgpSpeaker); absent: BGP is off */
   bgp?: BgpView;
+  /** the node's drain state (the daemon's NodeDrain); absent: POST /api/v1/node/drain and /undrain answer 404 */
+  nodeDrain?: NodeDrain;
   /** when set, every route but /healthz needs "Authorization: Bearer <token>" */
   token?: string;
   bodyLimitBytes?: number;
@@ -111,11 +115,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   limitConnections(app, limits.maxConnections);
 
   const ctx: ApiContext = { store: opts.store, dataplane: opts.dataplane, health: opts.health, drains: opts.drains, rates: opts.rates, liveness: opts.liveness,
-    bgp: opts.bgp, config: opts.config, version: opts.version };
+    bgp: opts.bgp, nodeDrain: opts.nodeDrain, config: opts.config, version: opts.version };
   const metrics = createMetrics({ ...ctx, version: opts.version });
 
   app.register(errorHandler, { bodyLimit });
-  app.register(auth, { token: opts.token });
+  app.register(auth, { token: opts.token, openRoutes: DASHBOARD_OPEN_ROUTES });
 
   app.register(swagger, {
     openapi: {
@@ -132,6 +136,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.register(probeRoutes, ctx);
+  app.register(dashboardPage);
   app.register(metricsRoutes, { metrics });
   app.register(openapiRoutes);
   app.register(async (v1) => {
@@ -151,6 +156,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     v1.register(nodeRoutes, ctx);
     v1.register(configRoutes, ctx);
     v1.register(bgpRoutes, ctx);
+    v1.register(dashboardStream, ctx);
   }, { prefix: '/api/v1' });
 
   return app;

@@ -6,6 +6,7 @@ import type { ServiceStore } from '../control/store';
 import type { DrainView } from '../control/drain-watch';
 import type { HealthView } from '../control/health-view';
 import type { LivenessView } from '../control/liveness';
+import type { NodeDrain } from '../control/node-drain';
 import type { RatesView } from '../control/rates';
 import type { Dataplane } from '../dataplane';
 import { ErrorCodes, type ErrorCode } from '../errors';
@@ -23,6 +24,8 @@ export interface ApiContext {
   liveness?: LivenessView;
   /** the BGP speaker's state (the daemon's BgpSpeaker); absent: no bgp section */
   bgp?: BgpView;
+  /** the node's drain state (the daemon's NodeDrain); absent: always active, drain and undrain 404 */
+  nodeDrain?: NodeDrain;
   /** the running Sluice's version (GET /api/v1/node) */
   version?: string;
   /** the validated config the data plane started with; the lcore view reads its rx queue map */

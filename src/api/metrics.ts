@@ -14,9 +14,10 @@ import type { ServiceConfig } from '../config';
 import { backendKey } from '../control/backend-key';
 import type { HealthView } from '../control/health-view';
 import { NO_LIVENESS, type LivenessView } from '../control/liveness';
+import type { NodeDrainView } from '../control/node-drain';
 import type { ServiceStore } from '../control/store';
 import type { Dataplane } from '../dataplane';
-import type { BackendStats, DataplaneStats, LcoreStats, PortInfo, PortStats, ServiceStats } from '../native/addon';
+import type { BackendStats, DataplaneStats, KernelInterfaceStats, LcoreStats, PortInfo, PortStats, ServiceStats } from '../native/addon';
 import {
   BACKEND_COUNTERS, LCORE_DROPS, LCORE_VALUES, lcoreValue, promType, SERVICE_COUNTERS, withMetric,
 } from '../native/counters';
@@ -35,6 +36,8 @@ interface Snapshot {
   liveness: LivenessView;
   /** the BGP speaker's state, read once per scrape */
   bgp: BgpStatus;
+  /** the node drains: every VIP withdrawn */
+  draining: boolean;
   /** backendKey, computed once per backend per scrape however many metrics name the backend */
   key: (b: { address: string; port: number }) => string;
 }
@@ -60,6 +63,17 @@ const perLcore = (type: Definition['type'], name: string, help: string, value: (
 
 const perPort = (name: string, help: string, value: (p: PortStats) => number): Definition =>
   counter(name, help, ['port'], (s) => (s.stats?.ports ?? []).map((p) => [{ port: p.name }, value(p)] as const));
+
+/** Ports with a kernel interface only; `values` gives [to_kernel, from_kernel]. */
+const perKernelInterface = (name: string, help: string, values: (k: KernelInterfaceStats) => [number, number]): Definition =>
+  counter(name, help, ['port', 'direction'], function* (s) {
+    for (const p of s.stats?.ports ?? []) {
+      if (p.kernelInterface === undefined) continue;
+      const [to, from] = values(p.kernelInterface);
+      yield [{ port: p.name, direction: 'to_kernel' }, to];
+      yield [{ port: p.name, direction: 'from_kernel' }, from];
+    }
+  });
 
 const perService = (type: Definition['type'], name: string, help: string, value: (v: ServiceStats) => number): Definition =>
   ({ name, help, type, labels: ['service'],
@@ -90,6 +104,8 @@ function definitions(version: string): Definition[] {
     gauge('sluice_dataplane_up', '1 while the data plane runs', [], (s) => [[{}, s.stats === undefined ? 0 : 1]]),
     gauge('sluice_dataplane_generation', 'configuration generation the workers run; moves on every applied change', [],
       (s) => (s.stats === undefined ? [] : [[{}, s.stats.generation]])),
+    gauge('sluice_node_draining', '1 while the node drains (every VIP withdrawn over BGP, the data plane still forwarding), else 0',
+      [], (s) => [[{}, s.draining ? 1 : 0]]),
     gauge('sluice_lcore_stuck', '1 while the worker lcore\'s loop has stood still for a second (it forwards nothing), else 0',
       ['lcore'], (s) => {
         const stuck = new Set(s.liveness.lcores().stuck.map((x) => x.lcore));
@@ -119,6 +135,10 @@ function definitions(version: string): Definition[] {
     perPort('sluice_port_rx_no_mbuf_packets_total', 'packets the NIC dropped for want of an mbuf', (p) => p.rxNoMbuf),
     perPort('sluice_port_rx_errors_total', 'erroneous frames received', (p) => p.rxErrors),
     perPort('sluice_port_tx_errors_total', 'frames the port failed to transmit', (p) => p.txErrors),
+    perKernelInterface('sluice_kernel_interface_frames_total', 'frames through a port\'s kernel interface, by direction',
+      (k) => [k.toKernel, k.fromKernel]),
+    perKernelInterface('sluice_kernel_interface_dropped_total',
+      'frames a port\'s kernel interface did not pass, by direction', (k) => [k.toKernelDropped, k.fromKernelDropped]),
 
     gauge('sluice_backend_healthy', '0 while health checks hold the backend down, else 1 (up or unchecked)',
       ['service', 'backend'], function* (s) {
@@ -159,7 +179,8 @@ export interface SluiceMetrics {
   scrape(): Promise<string>;
 }
 
-export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; health: HealthView; liveness?: LivenessView; bgp?: BgpView; version: string }):
+export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; health: HealthView; liveness?: LivenessView; bgp?: BgpView;
+  nodeDrain?: Pick<NodeDrainView, 'draining'>; version: string }):
   SluiceMetrics {
   const take = (): Snapshot => {
     const stats = liveStats(o.dataplane);
@@ -179,7 +200,7 @@ export function createMetrics(o: { store: ServiceStore; dataplane: Dataplane; he
       return k;
     };
     return { stats, ports, services: o.store.list(), health: o.health, liveness: o.liveness ?? NO_LIVENESS,
-      bgp: (o.bgp ?? NO_BGP).status(), key };
+      bgp: (o.bgp ?? NO_BGP).status(), draining: o.nodeDrain?.draining() ?? false, key };
   };
   // prom-client runs every collect() synchronously inside registry.metrics(), so
   // the snapshot taken just before serves them all; the fallback covers anyone

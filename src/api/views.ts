@@ -10,7 +10,7 @@ import { NO_RATES, type RatesView } from '../control/rates';
 import type { DataplaneStats, ServiceStats } from '../native/addon';
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../native/counters';
 import type { Static } from '@sinclair/typebox';
-import type { BackendView, ServiceView } from './schemas/services';
+import { BackendView, ServiceView } from './schemas/services';
 
 export type BackendBody = Static<typeof BackendView>;
 export type ServiceBody = Static<typeof ServiceView>;
@@ -112,4 +112,185 @@ function serviceViewOf(s: ServiceConfig, health: HealthView, live: ServiceStats 
     ...(live === undefined ? {} : { stats: countsOf(live, SERVICE_COUNTERS) }),
     ...(r === undefined ? {} : { rates: r }),
   };
+}
+
+// The same views as JSON text, for the big reads (GET of a service and of the
+// list): each backend's and service's configured fields are written once per
+// (never changed) object and kept, as the state file keeps its texts, and the
+// live parts (health, counters, rates) are written straight to text, without a
+// view object per backend for the response schema's serializer to walk. A
+// route sends the text as application/json: Fastify sends a string of a JSON
+// type as it is. The text holds the fields the response schema has, as its
+// serializer would write them (test/api/views-json.test.ts compares the two).
+
+type Schema = { properties?: Record<string, Schema>; required?: string[]; items?: Schema; anyOf?: Schema[] };
+
+/** The order the schema's serializer writes an object's fields in: the required ones, then the others, each in the schema's order. */
+function fieldOrder(schema: Schema): string[] {
+  const keys = Object.keys(schema.properties ?? {});
+  const required = new Set(schema.required ?? []);
+  return [...keys.filter((k) => required.has(k)), ...keys.filter((k) => !required.has(k))];
+}
+
+/**
+ * The JSON of `value`'s fields named in `keys` (those it has), in that order,
+ * without braces; nested objects in their schemas' order (the CLI shows an
+ * object's fields in the order the API gives them). Fields the schema does not
+ * have are left out, as its serializer leaves them.
+ */
+function fieldsJson(value: Record<string, unknown>, keys: readonly string[], props: Record<string, Schema>): string {
+  const parts: string[] = [];
+  for (const k of keys) {
+    const v = value[k];
+    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${JSON.stringify(inSchemaOrder(v, props[k]))}`);
+  }
+  return parts.join(',');
+}
+
+function inSchemaOrder(value: unknown, schema: Schema | undefined): unknown {
+  if (schema === undefined || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return schema.items === undefined ? value : value.map((v) => inSchemaOrder(v, schema.items));
+  const alt = schema.properties !== undefined ? schema
+    : schema.anyOf?.find((x) => x.properties !== undefined && Object.keys(value).every((k) => k in x.properties!));
+  if (alt?.properties === undefined) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of fieldOrder(alt)) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = inSchemaOrder(v, alt.properties[k]);
+  }
+  return out;
+}
+
+/**
+ * A view's fields in its serializer's order, cut where the live parts go: the
+ * configured fields before `at` and those after it (up to the first live one
+ * that follows them all).
+ */
+function split(schema: Schema, at: string, live: readonly string[]): { before: string[]; after: string[] } {
+  const order = fieldOrder(schema).filter((k) => k === at || !live.includes(k));
+  const i = order.indexOf(at);
+  return { before: order.slice(0, i), after: order.slice(i + 1) };
+}
+const BACKEND_PROPS = (BackendView as Schema).properties!;
+const SERVICE_PROPS = (ServiceView as Schema).properties!;
+// Required first: address, port, weight, state, key, health; then mac, healthCheck, stats, rates, emptySince.
+const BACKEND_ORDER = split(BackendView as Schema, 'health', ['key', 'stats', 'rates', 'emptySince']);
+const SERVICE_ORDER = split(ServiceView as Schema, 'backends', ['stats', 'rates']);
+
+interface Cut {
+  /** '{<fields before the live part>' */
+  head: string;
+  /** ',<fields after it>' or '' */
+  tail: string;
+}
+
+function cut(value: object, order: { before: string[]; after: string[] }, props: Record<string, Schema>, headEnd: string): Cut {
+  const before = fieldsJson(value as Record<string, unknown>, order.before, props);
+  const after = fieldsJson(value as Record<string, unknown>, order.after, props);
+  return { head: `{${before}${before === '' ? '' : ','}${headEnd}`, tail: after === '' ? '' : `,${after}` };
+}
+
+const backendCuts = new WeakMap<BackendConfig, Cut>();
+const serviceCuts = new WeakMap<ServiceConfig, Cut>();
+
+/** The parts of a backend's view its (never changed) object decides: '{…,"key":"…","health":' and ',<optional fields>'. */
+function backendCut(b: BackendConfig): Cut {
+  let c = backendCuts.get(b);
+  if (c === undefined) {
+    c = cut(b, BACKEND_ORDER, BACKEND_PROPS, `"key":${JSON.stringify(cachedBackendKey(b))},"health":`);
+    backendCuts.set(b, c);
+  }
+  return c;
+}
+
+/** The parts of a service's view its object decides: '{…,"backends":[' and ',<fields after backends>'. */
+function serviceCut(s: ServiceConfig): Cut {
+  let c = serviceCuts.get(s);
+  if (c === undefined) {
+    c = cut(s, SERVICE_ORDER, SERVICE_PROPS, '"backends":[');
+    serviceCuts.set(s, c);
+  }
+  return c;
+}
+
+const UNCHECKED = '{"status":"unchecked","streak":0,"transitions":0}';
+
+function healthJson(h: ReturnType<HealthView['backend']>): string {
+  if (h.status === 'unchecked' && h.lastProbeAt === undefined && h.lastError === undefined && h.streak === 0 &&
+      h.transitions === 0) return UNCHECKED;
+  // Required fields first, as the serializer writes them.
+  let text = `{"status":${JSON.stringify(h.status)},"streak":${num(h.streak)},"transitions":${num(h.transitions)}`;
+  if (h.lastProbeAt !== undefined) text += `,"lastProbeAt":${JSON.stringify(h.lastProbeAt)}`;
+  if (h.lastError !== undefined) text += `,"lastError":${JSON.stringify(h.lastError)}`;
+  return `${text}}`;
+}
+
+/** A number as JSON.stringify writes it (a counter or a rate is always finite). */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/** '"name":' for each counter, the first without its comma. */
+function counterNames(entries: readonly { readonly name: string }[]): { name: string; text: string }[] {
+  return entries.map((e, i) => ({ name: e.name, text: `${i === 0 ? '' : ','}${JSON.stringify(e.name)}:` }));
+}
+const BACKEND_NAMES = counterNames(BACKEND_COUNTERS);
+const SERVICE_NAMES = counterNames(SERVICE_COUNTERS);
+
+function countsJson(from: object, names: readonly { name: string; text: string }[]): string {
+  const counts = from as Record<string, number>;
+  let text = '{';
+  for (const n of names) text += n.text + num(counts[n.name]);
+  return `${text}}`;
+}
+
+function ratesJson(r: { packetsPerSec: number; bytesPerSec: number; newFlowsPerSec: number }): string {
+  return `{"packetsPerSec":${num(r.packetsPerSec)},"bytesPerSec":${num(r.bytesPerSec)},"newFlowsPerSec":${num(r.newFlowsPerSec)}}`;
+}
+
+function backendJson(service: string, b: BackendConfig, health: HealthView, stats: BackendStatsIndex,
+                     drains: DrainView, rates: RatesView): string {
+  const key = cachedBackendKey(b);
+  const c = backendCut(b);
+  let text = `${c.head}${healthJson(health.backend(service, key))}${c.tail}`;
+  const s = stats.get(key);
+  if (s !== undefined) text += `,"stats":${countsJson(s, BACKEND_NAMES)}`;
+  const r = rates.backend(service, key);
+  if (r !== undefined) text += `,"rates":${ratesJson(r)}`;
+  const emptySince = drains.emptySince(service, key);
+  if (emptySince !== undefined) text += `,"emptySince":${JSON.stringify(emptySince)}`;
+  return `${text}}`;
+}
+
+function serviceJson(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined, drains: DrainView,
+                     rates: RatesView): string {
+  const index = backendStatsIndex(live);
+  const parts: string[] = new Array<string>(s.backends.length);
+  for (let j = 0; j < s.backends.length; j++) parts[j] = backendJson(s.name, s.backends[j], health, index, drains, rates);
+  const c = serviceCut(s);
+  let text = `${c.head}${parts.join(',')}]${c.tail}`;
+  if (live !== undefined) text += `,"stats":${countsJson(live, SERVICE_NAMES)}`;
+  const r = rates.service(s.name);
+  if (r !== undefined) text += `,"rates":${ratesJson(r)}`;
+  return `${text}}`;
+}
+
+/** serviceView as JSON text (see above). */
+export function serviceViewJson(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
+                                drains: DrainView = NO_DRAIN_WATCH, rates: RatesView = NO_RATES): string {
+  return serviceJson(s, health, live, drains, rates);
+}
+
+/** serviceViews as JSON text (see above). */
+export function serviceViewsJson(
+  services: readonly ServiceConfig[],
+  health: HealthView,
+  stats: DataplaneStats | undefined,
+  drains: DrainView = NO_DRAIN_WATCH,
+  rates: RatesView = NO_RATES,
+): string {
+  const byName = new Map((stats?.services ?? []).map((x) => [x.name, x]));
+  const parts: string[] = new Array<string>(services.length);
+  for (let i = 0; i < services.length; i++) parts[i] = serviceJson(services[i], health, byName.get(services[i].name), drains, rates);
+  return `[${parts.join(',')}]`;
 }

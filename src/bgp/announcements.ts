@@ -11,6 +11,8 @@
 // announce: always: every VIP, whatever its backends, but still not while a
 // worker lcore is stuck: a node whose data plane forwards nothing would
 // black-hole what the routers send it, and no operator asks for that.
+// A draining node (POST /api/v1/node/drain, a stop signal) announces nothing,
+// in either mode: the operator asked the routers to send it no more.
 import type { HealthView } from '../control/health-view';
 import type { LivenessView } from '../control/liveness';
 import { cachedBackendKey } from '../control/service-keys';
@@ -37,7 +39,12 @@ export interface PolicyInputs {
   health: HealthView;
   liveness: LivenessView;
   mode: AnnounceMode;
+  /** the node drains (src/control/node-drain.ts): every VIP withdrawn */
+  nodeDraining?: boolean;
 }
+
+/** The reason every VIP of a draining node gives. */
+export const NODE_DRAINING_REASON = 'node draining';
 
 /** Why `b` takes no new flows, or undefined when it does. */
 function notTakingFlows(svc: ServiceConfig, b: BackendConfig, health: HealthView): string | undefined {
@@ -82,7 +89,9 @@ export function announcements(inputs: PolicyInputs): VipDecision[] {
   for (const [vip, services] of byVip) {
     const family = vip.includes(':') ? 6 : 4;
     const base = { vip, family, prefix: `${vip}/${family === 4 ? 32 : 128}`, services: services.map((s) => s.name) } as const;
-    if (stuckWhy !== undefined) {
+    if (inputs.nodeDraining === true) {
+      out.push({ ...base, announce: false, reason: NODE_DRAINING_REASON });
+    } else if (stuckWhy !== undefined) {
       out.push({ ...base, announce: false, reason: stuckWhy });
     } else if (inputs.mode === 'always') {
       out.push({ ...base, announce: true, reason: 'announce: always' });

@@ -1,15 +1,17 @@
 // The node's BGP speaker as `sluice run` uses it: one supervised gobgpd
 // (gobgpd-process.ts), configured from the config's `bgp` section on every
 // (re)start, and the announced paths kept equal to the policy's set
-// (announcements.ts): re-evaluated on every store change and on a periodic
-// tick (health transitions, stuck lcores), adding and withdrawing only the
-// difference. Peers are polled every second, their state changes logged. On
-// stop, every path is withdrawn before gobgpd stops.
+// (announcements.ts): re-evaluated on every store change, every drain and
+// undrain of the node, and on a periodic tick (health transitions, stuck
+// lcores), adding and withdrawing only the difference. Peers are polled every
+// second, their state changes logged. On stop, every path is withdrawn before
+// gobgpd stops.
 import type { EventEmitter } from 'node:events';
 import type { BgpConfig, PortConfig, ServiceConfig } from '../config/schema';
 import { defaultNextHops } from '../config/semantics-bgp';
 import type { HealthView } from '../control/health-view';
 import type { LivenessView } from '../control/liveness';
+import type { NodeDrainView } from '../control/node-drain';
 import type { Logger } from '../logger';
 import { normalizeIp } from '../net/addr';
 import { announcements, type VipDecision } from './announcements';
@@ -29,6 +31,8 @@ export interface BgpSpeakerSources {
   changes?: Pick<EventEmitter, 'on' | 'off'>;
   health: HealthView;
   liveness: LivenessView;
+  /** the node's drain state; its 'change' is evaluated at once, not at the next tick */
+  node?: NodeDrainView;
 }
 
 export interface BgpSpeakerOptions {
@@ -76,6 +80,7 @@ export class BgpSpeaker implements BgpView {
     this.stopped = false;
     await this.proc.start();
     this.sources.changes?.on('change', this.onChange);
+    this.sources.node?.on('change', this.onChange);
     this.tick = setInterval(this.onChange, this.options.tickMs ?? BGP_TICK_MS);
     this.tick.unref();
     this.poll = setInterval(() => void this.pollPeers(), this.options.peerPollMs ?? BGP_PEER_POLL_MS);
@@ -91,6 +96,7 @@ export class BgpSpeaker implements BgpView {
     clearInterval(this.tick);
     clearInterval(this.poll);
     this.sources.changes?.off('change', this.onChange);
+    this.sources.node?.off('change', this.onChange);
     await this.serial(async () => {
       const client = this.configured;
       if (client === undefined) return;
@@ -116,6 +122,15 @@ export class BgpSpeaker implements BgpView {
     this.configured = undefined;
     await this.proc.stop();
     this.log.info('BGP speaker stopped');
+  }
+
+  /**
+   * Resolves once the evaluations asked for so far have been applied (or
+   * failed, to be tried at the next tick): a drain answers once its
+   * withdrawals are out.
+   */
+  settled(): Promise<void> {
+    return this.serial(async () => undefined);
   }
 
   status(): BgpStatus {
@@ -187,6 +202,7 @@ export class BgpSpeaker implements BgpView {
   private async sync(): Promise<void> {
     const decisions = announcements({
       services: this.sources.services(), health: this.sources.health, liveness: this.sources.liveness, mode: this.cfg.announce,
+      nodeDraining: this.sources.node?.draining() ?? false,
     });
     const byVip = new Map(decisions.map((d) => [d.vip, d]));
     // A VIP no service has any more stays listed until it is withdrawn.

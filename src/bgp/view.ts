@@ -31,6 +31,8 @@ export interface BgpStatus {
 /** What the API and metrics read: the speaker's state as of its last evaluation and peer poll, never a call to gobgpd. */
 export interface BgpView {
   status(): BgpStatus;
+  /** resolves once the evaluations asked for so far (a drain's) have been applied */
+  settled?(): Promise<void>;
 }
 
 export const NO_BGP: BgpView = { status: () => ({ enabled: false }) };

@@ -270,7 +270,11 @@ export async function metrics(api: ApiClient, out: Output): Promise<void> {
 }
 
 interface PerLcoreBytes { lcore: number; ipv4Bytes: number; ipv6Bytes: number }
-interface NodeInfo {
+export interface NodeDrainInfo {
+  state: 'active' | 'draining'; drainingSince?: string; drainingForSec?: number; drainedBy?: 'api' | 'stop';
+  flows?: { active: number; natSessions: number; lcores: { lcore: number; active: number; natSessions: number }[] };
+}
+interface NodeInfo extends NodeDrainInfo {
   name: string; pid: number; version: string; uptimeSec: number;
   lcores: { total: number; alive: number; stuck: { lcore: number; stillForSec: number }[] };
   memory: {
@@ -286,11 +290,24 @@ interface NodeInfo {
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 const share = (used: number, limit: number) => `${((100 * used) / limit).toFixed(1)}%`;
 
+/** "DRAINING since ... (12.3 s, by api): every VIP withdrawn; 42 flows left (lcore 1: 20, lcore 2: 22)", or "active; 3 flows". */
+export function drainText(n: NodeDrainInfo): string {
+  const f = n.flows;
+  const nat = f !== undefined && f.natSessions > 0 ? ` and ${f.natSessions} nat sessions` : '';
+  const per = f === undefined ? '' : ` (${f.lcores.map((l) => `lcore ${l.lcore}: ${l.active + l.natSessions}`).join(', ')})`;
+  if (n.state === 'active') {
+    return `active: VIPs announced as bgp.announce says${f === undefined ? '' : `; ${f.active} flows${nat}${per}`}`;
+  }
+  return `DRAINING since ${n.drainingSince} (${n.drainingForSec?.toFixed(1)} s, by ${n.drainedBy}): every VIP withdrawn, `
+    + `the data plane forwards what still arrives${f === undefined ? '' : `; ${f.active} flows${nat} left${per}`}`;
+}
+
 /** The node and its lcores, memory by kind against the config's limits, then per worker lcore. */
 export function nodeText(n: NodeInfo): string {
   const { lookupTables: lt, flowTables: ft, natSessions: ns, mbufPools: mp, residentBytes, hugepagesBytes } = n.memory;
   return [
     `${n.name}: pid ${n.pid}, Sluice ${n.version}, up ${n.uptimeSec.toFixed(0)} s; worker lcores ${n.lcores.alive} of ${n.lcores.total} alive`,
+    drainText(n),
     ...n.lcores.stuck.map((s) => `lcore ${s.lcore} STUCK: its loop has not moved for ${s.stillForSec.toFixed(1)} s (it forwards nothing)`),
     '',
     table(['MEMORY', 'SIZE', 'LIMIT', 'OF LIMIT'], [
@@ -313,6 +330,12 @@ export function nodeText(n: NodeInfo): string {
 export async function node(api: ApiClient, out: Output): Promise<void> {
   const n = await api.request<NodeInfo>('GET', '/api/v1/node');
   emit(out, n, () => nodeText(n));
+}
+
+/** POST /api/v1/node/drain or /undrain; prints the state it answers with. */
+export async function nodeDrain(api: ApiClient, out: Output, action: 'drain' | 'undrain'): Promise<void> {
+  const n = await api.request<NodeDrainInfo>('POST', `/api/v1/node/${action}`);
+  emit(out, n, () => drainText(n));
 }
 
 export interface BgpInfo {

@@ -76,12 +76,28 @@ export async function runDaemon(config: string, o: RunOptions = {}): Promise<Dae
     // the window to close: a signal during it always finds the default action.
     const duplicate = (again: NodeJS.Signals) => log.info({ signal: again }, 'stopping already: a repeated signal within 1 s is ignored');
     for (const s of STOP_SIGNALS) process.on(s, duplicate);
+    // The drain first (config drain.onStopSec). A stop signal after the window
+    // and during its wait is the operator insisting: the wait ends and the
+    // stop goes on at once; one more after that finds the default action.
+    const cut = new AbortController();
+    let waiting = true;
+    const cutShort = (again: NodeJS.Signals) => {
+      for (const s of STOP_SIGNALS) process.removeListener(s, cutShort);
+      log.info({ signal: again }, 'stopping now: a second stop signal ends the drain\'s wait');
+      cut.abort();
+    };
     const windowClosed = new Promise<void>((resolve) => setTimeout(() => {
       for (const s of STOP_SIGNALS) process.removeListener(s, duplicate);
+      if (waiting) for (const s of STOP_SIGNALS) process.on(s, cutShort);
       resolve();
     }, DUPLICATE_SIGNAL_MS));
     const stopStarted = Date.now();
-    running.stop(() => windowClosed).then(
+    running.drainForStop(cut.signal).then(() => {
+      waiting = false;
+      // Before the data plane's stop blocks the thread: a signal then must find the default action.
+      for (const s of STOP_SIGNALS) process.removeListener(s, cutShort);
+      return running.stop(() => windowClosed);
+    }).then(
       () => {
         o.afterStop?.();
         // The operator's proof that the stop was orderly: ports closed, the EAL cleaned up.

@@ -128,6 +128,7 @@ export const GROUPS: GroupSpec[] = [
   { name: 'services', summary: 'virtual services: list, show, add, change, remove', defaultCommand: 'ls' },
   { name: 'backends', summary: 'a service\'s backends: list, show, add, change, drain, remove' },
   { name: 'config', summary: 'the running configuration' },
+  { name: 'node', summary: 'the node: show it, drain it (withdraw every VIP), undrain it', defaultCommand: 'show' },
 ];
 
 export const COMMANDS: CommandSpec[] = [
@@ -192,7 +193,20 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'connections in the lcores\' tables: client, VIP, backend, state, age, idle (of a service, or of one of its backends)',
   },
   { path: ['health'], args: [{ ...SERVICE_ARG, optional: true }], options: [], summary: 'every backend\'s health: status, streak, last probe and its error' },
-  { path: ['node'], args: [], options: [], summary: 'the node: host, version, uptime, worker lcores alive or stuck; memory by kind against the config\'s limits' },
+  {
+    path: ['node', 'show'], aliases: [...ALIASES.show], args: [], options: [],
+    summary: 'the node: host, version, uptime, active or draining with the flows left, worker lcores alive or stuck; memory by kind',
+  },
+  {
+    path: ['node', 'drain'], args: [], options: [],
+    summary: 'withdraw every VIP over BGP; the data plane keeps forwarding what still arrives',
+    details: 'Idempotent. Prints the flows left per lcore; `sluice node` shows them going down. Not kept across a restart.',
+  },
+  {
+    path: ['node', 'undrain'], args: [], options: [],
+    summary: 'announce the VIPs again, as bgp.announce says',
+    details: 'Idempotent. Refused (SLUICE_SHUTTING_DOWN) while a stop signal drains the node.',
+  },
   { path: ['lcores'], args: [], options: [], summary: 'worker lcores: queues polled, packets, busy ratio, ns per packet, flows, generation' },
   { path: ['bgp'], args: [], options: [], summary: 'BGP: the speaker\'s peers (state, uptime, paths) and each VIP, announced or not and why' },
   { path: ['ports'], args: [], options: [], summary: 'ports: driver, MAC, link, queues, MTU, counters, warnings' },

@@ -53,6 +53,9 @@ export const NatPoolSchema = Type.Object(
   { ...strict, description: 'forwarding nat: source addresses and ports towards backends on this port' },
 );
 
+/** Frames a second per port handed to its kernel interface when the config names no rate. */
+export const KERNEL_PPS_DEFAULT = 20000;
+
 export const PortSchema = Type.Object(
   {
     name: Name,
@@ -70,6 +73,14 @@ export const PortSchema = Type.Object(
     rxDescriptors: Int(64, 16384, { default: 1024 }),
     txDescriptors: Int(64, 16384, { default: 1024 }),
     natPool: Type.Optional(NatPoolSchema),
+    /** a TAP of this name carries the node's own traffic over the port (docs/configuration.md, "The kernel interface") */
+    kernelInterface: Type.Optional(Type.String({
+      pattern: '^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,14}$',
+      description: 'a Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . -, not starting with .',
+    })),
+    kernelPacketsPerSec: Type.Optional(Int(1, 10000000, {
+      description: `frames a second the worker lcores together hand to the kernel interface; default ${KERNEL_PPS_DEFAULT}`,
+    })),
   },
   strict,
 );
@@ -363,6 +374,31 @@ export const BgpSchema = Type.Object(
   strict,
 );
 
+/** drain.onStopSec when the config names none: with BGP, long enough for the routers to move new flows away. */
+export const DRAIN_ON_STOP_SEC_BGP = 5;
+
+/**
+ * What a stop signal does before `sluice run` stops (docs/operations.md,
+ * "Draining a node"): the node drains (every VIP withdrawn over BGP), then the
+ * stop waits until the worker lcores hold no flows, at most onStopSec.
+ */
+/** drain.quietSec when the config gives none. */
+export const DRAIN_QUIET_SEC_DEFAULT = 1;
+
+export const DrainSchema = Type.Object(
+  {
+    onStopSec: Type.Optional(Int(0, 3600, {
+      description: `seconds a stop signal waits, once the node drains, for the worker lcores' flows to end; 0 stops at once. `
+        + `Default ${DRAIN_ON_STOP_SEC_BGP} with a bgp section, 0 without`,
+    })),
+    quietSec: Type.Optional(Int(0, 3600, {
+      description: `seconds without a forwarded packet that also end the wait (the routers send nothing more); 0: only `
+        + `the flows' end or onStopSec do. Default ${DRAIN_QUIET_SEC_DEFAULT}`,
+    })),
+  },
+  strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     eal: EalSchema,
@@ -377,6 +413,8 @@ export const ConfigSchema = Type.Object(
     stateFile: Type.Optional(Type.String({ minLength: 1 })),
     /** announce the VIPs over BGP (docs/bgp.md); absent: no BGP */
     bgp: Type.Optional(BgpSchema),
+    /** the drain a stop signal makes first; absent: drain.onStopSec's default */
+    drain: Type.Optional(DrainSchema),
   },
   strict,
 );
@@ -395,3 +433,9 @@ export type ApiConfig = Static<typeof ApiSchema>;
 export type LimitsConfig = Static<typeof LimitsSchema>;
 export type BgpConfig = Static<typeof BgpSchema>;
 export type BgpNeighborConfig = Static<typeof BgpNeighborSchema>;
+export type DrainConfig = Static<typeof DrainSchema>;
+
+/** The seconds a stop signal waits for flows to end (drain.onStopSec, or its default). */
+export function drainOnStopSec(cfg: Pick<SluiceConfig, 'drain' | 'bgp'>): number {
+  return cfg.drain?.onStopSec ?? (cfg.bgp === undefined ? 0 : DRAIN_ON_STOP_SEC_BGP);
+}

@@ -128,6 +128,13 @@ function checkPorts(p: Problems, ports: readonly PortConfig[]): (Cidr | undefine
   });
   firstSeen(subnets, (c) => c?.address, (i, first, addr) =>
     p.add(`ports[${i}].address`, `${addr} is already the address of ports[${first}]`));
+  firstSeen(ports, (port) => port.kernelInterface, (i, first, name) =>
+    p.add(`ports[${i}].kernelInterface`, `${name} is already the kernel interface of ports[${first}]`));
+  ports.forEach((port, i) => {
+    if (port.kernelPacketsPerSec !== undefined && port.kernelInterface === undefined) {
+      p.add(`ports[${i}].kernelPacketsPerSec`, 'needs kernelInterface: without one nothing is handed to the kernel');
+    }
+  });
   return subnets;
 }
 

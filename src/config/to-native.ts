@@ -10,7 +10,7 @@ import type { ServiceIdMap } from './ids';
 import { parseLcores } from './lcores';
 import { nativeLimits } from './memory';
 import { natPoolAddresses, natPoolAddresses6 } from './nat-pool';
-import { GUE_DEFAULT_PORT, TUNNEL_SOURCE_NETWORK_DEFAULT, TUNNEL_SOURCE_NETWORK6_DEFAULT } from './schema';
+import { GUE_DEFAULT_PORT, KERNEL_PPS_DEFAULT, TUNNEL_SOURCE_NETWORK_DEFAULT, TUNNEL_SOURCE_NETWORK6_DEFAULT } from './schema';
 import type { BackendConfig, PortConfig, ServiceConfig, SluiceConfig, TunnelConfig } from './schema';
 
 export { IdAllocator, ServiceIdMap } from './ids';
@@ -44,6 +44,9 @@ function toNativePort(port: PortConfig, i: number): NativePort {
     out.prefixLength6 = cidr6.prefixLength;
   }
   if (port.gateway6 !== undefined) out.gateway6 = normalizeIp(port.gateway6) ?? port.gateway6;
+  if (port.kernelInterface !== undefined) {
+    out.kernelInterface = { name: port.kernelInterface, packetsPerSec: port.kernelPacketsPerSec ?? KERNEL_PPS_DEFAULT };
+  }
   return out;
 }
 

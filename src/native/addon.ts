@@ -41,6 +41,16 @@ export interface PortStats {
   txErrors: number;
   rxNoMbuf: number;
   xstats: Record<string, number>;
+  /** ports with a kernel interface */
+  kernelInterface?: KernelInterfaceStats;
+}
+
+export interface KernelInterfaceStats {
+  name: string;
+  toKernel: number;
+  toKernelDropped: number;
+  fromKernel: number;
+  fromKernelDropped: number;
 }
 
 export interface BackendStats extends BackendCounterValues {

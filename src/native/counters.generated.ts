@@ -39,6 +39,7 @@ export const LCORE_COUNTERS = [
   { field: 'nat_handoff_received', name: 'handoffsReceived', kind: 'counter', group: 'nat', metric: 'sluice_nat_handoffs_received_total', api: 'stats', help: 'nat replies other lcores passed here' },
   { field: 'icmp_packet_too_big_sent', name: 'icmpPacketTooBigSent', kind: 'counter', group: 'icmp', metric: 'sluice_lcore_icmp_packet_too_big_sent_total', api: 'none', help: 'ICMPv6 packet-too-big replies to IPv6 packets too long to tunnel (also counted as mtu_exceeded drops)' },
   { field: 'snapshot_generation', name: 'generation', kind: 'gauge', group: 'loop', metric: 'sluice_lcore_snapshot_generation', api: 'none', help: 'the configuration generation the lcore\'s latest loop iteration used' },
+  { field: 'kernel_handed', name: 'kernelHanded', kind: 'counter', group: 'top', metric: 'sluice_lcore_kernel_handed_total', api: 'stats', help: 'frames for the node itself handed to a port\'s kernel interface' },
 ] as const;
 
 /** SLUICE_LCORE_DERIVED: per lcore, derived by the addon on read. */
@@ -99,6 +100,8 @@ export interface LcoreCounterValues {
   icmpPacketTooBigSent: number;
   /** the configuration generation the lcore's latest loop iteration used */
   generation: number;
+  /** frames for the node itself handed to a port's kernel interface */
+  kernelHanded: number;
   /** packets transmitted by a worker lcore */
   txPackets: number;
   /** bytes transmitted by a worker lcore */

@@ -21,6 +21,8 @@ export interface NativePort {
   txDescriptors: number;
   /** forwarding nat's source addresses and ports on this port */
   natPool?: NativeNatPool;
+  /** the TAP carrying the node's own traffic over this port, and its frame rate */
+  kernelInterface?: { name: string; packetsPerSec: number };
 }
 
 export interface NativeNatPool {

@@ -22,6 +22,7 @@ import { Dataplane } from '../../src/dataplane';
 import { ErrorCodes, type ErrorCode } from '../../src/errors';
 import { removeStaleRuntimeDirs } from '../../src/runtime-dirs';
 import { daemonConfig, startDaemon, type DaemonProcess } from '../helpers/daemon-process';
+import { servicesOnDisk, stateTextOnDisk } from '../helpers/state-on-disk';
 
 const BODY_LIMIT = 65536;
 
@@ -340,7 +341,7 @@ async function wholeState(): Promise<Record<string, string>> {
       out[`${base}/backends/${b.key}`] = await rawGet(`${base}/backends/${encodeURIComponent(b.key)}`);
     }
   }
-  out.stateFile = fs.readFileSync(stateFile, 'utf8');
+  out.stateFile = stateTextOnDisk(stateFile) ?? '';
   out.generation = String(dataplane.stats().generation);
   return out;
 }
@@ -410,7 +411,7 @@ describe('hostile requests to every /api/v1 route: 4xx, a coded error naming the
       backends: [be({ weight: 65535, healthCheck: { expectStatus: '204' } })],
     })) });
     assert.equal(ok.statusCode, 201, ok.body);
-    assert.notEqual(fs.readFileSync(stateFile, 'utf8'), before.stateFile, 'the accepted change is in the state file');
+    assert.notEqual(stateTextOnDisk(stateFile), before.stateFile, 'the accepted change is in the state file');
     const gone = await app.inject({ method: 'DELETE', url: `${SERVICES}/new` });
     assert.equal(gone.statusCode, 204);
   });
@@ -535,10 +536,10 @@ describe('a real daemon: bodies over the limit and conflicting concurrent change
     const text = await res.text();
     return { status: res.status, text, body: text === '' ? {} : JSON.parse(text) };
   };
-  const stateText = () => fs.readFileSync(daemonState, 'utf8');
+  const stateText = () => stateTextOnDisk(daemonState) ?? '';
   const services = async () => (await send('GET', SERVICES)).body as { name: string; vip: string; backends: { key: string; weight: number }[] }[];
   /** The state file's services as the API would show them, for comparing the two. */
-  const persisted = () => (JSON.parse(stateText()) as { services: { name: string; backends: { address: string; port: number; weight: number }[] }[] }).services
+  const persisted = () => servicesOnDisk<{ name: string; backends: { address: string; port: number; weight: number }[] }>(daemonState)
     .map((s) => ({ name: s.name, backends: s.backends.map((b) => `${b.address}:${b.port} w${b.weight}`) }));
   const shown = async () => (await services()).map((s) => ({ name: s.name, backends: s.backends.map((b) => `${b.key} w${b.weight}`) }));
 

@@ -5,7 +5,7 @@
 // by GET /api/v1/neighbors; an IPv6 nat service runs from the port's IPv6 pool.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
@@ -14,6 +14,7 @@ import { StateFile } from '../../src/control/state-file';
 import { ServiceStore } from '../../src/control/store';
 import type { Dataplane } from '../../src/dataplane';
 import { startRingApi, type RingApi } from '../helpers/ring-api';
+import { servicesOnDisk } from '../helpers/state-on-disk';
 
 let api: RingApi;
 let cfg: SluiceConfig;
@@ -56,7 +57,7 @@ describe('IPv6 services over the API', () => {
     assert.equal(got.status, 200);
     assert.equal(got.body.vip, 'fd00:99::100');
 
-    const saved = JSON.parse(readFileSync(stateFile.file, 'utf8'));
+    const saved = servicesOnDisk(stateFile.file);
     assert.ok(JSON.stringify(saved).includes('fd00:99::12'), 'the state file holds the IPv6 backend');
     const reread = new ServiceStore(cfg, dataplane, stateFile).initialServices();
     const web6 = reread.find((s) => s.name === 'web6');

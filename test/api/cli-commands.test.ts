@@ -7,9 +7,8 @@
 // the completion, and stats --watch waiting through a restart.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { validateConfig } from '../../src/config';
@@ -18,8 +17,8 @@ import type { BackendHealth, HealthView } from '../../src/control/health-view';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
 import { fakeAddon } from '../helpers/fake-addon';
+import { CLI, cliAt } from '../helpers/cli-process';
 
-const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
 const DAEMON_VERSION = '9.8.7-test';
 
 const DOWN: BackendHealth = {
@@ -69,15 +68,6 @@ async function listening(port = 0): Promise<{ app: FastifyInstance; port: number
   return { app, port: (app.server.address() as net.AddressInfo).port };
 }
 
-interface Result { status: number; stdout: string; stderr: string }
-
-/** The CLI as a process (never spawnSync: this process serves the API it asks). */
-function cliAt(url: string, ...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args, '--api', url], { encoding: 'utf8', env: { ...process.env, SLUICE_TOKEN: '' } },
-      (err, stdout, stderr) => resolve({ status: err ? (err as { code: number }).code : 0, stdout, stderr }));
-  });
-}
 
 describe('the CLI against the API', () => {
   let app: FastifyInstance;

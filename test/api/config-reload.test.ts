@@ -21,6 +21,7 @@ import { configReload } from '../../src/daemon';
 import { Dataplane } from '../../src/dataplane';
 import { captureLog } from '../helpers/captured-log';
 import { fakeAddon, type FakeAddon } from '../helpers/fake-addon';
+import { servicesOnDisk, stateTextOnDisk } from '../helpers/state-on-disk';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-reload-'));
 const apps: FastifyInstance[] = [];
@@ -123,7 +124,7 @@ describe('POST /api/v1/config/reload', () => {
       { name: 'web', vip: '10.99.0.100', backends: ['10.99.0.12:80 w7', '10.99.0.13:80 w100'] },
       { name: 'api', vip: '10.99.0.102', backends: ['10.99.0.31:8080 w100'] },
     ]);
-    const saved = JSON.parse(fs.readFileSync(r.state, 'utf8')) as { services: { name: string }[] };
+    const saved = { services: servicesOnDisk(r.state) };
     assert.deepEqual(saved.services.map((s) => s.name), ['web', 'api'], 'the state file follows the reload');
     const line = r.logs.find((l) => l.msg.startsWith('config reloaded'));
     assert.ok(line, JSON.stringify(r.logs));
@@ -143,13 +144,13 @@ describe('POST /api/v1/config/reload', () => {
 
   test('a file whose services already run: nothing applied, nothing written', async () => {
     const calls = r.addon.setServicesCalls;
-    const before = fs.existsSync(r.state) ? fs.readFileSync(r.state, 'utf8') : undefined;
+    const before = stateTextOnDisk(r.state);
     const { status, body } = await reload(r);
     assert.equal(status, 200);
     assert.equal(body.changed, false);
     assert.equal(body.diff.unchanged, 2);
     assert.equal(r.addon.setServicesCalls, calls);
-    assert.equal(fs.existsSync(r.state) ? fs.readFileSync(r.state, 'utf8') : undefined, before);
+    assert.equal(stateTextOnDisk(r.state), before);
   });
 
   test('unchanged services stay the same objects: sent to the data plane by id', async () => {
@@ -165,7 +166,7 @@ describe('POST /api/v1/config/reload', () => {
       payload: { name: 'extra', vip: '10.99.0.110', port: 80, backends: [] } });
     assert.equal(add.statusCode, 201);
     const before = await services(r);
-    const state = fs.readFileSync(r.state, 'utf8');
+    const state = stateTextOnDisk(r.state);
     const calls = r.addon.setServicesCalls;
     edit(r, change);
     const res = await reload(r);
@@ -173,7 +174,7 @@ describe('POST /api/v1/config/reload', () => {
     assert.equal(res.body.code, code);
     assert.match(res.body.message, message);
     assert.deepEqual(await services(r), before, 'nothing changed');
-    assert.equal(fs.readFileSync(r.state, 'utf8'), state, 'the state file is as it was');
+    assert.equal(stateTextOnDisk(r.state), state, 'the state file is as it was');
     assert.equal(r.addon.setServicesCalls, calls, 'the data plane was not touched');
     return res.body;
   };

@@ -15,6 +15,7 @@ import { StateFile } from '../../src/control/state-file';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
 import { SluiceError } from '../../src/errors';
+import { servicesOnDisk, stateTextOnDisk } from '../helpers/state-on-disk';
 
 const N = 50;
 const health: HealthView = {
@@ -72,7 +73,7 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const onDisk = (): ServiceConfig[] => JSON.parse(fs.readFileSync(file, 'utf8')).services;
+const onDisk = (): ServiceConfig[] => servicesOnDisk<ServiceConfig>(file);
 const weightsOnDisk = () => new Map(onDisk()[0].backends.map((b) => [b.address, b.weight]));
 const patch = (i: number, weight: number) =>
   app.inject({ method: 'PATCH', url: `/api/v1/services/web/backends/${address(i)}:80`, payload: { weight } });
@@ -92,7 +93,7 @@ test(`${N} concurrent PATCHes: fewer writes than changes, every acknowledged cha
 });
 
 test('a failed group write refuses its changes with SLUICE_STATE_WRITE and rolls them back', async () => {
-  const before = fs.readFileSync(file, 'utf8');
+  const before = stateTextOnDisk(file);
   const generation = dataplane.stats().generation;
   state.failing = true;
   let answers;
@@ -108,7 +109,7 @@ test('a failed group write refuses its changes with SLUICE_STATE_WRITE and rolls
     assert.equal(r.statusCode, 500, r.body);
     assert.equal(r.json().code, 'SLUICE_STATE_WRITE');
   }
-  assert.equal(fs.readFileSync(file, 'utf8'), before, 'the state file is unchanged');
+  assert.equal(stateTextOnDisk(file), before, 'the state file is unchanged');
   const shown = (await app.inject({ method: 'GET', url: '/api/v1/services/web' })).json();
   assert.deepEqual(shown.backends.map((b: { address: string; weight: number }) => [b.address, b.weight]),
     onDisk()[0].backends.map((b) => [b.address, b.weight]), 'the API shows what is on disk');

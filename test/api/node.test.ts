@@ -74,8 +74,11 @@ const slotsOf = () => store.list().reduce((sum, s) => sum + s.lookupTableSize, 0
 describe('GET /api/v1/node', () => {
   test('names the node: host, pid, version, uptime, and its worker lcores, all alive', async () => {
     const n = await nodeBody();
+    // No traffic yet, and an app without a NodeDrain: active, no flows on either lcore.
+    const noFlows = { active: 0, natSessions: 0 };
     assert.deepEqual({ ...n, memory: undefined, uptimeSec: 0 }, { name: hostname(), pid: process.pid, version: '0.0.0-test',
-      uptimeSec: 0, lcores: { total: 2, alive: 2, stuck: [] }, memory: undefined });
+      uptimeSec: 0, state: 'active', flows: { ...noFlows, lcores: [{ lcore: 1, ...noFlows }, { lcore: 2, ...noFlows }] },
+      lcores: { total: 2, alive: 2, stuck: [] }, memory: undefined });
     assert.ok(n.uptimeSec > 0 && n.uptimeSec <= process.uptime() + 0.1, `${n.uptimeSec} s`);
   });
 
@@ -117,6 +120,7 @@ describe('GET /api/v1/node', () => {
   test('sluice node prints each kind against its limit, then each lcore', async () => {
     const text = nodeText(await nodeBody());
     assert.match(text, new RegExp(`^${hostname()}: pid ${process.pid}, Sluice 0\\.0\\.0-test, up \\d+ s; worker lcores 2 of 2 alive$`, 'm'));
+    assert.match(text, /^active: VIPs announced as bgp\.announce says; 0 flows \(lcore 1: 0, lcore 2: 0\)$/m);
     assert.match(text, /^lookup tables \(2\) +0\.5 MiB +1\.0 MiB +75\.0% with 0\.3 MiB kept to rebuild the largest$/m);
     assert.match(text, /^flow tables +\d+\.\d MiB +4096\.0 MiB/m);
     assert.match(text, /^LCORE +FLOWS +FLOWS IPV6 +NAT +NAT IPV6\n1 .*\n2 /m);

@@ -26,6 +26,7 @@ import { fakeAddon, type FakeAddon } from '../helpers/fake-addon';
 import {
   checkResponse, describeRequest, fuzzParams, mustNotChange, requestArb, type FuzzRequest, type FuzzResponse,
 } from '../helpers/api-arbitraries';
+import { stateTextOnDisk } from '../helpers/state-on-disk';
 
 const TOKEN = 'fuzz-token';
 const BODY_LIMIT = 65536;
@@ -115,7 +116,7 @@ async function snapshot(): Promise<unknown> {
     applied: JSON.parse(JSON.stringify(fake.applied)),
     generation: fake.generation,
     setServicesCalls: fake.setServicesCalls,
-    file: fs.existsSync(stateFile) ? fs.readFileSync(stateFile, 'utf8') : null,
+    file: stateTextOnDisk(stateFile),
   };
 }
 

@@ -126,7 +126,7 @@ describe('a running data plane', () => {
       'truncated', 'bad_ip_header', 'bad_ip_checksum', 'ip_fragment', 'too_many_vlans', 'non_ip', 'not_for_us',
       'no_service', 'unsupported_l4', 'arp_ignored', 'icmp_ignored', 'no_backend', 'neighbor_unresolved', 'tx_full',
       'mtu_exceeded', 'bad_source', 'bad_icmp_checksum', 'no_headroom', 'nat_pool_exhausted', 'nat_handoff_full',
-      'nat_no_session', 'bad_nd', 'nd_ignored', 'bad_l4_header',
+      'nat_no_session', 'bad_nd', 'nd_ignored', 'bad_l4_header', 'kernel_rate_limited', 'kernel_queue_full',
     ]);
   });
 });

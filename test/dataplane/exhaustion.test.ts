@@ -228,7 +228,7 @@ describe('afterwards', () => {
     for (const l of dp.native.stats().lcores) {
       const dropped = Object.entries(l.drops).reduce((a, [k, v]) => a + (k === 'tx_full' ? 0 : v), 0);
       assert.equal(l.rxPackets + l.nat.handoffsReceived,
-        l.forwarded + l.localReplies + l.arpLearned + dropped + l.nat.handoffsSent, `lcore ${l.lcore}`);
+        l.forwarded + l.localReplies + l.arpLearned + l.kernelHanded + dropped + l.nat.handoffsSent, `lcore ${l.lcore}`);
     }
   });
 });

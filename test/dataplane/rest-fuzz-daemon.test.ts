@@ -16,6 +16,7 @@ import { daemonConfig, startDaemon, type DaemonProcess } from '../helpers/daemon
 import {
   checkResponse, describeRequest, fuzzParams, mustNotChange, requestArb, type FuzzRequest, type FuzzResponse,
 } from '../helpers/api-arbitraries';
+import { servicesOnDisk } from '../helpers/state-on-disk';
 
 const TOKEN = 'daemon-fuzz-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -107,7 +108,7 @@ async function snapshot(): Promise<unknown> {
   assert.equal(res.status, 200, res.body);
   const services = JSON.parse(res.body, (k, v: unknown) => (k === 'stats' || k === 'rates' || k === 'health' || k === 'emptySince' ? undefined : v));
   const file = path.join(dir, 'state.json');
-  return { services, file: fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')).services : null };
+  return { services, file: fs.existsSync(file) ? servicesOnDisk(file) : null };
 }
 
 test('~200 fuzzed requests over HTTP: no 5xx, every 4xx coded, reads and refusals change nothing', async () => {

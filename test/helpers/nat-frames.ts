@@ -105,7 +105,7 @@ export function assertNatAccounting(dp: RingDataplane): void {
   for (const l of dp.native.stats().lcores) {
     const dropped = Object.entries(l.drops).filter(([k]) => k !== 'tx_full').reduce((a, [, v]) => a + v, 0);
     assert.equal(l.rxPackets + l.nat.handoffsReceived,
-      l.forwarded + l.localReplies + l.arpLearned + dropped + l.nat.handoffsSent, `lcore ${l.lcore}`);
+      l.forwarded + l.localReplies + l.arpLearned + l.kernelHanded + dropped + l.nat.handoffsSent, `lcore ${l.lcore}`);
     assert.ok(l.nat.sessionsActive <= l.nat.sessionsCreated, `lcore ${l.lcore}: active <= created`);
   }
 }

@@ -27,6 +27,10 @@ export interface RingOptions {
   gateway6?: string;
   mtu?: number;
   natPool?: NativeNatPool;
+  /** the port's own IPv4 address (default PORT_ADDRESS), /24 */
+  address?: string;
+  /** a TAP for the node's own traffic, in the test's network namespace */
+  kernelInterface?: { name: string; packetsPerSec: number };
   /** bytes; absent ones are the config's defaults */
   limits?: Partial<NativeLimits>;
 }
@@ -37,7 +41,8 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
   return {
     ealArgs: ['sluice', '--lcores', lcores, '--no-huge', '-m', '512', '--no-shconf', '--file-prefix',
       `sluice-test-${process.pid}`, '--no-pci', '--log-level', 'lib.eal:warning'],
-    ports: [{ name: 'p0', device: 'ring', queues: workers, address: PORT_ADDRESS, prefixLength: 24, mtu: o.mtu ?? 1500,
+    ports: [{ name: 'p0', device: 'ring', queues: workers, address: o.address ?? PORT_ADDRESS, prefixLength: 24,
+      mtu: o.mtu ?? 1500, ...(o.kernelInterface === undefined ? {} : { kernelInterface: o.kernelInterface }),
       rxDescriptors: 1024, txDescriptors: 1024, ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
       ...(o.natPool === undefined ? {} : { natPool: o.natPool }),
       ...(o.address6 === undefined ? {} : { address6: o.address6, prefixLength6: o.prefixLength6 ?? 64 }),

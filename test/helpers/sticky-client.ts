@@ -1,15 +1,17 @@
-// Long-lived keep-alive connections, for the end-to-end tests, run inside the
-// client namespace:
+// Long-lived keep-alive connections, for the end-to-end and tier tests, run
+// inside the client namespace:
 //   ip netns exec sluice-client node dist/test/helpers/sticky-client.js \
 //     --url http://10.99.0.100/ [--connections 1] [--interval-ms 50] [--timeout-ms 2000] [--max-ms 60000]
 // Each connection sends a request every interval over ONE socket and never opens
 // another: a failure ends that connection. Prints a JSON line {event: "first",
-// backend, backends} once every connection had its first answer (backend is the
-// first connection's); on SIGTERM/SIGINT, after --max-ms, or once every
-// connection has ended, prints the summary {requests, failures, byBackend,
+// backend, backends, ports} once every connection had its first answer (backend
+// is the first connection's, ports each connection's local port, so a tier test
+// can tell which node carried it); on SIGTERM/SIGINT, after --max-ms, or once
+// every connection has ended, prints the summary {requests, failures, byBackend,
 // sockets, errors, connections} and exits. connections[i] has that socket's
-// {first, requests, failures, byBackend, errors, lastAnswerAt, maxWaitMs}:
-// maxWaitMs is its longest wait for one answer, lastAnswerAt an epoch time.
+// {localPort, first, requests, failures, byBackend, errors, lastAnswerAt,
+// maxWaitMs}: maxWaitMs is its longest wait for one answer, lastAnswerAt an
+// epoch time.
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import type { StickyConnection } from './testbed-run';
@@ -63,7 +65,7 @@ function open(): void {
   let pending: { timer: NodeJS.Timeout; buf: string; sentAt: number } | undefined;
 
   const fail = (why: string): void => {
-    if (c.ended) return;
+    if (c.ended || stopped) return;
     if (pending) clearTimeout(pending.timer);
     pending = undefined;
     c.requests++;
@@ -105,11 +107,16 @@ function open(): void {
     c.byBackend[backend] = (c.byBackend[backend] ?? 0) + 1;
     if (!firstPrinted && connections.every((x) => x.first !== undefined)) {
       firstPrinted = true;
-      process.stdout.write(`${JSON.stringify({ event: 'first', backend: connections[0].first, backends: connections.map((x) => x.first) })}\n`);
+      process.stdout.write(`${JSON.stringify({
+        event: 'first', backend: connections[0].first, backends: connections.map((x) => x.first), ports: connections.map((x) => x.localPort),
+      })}\n`);
     }
     setTimeout(send, intervalMs);
   });
-  socket.on('connect', send);
+  socket.on('connect', () => {
+    c.localPort = socket.localPort;
+    send();
+  });
 }
 
 for (let i = 0; i < Number(values.connections); i++) open();

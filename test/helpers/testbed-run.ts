@@ -35,6 +35,8 @@ export interface LoadResult {
 }
 
 export interface StickyConnection {
+  /** the connection's own port, which names its flow */
+  localPort?: number;
   first?: string;
   requests: number;
   failures: number;
@@ -116,12 +118,14 @@ export interface Sticky {
   first: string;
   /** each connection's first backend */
   firsts: string[];
+  /** each connection's local port */
+  ports: number[];
   stop(): Promise<StickyResult>;
 }
 
-/** Starts the keep-alive client; resolves once every connection's first answer named a backend. */
-export async function sticky(opts: { connections?: number; intervalMs?: number; timeoutMs?: number; maxMs?: number } = {}): Promise<Sticky> {
-  const argv = [STICKY_CLIENT, '--url', URL_VIP, '--connections', String(opts.connections ?? 1),
+/** Starts the keep-alive client (to `url`, the VIP's by default); resolves once every connection's first answer named a backend. */
+export async function sticky(opts: { connections?: number; intervalMs?: number; timeoutMs?: number; maxMs?: number; url?: string } = {}): Promise<Sticky> {
+  const argv = [STICKY_CLIENT, '--url', opts.url ?? URL_VIP, '--connections', String(opts.connections ?? 1),
     '--interval-ms', String(opts.intervalMs ?? 50), '--max-ms', String(opts.maxMs ?? 60_000)];
   if (opts.timeoutMs !== undefined) argv.push('--timeout-ms', String(opts.timeoutMs));
   const { child, out, err } = startClient(argv);
@@ -136,6 +140,7 @@ export async function sticky(opts: { connections?: number; intervalMs?: number; 
   return {
     first: first.backend as string,
     firsts: first.backends as string[],
+    ports: first.ports as number[],
     stop: async () => {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

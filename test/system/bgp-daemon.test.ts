@@ -6,9 +6,13 @@
 // made active; deleting a service (REST) withdraws its VIP; a backend failing
 // its tcp check withdraws its service's VIP; its gobgpd killed comes back
 // configured with the VIP; GET /api/v1/bgp,
-// `sluice bgp` and the metrics say so; SIGTERM withdraws everything before the
-// daemon exits and leaves no gobgpd; kill -9 of the daemon takes its gobgpd
-// down and the peer loses the routes. Times are measured and printed.
+// `sluice bgp` and the metrics say so; `sluice node drain` withdraws every VIP
+// and `sluice node undrain` announces it again; SIGTERM drains (withdraws
+// everything) before the daemon exits and leaves no gobgpd; kill -9 of the
+// daemon takes its gobgpd down and the peer loses the routes. A daemon on a
+// pcap port holding flows, on SIGTERM, withdraws at once, waits
+// drain.onStopSec for its flows, then exits; a second SIGTERM cuts the wait
+// short. Times are measured and printed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +22,9 @@ import path from 'node:path';
 import { alive, sleep, waitFor } from '../helpers/bgp-wait';
 import { captureLog } from '../helpers/captured-log';
 import { CLI, daemonConfig, runDaemonFile, type DaemonProcess } from '../helpers/daemon-process';
+import * as pk from '../helpers/packets';
+import { writePcap } from '../helpers/pcap';
+import { PCAP_PORT_MAC } from '../helpers/pcap-run';
 import { GobgpdProcess, freeLocalPort } from '../../src/bgp/gobgpd-process';
 import type { PathEntry } from '../../src/bgp/gobgp-client';
 import { stringify } from 'yaml';
@@ -197,6 +204,40 @@ test('the daemon\'s gobgpd killed: restarted, configured again, the VIP back at 
   assert.deepEqual(bgp.json.vips.map((v: { vip: string; announced: boolean }) => [v.vip, v.announced]), [[DRAINED_VIP, true]]);
 });
 
+test('sluice node drain: every VIP withdrawn from the peer, the node still forwarding; undrain: announced again', async () => {
+  const cli = (...args: string[]) => execFileSync(process.execPath, [CLI, 'node', ...args, '--api', daemon!.url], { encoding: 'utf8' });
+  assert.ok(await routeAt(DRAINED_VIP), 'announced before the drain');
+  let t0 = Date.now();
+  const drained = await api('POST', '/api/v1/node/drain');
+  const answeredMs = Date.now() - t0;
+  assert.equal(drained.status, 200, JSON.stringify(drained.json));
+  assert.equal(drained.json.state, 'draining');
+  await waitFor('the peer loses the VIP of the drained node', 5000, gone(DRAINED_VIP));
+  const goneMs = Date.now() - t0;
+  const bgp = await api('GET', '/api/v1/bgp');
+  assert.deepEqual(bgp.json.vips, [{ vip: DRAINED_VIP, prefix: `${DRAINED_VIP}/32`, announced: false, reason: 'node draining' }]);
+  const node = await api('GET', '/api/v1/node');
+  assert.equal(node.json.state, 'draining');
+  assert.equal(node.json.drainedBy, 'api');
+  assert.equal(typeof node.json.flows.active, 'number');
+  assert.match(await (await fetch(`${daemon!.url}/metrics`)).text(), /^sluice_node_draining 1$/m);
+  assert.match(daemon!.output(), /"vip":"10\.99\.0\.101".*"reason":"node draining".*"msg":"VIP withdrawn"/);
+  // Idempotent (through the CLI), and no tick announces it again behind the operator's back.
+  assert.match(cli('drain'), new RegExp(`^DRAINING since ${drained.json.drainingSince} \\(\\d+\\.\\d s, by api\\): every VIP withdrawn`));
+  assert.match(cli(), /^DRAINING since /m);
+  await sleep(600);
+  assert.equal(await routeAt(DRAINED_VIP), undefined, 'still withdrawn two ticks later');
+  t0 = Date.now();
+  assert.equal((await api('POST', '/api/v1/node/undrain')).json.state, 'active');
+  await waitFor('the peer has the VIP again', 5000, () => routeAt(DRAINED_VIP));
+  const backMs = Date.now() - t0;
+  assert.match(cli('undrain'), /^active: VIPs announced as bgp\.announce says/);
+  assert.equal((await api('GET', '/api/v1/node')).json.state, 'active');
+  assert.equal((await api('GET', '/api/v1/bgp')).json.vips[0].announced, true);
+  console.log(`# POST /api/v1/node/drain answered in ${answeredMs} ms, the VIP gone from the peer ${goneMs} ms after it was sent; `
+    + `POST /api/v1/node/undrain -> the VIP at the peer in ${backMs} ms`);
+});
+
 test('SIGTERM: every VIP withdrawn before the daemon exits, its gobgpd gone', async () => {
   const pid = daemonGobgpd(daemon!);
   const t0 = Date.now();
@@ -205,12 +246,16 @@ test('SIGTERM: every VIP withdrawn before the daemon exits, its gobgpd gone', as
   assert.equal(code, 0);
   assert.equal(alive(pid), false, 'the daemon\'s gobgpd is gone');
   assert.deepEqual([...(await peerRoutes()).keys()], [], 'the peer has no route of the node');
-  const lines = daemon!.output().split('\n').filter((l) => l.includes('"component":"bgp"'))
-    .map((l) => JSON.parse(l) as { msg: string; vip?: string; reason?: string; ms?: number });
-  const withdrawn = lines.findIndex((l) => l.msg === 'VIP withdrawn' && l.vip === DRAINED_VIP && l.reason === 'shutting down');
+  const lines = daemon!.output().split('\n').filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg: string; vip?: string; reason?: string; ms?: number; ended?: string; flowsLeft?: number; waitedSec?: number });
+  // With bgp and no drain section, drain.onStopSec is 5: the node drains first, and with no flows on its ring port the wait ends at once.
+  const withdrawn = lines.findIndex((l) => l.msg === 'VIP withdrawn' && l.vip === DRAINED_VIP && l.reason === 'node draining');
+  const ended = lines.findIndex((l) => l.msg.startsWith('drain ended'));
   const stopped = lines.findIndex((l) => l.msg === 'gobgpd stopped');
   const told = lines.findIndex((l) => l.msg === 'peers have no path of this node');
-  assert.ok(withdrawn >= 0 && told > withdrawn && stopped > told, 'withdrawn, the peer told, then gobgpd stopped');
+  assert.ok(withdrawn >= 0 && ended > withdrawn && told > ended && stopped > told, 'withdrawn, the drain ended, the peer told, then gobgpd stopped');
+  assert.deepEqual([lines[ended].ended, lines[ended].flowsLeft], ['no flows', 0]);
+  assert.ok(lines[ended].waitedSec! < 1, `waited ${lines[ended].waitedSec} s with no flows`);
   console.log(`# SIGTERM -> daemon exited in ${exitedMs} ms; the peer had the withdrawal ${lines[told].ms} ms after it was made`);
 });
 
@@ -225,4 +270,101 @@ test('kill -9 of the daemon takes its gobgpd down; the peer loses the routes at 
   const deadMs = Date.now() - t0;
   await waitFor('the peer loses the route', 9000, gone(DRAINED_VIP));
   console.log(`# kill -9 of the daemon -> its gobgpd gone in ${deadMs} ms, the route gone from the peer in ${Date.now() - t0} ms`);
+});
+
+const HELD_VIP = '10.99.0.103';
+const HELD_FLOWS = 40;
+
+/** A config on a pcap port whose rx file opens HELD_FLOWS TCP flows to HELD_VIP as the port starts: flows that stay (tcpTimeoutSec). */
+function heldFlowsConfig(name: string, extra: Record<string, unknown>): string {
+  const rx = path.join(dir, `${name}-rx.pcap`);
+  writePcap(rx, pk.randomFlows(HELD_FLOWS, 5, { vip: HELD_VIP, vport: 80, proto: 'tcp', clientNet: '172.16.0.0/12' }).map((f) =>
+    pk.tcpFrame({ srcMac: '02:00:00:00:00:99', dstMac: PCAP_PORT_MAC, src: f.src, dst: HELD_VIP, sport: f.sport, dport: 80, flags: 'S' })));
+  const file = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(file, stringify(daemonConfig(dir, {
+    ports: [{ name: 'p0', device: `net_pcap0,rx_pcap=${rx},tx_pcap=${path.join(dir, `${name}-tx.pcap`)}`, address: '10.99.0.2/16' }],
+    stateFile: path.join(dir, `${name}-state.json`),
+    services: [{ name: 'held', vip: HELD_VIP, port: 80, backends: [{ address: '10.99.0.14', port: 80, mac: '02:00:00:00:00:14' }] }],
+    ...extra,
+  })));
+  return file;
+}
+
+async function heldFlows(d: DaemonProcess): Promise<number> {
+  return waitFor('the lcores hold the pcap\'s flows', 10_000, async () => {
+    const res = await fetch(`${d.url}/api/v1/node`);
+    const n = (await res.json()) as { flows?: { active: number } };
+    return n.flows?.active === HELD_FLOWS ? n.flows.active : undefined;
+  });
+}
+
+const jsonLines = (d: DaemonProcess) => d.output().split('\n').filter((l) => l.startsWith('{'))
+  .map((l) => JSON.parse(l) as { msg: string; time: number; [k: string]: unknown });
+
+test('SIGTERM with flows left: the VIP withdrawn at once, the daemon waits drain.onStopSec for the flows, then exits', async () => {
+  const WAIT_SEC = 3;
+  const file = heldFlowsConfig('held', {
+    drain: { onStopSec: WAIT_SEC },
+    bgp: { asn: NODE.asn, routerId: NODE.routerId, listenPort: ports.node, neighbors: [{ address: PEER.address, asn: PEER.asn, port: ports.peer }] },
+  });
+  daemon = await runDaemonFile(file);
+  gobgpdPids.add(daemonGobgpd(daemon));
+  await waitFor('the peer receives the held VIP', 30_000, () => routeAt(HELD_VIP));
+  assert.equal(await heldFlows(daemon), HELD_FLOWS);
+  const t0 = Date.now();
+  const exited = daemon.stop();
+  await waitFor('the peer loses the VIP on SIGTERM', 2000, gone(HELD_VIP));
+  const goneAt = Date.now();
+  assert.equal(daemon.child.exitCode, null, 'the daemon still runs (it waits for its flows) once the peer has lost the VIP');
+  assert.equal(await exited, 0);
+  const exitedMs = Date.now() - t0;
+  assert.ok(exitedMs >= 1000 && exitedMs < WAIT_SEC * 1000 + 4000, `exited ${exitedMs} ms after SIGTERM`);
+  const lines = jsonLines(daemon);
+  const start = lines.find((l) => l.msg.startsWith('draining before the stop'));
+  const end = lines.find((l) => l.msg.startsWith('drain ended'));
+  assert.ok(start && end, 'the drain\'s start and end are logged');
+  assert.equal(start.flows, HELD_FLOWS);
+  assert.equal(start.waitSec, WAIT_SEC);
+  // The pcap was sent once: the flows stay remembered, but nothing more arrives, so the wait ends quiet after a second.
+  assert.deepEqual([end.ended, end.flowsLeft], ['quiet', HELD_FLOWS]);
+  assert.ok((end.waitedSec as number) >= 1 && (end.waitedSec as number) < WAIT_SEC, `waited ${end.waitedSec} s`);
+  assert.ok(goneAt < end.time, 'the peer lost the VIP before the wait ended');
+  const withdrawn = lines.findIndex((l) => l.msg === 'VIP withdrawn' && l.reason === 'node draining');
+  assert.ok(withdrawn >= 0 && withdrawn < lines.indexOf(end), 'withdrawn (node draining) before the drain ended');
+  console.log(`# SIGTERM with ${HELD_FLOWS} flows held, drain.onStopSec ${WAIT_SEC}: the VIP gone from the peer ${goneAt - t0} ms after the signal, `
+    + `the drain ended after ${end.waitedSec} s (${end.flowsLeft} flows left), the daemon exited after ${exitedMs} ms`);
+});
+
+test('a second SIGTERM during the drain\'s wait (after the 1 s window) ends the wait: the daemon stops at once', async () => {
+  const d = await runDaemonFile(heldFlowsConfig('cut', { drain: { onStopSec: 60, quietSec: 0 } }));
+  daemon = d;
+  await heldFlows(d);
+  const exited = new Promise<number | null>((resolve) => d.child.on('exit', (code) => resolve(code)));
+  const count = (prefix: string) => jsonLines(d).filter((l) => l.msg.startsWith(prefix)).length;
+  const t0 = Date.now();
+  d.child.kill('SIGTERM');
+  // The 1 s window is timed from when the daemon took the first signal, which it logs.
+  const stoppingAt = await waitFor('the daemon takes the first signal', 5000, async () => jsonLines(d).find((l) => l.msg === 'stopping')?.time);
+  d.child.kill('SIGTERM'); // within a second: the same request again, ignored
+  await waitFor('the repeat is ignored', 2000, async () => (count('stopping already') === 1 ? true : undefined));
+  await sleep(Math.max(0, stoppingAt + 1500 - Date.now()));
+  assert.equal(d.child.exitCode, null, 'still waiting for the flows 1.5 s into a 60 s wait');
+  // On a loaded machine the window's timer may run late: a signal it still takes for a repeat is sent again.
+  let second = 0;
+  let exitCode: number | null | undefined;
+  for (let i = 0; i < 3 && exitCode === undefined; i++) {
+    second = Date.now();
+    const ignored = count('stopping already');
+    d.child.kill('SIGTERM');
+    exitCode = await Promise.race([exited, sleep(5000).then(() => undefined)]);
+    if (exitCode === undefined) assert.equal(count('stopping already'), ignored + 1, 'a signal not taken as a repeat ends the wait');
+  }
+  assert.equal(exitCode, 0, 'an orderly stop, not the signal\'s default action');
+  const afterSecondMs = Date.now() - second;
+  assert.ok(afterSecondMs < 5000, `exited ${afterSecondMs} ms after the second signal`);
+  assert.equal(count('stopping now: a second stop signal'), 1, 'the one after the window cut the wait');
+  const end = jsonLines(d).find((l) => l.msg.startsWith('drain ended'));
+  assert.deepEqual([end?.ended, end?.flowsLeft], ['cut short', HELD_FLOWS]);
+  assert.ok(count('stopped') === 1, 'the stop went on in order');
+  console.log(`# second SIGTERM ${second - t0} ms into a 60 s drain wait: exited ${afterSecondMs} ms later`);
 });

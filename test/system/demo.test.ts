@@ -3,44 +3,19 @@
 // `--config FILE` runs the daemon alone and touches no namespace.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { down } from '../../tools/testbed/topology';
-
-const DEMO = path.join(__dirname, '..', '..', 'tools', 'demo.js');
-const children: ChildProcess[] = [];
+import { killDemos, leftovers as leftoversOf, curlFromClient, runDemo as run } from '../helpers/demo-run';
 
 after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killDemos();
   down();
 });
 
-function leftovers(): string[] {
-  const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('sluice-'));
-  const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout.split('\n')
-    .map((l) => l.split(':')[1]?.trim().split('@')[0]).filter((n) => n?.startsWith('sluice-'));
-  return [...ns, ...links];
-}
-
-function run(args: string[]) {
-  const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const waitFor = async (text: string, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (!out.includes(text)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no "${text}" within ${ms} ms:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  return { child, exited, waitFor, output: () => out };
-}
+const leftovers = () => leftoversOf((n) => n.startsWith('sluice-'));
 
 test('npm start with no arguments: test bed up, curl through the balancer, Ctrl-C removes it all', async () => {
   const demo = run([]);
@@ -49,12 +24,7 @@ test('npm start with no arguments: test bed up, curl through the balancer, Ctrl-
   assert.match(out, /Sluice is balancing 10\.99\.0\.100:80 over b1 \(10\.99\.0\.11\), b2 \(10\.99\.0\.12\), b3 \(10\.99\.0\.13\)/);
   assert.match(out, /ip netns exec sluice-client curl http:\/\/10\.99\.0\.100\//);
   assert.match(out, /API docs: http:\/\/127\.0\.0\.1:9090\/docs/);
-  const answers = new Set<string>();
-  for (let i = 0; i < 20; i++) {
-    const r = spawnSync('ip', ['netns', 'exec', 'sluice-client', 'curl', '-s', '--max-time', '5', 'http://10.99.0.100/'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `curl ${i}: ${r.stderr}`);
-    answers.add(r.stdout.trim());
-  }
+  const answers = curlFromClient('http://10.99.0.100/', 20);
   console.log(`# 20 curls through the demo reached: ${[...answers].sort().join(', ')}`);
   assert.ok([...answers].every((a) => /^backend b[123]$/.test(a)), [...answers].join('|'));
   assert.ok(answers.size >= 2, 'new connections spread over backends');

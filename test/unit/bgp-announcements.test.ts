@@ -1,5 +1,5 @@
 // The announcement policy (src/bgp/announcements.ts): which VIPs are announced
-// and why, from services, health and lcore liveness.
+// and why, from services, health, lcore liveness and the node's drain.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { announcements, type AnnounceMode } from '../../src/bgp/announcements';
@@ -27,8 +27,9 @@ const stuckLcores = (...lcores: number[]): LivenessView => ({
   lcores: () => ({ total: 4, stuck: lcores.map((lcore) => ({ lcore, stillForMs: 1500 })) }),
 });
 
-function decide(services: ServiceConfig[], o: { health?: HealthView; liveness?: LivenessView; mode?: AnnounceMode } = {}) {
-  return announcements({ services, health: o.health ?? healthOf(), liveness: o.liveness ?? NO_LIVENESS, mode: o.mode ?? 'healthy' });
+function decide(services: ServiceConfig[], o: { health?: HealthView; liveness?: LivenessView; mode?: AnnounceMode; nodeDraining?: boolean } = {}) {
+  return announcements({ services, health: o.health ?? healthOf(), liveness: o.liveness ?? NO_LIVENESS, mode: o.mode ?? 'healthy',
+    nodeDraining: o.nodeDraining });
 }
 
 describe('announcement policy', () => {
@@ -105,6 +106,24 @@ describe('announcement policy', () => {
     assert.deepEqual(d.map((x) => [x.vip, x.announce, x.reason]), [
       ['10.99.0.100', true, 'announce: always'], ['10.99.0.101', true, 'announce: always'], ['10.99.0.102', true, 'announce: always'],
     ]);
+  });
+
+  test('a draining node withdraws every VIP, in both modes, whatever its backends; undrained, the policy again', () => {
+    const services = [
+      service('web', '10.99.0.100', [backend('10.99.0.11')]),
+      service('v6', 'fd00:99::100', [backend('fd00:99::11')]),
+      service('drained', '10.99.0.102', [backend('10.99.0.12', { state: 'drain' })]),
+    ];
+    for (const mode of ['healthy', 'always'] as const) {
+      const d = decide(services, { mode, nodeDraining: true });
+      assert.deepEqual(d.map((x) => [x.prefix, x.announce, x.reason]), [
+        ['10.99.0.100/32', false, 'node draining'], ['fd00:99::100/128', false, 'node draining'], ['10.99.0.102/32', false, 'node draining'],
+      ], mode);
+      // Draining says why first, even with a stuck lcore too.
+      assert.equal(decide(services, { mode, nodeDraining: true, liveness: stuckLcores(1) })[0].reason, 'node draining');
+    }
+    assert.deepEqual(decide(services, { nodeDraining: false }).map((x) => x.announce), [true, true, false]);
+    assert.deepEqual(decide(services, { nodeDraining: false, mode: 'always' }).map((x) => x.announce), [true, true, true]);
   });
 
   test('no services: nothing', () => {

@@ -159,7 +159,10 @@ describe('commands and aliases', () => {
     assert.equal(idOf(['services', 'get', 'web']), 'services show');
     assert.equal(idOf(['backends', 'get', 'web', '10.0.0.1:80']), 'backends show');
     for (const w of ['drain', 'enable', 'disable']) assert.equal(idOf(['backends', w, 'web', '10.0.0.1:80']), `backends ${w}`);
-    for (const w of ['lcores', 'ports', 'neighbors', 'health', 'metrics', 'version', 'node']) assert.equal(idOf([w]), w);
+    for (const w of ['lcores', 'ports', 'neighbors', 'health', 'metrics', 'version']) assert.equal(idOf([w]), w);
+    assert.equal(idOf(['node']), 'node show');
+    assert.equal(idOf(['node', 'get']), 'node show');
+    for (const w of ['drain', 'undrain']) assert.equal(idOf(['node', w]), `node ${w}`);
     assert.equal(idOf(['stats', 'web', '--watch']), 'stats');
   });
 

@@ -187,6 +187,11 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'lcore id 128', change: (c) => (c.eal.lcores = '0,128'), path: 'eal.lcores', reason: 'must be <= 127' },
     // semantics: ports
     { name: 'duplicate port name', change: (c) => c.ports.push({ ...secondPort, name: 'eth0' }), path: 'ports[1].name', reason: 'duplicate port name "eth0"' },
+    { name: 'kernel interface named twice', change: (c) => { c.ports[0].kernelInterface = 'sluice0'; c.ports.push({ ...secondPort, kernelInterface: 'sluice0' }); }, path: 'ports[1].kernelInterface', reason: 'sluice0 is already the kernel interface of ports[0]' },
+    { name: 'kernel rate without a kernel interface', change: (c) => (c.ports[0].kernelPacketsPerSec = 100), path: 'ports[0].kernelPacketsPerSec', reason: 'needs kernelInterface' },
+    { name: 'kernel interface name too long', change: (c) => (c.ports[0].kernelInterface = 'sluice-kernel-if0'), path: 'ports[0].kernelInterface', reason: 'a Linux interface name' },
+    { name: 'kernel interface named ..', change: (c) => (c.ports[0].kernelInterface = '..'), path: 'ports[0].kernelInterface', reason: 'a Linux interface name' },
+    { name: 'kernel rate of 0', change: (c) => { c.ports[0].kernelInterface = 'sluice0'; c.ports[0].kernelPacketsPerSec = 0; }, path: 'ports[0].kernelPacketsPerSec', reason: 'must be >= 1' },
     { name: 'duplicate device', change: (c) => c.ports.push({ ...secondPort, device: 'net_af_packet0,iface=other' }), path: 'ports[1].device', reason: 'already used by ports[0]' },
     { name: 'same PCI device in two spellings', change: (c) => {
       c.ports[0].device = '01:00.0';

@@ -239,9 +239,9 @@ describe('the layers', () => {
       assert.equal((m as unknown as { help: string }).help, e.help, e.metric);
     }
     // The reverse: every data-plane metric comes from the lists. Those below come
-    // from the config, the health checker, the ports, the lcores' liveness, the BGP speaker or the process.
+    // from the config, the health checker, the ports and their kernel interfaces, the lcores' liveness, the BGP speaker, the node's drain or the process.
     const elsewhere =
-      /^sluice_(build_info|dataplane_|port_|health_|bgp_|lcore_stuck$|backend_(healthy|admin_state|weight|health_transitions_total)$)/;
+      /^sluice_(build_info|dataplane_|port_|kernel_interface_|health_|bgp_|node_draining$|lcore_stuck$|backend_(healthy|admin_state|weight|health_transitions_total)$)/;
     const fromLists = new Set(listed.map((e) => e.metric));
     assert.deepEqual(sorted([...registered.keys()].filter((n) => !elsewhere.test(n))), sorted(fromLists));
 

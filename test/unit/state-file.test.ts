@@ -86,6 +86,12 @@ test('the file is JSON.stringify(doc, null, 2) byte for byte, its texts kept per
   const changed = services.map((s) => (s.name !== 'tun' ? s
     : { ...s, backends: s.backends.map((b, i) => (i === 3 ? { ...b, weight: 42 } : b)) }));
   await state.writeAsync(changed);
+  // That change went to the journal: the file is the first one, and a read replays the change on it.
+  assert.equal(fs.readFileSync(file, 'utf8'), expected(services));
+  assert.deepEqual(new StateFile(file).read(), changed);
+  // Written whole again (a new process's first write), the file is exact.
+  await new StateFile(file).writeAsync(changed);
   assert.equal(fs.readFileSync(file, 'utf8'), expected(changed));
-  assert.deepEqual(state.read(), changed);
+  assert.ok(!fs.existsSync(`${file}.journal`), 'a whole write removes the journal');
+  assert.deepEqual(new StateFile(file).read(), changed);
 });

@@ -2,7 +2,7 @@
 // (no traffic: this measures the REST API, the store, the state file and the
 // snapshot builds, not the data path):
 //
-//   node dist/tools/bench/control-plane.js [--services N] [--backends N] [--seconds S] [--checkout DIR]
+//   node dist/tools/bench/control-plane.js [--services N] [--backends N] [--seconds S] [--checkout DIR] [--cpu-prof DIR]
 //
 // It creates N - 1 services of one backend each, one request at a time, then
 // one tunnel service of --backends backends (tunnel, so its backends can be
@@ -14,7 +14,8 @@
 // (GET /api/v1/lcores shows each lcore's). Throughout, one more client asks
 // /healthz every 50 ms: the API must stay responsive whatever else it is doing.
 // The daemon's resident memory is read from /proc at the end. --checkout runs
-// the `sluice` of another built checkout (a before/after comparison).
+// the `sluice` of another built checkout (a before/after comparison); --cpu-prof
+// writes the daemon's V8 CPU profile (node --cpu-prof) into DIR when it stops.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -98,11 +99,12 @@ export function daemonConfig(dir: string): Record<string, unknown> {
   };
 }
 
-async function startDaemon(dir: string, checkout: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+async function startDaemon(dir: string, checkout: string, cpuProf?: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const file = path.join(dir, 'sluice.json');
   fs.writeFileSync(file, JSON.stringify(daemonConfig(dir)));
   const cli = path.join(checkout, 'dist', 'src', 'cli.js');
-  const child = spawn(process.execPath, [cli, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const prof = cpuProf === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`];
+  const child = spawn(process.execPath, [...prof, cli, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   // Only the start-up line is wanted; the request log of a long run would fill memory.
   let out = '';
   const keep = (d: Buffer) => {
@@ -233,13 +235,15 @@ export interface ControlPlaneOptions {
   seconds: number;
   /** the checkout whose dist/src/cli.js runs the daemon */
   checkout?: string;
+  /** a directory for the daemon's CPU profile */
+  cpuProf?: string;
 }
 
 export async function controlPlane(o: ControlPlaneOptions): Promise<ControlPlaneResult> {
   const { services, backends, seconds } = o;
   const checkout = o.checkout ?? ROOT;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cp-bench-'));
-  const daemon = await startDaemon(dir, checkout);
+  const daemon = await startDaemon(dir, checkout, o.cpuProf);
   const api = `${daemon.url}/api/v1`;
   const healthz = watchHealthz(daemon.url);
   try {
@@ -359,7 +363,9 @@ if (require.main === module) {
   const seconds = argValue('--seconds', 10);
   const at = process.argv.indexOf('--checkout');
   const checkout = at > 0 ? path.resolve(process.argv[at + 1]) : undefined;
-  controlPlane({ services, backends, seconds, checkout }).then(
+  const p = process.argv.indexOf('--cpu-prof');
+  const cpuProf = p > 0 ? path.resolve(process.argv[p + 1]) : undefined;
+  controlPlane({ services, backends, seconds, checkout, cpuProf }).then(
     (r) => console.log(renderControlPlane(r).join('\n')),
     (err: unknown) => {
       process.stderr.write(`control-plane: ${err instanceof Error ? err.message : String(err)}\n`);

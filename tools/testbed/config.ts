@@ -17,36 +17,41 @@ export interface TestbedConfigOptions {
 /** Probes twice a second: a dead backend is down within fall × interval = 1.5 s. */
 export const HEALTH_CHECK = { type: 'http', path: '/', intervalMs: 500, timeoutMs: 300, rise: 2, fall: 3 } as const;
 
+/** What every test bed node's config has after its ports: data plane, flow table, API, state file. */
+export function daemonSettings(o: { apiListen: string; stateFile?: string }): Record<string, unknown> {
+  return {
+    dataplane: { idleSleepMaxUs: 100 },
+    flowTable: { entriesPerLcore: 65536 },
+    api: { listen: o.apiListen },
+    ...(o.stateFile === undefined ? {} : { stateFile: o.stateFile }),
+  };
+}
+
+/** A tcp service on `vip`:`port` over `backends`, each on `backendPort` (`port` too by default), with HEALTH_CHECK. */
+export function testbedService(name: string, vip: string, port: number, forwarding: 'dsr' | 'nat',
+  backends: readonly { address: string }[], backendPort = port): Record<string, unknown> {
+  return {
+    name,
+    vip,
+    port,
+    protocol: 'tcp',
+    forwarding,
+    healthCheck: { ...HEALTH_CHECK },
+    backends: backends.map((b) => ({ address: b.address, port: backendPort })),
+  };
+}
+
 export function testbedConfig(o: TestbedConfigOptions): Record<string, unknown> {
   return {
     eal: { lcores: '0@0,1@1,2@1', hugepages: true },
     ports: [{ name: 'lb0', device: LB_DEVICE, queues: 2, address: `${BALANCER_ADDRESS}/${SUBNET_PREFIX}`,
       natPool: { addresses: [...NAT_POOL] } }],
-    dataplane: { idleSleepMaxUs: 100 },
-    flowTable: { entriesPerLcore: 65536 },
-    api: { listen: o.apiListen },
-    ...(o.stateFile === undefined ? {} : { stateFile: o.stateFile }),
-    services: [{
-      name: 'web',
-      vip: VIP,
-      port: SERVICE_PORT,
-      protocol: 'tcp',
-      forwarding: 'dsr',
-      healthCheck: { ...HEALTH_CHECK },
-      backends: BACKENDS.map((b) => ({ address: b.address, port: SERVICE_PORT })),
-    }, ...(o.nat ? [natService()] : [])],
+    ...daemonSettings(o),
+    services: [testbedService('web', VIP, SERVICE_PORT, 'dsr', BACKENDS), ...(o.nat ? [natService()] : [])],
   };
 }
 
 /** The same backends behind NAT_VIP, which they do not hold, on their NAT_BACKEND_PORT servers. */
 export function natService(): Record<string, unknown> {
-  return {
-    name: 'webnat',
-    vip: NAT_VIP,
-    port: SERVICE_PORT,
-    protocol: 'tcp',
-    forwarding: 'nat',
-    healthCheck: { ...HEALTH_CHECK },
-    backends: BACKENDS.map((b) => ({ address: b.address, port: NAT_BACKEND_PORT })),
-  };
+  return testbedService('webnat', NAT_VIP, SERVICE_PORT, 'nat', BACKENDS, NAT_BACKEND_PORT);
 }

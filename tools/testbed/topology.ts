@@ -18,11 +18,11 @@
 // up() first removes whatever a crashed run left, and down() is safe to call
 // at any time, any number of times.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  ensureNetns, execIn, ip, linkMac, removeLink, removeNetns, setSysctl, silenceLink, spawnReady,
+  execIn, ip, linkMac, removeLink, removeNetns, silenceLink, spawnReady,
 } from './netns';
+import { NS_IF, allSteps, attachDsrBackend, attachToSegment, createSegment, type BackendSpec, type Segment } from './segment';
 
 export const SUBNET_PREFIX = 24;
 export const VIP = '10.99.0.100';
@@ -42,15 +42,8 @@ export const CLIENT_NS = 'sluice-client';
 export const LB_IF = 'sluice-lb';
 /** the host's kernel path to the segment (health probes), in the root namespace */
 export const HOST_IF = 'sluice-host';
-/** inside the client's and the backends' namespaces */
-const NS_IF = 'eth0';
 
-export interface BackendSpec {
-  /** b1, b2, ...: what its server answers and its namespace's suffix */
-  name: string;
-  address: string;
-  netns: string;
-}
+export type { BackendSpec } from './segment';
 
 export const BACKENDS: readonly BackendSpec[] = [1, 2, 3].map((i) => ({
   name: `b${i}`,
@@ -63,21 +56,11 @@ export const LB_DEVICE = `net_af_packet0,iface=${LB_IF},qpairs=2`;
 const SERVER_SCRIPT = path.join(__dirname, 'backend-server.js');
 const SERVER_START_MS = 10_000;
 
-const ipv6 = existsSync('/proc/sys/net/ipv6');
-
-/** No IPv6 chatter (router/neighbor solicitations, MLD) on anything created in `netns` from now on. */
-function quietNamespace(netns: string): void {
-  if (!ipv6) return;
-  setSysctl('net/ipv6/conf/all/disable_ipv6', 1, netns);
-  setSysctl('net/ipv6/conf/default/disable_ipv6', 1, netns);
-}
+const SEGMENT: Segment = { netns: SWITCH_NS, bridge: BRIDGE };
 
 /** A veth whose `port` end is enslaved to the bridge and whose other end is `eth0` in `netns`. */
 function attachNamespace(netns: string, port: string, address: string): void {
-  ensureNetns(netns);
-  quietNamespace(netns);
-  ip(SWITCH_NS, 'link', 'add', port, 'type', 'veth', 'peer', 'name', NS_IF, 'netns', netns);
-  ip(SWITCH_NS, 'link', 'set', port, 'master', BRIDGE, 'up');
+  attachToSegment(SEGMENT, netns, port);
   ip(netns, 'addr', 'add', `${address}/${SUBNET_PREFIX}`, 'dev', NS_IF);
   ip(netns, 'link', 'set', NS_IF, 'up');
 }
@@ -97,10 +80,7 @@ export interface Topology {
 export function up(): Topology {
   down();
   try {
-    ensureNetns(SWITCH_NS);
-    quietNamespace(SWITCH_NS);
-    ip(SWITCH_NS, 'link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0');
-    ip(SWITCH_NS, 'link', 'set', BRIDGE, 'up');
+    createSegment(SEGMENT);
 
     attachRoot(LB_IF, 'sluice-p-lb');
     // DPDK owns this interface: the kernel must neither answer ARP nor send on it.
@@ -118,12 +98,9 @@ export function up(): Topology {
     execIn(CLIENT_NS, 'ethtool', ['-K', NS_IF, 'tx', 'off']);
 
     for (const b of BACKENDS) {
-      attachNamespace(b.netns, `sluice-p-${b.name}`, b.address);
-      ip(b.netns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
+      attachDsrBackend(SEGMENT, b, SUBNET_PREFIX, VIP);
       // nat replies pass through the balancer the way client requests do (above).
       execIn(b.netns, 'ethtool', ['-K', NS_IF, 'tx', 'off']);
-      setSysctl('net/ipv4/conf/all/arp_ignore', 1, b.netns);
-      setSysctl('net/ipv4/conf/all/arp_announce', 2, b.netns);
     }
     return { lbMac: linkMac(LB_IF) };
   } catch (err) {
@@ -134,19 +111,12 @@ export function up(): Topology {
 
 /** Removes every namespace (killing what runs inside) and both root interfaces. */
 export function down(): void {
-  const errors: unknown[] = [];
-  const attempt = (f: () => void) => {
-    try {
-      f();
-    } catch (err) {
-      errors.push(err);
-    }
-  };
-  // Root ends first: deleting one takes its bridge-side peer with it at once.
-  attempt(() => removeLink(LB_IF));
-  attempt(() => removeLink(HOST_IF));
-  for (const ns of [CLIENT_NS, ...BACKENDS.map((b) => b.netns), SWITCH_NS]) attempt(() => removeNetns(ns));
-  if (errors.length > 0) throw errors[0];
+  allSteps([
+    // Root ends first: deleting one takes its bridge-side peer with it at once.
+    () => removeLink(LB_IF),
+    () => removeLink(HOST_IF),
+    ...[CLIENT_NS, ...BACKENDS.map((b) => b.netns), SWITCH_NS].map((ns) => () => removeNetns(ns)),
+  ]);
 }
 
 /**

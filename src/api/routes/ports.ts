@@ -27,6 +27,7 @@ export const portRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { d
           txErrors: s?.txErrors ?? 0,
           rxNoMbuf: s?.rxNoMbuf ?? 0,
           xstats: s?.xstats ?? {},
+          ...(s?.kernelInterface === undefined ? {} : { kernelInterface: s.kernelInterface }),
         },
       };
     });

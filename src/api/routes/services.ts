@@ -2,14 +2,23 @@
 // store, which validates the whole desired state before the data plane sees it,
 // and is answered once the store has it in the state file (persisted()).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { audit, serviceSummary } from '../audit';
 import type { ApiContext } from '../context';
 import { liveServiceStats, liveStats } from '../context';
 import { ALWAYS, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { CreateServiceBody, ReplaceServiceBody, ServiceList, ServiceView } from '../schemas/services';
-import { serviceView, serviceViews } from '../views';
+import { serviceView, serviceViewJson, serviceViewsJson } from '../views';
 
 const tags = ['services'];
+
+/**
+ * JSON text views.ts made, sent as it is: Fastify does not serialize a string
+ * whose type is JSON (the text holds what the response schema allows).
+ */
+function sendJsonText(reply: unknown, text: string): FastifyReply {
+  return (reply as FastifyReply).type('application/json; charset=utf-8').send(text);
+}
 
 export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains, rates }) => {
   app.get('/services', {
@@ -18,8 +27,9 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       summary: 'List services with their backends, health and counters',
       response: { 200: ServiceList, ...errorResponses(...ALWAYS) },
     },
-  }, async () => {
-    return serviceViews(store.list(), health, liveStats(dataplane), drains, rates);
+  }, async (_req, reply) => {
+    // As text made from kept texts: a list of 1,024 services and thousands of backends (views.ts).
+    return sendJsonText(reply, serviceViewsJson(store.list(), health, liveStats(dataplane), drains, rates));
   });
 
   app.post('/services', {
@@ -45,7 +55,10 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       params: ServiceParams,
       response: { 200: ServiceView, ...errorResponses(404, ...ALWAYS) },
     },
-  }, async (req) => serviceView(store.get(req.params.name), health, liveServiceStats(dataplane, req.params.name), drains, rates));
+  }, async (req, reply) => {
+    const s = store.get(req.params.name);
+    return sendJsonText(reply, serviceViewJson(s, health, liveServiceStats(dataplane, req.params.name), drains, rates));
+  });
 
   app.put('/services/:name', {
     schema: {

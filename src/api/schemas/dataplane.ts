@@ -16,6 +16,19 @@ const PortCounters = {
   txErrors: Count(),
 };
 
+/** The port's TAP for the node's own traffic (docs/configuration.md, "The kernel interface"). */
+export const KernelInterfaceView = Type.Object(
+  {
+    name: Type.String({ description: 'the kernel\'s interface name' }),
+    toKernel: Count('frames for the node itself written to the TAP'),
+    toKernelDropped: Count('frames the TAP did not take'),
+    fromKernel: Count('frames the kernel sent, passed to the port'),
+    fromKernelDropped: Count('frames the kernel sent that did not leave: not from the port\'s MAC, or no room'),
+  },
+  { ...strict, description: 'ports with a kernel interface; the workers\' refusals are drops ' +
+    'kernel_rate_limited and kernel_queue_full' },
+);
+
 export const PortView = Type.Object(
   {
     name: Type.String(),
@@ -46,6 +59,7 @@ export const PortView = Type.Object(
         ...PortCounters,
         rxNoMbuf: Count('dropped for want of an mbuf'),
         xstats: Type.Record(Type.String(), Type.Number(), { description: "the driver's extended counters" }),
+        kernelInterface: Type.Optional(KernelInterfaceView),
       },
       strict,
     ),

@@ -1,5 +1,6 @@
-// GET /api/v1/node: the process as a whole: what runs, whether its lcores move,
-// and its memory by kind.
+// GET /api/v1/node: the process as a whole: what runs, whether it drains and
+// the flows it still holds, whether its lcores move, and its memory by kind;
+// the answers of POST /api/v1/node/drain and /undrain.
 import { Type } from '@sinclair/typebox';
 import { strict } from './common';
 
@@ -16,12 +17,42 @@ const PerLcore = Type.Array(
   ),
 );
 
+const Count = (description: string) => Type.Integer({ minimum: 0, description });
+
+/** The drain state and the flows left, in GET /api/v1/node and the answers of drain and undrain. */
+const DrainProperties = {
+  state: Type.Union([Type.Literal('active'), Type.Literal('draining')], {
+    description: 'draining: every VIP withdrawn over BGP (POST /api/v1/node/drain, or a stop signal with drain.onStopSec), '
+      + 'while the data plane forwards whatever still arrives; not kept across a restart (a restarted node is active)',
+  }),
+  drainingSince: Type.Optional(Type.String({ description: 'ISO time the drain began; only while draining' })),
+  drainingForSec: Type.Optional(Type.Number({ minimum: 0, description: 'since the drain began; only while draining' })),
+  drainedBy: Type.Optional(Type.Union([Type.Literal('api'), Type.Literal('stop')], {
+    description: 'api: POST /api/v1/node/drain; stop: a stop signal (the node then cannot be undrained)',
+  })),
+  flows: Type.Optional(Type.Object(
+    {
+      active: Count('flows in all worker lcores\' tables: what a draining node still forwards'),
+      natSessions: Count('nat sessions all worker lcores hold'),
+      lcores: Type.Array(Type.Object({
+        lcore: Type.Integer(),
+        active: Count('flows in the lcore\'s tables (its flows.active gauge)'),
+        natSessions: Count('nat sessions the lcore holds'),
+      }, strict)),
+    },
+    { ...strict, description: 'the flows left per worker lcore; absent while the data plane does not run' },
+  )),
+};
+
+export const NodeDrainView = Type.Object(DrainProperties, { ...strict, title: 'NodeDrain' });
+
 export const NodeView = Type.Object(
   {
     name: Type.String({ description: 'the host\'s name' }),
     pid: Type.Integer(),
     version: Type.String({ description: 'the running Sluice\'s version' }),
     uptimeSec: Type.Number({ description: 'since the process started' }),
+    ...DrainProperties,
     lcores: Type.Object(
       {
         total: Type.Integer({ minimum: 0, description: 'worker lcores' }),
