@@ -91,7 +91,7 @@ export const dashboardStream: FastifyPluginAsyncTypebox<ApiContext> = async (app
         ...errorResponses(503, ...ALWAYS),
       },
     },
-  }, async (req, reply) => {
+  }, async (_req, reply) => {
     const raw = reply.raw;
     // Checked (and refused with a coded body) before any byte of the stream is written.
     let close: (() => void) | undefined;
@@ -121,6 +121,8 @@ export const dashboardStream: FastifyPluginAsyncTypebox<ApiContext> = async (app
     // The retry hint: how long a client waits before it reconnects after a drop.
     raw.write('retry: 2000\n\n');
     for (const frame of pending) raw.write(frame);
-    req.raw.on('close', end);
+    // The response's close, not the request's: a request without a body may
+    // close as soon as it is read, while its stream still has a reader.
+    raw.on('close', end);
   });
 };
