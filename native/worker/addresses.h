@@ -24,8 +24,7 @@ inline bool IsPortAddress6(const PortRuntime& port, const uint8_t* address) {
 }
 
 inline bool IsOurs6(const WorkerContext& w, uint16_t port_index, const Snapshot& snap, const uint8_t* address) {
-  const PortRuntime& port = w.ports[port_index];
-  return (port.has_address6 && std::memcmp(address, port.address6, 16) == 0) || snap.index6.IsVip(address) ||
+  return IsPortAddress6(w.ports[port_index], address) || snap.index6.IsVip(address) ||
          IsNatPoolAddress6(w, port_index, address);
 }
 
