@@ -1,13 +1,13 @@
 // The data plane as the control plane uses it: a validated config in, the addon
 // started, services applied as whole sets, housekeeping on a timer.
-import { ServiceIdMap, toNativeServices, toNativeStart, type ServiceConfig, type SluiceConfig } from './config';
+import { peekNativeService, ServiceIdMap, toNativeServices, toNativeStart, type ServiceConfig, type SluiceConfig } from './config';
 import { checkLcoreCpus } from './host-cpus';
 import type { Logger } from 'pino';
 import { normalizeIp } from './net/addr';
 import { removeStaleRuntimeDirs } from './runtime-dirs';
 import { SluiceError } from './errors';
 import { addon, type FlowInfo, type FlowListRequest, type DataplaneMemory, type DataplaneStats, type LcoreStats, type NeighborInfo, type PortInfo, type ServiceStats, type SluiceAddon } from './native/addon';
-import type { NativeService } from './native/types';
+import type { NativeService, NativeServiceChange } from './native/types';
 
 /** How often the control thread learns neighbors, sends ARP requests and frees old snapshots. */
 export const POLL_INTERVAL_MS = 100;
@@ -68,11 +68,49 @@ export class Dataplane {
     healthy?: (service: string, backend: { address: string; port: number }) => boolean,
   ): { generation: number; tablesBuilt: number } {
     const next = toNativeServices(services, this.ids, healthy);
-    // toNativeServices hands back the same object for a service it did not have
-    // to convert again: the addon already holds that one, so only its id goes.
-    const result = this.native.setServices(next.map((s) => (this.running.get(s.id) === s ? s.id : s)));
+    const result = this.native.setServices(next.map((s) => this.asChange(s)));
     this.running = new Map(next.map((s) => [s.id, s]));
     return result;
+  }
+
+  /**
+   * Builds ahead, on a worker thread, the lookup tables applyServices(services)
+   * will need, so that applying them does not hold the event loop for a large
+   * table; only for changed services whose ids are all known (a new service or
+   * backend is left to applyServices). Changes nothing that runs; resolves to
+   * the number of tables built, never rejects (applyServices says what is wrong).
+   */
+  prebuild(
+    services: readonly ServiceConfig[],
+    healthy?: (service: string, backend: { address: string; port: number }) => boolean,
+  ): Promise<number> {
+    const changed: NativeServiceChange[] = [];
+    try {
+      for (const svc of services) {
+        if (this.ids.isSynced(svc)) continue;
+        const native = peekNativeService(svc, this.ids, healthy ?? (() => true));
+        if (native === undefined) continue;
+        const change = this.asChange(native);
+        if (typeof change !== 'number') changed.push(change);
+      }
+      if (changed.length === 0) return Promise.resolve(0);
+      return this.native.prebuildTables(changed).catch(() => 0);
+    } catch {
+      return Promise.resolve(0);
+    }
+  }
+
+  /**
+   * toNativeServices hands back the same object for a service, or a backend, it
+   * did not have to convert again: the addon already holds that one, so only
+   * its id goes.
+   */
+  private asChange(s: NativeService): NativeServiceChange | number {
+    const was = this.running.get(s.id);
+    if (was === s) return s.id;
+    if (was === undefined) return s;
+    const kept = new Set(was.backends);
+    return { ...s, backends: s.backends.map((b) => (kept.has(b) ? b.id : b)) };
   }
 
   stats(): DataplaneStats {

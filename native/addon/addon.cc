@@ -15,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("start", Napi::Function::New(env, StartBinding, "start"));
   exports.Set("stop", Napi::Function::New(env, StopBinding, "stop"));
   exports.Set("setServices", Napi::Function::New(env, SetServicesBinding, "setServices"));
+  exports.Set("prebuildTables", Napi::Function::New(env, PrebuildTablesBinding, "prebuildTables"));
   exports.Set("poll", Napi::Function::New(env, PollBinding, "poll"));
   exports.Set("stats", Napi::Function::New(env, StatsBinding, "stats"));
   exports.Set("lcores", Napi::Function::New(env, LcoresBinding, "lcores"));

@@ -10,6 +10,8 @@ namespace sluice {
 Napi::Value StartBinding(const Napi::CallbackInfo& info);
 Napi::Value StopBinding(const Napi::CallbackInfo& info);
 Napi::Value SetServicesBinding(const Napi::CallbackInfo& info);
+/** prebuildTables(services): a promise of how many lookup tables were built ahead for a change. */
+Napi::Value PrebuildTablesBinding(const Napi::CallbackInfo& info);
 Napi::Value CaptureLogsBinding(const Napi::CallbackInfo& info);
 Napi::Value DrainLogsBinding(const Napi::CallbackInfo& info);
 Napi::Value PollBinding(const Napi::CallbackInfo& info);

@@ -321,6 +321,10 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
       if (s.id < kMaxServices) running_by_id[s.id] = &s;
     }
   }
+  // A changed service's unchanged backends come as their ids: the running
+  // service's backends by id, filled for one service at a time and emptied
+  // after it. Kept between calls (the main thread's only), as it is 512 KiB.
+  static std::vector<const BackendConfig*> running_backends(kMaxBackendIds, nullptr);
   for (uint32_t i = 0; i < list.Length(); i++) {
     std::string path = "services[" + std::to_string(i) + "]";
     Napi::Value entry = list.Get(i);
@@ -355,9 +359,36 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
     s.lookup_table_size = GetUint(o, "lookupTableSize", path, 0, UINT32_MAX);
     Napi::Array backends = AsArray(o.Get("backends"), path + ".backends");
     s.backends.reserve(backends.Length());
-    for (uint32_t j = 0; j < backends.Length(); j++) {
+    const ServiceConfig* was = running != nullptr && s.id < kMaxServices ? running_by_id[s.id] : nullptr;
+    bool indexed = false;
+    // Emptied however this service's conversion ends.
+    struct Unindex {
+      const ServiceConfig* const& was;
+      const bool& indexed;
+      ~Unindex() {
+        if (!indexed) return;
+        for (const BackendConfig& kept : was->backends) running_backends[kept.id] = nullptr;
+      }
+    } unindex{was, indexed};
+    const uint32_t count = backends.Length();
+    for (uint32_t j = 0; j < count; j++) {
+      Napi::Value entry_b = backends.Get(j);
+      if (entry_b.IsNumber()) {
+        if (!indexed && was != nullptr) {
+          for (const BackendConfig& kept : was->backends) running_backends[kept.id] = &kept;
+          indexed = true;
+        }
+        const double id = entry_b.As<Napi::Number>().DoubleValue();
+        if (!indexed || !(id >= 0 && id < kMaxBackendIds) || id != static_cast<uint32_t>(id) ||
+            running_backends[static_cast<uint32_t>(id)] == nullptr) {
+          Fail(path + ".backends[" + std::to_string(j) + "]",
+               "is an id of no backend of the running service " + std::to_string(s.id));
+        }
+        s.backends.push_back(*running_backends[static_cast<uint32_t>(id)]);
+        continue;
+      }
       std::string bpath = path + ".backends[" + std::to_string(j) + "]";
-      Napi::Object b = AsObject(backends.Get(j), bpath);
+      Napi::Object b = AsObject(entry_b, bpath);
       BackendConfig bc;
       bc.id = GetUint(b, keys.id, bpath, 0, UINT32_MAX);
       bc.address = GetIp(b, keys.address, bpath);

@@ -195,6 +195,45 @@ class LookupTableCache {
   void Abandon() { pending_.clear(); }
   uint64_t builds() const { return builds_; }
 
+  // What a table depends on: its size and each backend that takes new flows,
+  // in order. Compared field by field: a change costs a comparison per backend,
+  // not the text of every backend's address.
+  struct Input {
+    IpAddr address;
+    uint16_t port;
+    uint32_t id;
+    uint32_t weight;
+    bool operator==(const Input& o) const {
+      return address == o.address && port == o.port && id == o.id && weight == o.weight;
+    }
+  };
+
+  // A table built ahead, off the event loop, for a change about to be applied:
+  // PlanAhead (main thread) says what it needs and reserves its bytes in the
+  // budget, or gives nothing when the cache holds it already or the budget has
+  // no room (the change's own build then decides); Build (any thread) touches
+  // nothing but the Ahead; Offer (main thread) keeps it for the next Get of the
+  // same inputs. Offered tables no Get takes are dropped at the next Commit.
+  class Ahead {
+   public:
+    ~Ahead();
+    void Build();
+
+   private:
+    friend class LookupTableCache;
+    Ahead() = default;
+    uint32_t service_id = 0;
+    uint32_t size = 0;
+    std::string where;
+    std::vector<Input> inputs;
+    std::vector<uint32_t> table;
+    bool built = false;
+    uint64_t bytes = 0;
+    std::shared_ptr<uint64_t> live;  // the reservation, given back unless Offer takes it
+  };
+  std::unique_ptr<Ahead> PlanAhead(const ServiceConfig& service, const std::string& where);
+  void Offer(std::unique_ptr<Ahead> ahead);
+
   // The budget: a table is built only while the bytes of all tables
   // alive stay within `bytes`; when they would not, `make_room` (if any) is
   // called once to free what it can (the data plane waits for the retired
@@ -209,18 +248,6 @@ class LookupTableCache {
   uint64_t live_bytes() const { return *live_bytes_; }
 
  private:
-  // What a table depends on: its size and each backend that takes new flows,
-  // in order. Compared field by field: a change costs a comparison per backend,
-  // not the text of every backend's address.
-  struct Input {
-    IpAddr address;
-    uint16_t port;
-    uint32_t id;
-    uint32_t weight;
-    bool operator==(const Input& o) const {
-      return address == o.address && port == o.port && id == o.id && weight == o.weight;
-    }
-  };
   struct Entry {
     uint32_t size;
     std::vector<Input> inputs;
@@ -228,6 +255,10 @@ class LookupTableCache {
   };
   std::unordered_map<uint32_t, Entry> entries_;          // by service id
   std::vector<std::pair<uint32_t, Entry>> pending_;  // built by the current BuildSnapshot
+  std::unordered_map<uint32_t, Entry> offered_;      // built ahead (Offer), by service id
+  static std::vector<Input> InputsOf(const ServiceConfig& service);
+  std::shared_ptr<const std::vector<uint32_t>> Keep(std::vector<uint32_t> table, uint64_t bytes);
+  void Reserve(uint64_t bytes, const std::string& where, uint32_t slots);
   uint64_t builds_ = 0;
   uint64_t limit_bytes_ = UINT64_MAX;
   std::function<void()> make_room_;

@@ -347,6 +347,23 @@ SetServicesResult Dataplane::SetServices(std::vector<ServiceConfig> services) {
   return result;
 }
 
+std::vector<std::unique_ptr<LookupTableCache::Ahead>> Dataplane::PlanTablesAhead(
+    const std::vector<ServiceConfig>& services) {
+  RequireRunning();
+  std::vector<std::unique_ptr<LookupTableCache::Ahead>> planned;
+  for (size_t i = 0; i < services.size(); i++) {
+    auto ahead = tables_.PlanAhead(services[i], "services[" + std::to_string(i) + "].lookupTableSize");
+    if (ahead) planned.push_back(std::move(ahead));
+  }
+  return planned;
+}
+
+void Dataplane::OfferTables(std::vector<std::unique_ptr<LookupTableCache::Ahead>> built) {
+  // Stopped meanwhile: the tables go, and with them their reservations.
+  if (state_ != State::kRunning) return;
+  for (auto& ahead : built) tables_.Offer(std::move(ahead));
+}
+
 SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   uint64_t builds_before = tables_.builds();
   // Build first: an invalid set throws here and nothing changes.

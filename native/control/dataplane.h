@@ -128,6 +128,10 @@ class Dataplane {
                                              const BackendRef* backend = nullptr) const;
   MemoryView Memory() const;
   std::vector<NeighborInfo> Neighbors() const;
+  // Lookup tables `services` (changed ones, about to be applied) will need,
+  // to be built off the event loop and offered back: LookupTableCache::Ahead.
+  std::vector<std::unique_ptr<LookupTableCache::Ahead>> PlanTablesAhead(const std::vector<ServiceConfig>& services);
+  void OfferTables(std::vector<std::unique_ptr<LookupTableCache::Ahead>> built);
   // What runs now, as the last SetServices (or Start) gave it.
   const std::vector<ServiceConfig>& services() const { return services_; }
   uint64_t generation() const { return generation_; }

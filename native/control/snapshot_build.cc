@@ -49,53 +49,134 @@ static bool TakesNewFlows(const BackendConfig& b) {
   return b.admin == AdminState::kActive && b.weight > 0 && b.healthy;
 }
 
+std::vector<LookupTableCache::Input> LookupTableCache::InputsOf(const ServiceConfig& service) {
+  std::vector<Input> inputs;
+  inputs.reserve(service.backends.size());
+  for (const BackendConfig& b : service.backends) {
+    if (TakesNewFlows(b)) inputs.push_back(Input{b.address, b.port, b.id, b.weight});
+  }
+  return inputs;
+}
+
+// A table of backend ids (the builder's slots are indexes into `inputs`).
+static std::vector<uint32_t> BuildById(const std::vector<LookupTableCache::Input>& inputs, uint32_t size,
+                                       const std::string& where) {
+  std::vector<LookupBackend> keyed;
+  keyed.reserve(inputs.size());
+  for (const LookupTableCache::Input& in : inputs) {
+    keyed.push_back(LookupBackend{FormatIp(in.address) + ":" + std::to_string(in.port), in.weight});
+  }
+  std::vector<uint32_t> table = BuildLookupTable(keyed, size, where);
+  for (uint32_t& slot : table) {
+    if (slot != kNoBackend) slot = inputs[slot].id;
+  }
+  return table;
+}
+
+// The budget (SetLimit), checked before anything is allocated; the bytes count
+// as alive from here.
+void LookupTableCache::Reserve(uint64_t bytes, const std::string& where, uint32_t slots) {
+  if (*live_bytes_ + bytes > limit_bytes_ && make_room_) make_room_();
+  if (*live_bytes_ + bytes > limit_bytes_) {
+    throw CodedError(codes::kLimitExceeded,
+                     where + ": a table of " + std::to_string(slots) + " slots (" + std::to_string(bytes) +
+                         " bytes) would take the lookup tables alive to " + std::to_string(*live_bytes_ + bytes) +
+                         " bytes, beyond their limit of " + std::to_string(limit_bytes_) +
+                         " bytes (limits.lookupTablesMb)");
+  }
+  *live_bytes_ += bytes;
+}
+
+// Reserved bytes go back when the last holder (the cache or a snapshot) lets go.
+std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Keep(std::vector<uint32_t> table, uint64_t bytes) {
+  return std::shared_ptr<const std::vector<uint32_t>>(new std::vector<uint32_t>(std::move(table)),
+                                                      [live = live_bytes_, bytes](const std::vector<uint32_t>* t) {
+                                                        *live -= bytes;
+                                                        delete t;
+                                                      });
+}
+
 std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const ServiceConfig& service,
                                                                   const std::string& where) {
-  Entry entry{service.lookup_table_size, {}, nullptr};
-  entry.inputs.reserve(service.backends.size());
-  for (const BackendConfig& b : service.backends) {
-    if (TakesNewFlows(b)) entry.inputs.push_back(Input{b.address, b.port, b.id, b.weight});
-  }
+  Entry entry{service.lookup_table_size, InputsOf(service), nullptr};
   auto found = entries_.find(service.id);
   if (found != entries_.end() && found->second.size == entry.size && found->second.inputs == entry.inputs) {
     return found->second.table;
   }
+  auto offered = offered_.find(service.id);
+  if (offered != offered_.end() && offered->second.size == entry.size && offered->second.inputs == entry.inputs) {
+    auto shared = offered->second.table;
+    builds_++;
+    pending_.emplace_back(service.id, std::move(offered->second));
+    offered_.erase(offered);
+    return shared;
+  }
 
-  // The budget (LookupTableCache::SetLimit), before anything is allocated.
   const uint64_t bytes = uint64_t{service.lookup_table_size} * sizeof(uint32_t);
-  if (*live_bytes_ + bytes > limit_bytes_ && make_room_) make_room_();
-  if (*live_bytes_ + bytes > limit_bytes_) {
-    throw CodedError(codes::kLimitExceeded,
-                     where + ": a table of " + std::to_string(service.lookup_table_size) + " slots (" +
-                         std::to_string(bytes) + " bytes) would take the lookup tables alive to " +
-                         std::to_string(*live_bytes_ + bytes) + " bytes, beyond their limit of " +
-                         std::to_string(limit_bytes_) + " bytes (limits.lookupTablesMb)");
+  Reserve(bytes, where, service.lookup_table_size);
+  std::vector<uint32_t> table;
+  try {
+    table = BuildById(entry.inputs, service.lookup_table_size, where);
+  } catch (...) {
+    *live_bytes_ -= bytes;
+    throw;
   }
-  std::vector<LookupBackend> keyed;
-  keyed.reserve(entry.inputs.size());
-  for (const Input& in : entry.inputs) {
-    keyed.push_back(LookupBackend{FormatIp(in.address) + ":" + std::to_string(in.port), in.weight});
-  }
-  std::vector<uint32_t> table = BuildLookupTable(keyed, service.lookup_table_size, where);
-  for (uint32_t& slot : table) {
-    if (slot != kNoBackend) slot = entry.inputs[slot].id;
-  }
-  *live_bytes_ += bytes;
-  entry.table = std::shared_ptr<const std::vector<uint32_t>>(
-      new std::vector<uint32_t>(std::move(table)),
-      [live = live_bytes_, bytes](const std::vector<uint32_t>* t) {
-        *live -= bytes;
-        delete t;
-      });
+  entry.table = Keep(std::move(table), bytes);
   builds_++;
   auto shared = entry.table;
   pending_.emplace_back(service.id, std::move(entry));
   return shared;
 }
 
+std::unique_ptr<LookupTableCache::Ahead> LookupTableCache::PlanAhead(const ServiceConfig& service,
+                                                                     const std::string& where) {
+  std::vector<Input> inputs = InputsOf(service);
+  const auto same = [&](const std::unordered_map<uint32_t, Entry>& map) {
+    auto it = map.find(service.id);
+    return it != map.end() && it->second.size == service.lookup_table_size && it->second.inputs == inputs;
+  };
+  if (same(entries_) || same(offered_)) return nullptr;
+  const uint64_t bytes = uint64_t{service.lookup_table_size} * sizeof(uint32_t);
+  // No make_room here: it waits for the data plane's grace period, and a build
+  // ahead is only a head start.
+  if (*live_bytes_ + bytes > limit_bytes_) return nullptr;
+  std::unique_ptr<Ahead> ahead(new Ahead());
+  ahead->service_id = service.id;
+  ahead->size = service.lookup_table_size;
+  ahead->where = where;
+  ahead->inputs = std::move(inputs);
+  *live_bytes_ += bytes;
+  ahead->bytes = bytes;
+  ahead->live = live_bytes_;
+  return ahead;
+}
+
+void LookupTableCache::Ahead::Build() {
+  try {
+    table = BuildById(inputs, size, where);
+    built = true;
+  } catch (...) {
+    // A table that cannot be built is the change's own build to refuse, with its error.
+    built = false;
+  }
+}
+
+LookupTableCache::Ahead::~Ahead() {
+  if (live) *live -= bytes;
+}
+
+void LookupTableCache::Offer(std::unique_ptr<Ahead> ahead) {
+  // Reserved in another cache (the data plane restarted meanwhile): not this one's.
+  if (!ahead->built || ahead->live != live_bytes_) return;
+  Entry entry{ahead->size, std::move(ahead->inputs), Keep(std::move(ahead->table), ahead->bytes)};
+  ahead->live.reset();
+  offered_[ahead->service_id] = std::move(entry);
+}
+
 void LookupTableCache::Commit(const std::vector<ServiceConfig>& services) {
   for (auto& pending : pending_) entries_[pending.first] = std::move(pending.second);
   pending_.clear();
+  offered_.clear();
   std::vector<bool> alive(kMaxServices, false);
   for (const ServiceConfig& s : services) {
     if (s.id < kMaxServices) alive[s.id] = true;

@@ -145,6 +145,28 @@ export class ServiceIdMap {
     return this.backends.get(`${service}/${backendKey({ address, port })}`);
   }
 
+  /** Whether `svc` is the very object the last sync() was given for its name. */
+  isSynced(svc: IdentifiedService): boolean {
+    return this.synced.get(svc.name)?.svc === svc;
+  }
+
+  /**
+   * The ids `svc` and its backends would keep, without assigning any; undefined
+   * when it or one of its backends has none yet.
+   */
+  peek(svc: IdentifiedService): { serviceId: number; backendIds: readonly number[] } | undefined {
+    const serviceId = this.services.get(svc.name);
+    if (serviceId === undefined) return undefined;
+    const keys = ServiceIdMap.keysOf(svc, this.synced.get(svc.name));
+    const backendIds: number[] = [];
+    for (const key of keys) {
+      const id = this.backends.get(key);
+      if (id === undefined) return undefined;
+      backendIds.push(id);
+    }
+    return { serviceId, backendIds };
+  }
+
   /** The ids of `svc`'s backends, in order; the same array while the service is unchanged. */
   backendIds(svc: IdentifiedService): readonly number[] {
     const entry = this.synced.get(svc.name);

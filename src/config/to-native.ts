@@ -2,7 +2,7 @@
 // go out normalized, queue ownership fully spelled out, ports referenced by index.
 import { configError } from '../errors';
 import { normalizeIp, normalizeMac, parseCidr, parseIp } from '../net/addr';
-import type { NativeService, NativeStartConfig, NativePort, NativeTunnel, NativeWorker } from '../native/types';
+import type { NativeBackend, NativeService, NativeStartConfig, NativePort, NativeTunnel, NativeWorker } from '../native/types';
 import { defaultWorkers } from './defaults-workers';
 import { nativeDevice, parseDevice } from './device';
 import { buildEalArgs } from './eal-args';
@@ -122,19 +122,31 @@ function toNativeService(svc: ServiceConfig, id: number, backendIds: readonly nu
     forwarding: svc.forwarding,
     ...(svc.forwarding === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }, svc.vip) } : {}),
     lookupTableSize: svc.lookupTableSize,
-    backends: svc.backends.map((b, j) => {
-      const { address, mac } = nativeAddresses(b);
-      return {
-        id: backendIds[j],
-        address,
-        port: b.port,
-        weight: b.weight,
-        state: b.state,
-        healthy: healthy[j],
-        ...(mac === undefined ? {} : { mac }),
-      };
-    }),
+    backends: svc.backends.map((b, j) => toNativeBackend(b, backendIds[j], healthy[j])),
   };
+}
+
+/**
+ * A backend's native shape, the same object while its config object, id and
+ * health stay the same: the data plane sends such a backend as its id alone
+ * (NativeServiceChange).
+ */
+const backendCache = new WeakMap<BackendConfig, NativeBackend>();
+function toNativeBackend(b: BackendConfig, id: number, healthy: boolean): NativeBackend {
+  const cached = backendCache.get(b);
+  if (cached !== undefined && cached.id === id && cached.healthy === healthy) return cached;
+  const { address, mac } = nativeAddresses(b);
+  const native: NativeBackend = {
+    id,
+    address,
+    port: b.port,
+    weight: b.weight,
+    state: b.state,
+    healthy,
+    ...(mac === undefined ? {} : { mac }),
+  };
+  backendCache.set(b, native);
+  return native;
 }
 
 /** A backend's address and MAC as the addon takes them, once per (never changed) backend object. */
@@ -150,6 +162,21 @@ function nativeAddresses(b: BackendConfig): { address: string; mac?: string } {
 
 const sameFlags = (a: readonly boolean[], b: readonly boolean[]): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The native shape `svc` would have after toNativeServices, where its ids are
+ * already known (undefined otherwise), with nothing assigned or remembered: for
+ * work done ahead of a change (Dataplane.prebuild).
+ */
+export function peekNativeService(
+  svc: ServiceConfig,
+  ids: ServiceIdMap,
+  healthy: (service: string, backend: { address: string; port: number }) => boolean,
+): NativeService | undefined {
+  const known = ids.peek(svc);
+  if (known === undefined) return undefined;
+  return toNativeService(svc, known.serviceId, known.backendIds, svc.backends.map((b) => healthy(svc.name, b)));
+}
 
 /**
  * `services` must come from validateConfig (or validateServices) and not be

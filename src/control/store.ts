@@ -80,6 +80,8 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   private writing: Group | undefined;
   /** changes committed since the write in flight began: the next group */
   private queued: Group | undefined;
+  /** the lookup tables being built ahead for the next step (step), if any */
+  private building: Promise<void> | undefined;
 
   constructor(
     private readonly config: SluiceConfig,
@@ -362,23 +364,51 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   /**
    * The end of a turn that made changes: the data plane takes them, then the
    * state file. While a write is in flight they wait for it to end and go with
-   * the next group (writeNext): its changes are acknowledged only then anyway,
-   * and one snapshot for the group costs less than one for each turn.
+   * the next group: its changes are acknowledged only then anyway, and one
+   * snapshot for the group costs less than one for each turn.
    */
   private flush(): void {
-    if (this.writing !== undefined) return;
-    this.applyUnapplied();
-    this.writeNext();
+    this.step();
   }
 
-  /** Gives the data plane the changes made since it was last given any (see the class comment). */
-  private applyUnapplied(): void {
-    const changes = this.unapplied;
-    if (changes.length === 0) return;
-    this.unapplied = [];
+  /**
+   * The next step, once no other is in flight: the lookup tables the changes
+   * waiting need are built ahead, off the event loop (Dataplane.prebuild: a
+   * 4,096-backend service's table would hold the loop for milliseconds), then
+   * those changes go to the data plane and their group to the state file.
+   * Changes made while the tables are built wait for the step after, in a
+   * group of their own: applied now, they would need a table not built ahead.
+   */
+  private step(): void {
+    if (this.writing !== undefined || this.building !== undefined) return;
+    const upTo = this.unapplied.at(-1);
+    const group = this.queued;
+    if (upTo === undefined) {
+      this.write(group);
+      return;
+    }
+    this.queued = undefined;
+    this.building = this.dataplane.prebuild(upTo.services, this.isHealthy).then(() => {
+      this.building = undefined;
+      this.applyUnapplied(upTo);
+      this.write(group);
+    });
+  }
+
+  /**
+   * Gives the data plane the changes made since it was last given any (see the
+   * class comment), or those up to `upTo` when it still waits.
+   */
+  private applyUnapplied(upTo?: Change): void {
+    const end = upTo === undefined ? this.unapplied.length : this.unapplied.indexOf(upTo) + 1;
+    if (end === 0) return;
+    const changes = this.unapplied.slice(0, end);
+    const later = this.unapplied.slice(end);
+    const target = later.length === 0 ? this.services : changes[end - 1].services;
+    this.unapplied = later;
     try {
-      this.dataplane.applyServices(this.services, this.isHealthy);
-      this.applied = this.services;
+      this.dataplane.applyServices(target, this.isHealthy);
+      this.applied = target;
       for (const c of changes) c.resolve();
       this.emit('change', this.applied);
       return;
@@ -396,11 +426,15 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       this.applied = changes[k].services;
       changes[k].resolve();
     }
-    for (const c of changes.slice(k + 1)) {
-      c.reject(new SluiceError('SLUICE_CONFLICT',
-        'not applied: it was checked against an earlier change that the data plane refused; send it again'));
+    if (k < changes.length) {
+      // Those after the refused one, waiting ones too, were checked against it.
+      for (const c of [...changes.slice(k + 1), ...this.unapplied]) {
+        c.reject(new SluiceError('SLUICE_CONFLICT',
+          'not applied: it was checked against an earlier change that the data plane refused; send it again'));
+      }
+      this.unapplied = [];
     }
-    if (this.applied !== this.services) this.adopt(this.applied);
+    if (this.applied !== this.services && this.unapplied.length === 0) this.adopt(this.applied);
     this.emit('change', this.applied);
   }
 
@@ -437,19 +471,19 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     return this.queued;
   }
 
-  private writeNext(): void {
-    const group = this.queued;
-    if (group === undefined || this.writing !== undefined) return;
-    // Only what runs is written: the group's changes are applied (or refused) first.
-    this.applyUnapplied();
-    this.queued = undefined;
+  /** Writes `group` (what runs now); the next step follows once it is on disk. */
+  private write(group: Group | undefined): void {
+    if (group === undefined) {
+      if (this.unapplied.length > 0) this.step();
+      return;
+    }
     this.writing = group;
     const services = this.applied;
     this.stateFile!.writeAsync(services).then(() => {
       this.durable = services;
       this.writing = undefined;
       group.resolve();
-      this.writeNext();
+      this.step();
     }, (err: unknown) => {
       this.writing = undefined;
       const behind = this.queued;

@@ -2,7 +2,7 @@
 // addon exports is declared here; nothing else in src/ touches `bindings`.
 import bindings from 'bindings';
 import path from 'node:path';
-import type { NativeLimits, NativeService, NativeStartConfig } from './types';
+import type { NativeLimits, NativeService, NativeServiceChange, NativeStartConfig } from './types';
 import {
   catalogueDifferences,
   type BackendCounterValues,
@@ -171,9 +171,17 @@ export interface SluiceAddon {
   /** Replaces the whole service set atomically; throws and changes nothing when invalid. */
   /**
    * Every service that is to run; an entry that is a number is the service of
-   * that id exactly as it runs now (so a change sends only what it touches).
+   * that id exactly as it runs now (so a change sends only what it touches),
+   * and so is a backend entry that is a number (NativeServiceChange).
    */
-  setServices(services: (NativeService | number)[]): { generation: number; tablesBuilt: number };
+  setServices(services: (NativeServiceChange | number)[]): { generation: number; tablesBuilt: number };
+  /**
+   * Builds on a worker thread the lookup tables these changed services (as
+   * setServices takes them) will need, for the next setServices to find made;
+   * resolves to how many were built. Changes nothing that runs. Throws, as
+   * setServices does, for services it cannot convert.
+   */
+  prebuildTables(services: NativeServiceChange[]): Promise<number>;
   /** Control housekeeping: neighbor learning, ARP requests, RCU reclamation. */
   poll(): void;
   stats(): DataplaneStats;

@@ -112,3 +112,10 @@ export interface NativeService {
   lookupTableSize: number;
   backends: NativeBackend[];
 }
+
+/**
+ * A service as setServices takes it: a backend that is a number is the backend
+ * of that id of the running service with the same id, unchanged, so a change
+ * of one backend of 4,096 sends one.
+ */
+export type NativeServiceChange = Omit<NativeService, 'backends'> & { backends: (NativeBackend | number)[] };

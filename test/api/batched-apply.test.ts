@@ -60,6 +60,47 @@ test('a change sends the services it touches; the others go by id', async () => 
   assert.equal(native.applied[1].backends[0].state, 'drain');
 });
 
+test("a changed service sends the backends that changed; its others go by id", async () => {
+  const { native, store } = setUp();
+  store.updateBackend('api', '10.99.0.13:80', { weight: 3 });
+  await store.persisted();
+  const api = native.sent[1];
+  assert.ok(typeof api !== 'number');
+  const [kept, changed] = api.backends;
+  assert.equal(typeof kept, 'number', 'the unchanged backend goes as its id');
+  assert.equal(kept, native.applied[1].backends[0].id);
+  assert.ok(typeof changed !== 'number');
+  assert.equal(changed.weight, 3);
+  assert.deepEqual(native.applied[1].backends.map((b) => [b.address, b.weight]), [['10.99.0.12', 100], ['10.99.0.13', 3]]);
+  // A health verdict changes that backend's shape only.
+  store.setHealth('api', '10.99.0.12:80', false);
+  await store.persisted();
+  const health = native.sent[1];
+  assert.ok(typeof health !== 'number');
+  assert.deepEqual(health.backends.map((b) => (typeof b === 'number' ? 'id' : b.healthy)), [false, 'id']);
+});
+
+test("a step's tables are built ahead; a change made meanwhile waits for the step after", async () => {
+  const { native, store } = setUp();
+  let open!: () => void;
+  native.prebuildGate = new Promise((resolve) => { open = resolve; });
+  const calls = native.setServicesCalls;
+  store.updateBackend('api', '10.99.0.13:80', { weight: 3 });
+  const first = settled(store.persisted());
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(native.prebuilt.map((p) => p.map((s) => s.name)), [['api']], 'the changed service only');
+  assert.equal(native.setServicesCalls, calls, 'not applied while its tables are built');
+  store.updateBackend('dns', '10.99.0.14:80', { weight: 4 });
+  const second = settled(store.persisted());
+  native.prebuildGate = undefined;
+  open();
+  assert.equal(await first, 'ok');
+  assert.equal(await second, 'ok');
+  assert.equal(native.setServicesCalls, calls + 2, 'two steps: the change made meanwhile went in the second');
+  assert.deepEqual(native.prebuilt.map((p) => p.map((s) => s.name)), [['api'], ['dns']]);
+  assert.deepEqual(native.applied.map((s) => s.backends.map((b) => b.weight)), [[100, 100], [100, 3], [4, 100]]);
+});
+
 test('a refused step: the changes before the refused one stay, it is refused, those after it conflict', async () => {
   const { native, store, changes } = setUp();
   native.refuse = (services) => (services.some((s) => s.backends.some((b) => b.weight === 13))

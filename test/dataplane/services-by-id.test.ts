@@ -17,6 +17,14 @@ before(() => {
 });
 after(() => dp?.stop());
 
+async function waitFor(ok: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) {
+    dp.native.poll();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(ok(), what);
+}
+
 const syn = (vip: string, sport: number) =>
   tcpFrame({ srcMac: CLIENT_MAC, dstMac: dp.mac, src: '172.16.0.50', dst: vip, sport, dport: 80, flags: 'S' });
 
@@ -40,6 +48,48 @@ test('an id of no running service is refused, and what runs stays', () => {
   }
   assert.equal(dp.native.stats().generation, before);
   assert.deepEqual(dp.native.stats().services.map((s) => s.name), ['web', 'api']);
+});
+
+test('a backend sent by id keeps running as it was, beside a changed one; an id of none is refused', async () => {
+  const before = dp.native.stats().generation;
+  const r = dp.native.setServices([{ ...web, backends: [backend(0).id, backend(1, { weight: 0 })] }, api.id]);
+  assert.equal(r.generation, before + 1);
+  const out = await dp.exchange(Array.from({ length: 8 }, (_, i) => syn('10.99.0.100', 41000 + i)));
+  assert.equal(out.length, 8);
+  assert.ok(out.every((f) => f.subarray(0, 6).equals(Buffer.from(backend(0).mac!.split(':').map((x) => parseInt(x, 16))))),
+    'new flows go to the backend kept by id: the other has weight 0');
+  for (const bad of [backend(2).id, 99, -1, 0.5]) {
+    assert.throws(() => dp.native.setServices([{ ...web, backends: [bad, backend(1)] }, api.id]),
+      (err: unknown) => (err as { code?: string }).code === 'SLUICE_INVALID_ARGUMENT' &&
+        /services\[0\]\.backends\[0\]/.test((err as Error).message));
+  }
+  assert.equal(dp.native.stats().generation, before + 1, 'a refused set changes nothing');
+  dp.native.setServices([web, api.id]);
+});
+
+test('a table built ahead is the one the next setServices takes; one not taken is let go', async () => {
+  const changed = { ...web, lookupTableSize: 1031 };
+  const live = () => dp.native.memory().lookupTables.liveBytes;
+  const before = live();
+  assert.equal(await dp.native.prebuildTables([changed]), 1, 'built ahead');
+  assert.equal(live(), before + 1031 * 4, 'its bytes count as alive while it waits');
+  assert.equal(await dp.native.prebuildTables([changed]), 0, 'already waiting: not built twice');
+  assert.equal(dp.native.setServices([changed, api.id]).tablesBuilt, 1);
+  assert.equal(await dp.native.prebuildTables([changed]), 0, 'running: nothing to build');
+  const out = await dp.exchange([syn('10.99.0.100', 42000)]);
+  assert.equal(out.length, 1, 'the service forwards on the table built ahead');
+
+  // Built ahead, then a different change applied: the waiting table goes at that step.
+  const unused = await dp.native.prebuildTables([{ ...web, lookupTableSize: 2053 }]);
+  assert.equal(unused, 1);
+  dp.native.setServices([web, api.id]);
+  await waitFor(() => live() === dp.native.memory().lookupTables.bytes, 'only the running tables stay alive');
+  // Input the table cannot be built from: the build ahead gives up, setServices says why.
+  assert.equal(await dp.native.prebuildTables([{ ...web, lookupTableSize: 1000 }]), 1);
+  assert.throws(() => dp.native.setServices([{ ...web, lookupTableSize: 1000 }, api.id]),
+    (err: unknown) => (err as { code?: string }).code === 'SLUICE_INVALID_ARGUMENT' && /lookupTableSize/.test((err as Error).message));
+  assert.throws(() => dp.native.prebuildTables([{ ...web, backends: [77] }]),
+    (err: unknown) => (err as { code?: string }).code === 'SLUICE_INVALID_ARGUMENT', 'unconvertible input throws, as in setServices');
 });
 
 test("serviceStats of one backend: that backend's counters only", () => {

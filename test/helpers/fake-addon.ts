@@ -6,7 +6,7 @@
 // as the addon would.
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../../src/native/counters';
 import type { DataplaneStats, ServiceStats, SluiceAddon } from '../../src/native/addon';
-import type { NativeService } from '../../src/native/types';
+import type { NativeService, NativeServiceChange } from '../../src/native/types';
 
 export interface FakeAddon extends SluiceAddon {
   /** the set the last successful setServices applied */
@@ -17,7 +17,11 @@ export interface FakeAddon extends SluiceAddon {
   /** refuses every set for which it gives an error, as the addon refuses a set it cannot run */
   refuse?: (services: readonly NativeService[]) => Error | undefined;
   /** what the last setServices was handed: numbers for services sent by id */
-  sent: (NativeService | number)[];
+  sent: (NativeServiceChange | number)[];
+  /** what each prebuildTables was handed */
+  prebuilt: NativeServiceChange[][];
+  /** while set, prebuildTables settles only once it does: tables still being built */
+  prebuildGate?: Promise<void>;
 }
 
 function statsOf(s: NativeService): ServiceStats {
@@ -33,6 +37,7 @@ export function fakeAddon(): FakeAddon {
   const fake: Partial<FakeAddon> = {
     applied: [],
     sent: [],
+    prebuilt: [],
     setServicesCalls: 0,
     generation: 0,
     start(_config, services = []) {
@@ -40,6 +45,10 @@ export function fakeAddon(): FakeAddon {
     },
     stop() {},
     poll() {},
+    prebuildTables(services) {
+      fake.prebuilt!.push(services);
+      return (fake.prebuildGate ?? Promise.resolve()).then(() => services.length);
+    },
     setServices(services) {
       fake.setServicesCalls!++;
       if (fake.failNext !== undefined) {
@@ -48,12 +57,22 @@ export function fakeAddon(): FakeAddon {
         throw err;
       }
       fake.sent = services;
-      // A number is the running service of that id, as the addon takes it.
+      // A number is the running service (or backend) of that id, as the addon takes it.
       const running = new Map(fake.applied!.map((s) => [s.id, s]));
-      const next = services.map((s) => {
-        if (typeof s !== 'number') return s;
+      const invalid = (what: string) => Object.assign(new Error(what), { code: 'SLUICE_INVALID_ARGUMENT' });
+      const next = services.map((s): NativeService => {
+        if (typeof s !== 'number') {
+          if (s.backends.every((b) => typeof b !== 'number')) return s as NativeService;
+          const was = new Map(running.get(s.id)?.backends.map((b) => [b.id, b]));
+          return { ...s, backends: s.backends.map((b) => {
+            if (typeof b !== 'number') return b;
+            const kept = was.get(b);
+            if (kept === undefined) throw invalid(`services: ${b} is an id of no backend of the running service ${s.id}`);
+            return kept;
+          }) };
+        }
         const kept = running.get(s);
-        if (kept === undefined) throw Object.assign(new Error(`services: ${s} is an id of no running service`), { code: 'SLUICE_INVALID_ARGUMENT' });
+        if (kept === undefined) throw invalid(`services: ${s} is an id of no running service`);
         return kept;
       });
       const refused = fake.refuse?.(next);
