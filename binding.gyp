@@ -19,9 +19,9 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags": ["<!@(pkg-config --cflags libdpdk)", "-fvisibility=hidden"],
+      "cflags": ["<!@(pkg-config --cflags libdpdk libcrypto)", "-fvisibility=hidden"],
       "cflags_cc": [
-        "<!@(pkg-config --cflags libdpdk)",
+        "<!@(pkg-config --cflags libdpdk libcrypto)",
         "-std=c++17",
         "-O3",
         # GCC's SLP vectorizer turns pairs of per-packet counter increments
@@ -36,7 +36,8 @@
         "-Wno-missing-field-initializers",
         "-Wno-unused-parameter"
       ],
-      "libraries": ["<!@(pkg-config --libs libdpdk)", "-lrte_net_ring"],
+      # libcrypto: AES for QUIC-LB connection IDs (tables/quic_lb.h).
+      "libraries": ["<!@(pkg-config --libs libdpdk)", "<!@(pkg-config --libs libcrypto)", "-lrte_net_ring"],
       "conditions": [
         ["sluice_sanitize==1", {
           "cflags_cc": ["-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",

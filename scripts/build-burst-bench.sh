@@ -16,8 +16,9 @@ out="$out_dir/burst_bench"
 ceiling="$out_dir/table_ceiling"
 native_sources packet_path
 sources=(native/bench/burst_bench.cc native/bench/table_ceiling.cc "${sources[@]}")
-read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
-read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
+# libcrypto: AES for QUIC-LB connection IDs (tables/quic_lb.h).
+read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk libcrypto)"
+read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk libcrypto)"
 mapfile -t headers < <(find native -name '*.h' -not -path '*/build/*')
 headers+=("${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh scripts/lib/native-sources.sh)
 # Optimised as binding.gyp optimises the addon (-fno-tree-slp-vectorize: see there).

@@ -37,8 +37,9 @@ declare -A harness_sources=(
 # saves the input like any other crash.
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
   -fno-sanitize-recover=all -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter)
-read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
-read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
+# libcrypto: AES for QUIC-LB connection IDs (tables/quic_lb.h).
+read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk libcrypto)"
+read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk libcrypto)"
 
 mapfile -t headers < <(find native -name '*.h' -not -path '*/build/*')
 headers+=("${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh scripts/lib/native-sources.sh)

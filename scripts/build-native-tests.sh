@@ -28,9 +28,9 @@ fi
 # DPDK's cflags bring -march and rte_config.h, so the code is compiled as the addon
 # compiles it. DPDK's libraries are linked for what the unit list references
 # (rte_hash, rte_malloc, the CPU-flag query behind rte_hash_crc.h); nothing here
-# calls rte_eal_init.
-read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
-read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk)"
+# calls rte_eal_init. libcrypto: AES for QUIC-LB connection IDs (tables/quic_lb.h).
+read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk libcrypto)"
+read -r -a dpdk_libs <<<"$(pkg-config --libs libdpdk libcrypto)"
 
 mapfile -t headers < <(find native -name '*.h' -not -path '*/build/*')
 headers+=("${BASH_SOURCE[0]}" scripts/lib/compile-objects.sh scripts/lib/native-sources.sh)

@@ -29,12 +29,14 @@ note() { echo "setup: $*" >&2; }
 # --nodes, so `npm start` installs it either way. The test bed runs its own
 # zebra and bgpd with their own files; Debian's frr.service (zebra, staticd,
 # watchfrr, no bgpd) starts on install on a host booted with systemd.
-packages=(libdpdk-dev dpdk pkg-config build-essential python3 libpcap-dev iproute2 ethtool gobgpd frr)
+# libssl-dev: libcrypto's AES for QUIC-LB connection IDs (tables/quic_lb.h).
+packages=(libdpdk-dev dpdk pkg-config build-essential python3 libpcap-dev libssl-dev iproute2 ethtool gobgpd frr)
 # To test and benchmark: doctest (native unit tests), packet tools for golden
 # and af_packet tests, clang for fuzzers and sanitizers, valgrind for
 # instruction counts, dpdk-dev for testpmd, chromium for the dashboard's
-# browser tests (driven by puppeteer-core, which downloads no browser).
-[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy clang libclang-rt-14-dev llvm valgrind chromium)
+# browser tests (driven by puppeteer-core, which downloads no browser),
+# python3-cryptography for the test bed's QUIC-LB encoder (tools/testbed/quic_lb.py).
+[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy python3-cryptography clang libclang-rt-14-dev llvm valgrind chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
