@@ -108,6 +108,7 @@ const HANDLERS: Record<string, (c: Context) => Promise<void>> = {
     });
   },
   health: (c) => commands.health(c.api, c.out, c.args[0]),
+  'quic-lb config': (c) => commands.quicLbConfig(c.api, c.out, c.args[0]),
   'node show': (c) => commands.node(c.api, c.out),
   'node drain': (c) => commands.nodeDrain(c.api, c.out, 'drain'),
   'node undrain': (c) => commands.nodeDrain(c.api, c.out, 'undrain'),

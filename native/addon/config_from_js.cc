@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <netinet/in.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -221,6 +222,43 @@ TunnelConfig TunnelFromJs(const Napi::Value& value, const std::string& path, uin
   return t;
 }
 
+// Hex of whole octets into `out`; false for anything else or more than `max` octets.
+bool ParseHex(const std::string& text, uint8_t* out, size_t max, size_t* length) {
+  if (text.size() % 2 != 0 || text.size() / 2 > max) return false;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    unsigned value = 0;
+    if (std::sscanf(text.c_str() + i, "%2x", &value) != 1 || !std::isxdigit(static_cast<unsigned char>(text[i])) ||
+        !std::isxdigit(static_cast<unsigned char>(text[i + 1]))) {
+      return false;
+    }
+    out[i / 2] = static_cast<uint8_t>(value);
+  }
+  *length = text.size() / 2;
+  return true;
+}
+
+// The lengths and the algorithm's rules are QuicLbCodec's to check, once, when
+// the snapshot is built: here only what converts.
+QuicLbConfig QuicLbFromJs(const Napi::Value& value, const std::string& path) {
+  Napi::Object o = AsObject(value, path);
+  QuicLbConfig q{};
+  q.config_id = static_cast<uint8_t>(GetUint(o, "configId", path, 0, kQuicLbMaxConfigId));
+  q.server_id_length = static_cast<uint8_t>(GetUint(o, "serverIdLength", path, 1, kQuicLbMaxServerIdLength));
+  q.nonce_length = static_cast<uint8_t>(GetUint(o, "nonceLength", path, 1, kQuicLbMaxNonceLength));
+  std::string algorithm = GetString(o, "algorithm", path);
+  if (algorithm == "plaintext") q.algorithm = QuicLbAlgorithm::kPlaintext;
+  else if (algorithm == "single-pass") q.algorithm = QuicLbAlgorithm::kSinglePass;
+  else if (algorithm == "four-pass") q.algorithm = QuicLbAlgorithm::kFourPass;
+  else Fail(path + ".algorithm", "must be plaintext, single-pass or four-pass");
+  if (q.algorithm != QuicLbAlgorithm::kPlaintext) {
+    size_t length = 0;
+    if (!ParseHex(GetString(o, "key", path), q.key.data(), q.key.size(), &length) || length != q.key.size()) {
+      Fail(path + ".key", "must be 32 hex digits");
+    }
+  }
+  return q;
+}
+
 }  // namespace
 
 bool ParseIp(const std::string& text, IpAddr* out) {
@@ -312,8 +350,8 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
   const Napi::Env env = value.Env();
   auto key = [&](const char* name) { return Key{Napi::String::New(env, name), name}; };
   const struct {
-    Key id, address, port, weight, state, healthy, mac;
-  } keys{key("id"), key("address"), key("port"), key("weight"), key("state"), key("healthy"), key("mac")};
+    Key id, address, port, weight, state, healthy, mac, server_id;
+  } keys{key("id"), key("address"), key("port"), key("weight"), key("state"), key("healthy"), key("mac"), key("serverId")};
   std::vector<const ServiceConfig*> running_by_id;
   if (running != nullptr) {
     running_by_id.assign(kMaxServices, nullptr);
@@ -355,6 +393,10 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
     if (s.forwarding == Forwarding::kTunnel) {
       if (!o.Has("tunnel") || o.Get("tunnel").IsUndefined()) Fail(path + ".tunnel", "is required with forwarding tunnel");
       s.tunnel = TunnelFromJs(o.Get("tunnel"), path + ".tunnel", s.vip.family);
+    }
+    if (o.Has("quicLb") && !o.Get("quicLb").IsUndefined()) {
+      s.has_quic_lb = true;
+      s.quic_lb = QuicLbFromJs(o.Get("quicLb"), path + ".quicLb");
     }
     s.lookup_table_size = GetUint(o, "lookupTableSize", path, 0, UINT32_MAX);
     Napi::Array backends = AsArray(o.Get("backends"), path + ".backends");
@@ -404,6 +446,17 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
       if (!mac.IsUndefined()) {
         if (!ParseMac(GetString(b, keys.mac, bpath), &bc.mac)) Fail(bpath + ".mac", "is not a MAC address");
         bc.has_static_mac = true;
+      }
+      Napi::Value server_id = Prop(b, keys.server_id);
+      if (!server_id.IsUndefined()) {
+        size_t length = 0;
+        if (!s.has_quic_lb) Fail(bpath + ".serverId", "applies only to a service with quicLb");
+        if (!ParseHex(GetString(b, keys.server_id, bpath), bc.server_id.bytes, sizeof(bc.server_id.bytes), &length) ||
+            length != s.quic_lb.server_id_length) {
+          Fail(bpath + ".serverId", "must be quicLb.serverIdLength octets in hex");
+        }
+        bc.server_id.length = static_cast<uint8_t>(length);
+        bc.has_server_id = true;
       }
       s.backends.push_back(bc);
     }

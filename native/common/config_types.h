@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tables/quic_lb.h"
+
 namespace sluice {
 
 constexpr uint32_t kMaxPorts = 16;
@@ -124,6 +126,8 @@ struct BackendConfig {
   bool healthy = true;
   bool has_static_mac = false;
   MacAddr mac{};
+  bool has_server_id = false;  // QUIC-LB: the service has quic_lb and this backend a server ID
+  QuicLbServerId server_id{};
 };
 
 struct ServiceConfig {
@@ -134,6 +138,8 @@ struct ServiceConfig {
   uint8_t protocol;      // IPPROTO_TCP or IPPROTO_UDP
   Forwarding forwarding = Forwarding::kDsr;
   TunnelConfig tunnel;
+  bool has_quic_lb = false;  // UDP only: packets routed by their connection IDs' server IDs
+  QuicLbConfig quic_lb{};
   uint32_t lookup_table_size = 65537;
   std::vector<BackendConfig> backends;
 };

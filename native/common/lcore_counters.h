@@ -127,7 +127,13 @@ namespace sluice {
   X(snapshot_generation, generation, gauge, loop, "sluice_lcore_snapshot_generation", none,                          \
     "the configuration generation the lcore's latest loop iteration used")                                           \
   X(kernel_handed, kernelHanded, counter, top, "sluice_lcore_kernel_handed_total", stats,                            \
-    "frames for the node itself handed to a port's kernel interface")
+    "frames for the node itself handed to a port's kernel interface")                                               \
+  /* QUIC-LB services' datagrams: routed by their connection ID's server ID, or                                      \
+     (unrouted) balanced as flows. Subsets of what was forwarded or dropped. */                                      \
+  X(quic_lb_routed, quicLbRouted, counter, top, "sluice_lcore_quic_lb_routed_total", stats,                         \
+    "QUIC datagrams sent to the backend their connection ID names")                                                  \
+  X(quic_lb_unrouted, quicLbUnrouted, counter, top, "sluice_lcore_quic_lb_unrouted_total", stats,                   \
+    "QUIC-LB services' datagrams whose connection ID names no usable backend, balanced by their 5-tuple")
 
 // Values the addon derives on read, per lcore. Not counters: nothing on the data
 // path writes them, so they have no struct member. binding_stats.cc computes each

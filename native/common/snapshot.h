@@ -21,6 +21,7 @@
 #include "modes/tunnel.h"
 #include "modes/tunnel6.h"
 #include "tables/lookup_table.h"
+#include "tables/quic_lb_route.h"
 #include "tables/service_index6.h"
 
 namespace sluice {
@@ -79,6 +80,9 @@ struct ServiceView {
   const uint32_t* lookup;
   uint8_t family;           // 4, or 6: vip6 instead of vip
   uint8_t vip6[16];
+  // QUIC-LB (UDP, IPv4): packets whose connection ID names a backend go there;
+  // nullptr for every other service. Owned by the snapshot.
+  const QuicLbRoute* quic_lb;
 };
 
 // Open addressing over (vip, port, proto), sized to a power of two at least twice
@@ -146,6 +150,7 @@ struct Snapshot {
   std::vector<BackendView> backends;  // indexed by global backend id
   // Lookup tables are shared between snapshots while their inputs are unchanged.
   std::vector<std::shared_ptr<const std::vector<uint32_t>>> tables;
+  std::vector<std::unique_ptr<QuicLbRoute>> quic_routes;  // what services' quic_lb point to
 
   // Compared as pointers: size() divides by sizeof(BackendView), per packet.
   const BackendView* Backend(uint32_t id) const {
@@ -273,10 +278,11 @@ class LookupTableCache {
 // SLUICE_INVALID_ARGUMENT naming the field as "services[i].backends[j].address";
 // a table beyond the cache's memory limit, SLUICE_LIMIT_EXCEEDED naming
 // "services[i].lookupTableSize". Nothing is published either way.
+// `workers`: how many worker lcores decode QUIC-LB connection IDs (one codec each).
 std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
                                         const std::vector<PortAddressing>& ports,
                                         const NeighborLookup& neighbors, LookupTableCache& tables,
-                                        uint64_t generation);
+                                        uint64_t generation, uint32_t workers = 1);
 
 // The IPv6 part of BuildSnapshot (control/snapshot_build_ipv6.cc): fills `view` for an IPv6
 // backend of `s`, failing an invariant (on `where`, the backend's path) when no

@@ -336,7 +336,8 @@ void Dataplane::CreateKernelRings(WorkerContext& ctx, int socket, uint64_t tsc_h
 }
 
 void Dataplane::Republish() {
-  std::unique_ptr<Snapshot> snap = BuildSnapshot(services_, port_addressing_, *neighbors_, tables_, ++generation_);
+  std::unique_ptr<Snapshot> snap = BuildSnapshot(services_, port_addressing_, *neighbors_, tables_, ++generation_,
+                                                 static_cast<uint32_t>(workers_.size()));
   publisher_->Publish(std::move(snap));
 }
 
@@ -367,7 +368,8 @@ void Dataplane::OfferTables(std::vector<std::unique_ptr<LookupTableCache::Ahead>
 SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   uint64_t builds_before = tables_.builds();
   // Build first: an invalid set throws here and nothing changes.
-  std::unique_ptr<Snapshot> snap = BuildSnapshot(services, port_addressing_, *neighbors_, tables_, generation_ + 1);
+  std::unique_ptr<Snapshot> snap = BuildSnapshot(services, port_addressing_, *neighbors_, tables_, generation_ + 1,
+                                                 static_cast<uint32_t>(workers_.size()));
 
   // Ids are below kMaxServices and kMaxBackendIds: BuildSnapshot checked them.
   std::vector<bool> old_services(kMaxServices, false), old_backends(kMaxBackendIds, false);

@@ -226,10 +226,35 @@ static void CheckNatBackend(const std::vector<PortAddressing>& ports, int port, 
 
 static std::string ServicePath(size_t i) { return "services[" + std::to_string(i) + "]"; }
 
+static const QuicLbRoute* BuildQuicLbRoute(const ServiceConfig& s, uint32_t workers, const std::string& path,
+                                           Snapshot& snap) {
+  CheckInvariant(s.protocol == IPPROTO_UDP, path, ".quicLb", kInvariantQuicLbUdp);
+  CheckInvariant(s.forwarding != Forwarding::kNat, path, ".quicLb", kInvariantQuicLbNotNat);
+  CheckInvariant(s.vip.family == 4, path, ".quicLb", kInvariantQuicLbIpv4);
+  std::vector<std::pair<QuicLbServerId, uint32_t>> servers;
+  std::vector<size_t> with_id;  // backend indexes, sorted by server ID to find a repeated one
+  for (size_t j = 0; j < s.backends.size(); j++) {
+    if (!s.backends[j].has_server_id) continue;
+    servers.emplace_back(s.backends[j].server_id, s.backends[j].id);
+    with_id.push_back(j);
+  }
+  const auto id_of = [&](size_t j) { return &s.backends[j].server_id; };
+  std::sort(with_id.begin(), with_id.end(), [&](size_t a, size_t b) {
+    const int order = std::memcmp(id_of(a), id_of(b), sizeof(QuicLbServerId));
+    return order < 0 || (order == 0 && a < b);
+  });
+  for (size_t k = 1; k < with_id.size(); k++) {
+    CheckInvariant(std::memcmp(id_of(with_id[k - 1]), id_of(with_id[k]), sizeof(QuicLbServerId)) != 0,
+                   path + ".backends[" + std::to_string(with_id[k]) + "]", ".serverId", kInvariantServerIdUnique);
+  }
+  snap.quic_routes.push_back(std::make_unique<QuicLbRoute>(s.quic_lb, workers, servers, path + ".quicLb"));
+  return snap.quic_routes.back().get();
+}
+
 std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
                                         const std::vector<PortAddressing>& ports,
                                         const NeighborLookup& neighbors, LookupTableCache& tables,
-                                        uint64_t generation) {
+                                        uint64_t generation, uint32_t workers) {
   // Tables this build makes are the cache's only if it succeeds; a refused set
   // frees them with the snapshot.
   struct AbandonUnlessCommitted {
@@ -320,6 +345,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
     view.forwarding = static_cast<uint8_t>(s.forwarding);
     view.table_size = static_cast<uint32_t>(table->size());
     view.lookup = table->data();
+    if (s.has_quic_lb) view.quic_lb = BuildQuicLbRoute(s, workers, path, *snap);
     snap->services.push_back(view);
   }
   // The first service of each listener, by (family, VIP, port, protocol).

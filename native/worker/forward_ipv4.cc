@@ -2,10 +2,12 @@
 // backend (remembered, or picked from the service's lookup table and
 // remembered), the mode's rewrite, and the staged sends.
 #include <rte_ip.h>
+#include <rte_udp.h>
 
 #include <cstring>
 
 #include "modes/tunnel.h"
+#include "packet/quic_header.h"
 #include "packet/icmp_errors.h"
 #include "packet/tcp_flags.h"
 #include "worker/burst.h"
@@ -103,6 +105,38 @@ inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const P
   return Picked(snap, backend_id);
 }
 
+// QUIC-LB: a datagram whose destination connection ID names a backend that
+// keeps the service's flows goes there, remembering nothing (the connection ID,
+// not the 5-tuple, is the connection, so a client that moves keeps its server):
+// true, and `pick` set. Anything else (an Initial's client-chosen ID, another
+// config, a server ID no backend has, a backend down or disabled) is false, a
+// flow like any other. Out of line and cold, so every other service pays one
+// test of quic_lb per packet and BackendOfFlow stays inlined in its one caller.
+[[gnu::noinline, gnu::cold]] bool RoutedByConnectionId(WorkerContext& w, const Snapshot& snap, const Pending& p,
+                                                       BackendPick* pick) {
+  const QuicLbRoute& route = *p.service->quic_lb;
+  const struct rte_mbuf* m = p.mbuf;
+  const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t payload = m->l2_len + (frame[m->l2_len] & 0x0f) * 4u + sizeof(struct rte_udp_hdr);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  QuicDcid dcid;
+  if (len > payload) {
+    QuicHeaderStatus status = ParseQuicDcid(frame + payload, len - payload, route.cid_length(), &dcid);
+    if (status == QuicHeaderStatus::kLong || status == QuicHeaderStatus::kShort) {
+      // The worker's index is its RCU thread id: one codec each (tables/quic_lb_route.h).
+      uint32_t backend_id = route.BackendOf(w.rcu_thread_id, dcid.data, dcid.length);
+      const BackendView* b = backend_id == QuicLbRoute::kNone ? nullptr : snap.Backend(backend_id);
+      if (KeepsFlowsOf(b, p.service->id)) {
+        w.counters->quic_lb_routed++;
+        *pick = {backend_id, b};
+        return true;
+      }
+    }
+  }
+  w.counters->quic_lb_unrouted++;
+  return false;
+}
+
 // Where the quoted flow's packets go now, without touching its entry: an error
 // must not keep a flow alive, and a flow it names may not exist on this lcore.
 inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, const Pending& p) {
@@ -133,7 +167,12 @@ void ForwardIpv4(WorkerContext& w, const Snapshot& snap, Pending* pending, uint3
 
   for (uint32_t i = 0; i < n; i++) {
     Pending& p = pending[i];
-    BackendPick pick = p.quoted ? BackendOfQuotedFlow(w, snap, p) : BackendOfFlow(w, snap, p, now_ms);
+    BackendPick pick;
+    if (p.quoted) {
+      pick = BackendOfQuotedFlow(w, snap, p);
+    } else if (__builtin_expect(p.service->quic_lb == nullptr, 1) || !RoutedByConnectionId(w, snap, p, &pick)) {
+      pick = BackendOfFlow(w, snap, p, now_ms);
+    }
     // No ICMP error is ever sent about an ICMP error (RFC 1122 3.2.2).
     SendToBackend(w, c, stage, *p.service, pick, p.mbuf, p.quoted, [&](const BackendView& b) {
       EncapsulateTunnel(w, stage, b, pick.id, p.mbuf, p.hash.sig, ingress_port, now_ms, !p.quoted);

@@ -3,7 +3,7 @@
 import { stringify } from 'yaml';
 import { describeDiff, type ServicesDiff } from '../config/diff';
 import { backendKey } from '../control/backend-key';
-import { ApiClient, CliError, EXIT_UNREACHABLE } from './api-client';
+import { ApiClient, CliError, EXIT_REFUSED, EXIT_UNREACHABLE } from './api-client';
 import { configOf, merged } from './bodies';
 import { human, table } from './table';
 
@@ -15,11 +15,12 @@ export interface Output {
 interface Health { status: string; lastProbeAt?: string; lastError?: string; streak: number; transitions: number }
 interface HealthCheck { type: string; path: string; expectStatus: string; port?: number; intervalMs: number; timeoutMs: number; rise: number; fall: number; initialState: string }
 interface Backend {
-  key: string; address: string; port: number; weight: number; state: string; mac?: string; health: Health;
+  key: string; address: string; port: number; weight: number; state: string; mac?: string; serverId?: string; health: Health;
   healthCheck?: Partial<HealthCheck>; stats?: { packets: number; bytes: number; newFlows: number; activeFlows: number }; emptySince?: string;
 }
+interface QuicLb { configId: number; serverIdLength: number; nonceLength: number; algorithm: string; key?: string }
 interface Service {
-  name: string; vip: string; port: number; protocol: string; forwarding: string; lookupTableSize: number;
+  name: string; vip: string; port: number; protocol: string; forwarding: string; lookupTableSize: number; quicLb?: QuicLb;
   tunnel?: { encapsulation: string; guePort?: number; source?: string; sourceNetwork?: string };
   healthCheck: HealthCheck; backends: Backend[]; stats?: { packets: number; bytes: number; newFlows: number; activeFlows: number };
 }
@@ -215,6 +216,23 @@ export async function health(api: ApiClient, out: Output, service?: string): Pro
     ['SERVICE', 'BACKEND', 'CHECK', 'HEALTH', 'STREAK', 'TRANSITIONS', 'LAST PROBE', 'LAST ERROR'],
     rows.map((r) => [r.service, r.backend, r.check, r.status, r.streak, r.transitions, r.lastProbeAt ?? '-', r.lastError ?? '']),
   )));
+}
+
+/** A QUIC-LB service's config as each backend's server needs it (docs/quic-lb.md). */
+export async function quicLbConfig(api: ApiClient, out: Output, service: string): Promise<void> {
+  const s = await api.request<Service>('GET', `/api/v1/services/${enc(service)}`);
+  if (s.quicLb === undefined) {
+    throw new CliError(`service "${s.name}" has no quicLb: its datagrams are balanced by 5-tuple [SLUICE_NOT_FOUND]`,
+      EXIT_REFUSED, 'SLUICE_NOT_FOUND');
+  }
+  const q = s.quicLb;
+  const config = { service: s.name, ...q, connectionIdLength: 1 + q.serverIdLength + q.nonceLength,
+    servers: s.backends.map((b) => ({ backend: b.key, ...(b.serverId === undefined ? {} : { serverId: b.serverId }) })) };
+  emit(out, config, () => [
+    `service ${s.name}: config ID ${q.configId}, ${q.algorithm}, server ID ${q.serverIdLength} octets, nonce ${q.nonceLength}, ` +
+      `connection IDs ${config.connectionIdLength} octets${q.key === undefined ? '' : `, key ${q.key}`}`,
+    table(['BACKEND', 'SERVER ID'], config.servers.map((b) => [b.backend, b.serverId ?? '- (routed by 5-tuple only)'])),
+  ].join('\n'));
 }
 
 export async function lcores(api: ApiClient, out: Output): Promise<void> {

@@ -129,6 +129,7 @@ export const GROUPS: GroupSpec[] = [
   { name: 'backends', summary: 'a service\'s backends: list, show, add, change, drain, remove' },
   { name: 'config', summary: 'the running configuration' },
   { name: 'node', summary: 'the node: show it, drain it (withdraw every VIP), undrain it', defaultCommand: 'show' },
+  { name: 'quic-lb', summary: 'QUIC-LB: what servers need to issue connection IDs this node routes' },
 ];
 
 export const COMMANDS: CommandSpec[] = [
@@ -191,6 +192,11 @@ export const COMMANDS: CommandSpec[] = [
     path: ['flows'], args: [{ ...SERVICE_ARG, optional: true }, { ...BACKEND_ARG, optional: true }],
     options: [text('client', 'ADDRESS', 'only this client\'s connections'), int('limit', 'N', 'at most N rows (default 100, at most 10000)')],
     summary: 'connections in the lcores\' tables: client, VIP, backend, state, age, idle (of a service, or of one of its backends)',
+  },
+  {
+    path: ['quic-lb', 'config'], args: [SERVICE_ARG], options: [],
+    summary: 'what each backend\'s QUIC server needs to issue routable connection IDs: its server ID, the config ID, lengths, algorithm and key',
+    details: 'The key is secret: it lets whoever holds it read server IDs from connection IDs. --json gives the same for a deployment tool.',
   },
   { path: ['health'], args: [{ ...SERVICE_ARG, optional: true }], options: [], summary: 'every backend\'s health: status, streak, last probe and its error' },
   {

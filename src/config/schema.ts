@@ -228,6 +228,28 @@ export const BackendSchema = Type.Object(
     mac: Type.Optional(Type.String({ description: 'static next-hop MAC like 02:00:00:00:00:11' })),
     state: AdminStateSchema,
     healthCheck: Type.Optional(HealthCheckOverrideSchema),
+    serverId: Type.Optional(Type.String({
+      description: "QUIC-LB: this backend's server ID in hex, quicLb.serverIdLength octets, unique within the service",
+    })),
+  },
+  strict,
+);
+
+/**
+ * QUIC-LB (draft-ietf-quic-load-balancers-21): a UDP service's servers write
+ * their server ID into the connection IDs they choose, and the data plane
+ * routes a packet by its destination connection ID's server ID, so a
+ * connection keeps its backend when the client's address or port changes.
+ */
+export const QuicLbSchema = Type.Object(
+  {
+    configId: Int(0, 6, { description: "the connection ID's first 3 bits that mark this config (7 marks unroutable IDs)" }),
+    serverIdLength: Int(1, 15, { description: 'octets' }),
+    nonceLength: Int(4, 18, { description: 'octets; serverIdLength + nonceLength is at most 19' }),
+    algorithm: Type.Union([Type.Literal('plaintext'), Type.Literal('single-pass'), Type.Literal('four-pass')], {
+      description: 'single-pass when serverIdLength + nonceLength is 16, four-pass otherwise; plaintext hides nothing',
+    }),
+    key: Type.Optional(Type.String({ description: 'AES-128 key, 32 hex digits; required unless plaintext' })),
   },
   strict,
 );
@@ -268,6 +290,7 @@ export const ServiceSchema = Type.Object(
       default: 'dsr',
     }),
     tunnel: Type.Optional(TunnelSchema),
+    quicLb: Type.Optional(QuicLbSchema),
     lookupTableSize: Int(251, 16777259, {
       default: 65537,
       description: 'a prime: the slots of the table that picks each new flow\'s backend (formerly maglevTableSize)',
@@ -426,6 +449,7 @@ export type WorkerConfig = Static<typeof WorkerSchema>;
 export type ServiceConfig = Static<typeof ServiceSchema>;
 export type BackendConfig = Static<typeof BackendSchema>;
 export type TunnelConfig = Static<typeof TunnelSchema>;
+export type QuicLbConfig = Static<typeof QuicLbSchema>;
 export type NatPoolConfig = Static<typeof NatPoolSchema>;
 export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
 export type HealthCheckOverride = Static<typeof HealthCheckOverrideSchema>;

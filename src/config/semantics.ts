@@ -12,6 +12,7 @@ import { parseLcores } from './lcores';
 import { MAX_NAT_POOL_ADDRESSES, type ApiConfig, type BackendConfig, type PortConfig, type ServiceConfig,
   type SluiceConfig, type WorkerConfig } from './schema';
 import { checkBgp } from './semantics-bgp';
+import { checkQuicLb } from './semantics-quic-lb';
 import { checkNatPools6, checkPortsIpv6, checkSameFamily, checkSourceNetwork6, isUnicast,
   notAHostAddress } from './semantics-ipv6';
 
@@ -413,6 +414,7 @@ function checkService(p: Problems, svc: ServiceConfig, path: string, facts: Port
     if (poolPort !== undefined) p.add(`${path}.vip`, `${svc.vip} is a nat pool address of ports[${poolPort}]`);
   }
   checkTunnel(p, svc, `${path}.tunnel`);
+  checkQuicLb((q, r) => p.add(q, r), svc, path);
   if (!isPrime(svc.lookupTableSize)) {
     p.add(`${path}.lookupTableSize`,
       `must be prime; ${svc.lookupTableSize} is not (the next prime is ${nextPrime(svc.lookupTableSize)})`);

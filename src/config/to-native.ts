@@ -121,6 +121,9 @@ function toNativeService(svc: ServiceConfig, id: number, backendIds: readonly nu
     protocol: svc.protocol,
     forwarding: svc.forwarding,
     ...(svc.forwarding === 'tunnel' ? { tunnel: toNativeTunnel(svc.tunnel ?? { encapsulation: 'ipip' }, svc.vip) } : {}),
+    ...(svc.quicLb === undefined ? {} : {
+      quicLb: { ...svc.quicLb, ...(svc.quicLb.key === undefined ? {} : { key: svc.quicLb.key.toLowerCase() }) },
+    }),
     lookupTableSize: svc.lookupTableSize,
     backends: svc.backends.map((b, j) => toNativeBackend(b, backendIds[j], healthy[j])),
   };
@@ -144,6 +147,7 @@ function toNativeBackend(b: BackendConfig, id: number, healthy: boolean): Native
     state: b.state,
     healthy,
     ...(mac === undefined ? {} : { mac }),
+    ...(b.serverId === undefined ? {} : { serverId: b.serverId.toLowerCase() }),
   };
   backendCache.set(b, native);
   return native;

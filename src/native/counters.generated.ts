@@ -40,6 +40,8 @@ export const LCORE_COUNTERS = [
   { field: 'icmp_packet_too_big_sent', name: 'icmpPacketTooBigSent', kind: 'counter', group: 'icmp', metric: 'sluice_lcore_icmp_packet_too_big_sent_total', api: 'none', help: 'ICMPv6 packet-too-big replies to IPv6 packets too long to tunnel (also counted as mtu_exceeded drops)' },
   { field: 'snapshot_generation', name: 'generation', kind: 'gauge', group: 'loop', metric: 'sluice_lcore_snapshot_generation', api: 'none', help: 'the configuration generation the lcore\'s latest loop iteration used' },
   { field: 'kernel_handed', name: 'kernelHanded', kind: 'counter', group: 'top', metric: 'sluice_lcore_kernel_handed_total', api: 'stats', help: 'frames for the node itself handed to a port\'s kernel interface' },
+  { field: 'quic_lb_routed', name: 'quicLbRouted', kind: 'counter', group: 'top', metric: 'sluice_lcore_quic_lb_routed_total', api: 'stats', help: 'QUIC datagrams sent to the backend their connection ID names' },
+  { field: 'quic_lb_unrouted', name: 'quicLbUnrouted', kind: 'counter', group: 'top', metric: 'sluice_lcore_quic_lb_unrouted_total', api: 'stats', help: 'QUIC-LB services\' datagrams whose connection ID names no usable backend, balanced by their 5-tuple' },
 ] as const;
 
 /** SLUICE_LCORE_DERIVED: per lcore, derived by the addon on read. */
@@ -102,6 +104,10 @@ export interface LcoreCounterValues {
   generation: number;
   /** frames for the node itself handed to a port's kernel interface */
   kernelHanded: number;
+  /** QUIC datagrams sent to the backend their connection ID names */
+  quicLbRouted: number;
+  /** QUIC-LB services' datagrams whose connection ID names no usable backend, balanced by their 5-tuple */
+  quicLbUnrouted: number;
   /** packets transmitted by a worker lcore */
   txPackets: number;
   /** bytes transmitted by a worker lcore */

@@ -85,6 +85,18 @@ export interface NativeBackend {
   healthy: boolean;
   /** static next-hop MAC; resolved by ARP or neighbor discovery when absent */
   mac?: string;
+  /** QUIC-LB server ID, lower-case hex of the service's quicLb.serverIdLength octets */
+  serverId?: string;
+}
+
+/** A UDP service's QUIC-LB config (src/config/schema.ts QuicLbSchema), checked. */
+export interface NativeQuicLb {
+  configId: number;
+  serverIdLength: number;
+  nonceLength: number;
+  algorithm: 'plaintext' | 'single-pass' | 'four-pass';
+  /** 32 lower-case hex digits; absent with plaintext */
+  key?: string;
 }
 
 export interface NativeTunnel {
@@ -108,6 +120,7 @@ export interface NativeService {
   forwarding: 'dsr' | 'tunnel' | 'nat';
   /** with forwarding tunnel only, and then required */
   tunnel?: NativeTunnel;
+  quicLb?: NativeQuicLb;
   /** prime, 2 to 16777259 (native kMaxLookupTableSize) */
   lookupTableSize: number;
   backends: NativeBackend[];

@@ -127,6 +127,28 @@ describe('the CLI against the API', () => {
     await ok('backends', 'set', 'web', '10.99.0.11:80', '--enable', '--weight', '100');
   });
 
+  test('quic-lb config: each backend\'s server ID with the config and key its server needs; a service without quicLb is refused', async () => {
+    const key = '8f95f09245765f80256934e50c66207f';
+    const created = await fetch(`${url}/api/v1/services`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'quic', vip: '10.99.0.110', port: 443, protocol: 'udp', healthCheck: { type: 'none' },
+        quicLb: { configId: 2, serverIdLength: 8, nonceLength: 8, algorithm: 'single-pass', key },
+        backends: [{ address: '10.99.0.31', port: 443, serverId: 'ED793A51D49B8F5F' }, { address: '10.99.0.32', port: 443 }] }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    const out = await ok('quic-lb', 'config', 'quic');
+    assert.match(out, new RegExp(`^service quic: config ID 2, single-pass, server ID 8 octets, nonce 8, connection IDs 17 octets, key ${key}$`, 'm'));
+    assert.match(out, /^10\.99\.0\.31:443\s+ED793A51D49B8F5F$/m);
+    assert.match(out, /^10\.99\.0\.32:443\s+- \(routed by 5-tuple only\)$/m);
+    const config = await json<{ configId: number; key: string; connectionIdLength: number; servers: { backend: string; serverId?: string }[] }>('quic-lb', 'config', 'quic');
+    assert.deepEqual([config.configId, config.key, config.connectionIdLength], [2, key, 17]);
+    assert.deepEqual(config.servers, [{ backend: '10.99.0.31:443', serverId: 'ED793A51D49B8F5F' }, { backend: '10.99.0.32:443' }]);
+    const refused = await cli('quic-lb', 'config', 'web');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /service "web" has no quicLb.*\[SLUICE_NOT_FOUND\]/);
+    await ok('services', 'rm', 'quic');
+  });
+
   test('a tunnel service with every health check option; services set; list, remove and delete', async () => {
     await ok('services', 'add', 'tun', '--vip', '10.99.0.101', '--port', '80', '--forwarding', 'tunnel', '--encapsulation', 'gue',
       '--gue-port', '7000', '--tunnel-source', '10.99.0.2', '--lookup-table-size', '251',

@@ -8,7 +8,7 @@ import { validateConfig } from '../../src/config';
 import { restartFields } from '../../src/config/diff';
 import { checkConfig } from '../../src/config/load';
 import { defaultNextHops } from '../../src/config/semantics-bgp';
-import type { SluiceError } from '../../src/errors';
+import { configProblems } from '../helpers/config-problems';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -19,17 +19,7 @@ const base = (bgp: Raw = {}): Raw => ({
   bgp: { asn: 65001, routerId: '10.255.0.1', neighbors: [{ address: '10.99.0.1', asn: 65000 }], ...bgp },
 });
 
-/** The problems' paths and reasons of a config that must fail, as "path: reason". */
-function problems(raw: Raw): string[] {
-  try {
-    validateConfig(raw);
-  } catch (err) {
-    const e = err as SluiceError;
-    assert.equal(e.code, 'SLUICE_CONFIG_INVALID');
-    return (e.details as { path: string; reason: string }[]).map((p) => `${p.path}: ${p.reason}`);
-  }
-  return assert.fail('expected SLUICE_CONFIG_INVALID, nothing was thrown');
-}
+const problems = (raw: Raw): string[] => configProblems(raw);
 
 describe('bgp config', () => {
   test('defaults: listenPort 179, announce healthy, each neighbor hold 9 s, port 179, not passive', () => {
