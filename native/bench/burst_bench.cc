@@ -5,7 +5,10 @@
 // tuned by on a machine too small and noisy for stable Mpps (issue #6).
 //
 //   burst_bench [--flows N] [--rounds R] [--mode dsr|tunnel|nat] [--replies] [--offload] [--capacity N]
+//               [--quic plaintext|single-pass|four-pass]
 //
+// --quic makes the service UDP with QUIC-LB, each datagram a short header whose
+// connection ID names a backend: the per-packet cost of routing by connection ID.
 // --offload marks every mbuf's IPv4 checksum GOOD, as a NIC with rx checksum
 // offload does; without it the worker verifies the header in software, as on
 // net_pcap and net_ring. --mode nat gives the port a source pool and the worker
@@ -22,6 +25,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
+#include <rte_udp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,7 +70,37 @@ struct Options {
   Forwarding mode = Forwarding::kDsr;
   bool replies = false;
   bool offload = false;
+  // QUIC-LB: a UDP service routing by connection ID, every datagram's CID
+  // naming a backend (its server ID); empty: the TCP service.
+  std::string quic;
 };
+
+// The QUIC-LB config of --quic ALGORITHM: config 1, two-octet server IDs and a
+// six-octet nonce (four-pass: three AES blocks to decode), eight and eight for
+// single-pass (one block).
+QuicLbConfig QuicConfig(const std::string& algorithm) {
+  QuicLbConfig c{1, 2, 6, QuicLbAlgorithm::kPlaintext, {}};
+  for (size_t i = 0; i < c.key.size(); i++) c.key[i] = static_cast<uint8_t>(0x8f ^ (i * 37));
+  if (algorithm == "plaintext") return c;
+  if (algorithm == "four-pass") {
+    c.algorithm = QuicLbAlgorithm::kFourPass;
+    return c;
+  }
+  if (algorithm == "single-pass") {
+    c.server_id_length = 8;
+    c.nonce_length = 8;
+    c.algorithm = QuicLbAlgorithm::kSinglePass;
+    return c;
+  }
+  Fail(("unknown --quic algorithm " + algorithm).c_str());
+}
+
+QuicLbServerId ServerIdOf(const QuicLbConfig& c, uint32_t backend) {
+  QuicLbServerId id{};
+  id.length = c.server_id_length;
+  id.bytes[c.server_id_length - 1] = static_cast<uint8_t>(backend + 1);
+  return id;
+}
 
 Forwarding ModeOf(const std::string& name) {
   if (name == "dsr") return Forwarding::kDsr;
@@ -97,10 +131,12 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--replies") o.replies = true;
     else if (a == "--offload") o.offload = true;
     else if (a == "--capacity") o.capacity = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
+    else if (a == "--quic") o.quic = next();
     else Fail(("unknown argument " + a).c_str());
   }
   if (o.flows < kRxBurst || o.flows % kRxBurst != 0) Fail("--flows must be a multiple of 32");
   if (o.replies && o.mode != Forwarding::kNat) Fail("--replies needs --mode nat");
+  if (!o.quic.empty() && o.mode == Forwarding::kNat) Fail("--quic takes dsr or tunnel");
   return o;
 }
 
@@ -125,12 +161,16 @@ IpAddr Ipv4(uint32_t host_order) {
   return ip;
 }
 
-ServiceConfig Service(Forwarding mode) {
+ServiceConfig Service(Forwarding mode, const std::string& quic) {
   ServiceConfig s{};
   s.name = "bench";
   s.vip = Ipv4(0x0a630064);  // 10.99.0.100
   s.port = 80;
-  s.protocol = IPPROTO_TCP;
+  s.protocol = quic.empty() ? IPPROTO_TCP : IPPROTO_UDP;
+  if (!quic.empty()) {
+    s.has_quic_lb = true;
+    s.quic_lb = QuicConfig(quic);
+  }
   s.forwarding = mode;
   s.tunnel.encapsulation = Encapsulation::kIpip;
   s.tunnel.source_network = Ipv4(0xac100000);  // 172.16.0.0/16
@@ -144,6 +184,8 @@ ServiceConfig Service(Forwarding mode) {
     b.weight = 100;
     b.has_static_mac = true;
     b.mac = {0x02, 0x00, 0x00, 0x00, 0x01, static_cast<uint8_t>(i + 1)};
+    b.has_server_id = s.has_quic_lb;
+    if (s.has_quic_lb) b.server_id = ServerIdOf(s.quic_lb, i);
     s.backends.push_back(b);
   }
   return s;
@@ -154,8 +196,15 @@ class NoNeighbors : public NeighborLookup {
   bool Lookup(uint32_t, struct rte_ether_addr*) const override { return false; }
 };
 
-// A 64-byte TCP ACK of flow `i` from a client to the VIP, with a valid IPv4 checksum.
-void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac) {
+// With `cids` (QUIC-LB, one a backend), flow i's frame is a 1-RTT QUIC datagram
+// (short header) whose connection ID names backend i % kBackends.
+struct QuicCids {
+  std::vector<std::vector<uint8_t>> by_backend;
+};
+
+// A 64-byte TCP ACK of flow `i` from a client to the VIP, with a valid IPv4
+// checksum; or, with `quic`, a UDP datagram carrying a QUIC short header.
+void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac, const QuicCids* quic = nullptr) {
   std::memset(f, 0, kFrameLen);
   auto* eth = reinterpret_cast<struct rte_ether_hdr*>(f);
   eth->dst_addr = port_mac;
@@ -175,6 +224,20 @@ void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac) {
   tcp->data_off = 5 << 4;
   tcp->tcp_flags = RTE_TCP_ACK_FLAG;
   tcp->rx_win = htons(65535);
+  if (quic == nullptr) return;
+  // The same ports, as UDP: its header is the TCP header's first 8 octets.
+  const std::vector<uint8_t>& cid = quic->by_backend[i % kBackends];
+  const uint32_t payload = 1 + static_cast<uint32_t>(cid.size());
+  ip->next_proto_id = IPPROTO_UDP;
+  ip->total_length = htons(static_cast<uint16_t>(sizeof(*ip) + sizeof(struct rte_udp_hdr) + payload));
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  auto* udp = reinterpret_cast<struct rte_udp_hdr*>(ip + 1);
+  udp->dgram_len = htons(static_cast<uint16_t>(sizeof(*udp) + payload));
+  udp->dgram_cksum = 0;
+  uint8_t* quic_header = reinterpret_cast<uint8_t*>(udp + 1);
+  quic_header[0] = 0x40;  // short header, fixed bit
+  std::memcpy(quic_header + 1, cid.data(), cid.size());
 }
 
 // A backend's reply to the translated frame `f` (pool address:port to the
@@ -220,7 +283,17 @@ int main(int argc, char** argv) {
   PortAddressing addressing{rt.address, rt.netmask, 0, rt.mtu};
   addressing.nat_pool = port_config.nat_pool.addresses;
   addressing.mac = rt.mac;
-  std::unique_ptr<Snapshot> snap = BuildSnapshot({Service(o.mode)}, {addressing}, neighbors, tables, 1);
+  const ServiceConfig service = Service(o.mode, o.quic);
+  std::unique_ptr<Snapshot> snap = BuildSnapshot({service}, {addressing}, neighbors, tables, 1);
+  QuicCids quic_cids;
+  if (service.has_quic_lb) {
+    QuicLbCodec codec(service.quic_lb);
+    for (uint32_t b = 0; b < kBackends; b++) {
+      const QuicLbServerId id = ServerIdOf(service.quic_lb, b);
+      quic_cids.by_backend.push_back(codec.Encode(std::vector<uint8_t>(id.bytes, id.bytes + id.length),
+                                                  std::vector<uint8_t>(service.quic_lb.nonce_length, 0x5a)));
+    }
+  }
 
   LcoreCounters counters{};
   std::vector<ServiceCounters> service_counters(kMaxServices);
@@ -264,7 +337,8 @@ int main(int argc, char** argv) {
       struct rte_mbuf** burst = mbufs.data() + i % mbufs.size();
       for (uint32_t j = 0; j < kRxBurst; j++) {
         rte_pktmbuf_reset(burst[j]);
-        WriteFrame(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(burst[j], kFrameLen)), i + j, port.mac);
+        WriteFrame(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(burst[j], kFrameLen)), i + j, port.mac,
+                   service.has_quic_lb ? &quic_cids : nullptr);
         burst[j]->ol_flags = o.offload ? RTE_MBUF_F_RX_IP_CKSUM_GOOD : 0;
       }
       for (uint32_t pass = 0; pass < (o.replies ? 2 : 1); pass++) {
@@ -289,6 +363,7 @@ int main(int argc, char** argv) {
   uint64_t packets = per_round * o.rounds;
   uint64_t expected = per_round * (o.rounds + 1);
   if (counters.forwarded != expected) Fail("not every packet was forwarded");
+  if (service.has_quic_lb && counters.quic_lb_routed != expected) Fail("not every QUIC datagram was routed by its connection ID");
   double per_packet = static_cast<double>(cycles) / static_cast<double>(packets);
   double ns = per_packet * 1e9 / static_cast<double>(rte_get_tsc_hz());
   // nat keeps sessions, not flow entries: a hit is a client packet that found its session.
