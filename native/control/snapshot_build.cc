@@ -230,7 +230,6 @@ static const QuicLbRoute* BuildQuicLbRoute(const ServiceConfig& s, uint32_t work
                                            Snapshot& snap) {
   CheckInvariant(s.protocol == IPPROTO_UDP, path, ".quicLb", kInvariantQuicLbUdp);
   CheckInvariant(s.forwarding != Forwarding::kNat, path, ".quicLb", kInvariantQuicLbNotNat);
-  CheckInvariant(s.vip.family == 4, path, ".quicLb", kInvariantQuicLbIpv4);
   std::vector<std::pair<QuicLbServerId, uint32_t>> servers;
   std::vector<size_t> with_id;  // backend indexes, sorted by server ID to find a repeated one
   for (size_t j = 0; j < s.backends.size(); j++) {

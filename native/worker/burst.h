@@ -38,6 +38,7 @@ struct Pending6 {
   uint32_t sig;
   uint8_t tcp_flags;
   bool quoted;  // an ICMPv6 error quoting the flow (packet/icmp_error_route.h), as in Pending
+  uint16_t l4_offset;  // from the frame's start, past any extension headers: QUIC-LB reads the UDP payload
 };
 
 // nat packets waiting for their burst's session lookups: clients' packets to a

@@ -93,8 +93,11 @@ void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, ui
     return ForwardNat(w, snap, snap.services[s], m, port_index, info, now_ms);
   }
   if (s >= 0) {
-    return QueueForLookup6(w, m, &snap.services[s], info.src_addr, info.dst_addr, info.src_port, info.dst_port,
-                           info.l4_proto, info.tcp_flags, false, pending[num_pending++]);
+    Pending6& p = pending[num_pending++];
+    QueueForLookup6(w, m, &snap.services[s], info.src_addr, info.dst_addr, info.src_port, info.dst_port,
+                    info.l4_proto, info.tcp_flags, false, p);
+    p.l4_offset = info.l4_offset;
+    return;
   }
   bool l4 = info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP;
   if (l4 && IsNatPoolAddress6(w, port_index, info.dst_addr)) return ReturnNat(w, m, port_index, info, now_ms);

@@ -7,11 +7,11 @@
 #include <cstring>
 
 #include "modes/tunnel.h"
-#include "packet/quic_header.h"
 #include "packet/icmp_errors.h"
 #include "packet/tcp_flags.h"
 #include "worker/burst.h"
 #include "worker/forward.h"
+#include "worker/quic_lb_routing.h"
 #include "worker/tx_stage.h"
 
 namespace sluice {
@@ -105,36 +105,22 @@ inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const P
   return Picked(snap, backend_id);
 }
 
-// QUIC-LB: a datagram whose destination connection ID names a backend that
-// keeps the service's flows goes there, remembering nothing (the connection ID,
-// not the 5-tuple, is the connection, so a client that moves keeps its server):
-// true, and `pick` set. Anything else (an Initial's client-chosen ID, another
-// config, a server ID no backend has, a backend down or disabled) is false, a
+// QUIC-LB (worker/quic_lb_routing.h): true, and `pick` set, when the datagram's
+// connection ID names a backend that keeps the service's flows; it goes there
+// and nothing is remembered (the connection ID, not the 5-tuple, is the
+// connection, so a client that moves keeps its server). Anything else is a
 // flow like any other. Out of line and cold, so every other service pays one
 // test of quic_lb per packet and BackendOfFlow stays inlined in its one caller.
 [[gnu::noinline, gnu::cold]] bool RoutedByConnectionId(WorkerContext& w, const Snapshot& snap, const Pending& p,
                                                        BackendPick* pick) {
-  const QuicLbRoute& route = *p.service->quic_lb;
   const struct rte_mbuf* m = p.mbuf;
   const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t payload = m->l2_len + (frame[m->l2_len] & 0x0f) * 4u + sizeof(struct rte_udp_hdr);
   const uint32_t len = rte_pktmbuf_data_len(m);
-  QuicDcid dcid;
-  if (len > payload) {
-    QuicHeaderStatus status = ParseQuicDcid(frame + payload, len - payload, route.cid_length(), &dcid);
-    if (status == QuicHeaderStatus::kLong || status == QuicHeaderStatus::kShort) {
-      // The worker's index is its RCU thread id: one codec each (tables/quic_lb_route.h).
-      uint32_t backend_id = route.BackendOf(w.rcu_thread_id, dcid.data, dcid.length);
-      const BackendView* b = backend_id == QuicLbRoute::kNone ? nullptr : snap.Backend(backend_id);
-      if (KeepsFlowsOf(b, p.service->id)) {
-        w.counters->quic_lb_routed++;
-        *pick = {backend_id, b};
-        return true;
-      }
-    }
-  }
-  w.counters->quic_lb_unrouted++;
-  return false;
+  uint32_t backend_id = BackendOfConnectionId(w, snap, *p.service, frame + payload, len > payload ? len - payload : 0);
+  if (backend_id == kNoBackend) return false;
+  *pick = Picked(snap, backend_id);
+  return true;
 }
 
 // Where the quoted flow's packets go now, without touching its entry: an error

@@ -11,6 +11,7 @@
 #include "tables/flow_table6.h"
 #include "worker/burst.h"
 #include "worker/forward.h"
+#include "worker/quic_lb_routing.h"
 #include "worker/tx_stage.h"
 
 namespace sluice {
@@ -115,6 +116,17 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
   return backend_id;
 }
 
+// QUIC-LB, as RoutedByConnectionId in forward_ipv4.cc: the backend the
+// datagram's connection ID names, or kNoBackend for a flow like any other.
+[[gnu::noinline, gnu::cold]] uint32_t BackendOfConnectionId6(WorkerContext& w, const Snapshot& snap,
+                                                             const Pending6& p) {
+  const struct rte_mbuf* m = p.mbuf;
+  const uint32_t payload = p.l4_offset + static_cast<uint32_t>(sizeof(struct rte_udp_hdr));
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  return BackendOfConnectionId(w, snap, *p.service, rte_pktmbuf_mtod(m, const uint8_t*) + payload,
+                               len > payload ? len - payload : 0);
+}
+
 }  // namespace
 
 void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint32_t n, uint16_t ingress_port,
@@ -123,7 +135,13 @@ void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint
   LcoreCounters& c = *w.counters;
   for (uint32_t i = 0; i < n; i++) {
     Pending6& p = pending[i];
-    uint32_t backend_id = p.quoted ? QuotedFlowBackend6(w, snap, p) : PickBackend6(w, snap, p, now_ms);
+    uint32_t backend_id;
+    if (p.quoted) {
+      backend_id = QuotedFlowBackend6(w, snap, p);
+    } else if (__builtin_expect(p.service->quic_lb == nullptr, 1) ||
+               (backend_id = BackendOfConnectionId6(w, snap, p)) == kNoBackend) {
+      backend_id = PickBackend6(w, snap, p, now_ms);
+    }
     BackendPick pick = Picked(snap, backend_id);
     // No ICMPv6 error is ever sent about an ICMPv6 error (RFC 4443 2.4).
     SendToBackend(w, c, stage, *p.service, pick, p.mbuf, p.quoted, [&](const BackendView& b) {

@@ -2,7 +2,6 @@
 // that the schema cannot say: the lengths the draft allows for each algorithm,
 // a key for the ciphers, and server IDs of the configured length, unique
 // within the service.
-import { parseIp } from '../net/addr';
 import type { AddProblem } from './semantics-ipv6';
 import type { ServiceConfig } from './schema';
 
@@ -28,7 +27,6 @@ export function checkQuicLb(add: AddProblem, svc: ServiceConfig, path: string): 
   }
   const at = `${path}.quicLb`;
   if (svc.protocol !== 'udp') add(at, `QUIC runs over UDP; this service is ${svc.protocol}`);
-  if (parseIp(svc.vip)?.family === 6) add(at, 'IPv6 services are not routed by connection ID yet (IPv4 only)');
   if (svc.forwarding === 'nat') {
     add(at, 'not with forwarding nat: a nat session belongs to one client address and port, which QUIC-LB lets change');
   }

@@ -5,7 +5,9 @@
 // unknown server ID and a disabled backend's ID are balanced as flows.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as pk from '../helpers/packets';
 import { formatMac, udpFrame } from '../helpers/packets';
+import { backend6 } from '../fixtures/ipv6';
 import { backend, backendMac, CLIENT_MAC, RingDataplane, service } from '../helpers/ring-dataplane';
 import type { NativeBackend, NativeService } from '../../src/native/types';
 
@@ -19,6 +21,7 @@ const VECTORS = {
 
 let dp: RingDataplane;
 const VIP = { plaintext: '10.99.0.100', singlePass: '10.99.0.101', fourPass: '10.99.0.102' };
+const VIP6 = 'fd00:99::100';
 
 /** Three backends; the vector's server ID is backends[1]'s, the others have IDs of their own. */
 function quicService(id: number, kind: keyof typeof VECTORS, first: number, extra: Partial<NativeBackend>[] = []): NativeService {
@@ -29,11 +32,17 @@ function quicService(id: number, kind: keyof typeof VECTORS, first: number, extr
     { id, name: kind, vip: VIP[kind], port: 443, protocol: 'udp', quicLb });
 }
 
+/** The four-pass vector on an IPv6 VIP, its backends 9, 10, 11. */
+function quicService6(): NativeService {
+  const s = quicService(3, 'fourPass', 9);
+  return { ...s, name: 'fourPass6', vip: VIP6, backends: s.backends.map((b, k) => backend6(9 + k, { port: 443, serverId: b.serverId })) };
+}
+
 const services = (extra: Partial<NativeBackend>[] = []) =>
-  [quicService(0, 'plaintext', 0, extra), quicService(1, 'singlePass', 3), quicService(2, 'fourPass', 6)];
+  [quicService(0, 'plaintext', 0, extra), quicService(1, 'singlePass', 3), quicService(2, 'fourPass', 6), quicService6()];
 
 before(() => {
-  dp = new RingDataplane();
+  dp = new RingDataplane({ address6: 'fd00:99::2' });
   dp.native.setServices(services());
 });
 after(() => dp?.stop());
@@ -64,6 +73,20 @@ test('every algorithm: a connection ID reaches the backend it names from any cli
     assert.deepEqual(macs(out), Array(16).fill(backendMac(first + 1)), `${kind}: all to the backend of server ID ${VECTORS[kind].serverId}`);
     assert.equal(counts().routed - before.routed, 16);
   }
+});
+
+test('IPv6, extension headers before UDP or not: the connection ID reaches its backend from any client address and port', async () => {
+  const before = counts();
+  const frames = Array.from({ length: 16 }, (_, i) => {
+    const src = `2001:db8:c::${(i + 1).toString(16)}`;
+    const payload = Buffer.concat([Buffer.from([0x40]), Buffer.from(VECTORS.fourPass.cid, 'hex'), Buffer.alloc(40, 0x5a)]);
+    const udp = pk.udp({ sport: 40000 + 97 * i, dport: 443, payload }, { src, dst: VIP6 });
+    const extHeaders: pk.Ipv6ExtHeader[] = i % 2 === 0 ? [] : [{ type: 0 }, { type: 60 }];
+    return pk.ether({ dst: dp.mac, src: CLIENT_MAC, type: 0x86dd }, pk.ipv6({ src, dst: VIP6, nextHeader: 17, extHeaders }, udp));
+  });
+  const out = await dp.exchange(frames);
+  assert.deepEqual(macs(out), Array(16).fill(backendMac(10)), 'all to the backend of the four-pass vector\'s server ID');
+  assert.equal(counts().routed - before.routed, 16);
 });
 
 test("without a connection ID it can route (an Initial's client-chosen ID, an unknown server ID), a datagram is a flow", async () => {

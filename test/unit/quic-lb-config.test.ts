@@ -55,11 +55,11 @@ test('each rule, named by its path', () => {
   }
 });
 
-test('IPv6 services are refused, so far', () => {
+test('an IPv6 service takes quicLb too', () => {
   const raw = base(plaintext, ['0a01'], { vip: 'fd00:99::100' });
   raw.ports[0].address6 = 'fd00:99::2/64';
   raw.services[0].backends[0].address = 'fd00:99::11';
-  assert.ok(problems(raw).some((p) => /^services\[0\]\.quicLb: IPv6 services are not routed by connection ID yet/.test(p)));
+  assert.equal(validateConfig(raw).services[0].quicLb?.configId, 1);
 });
 
 test('nat is refused: a session belongs to one client address and port', () => {
