@@ -35,8 +35,11 @@ packages=(libdpdk-dev dpdk pkg-config build-essential python3 libpcap-dev libssl
 # and af_packet tests, clang for fuzzers and sanitizers, valgrind for
 # instruction counts, dpdk-dev for testpmd, chromium for the dashboard's
 # browser tests (driven by puppeteer-core, which downloads no browser),
-# python3-cryptography for the test bed's QUIC-LB encoder (tools/testbed/quic_lb.py).
-[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy python3-cryptography clang libclang-rt-14-dev llvm valgrind chromium)
+# python3-cryptography for the test bed's QUIC-LB encoder (tools/testbed/quic_lb.py),
+# ngtcp2's example HTTP/3 client and server (gtlsclient, gtlsserver) and openssl
+# for the server's certificate: a real QUIC connection that migrates
+# (test/system/quic-lb-migration.test.ts).
+[ "$run_only" = 1 ] || packages+=(dpdk-dev doctest-dev tshark tcpdump python3-scapy python3-cryptography ngtcp2-client ngtcp2-server openssl clang libclang-rt-14-dev llvm valgrind chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

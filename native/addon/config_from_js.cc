@@ -331,6 +331,14 @@ DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value) {
   Napi::Object admission = AsObject(ft.Get("admission"), "config.flowTable.admission");
   c.flow_table.new_flows_per_sec = GetUint(admission, "newFlowsPerSec", "config.flowTable.admission", 0, 1u << 30);
   c.flow_table.new_flow_burst = GetUint(admission, "burst", "config.flowTable.admission", 1, 1u << 30);
+  // Absent: the defaults, on; the daemon always sends it (src/config/to-native.ts).
+  if (!o.Get("fragments").IsUndefined()) {
+    Napi::Object fr = AsObject(o.Get("fragments"), "config.fragments");
+    c.fragments.enabled = GetBool(fr, "enabled", "config.fragments");
+    c.fragments.entries_per_lcore = GetUint(fr, "entriesPerLcore", "config.fragments", 8, 1u << 20);
+    c.fragments.hold_ms = GetUint(fr, "holdMs", "config.fragments", 1, 10000);
+    c.fragments.held_bytes_per_lcore = GetUint(fr, "heldBytesPerLcore", "config.fragments", 0, 1u << 30);
+  }
   c.mbufs_per_socket = GetUint(o, "mbufsPerSocket", "config", 0, 1u << 24);
   c.idle_sleep_max_us = GetUint(o, "idleSleepMaxUs", "config", 0, 100000);
   c.neighbor_refresh_sec = GetUint(o, "neighborRefreshSec", "config", 1, 86400);

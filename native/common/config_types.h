@@ -77,6 +77,14 @@ struct FlowTableConfig {
   uint32_t new_flow_burst = 0;
 };
 
+// IP fragments (worker/fragments.cc, tables/fragment_table.h), per lcore.
+struct FragmentConfig {
+  bool enabled = true;
+  uint32_t entries_per_lcore = 4096;      // datagrams remembered at once
+  uint32_t hold_ms = 10;                  // how long an entry outlives its latest fragment
+  uint32_t held_bytes_per_lcore = 1 << 20;  // fragments waiting for their first
+};
+
 // The most memory of each kind the data plane may allocate, in bytes: the
 // budget TypeScript checked the config against (src/config/memory.ts, the
 // config's limits section). C++ refuses (SLUICE_LIMIT_EXCEEDED) an allocation
@@ -94,6 +102,7 @@ struct DataplaneConfig {
   std::vector<PortConfig> ports;
   std::vector<WorkerConfig> workers;  // every worker lcore with its rx queues
   FlowTableConfig flow_table;
+  FragmentConfig fragments;
   uint32_t mbufs_per_socket = 0;      // 0: sized from ports, queues and workers
   uint32_t idle_sleep_max_us = 100;   // 0: never sleep (benchmarks)
   uint32_t neighbor_refresh_sec = 30; // re-resolve a learned MAC this often

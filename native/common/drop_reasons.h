@@ -10,7 +10,7 @@ namespace sluice {
   X(kTruncated, "truncated")                 /* frame ends inside a header */    \
   X(kBadIpHeader, "bad_ip_header")           /* IP version or length wrong */    \
   X(kBadIpChecksum, "bad_ip_checksum")       /* IPv4 header checksum wrong */    \
-  X(kIpFragment, "ip_fragment")              /* fragments are not balanced yet */\
+  X(kIpFragment, "ip_fragment")              /* fragment not to a service, or off */\
   X(kTooManyVlans, "too_many_vlans")         /* more than two 802.1Q tags */     \
   X(kNonIp, "non_ip")                        /* neither IPv4, IPv6 nor ARP */    \
   X(kNotForUs, "not_for_us")                 /* destination MAC not ours */      \
@@ -32,7 +32,12 @@ namespace sluice {
   X(kNdIgnored, "nd_ignored")                /* NS/NA not about our addresses */ \
   X(kBadL4Header, "bad_l4_header")           /* TCP offset or UDP length/checksum impossible */ \
   X(kKernelRateLimited, "kernel_rate_limited") /* for the kernel interface, over its rate */ \
-  X(kKernelQueueFull, "kernel_queue_full")   /* for the kernel interface, its ring full */
+  X(kKernelQueueFull, "kernel_queue_full")   /* for the kernel interface, its ring full */ \
+  X(kFragmentTooSmall, "fragment_too_small") /* first fragment without the whole L4 header */ \
+  X(kFragmentOverlap, "fragment_overlap")    /* second first fragment, or over the L4 header or the end */ \
+  X(kFragmentTableFull, "fragment_table_full") /* no fragment table entry free in its bucket */ \
+  X(kFragmentHoldFull, "fragment_hold_full") /* held bytes, slots or the datagram's share used up */ \
+  X(kFragmentTimeout, "fragment_timeout")    /* held, its first fragment did not come in time */
 
 enum class DropReason : uint8_t {
 #define SLUICE_DROP_ENUM(e, s) e,

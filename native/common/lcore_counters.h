@@ -45,7 +45,7 @@ namespace sluice {
 // Invariant, once every burst has been processed:
 //   rx_packets + nat_handoff_received
 //     = forwarded + local_replies + arp_learned + kernel_handed + sum(drops except tx_full)
-//       + nat_handoff_sent
+//       + nat_handoff_sent + fragments_held
 #define SLUICE_LCORE_COUNTERS(X)                                                                                     \
   X(rx_packets, rxPackets, counter, top, "sluice_lcore_rx_packets_total", stats,                                     \
     "packets received by a worker lcore")                                                                            \
@@ -133,7 +133,14 @@ namespace sluice {
   X(quic_lb_routed, quicLbRouted, counter, top, "sluice_lcore_quic_lb_routed_total", stats,                         \
     "QUIC datagrams sent to the backend their connection ID names")                                                  \
   X(quic_lb_unrouted, quicLbUnrouted, counter, top, "sluice_lcore_quic_lb_unrouted_total", stats,                   \
-    "QUIC-LB services' datagrams whose connection ID names no usable backend, balanced by their 5-tuple")
+    "QUIC-LB services' datagrams whose connection ID names no usable backend, balanced by their 5-tuple")             \
+  /* IP fragments (worker/fragments.cc): those forwarded are a subset of                                              \
+     forwarded; those held wait for their datagram's first fragment and are                                         \
+     neither forwarded nor dropped yet. */                                                                           \
+  X(fragments_forwarded, fragmentsForwarded, counter, top, "sluice_lcore_fragments_forwarded_total", stats,          \
+    "IP fragments sent to the backend of their datagram's first fragment")                                           \
+  X(fragments_held, fragmentsHeld, gauge, top, "sluice_lcore_fragments_held", stats,                                 \
+    "IP fragments waiting for their datagram's first fragment")
 
 // Values the addon derives on read, per lcore. Not counters: nothing on the data
 // path writes them, so they have no struct member. binding_stats.cc computes each

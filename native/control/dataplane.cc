@@ -22,6 +22,7 @@
 #include "common/coded_error.h"
 #include "packet/local_reply.h"
 #include "packet/ndp.h"
+#include "worker/fragments.h"
 #include "control/telemetry.h"
 
 #include <rte_telemetry.h>
@@ -57,6 +58,10 @@ void RemoveRuntimeDir(const std::string& runtime_dir) {
 
 std::string Mib(uint64_t bytes) {
   return std::to_string((bytes + (uint64_t{1} << 20) - 1) >> 20) + " MiB";
+}
+
+FragmentLimits FragmentLimitsOf(const FragmentConfig& c) {
+  return FragmentLimits{c.entries_per_lcore, c.hold_ms, c.held_bytes_per_lcore};
 }
 
 bool AnyKernelInterface(const std::vector<PortConfig>& ports) {
@@ -294,6 +299,17 @@ void Dataplane::CreateWorkers() {
                              " (fewer entries, more hugepages, or eal.memoryMb with hugepages: false)");
       }
     }
+    if (config_.fragments.enabled) {
+      snprintf(name, sizeof(name), "sl%u_frags_%u", instance_, wc.lcore);
+      ctx->fragments = FragmentTable::Create(name, FragmentLimitsOf(config_.fragments), socket);
+      if (ctx->fragments == nullptr) {
+        throw CodedError(codes::kResourceExhausted,
+                         "fragments.entriesPerLcore: cannot allocate a fragment table of " +
+                             std::to_string(config_.fragments.entries_per_lcore) + " entries (" +
+                             Mib(FragmentTable::MemoryBytes(FragmentLimitsOf(config_.fragments))) + ") for lcore " +
+                             std::to_string(wc.lcore) + ": " + rte_strerror(rte_errno));
+      }
+    }
     snprintf(name, sizeof(name), "sl%u_learn_%u", instance_, wc.lcore);
     ctx->learn_ring = rte_ring_create_elem(name, sizeof(NeighborLearn), kLearnRingSize, socket,
                                            RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -491,6 +507,8 @@ void Dataplane::Teardown() {
     rte_ring_free(ctx->learn_ring);
     FlowTable::Destroy(ctx->flows);
     FlowTable6::Destroy(ctx->flows6);
+    if (ctx->fragments != nullptr) ClearFragments(*ctx->fragments);
+    FragmentTable::Destroy(ctx->fragments);
     rte_free(ctx->mailbox);
     for (size_t p = 0; p < ports_.size(); p++) rte_free(ctx->tx[p]);
     rte_free(ctx->counters);

@@ -93,6 +93,13 @@ FRAMES = {
     "udp_dns": udp(),
     "udp_vip3": udp(dst=VIP3, dport=80),
     "udp_no_service": udp(dport=9999),
+    # QUIC to the variant 0 UDP service, which routes plaintext connection IDs
+    # (config 1, server ID {0, backend id + 1}, six-octet nonce): to backend 4,
+    # to backend 3 (its MAC unknown), to no backend, and a client's Initial.
+    "quic_to_backend4": udp(payload=bytes([0x40, 0x28, 0x00, 0x05]) + b"nonce6" + b"\x00" * 20),
+    "quic_to_backend3": udp(payload=bytes([0x40, 0x28, 0x00, 0x04]) + b"nonce6" + b"\x00" * 20),
+    "quic_to_nobody": udp(payload=bytes([0x40, 0x28, 0x00, 0x77]) + b"nonce6" + b"\x00" * 20),
+    "quic_initial": udp(payload=bytes([0xc0, 0, 0, 0, 1, 8]) + b"clientid" + b"\x00" * 24),
     "ipv6_tcp": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / TCP(dport=80, flags="S"),
     "ipv6_hbh_udp": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / IPv6ExtHdrHopByHop() / UDP(dport=53),
     "ipv6_fragment": eth() / IPv6(src="2001:db8::1", dst="2001:db8::64") / IPv6ExtHdrFragment(m=1) / UDP(dport=53),
@@ -168,7 +175,41 @@ def big_tcp():
     return bytes(tcp("A", payload=b"z" * 3000))
 
 
+def fragments(packet, size=48, order=None):
+    """`packet`'s IP payload cut into fragments of `size` bytes (a multiple of 8),
+    each a frame, in `order` (indices; default as sent). IPv4 keeps the packet's
+    ID; IPv6 gets a fragment header with ID 7."""
+    v6 = IPv6 in packet
+    ip = packet[IPv6] if v6 else packet[IP]
+    payload = bytes(ip.payload)
+    out = []
+    for off in range(0, len(payload), size):
+        piece, more = payload[off:off + size], off + size < len(payload)
+        if v6:
+            l3 = (IPv6(src=ip.src, dst=ip.dst) / IPv6ExtHdrFragment(nh=ip.nh, offset=off // 8, m=int(more), id=7)
+                  / piece)
+        else:
+            l3 = IP(src=ip.src, dst=ip.dst, id=ip.id, proto=ip.proto, flags="MF" if more else 0, frag=off // 8) / piece
+        out.append(bytes(eth() / l3))
+    return [out[i] for i in (order or range(len(out)))]
+
+
+def udp_datagram(dst=VIP, sport=40000, v6=False):
+    l3 = IPv6(src=CLIENT_IP6, dst=VIP6) if v6 else IP(src=CLIENT_IP, dst=dst, id=77)
+    return eth() / l3 / UDP(sport=sport, dport=53) / (b"d" * 150)
+
+
+# Single fragments for the parsers (worker/fragments.cc's ParseFragment).
+FRAMES.update({
+    "udp_fragment_first": fragments(udp_datagram())[0],
+    "udp_fragment_later": fragments(udp_datagram())[1],
+    "udp6_fragment_first": fragments(udp_datagram(v6=True))[0],
+})
+
+
 PACKET_PATH = {
+    "quic_by_connection_id": packet_path_input(["quic_to_backend4", "quic_to_backend3", "quic_to_nobody", "quic_initial",
+                                                "quic_to_backend4"], force_mac=True),
     "tcp_flow": packet_path_input(["tcp_syn", "tcp_ack", "tcp_ack", "tcp_fin"]),
     "tcp_flow_config_change": packet_path_input(["tcp_syn", "tcp_ack", "tcp_ack", "tcp_fin"], variants=(0, 1), split=2),
     "service_id_reused": packet_path_input(["tcp_syn", "udp_vip3", "tcp_ack"], variants=(0, 3), split=1),
@@ -212,6 +253,17 @@ PACKET_PATH = {
                                                         for i in range(32)], mode=NAT6_MODE, split=16, advance=12),
     "nat6_config_change": packet_path_input(["tcp6_syn", "tcp6_ack", "nat6_reply_b0", "nat6_reply_b1"],
                                             mode=NAT6_MODE, variants=(0, 1), split=2, advance=200),
+    # IP fragments (worker/fragments.cc): in order, last first (held, then sent behind their first),
+    # held past the hold time, and per mode and family.
+    "fragments_in_order": packet_path_input(["udp_dns"], extra=fragments(udp_datagram())),
+    "fragments_out_of_order": packet_path_input([], extra=fragments(udp_datagram(), order=[3, 1, 2, 0])),
+    "fragments_held_too_long": packet_path_input([], extra=fragments(udp_datagram(), order=[2, 1, 0, 3]), split=2,
+                                                 advance=4),
+    "fragments_tunnel": packet_path_input([], extra=fragments(udp_datagram(), order=[1, 0, 2, 3]), mode=2),
+    "fragments_nat": packet_path_input(["udp_dns"], extra=fragments(udp_datagram(), order=[0, 2, 1, 3]), mode=NAT_MODE),
+    "fragments6_dsr": packet_path_input([], extra=fragments(udp_datagram(v6=True), order=[1, 0, 2, 3]), mode=3),
+    "fragments6_tunnel": packet_path_input([], extra=fragments(udp_datagram(v6=True)), mode=4),
+    "fragments6_nat": packet_path_input([], extra=fragments(udp_datagram(v6=True), order=[2, 0, 1, 3]), mode=NAT6_MODE),
 }
 
 

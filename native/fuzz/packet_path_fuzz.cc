@@ -35,6 +35,7 @@
 #include "common/config_types.h"
 #include "tables/flow_table.h"
 #include "tables/flow_table6.h"
+#include "tables/fragment_table.h"
 #include "packet/ndp.h"
 #include "common/lcore_counters.h"
 #include "modes/nat/nat_forward.h"
@@ -42,6 +43,7 @@
 #include "control/port_setup.h"
 #include "common/snapshot.h"
 #include "worker/context.h"
+#include "worker/fragments.h"
 #include "frame_checks.h"
 #include "fuzz_check.h"
 
@@ -67,6 +69,8 @@ constexpr uint32_t kHeaderLen = 5;
 constexpr uint32_t kServiceIds = 4;
 constexpr uint32_t kBackendIds = 8;
 constexpr FlowTimeouts kTimeouts{2000, 100, 500};  // tcp, tcp closing, udp (ms)
+// entries, hold_ms, held bytes: a bucket, a hold the bursts' gap may outlast, a few frames' worth.
+constexpr FragmentLimits kFragmentLimits{8, 20, 4096};
 // nat: the pool make_corpus.py's replies are addressed to; two addresses of 4
 // ports, so one burst of new flows exhausts it. nat backends listen on their service port plus this.
 constexpr const char* kNatPool[] = {"10.99.0.200", "10.99.0.201"};
@@ -134,6 +138,21 @@ std::vector<ServiceConfig> Variant(uint32_t v) {
 }
 constexpr uint32_t kVariants = 4;
 
+// UDP services (not nat) route QUIC datagrams by connection ID: plaintext in
+// variant 0, so inputs find server IDs easily, four-pass (AES) otherwise. Each
+// backend's server ID is {0, id + 1}: a DCID naming one of them goes there.
+void RouteByConnectionId(ServiceConfig& s, uint32_t variant) {
+  s.has_quic_lb = true;
+  s.quic_lb = QuicLbConfig{1, 2, 6, variant == 0 ? QuicLbAlgorithm::kPlaintext : QuicLbAlgorithm::kFourPass, {}};
+  for (size_t i = 0; i < s.quic_lb.key.size(); i++) s.quic_lb.key[i] = static_cast<uint8_t>(i * 29 + 7);
+  for (BackendConfig& b : s.backends) {
+    b.has_server_id = true;
+    b.server_id = QuicLbServerId{};
+    b.server_id.length = 2;
+    b.server_id.bytes[1] = static_cast<uint8_t>(b.id + 1);
+  }
+}
+
 struct Harness;
 
 // One entry per forwarding mode and family: services are built with `forwarding`
@@ -189,7 +208,12 @@ class NoNeighbors : public NeighborLookup {
 };
 
 struct Harness {
+  struct FreeMemory {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
   PortConfig port_config;
+  std::unique_ptr<uint8_t, FreeMemory> fragment_memory{static_cast<uint8_t*>(
+      std::aligned_alloc(64, (FragmentTable::MemoryBytes(kFragmentLimits) + 63) & ~size_t{63}))};
   PortState port;
   std::vector<PortRuntime> port_runtime;
   struct rte_mempool* pool = nullptr;
@@ -280,7 +304,10 @@ void CheckTunnelForwarded(const Harness& h, const uint8_t* frame, uint32_t len, 
   inner_frame[12] = 0x08;
   std::memcpy(inner_frame.data() + 14, frame + inner, len - inner);
   PacketInfo inner_info;
-  FUZZ_CHECK(ParsePacket(inner_frame.data(), static_cast<uint32_t>(inner_frame.size()), &inner_info) == ParseStatus::kOk);
+  ParseStatus inner_status = ParsePacket(inner_frame.data(), static_cast<uint32_t>(inner_frame.size()), &inner_info);
+  // A fragment goes encapsulated as it came, to the backend of its datagram's first.
+  if (inner_status == ParseStatus::kIpFragment) return;
+  FUZZ_CHECK(inner_status == ParseStatus::kOk);
   FUZZ_CHECK(inner_info.l4_proto == IPPROTO_TCP || inner_info.l4_proto == IPPROTO_UDP ||
              IsIcmpError(inner_frame.data(), inner_info));
 }
@@ -315,8 +342,10 @@ void CheckTunnel6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len,
   inner_frame[13] = 0xdd;
   std::memcpy(inner_frame.data() + 14, frame + inner, len - inner);
   PacketInfo inner_info;
-  FUZZ_CHECK(ParsePacket(inner_frame.data(), static_cast<uint32_t>(inner_frame.size()), &inner_info) == ParseStatus::kOk);
+  ParseStatus inner_status = ParsePacket(inner_frame.data(), static_cast<uint32_t>(inner_frame.size()), &inner_info);
+  FUZZ_CHECK(inner_status == ParseStatus::kOk || inner_status == ParseStatus::kIpFragment);
   FUZZ_CHECK(inner_info.ip_version == 6);
+  if (inner_status == ParseStatus::kIpFragment) return;
   FUZZ_CHECK(inner_info.l4_proto == IPPROTO_TCP || inner_info.l4_proto == IPPROTO_UDP ||
              IsIcmpError(inner_frame.data(), inner_info));
 }
@@ -386,6 +415,28 @@ void CheckNat6Forwarded(const Harness& h, const uint8_t* frame, uint32_t len, co
   }
 }
 
+// A fragment forwarded on its own (worker/fragments.cc): from the port to a
+// backend, never past the egress MTU; IPv4's header checksum, checked on the
+// way in, still valid; nat's addresses rewritten to a pool address, as its
+// first fragment's were, whichever fragment it is.
+void CheckFragmentForwarded(const Harness& h, Forwarding mode, const uint8_t* frame, uint32_t len,
+                            const PacketInfo& info) {
+  FUZZ_CHECK(mode != Forwarding::kTunnel);  // tunnelled ones parse as their outer header
+  FUZZ_CHECK(std::memcmp(frame + 6, kPortMac, 6) == 0);
+  FUZZ_CHECK(IsBackendMac(frame));
+  FUZZ_CHECK(info.l3_length <= h.port_runtime[0].mtu);
+  bool pool = false;
+  if (info.ip_version == 4) {
+    FUZZ_CHECK(sluice_fuzz::Ipv4HeaderChecksumValid(frame + info.l3_offset));
+    char src[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, info.src_addr, src, sizeof(src));
+    pool = std::string(src) == kNatPool[0] || std::string(src) == kNatPool[1];
+  } else {
+    pool = IsNatPool6Address(h, info.src_addr);
+  }
+  FUZZ_CHECK(pool == (mode == Forwarding::kNat));
+}
+
 void BuildSnapshots(Harness& h) {
   std::vector<uint32_t> pool;
   for (const char* a : kNatPool) pool.push_back(Ipv4Of(Ip(a)));
@@ -404,6 +455,7 @@ void BuildSnapshots(Harness& h) {
         s.forwarding = kModes[m].forwarding;
         s.tunnel.encapsulation = kModes[m].encapsulation;
         if (kModes[m].family == 6) ToIpv6(s);
+        if (s.protocol == IPPROTO_UDP && s.forwarding != Forwarding::kNat) RouteByConnectionId(s, v);
         if (s.forwarding != Forwarding::kNat) continue;
         for (BackendConfig& b : s.backends) b.port = static_cast<uint16_t>(b.port + kNatBackendPortOffset);
       }
@@ -594,6 +646,7 @@ void RunBurst(Harness& h, const Snapshot& snap, struct rte_mbuf** mbufs, uint16_
   w.flows6->Sweep(now_ms, 64, h.counters, w.service_counters, w.backend_counters);
   w.nat->sessions->Sweep(now_ms, 64, h.counters);
   w.nat->sessions6->Sweep(now_ms, 64, h.counters);
+  SweepFragments(w, now_ms, 64);
 }
 
 void CheckOutput(Harness& h, const Input& in, bool echo_requests_valid) {
@@ -606,6 +659,12 @@ void CheckOutput(Harness& h, const Input& in, bool echo_requests_valid) {
     FUZZ_CHECK(bytes != nullptr);
     PacketInfo info;
     ParseStatus status = ParsePacket(bytes, m->pkt_len, &info);
+    if (status == ParseStatus::kIpFragment) {
+      CheckFragmentForwarded(h, in.mode->forwarding, bytes, m->pkt_len, info);
+      forwarded++;
+      rte_pktmbuf_free(m);
+      continue;
+    }
     FUZZ_CHECK(status == ParseStatus::kOk || status == ParseStatus::kArp);
     bool reply = status == ParseStatus::kArp || info.l4_proto == IPPROTO_ICMP || info.l4_proto == IPPROTO_ICMPV6;
     if (reply && IsIcmpErrorType(info)) {
@@ -637,9 +696,17 @@ void CheckCounters(const Harness& h, uint64_t frames) {
     if (r != static_cast<uint32_t>(DropReason::kTxFull)) drops += c.drops[r];
   }
   // common/lcore_counters.h: rx_packets = forwarded + local_replies + arp_learned + kernel_handed
-  // + drops except tx_full.
+  // + drops except tx_full + fragments still held.
   FUZZ_CHECK(c.rx_packets == frames);
-  FUZZ_CHECK(c.rx_packets == c.forwarded + c.local_replies + c.arp_learned + c.kernel_handed + drops);
+  FUZZ_CHECK(c.rx_packets == c.forwarded + c.local_replies + c.arp_learned + c.kernel_handed + drops + c.fragments_held);
+  const FragmentTable& fragments = *h.worker->fragments;
+  FUZZ_CHECK(c.fragments_held == fragments.held_packets());
+  FUZZ_CHECK(fragments.held_bytes() <= fragments.limits().held_bytes);
+  FUZZ_CHECK(fragments.held_packets() <= fragments.held_capacity());
+  FUZZ_CHECK(fragments.active() <= fragments.capacity());
+  FUZZ_CHECK(c.fragments_forwarded <= c.forwarded);
+  // A datagram routed by its connection ID is forwarded, or dropped for its backend's unknown MAC.
+  FUZZ_CHECK(c.quic_lb_routed <= c.forwarded + drops);
   FUZZ_CHECK(c.flow_active <= kFlowCapacity + h.worker->flows6->capacity());
   int64_t service_flows = 0;
   for (uint32_t s = 0; s < kServiceIds; s++) service_flows += h.service_counters[s].active_flows;
@@ -732,6 +799,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   h.nat = std::make_unique<NatRuntime>(std::vector<PortConfig>{h.port_config}, std::vector<int>{SOCKET_ID_ANY},
                                        kFlowCapacity, kTimeouts, 0);
   h.worker->nat = h.nat->lcore(0);
+  // Small, so that inputs fill it: a bucket's 8 entries, the held bytes of a few frames.
+  h.worker->fragments = FragmentTable::Place(h.fragment_memory.get(), kFragmentLimits);
 
   const uint32_t mode = static_cast<uint32_t>(in.mode - kModes);
   const uint16_t n = static_cast<uint16_t>(frames.size());
@@ -749,6 +818,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   h.worker->flows6 = nullptr;
   h.worker->nat = nullptr;
   h.nat.reset();
+  // What is still held would have timed out on a running lcore.
+  ClearFragments(*h.worker->fragments);
+  h.worker->fragments = nullptr;
   // Every mbuf was transmitted and freed above, or freed by the path itself.
   FUZZ_CHECK(rte_mempool_in_use_count(h.pool) == h.pool_baseline);
   return 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tables/flow_table.h"
+#include "packet/fragment_parse.h"
 #include "packet/frame_head.h"
 #include "packet/packet_parse.h"
 #include "frame_checks.h"
@@ -117,6 +118,41 @@ void CheckFastPath(const uint8_t* frame, uint32_t len) {
   }
 }
 
+// kIpFragment, then ParseFragment (packet/fragment_parse.h) as the worker calls
+// it: the fragment lies inside the datagram's 64 KiB, only a last fragment has
+// a length that is not a multiple of 8, and a first fragment it calls kOk
+// holds its whole TCP or UDP header inside the IP packet and the frame.
+void CheckFragment(const uint8_t* frame, uint32_t len, const PacketInfo& parsed) {
+  PacketInfo info = parsed;
+  sluice::FragmentInfo frag;
+  const sluice::FragmentStatus status = sluice::ParseFragment(frame, len, len, &info, &frag);
+  if (status == sluice::FragmentStatus::kMalformed) return;
+  FUZZ_CHECK(frag.offset + frag.length <= 65535);
+  FUZZ_CHECK(frag.offset % 8 == 0);
+  if (frag.more) FUZZ_CHECK(frag.length > 0 && frag.length % 8 == 0);
+  FUZZ_CHECK(frag.length <= info.l3_length);
+  // The key's fields are the L3 fields ParsePacket found; ParseFragment leaves them.
+  FUZZ_CHECK(std::memcmp(info.src_addr, parsed.src_addr, 16) == 0);
+  FUZZ_CHECK(std::memcmp(info.dst_addr, parsed.dst_addr, 16) == 0);
+  if (parsed.ip_version == 4) FUZZ_CHECK(frag.key_proto == parsed.l4_proto);
+  if (status == sluice::FragmentStatus::kTooSmall) {
+    FUZZ_CHECK(frag.offset == 0);
+    return;
+  }
+  if (frag.offset != 0 || frag.l4_header_len == 0) {
+    FUZZ_CHECK(info.src_port == 0 && info.dst_port == 0);
+    return;
+  }
+  const uint32_t l3_end = uint32_t{info.l3_offset} + info.l3_length;
+  FUZZ_CHECK(info.l4_proto == pd::kProtoTcp || info.l4_proto == pd::kProtoUdp);
+  FUZZ_CHECK(info.l4_offset > info.l3_offset);
+  FUZZ_CHECK(frag.l4_header_len <= frag.length);
+  const uint32_t l4_end = uint32_t{info.l4_offset} + (info.l4_proto == pd::kProtoTcp ? (frame[info.l4_offset + 12] >> 4) * 4u : 8u);
+  FUZZ_CHECK(l4_end <= l3_end && l4_end <= len);
+  FUZZ_CHECK(std::memcmp(&info.src_port, frame + info.l4_offset, 2) == 0);
+  FUZZ_CHECK(std::memcmp(&info.dst_port, frame + info.l4_offset + 2, 2) == 0);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -140,6 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case ParseStatus::kIpFragment:
       CheckL2(data, len, info);
       CheckL3(data, len, info);
+      CheckFragment(data, len, info);
       break;
     case ParseStatus::kArp:
       CheckL2(data, len, info);

@@ -19,6 +19,7 @@
 #include "worker/addresses.h"
 #include "worker/burst.h"
 #include "worker/classify_ipv6.h"
+#include "worker/fragments.h"
 #include "worker/kernel_handoff.h"
 #include "worker/local_replies.h"
 #include "worker/nat.h"
@@ -176,11 +177,14 @@ inline void Classify(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m,
   // No station sends from a group address; answering one would reply to a group.
   if (rte_is_multicast_ether_addr(&eth->src_addr)) return Drop(w, m, DropReason::kBadSource);
   if (status == ParseStatus::kArp) return HandleArp(w, snap, m, port_index, info);
-  if (status != ParseStatus::kOk) return Drop(w, m, DropFor(status));
+  // Fragments get the checks every packet gets first; ClassifyFragment
+  // (worker/fragments.cc) then takes them, the IPv6 ones from ClassifyIpv6.
+  if (status != ParseStatus::kOk && status != ParseStatus::kIpFragment) return Drop(w, m, DropFor(status));
   if (info.ip_version == 6) return ClassifyIpv6(w, snap, m, port_index, info, pending6, num_pending6, now_ms);
   if (!Ipv4ChecksumOk(m, data + info.l3_offset)) return Drop(w, m, DropReason::kBadIpChecksum);
   if (IsMartianIpv4Source(info.src_addr)) return Drop(w, m, DropReason::kBadSource);
   m->l2_len = info.l3_offset;  // for ExceedsMtu and the tunnel encapsulation at egress
+  if (status == ParseStatus::kIpFragment) return ClassifyFragment(w, snap, m, port_index, info, now_ms);
 
   uint32_t src, dst;
   std::memcpy(&src, info.src_addr, 4);

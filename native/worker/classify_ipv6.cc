@@ -7,6 +7,7 @@
 #include "packet/ndp.h"
 #include "tables/flow_table6.h"
 #include "worker/addresses.h"
+#include "worker/fragments.h"
 #include "worker/kernel_handoff.h"
 #include "worker/local_replies.h"
 #include "worker/nat.h"
@@ -87,6 +88,8 @@ void ClassifyIpv6(WorkerContext& w, const Snapshot& snap, struct rte_mbuf* m, ui
   }
   if (ndp) return HandleNdp(w, snap, m, port_index, info, to_group);
   m->l2_len = info.l3_offset;  // for ExceedsMtu and the tunnel encapsulation at egress
+  // ParsePacket stops at a fragment header, and only there, with l4_proto 44.
+  if (info.l4_proto == parse_detail::kProtoFragment) return ClassifyFragment(w, snap, m, port_index, info, now_ms);
 
   int32_t s = snap.index6.Find(info.dst_addr, info.dst_port, info.l4_proto);
   if (s >= 0 && snap.services[s].forwarding == static_cast<uint8_t>(Forwarding::kNat)) {

@@ -18,6 +18,7 @@
 #include "common/port_runtime.h"
 #include "tables/flow_table.h"
 #include "tables/flow_table6.h"
+#include "tables/fragment_table.h"
 #include "packet/icmp_errors.h"
 #include "common/lcore_counters.h"
 #include "common/snapshot.h"
@@ -67,6 +68,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerContext {
   struct rte_ring* kernel_ring;      // worker -> kernel interface thread, mbuf->port = port index
   struct rte_ring* kernel_tx_ring;   // kernel interface thread -> worker: what the kernel sends
   AdmissionLimiter kernel_rate[kMaxPorts];  // frames a second to each port's kernel interface
+  FragmentTable* fragments;          // nullptr: fragments are dropped (ip_fragment)
 };
 
 // Processes one received burst from one port to completion: every mbuf is sent

@@ -11,6 +11,7 @@
 #include "packet/tcp_flags.h"
 #include "worker/burst.h"
 #include "worker/forward.h"
+#include "worker/fragments.h"
 #include "worker/quic_lb_routing.h"
 #include "worker/tx_stage.h"
 
@@ -19,7 +20,10 @@ namespace {
 
 // tunnel: the client's packet, unchanged, inside an outer IPv4 (and for GUE, UDP)
 // header to the backend, sent to the next hop; Ethernet padding is cut off first.
-inline void EncapsulateTunnel(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
+// Always inlined, as BackendOfFlow is: once the fragment path (SendFragment4)
+// called them too, the compiler stopped inlining them into ForwardIpv4, and a
+// dsr packet cost 35 instructions more.
+__rte_always_inline void EncapsulateTunnel(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
                               struct rte_mbuf* m, uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms,
                               bool answer_too_big) {
   const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
@@ -63,7 +67,7 @@ inline uint32_t LookupPick(const ServiceView& service, const FlowHash& hash) {
 
 // The flow's remembered backend while it is live and still usable, else a fresh
 // lookup-table pick, remembered. id kNoBackend when the service has none.
-inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
+__rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
   FlowTable& flows = *w.flows;
   LcoreCounters& c = *w.counters;
   const ServiceView& service = *p.service;
@@ -140,6 +144,23 @@ inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, c
 }
 
 }  // namespace
+
+BackendPick FirstFragmentPick4(WorkerContext& w, const Snapshot& snap, Pending& p, uint32_t now_ms) {
+  p.probe = w.flows->ProbePrimary(p.key, p.hash);
+  return BackendOfFlow(w, snap, p, now_ms);
+}
+
+void SendFragment4(WorkerContext& w, TxStage& stage, uint8_t forwarding, BackendPick pick, struct rte_mbuf* m,
+                   uint32_t sig, uint16_t ingress_port, uint32_t now_ms) {
+  // SendToBackend reads only the mode of the service; the fragment's service
+  // may have left the snapshot since its first fragment was balanced.
+  ServiceView mode{};
+  mode.forwarding = forwarding;
+  // A fragment never has DF set, so no fragmentation-needed answers it: it is dropped.
+  SendToBackend(w, *w.counters, stage, mode, pick, m, false, [&](const BackendView& b) {
+    EncapsulateTunnel(w, stage, b, pick.id, m, sig, ingress_port, now_ms, false);
+  });
+}
 
 void ForwardIpv4(WorkerContext& w, const Snapshot& snap, Pending* pending, uint32_t n, uint16_t ingress_port,
                  uint32_t now_ms) {

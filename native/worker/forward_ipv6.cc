@@ -11,6 +11,7 @@
 #include "tables/flow_table6.h"
 #include "worker/burst.h"
 #include "worker/forward.h"
+#include "worker/fragments.h"
 #include "worker/quic_lb_routing.h"
 #include "worker/tx_stage.h"
 
@@ -128,6 +129,19 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
 }
 
 }  // namespace
+
+uint32_t FirstFragmentPick6(WorkerContext& w, const Snapshot& snap, const Pending6& p, uint32_t now_ms) {
+  return PickBackend6(w, snap, p, now_ms);
+}
+
+void SendFragment6(WorkerContext& w, TxStage& stage, uint8_t forwarding, BackendPick pick, struct rte_mbuf* m,
+                   uint32_t sig, uint16_t ingress_port, uint32_t now_ms) {
+  ServiceView mode{};  // as in SendFragment4
+  mode.forwarding = forwarding;
+  SendToBackend(w, *w.counters, stage, mode, pick, m, false, [&](const BackendView& b) {
+    EncapsulateTunnel6(w, stage, b, pick.id, m, sig, ingress_port, now_ms, false);
+  });
+}
 
 void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint32_t n, uint16_t ingress_port,
                  uint32_t now_ms) {

@@ -5,6 +5,7 @@
 #include "worker/burst.h"
 #include "worker/context.h"
 #include "worker/flow_listing.h"
+#include "worker/fragments.h"
 #include "worker/nat.h"
 #include "worker/tx_stage.h"
 
@@ -117,6 +118,7 @@ int WorkerMain(void* arg) {
     const uint32_t budget = received ? kSweepBudgetBusy : kSweepBudgetIdle;
     w.flows->Sweep(now_ms, budget, c, w.service_counters, w.backend_counters);
     if (w.flows6 != nullptr) w.flows6->Sweep(now_ms, budget, c, w.service_counters, w.backend_counters);
+    if (w.fragments != nullptr) SweepFragments(w, now_ms, budget);
     WorkerMailbox& box = *w.mailbox;
     if (box.flows.state.load(std::memory_order_acquire) == FlowQuery::kAsked) {
       ContinueFlowQuery(box.flows, ListedTables{w.flows, w.flows6, w.nat}, now_ms,

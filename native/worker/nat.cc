@@ -8,6 +8,7 @@
 #include "modes/nat/nat_verdicts.h"
 #include "packet/egress_check.h"
 #include "tables/flow_table6.h"
+#include "worker/fragments.h"
 #include "worker/tx_stage.h"
 
 namespace sluice {
@@ -38,13 +39,17 @@ inline void SendNatToClient(WorkerContext& w, TxStage& stage, struct rte_mbuf* m
   Stage(stage, v.port_index, m);
 }
 
-}  // namespace
-
-void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
-                uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
+// ForwardNat, with `decided(verdict, frame)` called once the frame is
+// rewritten and before it is sent (after which it is no longer ours to read).
+template <typename Decided>
+void ForwardNatThen(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
+                    uint16_t port_index, const PacketInfo& info, uint32_t now_ms, Decided&& decided) {
   w.service_counters[service.id].packets++;
   w.service_counters[service.id].bytes += m->pkt_len;
-  if (w.nat == nullptr) return Drop(w, m, DropReason::kNatPoolExhausted);
+  if (w.nat == nullptr) {
+    decided(nat_detail::DropVerdict(DropReason::kNatPoolExhausted), nullptr);
+    return Drop(w, m, DropReason::kNatPoolExhausted);
+  }
   uint32_t sig;
   if (info.ip_version == 6) {
     sig = FlowTable6::HashOf(NatClientKey6(info));  // as an IPv6 dsr or tunnel flow hashes
@@ -53,11 +58,46 @@ void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& servi
     std::memcpy(&src, info.src_addr, 4);
     sig = w.flows->HashOf(MakeFlowKey4(src, service.vip, info.src_port, info.dst_port, info.l4_proto)).sig;
   }
-  NatVerdict v = NatFromClient(*w.nat, snap, service, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, sig,
-                               w.ports, now_ms, *w.counters);
+  uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  NatVerdict v = NatFromClient(*w.nat, snap, service, frame, info, port_index, sig, w.ports, now_ms, *w.counters);
+  decided(v, frame);
   TxStage stage;
   SendNatToBackend(w, stage, service, m, v);
   SendStaged(w, stage);
+}
+
+}  // namespace
+
+void ForwardNat(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
+                uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
+  ForwardNatThen(w, snap, service, m, port_index, info, now_ms, [](const NatVerdict&, const uint8_t*) {});
+}
+
+void ForwardNatFirstFragment(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
+                             uint16_t port_index, const PacketInfo& info, uint32_t now_ms, FragmentRoute& route) {
+  ForwardNatThen(w, snap, service, m, port_index, info, now_ms, [&](const NatVerdict& v, const uint8_t* frame) {
+    if (v.action != NatAction::kToBackend) {
+      route.drop_reason = static_cast<uint8_t>(static_cast<uint32_t>(v.reason) + 1);
+      return;
+    }
+    route.backend_id = v.backend_id;
+    // The session's addresses, as the rewrite left them: the later fragments
+    // carry no ports, so the addresses are all they change.
+    const uint8_t* ip = frame + info.l3_offset;
+    if (info.ip_version == 6) {
+      std::memcpy(route.nat_src, ip + 8, 16);
+      std::memcpy(route.nat_dst, ip + 24, 16);
+      return;
+    }
+    std::memcpy(route.nat_src, ip + 12, 4);
+    std::memcpy(route.nat_dst, ip + 16, 4);
+    uint32_t old_src, old_dst, new_src, new_dst;
+    std::memcpy(&old_src, info.src_addr, 4);
+    std::memcpy(&old_dst, info.dst_addr, 4);
+    std::memcpy(&new_src, route.nat_src, 4);
+    std::memcpy(&new_dst, route.nat_dst, 4);
+    route.ip_delta = NatDeltasOf(WordsOf(old_src) + WordsOf(old_dst), WordsOf(new_src) + WordsOf(new_dst), 0, 0).ip;
+  });
 }
 
 void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {

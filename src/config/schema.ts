@@ -118,6 +118,32 @@ export const FlowTableSchema = Type.Object(
   { ...strict, default: {} },
 );
 
+/**
+ * IP fragments (docs/forwarding-modes.md, "IP fragments"): each worker lcore
+ * remembers where a datagram's first fragment went, in a table of its own
+ * apart from the flow table, and holds fragments that come before their
+ * first. Per lcore; allocated at start.
+ */
+export const FragmentsSchema = Type.Object(
+  {
+    /** false: every fragment is dropped (ip_fragment), as before */
+    enabled: Type.Boolean({ default: true }),
+    entriesPerLcore: Int(8, 1048576, {
+      default: 4096,
+      description: 'datagrams remembered at once, rounded up to a power of two; a full table drops new ones',
+    }),
+    holdMs: Int(1, 10000, {
+      default: 10,
+      description: 'how long a datagram is remembered past its latest fragment, and the longest a fragment waits for its first',
+    }),
+    heldBytesPerLcore: Int(0, 1073741824, {
+      default: 1048576,
+      description: 'bytes of fragments waiting for their first at once; 0: none waits, they are dropped',
+    }),
+  },
+  { ...strict, default: {} },
+);
+
 export const DataplaneSchema = Type.Object(
   {
     idleSleepMaxUs: Int(0, 100000, { default: 100 }),
@@ -428,6 +454,7 @@ export const ConfigSchema = Type.Object(
     ports: Type.Array(PortSchema, { minItems: 1, maxItems: 16 }),
     workers: Type.Optional(Type.Array(WorkerSchema, { maxItems: 127 })),
     flowTable: FlowTableSchema,
+    fragments: FragmentsSchema,
     dataplane: DataplaneSchema,
     services: Type.Array(ServiceSchema, { maxItems: 1024, default: [] }),
     limits: LimitsSchema,

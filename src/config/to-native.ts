@@ -90,6 +90,7 @@ export function toNativeStart(cfg: SluiceConfig, instanceId: string): NativeStar
     ports: cfg.ports.map(toNativePort),
     workers: toNativeWorkers(cfg),
     flowTable: { ...cfg.flowTable, admission: { ...cfg.flowTable.admission } },
+    fragments: { ...cfg.fragments },
     mbufsPerSocket: cfg.dataplane.mbufsPerSocket,
     idleSleepMaxUs: cfg.dataplane.idleSleepMaxUs,
     neighborRefreshSec: cfg.dataplane.neighborRefreshSec,

@@ -42,6 +42,8 @@ export const LCORE_COUNTERS = [
   { field: 'kernel_handed', name: 'kernelHanded', kind: 'counter', group: 'top', metric: 'sluice_lcore_kernel_handed_total', api: 'stats', help: 'frames for the node itself handed to a port\'s kernel interface' },
   { field: 'quic_lb_routed', name: 'quicLbRouted', kind: 'counter', group: 'top', metric: 'sluice_lcore_quic_lb_routed_total', api: 'stats', help: 'QUIC datagrams sent to the backend their connection ID names' },
   { field: 'quic_lb_unrouted', name: 'quicLbUnrouted', kind: 'counter', group: 'top', metric: 'sluice_lcore_quic_lb_unrouted_total', api: 'stats', help: 'QUIC-LB services\' datagrams whose connection ID names no usable backend, balanced by their 5-tuple' },
+  { field: 'fragments_forwarded', name: 'fragmentsForwarded', kind: 'counter', group: 'top', metric: 'sluice_lcore_fragments_forwarded_total', api: 'stats', help: 'IP fragments sent to the backend of their datagram\'s first fragment' },
+  { field: 'fragments_held', name: 'fragmentsHeld', kind: 'gauge', group: 'top', metric: 'sluice_lcore_fragments_held', api: 'stats', help: 'IP fragments waiting for their datagram\'s first fragment' },
 ] as const;
 
 /** SLUICE_LCORE_DERIVED: per lcore, derived by the addon on read. */
@@ -108,6 +110,10 @@ export interface LcoreCounterValues {
   quicLbRouted: number;
   /** QUIC-LB services' datagrams whose connection ID names no usable backend, balanced by their 5-tuple */
   quicLbUnrouted: number;
+  /** IP fragments sent to the backend of their datagram's first fragment */
+  fragmentsForwarded: number;
+  /** IP fragments waiting for their datagram's first fragment */
+  fragmentsHeld: number;
   /** packets transmitted by a worker lcore */
   txPackets: number;
   /** bytes transmitted by a worker lcore */

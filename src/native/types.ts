@@ -48,6 +48,14 @@ export interface NativeFlowTable {
   admission: { newFlowsPerSec: number; burst: number };
 }
 
+/** IP fragments, per lcore (src/config/schema.ts FragmentsSchema) */
+export interface NativeFragments {
+  enabled: boolean;
+  entriesPerLcore: number;
+  holdMs: number;
+  heldBytesPerLcore: number;
+}
+
 /** The most the data plane may allocate of each kind, in bytes (at most 2^53). */
 export interface NativeLimits {
   /** every lookup table alive at once, retired snapshots' included */
@@ -64,6 +72,8 @@ export interface NativeStartConfig {
   ports: NativePort[];
   workers: NativeWorker[];
   flowTable: NativeFlowTable;
+  /** absent: the defaults, on */
+  fragments?: NativeFragments;
   /** 0: sized from ports, queues and workers */
   mbufsPerSocket: number;
   /** longest sleep of an idle worker, microseconds; 0 never sleeps */

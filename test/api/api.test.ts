@@ -564,8 +564,9 @@ describe('data plane views', () => {
     assert.deepEqual(Object.keys(s).sort(), ['lcores', 'ports', 'services']);
     assert.deepEqual(Object.keys(s.ports[0]).sort(),
       ['name', 'rxBytes', 'rxErrors', 'rxMissed', 'rxPackets', 'txBytes', 'txErrors', 'txPackets']);
-    assert.deepEqual(Object.keys(s.lcores[0]).sort(), ['drops', 'flows', 'forwarded', 'icmpErrorsRouted',
-      'icmpFragNeededSent', 'kernelHanded', 'lcore', 'localReplies', 'nat', 'quicLbRouted', 'quicLbUnrouted', 'rxPackets', 'txPackets']);
+    assert.deepEqual(Object.keys(s.lcores[0]).sort(), ['drops', 'flows', 'forwarded', 'fragmentsForwarded', 'fragmentsHeld',
+      'icmpErrorsRouted', 'icmpFragNeededSent', 'kernelHanded', 'lcore', 'localReplies', 'nat', 'quicLbRouted', 'quicLbUnrouted',
+      'rxPackets', 'txPackets']);
     assert.deepEqual(Object.keys(s.lcores[0].nat).sort(), ['handoffsReceived', 'handoffsSent', 'sessionsActive',
       'sessionsCapacity', 'sessionsCreated', 'sessionsExpired']);
     assert.deepEqual(Object.keys(s.lcores[0].flows).sort(),

@@ -42,6 +42,14 @@ describe('the addon before start', () => {
     expectCode(() => a.start({ ...good, limits: undefined as never }), 'SLUICE_INVALID_ARGUMENT', /config\.limits: must be an object/);
     expectCode(() => a.start({ ...good, limits: { ...good.limits, flowTableBytes: -1 } }), 'SLUICE_INVALID_ARGUMENT',
       /config\.limits\.flowTableBytes: must be a whole number of bytes/);
+    // The fragment limits TypeScript checks are checked again here.
+    const fragments = { enabled: true, entriesPerLcore: 4096, holdMs: 10, heldBytesPerLcore: 1 << 20 };
+    expectCode(() => a.start({ ...good, fragments: { ...fragments, entriesPerLcore: 4 } }), 'SLUICE_INVALID_ARGUMENT',
+      /config\.fragments\.entriesPerLcore/);
+    expectCode(() => a.start({ ...good, fragments: { ...fragments, holdMs: 0 } }), 'SLUICE_INVALID_ARGUMENT',
+      /config\.fragments\.holdMs/);
+    expectCode(() => a.start({ ...good, fragments: { ...fragments, enabled: 1 as never } }), 'SLUICE_INVALID_ARGUMENT',
+      /config\.fragments\.enabled: must be a boolean/);
     const pool = (natPool: object) => ({ ...good, ports: [{ ...good.ports[0], natPool } as never] });
     expectCode(() => a.start(pool({ addresses: ['10.98.0.5'], portMin: 1024, portMax: 65535 })), 'SLUICE_INVALID_ARGUMENT',
       /config\.ports\[0\]\.natPool\.addresses\[0\]: is not on the port's subnet/);
@@ -127,6 +135,7 @@ describe('a running data plane', () => {
       'no_service', 'unsupported_l4', 'arp_ignored', 'icmp_ignored', 'no_backend', 'neighbor_unresolved', 'tx_full',
       'mtu_exceeded', 'bad_source', 'bad_icmp_checksum', 'no_headroom', 'nat_pool_exhausted', 'nat_handoff_full',
       'nat_no_session', 'bad_nd', 'nd_ignored', 'bad_l4_header', 'kernel_rate_limited', 'kernel_queue_full',
+      'fragment_too_small', 'fragment_overlap', 'fragment_table_full', 'fragment_hold_full', 'fragment_timeout',
     ]);
   });
 });

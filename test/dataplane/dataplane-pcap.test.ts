@@ -458,8 +458,11 @@ describe('drops through net_pcap', () => {
     { name: 'TCP data offset below 5', frame: ipTo(VIP, 6, patched(tcpSeg, 12, 0x40)), reason: 'bad_l4_header' },
     { name: 'UDP length below 8',
       frame: ipTo(VIP, 17, pk.udp({ sport: 4000, dport: 80, length: 4 }, { src: client.src, dst: VIP })), reason: 'bad_l4_header' },
-    { name: 'first fragment', frame: ipTo(VIP, 6, tcpSeg, { flags: pk.IPV4_MF }), reason: 'ip_fragment' },
-    { name: 'later fragment', frame: ipTo(VIP, 6, tcpSeg, { fragOffset: 10 }), reason: 'ip_fragment' },
+    // Fragments that reach a backend: fragments.test.ts.
+    { name: 'first fragment cut inside the TCP header', frame: ipTo(VIP, 6, tcpSeg.subarray(0, 16), { flags: pk.IPV4_MF }),
+      reason: 'fragment_too_small' },
+    { name: 'later fragment to an address that is no VIP', frame: ipTo('10.99.0.200', 6, tcpSeg, { fragOffset: 10 }),
+      reason: 'ip_fragment' },
     { name: 'three VLAN tags', frame: ipFrame(pk.ipv4({ src: client.src, dst: VIP, proto: 6 }, tcpSeg), { vlans: [1, 2, 3] }),
       reason: 'too_many_vlans' },
     { name: 'LLDP', frame: pk.ether({ dst: PCAP_PORT_MAC, src: CLIENT_MAC, type: 0x88cc }, Buffer.alloc(40)), reason: 'non_ip' },

@@ -170,11 +170,15 @@ const cases: Case[] = [
   { name: 'TTL 1 is forwarded unchanged (dsr is an L2 hop)', frame: syn({ ip: { ttl: 1 } }), expect: { forwarded: 0 } },
   { name: 'TTL 0 is forwarded unchanged', frame: syn({ ip: { ttl: 0 } }), expect: { forwarded: 0 } },
 
-  // Fragments.
-  { name: 'first fragment', frame: syn({ ip: { flags: pk.IPV4_MF } }), expect: { dropped: 'ip_fragment' } },
-  { name: 'middle fragment', frame: eth(ip4({ flags: pk.IPV4_MF, fragOffset: 3 }, payload(24))),
+  // Fragments (the ones that reach a backend: fragments.test.ts).
+  { name: 'first fragment of 20 bytes (only the last may be no multiple of 8)', frame: syn({ ip: { flags: pk.IPV4_MF } }),
+    expect: { dropped: 'bad_ip_header' } },
+  { name: 'first fragment cut inside the TCP header', frame: eth(ip4({ flags: pk.IPV4_MF }, tcpSeg().subarray(0, 8))),
+    expect: { dropped: 'fragment_too_small' } },
+  { name: 'middle fragment to an address that is no VIP',
+    frame: eth(ip4({ flags: pk.IPV4_MF, fragOffset: 3, dst: '10.99.0.250' }, payload(24))), expect: { dropped: 'ip_fragment' } },
+  { name: 'last fragment to an address that is no VIP', frame: eth(ip4({ fragOffset: 6, dst: '10.99.0.250' }, payload(24))),
     expect: { dropped: 'ip_fragment' } },
-  { name: 'last fragment', frame: eth(ip4({ fragOffset: 6 }, payload(24))), expect: { dropped: 'ip_fragment' } },
   { name: 'DF alone is no fragment', frame: syn({ ip: { flags: pk.IPV4_DF } }), expect: { forwarded: 0 } },
 
   // VLANs.
@@ -232,7 +236,8 @@ const cases: Case[] = [
     frame: syn6({ extHeaders: [{ type: 0 }, { type: 60 }] }), expect: { forwarded: 2 } },
   { name: 'IPv6 extension header running past the packet',
     frame: patched(syn6({ extHeaders: [{ type: 0 }] }), 14 + 40 + 1, 8), expect: { dropped: 'truncated' } },
-  { name: 'IPv6 fragment header', frame: syn6({ extHeaders: [{ type: 44, more: true }] }), expect: { dropped: 'ip_fragment' } },
+  { name: 'IPv6 first fragment of 20 bytes', frame: syn6({ extHeaders: [{ type: 44, more: true }] }),
+    expect: { dropped: 'bad_ip_header' } },
   ...['ff02::1', '::1', '::'].map((src): Case => (
     { name: `IPv6 source ${src}`, frame: syn6({ src }), expect: { dropped: 'bad_source' } })),
   { name: 'ICMPv6 echo from :: (no reply to the unspecified address)', frame: ip6({ src: '::', nextHeader: pk.IPPROTO_ICMPV6 },

@@ -5,7 +5,7 @@ import { nativeLimits } from '../../src/config/memory';
 import { LIMIT_DEFAULTS } from '../../src/config/schema';
 import { addon, type SluiceAddon } from '../../src/native/addon';
 import { lcoreTotals } from '../../src/native/lcore-totals';
-import type { NativeBackend, NativeLimits, NativeNatPool, NativeService, NativeStartConfig } from '../../src/native/types';
+import type { NativeBackend, NativeFragments, NativeLimits, NativeNatPool, NativeService, NativeStartConfig } from '../../src/native/types';
 
 export const PORT_ADDRESS = '10.99.0.2';
 export const CLIENT_MAC = '02:00:00:00:00:99';
@@ -33,6 +33,8 @@ export interface RingOptions {
   kernelInterface?: { name: string; packetsPerSec: number };
   /** bytes; absent ones are the config's defaults */
   limits?: Partial<NativeLimits>;
+  /** absent: the data plane's defaults */
+  fragments?: NativeFragments;
 }
 
 export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
@@ -51,6 +53,7 @@ export function ringStartConfig(o: RingOptions = {}): NativeStartConfig {
     flowTable: { entriesPerLcore: o.entriesPerLcore ?? 65536, tcpTimeoutSec: 300,
       tcpClosingTimeoutSec: o.tcpClosingTimeoutSec ?? 10, udpTimeoutSec: o.udpTimeoutSec ?? 30,
       admission: { newFlowsPerSec: o.newFlowsPerSec ?? 0, burst: o.admissionBurst ?? 1 } },
+    ...(o.fragments === undefined ? {} : { fragments: o.fragments }),
     mbufsPerSocket: o.mbufsPerSocket ?? 0,
     idleSleepMaxUs: 50,
     neighborRefreshSec: 30,

@@ -162,7 +162,7 @@ export function print(what: string, r: LoadResult | StickyResult): void {
 }
 
 /** Kills the daemon of a run that crashed before its after hook (by its recorded pid only). */
-async function killLeftoverDaemon(pidFile: string): Promise<void> {
+export async function killLeftoverDaemon(pidFile: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8'));
   try {

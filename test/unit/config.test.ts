@@ -84,6 +84,7 @@ describe('validateConfig fills defaults', () => {
       admission: { newFlowsPerSec: 200000, burst: 50000 },
     });
     assert.deepEqual(cfg.dataplane, { idleSleepMaxUs: 100, mbufsPerSocket: 0, neighborRefreshSec: 30 });
+    assert.deepEqual(cfg.fragments, { enabled: true, entriesPerLcore: 4096, holdMs: 10, heldBytesPerLcore: 1048576 });
     assert.equal(cfg.services[0].forwarding, 'dsr');
     assert.equal(cfg.services[0].lookupTableSize, 65537);
     assert.equal(cfg.services[0].backends[1].weight, 100);
@@ -173,6 +174,11 @@ describe('validateConfig rejects, naming the path', () => {
     { name: 'negative admission rate', change: (c) => (c.flowTable = { admission: { newFlowsPerSec: -1 } }), path: 'flowTable.admission.newFlowsPerSec', reason: 'must be >= 0' },
     { name: 'zero admission burst', change: (c) => (c.flowTable = { admission: { burst: 0 } }), path: 'flowTable.admission.burst', reason: 'must be >= 1' },
     { name: 'unknown admission field', change: (c) => (c.flowTable = { admission: { rate: 5 } }), path: 'flowTable.admission.rate', reason: 'unknown field' },
+    { name: 'fragment table under a bucket', change: (c) => (c.fragments = { entriesPerLcore: 4 }), path: 'fragments.entriesPerLcore', reason: 'must be >= 8' },
+    { name: 'fragments held no time', change: (c) => (c.fragments = { holdMs: 0 }), path: 'fragments.holdMs', reason: 'must be >= 1' },
+    { name: 'fragments held too long', change: (c) => (c.fragments = { holdMs: 10001 }), path: 'fragments.holdMs', reason: 'must be <= 10000' },
+    { name: 'negative held bytes', change: (c) => (c.fragments = { heldBytesPerLcore: -1 }), path: 'fragments.heldBytesPerLcore', reason: 'must be >= 0' },
+    { name: 'fragments enabled as a string', change: (c) => (c.fragments = { enabled: 'yes' }), path: 'fragments.enabled', reason: 'must be true or false' },
     { name: 'idle sleep too long', change: (c) => (c.dataplane = { idleSleepMaxUs: 100001 }), path: 'dataplane.idleSleepMaxUs', reason: 'must be <= 100000' },
     { name: 'lookup table size below range', change: (c) => (c.services[0].lookupTableSize = 250), path: 'services[0].lookupTableSize', reason: 'must be >= 251' },
     { name: 'lookup table size under its old name', change: (c) => (c.services[0].maglevTableSize = 65537), path: 'services[0].maglevTableSize', reason: 'was renamed to lookupTableSize' },
@@ -484,6 +490,7 @@ describe('toNativeStart', () => {
     }]);
     assert.deepEqual(start.flowTable, { entriesPerLcore: 4096, tcpTimeoutSec: 300, tcpClosingTimeoutSec: 10, udpTimeoutSec: 30,
       admission: { newFlowsPerSec: 0, burst: 50000 } });
+    assert.deepEqual(start.fragments, { enabled: true, entriesPerLcore: 4096, holdMs: 10, heldBytesPerLcore: 1048576 });
     assert.equal(start.mbufsPerSocket, 8192);
     assert.equal(start.idleSleepMaxUs, 0);
     assert.equal(start.neighborRefreshSec, 30);
