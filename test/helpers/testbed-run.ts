@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnIn } from '../../tools/testbed/netns';
+import { execIn, spawnIn } from '../../tools/testbed/netns';
 import { BACKENDS, CLIENT_NS, VIP, down, up } from '../../tools/testbed/topology';
 import type { DaemonProcess } from './daemon-process';
 
@@ -88,6 +88,18 @@ export async function daemonApi(d: DaemonProcess, method: string, path: string, 
   const text = await res.text();
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
   return text === '' ? undefined : JSON.parse(text);
+}
+
+/**
+ * Waits until the daemon has resolved every one of `addresses` as a neighbor:
+ * what a test bed whose services have no health check waits for instead.
+ */
+export async function waitForNeighbors(d: DaemonProcess, addresses: readonly string[]): Promise<void> {
+  const resolved = await waitFor(async () => {
+    const list = (await daemonApi(d, 'GET', '/api/v1/neighbors')) as { address: string; resolved: boolean }[];
+    return addresses.every((a) => list.some((n) => n.address === a && n.resolved));
+  }, 15_000, 200);
+  assert.ok(resolved, `backends' MACs not resolved within 15 s\n${d.output().slice(-3000)}`);
 }
 
 /** Runs the load client in the client namespace; resolves with its JSON result. */
@@ -175,14 +187,25 @@ export async function killLeftoverDaemon(pidFile: string): Promise<void> {
   rmSync(`/var/run/dpdk/sluice-${pid}`, { recursive: true, force: true });
 }
 
+/** A test bed of a file's own beside the shared one: how it is built and removed, and what it started. */
+export interface OwnTestbed {
+  up(): void;
+  down(): void;
+  /** killed at teardown */
+  processes?: Set<ChildProcess>;
+}
+
+const SHARED_TESTBED: OwnTestbed = { up, down };
+
 /**
- * Builds the test bed in a clean `work` directory after clearing what a crashed
- * run left; `teardown` runs on exit, Ctrl-C or the runner's SIGTERM, so nothing
- * of the test bed outlives the file.
+ * Builds the test bed (the shared one unless `bed` is given) in a clean `work`
+ * directory after clearing what a crashed run left; `teardown` runs on exit,
+ * Ctrl-C or the runner's SIGTERM, so nothing of the test bed outlives the file.
  */
-export async function setUpTestbed(work: string, pidFile: string, teardown: () => void): Promise<void> {
+export async function setUpTestbed(work: string, pidFile: string, teardown: () => void,
+  bed: OwnTestbed = SHARED_TESTBED): Promise<void> {
   await killLeftoverDaemon(pidFile);
-  down();
+  bed.down();
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   process.once('exit', teardown);
@@ -192,19 +215,45 @@ export async function setUpTestbed(work: string, pidFile: string, teardown: () =
       process.exit(130);
     });
   }
-  up();
+  bed.up();
 }
 
 /** Synchronous, so it also runs from an 'exit' handler after a crash. */
-export function tearDownTestbedSync(daemon: DaemonProcess | undefined, work: string): void {
+export function tearDownTestbedSync(daemon: DaemonProcess | undefined, work: string, bed: OwnTestbed = SHARED_TESTBED): void {
   killClients();
+  for (const p of bed.processes ?? []) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  bed.processes?.clear();
   if (daemon !== undefined && daemon.child.exitCode === null && daemon.child.signalCode === null) {
     daemon.child.kill('SIGKILL');
     // A killed EAL leaves its runtime directory (named by the daemon's pid) behind.
     rmSync(`/var/run/dpdk/sluice-${daemon.child.pid}`, { recursive: true, force: true });
   }
-  down();
+  bed.down();
   rmSync(work, { recursive: true, force: true });
+}
+
+/** Adds `p` to `processes` until it exits. */
+export function track(processes: Set<ChildProcess>, p: ChildProcess): ChildProcess {
+  processes.add(p);
+  p.once('exit', () => processes.delete(p));
+  return p;
+}
+
+/**
+ * Root, and every command on the PATH: all that is missing in one message, so
+ * a missing tool fails the file rather than skipping it.
+ */
+export function checkPrerequisites(commands: readonly string[], packages: string): void {
+  const missing = commands.filter((cmd) => {
+    try {
+      execIn(undefined, 'sh', ['-c', `command -v ${cmd}`]);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  assert.deepEqual(missing, [], `missing ${missing.join(', ')}: Debian ${packages} (scripts/setup.sh installs them)`);
+  assert.equal(process.getuid?.(), 0, 'needs root (network namespaces, DPDK)');
 }
 
 /**

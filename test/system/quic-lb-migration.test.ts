@@ -28,12 +28,15 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daemonSettings } from '../../tools/testbed/config';
-import { execIn, ip, removeLink, removeNetns, silenceLink, spawnIn } from '../../tools/testbed/netns';
+import { execIn, ip, spawnIn } from '../../tools/testbed/netns';
 import {
-  NS_IF, allSteps, attachDsrBackend, attachToSegment, createSegment, type BackendSpec, type Segment,
+  NS_IF, attachDpdkInterface, attachDsrBackend, attachToSegment, createSegment, removeTestbed, type BackendSpec,
+  type Segment,
 } from '../../tools/testbed/segment';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process';
-import { daemonApi, killLeftoverDaemon, sleep, waitFor } from '../helpers/testbed-run';
+import {
+  checkPrerequisites, daemonApi, setUpTestbed, sleep, tearDownTestbedSync, track as trackProcess, waitFor, waitForNeighbors,
+} from '../helpers/testbed-run';
 
 const WORK = join(tmpdir(), 'sluice-quic-lb-migration');
 const DAEMON_PID_FILE = join(WORK, 'daemon.pid');
@@ -56,11 +59,16 @@ const BACKENDS: (BackendSpec & { serverId: string })[] = [1, 2, 3].map((i) => ({
 const CONFIG_ID = 1;
 const SERVER_ID_LENGTH = 2;
 const NONCE_LENGTH = 15;
-/** 0.5 to 1 s through the af_packet port: still running when the client moves. */
-const FILE_BYTES = 24 * 1024 * 1024;
+/**
+ * 1 to 3 s through the af_packet port: still running when the client moves
+ * (24 MiB took 0.35 to 1 s, and on a quiet machine once ended before the move).
+ */
+const FILE_BYTES = 64 * 1024 * 1024;
 const FILE_NAME = 'file.bin';
-/** after the handshake: a quarter to two thirds of the file has arrived by then */
+/** after the handshake: a tenth to a third of the file has arrived by then */
 const MIGRATE_AFTER = '300ms';
+/** downloads tried for one that moved mid-transfer (a fast one may end before its move) */
+const TRIES_TO_MOVE = 3;
 /** the client's idle timeout: a connection whose new path leads nowhere ends after this */
 const IDLE_TIMEOUT = '3s';
 const CLIENT_BOUND_MS = 40_000;
@@ -100,20 +108,12 @@ function quicService(withQuicLb: boolean): Record<string, unknown> {
 }
 
 function down(): void {
-  allSteps([
-    () => removeLink(LB_IF),
-    ...[CLIENT_NS, ...BACKENDS.map((b) => b.netns), SEGMENT.netns].map((ns) => () => removeNetns(ns)),
-  ]);
+  removeTestbed([LB_IF], [CLIENT_NS, ...BACKENDS.map((b) => b.netns), SEGMENT.netns]);
 }
 
 function up(): void {
   createSegment(SEGMENT);
-  ip(undefined, 'link', 'add', LB_IF, 'type', 'veth', 'peer', 'name', 'sluice-p-lb', 'netns', SEGMENT.netns);
-  silenceLink(LB_IF);
-  ip(SEGMENT.netns, 'link', 'set', 'sluice-p-lb', 'master', SEGMENT.bridge, 'up');
-  // DPDK owns this interface: the kernel must neither answer ARP nor send on it.
-  ip(undefined, 'link', 'set', LB_IF, 'arp', 'off');
-  ip(undefined, 'link', 'set', LB_IF, 'up');
+  attachDpdkInterface(SEGMENT, LB_IF, 'sluice-p-lb');
   attachToSegment(SEGMENT, CLIENT_NS, 'sluice-p-c');
   ip(CLIENT_NS, 'addr', 'add', `${CLIENT_ADDRESS}/${PREFIX}`, 'dev', NS_IF);
   ip(CLIENT_NS, 'link', 'set', NS_IF, 'up');
@@ -124,38 +124,11 @@ function up(): void {
 }
 
 function teardownSync(): void {
-  for (const p of processes) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  processes.clear();
-  if (daemon !== undefined && daemon.child.exitCode === null && daemon.child.signalCode === null) {
-    daemon.child.kill('SIGKILL');
-    // A killed EAL leaves its runtime directory (named by the daemon's pid) behind.
-    rmSync(`/var/run/dpdk/sluice-${daemon.child.pid}`, { recursive: true, force: true });
-  }
+  tearDownTestbedSync(daemon, WORK, { up, down, processes });
   daemon = undefined;
-  down();
-  rmSync(WORK, { recursive: true, force: true });
 }
 
-function track(p: ChildProcess): ChildProcess {
-  processes.add(p);
-  p.once('exit', () => processes.delete(p));
-  return p;
-}
-
-/** Every prerequisite missing, in one message: a missing tool fails the file rather than skipping it. */
-function checkPrerequisites(): void {
-  const missing = PREREQUISITES.filter((cmd) => {
-    try {
-      execIn(undefined, 'sh', ['-c', `command -v ${cmd}`]);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  assert.deepEqual(missing, [], `missing ${missing.join(', ')}: Debian ngtcp2-client, ngtcp2-server, openssl, ` +
-    'build-essential, tcpdump, ethtool, iproute2 (scripts/setup.sh installs them)');
-  assert.equal(process.getuid?.(), 0, 'needs root (network namespaces, DPDK)');
-}
+const track = (p: ChildProcess) => trackProcess(processes, p);
 
 /** The interposer, the server's certificate and the file, in WORK. */
 function prepareFiles(): string {
@@ -297,30 +270,29 @@ const broke = (r: Run) => r.exit !== 0 || !r.intact;
  * The client moved mid-transfer: a second port, and either the file was not
  * whole yet (the move broke it) or the new port carried enough of the transfer.
  */
-function assertMigrated(r: Run, label: string): void {
-  assert.ok(r.ports.length >= 2, `${label}: the client never moved to a new port (${JSON.stringify(r.ports)})`);
-  if (!r.intact) return;
+function migrated(r: Run): boolean {
+  if (r.ports.length < 2) return false;
+  if (!r.intact) return true;
   const last = r.ports[r.ports.length - 1];
-  const packets = Object.values(last.backends).reduce((a, b) => a + b, 0);
-  assert.ok(packets >= MIN_PACKETS_AFTER_MOVE,
-    `${label}: only ${packets} datagrams from the new port: the transfer had ended before the move`);
+  return Object.values(last.backends).reduce((a, b) => a + b, 0) >= MIN_PACKETS_AFTER_MOVE;
+}
+
+/** A download whose client moved mid-transfer: a fast one may end before its move, so up to TRIES_TO_MOVE. */
+async function movingDownload(label: string): Promise<Run> {
+  const tries: Run[] = [];
+  for (let i = 1; i <= TRIES_TO_MOVE; i++) {
+    const r = await download(i === 1 ? label : `${label}, try ${i}`);
+    if (migrated(r)) return r;
+    tries.push(r);
+  }
+  return assert.fail(`${label}: in ${TRIES_TO_MOVE} downloads the client never moved mid-transfer ` +
+    `(ports and datagrams: ${JSON.stringify(tries.map((t) => t.ports))})`);
 }
 
 before(async () => {
-  checkPrerequisites();
-  await killLeftoverDaemon(DAEMON_PID_FILE);
-  down();
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  process.once('exit', teardownSync);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      teardownSync();
-      process.exit(130);
-    });
-  }
+  checkPrerequisites(PREREQUISITES, 'ngtcp2-client, ngtcp2-server, openssl, build-essential, tcpdump, ethtool, iproute2');
+  await setUpTestbed(WORK, DAEMON_PID_FILE, teardownSync, { up, down, processes });
   const so = prepareFiles();
-  up();
   for (const b of BACKENDS) {
     await startServer(b, so);
     await startCapture(b);
@@ -334,11 +306,7 @@ before(async () => {
   });
   writeFileSync(DAEMON_PID_FILE, String(daemon.child.pid));
   // No health check (the servers answer only QUIC): ready once every backend's MAC is known.
-  const resolved = await waitFor(async () => {
-    const list = (await api('GET', '/api/v1/neighbors')) as { address: string; resolved: boolean }[];
-    return BACKENDS.every((b) => list.some((n) => n.address === b.address && n.resolved));
-  }, 15_000, 200);
-  assert.ok(resolved, `backends' MACs not resolved within 15 s\n${daemon.output().slice(-3000)}`);
+  await waitForNeighbors(daemon, BACKENDS.map((b) => b.address));
 });
 
 after(async () => {
@@ -351,10 +319,9 @@ after(async () => {
 
 describe('a QUIC client that moves to a new port mid-transfer', () => {
   test('with quicLb: it keeps its backend, routed by connection ID, and the file arrives whole', async () => {
-    const r = await download('with quicLb');
+    const r = await movingDownload('with quicLb');
     assert.equal(r.exit, 0, 'the client succeeded');
     assert.ok(r.intact, `the file arrived whole: ${r.bytes} of ${FILE_BYTES} bytes`);
-    assertMigrated(r, 'with quicLb');
     const backends = backendsOf(r);
     assert.equal(backends.length, 1, `every port's datagrams reached one backend: ${JSON.stringify(r.ports)}`);
     assert.deepEqual(Object.keys(r.counted), backends, 'the daemon counted packets to that backend only');
@@ -370,8 +337,7 @@ describe('a QUIC client that moves to a new port mid-transfer', () => {
     const runs: Run[] = [];
     const left = (r: Run) => backendsOf(r).length > 1 || broke(r);
     while (runs.length < MIN_ATTEMPTS || (runs.length < MAX_ATTEMPTS && !runs.some(left))) {
-      const r = await download(`without quicLb, attempt ${runs.length + 1}`);
-      assertMigrated(r, `attempt ${runs.length + 1}`);
+      const r = await movingDownload(`without quicLb, attempt ${runs.length + 1}`);
       assert.equal(r.routed, 0, 'nothing is routed by connection ID');
       runs.push(r);
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A tunnel endpoint in user space, for backends on a kernel without the ipip and
 fou modules (the development machine's): receives what the balancer's `tunnel`
-mode sends (IPv4-in-IPv4, protocol 4, and GUE variant 1: the inner packet as the
-payload of a UDP datagram to the GUE port) and writes the inner packet, unchanged,
+mode sends (IPv4-in-IPv4, protocol 4, IPv6-in-IPv6, next header 41, and GUE
+variant 1 over IPv4: the inner packet as the payload of a UDP datagram to the
+GUE port) and writes the inner packet, unchanged,
 into a tun device, where the kernel receives it as if it had arrived there. The
 VIP is on lo, so the inner packet is delivered locally and the backend's answer
 goes straight to the client, as with a kernel tunnel.
@@ -22,6 +23,7 @@ TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 IPPROTO_IPIP = 4
+IPPROTO_IPV6 = 41
 
 
 def open_tun(name):
@@ -38,9 +40,14 @@ def main():
     ipip = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_IPIP)
     gue = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     gue.bind(("0.0.0.0", gue_port))
+    sockets = [ipip, gue]
+    # IPv6's raw sockets hand over the payload without the outer header: the
+    # inner packet as it is. A kernel without IPv6 has no IPv6 tunnel to stand in for.
+    if os.path.exists("/proc/sys/net/ipv6"):
+        sockets.append(socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_IPV6))
     print("ready", flush=True)
     while True:
-        readable, _, _ = select.select([ipip, gue], [], [])
+        readable, _, _ = select.select(sockets, [], [])
         for s in readable:
             data = s.recv(65535)
             if s is ipip:

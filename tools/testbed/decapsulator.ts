@@ -16,8 +16,10 @@ const SCRIPT = path.join(__dirname, '..', '..', '..', 'tools', 'testbed', 'decap
 const START_MS = 10_000;
 
 /**
- * Makes `b` a tunnel endpoint for ipip and GUE (variant 1, to GUE_PORT) and
- * resolves once it receives. The namespace's removal ends the process and the tun.
+ * Makes `b` a tunnel endpoint for ipip (IPv4-in-IPv4 and IPv6-in-IPv6) and GUE
+ * over IPv4 (variant 1, to GUE_PORT) and resolves once it receives. IPv6 inner
+ * packets need IPv6 on in the namespace before this creates the tun. The
+ * namespace's removal ends the process and the tun.
  */
 export function startDecapsulator(b: BackendSpec): Promise<ChildProcess> {
   // The outer source is per flow from the balancer's source network and the inner

@@ -2,7 +2,7 @@
 // build their L2 segment from: a bridge inside a namespace of its own, veths
 // from it into other namespaces, and DSR backends on it.
 import { existsSync } from 'node:fs';
-import { ensureNetns, ip, setSysctl } from './netns';
+import { ensureNetns, ip, removeLink, removeNetns, setSysctl, silenceLink } from './netns';
 
 export interface BackendSpec {
   /** b1, b2, ...: what its server answers and its namespace's suffix */
@@ -57,6 +57,28 @@ export function attachDsrBackend(s: Segment, b: BackendSpec, prefix: number, vip
   ip(b.netns, 'link', 'set', NS_IF, 'up');
   setSysctl('net/ipv4/conf/all/arp_ignore', 1, b.netns);
   setSysctl('net/ipv4/conf/all/arp_announce', 2, b.netns);
+}
+
+/**
+ * The balancer's af_packet interface `name` in the root namespace, its peer
+ * `port` on the bridge; up, silenced and without ARP.
+ */
+export function attachDpdkInterface(s: Segment, name: string, port: string): void {
+  ip(undefined, 'link', 'add', name, 'type', 'veth', 'peer', 'name', port, 'netns', s.netns);
+  silenceLink(name);
+  ip(s.netns, 'link', 'set', port, 'master', s.bridge, 'up');
+  // DPDK owns this interface: the kernel must neither answer ARP nor send on it.
+  ip(undefined, 'link', 'set', name, 'arp', 'off');
+  ip(undefined, 'link', 'set', name, 'up');
+}
+
+/**
+ * Removes a test bed: its root-namespace interfaces first (deleting one takes
+ * its bridge-side peer with it at once), then its namespaces with what runs in
+ * them, the segment's last. Safe when none exist.
+ */
+export function removeTestbed(rootLinks: readonly string[], namespaces: readonly string[]): void {
+  allSteps([...rootLinks.map((l) => () => removeLink(l)), ...namespaces.map((ns) => () => removeNetns(ns))]);
 }
 
 /** Runs every step, even after one failed; then throws the first failure. */
