@@ -257,6 +257,9 @@ class LookupTableCache {
     uint32_t size;
     std::vector<Input> inputs;
     std::shared_ptr<const std::vector<uint32_t>> table;
+    bool SameTable(uint32_t other_size, const std::vector<Input>& other_inputs) const {
+      return size == other_size && inputs == other_inputs;
+    }
   };
   std::unordered_map<uint32_t, Entry> entries_;          // by service id
   std::vector<std::pair<uint32_t, Entry>> pending_;  // built by the current BuildSnapshot

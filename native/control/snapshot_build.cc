@@ -100,11 +100,9 @@ std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const Service
                                                                   const std::string& where) {
   Entry entry{service.lookup_table_size, InputsOf(service), nullptr};
   auto found = entries_.find(service.id);
-  if (found != entries_.end() && found->second.size == entry.size && found->second.inputs == entry.inputs) {
-    return found->second.table;
-  }
+  if (found != entries_.end() && found->second.SameTable(entry.size, entry.inputs)) return found->second.table;
   auto offered = offered_.find(service.id);
-  if (offered != offered_.end() && offered->second.size == entry.size && offered->second.inputs == entry.inputs) {
+  if (offered != offered_.end() && offered->second.SameTable(entry.size, entry.inputs)) {
     auto shared = offered->second.table;
     builds_++;
     pending_.emplace_back(service.id, std::move(offered->second));
@@ -133,7 +131,7 @@ std::unique_ptr<LookupTableCache::Ahead> LookupTableCache::PlanAhead(const Servi
   std::vector<Input> inputs = InputsOf(service);
   const auto same = [&](const std::unordered_map<uint32_t, Entry>& map) {
     auto it = map.find(service.id);
-    return it != map.end() && it->second.size == service.lookup_table_size && it->second.inputs == inputs;
+    return it != map.end() && it->second.SameTable(service.lookup_table_size, inputs);
   };
   if (same(entries_) || same(offered_)) return nullptr;
   const uint64_t bytes = uint64_t{service.lookup_table_size} * sizeof(uint32_t);
