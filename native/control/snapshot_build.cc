@@ -227,7 +227,6 @@ static std::string ServicePath(size_t i) { return "services[" + std::to_string(i
 static const QuicLbRoute* BuildQuicLbRoute(const ServiceConfig& s, uint32_t workers, const std::string& path,
                                            Snapshot& snap) {
   CheckInvariant(s.protocol == IPPROTO_UDP, path, ".quicLb", kInvariantQuicLbUdp);
-  CheckInvariant(s.forwarding != Forwarding::kNat, path, ".quicLb", kInvariantQuicLbNotNat);
   std::vector<std::pair<QuicLbServerId, uint32_t>> servers;
   std::vector<size_t> with_id;  // backend indexes, sorted by server ID to find a repeated one
   for (size_t j = 0; j < s.backends.size(); j++) {

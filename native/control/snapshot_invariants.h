@@ -23,7 +23,6 @@ constexpr const char* kInvariantBackendIs6 = "must be IPv6, as the VIP";
 // dsr) the first port with a gateway.
 constexpr const char* kInvariantOnLinkOrGateway = "not inside any port's subnet, and no port has a gateway";
 constexpr const char* kInvariantQuicLbUdp = "QUIC-LB routes UDP services only";
-constexpr const char* kInvariantQuicLbNotNat = "QUIC-LB does not route nat services: a nat session is one client address and port";
 constexpr const char* kInvariantServerIdUnique = "is another backend's server ID in this service";
 constexpr const char* kInvariantDsrOnLink = "not inside any port's subnet; dsr needs the backend on-link";
 constexpr const char* kInvariantOnLinkOrGateway6 = "not inside any port's IPv6 prefix, and no port has gateway6";

@@ -35,9 +35,14 @@ struct alignas(8) FragmentKey {
 };
 static_assert(sizeof(FragmentKey) == 40, "hashed as 40 bytes");
 
+// A datagram to a service, or a nat backend's reply to a pool address: one
+// translated here, or one whose pool port another lcore owns, whose fragments
+// all go to that lcore's hand-off ring (its session is there, and only there).
+enum class FragmentReply : uint8_t { kNone = 0, kTranslate, kHandOff };
+
 // What the first fragment decided, replayed on the rest of its datagram.
 struct FragmentRoute {
-  uint32_t backend_id;
+  uint32_t backend_id;     // kHandOff: the owning worker's index
   uint32_t sig;            // the flow's hash: a tunnel's outer source port
   uint16_t service_id;
   uint8_t forwarding;      // Forwarding
@@ -46,6 +51,10 @@ struct FragmentRoute {
   uint16_t l4_header_len;  // a later fragment starting inside it overlaps the L4 header
   uint8_t nat_src[16];     // nat: the addresses later fragments are rewritten to
   uint8_t nat_dst[16];
+  FragmentReply reply;
+  uint8_t pad;
+  uint16_t egress_port;    // kTranslate: the client's port
+  uint8_t macs[12];        // kTranslate: the client's MAC, then the egress port's
 };
 
 enum class FragmentState : uint8_t { kFree = 0, kWaiting, kRouted };

@@ -5,6 +5,8 @@
 #include "modes/nat/nat_translate.h"
 #include "packet/egress_check.h"
 #include "packet/fragment_parse.h"
+#include "worker/addresses.h"
+#include "worker/nat.h"
 
 namespace sluice {
 namespace {
@@ -31,27 +33,41 @@ struct DropHeld {
 // nat: a later fragment gets the addresses its first fragment's session gave
 // it (ports and the L4 checksum are only in the first), the IPv4 header
 // checksum by the same delta.
+void RewriteNatAddresses(uint8_t* ip, const FragmentRoute& route) {
+  if ((ip[0] >> 4) == 6) {
+    std::memcpy(ip + 8, route.nat_src, 16);
+    std::memcpy(ip + 24, route.nat_dst, 16);
+    return;
+  }
+  uint16_t check;
+  std::memcpy(&check, ip + 10, 2);
+  check = ChecksumApply(check, route.ip_delta);
+  std::memcpy(ip + 10, &check, 2);
+  std::memcpy(ip + 12, route.nat_src, 4);
+  std::memcpy(ip + 16, route.nat_dst, 4);
+}
+
+// nat, a client's datagram: to the first fragment's backend.
 void SendNatFragment(WorkerContext& w, TxStage& stage, const Snapshot& snap, const FragmentRoute& route,
                      struct rte_mbuf* m) {
   const BackendView* b = snap.Backend(route.backend_id);
   if (b == nullptr) return Drop(w, m, DropReason::kNoBackend);
   if (!b->mac_known) return Drop(w, m, DropReason::kNeighborUnresolved);
   uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-  uint8_t* ip = frame + m->l2_len;
   std::memcpy(frame, DsrMacs(*b), 2 * RTE_ETHER_ADDR_LEN);
-  if ((ip[0] >> 4) == 6) {
-    std::memcpy(ip + 8, route.nat_src, 16);
-    std::memcpy(ip + 24, route.nat_dst, 16);
-  } else {
-    uint16_t check;
-    std::memcpy(&check, ip + 10, 2);
-    check = ChecksumApply(check, route.ip_delta);
-    std::memcpy(ip + 10, &check, 2);
-    std::memcpy(ip + 12, route.nat_src, 4);
-    std::memcpy(ip + 16, route.nat_dst, 4);
-  }
+  RewriteNatAddresses(frame + m->l2_len, route);
   if (ExceedsMtu(m, b->egress_mtu)) return Drop(w, m, DropReason::kMtuExceeded);
   StageToBackend(w, stage, *b, route.backend_id, m);
+}
+
+// nat, a backend's reply: back to the client, as its first fragment went.
+void SendNatReplyFragment(WorkerContext& w, TxStage& stage, const FragmentRoute& route, struct rte_mbuf* m) {
+  uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  std::memcpy(frame, route.macs, sizeof(route.macs));
+  RewriteNatAddresses(frame + m->l2_len, route);
+  if (ExceedsMtu(m, w.ports[route.egress_port].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
+  w.counters->forwarded++;
+  Stage(stage, route.egress_port, m);
 }
 
 // A fragment after the first, sent where the first went. `offset`: its
@@ -63,6 +79,8 @@ void SendLater(WorkerContext& w, TxStage& stage, const Snapshot& snap, const Fra
   // other ports than the ones the balancer saw.
   if (offset < route.l4_header_len) return Drop(w, m, DropReason::kFragmentOverlap);
   if (route.drop_reason != 0) return Drop(w, m, static_cast<DropReason>(route.drop_reason - 1));
+  if (route.reply == FragmentReply::kHandOff) return HandOffNat(w, m, ingress_port, route.backend_id);
+  if (route.reply == FragmentReply::kTranslate) return SendNatReplyFragment(w, stage, route, m);
   ServiceCounters& sc = w.service_counters[route.service_id];
   sc.packets++;
   sc.bytes += m->pkt_len;
@@ -92,6 +110,25 @@ bool ToVip(const Snapshot& snap, const PacketInfo& info) {
   uint32_t dst;
   std::memcpy(&dst, info.dst_addr, 4);
   return snap.index.IsVip(dst);
+}
+
+// To one of the port's nat pool addresses: a backend's reply.
+bool ToPool(const WorkerContext& w, uint16_t port_index, const PacketInfo& info) {
+  if (info.ip_version == 6) return IsNatPoolAddress6(w, port_index, info.dst_addr);
+  uint32_t dst;
+  std::memcpy(&dst, info.dst_addr, 4);
+  return IsNatPoolAddress(w, port_index, dst);
+}
+
+// A reply's first fragment: translated here or handed to the owner of its
+// pool port, and the rest of its datagram after it.
+FragmentRoute ReturnFirst(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info,
+                          const FragmentInfo& frag, uint32_t now_ms) {
+  FragmentRoute route{};
+  route.forwarding = static_cast<uint8_t>(Forwarding::kNat);
+  route.l4_header_len = frag.l4_header_len;
+  ReturnNatFirstFragment(w, m, port_index, info, now_ms, route);
+  return route;
 }
 
 // The first fragment balanced as its whole datagram would be: dsr and tunnel
@@ -151,7 +188,9 @@ void FirstFragment(WorkerContext& w, TxStage& stage, const Snapshot& snap, Fragm
   // A second first fragment may carry other ports than the one balanced.
   if (routed) return Drop(w, m, DropReason::kFragmentOverlap);
   const ServiceView* service = status == FragmentStatus::kOk ? ServiceOf(snap, info) : nullptr;
-  if (service == nullptr) {
+  const bool reply = service == nullptr && status == FragmentStatus::kOk &&
+                     (info.l4_proto == IPPROTO_TCP || info.l4_proto == IPPROTO_UDP) && ToPool(w, port_index, info);
+  if (service == nullptr && !reply) {
     DropReason reason = status == FragmentStatus::kTooSmall ? DropReason::kFragmentTooSmall : DropReason::kIpFragment;
     if (index >= 0) table.Remove(index, DropHeld{w, reason});
     return Drop(w, m, reason);
@@ -161,7 +200,8 @@ void FirstFragment(WorkerContext& w, TxStage& stage, const Snapshot& snap, Fragm
     index = table.Claim(key, hash, now_ms, DropHeld{w, DropReason::kFragmentTimeout});
     if (index < 0) return Drop(w, m, DropReason::kFragmentTableFull);
   }
-  FragmentRoute route = BalanceFirst(w, stage, snap, *service, m, port_index, info, frag, now_ms);
+  FragmentRoute route = reply ? ReturnFirst(w, m, port_index, info, frag, now_ms)
+                              : BalanceFirst(w, stage, snap, *service, m, port_index, info, frag, now_ms);
   if (index < 0) return;
   table.Route(index, route, now_ms, [&](void* held, uint32_t offset) {
     SendLater(w, stage, snap, route, AsMbuf(held), offset, port_index, now_ms);
@@ -174,8 +214,9 @@ void LaterFragment(WorkerContext& w, TxStage& stage, const Snapshot& snap, Fragm
   const uint32_t end = frag.offset + frag.length;
   int32_t index = table.Find(key, hash, now_ms);
   if (index < 0) {
-    // Only a VIP's fragments may wait: the rest can have no first fragment here.
-    if (!ToVip(snap, info)) return Drop(w, m, DropReason::kIpFragment);
+    // Only fragments to a VIP or a pool address may wait: the rest can have no
+    // first fragment here.
+    if (!ToVip(snap, info) && !ToPool(w, port_index, info)) return Drop(w, m, DropReason::kIpFragment);
     index = table.Claim(key, hash, now_ms, DropHeld{w, DropReason::kFragmentTimeout});
     if (index < 0) return Drop(w, m, DropReason::kFragmentTableFull);
   }

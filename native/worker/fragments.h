@@ -44,5 +44,9 @@ void SendFragment6(WorkerContext& w, TxStage& stage, uint8_t forwarding, Backend
 // sends a client's packet, with what later fragments need put in `route`.
 void ForwardNatFirstFragment(WorkerContext& w, const Snapshot& snap, const ServiceView& service, struct rte_mbuf* m,
                              uint16_t port_index, const PacketInfo& info, uint32_t now_ms, FragmentRoute& route);
+// nat (worker/nat.cc): a backend's first fragment to a pool address, translated
+// as ReturnNat translates a reply, or handed to the lcore that owns its pool port.
+void ReturnNatFirstFragment(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info,
+                            uint32_t now_ms, FragmentRoute& route);
 
 }  // namespace sluice

@@ -109,7 +109,7 @@ int WorkerMain(void* arg) {
       c.process_cycles += rte_rdtsc() - mark;
     }
     // Before the flush, so a reply handed over by another lcore leaves in this iteration.
-    if (w.nat != nullptr) NatHousekeeping(w, now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle);
+    if (w.nat != nullptr) NatHousekeeping(w, snap, now_ms, received ? kSweepBudgetBusy : kSweepBudgetIdle);
     SendControlPackets(w, w.send_ring);
     if (w.kernel_tx_ring != nullptr) SendControlPackets(w, w.kernel_tx_ring);
     for (uint16_t p = 0; p < w.num_ports; p++) {

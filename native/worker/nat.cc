@@ -9,10 +9,32 @@
 #include "packet/egress_check.h"
 #include "tables/flow_table6.h"
 #include "worker/fragments.h"
+#include "worker/quic_lb_routing.h"
 #include "worker/tx_stage.h"
 
 namespace sluice {
+
 namespace {
+
+// A nat first fragment's addresses before (`info`) and after (`frame`, as the
+// rewrite left it), which are all the later fragments change: they carry no
+// ports.
+void RecordNatAddresses(FragmentRoute& route, const PacketInfo& info, const uint8_t* frame) {
+  const uint8_t* ip = frame + info.l3_offset;
+  if (info.ip_version == 6) {
+    std::memcpy(route.nat_src, ip + 8, 16);
+    std::memcpy(route.nat_dst, ip + 24, 16);
+    return;
+  }
+  std::memcpy(route.nat_src, ip + 12, 4);
+  std::memcpy(route.nat_dst, ip + 16, 4);
+  uint32_t old_src, old_dst, new_src, new_dst;
+  std::memcpy(&old_src, info.src_addr, 4);
+  std::memcpy(&old_dst, info.dst_addr, 4);
+  std::memcpy(&new_src, route.nat_src, 4);
+  std::memcpy(&new_dst, route.nat_dst, 4);
+  route.ip_delta = NatDeltasOf(WordsOf(old_src) + WordsOf(old_dst), WordsOf(new_src) + WordsOf(new_dst), 0, 0).ip;
+}
 
 // nat: what becomes of a client's packet once its session is decided.
 inline void SendNatToBackend(WorkerContext& w, TxStage& stage, const ServiceView& service, struct rte_mbuf* m,
@@ -28,15 +50,34 @@ inline void SendNatToBackend(WorkerContext& w, TxStage& stage, const ServiceView
 inline void SendNatToClient(WorkerContext& w, TxStage& stage, struct rte_mbuf* m, uint16_t port_index,
                             const NatVerdict& v) {
   if (v.action == NatAction::kDrop) return Drop(w, m, v.reason);
-  if (v.action == NatAction::kHandOff) {
-    m->port = port_index;
-    if (rte_ring_mp_enqueue(w.nat->inboxes[v.owner], m) != 0) return Drop(w, m, DropReason::kNatHandoffFull);
-    w.counters->nat_handoff_sent++;
-    return;
-  }
+  if (v.action == NatAction::kHandOff) return HandOffNat(w, m, port_index, v.owner);
   if (ExceedsMtu(m, w.ports[v.port_index].mtu)) return Drop(w, m, DropReason::kMtuExceeded);
   w.counters->forwarded++;
   Stage(stage, v.port_index, m);
+}
+
+// QUIC-LB with nat: the backend a datagram's connection ID names, as for dsr
+// and tunnel (worker/quic_lb_routing.h). Out of line and cold: only a new
+// session of a QUIC-LB service asks.
+[[gnu::noinline, gnu::cold]] uint32_t NamedBackend(WorkerContext& w, const Snapshot& snap,
+                                                   const ServiceView& service, const struct rte_mbuf* m,
+                                                   uint16_t l4_offset) {
+  const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t payload = l4_offset + sizeof(struct rte_udp_hdr);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  return BackendOfConnectionId(w, snap, service, frame + payload, len > payload ? len - payload : 0);
+}
+
+// The backend a new session starts with: with QUIC-LB the one the datagram's
+// connection ID names, so a client that moves (a new address or port, so a
+// new session) keeps its server; else the lookup table's for the flow's hash.
+inline uint32_t NewSessionBackend(WorkerContext& w, const Snapshot& snap, const ServiceView& service,
+                                  const struct rte_mbuf* m, uint16_t l4_offset, uint32_t sig) {
+  if (__builtin_expect(service.quic_lb != nullptr, 0)) {
+    uint32_t named = NamedBackend(w, snap, service, m, l4_offset);
+    if (named != kNoBackend) return named;
+  }
+  return LookupPick(service, sig);
 }
 
 // ForwardNat, with `decided(verdict, frame)` called once the frame is
@@ -59,7 +100,9 @@ void ForwardNatThen(WorkerContext& w, const Snapshot& snap, const ServiceView& s
     sig = w.flows->HashOf(MakeFlowKey4(src, service.vip, info.src_port, info.dst_port, info.l4_proto)).sig;
   }
   uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-  NatVerdict v = NatFromClient(*w.nat, snap, service, frame, info, port_index, sig, w.ports, now_ms, *w.counters);
+  NatVerdict v = NatFromClient(
+      *w.nat, snap, service, frame, info, port_index,
+      [&] { return NewSessionBackend(w, snap, service, m, info.l4_offset, sig); }, w.ports, now_ms, *w.counters);
   decided(v, frame);
   TxStage stage;
   SendNatToBackend(w, stage, service, m, v);
@@ -81,27 +124,32 @@ void ForwardNatFirstFragment(WorkerContext& w, const Snapshot& snap, const Servi
       return;
     }
     route.backend_id = v.backend_id;
-    // The session's addresses, as the rewrite left them: the later fragments
-    // carry no ports, so the addresses are all they change.
-    const uint8_t* ip = frame + info.l3_offset;
-    if (info.ip_version == 6) {
-      std::memcpy(route.nat_src, ip + 8, 16);
-      std::memcpy(route.nat_dst, ip + 24, 16);
-      return;
-    }
-    std::memcpy(route.nat_src, ip + 12, 4);
-    std::memcpy(route.nat_dst, ip + 16, 4);
-    uint32_t old_src, old_dst, new_src, new_dst;
-    std::memcpy(&old_src, info.src_addr, 4);
-    std::memcpy(&old_dst, info.dst_addr, 4);
-    std::memcpy(&new_src, route.nat_src, 4);
-    std::memcpy(&new_dst, route.nat_dst, 4);
-    route.ip_delta = NatDeltasOf(WordsOf(old_src) + WordsOf(old_dst), WordsOf(new_src) + WordsOf(new_dst), 0, 0).ip;
+    RecordNatAddresses(route, info, frame);
   });
 }
 
 void ReturnNat(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info, uint32_t now_ms) {
   NatVerdict v = NatFromBackend(*w.nat, rte_pktmbuf_mtod(m, uint8_t*), info, port_index, w.ports, now_ms);
+  TxStage stage;
+  SendNatToClient(w, stage, m, port_index, v);
+  SendStaged(w, stage);
+}
+
+void ReturnNatFirstFragment(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info,
+                            uint32_t now_ms, FragmentRoute& route) {
+  uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  NatVerdict v = NatFromBackend(*w.nat, frame, info, port_index, w.ports, now_ms);
+  if (v.action == NatAction::kHandOff) {
+    route.reply = FragmentReply::kHandOff;
+    route.backend_id = v.owner;
+  } else if (v.action == NatAction::kToClient) {
+    route.reply = FragmentReply::kTranslate;
+    route.egress_port = v.port_index;
+    std::memcpy(route.macs, frame, sizeof(route.macs));
+    RecordNatAddresses(route, info, frame);
+  } else {
+    route.drop_reason = static_cast<uint8_t>(static_cast<uint32_t>(v.reason) + 1);
+  }
   TxStage stage;
   SendNatToClient(w, stage, m, port_index, v);
   SendStaged(w, stage);
@@ -135,14 +183,16 @@ void ForwardNatBurst(WorkerContext& w, const Snapshot& snap, NatBurst& nat, uint
       SendNatToClient(w, stage, p.mbuf, ingress_port, v);
       continue;
     }
-    NatVerdict v = NatFromClient4(*w.nat, snap, *p.service, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.headers, p.key,
-                                  p.hash, ingress_port, *w.flows, w.ports, now_ms, *w.counters);
+    NatVerdict v = NatFromClient4(
+        *w.nat, snap, *p.service, rte_pktmbuf_mtod(p.mbuf, uint8_t*), p.headers, p.key, p.hash, ingress_port,
+        [&] { return NewSessionBackend(w, snap, *p.service, p.mbuf, p.headers.l4_offset, w.flows->HashOf(p.key).sig); },
+        w.ports, now_ms, *w.counters);
     SendNatToBackend(w, stage, *p.service, p.mbuf, v);
   }
   SendStaged(w, stage);
 }
 
-void NatHousekeeping(WorkerContext& w, uint32_t now_ms, uint32_t sweep_budget) {
+void NatHousekeeping(WorkerContext& w, const Snapshot& snap, uint32_t now_ms, uint32_t sweep_budget) {
   struct rte_mbuf* mbufs[kRxBurst];
   unsigned n = rte_ring_sc_dequeue_burst(w.nat->inboxes[w.nat->worker_index], reinterpret_cast<void**>(mbufs),
                                          kRxBurst, nullptr);
@@ -151,7 +201,14 @@ void NatHousekeeping(WorkerContext& w, uint32_t now_ms, uint32_t sweep_budget) {
     struct rte_mbuf* m = mbufs[i];
     PacketInfo info;
     // Parsed and checked on the lcore that received it; parsed again for the offsets.
-    ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), &info);
+    ParseStatus status =
+        ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), &info);
+    // A fragmented reply's fragments all come here behind their first, which
+    // this lcore translates and remembers in its own fragment table.
+    if (status == ParseStatus::kIpFragment) {
+      ClassifyFragment(w, snap, m, m->port, info, now_ms);
+      continue;
+    }
     ReturnNat(w, m, m->port, info, now_ms);
   }
   w.nat->sessions->Sweep(now_ms, sweep_budget, *w.counters);

@@ -27,9 +27,6 @@ export function checkQuicLb(add: AddProblem, svc: ServiceConfig, path: string): 
   }
   const at = `${path}.quicLb`;
   if (svc.protocol !== 'udp') add(at, `QUIC runs over UDP; this service is ${svc.protocol}`);
-  if (svc.forwarding === 'nat') {
-    add(at, 'not with forwarding nat: a nat session belongs to one client address and port, which QUIC-LB lets change');
-  }
   const length = q.serverIdLength + q.nonceLength;
   if (length > QUIC_LB_MAX_PLAINTEXT) {
     add(at, `serverIdLength + nonceLength is ${length}; a connection ID holds at most ${QUIC_LB_MAX_PLAINTEXT} after its first octet`);

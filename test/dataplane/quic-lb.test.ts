@@ -2,7 +2,8 @@
 // service's datagrams go to the backend their destination connection ID names,
 // whatever the client's address and port, for each of the draft's algorithms
 // (connection IDs from its test vectors); an Initial's client-chosen ID, an
-// unknown server ID and a disabled backend's ID are balanced as flows.
+// unknown server ID and a disabled backend's ID are balanced as flows. In nat,
+// a new session starts on the backend the connection ID names.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as pk from '../helpers/packets';
@@ -38,11 +39,22 @@ function quicService6(): NativeService {
   return { ...s, name: 'fourPass6', vip: VIP6, backends: s.backends.map((b, k) => backend6(9 + k, { port: 443, serverId: b.serverId })) };
 }
 
-const services = (extra: Partial<NativeBackend>[] = []) =>
-  [quicService(0, 'plaintext', 0, extra), quicService(1, 'singlePass', 3), quicService(2, 'fourPass', 6), quicService6()];
+/** nat with the plaintext configuration: backends 12, 13, 14 on port 4433, server IDs 0a…, 0b…, 0c…. */
+const NAT_VIP = '10.99.0.103';
+const NAT_POOL = '10.99.0.200';
+const NAT_SERVER_IDS = ['0a0a0a0a0a', '0b0b0b0b0b', '0c0c0c0c0c'];
+const natCid = (k: number) => `2a${NAT_SERVER_IDS[k]}03487d970b`;
+function quicNatService(): NativeService {
+  const { serverId: _s, cid: _c, ...quicLb } = VECTORS.plaintext;
+  return service([0, 1, 2].map((k) => backend(12 + k, { port: 4433, serverId: NAT_SERVER_IDS[k] })),
+    { id: 4, name: 'plaintextNat', vip: NAT_VIP, port: 443, protocol: 'udp', forwarding: 'nat', quicLb });
+}
+
+const services = (extra: Partial<NativeBackend>[] = []) => [quicService(0, 'plaintext', 0, extra),
+  quicService(1, 'singlePass', 3), quicService(2, 'fourPass', 6), quicService6(), quicNatService()];
 
 before(() => {
-  dp = new RingDataplane({ address6: 'fd00:99::2' });
+  dp = new RingDataplane({ address6: 'fd00:99::2', natPool: { addresses: [NAT_POOL], portMin: 20000, portMax: 29999 } });
   dp.native.setServices(services());
 });
 after(() => dp?.stop());
@@ -114,6 +126,37 @@ test('a drained backend keeps its connections; a disabled one loses them to the 
   assert.ok(!macs(disabled).includes(backendMac(1)), 'never to the disabled backend');
   assert.equal(counts().unrouted - before.unrouted, 32);
   dp.native.setServices(services());
+});
+
+test('nat: a new session starts on the backend the connection ID names, so a client that moves keeps its server', async () => {
+  const before = counts();
+  // One connection, its client moving: 16 addresses and ports, 16 sessions.
+  const frames = Array.from({ length: 16 }, (_, i) => quicFrame(NAT_VIP, natCid(1), `172.19.${i}.${10 + i}`, 40000 + 97 * i));
+  const out = (await dp.exchange(frames)).map((f) => pk.decodeFrame(f));
+  assert.deepEqual(out.map((d) => d.dstMac), Array(16).fill(backendMac(13)), 'all to the backend of server ID 0b0b0b0b0b');
+  for (const d of out) {
+    assert.equal(d.ipv4!.src, NAT_POOL, 'from the pool');
+    assert.equal(d.ipv4!.dst, '10.99.0.24');
+    assert.equal(d.udp!.dport, 4433, 'to the backend\'s port');
+  }
+  assert.equal(new Set(out.map((d) => d.udp!.sport)).size, 16, 'a session, and a pool port, per client address and port');
+  assert.equal(counts().routed - before.routed, 16);
+});
+
+test('nat: a session keeps its backend; only a new one asks the connection ID, and an unknown ID is balanced', async () => {
+  // An unknown server ID opens sessions on the lookup table's picks.
+  const before = counts();
+  const spread = await dp.exchange(Array.from({ length: 64 }, (_, i) =>
+    quicFrame(NAT_VIP, '2affffffffff03487d970b', `172.20.${i}.1`, 30000 + i)));
+  assert.ok(new Set(macs(spread)).size > 1, 'spread by 5-tuple');
+  assert.equal(counts().unrouted - before.unrouted, 64);
+  // The first of those sessions, on backend k, sees a connection ID naming another backend: the session wins.
+  const k = [12, 13, 14].findIndex((b) => backendMac(b) === macs(spread)[0]);
+  const other = (k + 1) % 3;
+  const again = await dp.exchange([quicFrame(NAT_VIP, natCid(other), '172.20.0.1', 30000)]);
+  assert.deepEqual(macs(again), [backendMac(12 + k)]);
+  assert.equal(counts().routed - before.routed, 0, 'an open session does not decode connection IDs');
+  assert.equal(counts().unrouted - before.unrouted, 64);
 });
 
 test('the data plane refuses what QUIC-LB cannot route, naming the field, and keeps running what it ran', () => {

@@ -7,16 +7,19 @@
         tunnel) with "NAME LENGTH SHA256" of what arrived. Prints "ready" once
         every socket is bound.
 
-    udp_digest.py send ADDRESS PORT FLOWS PER_FLOW BYTES TIMEOUT_S
+    udp_digest.py send ADDRESS PORT FLOWS PER_FLOW BYTES TIMEOUT_S [echo]
         From FLOWS sockets (each its own local port, so its own flow), sends
         PER_FLOW datagrams of BYTES random octets each to ADDRESS:PORT, one at a
         time, waiting up to TIMEOUT_S for each answer; prints one JSON line: per
         datagram its flow's port, whether the answer's length and hash matched,
-        and the backend that answered.
+        and the backend that answered. With `echo` the datagrams ask for
+        themselves back, and the answer must be them whole.
 
-Standard library only. The answer is a few dozen octets, so it is never
+Standard library only. The digest answer is a few dozen octets, so it is never
 fragmented itself: what is tested is the client's datagram reaching a backend
-whole.
+whole. An echo answer ("NAME " and the datagram) is as long as the datagram,
+so the backend's kernel fragments it too: what is tested then is also the
+fragmented answer reaching the client whole.
 """
 import hashlib
 import json
@@ -24,6 +27,10 @@ import os
 import select
 import socket
 import sys
+
+
+# The first octets of a datagram that asks to be echoed whole.
+ECHO = b"ECHO"
 
 
 def family_of(address):
@@ -41,11 +48,14 @@ def serve(name, port, addresses):
         readable, _, _ = select.select(sockets, [], [])
         for s in readable:
             data, peer = s.recvfrom(65535)
+            if data.startswith(ECHO):
+                s.sendto(f"{name} ".encode() + data, peer)
+                continue
             answer = f"{name} {len(data)} {hashlib.sha256(data).hexdigest()}"
             s.sendto(answer.encode(), peer)
 
 
-def send(address, port, flows, per_flow, size, timeout):
+def send(address, port, flows, per_flow, size, timeout, echo):
     results = []
     sockets = []
     for _ in range(flows):
@@ -55,13 +65,19 @@ def send(address, port, flows, per_flow, size, timeout):
         sockets.append(s)
     for i in range(per_flow):
         for s in sockets:
-            payload = os.urandom(size)
+            payload = (ECHO if echo else b"") + os.urandom(size - (len(ECHO) if echo else 0))
             s.sendto(payload, (address, port))
             result = {"port": s.getsockname()[1], "ok": False, "backend": None}
             try:
-                backend, length, digest = s.recv(1024).decode().split()
-                result["backend"] = backend
-                result["ok"] = int(length) == size and digest == hashlib.sha256(payload).hexdigest()
+                answer = s.recv(65535)
+                if echo:
+                    backend, _, data = answer.partition(b" ")
+                    result["backend"] = backend.decode()
+                    result["ok"] = data == payload
+                else:
+                    backend, length, digest = answer.decode().split()
+                    result["backend"] = backend
+                    result["ok"] = int(length) == size and digest == hashlib.sha256(payload).hexdigest()
             except socket.timeout:
                 pass
             results.append(result)
@@ -73,7 +89,8 @@ def main():
         serve(sys.argv[2], int(sys.argv[3]), sys.argv[4:])
     else:
         address, port, flows, per_flow, size, timeout = sys.argv[2:8]
-        send(address, int(port), int(flows), int(per_flow), int(size), float(timeout))
+        echo = sys.argv[8:9] == ["echo"]
+        send(address, int(port), int(flows), int(per_flow), int(size), float(timeout), echo)
 
 
 if __name__ == "__main__":

@@ -159,10 +159,17 @@ async function startEchoServer(b: (typeof BACKENDS)[number]): Promise<void> {
 }
 
 interface Datagram { port: number; ok: boolean; backend: string | null }
-interface Counters { fragmentsForwarded: number; drops: Record<string, number>; byBackend: Record<string, number> }
+interface Counters {
+  fragmentsForwarded: number;
+  handoffs: number;
+  drops: Record<string, number>;
+  byBackend: Record<string, number>;
+}
 
 async function counters(service: string, family: Family): Promise<Counters> {
-  const stats = (await api('GET', '/api/v1/stats')) as { lcores: { fragmentsForwarded: number; drops: Record<string, number> }[] };
+  const stats = (await api('GET', '/api/v1/stats')) as {
+    lcores: { fragmentsForwarded: number; drops: Record<string, number>; nat?: { handoffsSent: number } }[];
+  };
   const svc = (await api('GET', `/api/v1/services/${service}`)) as { backends: { address: string; stats?: { packets: number } }[] };
   const drops: Record<string, number> = {};
   for (const l of stats.lcores) for (const [k, n] of Object.entries(l.drops)) drops[k] = (drops[k] ?? 0) + n;
@@ -170,16 +177,17 @@ async function counters(service: string, family: Family): Promise<Counters> {
   for (const b of BACKENDS) {
     byBackend[b.name] = svc.backends.find((x) => x.address === backendAddress(b, family))?.stats?.packets ?? 0;
   }
-  return { fragmentsForwarded: stats.lcores.reduce((a, l) => a + l.fragmentsForwarded, 0), drops, byBackend };
+  return { fragmentsForwarded: stats.lcores.reduce((a, l) => a + l.fragmentsForwarded, 0),
+    handoffs: stats.lcores.reduce((a, l) => a + (l.nat?.handoffsSent ?? 0), 0), drops, byBackend };
 }
 
 /**
  * The client's run, awaited rather than run synchronously: a blocked event loop
  * would miss the API's keep-alive sockets closing, and the next call fail on one.
  */
-async function send(vip: string): Promise<Datagram[]> {
+async function send(vip: string, echo = false): Promise<Datagram[]> {
   const p = track(processes, spawnIn(CLIENT_NS, 'python3', [HELPER, 'send', vip, String(PORT), String(FLOWS),
-    String(PER_FLOW), String(DATAGRAM_BYTES), String(ANSWER_TIMEOUT_S)]));
+    String(PER_FLOW), String(DATAGRAM_BYTES), String(ANSWER_TIMEOUT_S), ...(echo ? ['echo'] : [])]));
   let out = '';
   p.stdout!.on('data', (d) => (out += d));
   p.stderr!.on('data', (d) => (out += d));
@@ -254,5 +262,28 @@ describe(`${DATAGRAM_BYTES}-byte UDP datagrams, fragmented by the client's kerne
           [b, FRAGMENTS_PER_DATAGRAM * n])), 'the daemon counted each datagram\'s fragments to the backend that answered');
       });
     }
+  }
+});
+
+// The answers as long as the datagrams, so the backend's kernel fragments them
+// too: in nat they come back to a pool address, fragment by fragment, and go
+// on to the client translated (handed to the lcore that owns the pool port
+// when they reach the other one).
+describe(`nat: ${DATAGRAM_BYTES}-byte answers, fragmented by the backend's kernel, reach the client whole`, () => {
+  for (const family of [4, 6] as const) {
+    const service = serviceName('nat', family);
+    test(`nat, IPv${family}: every datagram echoed back whole through the pool`, async () => {
+      const before = await counters(service, family);
+      const datagrams = await send(FAMILIES[family].vips.nat, true);
+      const now = await counters(service, family);
+      const forwarded = now.fragmentsForwarded - before.fragmentsForwarded;
+      console.log(`# ${service} echo: ${datagrams.filter((d) => d.ok).length} of ${datagrams.length} whole; ` +
+        `fragmentsForwarded ${forwarded}; hand-offs ${now.handoffs - before.handoffs}; ` +
+        `drops ${JSON.stringify(delta(now.drops, before.drops))}`);
+      assert.equal(datagrams.length, FLOWS * PER_FLOW);
+      assert.deepEqual(datagrams.filter((d) => !d.ok), [], 'every answer came back whole');
+      assert.equal(forwarded, 2 * FRAGMENTS_PER_DATAGRAM * datagrams.length,
+        'both ways, every fragment went through the fragment path');
+    });
   }
 });

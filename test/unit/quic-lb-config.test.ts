@@ -62,8 +62,8 @@ test('an IPv6 service takes quicLb too', () => {
   assert.equal(validateConfig(raw).services[0].quicLb?.configId, 1);
 });
 
-test('nat is refused: a session belongs to one client address and port', () => {
+test('a nat service takes quicLb too: its new sessions start on the backend the connection ID names', () => {
   const raw = base(plaintext, ['0a01'], { forwarding: 'nat', vip: '10.99.0.100' });
   raw.ports[0].natPool = { addresses: ['10.99.0.200'] };
-  assert.ok(problems(raw).some((p) => /^services\[0\]\.quicLb: not with forwarding nat/.test(p)));
+  assert.equal(validateConfig(raw).services[0].quicLb?.algorithm, 'plaintext');
 });

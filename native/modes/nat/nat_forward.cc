@@ -18,10 +18,8 @@ constexpr unsigned kInboxSize = 1024;
 }  // namespace
 
 using nat_detail::AddrOf;
-using nat_detail::ClientKey;
 using nat_detail::DropVerdict;
 using nat_detail::FromBackend;
-using nat_detail::FromClient;
 
 FlowKey6 NatClientKey6(const PacketInfo& info) {
   FlowKey6 key{};
@@ -31,20 +29,6 @@ FlowKey6 NatClientKey6(const PacketInfo& info) {
   key.dst_port = info.dst_port;
   key.proto = info.l4_proto;
   return key;
-}
-
-NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                         const PacketInfo& info, uint16_t ingress_port, uint32_t lookup_sig,
-                         const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c) {
-  if (info.ip_version != 6) {
-    FlowKey4 key = ClientKey(info, Nat4{});
-    return FromClient(*nat.sessions, snap, service, frame, NatHeadersOf(info), key, nat.sessions->HashOf(key),
-                      ingress_port, [=] { return lookup_sig; }, ports, now_ms, c);
-  }
-  if (MissingUdpChecksum(frame, info)) return DropVerdict(DropReason::kBadL4Header);
-  FlowKey6 key = ClientKey(info, Nat6{});
-  return FromClient(*nat.sessions6, snap, service, frame, NatHeadersOf(info), key, nat.sessions6->HashOf(key),
-                    ingress_port, [=] { return lookup_sig; }, ports, now_ms, c);
 }
 
 NatVerdict NatFromBackend(NatLcore& nat, uint8_t* frame, const PacketInfo& info, uint16_t ingress_port,

@@ -54,15 +54,8 @@ struct NatVerdict {
   bool new_session;      // kToBackend: a session was opened for this packet
 };
 
-// `lookup_sig` is the packet's flow hash, which picks its backend from the
-// service's lookup table when it opens a session; `ports` are the balancer's
-// ports, by index.
-NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
-                         const PacketInfo& info, uint16_t ingress_port, uint32_t lookup_sig,
-                         const PortRuntime* ports, uint32_t now_ms, LcoreCounters& c);
-
 // The client key of an IPv6 packet: its sessions' key, and its lookup-table hash.
-// (The IPv4 burst path's NatFromClient4 and NatFromBackend4 are in modes/nat/nat_verdicts.h.)
+// (NatFromClient, NatFromClient4 and NatFromBackend4 are in modes/nat/nat_verdicts.h.)
 FlowKey6 NatClientKey6(const PacketInfo& info);
 
 // A TCP or UDP packet to a pool address of `ingress_port`.

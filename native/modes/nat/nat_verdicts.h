@@ -76,11 +76,12 @@ inline void Rewrite(uint8_t* frame, const NatHeaders& h, const NatAddr6& src, ui
   ApplyNatRewrite6(frame, h, src.bytes, sport, dst.bytes, dport, l4_delta);
 }
 
-// `lookup_sig()` gives the packet's lookup-table hash; called only when a session opens.
-template <typename F, typename LookupSig>
+// `pick()` gives the backend a new session starts with (kNoBackend: none);
+// called only when a session opens.
+template <typename F, typename Pick>
 NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const ServiceView& service,
                       uint8_t* frame, const NatHeaders& h, const typename F::Key& key, const NatIndexHash& hash,
-                      uint16_t ingress_port, LookupSig&& lookup_sig, const PortRuntime* ports, uint32_t now_ms,
+                      uint16_t ingress_port, Pick&& pick, const PortRuntime* ports, uint32_t now_ms,
                       LcoreCounters& c) {
   bool tcp = h.l4_proto == parse_detail::kProtoTcp;
   bool syn_only = tcp && (h.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
@@ -105,7 +106,7 @@ NatVerdict FromClient(NatSessionTable<F>& sessions, const Snapshot& snap, const 
     // A reset ends a connection; it does not start one worth a pool port.
     if (tcp && (h.tcp_flags & kTcpRst)) return DropVerdict(DropReason::kNatNoSession);
     // Picked only here: a packet of an open session needs no lookup table line.
-    uint32_t picked = service.lookup[LookupSlot(lookup_sig(), service.table_size)];
+    uint32_t picked = pick();
     b = picked == kNoBackend ? nullptr : snap.Backend(picked);
     if (b == nullptr) return DropVerdict(DropReason::kNoBackend);
     index = sessions.Open(key, hash, b->port_index, c);
@@ -164,16 +165,38 @@ NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* fra
 
 }  // namespace nat_detail
 
+// The lookup table's backend for a flow hash `sig`, as dsr and tunnel pick.
+inline uint32_t LookupPick(const ServiceView& service, uint32_t sig) {
+  return service.lookup[LookupSlot(sig, service.table_size)];
+}
+
 // NatFromClient for an IPv4 packet whose client key and its hash in the lcore's
 // sessions were computed when it was classified (and the lookup prefetched).
-// The lookup-table hash is the key's in `flows` (as in dsr and tunnel), computed only
-// when a session opens.
+// `pick()` as FromClient's.
+template <typename Pick>
 inline NatVerdict NatFromClient4(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
                                  const NatHeaders& h, const FlowKey4& key, const NatIndexHash& hash,
-                                 uint16_t ingress_port, const FlowTable& flows, const PortRuntime* ports,
-                                 uint32_t now_ms, LcoreCounters& c) {
-  return nat_detail::FromClient(*nat.sessions, snap, service, frame, h, key, hash, ingress_port,
-                                [&] { return flows.HashOf(key).sig; }, ports, now_ms, c);
+                                 uint16_t ingress_port, Pick&& pick, const PortRuntime* ports, uint32_t now_ms,
+                                 LcoreCounters& c) {
+  return nat_detail::FromClient(*nat.sessions, snap, service, frame, h, key, hash, ingress_port, pick, ports, now_ms,
+                                c);
+}
+
+// NatFromClient, both families, for packets that come one at a time.
+template <typename Pick>
+NatVerdict NatFromClient(NatLcore& nat, const Snapshot& snap, const ServiceView& service, uint8_t* frame,
+                         const PacketInfo& info, uint16_t ingress_port, Pick&& pick, const PortRuntime* ports,
+                         uint32_t now_ms, LcoreCounters& c) {
+  using nat_detail::ClientKey;
+  if (info.ip_version != 6) {
+    FlowKey4 key = ClientKey(info, Nat4{});
+    return nat_detail::FromClient(*nat.sessions, snap, service, frame, NatHeadersOf(info), key,
+                                  nat.sessions->HashOf(key), ingress_port, pick, ports, now_ms, c);
+  }
+  if (MissingUdpChecksum(frame, info)) return nat_detail::DropVerdict(DropReason::kBadL4Header);
+  FlowKey6 key = ClientKey(info, Nat6{});
+  return nat_detail::FromClient(*nat.sessions6, snap, service, frame, NatHeadersOf(info), key,
+                                nat.sessions6->HashOf(key), ingress_port, pick, ports, now_ms, c);
 }
 
 // NatFromBackend for an IPv4 reply on the lcore that owns its pool port, whose
