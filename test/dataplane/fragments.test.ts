@@ -1,14 +1,15 @@
 // IP fragments through a real worker lcore on an in-process ring port
 // (worker/fragments.cc): every fragment of a datagram goes where its first
 // fragment went, which is where the whole datagram's flow goes, in dsr, tunnel
-// and nat, IPv4 and IPv6; later fragments that come first wait for it, or time
-// out; hostile fragments are dropped and counted by reason, and a full fragment
+// (ipip and GUE) and nat, IPv4 and IPv6; later fragments that come first wait
+// for it, or time out; hostile fragments are dropped and counted by reason, and a full fragment
 // table leaves the flow table alone. What the backend gets is put back
 // together (helpers/fragments.ts) and compared with what the client sent.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NativeFragments, NativeService, NativeTunnel } from '../../src/native/types';
 import { fragmentFrame, fragments, reassemble, udpChecksumValid } from '../helpers/fragments';
+import { decodeTunnel6 } from '../helpers/ndp-packets';
 import * as pk from '../helpers/packets';
 import { backend, CLIENT_MAC, RingDataplane, service, totals } from '../helpers/ring-dataplane';
 
@@ -19,10 +20,13 @@ const POOL4 = '10.99.0.200';
 const POOL6 = 'fd00:99::200';
 const FRAGMENTS: NativeFragments = { enabled: true, entriesPerLcore: 8, holdMs: 250, heldBytesPerLcore: 16384 };
 
-const VIP = { dsr: '10.99.0.100', tunnel: '10.99.0.101', nat: '10.99.0.102' };
-const VIP6 = { dsr: 'fd00:99::100', tunnel: 'fd00:99::101', nat: 'fd00:99::102' };
+const VIP = { dsr: '10.99.0.100', tunnel: '10.99.0.101', nat: '10.99.0.102', gue: '10.99.0.103' };
+const VIP6 = { dsr: 'fd00:99::100', tunnel: 'fd00:99::101', nat: 'fd00:99::102', gue: 'fd00:99::103' };
+const GUE_PORT = 6080;
 const ipip4: NativeTunnel = { encapsulation: 'ipip', guePort: 6080, sourceNetwork: '172.16.0.0', sourcePrefixLength: 16 };
 const ipip6: NativeTunnel = { encapsulation: 'ipip', guePort: 6080, sourceNetwork: 'fd00:5c::', sourcePrefixLength: 96 };
+const gue4: NativeTunnel = { ...ipip4, encapsulation: 'gue' };
+const gue6: NativeTunnel = { ...ipip6, encapsulation: 'gue' };
 const v6backend = (i: number, port = 53) => backend(i, { address: `fd00:99::${(0x11 + i).toString(16)}`, port });
 
 // Two backends or more per dsr and tunnel service, so that a fragment sent
@@ -38,6 +42,10 @@ const services: NativeService[] = [
     { id: 4, name: 'tunnel6', vip: VIP6.tunnel, port: 53, protocol: 'udp', forwarding: 'tunnel', tunnel: ipip6 }),
   service([v6backend(11, 5353)], { id: 5, name: 'nat6', vip: VIP6.nat, port: 53, protocol: 'udp', forwarding: 'nat' }),
   service([backend(12), backend(13)], { id: 6, name: 'web', vip: VIP.dsr, port: 80, protocol: 'tcp' }),
+  service([backend(14, { port: 53 }), backend(15, { port: 53 }), backend(16, { port: 53 })],
+    { id: 7, name: 'gue4', vip: VIP.gue, port: 53, protocol: 'udp', forwarding: 'tunnel', tunnel: gue4 }),
+  service([v6backend(17), v6backend(18), v6backend(19)],
+    { id: 8, name: 'gue6', vip: VIP6.gue, port: 53, protocol: 'udp', forwarding: 'tunnel', tunnel: gue6 }),
 ];
 const backendByMac = new Map(services.flatMap((s) => s.backends).map((b) => [b.mac!, b]));
 
@@ -132,6 +140,29 @@ for (const family of ['IPv4', 'IPv6'] as const) {
         }
       }
       assert.ok(seen.size >= 1);
+    });
+
+    test('tunnel over GUE: each fragment in GUE to the datagram\'s backend, from the first\'s outer source port', async () => {
+      const decode = (f: Buffer) => (family === 'IPv4' ? pk.decodeTunnel(f, GUE_PORT) : decodeTunnel6(f, GUE_PORT));
+      const backends = new Set<string>();
+      for (const sport of [42100, 42101, 42102, 42103, 42104, 42105]) {
+        const { frames, whole } = datagram(vip.gue, sport);
+        const wholeOut = decode((await exchange([whole]))[0]);
+        assert.equal(wholeOut?.encapsulation, 'gue');
+        const out = await exchange(frames);
+        assert.equal(out.length, frames.length);
+        for (const [i, f] of out.entries()) {
+          const t = decode(f);
+          assert.equal(t?.encapsulation, 'gue', `fragment ${i} of port ${sport} in GUE`);
+          const dst: string = (t!.outer.ipv4 ?? t!.outer.ipv6)!.dst;
+          const wholeDst: string = (wholeOut!.outer.ipv4 ?? wholeOut!.outer.ipv6)!.dst;
+          assert.equal(dst, wholeDst, `fragment ${i} of port ${sport}: the datagram's backend`);
+          assert.equal(t!.outer.udp!.sport, wholeOut!.outer.udp!.sport, 'the flow\'s outer source port, as the NIC\'s RSS at the backend wants');
+          assert.deepEqual(t!.innerPacket, frames[i].subarray(14), 'the fragment unchanged inside');
+          backends.add(dst);
+        }
+      }
+      assert.ok(backends.size >= 2, `six flows over three backends reach more than one: ${[...backends]}`);
     });
 
     test('nat: addresses rewritten in every fragment, ports and checksum in the first; reassembled intact', async () => {
