@@ -7,7 +7,7 @@ import { normalizeIp } from './net/addr';
 import { removeStaleRuntimeDirs } from './runtime-dirs';
 import { SluiceError } from './errors';
 import { addon, type FlowInfo, type FlowListRequest, type DataplaneMemory, type DataplaneStats, type LcoreStats, type NeighborInfo, type PortInfo, type ServiceStats, type SluiceAddon } from './native/addon';
-import type { NativeService, NativeServiceChange } from './native/types';
+import type { NativeBackend, NativeBackendRun, NativeService, NativeServiceChange } from './native/types';
 
 /** How often the control thread learns neighbors, sends ARP requests and frees old snapshots. */
 export const POLL_INTERVAL_MS = 100;
@@ -103,14 +103,13 @@ export class Dataplane {
   /**
    * toNativeServices hands back the same object for a service, or a backend, it
    * did not have to convert again: the addon already holds that one, so only
-   * its id goes.
+   * its id goes, and a stretch of such backends as one run.
    */
   private asChange(s: NativeService): NativeServiceChange | number {
     const was = this.running.get(s.id);
     if (was === s) return s.id;
     if (was === undefined) return s;
-    const kept = new Set(was.backends);
-    return { ...s, backends: s.backends.map((b) => (kept.has(b) ? b.id : b)) };
+    return { ...s, backends: backendRuns(was.backends, s.backends) };
   }
 
   stats(): DataplaneStats {
@@ -191,4 +190,36 @@ export class Dataplane {
     }
     if (dropped > 0) this.log.warn({ dropped }, 'DPDK log lines lost: more came between two drains than the capture holds');
   }
+}
+
+/**
+ * `next` as runs of `was` (the backends the addon runs) and the backends it
+ * does not hold: one pass comparing objects, as a change usually replaces or
+ * adds a few backends in place; only a backend found out of place looks `was`
+ * up by object (built once, on the first such).
+ */
+export function backendRuns(was: readonly NativeBackend[], next: readonly NativeBackend[]):
+  (NativeBackend | NativeBackendRun)[] {
+  const out: (NativeBackend | NativeBackendRun)[] = [];
+  let run: NativeBackendRun | undefined;
+  let index: Map<NativeBackend, number> | undefined;
+  let i = 0;  // where in `was` the next backend is expected
+  for (const b of next) {
+    let at = was[i] === b ? i : -1;
+    // A backend changed in place (the same id) is new to the addon; else look.
+    if (at < 0 && was[i]?.id !== b.id) {
+      index ??= new Map(was.map((x, k) => [x, k]));
+      at = index.get(b) ?? -1;
+    }
+    if (at < 0) {
+      run = undefined;
+      out.push(b);
+      i++;
+      continue;
+    }
+    if (run !== undefined && run[1] === at) run[1]++;
+    else out.push((run = [at, at + 1]));
+    i = at + 1;
+  }
+  return out;
 }

@@ -349,6 +349,27 @@ DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value) {
   return c;
 }
 
+namespace {
+
+// A run [start, end) of the running service's backends, as they run, onto `out`.
+void AppendRun(const Napi::Array& run, const ServiceConfig* was, const std::string& path, uint32_t service_id,
+               std::vector<BackendConfig>* out) {
+  const size_t size = was == nullptr ? 0 : was->backends.size();
+  auto bound = [&](uint32_t k) {
+    Napi::Value v = run.Get(k);
+    const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    return x >= 0 && x <= static_cast<double>(size) && x == static_cast<uint32_t>(x) ? static_cast<int64_t>(x) : -1;
+  };
+  const int64_t start = run.Length() == 2 ? bound(0) : -1;
+  const int64_t end = run.Length() == 2 ? bound(1) : -1;
+  if (start < 0 || end <= start) {
+    Fail(path, "is a run [start, end) of no backends of the running service " + std::to_string(service_id));
+  }
+  out->insert(out->end(), was->backends.begin() + start, was->backends.begin() + end);
+}
+
+}  // namespace
+
 // Only converts: the invariants of services (ids, families, reachability, table
 // sizes) are BuildSnapshot's and the table builder's to check, once.
 std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::vector<ServiceConfig>* running) {
@@ -423,6 +444,10 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
     const uint32_t count = backends.Length();
     for (uint32_t j = 0; j < count; j++) {
       Napi::Value entry_b = backends.Get(j);
+      if (entry_b.IsArray()) {
+        AppendRun(entry_b.As<Napi::Array>(), was, path + ".backends[" + std::to_string(j) + "]", s.id, &s.backends);
+        continue;
+      }
       if (entry_b.IsNumber()) {
         if (!indexed && was != nullptr) {
           for (const BackendConfig& kept : was->backends) running_backends[kept.id] = &kept;

@@ -20,7 +20,9 @@ DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value);
 // An entry that is a number is the service of that id as `running` holds it,
 // unchanged: a change sends only the services it touches (src/dataplane.ts).
 // Likewise a backend entry that is a number is the backend of that id of the
-// running service with the same id: a PATCH of one backend of 4,096 sends one.
+// running service with the same id, and one that is a pair [start, end) is
+// that run of its backends: a PATCH of one backend of 4,096 sends that backend
+// and the two runs around it.
 // Without `running` (at start) every entry must be a service or a backend.
 std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value,
                                           const std::vector<ServiceConfig>* running = nullptr);

@@ -113,7 +113,20 @@ interface NativeEntry {
  */
 const nativeCache = new WeakMap<ServiceConfig, NativeEntry>();
 
+/**
+ * The last native shape made for each service name (toNativeServices keeps it
+ * to the current names): a changed service object reuses its previous
+ * backends' shapes by position, one comparison each, where a WeakMap lookup
+ * per backend cost a large service's change more than the rest of it.
+ */
+const lastByName = new Map<string, NativeEntry & { svc: ServiceConfig }>();
+
 function toNativeService(svc: ServiceConfig, id: number, backendIds: readonly number[], healthy: readonly boolean[]): NativeService {
+  const last = lastByName.get(svc.name);
+  const before = last?.svc.backends;
+  const reuse = (b: BackendConfig, j: number): NativeBackend | undefined =>
+    before?.[j] === b && last!.backendIds[j] === backendIds[j] && last!.healthy[j] === healthy[j]
+      ? last!.native.backends[j] : undefined;
   return {
     id,
     name: svc.name,
@@ -126,7 +139,7 @@ function toNativeService(svc: ServiceConfig, id: number, backendIds: readonly nu
       quicLb: { ...svc.quicLb, ...(svc.quicLb.key === undefined ? {} : { key: svc.quicLb.key.toLowerCase() }) },
     }),
     lookupTableSize: svc.lookupTableSize,
-    backends: svc.backends.map((b, j) => toNativeBackend(b, backendIds[j], healthy[j])),
+    backends: svc.backends.map((b, j) => reuse(b, j) ?? toNativeBackend(b, backendIds[j], healthy[j])),
   };
 }
 
@@ -194,7 +207,7 @@ export function toNativeServices(
   healthy: (service: string, backend: { address: string; port: number }) => boolean = () => true,
 ): NativeService[] {
   ids.sync(services);
-  return services.map((svc) => {
+  const natives = services.map((svc) => {
     const serviceId = ids.serviceId(svc.name)!;
     const backendIds = ids.backendIds(svc);
     const health = svc.backends.map((b) => healthy(svc.name, b));
@@ -204,7 +217,14 @@ export function toNativeServices(
       return cached.native;
     }
     const native = toNativeService(svc, serviceId, backendIds, health);
-    nativeCache.set(svc, { owner: ids, serviceId, backendIds, healthy: health, native });
+    const entry = { owner: ids, serviceId, backendIds, healthy: health, native };
+    nativeCache.set(svc, entry);
+    lastByName.set(svc.name, { ...entry, svc });
     return native;
   });
+  if (lastByName.size > services.length) {
+    const names = new Set(services.map((s) => s.name));
+    for (const name of lastByName.keys()) if (!names.has(name)) lastByName.delete(name);
+  }
+  return natives;
 }

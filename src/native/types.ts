@@ -136,9 +136,15 @@ export interface NativeService {
   backends: NativeBackend[];
 }
 
+/** The running service's backends [start, end), in its order, unchanged. */
+export type NativeBackendRun = [start: number, end: number];
+
 /**
  * A service as setServices takes it: a backend that is a number is the backend
- * of that id of the running service with the same id, unchanged, so a change
- * of one backend of 4,096 sends one.
+ * of that id of the running service with the same id, unchanged, and a run
+ * stands for that stretch of its backends; so a change of one backend of 4,096
+ * sends that backend and the two runs around it.
  */
-export type NativeServiceChange = Omit<NativeService, 'backends'> & { backends: (NativeBackend | number)[] };
+export type NativeServiceChange = Omit<NativeService, 'backends'> & {
+  backends: (NativeBackend | number | NativeBackendRun)[];
+};

@@ -67,6 +67,26 @@ test('a backend sent by id keeps running as it was, beside a changed one; an id 
   dp.native.setServices([web, api.id]);
 });
 
+test('a run of the running service\'s backends keeps them as they were; a run of none is refused', async () => {
+  const before = dp.native.stats().generation;
+  const r = dp.native.setServices([{ ...web, backends: [backend(1, { weight: 0 }), [0, 1]] }, api.id]);
+  assert.equal(r.generation, before + 1);
+  assert.deepEqual(dp.native.stats().services[0].backends.map((b) => b.address), [backend(1).address, backend(0).address],
+    'in the order sent');
+  const out = await dp.exchange(Array.from({ length: 8 }, (_, i) => syn('10.99.0.100', 43000 + i)));
+  assert.equal(out.length, 8);
+  assert.ok(out.every((f) => f.subarray(0, 6).equals(Buffer.from(backend(0).mac!.split(':').map((x) => parseInt(x, 16))))),
+    'new flows go to the backend kept by the run: the other has weight 0');
+  const running = dp.native.stats().generation;
+  for (const bad of [[0, 3], [1, 1], [-1, 1], [0.5, 1], [0], [0, 1, 2], ['0', 1]] as unknown as [number, number][]) {
+    assert.throws(() => dp.native.setServices([{ ...web, backends: [bad] }, api.id]),
+      (err: unknown) => (err as { code?: string }).code === 'SLUICE_INVALID_ARGUMENT' &&
+        /services\[0\]\.backends\[0\]: is a run \[start, end\) of no backends/.test((err as Error).message), JSON.stringify(bad));
+  }
+  assert.equal(dp.native.stats().generation, running, 'a refused set changes nothing');
+  dp.native.setServices([web, api.id]);
+});
+
 test('a table built ahead is the one the next setServices takes; one not taken is let go', async () => {
   const changed = { ...web, lookupTableSize: 1031 };
   const live = () => dp.native.memory().lookupTables.liveBytes;

@@ -62,13 +62,21 @@ export function fakeAddon(): FakeAddon {
       const invalid = (what: string) => Object.assign(new Error(what), { code: 'SLUICE_INVALID_ARGUMENT' });
       const next = services.map((s): NativeService => {
         if (typeof s !== 'number') {
-          if (s.backends.every((b) => typeof b !== 'number')) return s as NativeService;
-          const was = new Map(running.get(s.id)?.backends.map((b) => [b.id, b]));
-          return { ...s, backends: s.backends.map((b) => {
-            if (typeof b !== 'number') return b;
+          if (s.backends.every((b) => typeof b === 'object' && !Array.isArray(b))) return s as NativeService;
+          const running_backends = running.get(s.id)?.backends ?? [];
+          const was = new Map(running_backends.map((b) => [b.id, b]));
+          return { ...s, backends: s.backends.flatMap((b) => {
+            if (Array.isArray(b)) {
+              const [start, end] = b;
+              if (!(start >= 0 && end > start && end <= running_backends.length)) {
+                throw invalid(`services: [${start}, ${end}) is a run of no backends of the running service ${s.id}`);
+              }
+              return running_backends.slice(start, end);
+            }
+            if (typeof b !== 'number') return [b];
             const kept = was.get(b);
             if (kept === undefined) throw invalid(`services: ${b} is an id of no backend of the running service ${s.id}`);
-            return kept;
+            return [kept];
           }) };
         }
         const kept = running.get(s);
