@@ -62,12 +62,15 @@ export class Dataplane {
   /**
    * Replaces every service at once; an invalid set throws and changes nothing.
    * `healthy` says which backends may take traffic (health checks); default all.
+   * `healthVersion` changes when a service's answers from `healthy` may have
+   * (ServiceStore.healthVersion): without it, every backend is asked each time.
    */
   applyServices(
     services: readonly ServiceConfig[],
     healthy?: (service: string, backend: { address: string; port: number }) => boolean,
+    healthVersion?: (service: string) => number,
   ): { generation: number; tablesBuilt: number } {
-    const next = toNativeServices(services, this.ids, healthy);
+    const next = toNativeServices(services, this.ids, healthy, healthVersion);
     const result = this.native.setServices(next.map((s) => this.asChange(s)));
     this.running = new Map(next.map((s) => [s.id, s]));
     return result;
@@ -83,12 +86,13 @@ export class Dataplane {
   prebuild(
     services: readonly ServiceConfig[],
     healthy?: (service: string, backend: { address: string; port: number }) => boolean,
+    healthVersion?: (service: string) => number,
   ): Promise<number> {
     const changed: NativeServiceChange[] = [];
     try {
       for (const svc of services) {
         if (this.ids.isSynced(svc)) continue;
-        const native = peekNativeService(svc, this.ids, healthy ?? (() => true));
+        const native = peekNativeService(svc, this.ids, healthy ?? (() => true), healthVersion);
         if (native === undefined) continue;
         const change = this.asChange(native);
         if (typeof change !== 'number') changed.push(change);

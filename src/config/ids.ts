@@ -75,6 +75,9 @@ export class ServiceIdMap {
   private readonly backends = new Map<string, number>();
   /** what the last sync() was given, by service name */
   private synced = new Map<string, Synced>();
+  /** the list the last sync() was given, and how many backends it had */
+  private lastList: readonly IdentifiedService[] = [];
+  private backendCount = 0;
 
   constructor(maxServices = MAX_SERVICE_IDS, maxBackends = MAX_BACKEND_IDS) {
     this.serviceAlloc = new IdAllocator(maxServices);
@@ -101,6 +104,7 @@ export class ServiceIdMap {
    * theirs back. Throws SLUICE_RESOURCE_EXHAUSTED, changing nothing, when they do not fit.
    */
   sync(services: readonly IdentifiedService[]): void {
+    if (this.syncInPlace(services)) return;
     const next = new Map<string, Synced>();
     let backendCount = 0;
     for (const s of services) {
@@ -128,6 +132,48 @@ export class ServiceIdMap {
       for (const key of entry.keys) if (!this.backends.has(key)) this.backends.set(key, this.backendAlloc.allocate());
     }
     this.synced = next;
+    this.lastList = services;
+    this.backendCount = backendCount;
+  }
+
+  /**
+   * sync() when `services` names the same services in the same order as last
+   * time (a change of some services' backends): only the service objects not
+   * seen last time are looked at, not a map entry per service. False, having
+   * done nothing, otherwise.
+   */
+  private syncInPlace(services: readonly IdentifiedService[]): boolean {
+    const last = this.lastList;
+    if (last.length !== services.length || last.length === 0) return false;
+    const changed: Synced[] = [];
+    let backendCount = this.backendCount;
+    for (const [i, s] of services.entries()) {
+      if (s === last[i]) continue;
+      if (s.name !== last[i].name) return false;
+      const prev = this.synced.get(s.name)!;
+      const entry = ServiceIdMap.entryOf(s, prev);
+      backendCount += entry.keys.length - prev.keys.length;
+      changed.push(entry);
+    }
+    if (backendCount > this.backendAlloc.size) {
+      throw new SluiceError('SLUICE_RESOURCE_EXHAUSTED', `${backendCount} backends; at most ${this.backendAlloc.size} fit`);
+    }
+    // As in sync(): what is gone is freed first, so the allocations always fit.
+    for (const entry of changed) {
+      const prev = this.synced.get(entry.svc.name)!;
+      if (entry.keys === prev.keys) continue;
+      const kept = new Set(entry.keys);
+      for (const key of prev.keys) if (!kept.has(key)) this.release(this.backends, key, this.backendAlloc);
+    }
+    for (const entry of changed) {
+      if (entry.keys !== this.synced.get(entry.svc.name)!.keys) {
+        for (const key of entry.keys) if (!this.backends.has(key)) this.backends.set(key, this.backendAlloc.allocate());
+      }
+      this.synced.set(entry.svc.name, entry);
+    }
+    this.lastList = services;
+    this.backendCount = backendCount;
+    return true;
   }
 
   private release(ids: Map<string, number>, key: string, alloc: IdAllocator): void {
@@ -157,14 +203,21 @@ export class ServiceIdMap {
   peek(svc: IdentifiedService): { serviceId: number; backendIds: readonly number[] } | undefined {
     const serviceId = this.services.get(svc.name);
     if (serviceId === undefined) return undefined;
-    const keys = ServiceIdMap.keysOf(svc, this.synced.get(svc.name));
+    const prev = this.synced.get(svc.name);
+    const keys = ServiceIdMap.keysOf(svc, prev);
+    // A key at the same place as before has the id it had (the same string
+    // object when the backend is: a comparison, not a lookup), and the same
+    // keys throughout are the ids sync() would keep, as the same array.
+    const prevIds = prev === undefined ? undefined : this.backendIds(prev.svc);
     const backendIds: number[] = [];
-    for (const key of keys) {
-      const id = this.backends.get(key);
+    let same = prev !== undefined && keys.length === prev.keys.length;
+    for (const [j, key] of keys.entries()) {
+      const id = prev?.keys[j] === key ? prevIds![j] : this.backends.get(key);
       if (id === undefined) return undefined;
+      same &&= prev!.keys[j] === key;
       backendIds.push(id);
     }
-    return { serviceId, backendIds };
+    return { serviceId, backendIds: same ? prevIds! : backendIds };
   }
 
   /** The ids of `svc`'s backends, in order; the same array while the service is unchanged. */

@@ -103,6 +103,8 @@ interface NativeEntry {
   serviceId: number;
   backendIds: readonly number[];
   healthy: readonly boolean[];
+  /** the caller's health version of the service when this shape was made */
+  healthVersion?: number;
   native: NativeService;
 }
 
@@ -119,7 +121,13 @@ const nativeCache = new WeakMap<ServiceConfig, NativeEntry>();
  * backends' shapes by position, one comparison each, where a WeakMap lookup
  * per backend cost a large service's change more than the rest of it.
  */
-const lastByName = new Map<string, NativeEntry & { svc: ServiceConfig }>();
+interface LastShape {
+  svc: ServiceConfig;
+  backendIds: readonly number[];
+  healthy: readonly boolean[];
+  native: NativeService;
+}
+const lastByName = new Map<string, LastShape>();
 
 function toNativeService(svc: ServiceConfig, id: number, backendIds: readonly number[], healthy: readonly boolean[]): NativeService {
   const last = lastByName.get(svc.name);
@@ -127,8 +135,17 @@ function toNativeService(svc: ServiceConfig, id: number, backendIds: readonly nu
   const reuse = (b: BackendConfig, j: number): NativeBackend | undefined =>
     before?.[j] === b && last!.backendIds[j] === backendIds[j] && last!.healthy[j] === healthy[j]
       ? last!.native.backends[j] : undefined;
+  const backends = svc.backends.map((b, j) => reuse(b, j) ?? toNativeBackend(b, backendIds[j], healthy[j]));
+  const native = last !== undefined && sameServiceFields(last.svc, svc)
+    ? { ...last.native, id, backends }
+    : { ...serviceFields(svc), id, backends };
+  lastByName.set(svc.name, { svc, backendIds, healthy, native });
+  return native;
+}
+
+/** Everything of a service's native shape but its id and backends. */
+function serviceFields(svc: ServiceConfig): Omit<NativeService, 'id' | 'backends'> {
   return {
-    id,
     name: svc.name,
     vip: normalizeIp(svc.vip) ?? svc.vip,
     port: svc.port,
@@ -139,9 +156,13 @@ function toNativeService(svc: ServiceConfig, id: number, backendIds: readonly nu
       quicLb: { ...svc.quicLb, ...(svc.quicLb.key === undefined ? {} : { key: svc.quicLb.key.toLowerCase() }) },
     }),
     lookupTableSize: svc.lookupTableSize,
-    backends: svc.backends.map((b, j) => reuse(b, j) ?? toNativeBackend(b, backendIds[j], healthy[j])),
   };
 }
+
+/** Whether serviceFields would give the same for both (a change of backends only keeps the rest as it was). */
+const sameServiceFields = (a: ServiceConfig, b: ServiceConfig): boolean =>
+  a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && a.forwarding === b.forwarding &&
+  a.tunnel === b.tunnel && a.quicLb === b.quicLb && a.lookupTableSize === b.lookupTableSize;
 
 /**
  * A backend's native shape, the same object while its config object, id and
@@ -183,17 +204,24 @@ const sameFlags = (a: readonly boolean[], b: readonly boolean[]): boolean =>
 
 /**
  * The native shape `svc` would have after toNativeServices, where its ids are
- * already known (undefined otherwise), with nothing assigned or remembered: for
- * work done ahead of a change (Dataplane.prebuild).
+ * already known (undefined otherwise), with no id assigned: for work done
+ * ahead of a change (Dataplane.prebuild). The shape is kept for
+ * toNativeServices, which takes it only if the ids and health it was made
+ * with are still the service's.
  */
 export function peekNativeService(
   svc: ServiceConfig,
   ids: ServiceIdMap,
   healthy: (service: string, backend: { address: string; port: number }) => boolean,
+  healthVersion?: (service: string) => number,
 ): NativeService | undefined {
   const known = ids.peek(svc);
   if (known === undefined) return undefined;
-  return toNativeService(svc, known.serviceId, known.backendIds, svc.backends.map((b) => healthy(svc.name, b)));
+  const health = svc.backends.map((b) => healthy(svc.name, b));
+  const native = toNativeService(svc, known.serviceId, known.backendIds, health);
+  nativeCache.set(svc, { owner: ids, serviceId: known.serviceId, backendIds: known.backendIds, healthy: health,
+    healthVersion: healthVersion?.(svc.name), native });
+  return native;
 }
 
 /**
@@ -205,21 +233,26 @@ export function toNativeServices(
   services: readonly ServiceConfig[],
   ids: ServiceIdMap,
   healthy: (service: string, backend: { address: string; port: number }) => boolean = () => true,
+  healthVersion?: (service: string) => number,
 ): NativeService[] {
   ids.sync(services);
   const natives = services.map((svc) => {
     const serviceId = ids.serviceId(svc.name)!;
     const backendIds = ids.backendIds(svc);
-    const health = svc.backends.map((b) => healthy(svc.name, b));
+    const version = healthVersion?.(svc.name);
     const cached = nativeCache.get(svc);
-    if (cached !== undefined && cached.owner === ids && cached.serviceId === serviceId &&
-      cached.backendIds === backendIds && sameFlags(cached.healthy, health)) {
+    const same = cached !== undefined && cached.owner === ids && cached.serviceId === serviceId &&
+      cached.backendIds === backendIds;
+    // The same object at the same health version: its every backend answers as before.
+    if (same && version !== undefined && cached.healthVersion === version) return cached.native;
+    const health = svc.backends.map((b) => healthy(svc.name, b));
+    if (same && sameFlags(cached.healthy, health)) {
+      cached.healthVersion = version;
       return cached.native;
     }
     const native = toNativeService(svc, serviceId, backendIds, health);
-    const entry = { owner: ids, serviceId, backendIds, healthy: health, native };
+    const entry = { owner: ids, serviceId, backendIds, healthy: health, healthVersion: version, native };
     nativeCache.set(svc, entry);
-    lastByName.set(svc.name, { ...entry, svc });
     return native;
   });
   if (lastByName.size > services.length) {

@@ -68,6 +68,9 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
    * with a check whose initialState is down, until its first probe passes.
    */
   private readonly held = new Map<string, Map<string, Hold>>();
+  /** see healthVersion */
+  private readonly healthVersions = new Map<string, number>();
+  private healthChanges = 0;
   /** the services the data plane runs */
   private applied: ServiceConfig[] = [];
   /** changes made since the data plane was last given the desired state */
@@ -142,6 +145,13 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   persisted(): Promise<void> {
     return this.latest;
   }
+
+  /**
+   * Changes whenever a health mark of `service` changes: while it and the
+   * service object stay the same, the data plane's shape of the service does
+   * too, and a change elsewhere need not ask isHealthy of its every backend.
+   */
+  healthVersion = (service: string): number => this.healthVersions.get(service) ?? 0;
 
   isHealthy = (service: string, backend: { address: string; port: number }): boolean => {
     const held = this.held.get(service);
@@ -252,7 +262,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     this.applyUnapplied();
     this.hold(service, key, next);
     try {
-      this.dataplane.applyServices(this.services, this.isHealthy);
+      this.dataplane.applyServices(this.services, this.isHealthy, this.healthVersion);
     } catch (err) {
       this.hold(service, key, was);
       throw err;
@@ -260,6 +270,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   }
 
   private hold(service: string, key: string, as: Hold | undefined): void {
+    this.healthVersions.set(service, ++this.healthChanges);
     const keys = this.held.get(service) ?? new Map<string, Hold>();
     if (as === undefined) keys.delete(key);
     else keys.set(key, as);
@@ -388,7 +399,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       return;
     }
     this.queued = undefined;
-    this.building = this.dataplane.prebuild(upTo.services, this.isHealthy).then(() => {
+    this.building = this.dataplane.prebuild(upTo.services, this.isHealthy, this.healthVersion).then(() => {
       this.building = undefined;
       this.applyUnapplied(upTo);
       this.write(group);
@@ -407,7 +418,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     const target = later.length === 0 ? this.services : changes[end - 1].services;
     this.unapplied = later;
     try {
-      this.dataplane.applyServices(target, this.isHealthy);
+      this.dataplane.applyServices(target, this.isHealthy, this.healthVersion);
       this.applied = target;
       for (const c of changes) c.resolve();
       this.emit('change', this.applied);
@@ -418,7 +429,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     let k = 0;
     for (; k < changes.length; k++) {
       try {
-        this.dataplane.applyServices(changes[k].services, this.isHealthy);
+        this.dataplane.applyServices(changes[k].services, this.isHealthy, this.healthVersion);
       } catch (err) {
         changes[k].reject(err);
         break;
@@ -448,8 +459,15 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     for (const [service, keys] of this.held) {
       const i = this.positions.get(service);
       const index = i === undefined ? undefined : serviceKeys(this.services[i]).index;
-      for (const key of keys.keys()) if (index === undefined || !index.has(key)) keys.delete(key);
+      for (const key of keys.keys()) {
+        if (index !== undefined && index.has(key)) continue;
+        keys.delete(key);
+        this.healthVersions.set(service, ++this.healthChanges);
+      }
       if (keys.size === 0) this.held.delete(service);
+    }
+    for (const service of this.healthVersions.keys()) {
+      if (!this.positions.has(service)) this.healthVersions.delete(service);
     }
   }
 
@@ -502,7 +520,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   /** After a failed write: back to what the state file holds, the data plane with it. */
   private rollBack(): void {
     try {
-      this.dataplane.applyServices(this.durable, this.isHealthy);
+      this.dataplane.applyServices(this.durable, this.isHealthy, this.healthVersion);
       this.applied = this.durable;
     } catch {
       // The data plane refused a state it ran before (it stopped): the store still

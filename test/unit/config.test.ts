@@ -633,6 +633,67 @@ describe('toNativeServices and ids', () => {
     assert.ok(!('address6' in v4.ports[0]) && !('gateway6' in v4.ports[0]), 'no IPv6 keys when not configured');
   });
 
+  test('with a health version: an unchanged service at the same version asks no backend again', () => {
+    const cfg = validateConfig(withChange((c) => {
+      c.services.push({ name: 'api', vip: '10.99.0.101', port: 443,
+        backends: [{ address: '10.99.0.21', port: 443 }, { address: '10.99.0.22', port: 443 }] });
+    }));
+    const ids = new ServiceIdMap();
+    const down = new Set<string>();
+    const versions = new Map<string, number>();
+    let asked: string[] = [];
+    const healthy = (service: string, b: { address: string }) => {
+      asked.push(`${service} ${b.address}`);
+      return !down.has(b.address);
+    };
+    const version = (service: string) => versions.get(service) ?? 0;
+    const first = toNativeServices(cfg.services, ids, healthy, version);
+    const all = cfg.services.reduce((n, svc) => n + svc.backends.length, 0);
+    assert.equal(asked.length, all, 'every backend asked once');
+    asked = [];
+    const again = toNativeServices(cfg.services, ids, healthy, version);
+    assert.deepEqual(asked, [], 'nothing asked: same objects, same versions');
+    assert.equal(again[1], first[1], 'the same shapes');
+    // A verdict on api's first backend: api's version moves, and only api is asked.
+    down.add('10.99.0.21');
+    versions.set('api', 1);
+    asked = [];
+    const after = toNativeServices(cfg.services, ids, healthy, version);
+    assert.deepEqual(asked, ['api 10.99.0.21', 'api 10.99.0.22']);
+    assert.deepEqual(after[1].backends.map((b) => b.healthy), [false, true]);
+    assert.equal(after[1].backends[1], first[1].backends[1], 'the unchanged backend keeps its shape');
+    assert.equal(after[0], first[0], 'the other service keeps its shape');
+    // Without a version every backend is asked each time, as before.
+    asked = [];
+    toNativeServices(cfg.services, ids, healthy);
+    assert.equal(asked.length, all);
+  });
+
+  test('ids when only some services\' backends change (same names, same order): the rest kept, what goes freed', () => {
+    const ids = new ServiceIdMap(8, 4);
+    const svc = (name: string, ...addresses: string[]) => ({ name, backends: addresses.map((address) => ({ address, port: 80 })) });
+    const a = svc('a', '10.0.0.1', '10.0.0.2');
+    const b = svc('b', '10.0.0.3');
+    ids.sync([a, b]);
+    const idOf = (service: string, address: string) => ids.backendId(service, address, 80);
+    const kept = idOf('b', '10.0.0.3');
+    const gone = idOf('a', '10.0.0.2');
+    // a loses a backend and gains one: the one gone gives its id back first, so four fit.
+    ids.sync([svc('a', '10.0.0.1', '10.0.0.9', '10.0.0.8'), b]);
+    assert.equal(idOf('b', '10.0.0.3'), kept, 'the unchanged service keeps its backend\'s id');
+    assert.equal(idOf('a', '10.0.0.2'), undefined);
+    assert.ok([idOf('a', '10.0.0.9'), idOf('a', '10.0.0.8')].includes(gone), 'the freed id is used again');
+    // One more would be five of four: refused, nothing changed.
+    const before = [idOf('a', '10.0.0.1'), idOf('a', '10.0.0.9'), idOf('a', '10.0.0.8'), kept];
+    assert.throws(() => ids.sync([svc('a', '10.0.0.1', '10.0.0.9', '10.0.0.8', '10.0.0.7'), b]),
+      (err: unknown) => (err as { code?: string }).code === 'SLUICE_RESOURCE_EXHAUSTED');
+    assert.deepEqual([idOf('a', '10.0.0.1'), idOf('a', '10.0.0.9'), idOf('a', '10.0.0.8'), idOf('b', '10.0.0.3')], before);
+    assert.equal(idOf('a', '10.0.0.7'), undefined);
+    // Another order is a full sync, with the same ids.
+    ids.sync([b, svc('a', '10.0.0.1', '10.0.0.9', '10.0.0.8')]);
+    assert.deepEqual([idOf('a', '10.0.0.1'), idOf('a', '10.0.0.9'), idOf('a', '10.0.0.8'), idOf('b', '10.0.0.3')], before);
+  });
+
   test('ids stay with unchanged services and backends across calls', () => {
     const ids = new ServiceIdMap();
     const first = toNativeServices(validateConfig(base()).services, ids);
