@@ -28,6 +28,7 @@ Napi::Value MemoryBinding(const Napi::CallbackInfo& info) {
       o.Set("flowTable6Bytes", Num(env, l.flow6_bytes));
       o.Set("natSessionBytes", Num(env, l.nat_bytes));
       o.Set("natSession6Bytes", Num(env, l.nat6_bytes));
+      o.Set("fragmentTableBytes", Num(env, l.fragment_bytes));
       lcores.Set(i, o);
     }
     out.Set("lcores", lcores);

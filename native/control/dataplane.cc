@@ -558,6 +558,7 @@ std::vector<LcoreStatsView> Dataplane::LcoreStats() const {
 size_t Dataplane::FlowTableBytes() const {
   size_t bytes = FlowTable::MemoryBytes(config_.flow_table.entries_per_lcore);
   if (AnyIpv6Port(config_.ports)) bytes += FlowTable6::MemoryBytes(Ipv6FlowCapacity(config_.flow_table.entries_per_lcore));
+  if (config_.fragments.enabled) bytes += FragmentTable::MemoryBytes(FragmentLimitsOf(config_.fragments));
   return bytes;
 }
 
@@ -583,6 +584,7 @@ MemoryView Dataplane::Memory() const {
     l.lcore = w.lcore;
     l.flow_bytes = FlowTable::MemoryBytes(w.flows->capacity());
     if (w.flows6 != nullptr) l.flow6_bytes = FlowTable6::MemoryBytes(Ipv6FlowCapacity(config_.flow_table.entries_per_lcore));
+    if (w.fragments != nullptr) l.fragment_bytes = FragmentTable::MemoryBytes(w.fragments->limits());
     if (nat_) {
       l.nat_bytes = NatSessions::MemoryBytes(nat_->lcore(i)->sessions->capacity());
       l.nat6_bytes = NatSessions6::MemoryBytes(nat_->lcore(i)->sessions6->capacity());

@@ -53,6 +53,7 @@ struct LcoreMemoryView {
   uint64_t flow6_bytes;  // the IPv6 flow table; 0 without an address6 port
   uint64_t nat_bytes;    // the IPv4 nat sessions; 0 without a nat pool
   uint64_t nat6_bytes;
+  uint64_t fragment_bytes;  // the fragment table; 0 with fragments off
 };
 
 struct MempoolMemoryView {
@@ -174,7 +175,7 @@ class Dataplane {
   };
 
   void RequireRunning() const;
-  size_t FlowTableBytes() const;  // one worker's flow tables, IPv4 and IPv6
+  size_t FlowTableBytes() const;  // one worker's flow tables, IPv4 and IPv6, and its fragment table
   void Teardown();
   void CreateMempools();
   void CreateWorkers();

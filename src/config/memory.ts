@@ -34,6 +34,17 @@ export function flowTableBytes(entries: number): number {
   return 128 + buckets * 128 + Math.ceil((buckets * 6 * 4) / 64) * 64;
 }
 
+/**
+ * FragmentTable::MemoryBytes (native/tables/fragment_table.cc): the table's
+ * header (72 bytes, rounded up to a cache line), its entries (128 bytes each, the configured
+ * count rounded up to a power of two, at least 8) and as many 24-byte slots
+ * for held fragments, rounded up to a cache line.
+ */
+export function fragmentTableBytes(entries: number): number {
+  const n = Math.max(8, pow2(entries));
+  return 128 + 128 * n + Math.ceil((24 * n) / 64) * 64;
+}
+
 /** Ipv6FlowCapacity (native/control/dataplane_ipv6.h): a quarter of the IPv4 entries, at least 1024. */
 export function ipv6FlowEntries(entries: number): number {
   return Math.max(1024, Math.floor(entries / 4));
@@ -83,6 +94,8 @@ export interface LcoreMemory {
   lcore: number;
   flowTableBytes: number;
   flowTable6Bytes: number;
+  /** 0 with fragments off; counted with the flow tables (limits.flowTablesMb) */
+  fragmentTableBytes: number;
   natSessionBytes: number;
   natSession6Bytes: number;
 }
@@ -133,6 +146,7 @@ export function estimateMemory(cfg: SluiceConfig): MemoryEstimate {
   const entries = cfg.flowTable.entriesPerLcore;
   const v4 = flowTableBytes(entries);
   const v6 = cfg.ports.some((p) => p.address6 !== undefined) ? flowTable6Bytes(ipv6FlowEntries(entries)) : 0;
+  const fragments = cfg.fragments.enabled ? fragmentTableBytes(cfg.fragments.entriesPerLcore) : 0;
   const pools = cfg.ports.flatMap((p) => (p.natPool === undefined ? [] : [{
     range: p.natPool.portRange,
     addresses: poolSize(p.natPool.addresses, natPoolAddresses),
@@ -145,6 +159,7 @@ export function estimateMemory(cfg: SluiceConfig): MemoryEstimate {
       lcore,
       flowTableBytes: v4,
       flowTable6Bytes: v6,
+      fragmentTableBytes: fragments,
       natSessionBytes: pools.length === 0 ? 0 : natSessionBytes(sessions(4), 4),
       natSession6Bytes: pools.length === 0 ? 0 : natSessionBytes(sessions(6), 6),
     };
@@ -153,7 +168,7 @@ export function estimateMemory(cfg: SluiceConfig): MemoryEstimate {
   return {
     lookupTables: lookupBudget(cfg.services),
     lcores,
-    flowTablesBytes: sum((l) => l.flowTableBytes + l.flowTable6Bytes),
+    flowTablesBytes: sum((l) => l.flowTableBytes + l.flowTable6Bytes + l.fragmentTableBytes),
     natSessionsBytes: sum((l) => l.natSessionBytes + l.natSession6Bytes),
   };
 }
@@ -182,9 +197,12 @@ export function memoryProblems(cfg: SluiceConfig): ConfigProblem[] {
   const workers = e.lcores.length;
   const perLcore = e.lcores[0]?.flowTableBytes ?? 0;
   const perLcore6 = e.lcores[0]?.flowTable6Bytes ?? 0;
+  const perLcoreFragments = e.lcores[0]?.fragmentTableBytes ?? 0;
   over('flowTablesMb', e.flowTablesBytes, `the flow tables (${workers} worker lcore${workers === 1 ? '' : 's'} × ` +
     `${mib(perLcore)} for flowTable.entriesPerLcore ${cfg.flowTable.entriesPerLcore}` +
-    (perLcore6 === 0 ? '' : `, and ${mib(perLcore6)} for IPv6`) + ')');
+    (perLcore6 === 0 ? '' : `, and ${mib(perLcore6)} for IPv6`) +
+    (perLcoreFragments === 0 ? '' : `, and ${mib(perLcoreFragments)} for fragments.entriesPerLcore ` +
+      `${cfg.fragments.entriesPerLcore}`) + ')');
   over('natSessionsMb', e.natSessionsBytes, `the nat session tables (${workers} worker lcore${workers === 1 ? '' : 's'}, ` +
     `each up to flowTable.entriesPerLcore sessions per pool and family)`);
   return problems;

@@ -92,7 +92,15 @@ export interface DataplaneMemory {
   /** bytes: the published snapshot's tables (4 a slot); liveBytes: every table alive, retired snapshots' included */
   lookupTables: { tables: number; bytes: number; liveBytes: number };
   /** per worker lcore: flow tables (IPv6 0 without an address6 port), nat sessions (0 without a nat pool) */
-  lcores: { lcore: number; flowTableBytes: number; flowTable6Bytes: number; natSessionBytes: number; natSession6Bytes: number }[];
+  lcores: {
+    lcore: number;
+    flowTableBytes: number;
+    flowTable6Bytes: number;
+    /** 0 with fragments off */
+    fragmentTableBytes: number;
+    natSessionBytes: number;
+    natSession6Bytes: number;
+  }[];
   /** one mbuf pool per NUMA socket: its memory chunks (mbufs, headers, data rooms) */
   mempools: { name: string; socket: number; mbufs: number; bytes: number }[];
   limits: NativeLimits;

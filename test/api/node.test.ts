@@ -89,7 +89,9 @@ describe('GET /api/v1/node', () => {
     assert.equal(m.lookupTables.bytes, 2 * 262148);
 
     const e = estimateMemory(cfg);
-    assert.deepEqual(m.flowTables.lcores, e.lcores.map((l) => ({ lcore: l.lcore, ipv4Bytes: l.flowTableBytes, ipv6Bytes: l.flowTable6Bytes })));
+    assert.deepEqual(m.flowTables.lcores, e.lcores.map((l) => ({ lcore: l.lcore, ipv4Bytes: l.flowTableBytes,
+      ipv6Bytes: l.flowTable6Bytes, fragmentBytes: l.fragmentTableBytes })));
+    assert.ok(m.flowTables.lcores.every((l: { fragmentBytes: number }) => l.fragmentBytes > 0), 'fragments are on by default');
     assert.deepEqual(m.natSessions.lcores, e.lcores.map((l) => ({ lcore: l.lcore, ipv4Bytes: l.natSessionBytes, ipv6Bytes: l.natSession6Bytes })));
     assert.deepEqual([m.flowTables.bytes, m.natSessions.bytes], [e.flowTablesBytes, e.natSessionsBytes]);
     assert.deepEqual([m.flowTables.limitBytes, m.natSessions.limitBytes], [4096 * MIB, 5120 * MIB]);

@@ -44,7 +44,7 @@ let baseline: ServiceConfig[];
 function withMemory(addon: FakeAddon): FakeAddon {
   const memory = (): DataplaneMemory => ({
     lookupTables: { tables: addon.applied.length, bytes: 0, liveBytes: 0 },
-    lcores: [{ lcore: 1, flowTableBytes: 0, flowTable6Bytes: 0, natSessionBytes: 0, natSession6Bytes: 0 }],
+    lcores: [{ lcore: 1, flowTableBytes: 0, flowTable6Bytes: 0, fragmentTableBytes: 0, natSessionBytes: 0, natSession6Bytes: 0 }],
     mempools: [],
     limits: { lookupTableBytes: 1 << 29, flowTableBytes: 1 << 30, natSessionBytes: 1 << 30 },
   } as DataplaneMemory);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, SluiceError, type ConfigProblem } from '../../src/errors';
 import { estimateMemory, loadConfigFile, MIB, toNativeStart, validateConfig } from '../../src/config';
-import { flowTable6Bytes, flowTableBytes, ipv6FlowEntries, natSessionBytes } from '../../src/config/memory';
+import { flowTable6Bytes, flowTableBytes, fragmentTableBytes, ipv6FlowEntries, natSessionBytes } from '../../src/config/memory';
 import { LIMIT_DEFAULTS } from '../../src/config/schema';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -79,11 +79,21 @@ describe('the memory budget', () => {
     assert.equal(e.lookupTables.bytes, 1024 * 65537 * 4);
     assert.equal(e.lookupTables.reserveBytes, 65537 * 4);
     assert.equal(e.lcores.length, 64);
-    assert.equal(e.flowTablesBytes, 64 * (flowTableBytes(1048576) + flowTable6Bytes(262144)));
+    assert.equal(e.flowTablesBytes, 64 * (flowTableBytes(1048576) + flowTable6Bytes(262144) + fragmentTableBytes(4096)));
     assert.equal(e.natSessionsBytes, 64 * (natSessionBytes(1048576, 4) + natSessionBytes(0, 6)));
     assert.ok(e.lookupTables.bytes + e.lookupTables.reserveBytes <= 512 * MIB);
     assert.ok(e.flowTablesBytes <= 4096 * MIB, `${e.flowTablesBytes / MIB} MiB`);
     assert.ok(e.natSessionsBytes <= 5120 * MIB, `${e.natSessionsBytes / MIB} MiB`);
+  });
+
+  test('the fragment tables count with the flow tables, and not when fragments are off', () => {
+    const on = validateConfig(config({ workers: 2 }));
+    const off = validateConfig({ ...config({ workers: 2 }), fragments: { enabled: false } });
+    assert.equal(estimateMemory(on).flowTablesBytes - estimateMemory(off).flowTablesBytes, 2 * fragmentTableBytes(4096));
+    assert.deepEqual(estimateMemory(off).lcores.map((l) => l.fragmentTableBytes), [0, 0]);
+    const big = { ...config({ workers: 2 }), fragments: { entriesPerLcore: 1048576 }, limits: { flowTablesMb: 300 } };
+    assert.deepEqual(limitProblems(big).map((p) => p.path), ['limits.flowTablesMb']);
+    assert.match(limitProblems(big)[0].reason, /for fragments\.entriesPerLcore 1048576/);
   });
 
   test('sizes are the native allocations (FlowTable, FlowTable6 and NatSessionTable::MemoryBytes)', () => {
@@ -95,6 +105,10 @@ describe('the memory budget', () => {
     assert.equal(ipv6FlowEntries(1024), 1024);
     // 48 * 262145 key slots + 32768 buckets of 64 + a ring of 524288 + 384 + 16 * 262145 records + 40
     assert.equal(flowTable6Bytes(262144), 48 * 262145 + 64 * 32768 + (384 + 4 * 524288) + 16 * 262145 + 40);
+    // a 72-byte header in a 128-byte line, 128-byte entries and 24-byte held slots, as many as entries (a power of two, at least 8)
+    assert.equal(fragmentTableBytes(4096), 128 + 4096 * 128 + 4096 * 24);
+    assert.equal(fragmentTableBytes(1000), 128 + 1024 * 128 + 1024 * 24);
+    assert.equal(fragmentTableBytes(1), 128 + 8 * 128 + 192);
     assert.equal(natSessionBytes(1000, 4), 67272);
     assert.equal(natSessionBytes(1000, 6), 115272);
   });
@@ -128,8 +142,8 @@ describe('the memory budget', () => {
     const raw = { ...config({ workers: 2 }), flowTable: { entriesPerLcore: 67108864 } };
     const [p] = limitProblems(raw);
     assert.equal(p.path, 'limits.flowTablesMb');
-    assert.match(p.reason, /^the flow tables \(2 worker lcores × 2432\.01 MiB for flowTable\.entriesPerLcore 67108864\) need 4864\.01 MiB, more than the limit of 4096 MiB$/);
-    assert.equal(validateConfig({ ...raw, limits: { flowTablesMb: 4865 } }).flowTable.entriesPerLcore, 67108864);
+    assert.match(p.reason, /^the flow tables \(2 worker lcores × 2432\.01 MiB for flowTable\.entriesPerLcore 67108864, and 0\.60 MiB for fragments\.entriesPerLcore 4096\) need 4865\.19 MiB, more than the limit of 4096 MiB$/);
+    assert.equal(validateConfig({ ...raw, limits: { flowTablesMb: 4866 } }).flowTable.entriesPerLcore, 67108864);
   });
 
   test('nat sessions beyond natSessionsMb are refused, named', () => {

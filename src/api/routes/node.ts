@@ -93,7 +93,8 @@ export const nodeRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { s
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const perLcore = (v4: (l: typeof m.lcores[number]) => number, v6: (l: typeof m.lcores[number]) => number) =>
       m.lcores.map((l) => ({ lcore: l.lcore, ipv4Bytes: v4(l), ipv6Bytes: v6(l) }));
-    const flows = perLcore((l) => l.flowTableBytes, (l) => l.flowTable6Bytes);
+    const flows = m.lcores.map((l) => ({ lcore: l.lcore, ipv4Bytes: l.flowTableBytes, ipv6Bytes: l.flowTable6Bytes,
+      fragmentBytes: l.fragmentTableBytes }));
     const nat = perLcore((l) => l.natSessionBytes, (l) => l.natSession6Bytes);
     const { stuck } = liveness.lcores();
     const total = m.lcores.length;
@@ -114,7 +115,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { s
           retiredBytes: Math.max(0, m.lookupTables.liveBytes - m.lookupTables.bytes),
           limitBytes: m.limits.lookupTableBytes,
         },
-        flowTables: { bytes: sum(flows.map((l) => l.ipv4Bytes + l.ipv6Bytes)), limitBytes: m.limits.flowTableBytes, lcores: flows },
+        flowTables: { bytes: sum(flows.map((l) => l.ipv4Bytes + l.ipv6Bytes + l.fragmentBytes)), limitBytes: m.limits.flowTableBytes, lcores: flows },
         natSessions: { bytes: sum(nat.map((l) => l.ipv4Bytes + l.ipv6Bytes)), limitBytes: m.limits.natSessionBytes, lcores: nat },
         mbufPools: { bytes: sum(m.mempools.map((p) => p.bytes)), pools: m.mempools },
       },

@@ -6,16 +6,16 @@ import { strict } from './common';
 
 const Bytes = (description: string) => Type.Integer({ minimum: 0, description });
 
-const PerLcore = Type.Array(
-  Type.Object(
-    {
-      lcore: Type.Integer(),
-      ipv4Bytes: Bytes('the IPv4 table'),
-      ipv6Bytes: Bytes('the IPv6 table; 0 when none is allocated'),
-    },
-    strict,
-  ),
-);
+const PerLcoreProperties = {
+  lcore: Type.Integer(),
+  ipv4Bytes: Bytes('the IPv4 table'),
+  ipv6Bytes: Bytes('the IPv6 table; 0 when none is allocated'),
+};
+const PerLcore = Type.Array(Type.Object(PerLcoreProperties, strict));
+const FlowTablesPerLcore = Type.Array(Type.Object({
+  ...PerLcoreProperties,
+  fragmentBytes: Bytes('the IP fragment table; 0 with fragments.enabled false'),
+}, strict));
 
 const Count = (description: string) => Type.Integer({ minimum: 0, description });
 
@@ -82,11 +82,12 @@ export const NodeView = Type.Object(
         ),
         flowTables: Type.Object(
           {
-            bytes: Bytes('all worker lcores\' tables'),
+            bytes: Bytes('all worker lcores\' tables, fragment tables included'),
             limitBytes: Bytes('limits.flowTablesMb'),
-            lcores: PerLcore,
+            lcores: FlowTablesPerLcore,
           },
-          { ...strict, description: 'EAL memory, allocated at start: flowTable.entriesPerLcore flows each (IPv6: a quarter)' },
+          { ...strict, description: 'EAL memory, allocated at start: flowTable.entriesPerLcore flows each (IPv6: a quarter), '
+            + 'and fragments.entriesPerLcore datagrams' },
         ),
         natSessions: Type.Object(
           {
