@@ -76,13 +76,15 @@ struct ServiceView {
   uint8_t forwarding;       // Forwarding
   uint32_t table_size;
   // The service's lookup table: table_size global backend ids, kNoBackend where
-  // none; a new flow's backend is lookup[LookupSlot(sig, table_size)].
+  // none; a new flow's backend is LookupPick(its hash).
   const uint32_t* lookup;
   uint8_t family;           // 4, or 6: vip6 instead of vip
   uint8_t vip6[16];
   // QUIC-LB (UDP, IPv4): packets whose connection ID names a backend go there;
   // nullptr for every other service. Owned by the snapshot.
   const QuicLbRoute* quic_lb;
+
+  uint32_t LookupPick(uint32_t sig) const { return lookup[LookupSlot(sig, table_size)]; }
 };
 
 // Open addressing over (vip, port, proto), sized to a power of two at least twice

@@ -61,10 +61,6 @@ inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bo
                w.service_counters, w.backend_counters);
 }
 
-inline uint32_t LookupPick(const ServiceView& service, const FlowHash& hash) {
-  return service.lookup[LookupSlot(hash.sig, service.table_size)];
-}
-
 // The flow's remembered backend while it is live and still usable, else a fresh
 // lookup-table pick, remembered. id kNoBackend when the service has none.
 __rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
@@ -77,7 +73,7 @@ __rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& 
   int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
   if (pos < 0) {
     c.flow_misses++;
-    uint32_t backend_id = LookupPick(service, p.hash);
+    uint32_t backend_id = service.LookupPick(p.hash.sig);
     if (backend_id == kNoBackend) return {backend_id, nullptr};
     Remember(w, p, backend_id, closing_now, now_ms);
     CountNewFlow(w, service.id, backend_id);
@@ -96,7 +92,7 @@ __rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& 
   }
   c.flow_misses++;
   if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
-  uint32_t backend_id = LookupPick(service, p.hash);
+  uint32_t backend_id = service.LookupPick(p.hash.sig);
   if (backend_id == kNoBackend) return {backend_id, nullptr};
   if (service_id != service.id) {
     w.service_counters[service_id].active_flows--;
@@ -118,10 +114,8 @@ __rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& 
 [[gnu::noinline, gnu::cold]] bool RoutedByConnectionId(WorkerContext& w, const Snapshot& snap, const Pending& p,
                                                        BackendPick* pick) {
   const struct rte_mbuf* m = p.mbuf;
-  const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
-  const uint32_t payload = m->l2_len + (frame[m->l2_len] & 0x0f) * 4u + sizeof(struct rte_udp_hdr);
-  const uint32_t len = rte_pktmbuf_data_len(m);
-  uint32_t backend_id = BackendOfConnectionId(w, snap, *p.service, frame + payload, len > payload ? len - payload : 0);
+  const uint8_t ihl = rte_pktmbuf_mtod_offset(m, const uint8_t*, m->l2_len)[0] & 0x0f;
+  uint32_t backend_id = BackendOfConnectionId(w, snap, *p.service, m, m->l2_len + ihl * 4u);
   if (backend_id == kNoBackend) return false;
   *pick = Picked(snap, backend_id);
   return true;
@@ -140,7 +134,7 @@ inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, c
       return {remembered, b};
     }
   }
-  return Picked(snap, LookupPick(service, p.hash));
+  return Picked(snap, service.LookupPick(p.hash.sig));
 }
 
 }  // namespace

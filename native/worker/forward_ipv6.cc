@@ -67,7 +67,7 @@ uint32_t QuotedFlowBackend6(WorkerContext& w, const Snapshot& snap, const Pendin
       return r.backend_id;
     }
   }
-  return service.lookup[LookupSlot(p.sig, service.table_size)];
+  return service.LookupPick(p.sig);
 }
 
 // The flow's backend: remembered, or picked from the lookup table and remembered when the
@@ -91,7 +91,7 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
     }
     c.flow_misses++;
     if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
-    uint32_t backend_id = service.lookup[LookupSlot(p.sig, service.table_size)];
+    uint32_t backend_id = service.LookupPick(p.sig);
     if (backend_id == kNoBackend) return backend_id;
     if (r.service_id != service.id) {
       w.service_counters[r.service_id].active_flows--;
@@ -105,7 +105,7 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
     return backend_id;
   }
   c.flow_misses++;
-  uint32_t backend_id = service.lookup[LookupSlot(p.sig, service.table_size)];
+  uint32_t backend_id = service.LookupPick(p.sig);
   if (backend_id == kNoBackend) return backend_id;
   if (flows == nullptr || !w.admission.TryAdmit()) {
     if (flows != nullptr) c.flow_admission_refused++;
@@ -121,11 +121,7 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
 // datagram's connection ID names, or kNoBackend for a flow like any other.
 [[gnu::noinline, gnu::cold]] uint32_t BackendOfConnectionId6(WorkerContext& w, const Snapshot& snap,
                                                              const Pending6& p) {
-  const struct rte_mbuf* m = p.mbuf;
-  const uint32_t payload = p.l4_offset + static_cast<uint32_t>(sizeof(struct rte_udp_hdr));
-  const uint32_t len = rte_pktmbuf_data_len(m);
-  return BackendOfConnectionId(w, snap, *p.service, rte_pktmbuf_mtod(m, const uint8_t*) + payload,
-                               len > payload ? len - payload : 0);
+  return BackendOfConnectionId(w, snap, *p.service, p.mbuf, p.l4_offset);
 }
 
 }  // namespace

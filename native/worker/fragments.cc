@@ -125,7 +125,6 @@ bool ToPool(const WorkerContext& w, uint16_t port_index, const PacketInfo& info)
 FragmentRoute ReturnFirst(WorkerContext& w, struct rte_mbuf* m, uint16_t port_index, const PacketInfo& info,
                           const FragmentInfo& frag, uint32_t now_ms) {
   FragmentRoute route{};
-  route.forwarding = static_cast<uint8_t>(Forwarding::kNat);
   route.l4_header_len = frag.l4_header_len;
   ReturnNatFirstFragment(w, m, port_index, info, now_ms, route);
   return route;

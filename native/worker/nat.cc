@@ -13,7 +13,6 @@
 #include "worker/tx_stage.h"
 
 namespace sluice {
-
 namespace {
 
 // A nat first fragment's addresses before (`info`) and after (`frame`, as the
@@ -57,15 +56,11 @@ inline void SendNatToClient(WorkerContext& w, TxStage& stage, struct rte_mbuf* m
 }
 
 // QUIC-LB with nat: the backend a datagram's connection ID names, as for dsr
-// and tunnel (worker/quic_lb_routing.h). Out of line and cold: only a new
-// session of a QUIC-LB service asks.
+// and tunnel. Out of line and cold: only a new session of a QUIC-LB service asks.
 [[gnu::noinline, gnu::cold]] uint32_t NamedBackend(WorkerContext& w, const Snapshot& snap,
                                                    const ServiceView& service, const struct rte_mbuf* m,
                                                    uint16_t l4_offset) {
-  const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
-  const uint32_t payload = l4_offset + sizeof(struct rte_udp_hdr);
-  const uint32_t len = rte_pktmbuf_data_len(m);
-  return BackendOfConnectionId(w, snap, service, frame + payload, len > payload ? len - payload : 0);
+  return BackendOfConnectionId(w, snap, service, m, l4_offset);
 }
 
 // The backend a new session starts with: with QUIC-LB the one the datagram's
@@ -77,7 +72,7 @@ inline uint32_t NewSessionBackend(WorkerContext& w, const Snapshot& snap, const 
     uint32_t named = NamedBackend(w, snap, service, m, l4_offset);
     if (named != kNoBackend) return named;
   }
-  return LookupPick(service, sig);
+  return service.LookupPick(sig);
 }
 
 // ForwardNat, with `decided(verdict, frame)` called once the frame is

@@ -3,6 +3,9 @@
 // when that backend keeps the service's flows (active or draining, healthy).
 #pragma once
 
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
 #include <cstdint>
 
 #include "common/snapshot.h"
@@ -31,6 +34,15 @@ inline uint32_t BackendOfConnectionId(WorkerContext& w, const Snapshot& snap, co
   }
   w.counters->quic_lb_unrouted++;
   return kNoBackend;
+}
+
+// The same for the UDP datagram in `m` whose UDP header is at `l4_offset`.
+inline uint32_t BackendOfConnectionId(WorkerContext& w, const Snapshot& snap, const ServiceView& service,
+                                      const struct rte_mbuf* m, uint32_t l4_offset) {
+  const uint32_t payload = l4_offset + static_cast<uint32_t>(sizeof(struct rte_udp_hdr));
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  return BackendOfConnectionId(w, snap, service, rte_pktmbuf_mtod(m, const uint8_t*) + payload,
+                               len > payload ? len - payload : 0);
 }
 
 }  // namespace sluice

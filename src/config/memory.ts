@@ -90,6 +90,7 @@ function poolSessions(worker: number, workers: number, [low, high]: [number, num
   return Math.min(count * addresses, max);
 }
 
+/** One worker lcore's tables: as estimated here, and as the addon reports them (DataplaneMemory). */
 export interface LcoreMemory {
   lcore: number;
   flowTableBytes: number;

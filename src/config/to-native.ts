@@ -218,9 +218,14 @@ export function peekNativeService(
   const known = ids.peek(svc);
   if (known === undefined) return undefined;
   const health = svc.backends.map((b) => healthy(svc.name, b));
-  const native = toNativeService(svc, known.serviceId, known.backendIds, health);
-  nativeCache.set(svc, { owner: ids, serviceId: known.serviceId, backendIds: known.backendIds, healthy: health,
-    healthVersion: healthVersion?.(svc.name), native });
+  return cachedShape(svc, { owner: ids, serviceId: known.serviceId, backendIds: known.backendIds, healthy: health,
+    healthVersion: healthVersion?.(svc.name) });
+}
+
+/** The service's shape made from `entry`'s ids and health, and kept with them for toNativeServices. */
+function cachedShape(svc: ServiceConfig, entry: Omit<NativeEntry, 'native'>): NativeService {
+  const native = toNativeService(svc, entry.serviceId, entry.backendIds, entry.healthy);
+  nativeCache.set(svc, { ...entry, native });
   return native;
 }
 
@@ -250,10 +255,7 @@ export function toNativeServices(
       cached.healthVersion = version;
       return cached.native;
     }
-    const native = toNativeService(svc, serviceId, backendIds, health);
-    const entry = { owner: ids, serviceId, backendIds, healthy: health, healthVersion: version, native };
-    nativeCache.set(svc, entry);
-    return native;
+    return cachedShape(svc, { owner: ids, serviceId, backendIds, healthy: health, healthVersion: version });
   });
   if (lastByName.size > services.length) {
     const names = new Set(services.map((s) => s.name));

@@ -2,6 +2,7 @@
 // addon exports is declared here; nothing else in src/ touches `bindings`.
 import bindings from 'bindings';
 import path from 'node:path';
+import type { LcoreMemory } from '../config/memory';
 import type { NativeLimits, NativeService, NativeServiceChange, NativeStartConfig } from './types';
 import {
   catalogueDifferences,
@@ -91,16 +92,11 @@ export interface DataplaneStats {
 export interface DataplaneMemory {
   /** bytes: the published snapshot's tables (4 a slot); liveBytes: every table alive, retired snapshots' included */
   lookupTables: { tables: number; bytes: number; liveBytes: number };
-  /** per worker lcore: flow tables (IPv6 0 without an address6 port), nat sessions (0 without a nat pool) */
-  lcores: {
-    lcore: number;
-    flowTableBytes: number;
-    flowTable6Bytes: number;
-    /** 0 with fragments off */
-    fragmentTableBytes: number;
-    natSessionBytes: number;
-    natSession6Bytes: number;
-  }[];
+  /**
+   * per worker lcore: flow tables (IPv6 0 without an address6 port), the fragment table, nat sessions (0 without
+   * a nat pool); in the shape the memory budget estimates (src/config/memory.ts)
+   */
+  lcores: LcoreMemory[];
   /** one mbuf pool per NUMA socket: its memory chunks (mbufs, headers, data rooms) */
   mempools: { name: string; socket: number; mbufs: number; bytes: number }[];
   limits: NativeLimits;

@@ -165,11 +165,6 @@ NatVerdict FromBackend(NatSessionTable<F>& sessions, int32_t index, uint8_t* fra
 
 }  // namespace nat_detail
 
-// The lookup table's backend for a flow hash `sig`, as dsr and tunnel pick.
-inline uint32_t LookupPick(const ServiceView& service, uint32_t sig) {
-  return service.lookup[LookupSlot(sig, service.table_size)];
-}
-
 // NatFromClient for an IPv4 packet whose client key and its hash in the lcore's
 // sessions were computed when it was classified (and the lookup prefetched).
 // `pick()` as FromClient's.
