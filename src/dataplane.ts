@@ -20,10 +20,30 @@ export const FLOW_LISTING_TIMEOUT_MS = 2000;
 /** How often the control thread looks whether every lcore has answered. */
 const FLOW_LISTING_POLL_MS = 1;
 
+/** The health marks the data plane reads (the store's, when health checks run). */
+export interface ServiceHealth {
+  /** whether a backend may take new flows */
+  healthy: (service: string, backend: { address: string; port: number }) => boolean;
+  /** changes whenever a mark of the service does: a service object at the same version answers as before */
+  version: (service: string) => number;
+  /** changes whenever any mark does */
+  stamp: () => number;
+  /** false when every backend of the service is healthy, so none need be asked */
+  anyHeld: (service: string) => boolean;
+}
+
 export class Dataplane {
   private readonly ids = new ServiceIdMap();
-  /** what the addon runs, by service id: the shapes the last successful start or setServices sent */
-  private running = new Map<number, NativeService>();
+  /**
+   * What the addon runs: the services the last successful start or
+   * setServices sent, their shapes at the same places, and the health stamp
+   * (ServiceHealth.stamp) they were made at; not `reusable` once a set was
+   * refused, as the ids may have moved with it
+   */
+  private last: { services: readonly ServiceConfig[]; natives: NativeService[]; healthStamp?: number; reusable: boolean } =
+    { services: [], natives: [], reusable: false };
+  /** the same shapes by service id, once asked for */
+  private runningById: Map<number, NativeService> | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** the connection listing being answered: the next one waits for it, as every lcore has one mailbox */
   private listing: Promise<unknown> = Promise.resolve();
@@ -50,7 +70,7 @@ export class Dataplane {
       // What the EAL said on the way, also when it failed: the why of a failure.
       this.forwardLogs();
     }
-    this.running = new Map(services.map((s) => [s.id, s]));
+    this.setRunning(services, cfg.services);
     this.timer = setInterval(() => {
       this.native.poll();
       this.forwardLogs();
@@ -61,18 +81,20 @@ export class Dataplane {
 
   /**
    * Replaces every service at once; an invalid set throws and changes nothing.
-   * `healthy` says which backends may take traffic (health checks); default all.
-   * `healthVersion` changes when a service's answers from `healthy` may have
-   * (ServiceStore.healthVersion): without it, every backend is asked each time.
+   * `health` says which backends may take traffic (health checks); default all.
    */
-  applyServices(
-    services: readonly ServiceConfig[],
-    healthy?: (service: string, backend: { address: string; port: number }) => boolean,
-    healthVersion?: (service: string) => number,
-  ): { generation: number; tablesBuilt: number } {
-    const next = toNativeServices(services, this.ids, healthy, healthVersion);
-    const result = this.native.setServices(next.map((s) => this.asChange(s)));
-    this.running = new Map(next.map((s) => [s.id, s]));
+  applyServices(services: readonly ServiceConfig[], health?: ServiceHealth): { generation: number; tablesBuilt: number } {
+    let result: { generation: number; tablesBuilt: number };
+    let next: NativeService[];
+    try {
+      next = this.toNative(services, health);
+      result = this.native.setServices(next.map((s, k) => this.asChange(s, k)));
+    } catch (err) {
+      // The ids may have moved to the refused set: the shapes kept are not reused as they are.
+      this.last = { ...this.last, reusable: false };
+      throw err;
+    }
+    this.setRunning(next, services, health);
     return result;
   }
 
@@ -83,18 +105,17 @@ export class Dataplane {
    * backend is left to applyServices). Changes nothing that runs; resolves to
    * the number of tables built, never rejects (applyServices says what is wrong).
    */
-  prebuild(
-    services: readonly ServiceConfig[],
-    healthy?: (service: string, backend: { address: string; port: number }) => boolean,
-    healthVersion?: (service: string) => number,
-  ): Promise<number> {
+  prebuild(services: readonly ServiceConfig[], health?: ServiceHealth): Promise<number> {
     const changed: NativeServiceChange[] = [];
+    const last = this.last.services;
+    const samePlaces = last.length === services.length;
     try {
-      for (const svc of services) {
+      for (const [k, svc] of services.entries()) {
+        if (samePlaces && last[k] === svc) continue;
         if (this.ids.isSynced(svc)) continue;
-        const native = peekNativeService(svc, this.ids, healthy ?? (() => true), healthVersion);
+        const native = peekNativeService(svc, this.ids, health?.healthy ?? (() => true), health?.version, health?.anyHeld);
         if (native === undefined) continue;
-        const change = this.asChange(native);
+        const change = this.asChange(native, k);
         if (typeof change !== 'number') changed.push(change);
       }
       if (changed.length === 0) return Promise.resolve(0);
@@ -104,16 +125,36 @@ export class Dataplane {
     }
   }
 
+  /** The services' native shapes; those unchanged since the last apply, with no health mark changed, as they were. */
+  private toNative(services: readonly ServiceConfig[], health?: ServiceHealth): NativeService[] {
+    const stamp = health?.stamp();
+    const previous = this.last.reusable && stamp === this.last.healthStamp ? this.last : undefined;
+    return toNativeServices(services, this.ids, health?.healthy, health?.version, { previous, anyHeld: health?.anyHeld });
+  }
+
+  private setRunning(natives: NativeService[], services: readonly ServiceConfig[], health?: ServiceHealth): void {
+    this.last = { services, natives, healthStamp: health?.stamp(), reusable: true };
+    this.runningById = undefined;
+  }
+
   /**
    * toNativeServices hands back the same object for a service, or a backend, it
    * did not have to convert again: the addon already holds that one, so only
-   * its id goes, and a stretch of such backends as one run.
+   * its id goes, and a stretch of such backends as one run. `k` is the
+   * service's place, where it usually was last time too.
    */
-  private asChange(s: NativeService): NativeServiceChange | number {
-    const was = this.running.get(s.id);
+  private asChange(s: NativeService, k: number): NativeServiceChange | number {
+    const at = this.last.natives[k];
+    if (at === s) return s.id;
+    const was = at?.id === s.id ? at : this.running().get(s.id);
     if (was === s) return s.id;
     if (was === undefined) return s;
     return { ...s, backends: backendRuns(was.backends, s.backends) };
+  }
+
+  /** What the addon runs, by service id; made when a service is not found at its place. */
+  private running(): Map<number, NativeService> {
+    return (this.runningById ??= new Map(this.last.natives.map((s) => [s.id, s])));
   }
 
   stats(): DataplaneStats {

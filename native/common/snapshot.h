@@ -192,10 +192,12 @@ class NeighborLookup {
 // the ones a build is making; their bytes (4 a slot) never exceed the limit.
 class LookupTableCache {
  public:
-  // `where` names the service's table size in the error when it breaks the
-  // table's size invariant (tables/lookup_table.h) or the limit. Tables built
-  // during a BuildSnapshot are the cache's only once it succeeds (Commit).
-  std::shared_ptr<const std::vector<uint32_t>> Get(const ServiceConfig& service, const std::string& where);
+  // `service_path()` names the service ("services[3]") in the error when its
+  // table breaks the size invariant (tables/lookup_table.h) or the limit; it
+  // is called only when a table is built. Tables built during a BuildSnapshot
+  // are the cache's only once it succeeds (Commit).
+  std::shared_ptr<const std::vector<uint32_t>> Get(const ServiceConfig& service,
+                                                  const std::function<std::string()>& service_path);
   // Keeps what this build made and forgets removed services; Abandon drops
   // what a failed build made.
   void Commit(const std::vector<ServiceConfig>& services);

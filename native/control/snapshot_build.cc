@@ -97,7 +97,7 @@ std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Keep(std::vector<
 }
 
 std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const ServiceConfig& service,
-                                                                  const std::string& where) {
+                                                                  const std::function<std::string()>& service_path) {
   Entry entry{service.lookup_table_size, InputsOf(service), nullptr};
   auto found = entries_.find(service.id);
   if (found != entries_.end() && found->second.SameTable(entry.size, entry.inputs)) return found->second.table;
@@ -110,6 +110,7 @@ std::shared_ptr<const std::vector<uint32_t>> LookupTableCache::Get(const Service
     return shared;
   }
 
+  const std::string where = service_path() + ".lookupTableSize";
   const uint64_t bytes = uint64_t{service.lookup_table_size} * sizeof(uint32_t);
   Reserve(bytes, where, service.lookup_table_size);
   std::vector<uint32_t> table;
@@ -215,13 +216,6 @@ static bool IsNatPoolAddress(const std::vector<PortAddressing>& ports, uint32_t 
   return false;
 }
 
-// A nat backend: kInvariantNatPool, kInvariantNotPoolAddress.
-static void CheckNatBackend(const std::vector<PortAddressing>& ports, int port, uint32_t address,
-                            const std::string& where) {
-  CheckInvariant(port < 0 || !ports[port].nat_pool.empty(), where, kInvariantNatPool);
-  CheckInvariant(!IsNatPoolAddress(ports, address), where, ".address", kInvariantNotPoolAddress);
-}
-
 static std::string ServicePath(size_t i) { return "services[" + std::to_string(i) + "]"; }
 
 static const QuicLbRoute* BuildQuicLbRoute(const ServiceConfig& s, uint32_t workers, const std::string& path,
@@ -282,27 +276,30 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
 
   for (size_t i = 0; i < services.size(); i++) {
     const ServiceConfig& s = services[i];
-    const std::string path = ServicePath(i);
-    CheckInvariant(s.vip.family == 6 ? !IsNatPoolAddress6(ports, s.vip.bytes.data())
-                                     : !IsNatPoolAddress(ports, Ipv4Of(s.vip)),
-                   path, kInvariantVipNotPoolAddress);
+    // Paths are made only for a message: a string per backend per change cost
+    // more than the rest of the snapshot for a large service.
+    const auto path = [i] { return ServicePath(i); };
+    const auto where = [&](size_t j) { return path() + ".backends[" + std::to_string(j) + "]"; };
+    if (!(s.vip.family == 6 ? !IsNatPoolAddress6(ports, s.vip.bytes.data()) : !IsNatPoolAddress(ports, Ipv4Of(s.vip)))) {
+      FailInvariant(path(), kInvariantVipNotPoolAddress);
+    }
     for (size_t j = 0; j < s.backends.size(); j++) {
       const BackendConfig& b = s.backends[j];
-      const std::string where = path + ".backends[" + std::to_string(j) + "]";
-      CheckInvariant(!backend_ids[b.id], where, ".id", kInvariantBackendIdUnique);
+      if (backend_ids[b.id]) FailInvariant(where(j) + ".id", kInvariantBackendIdUnique);
       backend_ids[b.id] = true;
-      CheckInvariant(b.address.family == s.vip.family, where, ".address",
-                     s.vip.family == 6 ? kInvariantBackendIs6 : kInvariantBackendIs4);
+      if (b.address.family != s.vip.family) {
+        FailInvariant(where(j) + ".address", s.vip.family == 6 ? kInvariantBackendIs6 : kInvariantBackendIs4);
+      }
       if (s.forwarding != Forwarding::kNat && b.port != s.port) {
-        FailInvariant(where + ".port", std::string(s.forwarding == Forwarding::kDsr ? "dsr " : "tunnel ") +
-                                           kInvariantKeepsPort + " " + std::to_string(s.port));
+        FailInvariant(where(j) + ".port", std::string(s.forwarding == Forwarding::kDsr ? "dsr " : "tunnel ") +
+                                              kInvariantKeepsPort + " " + std::to_string(s.port));
       }
       BackendView& view = snap->backends[b.id];
       view.service_id = s.id;
       view.family = b.address.family;
       view.keeps_flows_of = b.admin != AdminState::kDisabled && b.healthy ? s.id : kKeepsNoFlows;
       if (b.address.family == 6) {
-        FillBackend6(view, s, b, ports, neighbors, where);
+        FillBackend6(view, s, b, ports, neighbors, where(j));
         continue;
       }
       uint32_t address = Ipv4Of(b.address);
@@ -310,11 +307,14 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       int port = OnLinkPort(ports, address);
       if (port < 0 && s.forwarding != Forwarding::kDsr) {
         port = GatewayPort(ports);
-        CheckInvariant(port >= 0, where, ".address", kInvariantOnLinkOrGateway);
+        if (port < 0) FailInvariant(where(j) + ".address", kInvariantOnLinkOrGateway);
         next_hop = ports[port].gateway;
       }
-      CheckInvariant(port >= 0, where, ".address", kInvariantDsrOnLink);
-      if (s.forwarding == Forwarding::kNat) CheckNatBackend(ports, port, address, where);
+      if (port < 0) FailInvariant(where(j) + ".address", kInvariantDsrOnLink);
+      if (s.forwarding == Forwarding::kNat) {
+        if (ports[port].nat_pool.empty()) FailInvariant(where(j), kInvariantNatPool);
+        if (IsNatPoolAddress(ports, address)) FailInvariant(where(j) + ".address", kInvariantNotPoolAddress);
+      }
       view.address = address;
       view.next_hop = next_hop;
       view.port_index = static_cast<uint16_t>(port);
@@ -326,7 +326,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       }
       if (!UseStaticMac(view, b)) view.mac_known = neighbors.Lookup(next_hop, &view.mac) ? 1 : 0;
     }
-    auto table = tables.Get(s, path + ".lookupTableSize");
+    auto table = tables.Get(s, path);
     snap->tables.push_back(table);
     ServiceView view{};
     view.id = s.id;
@@ -341,7 +341,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
     view.forwarding = static_cast<uint8_t>(s.forwarding);
     view.table_size = static_cast<uint32_t>(table->size());
     view.lookup = table->data();
-    if (s.has_quic_lb) view.quic_lb = BuildQuicLbRoute(s, workers, path, *snap);
+    if (s.has_quic_lb) view.quic_lb = BuildQuicLbRoute(s, workers, path(), *snap);
     snap->services.push_back(view);
   }
   // The first service of each listener, by (family, VIP, port, protocol).

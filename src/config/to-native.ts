@@ -214,12 +214,22 @@ export function peekNativeService(
   ids: ServiceIdMap,
   healthy: (service: string, backend: { address: string; port: number }) => boolean,
   healthVersion?: (service: string) => number,
+  anyHeld?: (service: string) => boolean,
 ): NativeService | undefined {
   const known = ids.peek(svc);
   if (known === undefined) return undefined;
-  const health = svc.backends.map((b) => healthy(svc.name, b));
-  return cachedShape(svc, { owner: ids, serviceId: known.serviceId, backendIds: known.backendIds, healthy: health,
-    healthVersion: healthVersion?.(svc.name) });
+  return cachedShape(svc, { owner: ids, serviceId: known.serviceId, backendIds: known.backendIds,
+    healthy: healthOf(svc, healthy, anyHeld), healthVersion: healthVersion?.(svc.name) });
+}
+
+/** Each backend's health; without a call per backend when `anyHeld` says the service holds none back. */
+function healthOf(
+  svc: ServiceConfig,
+  healthy: (service: string, backend: { address: string; port: number }) => boolean,
+  anyHeld?: (service: string) => boolean,
+): boolean[] {
+  if (anyHeld?.(svc.name) === false) return new Array<boolean>(svc.backends.length).fill(true);
+  return svc.backends.map((b) => healthy(svc.name, b));
 }
 
 /** The service's shape made from `entry`'s ids and health, and kept with them for toNativeServices. */
@@ -227,6 +237,18 @@ function cachedShape(svc: ServiceConfig, entry: Omit<NativeEntry, 'native'>): Na
   const native = toNativeService(svc, entry.serviceId, entry.backendIds, entry.healthy);
   nativeCache.set(svc, { ...entry, native });
   return native;
+}
+
+export interface ToNativeOptions {
+  /**
+   * What the last call returned for the same `ids`, given that no health mark
+   * changed since: a service that is the same object at the same place keeps
+   * its shape with no lookup (a change of one service among 1,024 costs one
+   * comparison for each of the others).
+   */
+  previous?: { services: readonly ServiceConfig[]; natives: readonly NativeService[] };
+  /** False when `healthy` would say true of every backend of the service: it is not asked. */
+  anyHeld?: (service: string) => boolean;
 }
 
 /**
@@ -239,9 +261,14 @@ export function toNativeServices(
   ids: ServiceIdMap,
   healthy: (service: string, backend: { address: string; port: number }) => boolean = () => true,
   healthVersion?: (service: string) => number,
+  options: ToNativeOptions = {},
 ): NativeService[] {
   ids.sync(services);
-  const natives = services.map((svc) => {
+  const { previous, anyHeld } = options;
+  const samePlaces = previous !== undefined && previous.services.length === services.length;
+  const natives = services.map((svc, k) => {
+    // The very object at the same place, no health mark changed since: nothing to look up.
+    if (samePlaces && previous.services[k] === svc) return previous.natives[k];
     const serviceId = ids.serviceId(svc.name)!;
     const backendIds = ids.backendIds(svc);
     const version = healthVersion?.(svc.name);
@@ -250,7 +277,7 @@ export function toNativeServices(
       cached.backendIds === backendIds;
     // The same object at the same health version: its every backend answers as before.
     if (same && version !== undefined && cached.healthVersion === version) return cached.native;
-    const health = svc.backends.map((b) => healthy(svc.name, b));
+    const health = healthOf(svc, healthy, anyHeld);
     if (same && sameFlags(cached.healthy, health)) {
       cached.healthVersion = version;
       return cached.native;

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { knownValid, validateBackendChange, validateConfig, validateServices, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
 import { effectiveCheck } from '../config/effective-check';
-import type { Dataplane } from '../dataplane';
+import type { Dataplane, ServiceHealth } from '../dataplane';
 import { SluiceError, type ConfigProblem } from '../errors';
 import { normalizeIp } from '../net/addr';
 import { backendKey } from './backend-key';
@@ -158,6 +158,14 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     return held === undefined || !held.has(cachedBackendKey(backend));
   };
 
+  /** The health marks as the data plane reads them (ServiceHealth). */
+  readonly health: ServiceHealth = {
+    healthy: this.isHealthy,
+    version: this.healthVersion,
+    stamp: () => this.healthChanges,
+    anyHeld: (service) => this.held.has(service),
+  };
+
   /** Why a backend takes no new flows for its health, if it does not: `key` as backendKey gives it. */
   heldAs(service: string, key: string): Hold | undefined {
     return this.held.get(service)?.get(key);
@@ -262,7 +270,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     this.applyUnapplied();
     this.hold(service, key, next);
     try {
-      this.dataplane.applyServices(this.services, this.isHealthy, this.healthVersion);
+      this.dataplane.applyServices(this.services, this.health);
     } catch (err) {
       this.hold(service, key, was);
       throw err;
@@ -399,7 +407,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       return;
     }
     this.queued = undefined;
-    this.building = this.dataplane.prebuild(upTo.services, this.isHealthy, this.healthVersion).then(() => {
+    this.building = this.dataplane.prebuild(upTo.services, this.health).then(() => {
       this.building = undefined;
       this.applyUnapplied(upTo);
       this.write(group);
@@ -418,7 +426,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     const target = later.length === 0 ? this.services : changes[end - 1].services;
     this.unapplied = later;
     try {
-      this.dataplane.applyServices(target, this.isHealthy, this.healthVersion);
+      this.dataplane.applyServices(target, this.health);
       this.applied = target;
       for (const c of changes) c.resolve();
       this.emit('change', this.applied);
@@ -429,7 +437,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     let k = 0;
     for (; k < changes.length; k++) {
       try {
-        this.dataplane.applyServices(changes[k].services, this.isHealthy, this.healthVersion);
+        this.dataplane.applyServices(changes[k].services, this.health);
       } catch (err) {
         changes[k].reject(err);
         break;
@@ -520,7 +528,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   /** After a failed write: back to what the state file holds, the data plane with it. */
   private rollBack(): void {
     try {
-      this.dataplane.applyServices(this.durable, this.isHealthy, this.healthVersion);
+      this.dataplane.applyServices(this.durable, this.health);
       this.applied = this.durable;
     } catch {
       // The data plane refused a state it ran before (it stopped): the store still

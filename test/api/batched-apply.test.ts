@@ -140,3 +140,36 @@ test('an invalid change is refused at once and never reaches the data plane', as
   await new Promise((r) => setImmediate(r));
   assert.equal(native.setServicesCalls, calls);
 });
+
+test('a service unchanged at its place goes by id, unless a health verdict changed it', async () => {
+  const { native, store } = setUp();
+  store.updateBackend('api', '10.99.0.13:80', { weight: 3 });
+  await store.persisted();
+  store.updateBackend('api', '10.99.0.13:80', { weight: 4 });
+  await store.persisted();
+  assert.deepEqual(native.sent.map((s) => (typeof s === 'number' ? 'id' : s.name)), ['id', 'api', 'id']);
+  // web is the very object it was, at the same place: only its health changed.
+  store.setHealth('web', '10.99.0.11:80', false);
+  await store.persisted();
+  const web = native.sent[0];
+  assert.ok(typeof web !== 'number', 'web is sent, not its id');
+  assert.deepEqual(web.backends.map((b) => (typeof b === 'object' && !Array.isArray(b) ? b.healthy : b)), [[0, 1], false]);
+  assert.equal(native.applied[0].backends[1].healthy, false);
+  assert.equal(typeof native.sent[1], 'number', 'api, unchanged since, by id');
+});
+
+test('after the data plane refuses a set, the shapes of the set before are not reused with ids that moved', () => {
+  const native = fakeAddon();
+  const dataplane = new Dataplane(native);
+  dataplane.start(cfg);
+  const api = () => native.applied.find((s) => s.name === 'api')!;
+  const apiId = api().id;
+  native.failNext = Object.assign(new Error('refused'), { code: 'SLUICE_INVALID_ARGUMENT' });
+  // Without api: its ids are given back, and api comes back with fresh ones.
+  assert.throws(() => dataplane.applyServices(cfg.services.filter((s) => s.name !== 'api')), /refused/);
+  dataplane.applyServices(cfg.services);
+  assert.notEqual(api().id, apiId, 'api has a fresh id');
+  const sent = native.sent[1];
+  assert.ok(typeof sent !== 'number' && sent.id === api().id, 'api is sent whole with its new id, not as its old one');
+  assert.deepEqual(native.sent.map((s) => typeof s), ['number', 'object', 'number']);
+});
