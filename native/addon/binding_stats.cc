@@ -148,24 +148,83 @@ Napi::Array MempoolsArray(Napi::Env env, const std::map<int, struct rte_mempool*
 
 }  // namespace
 
-static Napi::Object ServiceStatsObject(Napi::Env env, const ServiceStatsView& s) {
-  Napi::Object so = Napi::Object::New(env);
-  so.Set("id", Num(env, s.config->id));
-  so.Set("name", s.config->name);
-  SetServiceCounters(env, so, s.counters);
-  Napi::Array backends = Napi::Array::New(env);
-  uint32_t j = 0;
-  for (const BackendStatsView& b : s.backends) {
-    Napi::Object bo = Napi::Object::New(env);
-    bo.Set("id", Num(env, b.config->id));
-    bo.Set("address", FormatIp(b.config->address));
-    bo.Set("port", Num(env, b.config->port));
-    SetBackendCounters(env, bo, b.counters);
-    backends.Set(j++, bo);
+namespace {
+
+// The property names of the service and backend objects, made once per call:
+// a C string name makes a JS string for every property of every object (7 for
+// each of 4,096 backends), and one napi_define_properties per object instead
+// of a call per property halves a large service's read again.
+class StatsKeys {
+ public:
+  explicit StatsKeys(Napi::Env env)
+      : env_(env),
+        id_(Napi::String::New(env, "id")),
+        name_(Napi::String::New(env, "name")),
+        address_(Napi::String::New(env, "address")),
+        port_(Napi::String::New(env, "port")),
+        backends_(Napi::String::New(env, "backends")) {
+    size_t i = 0;
+#define SLUICE_COUNTER_KEY(field, name, kind, metric, help) service_[i++] = Napi::String::New(env, #name);
+    SLUICE_SERVICE_COUNTERS(SLUICE_COUNTER_KEY)
+    i = 0;
+#define SLUICE_BACKEND_COUNTER_KEY(field, name, kind, metric, help) backend_[i++] = Napi::String::New(env, #name);
+    SLUICE_BACKEND_COUNTERS(SLUICE_BACKEND_COUNTER_KEY)
+#undef SLUICE_BACKEND_COUNTER_KEY
+#undef SLUICE_COUNTER_KEY
   }
-  so.Set("backends", backends);
-  return so;
-}
+
+  Napi::Object Service(const ServiceStatsView& s) const {
+    Napi::Array backends = Napi::Array::New(env_, s.backends.size());
+    uint32_t j = 0;
+    for (const BackendStatsView& b : s.backends) backends.Set(j++, Backend(b));
+    napi_value values[2 + kServiceCounters + 1] = {Num(env_, s.config->id), Napi::String::New(env_, s.config->name)};
+    size_t i = 2;
+    const ServiceCounters& counters = s.counters;
+#define SLUICE_COUNTER_VALUE(field, name, kind, metric, help) values[i++] = Value(counters.field);
+    SLUICE_SERVICE_COUNTERS(SLUICE_COUNTER_VALUE)
+    values[i] = backends;
+    napi_value keys[2 + kServiceCounters + 1] = {id_, name_};
+    for (size_t k = 0; k < kServiceCounters; k++) keys[2 + k] = service_[k];
+    keys[2 + kServiceCounters] = backends_;
+    return Define(keys, values, 2 + kServiceCounters + 1);
+  }
+
+  Napi::Object Backend(const BackendStatsView& b) const {
+    napi_value values[3 + kBackendCounters] = {Num(env_, b.config->id), Napi::String::New(env_, FormatIp(b.config->address)),
+                                               Num(env_, b.config->port)};
+    size_t i = 3;
+    const BackendCounters& counters = b.counters;
+    SLUICE_BACKEND_COUNTERS(SLUICE_COUNTER_VALUE)
+#undef SLUICE_COUNTER_VALUE
+    napi_value keys[3 + kBackendCounters] = {id_, address_, port_};
+    for (size_t k = 0; k < kBackendCounters; k++) keys[3 + k] = backend_[k];
+    return Define(keys, values, 3 + kBackendCounters);
+  }
+
+ private:
+#define SLUICE_COUNT_ONE(field, name, kind, metric, help) +1
+  static constexpr size_t kServiceCounters = 0 SLUICE_SERVICE_COUNTERS(SLUICE_COUNT_ONE);
+  static constexpr size_t kBackendCounters = 0 SLUICE_BACKEND_COUNTERS(SLUICE_COUNT_ONE);
+#undef SLUICE_COUNT_ONE
+
+  napi_value Value(uint64_t v) const { return Num(env_, v); }
+  napi_value Value(int64_t v) const { return Num(env_, static_cast<uint64_t>(v)); }
+
+  Napi::Object Define(const napi_value* keys, const napi_value* values, size_t n) const {
+    Napi::Object o = Napi::Object::New(env_);
+    napi_property_descriptor d[16];
+    for (size_t k = 0; k < n; k++) d[k] = {nullptr, keys[k], nullptr, nullptr, nullptr, values[k], napi_default_jsproperty, nullptr};
+    NAPI_THROW_IF_FAILED(env_, napi_define_properties(env_, o, n, d), Napi::Object());
+    return o;
+  }
+
+  Napi::Env env_;
+  Napi::String id_, name_, address_, port_, backends_;
+  Napi::String service_[kServiceCounters];
+  Napi::String backend_[kBackendCounters];
+};
+
+}  // namespace
 
 Napi::Value ServiceStatsBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -183,7 +242,7 @@ Napi::Value ServiceStatsBinding(const Napi::CallbackInfo& info) {
       backend.port = static_cast<uint16_t>(port);
     }
     for (const ServiceStatsView& s : Dataplane::Instance().ServiceStats(&name, one ? &backend : nullptr)) {
-      return ServiceStatsObject(env, s);
+      return StatsKeys(env).Service(s);
     }
     return env.Undefined();
   });
@@ -214,7 +273,8 @@ Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
     out.Set("ports", ports);
     Napi::Array services = Napi::Array::New(env);
     i = 0;
-    for (const ServiceStatsView& s : dp.ServiceStats()) services.Set(i++, ServiceStatsObject(env, s));
+    const StatsKeys keys(env);
+    for (const ServiceStatsView& s : dp.ServiceStats()) services.Set(i++, keys.Service(s));
     out.Set("services", services);
     out.Set("mempools", MempoolsArray(env, dp.mempools()));
     out.Set("generation", Num(env, dp.generation()));

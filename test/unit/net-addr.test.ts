@@ -1,13 +1,51 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { isIPv4 } from 'node:net';
 import {
+  formatIPv4,
   inSubnet,
   isPciAddress,
   normalizeIp,
   normalizeMac,
   normalizePciAddress,
   parseCidr,
+  parseIPv4,
 } from '../../src/net/addr';
+
+describe('parseIPv4', () => {
+  test('accepts exactly what node:net isIPv4 accepts, with the same octets', () => {
+    // Random strings of digits and dots (and a few other characters), biased
+    // to look like addresses: leading zeros, 256, too many or too few parts.
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % n;
+    };
+    const samples = ['0.0.0.0', '255.255.255.255', '1.2.3.4', '01.2.3.4', '1.2.3.04', '256.1.1.1', '1.2.3', '1.2.3.4.5',
+      '1..2.3', '.1.2.3', '1.2.3.', '', '1.2.3.4 ', ' 1.2.3.4', '1.2.3.255', '1.2.3.2555', '00.0.0.0', '0.0.0.00'];
+    const part = () => {
+      const kind = random(10);
+      if (kind === 0) return '';
+      if (kind === 1) return `0${random(30)}`;
+      if (kind === 2) return `${random(10)}x`;
+      return String(random(kind === 3 ? 1000 : 300));
+    };
+    for (let i = 0; i < 20000; i++) {
+      const parts = random(8) === 0 ? 3 + 2 * random(2) : 4;
+      samples.push(Array.from({ length: parts }, part).join('.'));
+    }
+    let accepted = 0;
+    for (const s of samples) {
+      const parsed = parseIPv4(s);
+      assert.equal(parsed !== undefined, isIPv4(s), `"${s}"`);
+      if (parsed === undefined) continue;
+      accepted++;
+      assert.deepEqual([...parsed], s.split('.').map(Number), `"${s}"`);
+      assert.equal(formatIPv4(parsed), s, `"${s}" formats back as written`);
+    }
+    assert.ok(accepted > 1000 && accepted < samples.length - 1000, `${accepted} of ${samples.length} samples were addresses`);
+  });
+});
 
 describe('normalizeIp', () => {
   const cases: [string, string | undefined][] = [
