@@ -178,17 +178,21 @@ function freshService(s: unknown, i: number, known: KnownValid): { value: unknow
   const hidden = protoKeyProblems({ ...s, backends: [] }, at);
   if (hidden.length > 0) return { value: s, problems: hidden };
   const fresh: number[] = [];
+  const hiding: number[] = [];
   const backends = s.backends.map((b: unknown, j: number) => {
     if (isObject(b) && known.backends.has(b)) return b;
     fresh.push(j);
-    if (protoKeyProblems(b).length > 0) return b;  // reported below, as schemaProblems cannot see it
+    if (protoKeyProblems(b).length > 0) {
+      hiding.push(j);  // reported below, as schemaProblems cannot see it
+      return b;
+    }
     return applyDefaults(BACKEND, Value.Clone(b));
   });
   const value = applyDefaults(ServiceSchema, Value.Clone({ ...s, backends: [] })) as Record<string, unknown>;
   const shell = schemaProblems(ServiceSchema, value, at);
   value.backends = backends;
   const problems = [...shell, ...schemaProblems(BACKEND_LIST, backends, `${at}/backends`),
-    ...fresh.flatMap((j) => protoKeyProblems(backends[j], `${at}/backends/${j}`)),
+    ...hiding.flatMap((j) => protoKeyProblems(backends[j], `${at}/backends/${j}`)),
     ...fresh.flatMap((j) => schemaProblems(BACKEND, backends[j], `${at}/backends/${j}`))];
   // Only a refused service pays for the whole check, for its problems in the order it gives them.
   return { value, problems: problems.length === 0 ? [] : schemaProblems(ServiceSchema, value, at) };

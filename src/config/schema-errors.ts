@@ -136,15 +136,27 @@ export function schemaProblems(schema: TSchema, value: unknown, at = ''): Config
  */
 export function protoKeyProblems(value: unknown, pointer = ''): ConfigProblem[] {
   const found: ConfigProblem[] = [];
-  const visit = (v: unknown, at: string): void => {
+  // The pointer is spelled only for a key found: every config passes through here.
+  const segments: string[] = [];
+  const at = () => pointer + segments.map((k) => `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+  const visit = (v: unknown): void => {
     if (typeof v !== 'object' || v === null) return;
     if (Array.isArray(v)) {
-      v.forEach((x, i) => visit(x, `${at}/${i}`));
+      for (let i = 0; i < v.length; i++) {
+        segments.push(String(i));
+        visit(v[i]);
+        segments.pop();
+      }
       return;
     }
-    if (Object.hasOwn(v, '__proto__')) found.push({ path: pointerToPath(`${at}/__proto__`), reason: 'unknown field' });
-    for (const [k, x] of Object.entries(v)) visit(x, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+    if (Object.hasOwn(v, '__proto__')) found.push({ path: pointerToPath(`${at()}/__proto__`), reason: 'unknown field' });
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      segments.push(k);
+      visit((v as Record<string, unknown>)[k]);
+      segments.pop();
+    }
   };
-  visit(value, pointer);
+  visit(value);
   return found;
 }
