@@ -5,33 +5,43 @@
 // in three places, so a hit costs three cache misses, and a new flow in a full
 // table costs a lookup, an eviction (key fetch, delete, free-slot ring) and an
 // add on top: too slow for the new-flow target. This table is two-choice and
-// 6-way set-associative, and a bucket holds everything about its 6 flows:
+// 4-way set-associative, and a bucket is one cache line holding everything a
+// packet needs about its 4 flows:
 //
-//   FlowBucket (128 B, two adjacent lines): 6 keys, last-seen times, flags,
-//   backend and service ids
+//   FlowBucket (64 B): 4 keys (addresses, ports), and 4 meta words: backend
+//   id, flags (in use, closing, UDP) and a 13-bit coarse last-seen time
 //
-// A flow's opening time is kept apart, in an array only a new flow writes (by
-// a streaming store, which fetches no line) and only a listing reads: the
-// packet path never waits for it, and the buckets stay two lines.
+// so a hit or a miss in the primary bucket reads one line, and a new flow's
+// victim choice the key's two. What only listings, removals and new flows use
+// is kept apart, by position: the service each flow counts for (2 B) and its
+// opening time (4 B, written by a streaming store, which fetches no line). The
+// packet path never waits for them: a hit asks whether the backend still keeps
+// the packet's service's flows, which backend ids being global answers alone.
 //
-// so a hit, a miss and a new flow's victim choice read only the key's one or
-// two buckets, and every line is known from the key's hash: the worker
-// prefetches the primary while it classifies the burst, the secondary (when the
-// primary does not hold the key) before the lookups. A layout of a line of
-// signatures and a separate record per flow makes a hit two dependent misses
-// (bucket, then record) and an insert write a line nobody fetched; it also
-// costs more memory per flow (32 B here).
+// Times are coarse so that they fit the meta word: units of 2^k ms, k the
+// smallest for which the longest timeout is at most 2^12 - 1 units (128 ms at
+// the default timeouts), compared modulo 2^13 (SetTimeouts says why that is
+// safe). A flow lives at least its timeout, and less than its timeout rounded
+// up to a unit plus one unit; a listing's idle time is in whole units. A hit
+// writes the line only when the unit changed or the flow starts closing.
+//
+// Every line is known from the key's hash: the worker prefetches the primary
+// while it classifies the burst, the secondary (when the primary does not hold
+// the key) before the lookups. A layout of a line of signatures and a separate
+// record per flow makes a hit two dependent misses (bucket, then record) and an
+// insert write a line nobody fetched.
 //
 // A new flow goes to its primary bucket while that holds fewer than
 // kPrimaryPreferred, else to the less loaded of the two; at capacity it takes
-// an expired entry, else the least recently seen of its 12 candidates. With
-// kSlackPercent of slack most flows live in their primary bucket (a hit needs
-// no second bucket) and very few inserts find both buckets full and evict
-// early. The price of 6 ways and more slack: a key's two buckets hold fewer
-// live flows, so at capacity a recently seen flow is the oldest candidate more
-// often. The simulations and measurements behind these choices, against
-// rte_hash and the signature-line layout: docs/performance-notes.md, "The flow
-// table".
+// an expired entry, else the least recently seen of its 8 candidates (or, when
+// both buckets are empty, that of the next bucket from the sweep's cursor
+// holding any). With kSlackPercent of slack 79% of flows live in their primary
+// bucket (a hit needs no second line) and 0.04% of the inserts filling the
+// table to capacity find both buckets full and evict early; memory is 37.4
+// bytes per flow of capacity. The price of 4 ways: a key's two buckets hold
+// about 4.7 live flows, so at capacity a recently seen flow is the oldest
+// candidate more often than with 6. The simulations and measurements behind
+// these choices: docs/performance-notes.md, "The flow table".
 #pragma once
 
 #include <rte_common.h>
@@ -41,6 +51,7 @@
 #include <nmmintrin.h>
 #include <smmintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -84,7 +95,7 @@ inline uint32_t Crc32cKey(uint64_t lo, uint64_t hi, uint32_t seed) {
   return static_cast<uint32_t>(_mm_crc32_u64(_mm_crc32_u64(seed, lo), hi));
 }
 
-constexpr uint32_t kFlowWays = 6;
+constexpr uint32_t kFlowWays = 4;
 
 enum FlowFlags : uint8_t {
   kFlowInUse = 1,
@@ -92,18 +103,24 @@ enum FlowFlags : uint8_t {
   kFlowUdp = 4,      // the key's protocol (TCP otherwise), and the UDP timeout
 };
 
-// Everything a lookup, a hit, an expiry and an eviction read, for 6 flows, in
-// two adjacent cache lines fetched together: no second, dependent miss.
+// A flow's 32-bit meta word: everything a hit and a victim choice read besides
+// the key. The time is the low bits, so an idle time is one subtraction and one
+// mask whatever the bits above it; the backend the high bits, one shift.
+constexpr uint32_t kFlowTimeBits = 13;  // coarse last-seen time, in units of 2^k ms (FlowTable::unit_ms)
+constexpr uint32_t kFlowTimeMask = (1u << kFlowTimeBits) - 1;
+constexpr uint32_t kFlowFlagsShift = kFlowTimeBits;  // FlowFlags, 3 bits
+constexpr uint32_t kFlowBackendShift = 16;
+static_assert(kFlowFlagsShift + 3 <= kFlowBackendShift, "the flags fit below the backend id");
+
+// Everything a lookup, a hit, an expiry and an eviction read, for 4 flows, in
+// one cache line, as arrays so that the 4 ways' ports (and meta words) load as
+// one SSE register each.
 struct alignas(RTE_CACHE_LINE_SIZE) FlowBucket {
-  uint64_t addrs[kFlowWays];         // the key's first word: source and destination address
-  uint32_t ports[kFlowWays];         // the key's second word: source and destination port
-  uint32_t last_seen_ms[kFlowWays];  // wraps after 49 days; only differences are used
-  uint16_t backend_id[kFlowWays];
-  uint16_t service_id[kFlowWays];
-  uint8_t flags[kFlowWays];
-  uint8_t reserved[2];
+  uint64_t addrs[kFlowWays];  // the key's first word: source and destination address
+  uint32_t ports[kFlowWays];  // the key's second word: source and destination port
+  uint32_t meta[kFlowWays];   // backend id << 16 | FlowFlags << 13 | coarse last-seen time
 };
-static_assert(sizeof(FlowBucket) == 2 * RTE_CACHE_LINE_SIZE, "a bucket is two cache lines");
+static_assert(sizeof(FlowBucket) == RTE_CACHE_LINE_SIZE, "a bucket is one cache line");
 static_assert(kMaxBackendIds <= 65536 && kMaxServices <= 65536, "ids are stored in 16 bits");
 
 struct FlowTimeouts {
@@ -121,8 +138,11 @@ struct FlowHash {
 
 // Where a new flow will go, and what it displaces.
 struct FlowSlot {
-  enum Displaces : uint8_t { kNothing, kExpired, kLive };
-  int32_t position;  // -1: nowhere (the table is at capacity and both buckets are empty)
+  // kElsewhere: the slot is free but the table is at capacity and neither of
+  // the key's buckets holds a flow to give way, so the least recently seen flow
+  // of another bucket (the next one from the sweep's cursor holding any) goes.
+  enum Displaces : uint8_t { kNothing, kExpired, kLive, kElsewhere };
+  int32_t position;  // -1: nowhere (a table of capacity 0)
   Displaces displaces;
 };
 
@@ -183,21 +203,32 @@ class FlowTable {
     return probe.position >= 0 ? probe.position : FindIn(h.secondary, Words(key));
   }
 
-  uint32_t BackendId(int32_t pos) const { return buckets_[BucketOf(pos)].backend_id[WayOf(pos)]; }
-  uint16_t ServiceId(int32_t pos) const { return buckets_[BucketOf(pos)].service_id[WayOf(pos)]; }
+  uint32_t BackendId(int32_t pos) const { return Meta(pos) >> kFlowBackendShift; }
+  // The service whose counts the flow is in: the one it was inserted or last
+  // reassigned for. Kept beside the buckets, so the packet path does not read
+  // it: a hit asks only whether the backend keeps the packet's service's flows
+  // (worker/forward_ipv4.cc).
+  uint16_t ServiceId(int32_t pos) const { return service_ids_[pos]; }
+  // Whether the flow has been idle longer than its timeout, in whole units: a
+  // flow lives at least its timeout and expires less than its timeout rounded
+  // up to a unit, plus one unit, after it was last seen (see SetTimeouts).
   bool IsExpired(int32_t pos, uint32_t now_ms) const {
-    const FlowBucket& b = buckets_[BucketOf(pos)];
-    uint32_t way = WayOf(pos);
-    return now_ms - b.last_seen_ms[way] > TimeoutMs(b.flags[way]);
+    uint32_t meta = Meta(pos);
+    return IdleUnits(meta, Coarse(now_ms)) > TimeoutUnits(meta);
   }
-  bool IsClosing(int32_t pos) const { return buckets_[BucketOf(pos)].flags[WayOf(pos)] & kFlowClosing; }
+  bool IsClosing(int32_t pos) const { return Meta(pos) & kFlowClosing << kFlowFlagsShift; }
 
-  // A packet of the flow was seen.
+  // A packet of the flow was seen. The line is written only when the coarse
+  // time or the closing flag changes, not on every packet of a busy flow.
+  // The test is the idle time IsExpired computed just before, so inlined
+  // after it, it costs a hit two tests.
   void Touch(int32_t pos, uint32_t now_ms, bool closing) {
-    FlowBucket& b = buckets_[BucketOf(pos)];
-    uint32_t way = WayOf(pos);
-    b.last_seen_ms[way] = now_ms;
-    if (closing) b.flags[way] |= kFlowClosing;
+    uint32_t& meta = buckets_[BucketOf(pos)].meta[WayOf(pos)];
+    uint32_t now_units = Coarse(now_ms);
+    if (IdleUnits(meta, now_units) == 0 && !closing) return;
+    static_assert(kFlowClosing == 2, "closing is the flags' second bit");
+    meta = (meta & ~kFlowTimeMask) | (now_units & kFlowTimeMask) |
+           static_cast<uint32_t>(closing) << (kFlowFlagsShift + 1);
   }
 
   // The flow at `pos` starts over on another backend (expired, reopened, or its
@@ -222,6 +253,9 @@ class FlowTable {
   uint32_t capacity() const { return capacity_; }
   uint32_t slots() const { return num_buckets_ * kFlowWays; }
   uint32_t buckets() const { return num_buckets_; }
+  // The coarse clock's unit: last-seen times, timeouts and listed idle times
+  // are whole multiples of it.
+  uint32_t unit_ms() const { return 1u << unit_shift_; }
 
   // A live flow as a listing sees it.
   struct Listed {
@@ -229,7 +263,7 @@ class FlowTable {
     uint32_t backend_id;
     uint16_t service_id;
     uint8_t flags;
-    uint32_t idle_ms;
+    uint32_t idle_ms;  // whole units of the coarse clock (unit_ms), at most age_ms
     uint32_t age_ms;
   };
   // Calls `visit` with each live, unexpired flow of buckets [first, end) and
@@ -240,20 +274,23 @@ class FlowTable {
     for (uint32_t bucket = first; bucket < end; bucket++) {
       const FlowBucket& b = buckets_[bucket];
       for (uint32_t way = 0; way < kFlowWays; way++) {
-        if (!(b.flags[way] & kFlowInUse)) continue;
-        uint32_t idle = now_ms - b.last_seen_ms[way];
-        if (idle > TimeoutMs(b.flags[way])) continue;
+        uint32_t meta = b.meta[way];
+        uint32_t idle = IdleUnits(meta, Coarse(now_ms));
+        if (!(meta & kFlowInUse << kFlowFlagsShift) || idle > TimeoutUnits(meta)) continue;
+        int32_t pos = PositionOf(bucket, way);
         Listed flow{};
         flow.key.src_addr = static_cast<uint32_t>(b.addrs[way]);
         flow.key.dst_addr = static_cast<uint32_t>(b.addrs[way] >> 32);
         flow.key.src_port = static_cast<uint16_t>(b.ports[way]);
         flow.key.dst_port = static_cast<uint16_t>(b.ports[way] >> 16);
-        flow.key.proto = (b.flags[way] & kFlowUdp) ? IPPROTO_UDP : IPPROTO_TCP;
-        flow.backend_id = b.backend_id[way];
-        flow.service_id = b.service_id[way];
-        flow.flags = b.flags[way];
-        flow.idle_ms = idle;
-        flow.age_ms = now_ms - opened_ms_[bucket * kFlowWays + way];
+        flow.flags = FlagsOf(meta);
+        flow.key.proto = (flow.flags & kFlowUdp) ? IPPROTO_UDP : IPPROTO_TCP;
+        flow.backend_id = meta >> kFlowBackendShift;
+        flow.service_id = service_ids_[pos];
+        flow.age_ms = now_ms - opened_ms_[pos];
+        // Whole units can count up to one unit more than the time since the
+        // flow opened: never more idle than old.
+        flow.idle_ms = std::min(idle << unit_shift_, flow.age_ms);
         visit(flow);
       }
     }
@@ -262,20 +299,21 @@ class FlowTable {
 
   // Buckets are sized this much above the flow limit: see the figures at the
   // top for how often an insert then finds both buckets full.
-  static constexpr uint32_t kSlackPercent = 50;
+  static constexpr uint32_t kSlackPercent = 70;
 
  private:
   static constexpr uint32_t kHashSeed = 0x5d1ce0;
-  static constexpr uint32_t kPrimaryPreferred = 4;
-  static constexpr uint32_t kWayBits = 3;
-  static_assert(kFlowWays <= 1u << kWayBits, "a way fits its bits");
+  static constexpr uint32_t kPrimaryPreferred = 2;
+  static constexpr uint32_t kWayBits = 2;
+  static_assert(kFlowWays == 1u << kWayBits, "a position is a slot's index in the side arrays");
 
-  // A position is a bucket and a way in its own bits (not bucket * 6 + way), so
-  // reading one back costs a shift and a mask, not a division. The config's
-  // limit, 2^26 flows, is about 2^24 buckets: positions fit an int32_t.
+  // A position is a bucket and a way in its own bits, which with 4 ways is
+  // also the slot's index in the side arrays. The config's limit, 2^26 flows,
+  // is under 2^25 buckets at 70% slack: positions fit an int32_t.
   static int32_t PositionOf(uint32_t bucket, uint32_t way) { return static_cast<int32_t>(bucket << kWayBits | way); }
   static uint32_t BucketOf(int32_t pos) { return static_cast<uint32_t>(pos) >> kWayBits; }
   static uint32_t WayOf(int32_t pos) { return static_cast<uint32_t>(pos) & ((1u << kWayBits) - 1); }
+  uint32_t Meta(int32_t pos) const { return buckets_[BucketOf(pos)].meta[WayOf(pos)]; }
 
   static FlowKeyWords Words(const FlowKey4& key) {
     FlowKeyWords words;
@@ -285,6 +323,7 @@ class FlowTable {
   static uint8_t ProtocolFlag(const FlowKeyWords& key) {
     return static_cast<uint8_t>(key.hi >> 32) == IPPROTO_UDP ? kFlowUdp : 0;
   }
+  static uint8_t FlagsOf(uint32_t meta) { return static_cast<uint8_t>(meta >> kFlowFlagsShift & 7); }
   // CRC32C is linear: the keys of one client's sequential ports differ in a few
   // bits, and so do their CRCs, which then fill some buckets and skip others
   // (bucketing on the CRC's own bits evicts many flows early: see
@@ -302,53 +341,60 @@ class FlowTable {
   uint32_t Reduce(uint32_t h) const {
     return static_cast<uint32_t>((static_cast<uint64_t>(h) * num_buckets_) >> 32);
   }
-  void PrefetchBucket(uint32_t bucket) const {
-    const auto* line = reinterpret_cast<const uint8_t*>(&buckets_[bucket]);
-    rte_prefetch0(line);
-    rte_prefetch0(line + RTE_CACHE_LINE_SIZE);
-  }
+  void PrefetchBucket(uint32_t bucket) const { rte_prefetch0(&buckets_[bucket]); }
 
   // The ports compared in SSE2 first: a way whose ports differ is no match, and
   // few ways share a key's ports, so the addresses are compared rarely.
   int32_t FindIn(uint32_t bucket, const FlowKeyWords& key) const {
     const FlowBucket& b = buckets_[bucket];
     __m128i want = _mm_set1_epi32(static_cast<int>(static_cast<uint32_t>(key.hi)));
-    __m128i low4 = _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(b.ports)), want);
-    __m128i high2 = _mm_cmpeq_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.ports + 4)), want);
-    uint32_t mask = static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(low4))) |
-                    (static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(high2))) & 3u) << 4;
-    uint8_t flags = kFlowInUse | ProtocolFlag(key);
+    __m128i same = _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(b.ports)), want);
+    uint32_t mask = static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(same)));
+    constexpr uint32_t kKeyFlags = (kFlowInUse | kFlowUdp) << kFlowFlagsShift;
+    // The protocol's bit 4 is the UDP flag (keys are TCP or UDP): a shift and a
+    // mask, where ProtocolFlag's compare costs every lookup a few instructions more.
+    static_assert((IPPROTO_UDP & 0x10) && !(IPPROTO_TCP & 0x10) && kFlowUdp << kFlowFlagsShift == 1u << 15,
+                  "bit 36 of the key's second word is bit 15 of the meta word");
+    uint32_t flags = (static_cast<uint32_t>(key.hi >> 21) & kFlowUdp << kFlowFlagsShift) | kFlowInUse << kFlowFlagsShift;
     for (; mask != 0; mask &= mask - 1) {
       uint32_t way = static_cast<uint32_t>(__builtin_ctz(mask));
-      if (b.addrs[way] == key.lo && (b.flags[way] & (kFlowInUse | kFlowUdp)) == flags) {
-        return PositionOf(bucket, way);
-      }
+      if (b.addrs[way] == key.lo && (b.meta[way] & kKeyFlags) == flags) return PositionOf(bucket, way);
     }
     return -1;
   }
 
+  // The coarse clock: milliseconds in units of 2^unit_shift_, compared modulo
+  // 2^13. `now_ms` wraps at 2^32, a multiple of 2^13 units, so the coarse time
+  // runs on across that wrap.
+  uint32_t Coarse(uint32_t now_ms) const { return now_ms >> unit_shift_; }
+  static uint32_t IdleUnits(uint32_t meta, uint32_t now_units) { return (now_units - meta) & kFlowTimeMask; }
   // A load, not two branches: a hit checks its flow's timeout per packet.
-  uint32_t TimeoutMs(uint8_t flags) const { return timeout_by_flags_[flags & kTimeoutFlags]; }
-  static constexpr uint8_t kTimeoutFlags = kFlowInUse | kFlowClosing | kFlowUdp;
+  uint32_t TimeoutUnits(uint32_t meta) const { return timeout_units_[FlagsOf(meta)]; }
   void SetTimeouts(const FlowTimeouts& timeouts);
+  uint32_t MetaOf(uint32_t backend_id, uint32_t flags, uint32_t now_ms) const {
+    return backend_id << kFlowBackendShift | flags << kFlowFlagsShift | (Coarse(now_ms) & kFlowTimeMask);
+  }
   // A streaming store: the line is not fetched, as nothing on the packet path reads it.
   void MarkOpened(int32_t pos, uint32_t now_ms) {
-    _mm_stream_si32(reinterpret_cast<int*>(&opened_ms_[BucketOf(pos) * kFlowWays + WayOf(pos)]),
-                    static_cast<int>(now_ms));
+    _mm_stream_si32(reinterpret_cast<int*>(&opened_ms_[pos]), static_cast<int>(now_ms));
   }
   void Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends);
+  void RemoveElsewhere(LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends,
+                       uint32_t now_ms);
   struct WayScan;
-  WayScan Scan(uint32_t bucket, uint32_t now_ms) const;
+  WayScan Scan(uint32_t bucket, uint32_t now_units) const;
 
   FlowBucket* buckets_ = nullptr;
   uint32_t num_buckets_ = 0;
   uint32_t changes_ = 0;           // flows added or removed, ever: see PrimaryProbe
   uint32_t capacity_ = 0;          // most flows held at once
+  uint32_t unit_shift_ = 0;        // the coarse clock's unit is 2^unit_shift_ ms: see SetTimeouts
+  uint32_t timeout_units_[8] = {};  // by FlowFlags, in units: see SetTimeouts
   uint32_t sweep_cursor_ = 0;      // a bucket index
-  FlowTimeouts timeouts_{};
-  uint32_t timeout_by_flags_[kTimeoutFlags + 1] = {};  // see SetTimeouts
   bool owns_memory_ = false;
-  uint32_t* opened_ms_ = nullptr;  // by bucket * kFlowWays + way; last, as only listings and new flows use it
+  // By position; last, as only listings, removals and new flows use them.
+  uint16_t* service_ids_ = nullptr;
+  uint32_t* opened_ms_ = nullptr;
 };
 
 }  // namespace sluice

@@ -70,7 +70,7 @@ uint32_t Step(FlowQuery& q, const ListedTables& t, uint32_t now_ms, uint32_t bud
   switch (q.stage) {
     case FlowQueryStage::kFlows: {
       if (t.flows == nullptr) return UINT32_MAX;
-      // A bucket is six slots.
+      // A bucket is kFlowWays slots.
       uint32_t end = q.cursor + (budget + kFlowWays - 1) / kFlowWays;
       uint32_t next = t.flows->VisitBuckets(q.cursor, end, now_ms, [&](const FlowTable::Listed& f) {
         uint8_t client[16] = {};

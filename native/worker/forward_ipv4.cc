@@ -50,7 +50,7 @@ inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bo
   FlowSlot slot = flows.Choose(p.hash, now_ms, c.flow_active);
   if (!w.admission.TryAdmit()) {
     c.flow_admission_refused++;
-    if (slot.displaces == FlowSlot::kLive) c.flow_admission_protected++;
+    if (slot.displaces == FlowSlot::kLive || slot.displaces == FlowSlot::kElsewhere) c.flow_admission_protected++;
     return;
   }
   if (slot.position < 0) {
@@ -80,11 +80,18 @@ __rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& 
     return Picked(snap, backend_id);
   }
   uint32_t remembered = flows.BackendId(pos);
-  uint16_t service_id = flows.ServiceId(pos);
   const BackendView* b = snap.Backend(remembered);
   bool expired = flows.IsExpired(pos, now_ms);
   bool reopened = flows.IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-  bool usable = service_id == service.id && KeepsFlowsOf(b, service.id);
+  // Backend ids are global and a backend keeps the flows of one service at
+  // most, so this alone says whether the flow goes on, and a hit does not read
+  // the service the flow counts for (beside the buckets, tables/flow_table.h).
+  // That one differs from the packet's only when, since the flow began, its
+  // VIP and port passed to a service of another id and the backend's id to
+  // that service too; the flow then goes on counting for the service it began
+  // with, which its removal or reassignment takes it from (the rare path
+  // below moves it), so the per-service counts still sum to the table's.
+  bool usable = KeepsFlowsOf(b, service.id);
   if (!expired && !reopened && usable) {
     c.flow_hits++;
     flows.Touch(pos, now_ms, closing_now);
@@ -94,6 +101,7 @@ __rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& 
   if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
   uint32_t backend_id = service.LookupPick(p.hash.sig);
   if (backend_id == kNoBackend) return {backend_id, nullptr};
+  uint16_t service_id = flows.ServiceId(pos);
   if (service_id != service.id) {
     w.service_counters[service_id].active_flows--;
     w.service_counters[service.id].active_flows++;
@@ -130,9 +138,7 @@ inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, c
   if (pos >= 0) {
     uint32_t remembered = flows.BackendId(pos);
     const BackendView* b = snap.Backend(remembered);
-    if (flows.ServiceId(pos) == service.id && KeepsFlowsOf(b, service.id)) {
-      return {remembered, b};
-    }
+    if (KeepsFlowsOf(b, service.id)) return {remembered, b};  // as in BackendOfFlow
   }
   return Picked(snap, service.LookupPick(p.hash.sig));
 }

@@ -305,6 +305,11 @@ describe('flow table', () => {
   test('idle UDP flows expire after udpTimeoutSec', async () => {
     dp.native.setServices([service([backend(0, { port: 53 })], { protocol: 'udp', port: 53, id: 1, name: 'dns' })]);
     const fs = flows(500, 9);
+    // The table is full of the test before's flows. Last-seen times are coarse
+    // (128 ms units at these timeouts): two units later those are strictly
+    // older than these, so no new flow is the oldest of its candidates and
+    // evicts one of these before them.
+    await new Promise((r) => setTimeout(r, 300));
     await dp.exchange(fs.map((f) => pk.udpFrame({ srcMac: CLIENT_MAC, dstMac: dp.mac, src: f.src, dst: VIP, sport: f.sport, dport: 53 })));
     const active = () => dp.native.stats().services.find((s) => s.name === 'dns')!.activeFlows;
     assert.equal(active(), 500);

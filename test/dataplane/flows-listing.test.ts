@@ -125,7 +125,9 @@ describe('GET /api/v1/flows', () => {
     const a = rows.get('172.16.0.1:40001')!;
     const other = rows.get('172.16.0.3:40003')!;
     assert.ok(a.idleSec < 0.25, `idle ${a.idleSec} s after a packet`);
-    assert.ok(other.idleSec >= 0.3, `idle ${other.idleSec} s without one`);
+    // An IPv4 flow's idle time is counted in whole units of its table's coarse
+    // clock (128 ms at the default timeouts), so it may show up to one unit less.
+    assert.ok(other.idleSec >= 0.3 - 0.128, `idle ${other.idleSec} s without one`);
     assert.ok(a.ageSec >= before.get('172.16.0.1:40001')!.ageSec + 0.3, `age ${a.ageSec} s kept growing`);
     assert.equal(a.state, 'open');
     assert.equal(rows.get('172.16.0.2:40002')!.state, 'closing');

@@ -97,10 +97,11 @@ describe('the memory budget', () => {
   });
 
   test('sizes are the native allocations (FlowTable, FlowTable6 and NatSessionTable::MemoryBytes)', () => {
-    // 128 + 262144 buckets of 128 bytes + 6 opening times of 4 bytes each
-    assert.equal(flowTableBytes(1048576), 128 + 262144 * 128 + 262144 * 24);
-    assert.equal(flowTableBytes(1024), 128 + 256 * 128 + 256 * 24);
-    assert.equal(flowTableBytes(1000), 38144);  // 250 buckets: 6,000 bytes of opening times rounded up to 6,016
+    // 128 + 445645 one-line buckets of 4 (1,782,579 slots at 70% slack) + each slot's
+    // opening time (4 bytes) and service id (2 bytes), each array rounded up to 64 bytes
+    assert.equal(flowTableBytes(1048576), 128 + 445645 * 64 + 7130368 + 3565184);
+    assert.equal(flowTableBytes(1024), 128 + 435 * 64 + 6976 + 3520);
+    assert.equal(flowTableBytes(1000), 37632);  // 425 buckets: 6,800 and 3,400 bytes rounded up to 6,848 and 3,456
     assert.equal(ipv6FlowEntries(1048576), 262144);
     assert.equal(ipv6FlowEntries(1024), 1024);
     // 48 * 262145 key slots + 32768 buckets of 64 + a ring of 524288 + 384 + 16 * 262145 records + 40
@@ -138,11 +139,11 @@ describe('the memory budget', () => {
     assert.equal(validateConfig({ ...one, limits: { lookupTablesMb: 129 } }).services[0].lookupTableSize, MAX_SLOTS);
   });
 
-  test('flow tables: 2 lcores of 67,108,864 flows (2.4 GiB each) are refused by the default 4096 MiB, named', () => {
+  test('flow tables: 2 lcores of 67,108,864 flows (2.3 GiB each) are refused by the default 4096 MiB, named', () => {
     const raw = { ...config({ workers: 2 }), flowTable: { entriesPerLcore: 67108864 } };
     const [p] = limitProblems(raw);
     assert.equal(p.path, 'limits.flowTablesMb');
-    assert.match(p.reason, /^the flow tables \(2 worker lcores × 2432\.01 MiB for flowTable\.entriesPerLcore 67108864, and 0\.60 MiB for fragments\.entriesPerLcore 4096\) need 4865\.19 MiB, more than the limit of 4096 MiB$/);
+    assert.match(p.reason, /^the flow tables \(2 worker lcores × 2393\.61 MiB for flowTable\.entriesPerLcore 67108864, and 0\.60 MiB for fragments\.entriesPerLcore 4096\) need 4788\.39 MiB, more than the limit of 4096 MiB$/);
     assert.equal(validateConfig({ ...raw, limits: { flowTablesMb: 4866 } }).flowTable.entriesPerLcore, 67108864);
   });
 

@@ -28,10 +28,10 @@ inline constexpr FlowTimeouts kTimeouts{300000, 10000, 30000};
 
 // A table in plain memory, as the unit tests and fuzzers use it.
 struct TestTable {
-  explicit TestTable(uint32_t capacity)
+  explicit TestTable(uint32_t capacity, const FlowTimeouts& timeouts = kTimeouts)
       : memory(std::aligned_alloc(64, (FlowTable::MemoryBytes(capacity) + 63) / 64 * 64), std::free) {
     std::memset(memory.get(), 0, FlowTable::MemoryBytes(capacity));
-    table = FlowTable::Place(memory.get(), capacity, kTimeouts);
+    table = FlowTable::Place(memory.get(), capacity, timeouts);
   }
   std::unique_ptr<void, decltype(&std::free)> memory;
   FlowTable* table;
@@ -48,6 +48,13 @@ struct TestTable {
     return slot.displaces;
   }
   int32_t Find(const FlowKey4& key) const { return table->Lookup(key, table->HashOf(key)); }
+  // The first time at which a flow last seen at `seen_ms` is expired by a
+  // timeout of `timeout_ms`: idle more than the timeout rounded up to whole
+  // units of the coarse clock, in whole units (FlowTable::SetTimeouts).
+  uint32_t ExpiresAt(uint32_t seen_ms, uint32_t timeout_ms) const {
+    uint32_t unit = table->unit_ms();
+    return (seen_ms / unit + (timeout_ms + unit - 1) / unit + 1) * unit;
+  }
 };
 
 inline std::vector<FlowKey4> Keys(uint32_t n, uint32_t seed, uint8_t proto = IPPROTO_TCP) {

@@ -59,12 +59,16 @@ TEST_CASE("flow table: never holds more than its capacity; a new flow evicts the
     if (t.Find(old_keys[i]) >= 0) continue;
     if (i % 2 == 0) recent_lost++; else idle_lost++;
   }
-  // Each eviction takes the oldest of up to 12 candidates: a recently seen flow
-  // goes only when all its live bucket-mates are newer still. At 50% slack a
-  // key's two buckets hold about 8 flows, so that happens in about 1 eviction
-  // in 20.
+  // Each eviction takes the oldest of up to 8 candidates: a recently seen flow
+  // goes only when all its live bucket-mates are newer still. At 70% slack a
+  // key's two 4-way buckets hold n = 4.7 flows on average (0-8, spread 0.1%,
+  // 0.9%, 4.2%, 12%, 24%, 31%, 21%, 6%, 0.5%), half of them recent, so the
+  // first eviction takes a recent flow with probability E[2^-n] = 6% (18 of
+  // 300); each eviction of an idle flow leaves fewer, so later ones do so more
+  // often. Simulated over 400 seeds of this test: mean 33, 99th percentile 48,
+  // most 51 (this seed: 32). The bound is 20%.
   MESSAGE("300 new flows in a full table of 2048: evicted " << idle_lost << " idle, " << recent_lost << " recent");
-  CHECK(recent_lost <= 300 / 20);
+  CHECK(recent_lost <= 300 / 5);
 }
 
 TEST_CASE("flow table: expiry by protocol and state, and the sweep") {
@@ -78,7 +82,9 @@ TEST_CASE("flow table: expiry by protocol and state, and the sweep") {
   CHECK(t.table->IsClosing(t.Find(tcp[0])));
   CHECK(!t.table->IsClosing(t.Find(tcp[99])));
 
-  uint32_t now = kTimeouts.tcp_closing_ms + 1;
+  // Times are coarse: a flow expires once idle more than its timeout in whole
+  // units of the coarse clock (ExpiresAt; the boundary is tested below).
+  uint32_t now = t.ExpiresAt(0, kTimeouts.tcp_closing_ms);
   CHECK(t.table->IsExpired(t.Find(tcp[0]), now));
   CHECK(!t.table->IsExpired(t.Find(tcp[99]), now));
   CHECK(!t.table->IsExpired(t.Find(udp[0]), now));
@@ -86,11 +92,11 @@ TEST_CASE("flow table: expiry by protocol and state, and the sweep") {
   CHECK(t.counters.flow_expirations == 50);
   CHECK(t.counters.flow_active == 150);
 
-  now = kTimeouts.udp_ms + 1;
+  now = t.ExpiresAt(0, kTimeouts.udp_ms);
   t.table->Sweep(now, t.table->slots(), t.counters, t.services, t.backends);
   CHECK(t.counters.flow_active == 50);
   for (const FlowKey4& k : udp) CHECK(t.Find(k) < 0);
-  now = kTimeouts.tcp_ms + 1;
+  now = t.ExpiresAt(0, kTimeouts.tcp_ms);
   t.table->Sweep(now, t.table->slots(), t.counters, t.services, t.backends);
   CHECK(t.counters.flow_active == 0);
   CHECK(t.services[0].active_flows == 0);
@@ -104,11 +110,16 @@ TEST_CASE("flow table: at capacity an expired entry is reused before a live one 
   uint64_t free_slots = 1024 - t.counters.flow_active;  // a fill eviction or two leave room below capacity
   uint64_t fill_evictions = t.counters.flow_evictions;
   CHECK(free_slots <= 2);
-  uint32_t now = kTimeouts.tcp_ms + 1;
+  uint32_t now = t.ExpiresAt(0, kTimeouts.tcp_ms);
   // Nothing has been swept, so the candidates are expired rather than live,
   // unless new flows have already taken every expired one in both buckets.
+  // A key whose buckets are both empty takes the next expired flow from the
+  // sweep's cursor on (kElsewhere): a reuse too.
   uint32_t reused = 0;
-  for (const FlowKey4& k : Keys(200, 8)) reused += t.Add(k, 2, now) == FlowSlot::kExpired;
+  for (const FlowKey4& k : Keys(200, 8)) {
+    int verdict = t.Add(k, 2, now);
+    reused += verdict == FlowSlot::kExpired || verdict == FlowSlot::kElsewhere;
+  }
   uint64_t evicted = t.counters.flow_evictions - fill_evictions;
   CHECK(evicted <= 1);
   CHECK(reused + evicted + free_slots == 200);
@@ -131,7 +142,9 @@ TEST_CASE("flow table: a reassigned flow keeps its slot and takes the new backen
 TEST_CASE("flow table: a primary probe is used while nothing changed, and not once a flow was added or evicted") {
   TestTable t(1024);
   auto keys = Keys(4096, 11);
-  for (uint32_t i = 0; i < 1024; i++) t.Add(keys[i], i % 7, 10);
+  // Times in different units of the coarse clock (128 ms), so that the later
+  // flows are newer than the probed ones and evict them, not each other.
+  for (uint32_t i = 0; i < 1024; i++) t.Add(keys[i], i % 7, 1000);
   // Every key: its probe agrees with a plain lookup while the table is unchanged.
   uint32_t in_primary = 0;
   for (uint32_t i = 0; i < 1024; i++) {
@@ -145,7 +158,7 @@ TEST_CASE("flow table: a primary probe is used while nothing changed, and not on
   // are evicted and their slots reused: a stale probe must not answer.
   std::vector<FlowTable::PrimaryProbe> probes(1024);
   for (uint32_t i = 0; i < 1024; i++) probes[i] = t.table->ProbePrimary(keys[i], t.table->HashOf(keys[i]));
-  for (uint32_t i = 1024; i < 4096; i++) t.Add(keys[i], 1, 20);
+  for (uint32_t i = 1024; i < 4096; i++) t.Add(keys[i], 1, 2000);
   uint32_t gone = 0;
   for (uint32_t i = 0; i < 1024; i++) {
     FlowHash h = t.table->HashOf(keys[i]);
@@ -156,7 +169,7 @@ TEST_CASE("flow table: a primary probe is used while nothing changed, and not on
   CHECK(gone > 900);
 }
 
-TEST_CASE("flow table: sized load, two choices of 6 ways: inserts practically never evict early") {
+TEST_CASE("flow table: sized load, two choices of 4 ways: inserts practically never evict early") {
   const uint32_t capacity = 1 << 16;
   TestTable t(capacity);
   auto keys = Keys(capacity, 10);
@@ -182,6 +195,99 @@ TEST_CASE("flow table: flows of a few clients on sequential ports spread as even
   }
   MESSAGE("premature evictions filling " << capacity << " sequential flows: " << t.counters.flow_evictions);
   CHECK(t.counters.flow_evictions < capacity / 1000);
+}
+
+TEST_CASE("flow table: no false match between keys of the same ports that differ in address or protocol") {
+  TestTable t(1024);
+  FlowKey4 base = Keys(1, 21)[0];
+  FlowKey4 other_src = base, other_dst = base, udp = base;
+  other_src.src_addr ^= 1;
+  other_dst.dst_addr ^= 0x01000000;
+  udp.proto = IPPROTO_UDP;
+  REQUIRE(t.Add(base, 1, 1000) == FlowSlot::kNothing);
+  CHECK(t.Find(other_src) < 0);
+  CHECK(t.Find(other_dst) < 0);
+  CHECK(t.Find(udp) < 0);
+  REQUIRE(t.Add(other_src, 2, 1000) == FlowSlot::kNothing);
+  REQUIRE(t.Add(other_dst, 3, 1000) == FlowSlot::kNothing);
+  REQUIRE(t.Add(udp, 4, 1000) == FlowSlot::kNothing);
+  const FlowKey4 keys[] = {base, other_src, other_dst, udp};
+  for (uint32_t i = 0; i < 4; i++) {
+    int32_t pos = t.Find(keys[i]);
+    REQUIRE(pos >= 0);
+    CHECK(t.table->BackendId(pos) == i + 1);
+    for (uint32_t j = 0; j < i; j++) CHECK(pos != t.Find(keys[j]));
+  }
+}
+
+TEST_CASE("flow table: a full table stores every new flow, evicting one, and never exceeds its capacity") {
+  TestTable t(4096);
+  auto keys = Keys(4096 * 5, 22);
+  for (uint32_t i = 0; i < 4096; i++) t.Add(keys[i], 1, 1000);
+  // A key whose buckets are both empty at capacity evicts elsewhere (kElsewhere,
+  // 0.13% of such inserts at 70% slack): it is stored all the same.
+  uint32_t elsewhere = 0;
+  for (uint32_t i = 4096; i < keys.size(); i++) {
+    int verdict = t.Add(keys[i], 2, 2000 + i);
+    REQUIRE(verdict != -1);
+    elsewhere += verdict == FlowSlot::kElsewhere;
+    CHECK(t.Find(keys[i]) >= 0);
+    CHECK(t.counters.flow_active <= 4096);
+  }
+  MESSAGE("16384 new flows in a full table of 4096: " << elsewhere << " found both buckets empty");
+  CHECK(t.counters.flow_insert_failures == 0);
+  CHECK(t.counters.flow_active == 4096);
+  CHECK(t.services[0].active_flows == 4096);
+  int64_t per_backend = 0;
+  for (const BackendCounters& b : t.backends) per_backend += b.active_flows;
+  CHECK(per_backend == 4096);
+}
+
+TEST_CASE("flow table: coarse time: alive through its timeout, expired one unit later, across the clock's wrap") {
+  // 10 s, 20 s and 30 s: the longest needs 2^3 ms units (30000 / 8 = 3750 <= 4095).
+  const FlowTimeouts timeouts{20000, 10000, 30000};
+  TestTable t(1024, timeouts);
+  REQUIRE(t.table->unit_ms() == 8);
+  CHECK(TestTable(1024).table->unit_ms() == 128);  // the defaults: 300 s / 128 ms = 2344 units
+  auto tcp = Keys(1, 23, IPPROTO_TCP)[0];
+  auto udp = Keys(1, 24, IPPROTO_UDP)[0];
+  auto closing = Keys(1, 25, IPPROTO_TCP)[0];
+  for (uint32_t start : {0u, 8u * 100 + 5, UINT32_MAX - 15000}) {
+    TestTable w(1024, timeouts);
+    w.Add(tcp, 1, start);
+    w.Add(udp, 1, start);
+    w.Add(closing, 1, start);
+    w.table->Touch(w.Find(closing), start, true);
+    // Last seen in unit `start / 8`: alive while idle at most the timeout in
+    // whole units, i.e. until the last ms of the unit `timeout / 8` later;
+    // expired from the first ms of the unit after that.
+    const uint32_t first = start / 8 * 8;  // the start of its unit
+    const std::pair<FlowKey4, uint32_t> cases[] = {{tcp, 20000}, {udp, 30000}, {closing, 10000}};
+    for (const auto& [key, timeout] : cases) {
+      int32_t pos = w.Find(key);
+      REQUIRE(pos >= 0);
+      CHECK_FALSE(w.table->IsExpired(pos, start + timeout));
+      CHECK_FALSE(w.table->IsExpired(pos, first + timeout + 7));
+      CHECK(w.table->IsExpired(pos, first + timeout + 8));
+      CHECK(w.ExpiresAt(start, timeout) == first + timeout + 8);
+    }
+    // The sweep removes them at the same times: the closing one first.
+    w.table->Sweep(first + 10000 + 7, w.table->slots(), w.counters, w.services, w.backends);
+    CHECK(w.counters.flow_active == 3);
+    w.table->Sweep(first + 10000 + 8, w.table->slots(), w.counters, w.services, w.backends);
+    CHECK(w.counters.flow_active == 2);
+    CHECK(w.Find(closing) < 0);
+  }
+  // A touch in a later unit restarts the idle time; one in the same unit
+  // changes nothing (the line is not written).
+  t.Add(tcp, 1, 0);
+  int32_t pos = t.Find(tcp);
+  t.table->Touch(pos, 7, false);
+  CHECK(t.table->IsExpired(pos, 20008));
+  t.table->Touch(pos, 8, false);
+  CHECK_FALSE(t.table->IsExpired(pos, 20008));
+  CHECK_FALSE(t.table->IsExpired(pos, 20015));
+  CHECK(t.table->IsExpired(pos, 20016));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -75,7 +76,10 @@ TEST_CASE("flow listing: every live flow once, with its 5-tuple, ids, age, idle 
     CHECK(e.backend_id == i % 5);
     CHECK(e.service_id == i % 3);
     CHECK(e.age_ms == 5000 - (1000 + i));
-    CHECK(e.idle_ms == e.age_ms);
+    // Idle times are counted in whole units of the table's coarse clock, and
+    // are never more than the age.
+    const uint32_t unit = t.table->unit_ms();
+    CHECK(e.idle_ms == std::min((5000 / unit - (1000 + i) / unit) * unit, e.age_ms));
     CHECK(e.state == FlowEntryState::kOpen);
     CHECK(e.nat == 0);
   }
@@ -91,12 +95,16 @@ TEST_CASE("flow listing: a packet restarts idle, not age; closing and expired fl
   Asked a(10);
   Answer(a, t, 12000, 6);
   REQUIRE(a.q.count == 3);
+  // Idle 8 and 11 s, counted in whole units of the coarse clock (128 ms here),
+  // at most the age (11 s).
+  const uint32_t unit = t.table->unit_ms();
+  auto idle = [&](uint32_t seen_ms) { return std::min((12000 / unit - seen_ms / unit) * unit, 11000u); };
   for (uint32_t n = 0; n < 3; n++) {
     const FlowEntry& e = a.room[n];
     CHECK(e.age_ms == 11000);
-    if (Addr(e.client) == keys[0].src_addr) CHECK((e.idle_ms == 8000 && e.state == FlowEntryState::kOpen));
+    if (Addr(e.client) == keys[0].src_addr) CHECK((e.idle_ms == idle(4000) && e.state == FlowEntryState::kOpen));
     if (Addr(e.client) == keys[1].src_addr) CHECK(e.state == FlowEntryState::kClosing);
-    if (Addr(e.client) == keys[2].src_addr) CHECK(e.idle_ms == 11000);
+    if (Addr(e.client) == keys[2].src_addr) CHECK(e.idle_ms == idle(1000));
   }
   // At 15 s the closing flow has expired (idle 11 s > 10 s): not listed, though not swept yet.
   Asked b(10);
@@ -164,15 +172,15 @@ TEST_CASE("flow listing: at most `limit`, and truncated once one more matched") 
 }
 
 TEST_CASE("flow listing: each call scans at most its budget, and answers only when done") {
-  TestTable t(6000);  // 9,000 slots: 1,500 buckets
+  TestTable t(6000);  // 10,200 slots: 2,550 buckets
   const uint32_t buckets = t.table->buckets();
   Asked a(10);
   ListedTables tables{t.table, nullptr, nullptr};
-  ContinueFlowQuery(a.q, tables, 1, 96);  // 16 buckets
+  ContinueFlowQuery(a.q, tables, 1, 96);  // 24 buckets of 4
   CHECK_FALSE(a.answered());
-  CHECK(a.q.cursor == 16);
-  // The IPv4 table in buckets / 16 calls; then one call for each of the other three (absent) tables.
+  CHECK(a.q.cursor == 96 / sluice::kFlowWays);
+  // The IPv4 table in buckets / 24 calls; then one call for each of the other three (absent) tables.
   uint32_t calls = 1 + Answer(a, t, 1, 96);
-  CHECK(calls == (buckets + 15) / 16 + 3);
+  CHECK(calls == (buckets + 23) / 24 + 3);
   CHECK(a.q.stage == sluice::FlowQueryStage::kDone);
 }
