@@ -134,7 +134,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--quic") o.quic = next();
     else Fail(("unknown argument " + a).c_str());
   }
-  if (o.flows < kRxBurst || o.flows % kRxBurst != 0) Fail("--flows must be a multiple of 32");
+  if (o.flows < kRxBurst || o.flows % kRxBurst != 0) Fail(("--flows must be a multiple of " + std::to_string(kRxBurst)).c_str());
   if (o.replies && o.mode != Forwarding::kNat) Fail("--replies needs --mode nat");
   if (!o.quic.empty() && o.mode == Forwarding::kNat) Fail("--quic takes dsr or tunnel");
   return o;

@@ -38,7 +38,7 @@ namespace {
 
 using namespace sluice;
 
-constexpr uint16_t kBurst = 32;
+constexpr uint16_t kBurst = 64;  // the worker's kRxBurst (worker/context.h)
 constexpr uint16_t kDescriptors = 1024;
 constexpr unsigned kMempoolCache = 256;  // as the addon's pool (control/dataplane.cc)
 constexpr uint32_t kBackends = 8;        // as npm run bench's service
