@@ -257,7 +257,8 @@ export function renderMarkdown(r: BenchResults): string {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   p(`Reserved: the ${count(fm.measured.largeEntries)}-entry worker reported ${mib(fm.measured.reportedBytes)} for its table ` +
     `(\`flows.memoryBytes\`), **${(fm.measured.reportedBytes / fm.measured.largeEntries).toFixed(1)} bytes per flow of capacity**:`);
-  p('buckets for 50% more flows than capacity, a 128-byte bucket per 6 slots holding the whole flow.');
+  p('buckets for 70% more flows than capacity, a 64-byte bucket per 4 slots holding the whole flow, and each slot\'s');
+  p('opening time and service id (6 bytes) beside the buckets.');
   p();
   p(`Measured: resident set of a process whose ${count(fm.measured.largeEntries)}-entry table holds ${count(fm.measured.largeEntries)} flows`);
   p(`minus one with a ${count(fm.measured.smallEntries)}-entry table, both replaying the same pcap of distinct SYNs`);
