@@ -107,11 +107,8 @@ export class Dataplane {
    */
   prebuild(services: readonly ServiceConfig[], health?: ServiceHealth): Promise<number> {
     const changed: NativeServiceChange[] = [];
-    const last = this.last.services;
-    const samePlaces = last.length === services.length;
     try {
       for (const [k, svc] of services.entries()) {
-        if (samePlaces && last[k] === svc) continue;
         if (this.ids.isSynced(svc)) continue;
         const native = peekNativeService(svc, this.ids, health?.healthy ?? (() => true), health?.version, health?.anyHeld);
         if (native === undefined) continue;

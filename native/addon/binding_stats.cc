@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -206,13 +207,14 @@ class StatsKeys {
   static constexpr size_t kServiceCounters = 0 SLUICE_SERVICE_COUNTERS(SLUICE_COUNT_ONE);
   static constexpr size_t kBackendCounters = 0 SLUICE_BACKEND_COUNTERS(SLUICE_COUNT_ONE);
 #undef SLUICE_COUNT_ONE
+  static constexpr size_t kMostProperties = std::max(2 + kServiceCounters + 1, 3 + kBackendCounters);
 
   napi_value Value(uint64_t v) const { return Num(env_, v); }
   napi_value Value(int64_t v) const { return Num(env_, static_cast<uint64_t>(v)); }
 
   Napi::Object Define(const napi_value* keys, const napi_value* values, size_t n) const {
     Napi::Object o = Napi::Object::New(env_);
-    napi_property_descriptor d[16];
+    napi_property_descriptor d[kMostProperties];
     for (size_t k = 0; k < n; k++) d[k] = {nullptr, keys[k], nullptr, nullptr, nullptr, values[k], napi_default_jsproperty, nullptr};
     NAPI_THROW_IF_FAILED(env_, napi_define_properties(env_, o, n, d), Napi::Object());
     return o;

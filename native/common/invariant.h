@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 
 #include "common/coded_error.h"
 
@@ -28,6 +29,18 @@ inline void CheckInvariant(bool holds, const std::string& where, const char* inv
 // The same for a field of `where` (e.g. ".address"), joined only on failure.
 inline void CheckInvariant(bool holds, const std::string& where, const char* field, const char* invariant) {
   if (!holds) FailInvariant(where + field, invariant);
+}
+
+// The same with `where()` making the path only on failure: for checks made for
+// every backend of every service on each change, whose paths would otherwise
+// cost more than the checks.
+template <typename Where, typename = std::enable_if_t<std::is_invocable_r_v<std::string, const Where&>>>
+inline void CheckInvariant(bool holds, const Where& where, const char* invariant) {
+  if (!holds) FailInvariant(where(), invariant);
+}
+template <typename Where, typename = std::enable_if_t<std::is_invocable_r_v<std::string, const Where&>>>
+inline void CheckInvariant(bool holds, const Where& where, const char* field, const char* invariant) {
+  if (!holds) FailInvariant(where() + field, invariant);
 }
 
 }  // namespace sluice

@@ -296,7 +296,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
 // port can reach it.
 void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig& b,
                   const std::vector<PortAddressing>& ports, const NeighborLookup& neighbors,
-                  const std::string& where);
+                  const std::function<std::string()>& where);
 // Sets the backend's configured MAC, if it has one; false when it must be resolved.
 bool UseStaticMac(BackendView& view, const BackendConfig& b);
 bool InPrefix6(const uint8_t address[16], const uint8_t prefix[16], uint8_t prefix_len);

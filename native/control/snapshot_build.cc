@@ -216,6 +216,13 @@ static bool IsNatPoolAddress(const std::vector<PortAddressing>& ports, uint32_t 
   return false;
 }
 
+// A nat backend: kInvariantNatPool, kInvariantNotPoolAddress.
+template <typename Where>
+static void CheckNatBackend(const std::vector<PortAddressing>& ports, int port, uint32_t address, const Where& where) {
+  CheckInvariant(port < 0 || !ports[port].nat_pool.empty(), where, kInvariantNatPool);
+  CheckInvariant(!IsNatPoolAddress(ports, address), where, ".address", kInvariantNotPoolAddress);
+}
+
 static std::string ServicePath(size_t i) { return "services[" + std::to_string(i) + "]"; }
 
 static const QuicLbRoute* BuildQuicLbRoute(const ServiceConfig& s, uint32_t workers, const std::string& path,
@@ -279,27 +286,26 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
     // Paths are made only for a message: a string per backend per change cost
     // more than the rest of the snapshot for a large service.
     const auto path = [i] { return ServicePath(i); };
-    const auto where = [&](size_t j) { return path() + ".backends[" + std::to_string(j) + "]"; };
-    if (!(s.vip.family == 6 ? !IsNatPoolAddress6(ports, s.vip.bytes.data()) : !IsNatPoolAddress(ports, Ipv4Of(s.vip)))) {
-      FailInvariant(path(), kInvariantVipNotPoolAddress);
-    }
+    CheckInvariant(s.vip.family == 6 ? !IsNatPoolAddress6(ports, s.vip.bytes.data())
+                                     : !IsNatPoolAddress(ports, Ipv4Of(s.vip)),
+                   path, kInvariantVipNotPoolAddress);
     for (size_t j = 0; j < s.backends.size(); j++) {
       const BackendConfig& b = s.backends[j];
-      if (backend_ids[b.id]) FailInvariant(where(j) + ".id", kInvariantBackendIdUnique);
+      const auto where = [&] { return path() + ".backends[" + std::to_string(j) + "]"; };
+      CheckInvariant(!backend_ids[b.id], where, ".id", kInvariantBackendIdUnique);
       backend_ids[b.id] = true;
-      if (b.address.family != s.vip.family) {
-        FailInvariant(where(j) + ".address", s.vip.family == 6 ? kInvariantBackendIs6 : kInvariantBackendIs4);
-      }
+      CheckInvariant(b.address.family == s.vip.family, where, ".address",
+                     s.vip.family == 6 ? kInvariantBackendIs6 : kInvariantBackendIs4);
       if (s.forwarding != Forwarding::kNat && b.port != s.port) {
-        FailInvariant(where(j) + ".port", std::string(s.forwarding == Forwarding::kDsr ? "dsr " : "tunnel ") +
-                                              kInvariantKeepsPort + " " + std::to_string(s.port));
+        FailInvariant(where() + ".port", std::string(s.forwarding == Forwarding::kDsr ? "dsr " : "tunnel ") +
+                                             kInvariantKeepsPort + " " + std::to_string(s.port));
       }
       BackendView& view = snap->backends[b.id];
       view.service_id = s.id;
       view.family = b.address.family;
       view.keeps_flows_of = b.admin != AdminState::kDisabled && b.healthy ? s.id : kKeepsNoFlows;
       if (b.address.family == 6) {
-        FillBackend6(view, s, b, ports, neighbors, where(j));
+        FillBackend6(view, s, b, ports, neighbors, where);
         continue;
       }
       uint32_t address = Ipv4Of(b.address);
@@ -307,14 +313,11 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       int port = OnLinkPort(ports, address);
       if (port < 0 && s.forwarding != Forwarding::kDsr) {
         port = GatewayPort(ports);
-        if (port < 0) FailInvariant(where(j) + ".address", kInvariantOnLinkOrGateway);
+        CheckInvariant(port >= 0, where, ".address", kInvariantOnLinkOrGateway);
         next_hop = ports[port].gateway;
       }
-      if (port < 0) FailInvariant(where(j) + ".address", kInvariantDsrOnLink);
-      if (s.forwarding == Forwarding::kNat) {
-        if (ports[port].nat_pool.empty()) FailInvariant(where(j), kInvariantNatPool);
-        if (IsNatPoolAddress(ports, address)) FailInvariant(where(j) + ".address", kInvariantNotPoolAddress);
-      }
+      CheckInvariant(port >= 0, where, ".address", kInvariantDsrOnLink);
+      if (s.forwarding == Forwarding::kNat) CheckNatBackend(ports, port, address, where);
       view.address = address;
       view.next_hop = next_hop;
       view.port_index = static_cast<uint16_t>(port);

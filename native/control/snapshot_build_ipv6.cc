@@ -31,7 +31,7 @@ bool IsNatPoolAddress6(const std::vector<PortAddressing>& ports, const uint8_t* 
 
 void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig& b,
                   const std::vector<PortAddressing>& ports, const NeighborLookup& neighbors,
-                  const std::string& where) {
+                  const std::function<std::string()>& where) {
   const uint8_t* address = b.address.bytes.data();
   int port = -1;
   for (size_t p = 0; p < ports.size() && port < 0; p++) {
