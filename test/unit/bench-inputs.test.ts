@@ -9,9 +9,14 @@ import assert from 'node:assert/strict';
 import { FRAME_LEN, flowPcap, flowSource } from '../../tools/bench/pcap-flows';
 import { bigBackends, type ControlPlaneResult, percentile, renderControlPlane } from '../../tools/bench/control-plane';
 import { summarizeIsolation } from '../../tools/bench/isolation';
-import { natSessionsCost, renderCeiling, renderFrameSplit, renderIsolation, renderScaling } from '../../tools/bench/report';
-import type { ScalingRow, ThroughputRow } from '../../tools/bench/results';
-import { benchConfig, benchLcores, replayDevice, testpmdCores } from '../../tools/bench/sluice-config';
+import {
+  natSessionsCost, renderCeiling, renderFrameSplit, renderHitless, renderIsolation, renderScaling, renderSweep,
+} from '../../tools/bench/report';
+import type { HitlessRow, ScalingRow, ThroughputRow } from '../../tools/bench/results';
+import { BENCH_NAT_POOL, benchConfig, benchLcores, replayDevice, testpmdCores } from '../../tools/bench/sluice-config';
+import { sweepTable, type SweepRound, type SweepRow } from '../../tools/bench/sweep';
+import { natPoolAddresses } from '../../src/config/nat-pool';
+import { validateConfig } from '../../src/config/load';
 import { testpmdArgs } from '../../tools/bench/testpmd-run';
 
 const GLOBAL_HEADER_LEN = 24;
@@ -180,6 +185,95 @@ describe('renderCeiling', () => {
 
   test('nothing without dsr rows', () => {
     assert.deepEqual(renderCeiling([tunnel]), []);
+  });
+});
+
+describe('the flow-count sweep', () => {
+  const round = (testpmdMpps: number, tableOnlyMpps: number, dsr: number): SweepRound => ({
+    testpmdMpps, tableOnlyMpps, sluiceMpps: { dsr, tunnel: dsr - 1, nat: dsr - 2 },
+  });
+  const sweepRow = (flows: number, rounds: SweepRound[]): SweepRow => {
+    const med = (f: (x: SweepRound) => number) => [...rounds.map(f)].sort((a, b) => a - b)[Math.floor(rounds.length / 2)];
+    const modes = (f: (x: SweepRound, m: 'dsr' | 'tunnel' | 'nat') => number) =>
+      ({ dsr: med((x) => f(x, 'dsr')), tunnel: med((x) => f(x, 'tunnel')), nat: med((x) => f(x, 'nat')) });
+    return {
+      flows, testpmdMpps: med((x) => x.testpmdMpps), tableOnlyMpps: med((x) => x.tableOnlyMpps),
+      sluiceMpps: modes((x, m) => x.sluiceMpps[m]), tableOnlyRatio: med((x) => x.tableOnlyMpps / x.testpmdMpps),
+      ratio: modes((x, m) => x.sluiceMpps[m] / x.testpmdMpps), rounds, commands: [],
+    };
+  };
+  const throughputRow = (mode: ThroughputRow['mode'], flows: number, sluiceMpps: number): ThroughputRow => ({
+    mode, flows, sluiceMpps, testpmdMpps: 40, ratio: sluiceMpps / 40, rxonlyMpps: 50, tableOnlyMpps: 30, statelessMpps: 45,
+    receiveNs: 0, processNs: 0, sluiceHits: 0, sluiceMisses: 0, sluiceDrops: 0, warmSec: 0, sluiceCommand: '',
+    testpmdCommand: '', testpmdSamples: [],
+    rounds: [{ sluiceMpps, testpmdMpps: 40, rxonlyMpps: 50, tableOnlyMpps: 30, statelessMpps: 45, receiveNs: 0, processNs: 0 }],
+  });
+  const throughput = ['dsr', 'tunnel', 'nat'].flatMap((m, i) =>
+    [throughputRow(m as ThroughputRow['mode'], 1024, 20 - i), throughputRow(m as ThroughputRow['mode'], 1048576, 12 - i)]);
+  // At 4M: dsr at 8/20, 6/10 and 9/21 of testpmd in its rounds: median ratio 0.43, where the medians' 8/20 is 0.40.
+  const huge = sweepRow(4194304, [round(20, 12, 8), round(10, 10, 6), round(21, 13, 9)]);
+  const mid = sweepRow(65536, [round(30, 24, 15)]);
+
+  test('the throughput runs\' flow counts join the sweep\'s, in order of flows', () => {
+    const rows = sweepTable(throughput, [huge, mid]);
+    assert.deepEqual(rows.map((r) => r.flows), [1024, 65536, 1048576, 4194304]);
+    const oneM = rows[2];
+    assert.deepEqual(oneM.sluiceMpps, { dsr: 12, tunnel: 11, nat: 10 });
+    assert.equal(oneM.tableOnlyRatio, 30 / 40);
+  });
+
+  test('a flow count the sweep measured itself is not taken from the throughput rounds', () => {
+    const own = sweepRow(1048576, [round(22, 11, 7)]);
+    const rows = sweepTable(throughput, [own]);
+    assert.equal(rows.filter((r) => r.flows === 1048576).length, 1);
+    assert.equal(rows.find((r) => r.flows === 1048576)?.sluiceMpps.dsr, 7);
+  });
+
+  test('each forwarder with its median ratio to testpmd, per flow count', () => {
+    const text = renderSweep(throughput, [huge, mid]).join('\n');
+    assert.match(text, /\| 64K \| 30\.00 \| 24\.00 \(80%\) \| 15\.00 \(50%\) \| 14\.00 \(47%\) \| 13\.00 \(43%\) \|/);
+    // Table only 12/20, 10/10, 13/21 (median 0.62); tunnel 7/20, 5/10, 8/21 (0.38); nat 6/20, 4/10, 7/21 (0.33).
+    assert.match(text, /\| 4M \| 20\.00 \| 12\.00 \(62%\) \| 8\.00 \(43%\) \| 7\.00 \(38%\) \| 6\.00 \(33%\) \|/);
+    assert.match(text, /\| 1K \| 40\.00 \| 30\.00 \(75%\) \| 20\.00 \(50%\) \| 19\.00 \(48%\) \| 18\.00 \(45%\) \|/);
+    assert.match(text, /rows at 4M, 64K flows measured in rounds of their own/);
+  });
+
+  test('no sweep, no section', () => {
+    assert.deepEqual(renderSweep(throughput, []), []);
+  });
+
+  test('the nat runs\' pool holds more address:port pairs than the largest sweep has flows', () => {
+    const cfg = validateConfig(benchConfig({ device: 'net_null0', entriesPerLcore: 4194304, preload: 0, hugepages: false,
+      forwarding: 'nat' }));
+    const addresses = natPoolAddresses(cfg.ports[0].natPool?.addresses ?? []);
+    assert.deepEqual(cfg.ports[0].natPool?.addresses, [BENCH_NAT_POOL]);
+    // Pool ports are 1024-65535: 64512 a pool address.
+    assert.ok(addresses.length * 64512 >= 4194304, `${addresses.length} pool addresses`);
+  });
+});
+
+describe('renderHitless', () => {
+  const h: HitlessRow = {
+    flows: 1024, changesPerSec: 100, mpps: 30, baselineMpps: 31, changes: 1500, packets: 450000000, lost: 0, command: '',
+    ratio: 0.97, rounds: [
+      { mpps: 30, baselineMpps: 31, changes: 500, packets: 150000000, lost: 0 },
+      { mpps: 29, baselineMpps: 30, changes: 500, packets: 150000000, lost: 0 },
+      { mpps: 31, baselineMpps: 31.5, changes: 500, packets: 150000000, lost: 0 },
+    ],
+  };
+
+  test('each round against its own run without changes, and the median of their ratios', () => {
+    const text = renderHitless(h, 5).join('\n');
+    assert.match(text, /in 3 rounds of 5 s, each just after a run of the same configuration without changes/);
+    assert.match(text, /\*\*1500 changes, 0 of 450000000 packets lost\*\*; 30\.00 Mpps against 31\.00 without changes/);
+    assert.match(text, /\*\*97\.00%\*\*/);
+    assert.match(text, /30\.00 against 31\.00; 29\.00 against 30\.00; 31\.00 against 31\.50/);
+  });
+
+  test('results from before the rounds say their baseline was measured minutes apart', () => {
+    const text = renderHitless({ ...h, ratio: undefined, rounds: undefined }, 5).join('\n');
+    assert.match(text, /measured minutes apart/);
+    assert.doesNotMatch(text, /rounds/);
   });
 });
 

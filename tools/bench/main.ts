@@ -3,8 +3,8 @@
 // It reports; it never asserts a figure. Each data-plane run is its own process
 // (the EAL initialises once per process).
 //
-//   node dist/tools/bench/main.js [--flows 1024,1048576] [--seconds 5] [--new-flows N] [--repeat R] [--workers N]
-//     [--out DIR]
+//   node dist/tools/bench/main.js [--flows 1024,1048576] [--sweep 65536,262144,4194304|none] [--seconds 5]
+//     [--new-flows N] [--repeat R] [--workers N] [--out DIR]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -24,8 +24,9 @@ import { reserveHugepages } from './hugepages';
 import { controlPlane } from './control-plane';
 import { isolation, type IsolationResult } from './isolation';
 import { instructionCounts } from './instructions';
+import { measureSweep } from './sweep';
 import type {
-  BenchResults, FrameSplitRow, HitlessRow, Machine, NewFlowRow, Scaling, ThroughputRow,
+  BenchResults, FrameSplitRow, HitlessRound, HitlessRow, Machine, NewFlowRow, Scaling, ThroughputRow,
 } from './results';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -78,26 +79,27 @@ function log(msg: string): void {
 const MAX_SCALING_WORKERS = 8;
 
 function parseArgs(argv: string[]): {
-  flows: number[]; seconds: number; out: string; newFlows: number; repeat: number; workers: number;
+  flows: number[]; sweep: number[]; seconds: number; out: string; newFlows: number; repeat: number; workers: number;
 } {
-  const o = { flows: [1024, 1048576], seconds: 5, out: ROOT, newFlows: 1048576, repeat: 3,
+  const o = { flows: [1024, 1048576], sweep: [65536, 262144, 4194304], seconds: 5, out: ROOT, newFlows: 1048576, repeat: 3,
     workers: Math.max(1, Math.min(cpus().length - 1, MAX_SCALING_WORKERS)) };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--flows') o.flows = v.split(',').map(Number);
+    else if (argv[i] === '--sweep') o.sweep = v === 'none' ? [] : v.split(',').map(Number);
     else if (argv[i] === '--seconds') o.seconds = Number(v);
     else if (argv[i] === '--new-flows') o.newFlows = Number(v);
     else if (argv[i] === '--out') o.out = resolve(v);
     else if (argv[i] === '--repeat') o.repeat = Number(v);
     else if (argv[i] === '--workers') o.workers = Number(v);
     else {
-      throw new Error(`unknown argument ${argv[i]}; usage: main.js [--flows N,N] [--seconds S] [--new-flows N] [--repeat R] ` +
-        '[--workers N] [--out DIR]');
+      throw new Error(`unknown argument ${argv[i]}; usage: main.js [--flows N,N] [--sweep N,N|none] [--seconds S] ` +
+        '[--new-flows N] [--repeat R] [--workers N] [--out DIR]');
     }
   }
   const whole = (n: number) => Number.isInteger(n) && n >= 1;
-  if (!o.flows.every(whole) || !whole(o.newFlows) || !whole(o.repeat) || !whole(o.seconds) || !whole(o.workers)) {
-    throw new Error('--flows, --new-flows, --repeat, --seconds and --workers take whole numbers of at least 1');
+  if (!o.flows.every(whole) || !o.sweep.every(whole) || !whole(o.newFlows) || !whole(o.repeat) || !whole(o.seconds) || !whole(o.workers)) {
+    throw new Error('--flows, --sweep, --new-flows, --repeat, --seconds and --workers take whole numbers of at least 1');
   }
   if (o.workers > 64) throw new Error('--workers takes at most 64 (a port\'s queues)');
   return o;
@@ -163,9 +165,11 @@ async function main(): Promise<void> {
   };
   const sluiceCommand = (cfg: string, warm: number) =>
     `node dist/tools/bench/sluice-run.js ${cfg} ${warm} ${args.seconds}`;
-  // The largest run preloads the most mbufs; testpmd runs alone, after it.
-  const largest = Math.max(...args.flows, args.newFlows);
-  const huge = reserveHugepages(memoryMbFor({ device: '', entriesPerLcore: largest, preload: largest, hugepages: true }));
+  // The largest run preloads the most mbufs (and, in nat, keeps as many sessions); each run is alone.
+  const largest = Math.max(...args.flows, ...args.sweep, args.newFlows);
+  const huge = reserveHugepages(memoryMbFor({
+    device: '', entriesPerLcore: largest, preload: largest, hugepages: true, forwarding: 'nat',
+  }));
   const hugepages = huge.enabled;
   try {
     const m = machine();
@@ -261,6 +265,14 @@ async function main(): Promise<void> {
       if (frameSplit && flows === large) commands.push(frameSplit.command);
     }
 
+    const sweep = await measureSweep({
+      flows: args.sweep, repeat: args.repeat, seconds: args.seconds, dir, hugepages, writeConfig, log,
+      runSluice: async (cfg, warm) => ({
+        mpps: rate(await runSluice(cfg, warm, args.seconds), (x) => x.rx) / 1e6, command: sluiceCommand(cfg, warm),
+      }),
+    });
+    for (const row of sweep) commands.push(...row.commands);
+
     const scaling = await measureScaling(dir, args, large, throughput, writeConfig, sluiceCommand, hugepages);
     for (const row of scaling.rows) commands.push(row.testpmdCommand, row.sluiceCommand);
 
@@ -297,17 +309,29 @@ async function main(): Promise<void> {
       const pcap = join(dir, `flows-${small}.pcap`);
       const run: BenchRun = { device: replayDevice(pcap), entriesPerLcore: Math.max(1024, small), preload: small, hugepages };
       const cfg = writeConfig(`hitless-${small}.json`, benchConfig(run));
-      log(`hitless: ${hitlessPerSec} service changes a second at full rate`);
-      const s = await runSluice(cfg, small, args.seconds, hitlessPerSec);
-      const packets = s.after.rx - s.before.rx;
+      // The rate with changes is compared with the same configuration's without,
+      // back to back in each round: the machine drifts over minutes.
+      const rounds: HitlessRound[] = [];
+      for (let round = 1; round <= args.repeat; round++) {
+        log(`hitless, round ${round} of ${args.repeat}: without changes, then ${hitlessPerSec} service changes a second`);
+        const still = await runSluice(cfg, small, args.seconds);
+        const s = await runSluice(cfg, small, args.seconds, hitlessPerSec);
+        rounds.push({
+          mpps: rate(s, (x) => x.rx) / 1e6, baselineMpps: rate(still, (x) => x.rx) / 1e6, changes: s.changes,
+          packets: s.after.rx - s.before.rx, lost: s.after.dropped - s.before.dropped,
+        });
+      }
+      const total = (f: (x: HitlessRound) => number) => rounds.reduce((a, x) => a + f(x), 0);
       hitless = {
-        flows: small, changesPerSec: hitlessPerSec, changes: s.changes, mpps: rate(s, (x) => x.rx) / 1e6,
-        baselineMpps: throughput.find((t) => t.mode === 'dsr' && t.flows === small)?.sluiceMpps ?? 0,
-        packets, lost: s.after.dropped - s.before.dropped,
+        flows: small, changesPerSec: hitlessPerSec, changes: total((x) => x.changes),
+        mpps: median(rounds.map((x) => x.mpps)), baselineMpps: median(rounds.map((x) => x.baselineMpps)),
+        ratio: median(rounds.map((x) => x.mpps / x.baselineMpps)), rounds,
+        packets: total((x) => x.packets), lost: total((x) => x.lost),
         command: `node dist/tools/bench/sluice-run.js ${cfg} ${small} ${args.seconds} ${hitlessPerSec}`,
       };
-      commands.push(hitless.command);
-      log(`  ${hitless.changes} changes, ${hitless.lost} of ${packets} packets lost, ${hitless.mpps.toFixed(2)} Mpps`);
+      commands.push(sluiceCommand(cfg, small), hitless.command);
+      log(`  ${hitless.changes} changes, ${hitless.lost} of ${hitless.packets} packets lost, ${hitless.mpps.toFixed(2)} against ` +
+        `${hitless.baselineMpps.toFixed(2)} Mpps without changes`);
     }
 
     log('control-plane isolation: sluice run under autocannon');
@@ -351,7 +375,7 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       date: new Date().toISOString(), durationSec: (performance.now() - started) / 1000, machine: m,
       hugepages: { enabled: huge.enabled, reason: huge.reason },
-      seconds: args.seconds, throughput, frameSplit, scaling, newFlow, tableBuild, tableRemap, instructions, flowMemory: mem, hitless, isolation: iso,
+      seconds: args.seconds, throughput, sweep, frameSplit, scaling, newFlow, tableBuild, tableRemap, instructions, flowMemory: mem, hitless, isolation: iso,
       controlPlane: cp,
       commands, configs,
     };

@@ -1,5 +1,6 @@
 // BENCHMARKS.md from one run's results.
-import type { BenchResults, FrameSplitRow, Scaling, ThroughputRow } from './results';
+import type { BenchResults, FrameSplitRow, HitlessRow, Scaling, ThroughputRow } from './results';
+import { SWEEP_MODES, sweepTable, type SweepRow } from './sweep';
 import { renderLookupTable } from './lookup-table';
 import { median } from './median';
 import type { IsolationResult } from './isolation';
@@ -53,6 +54,7 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   for (const line of renderTimePerPacket(r.throughput)) p(line);
   p();
+  for (const line of renderSweep(r.throughput, r.sweep ?? [])) p(line);
   for (const line of renderScaling(r.scaling)) p(line);
   p('## New-flow rate (eviction running)');
   p();
@@ -70,10 +72,7 @@ export function renderMarkdown(r: BenchResults): string {
   p('## Hitless changes');
   p();
   const h = r.hitless;
-  p(`${h.changesPerSec} service changes a second (remove a backend, add it back, change every weight, restore)`);
-  p(`applied through the control path while ${count(h.flows)} flows run at full rate for ${r.seconds} s:`);
-  p(`**${h.changes} changes, ${h.lost} of ${h.packets} packets lost**; ${f2(h.mpps)} Mpps against ${f2(h.baselineMpps)} Mpps`);
-  p(`without changes (${pct(h.mpps / h.baselineMpps)}).`);
+  for (const line of renderHitless(h, r.seconds)) p(line);
   p();
   p('## Control-plane isolation');
   p();
@@ -105,11 +104,13 @@ export function renderMarkdown(r: BenchResults): string {
   p('|---|---:|---|');
   // What a forwarder keeping only the flow table reached in the same rounds (renderCeiling).
   const ceiling = (t: ThroughputRow) => t.rounds.length === 0 ? '' : ` (table only: ${share(tableOnlyRatio(t))})`;
+  const tableOnly = dsr && dsr.rounds.length > 0 ? tableOnlyRatio(dsr) : undefined;
+  if (tableOnly !== undefined) p(`| table only ≥ 80% of testpmd at ${count(dsr.flows)} flows | ${pct(tableOnly)} | ${verdict(tableOnly >= 0.8)} |`);
   if (dsr) p(`| dsr ≥ 70% of testpmd at ${count(dsr.flows)} flows | ${pct(dsr.ratio)} | ${verdict(dsr.ratio >= 0.7)}${ceiling(dsr)} |`);
   if (tun) p(`| tunnel ≥ 60% at ${count(tun.flows)} flows | ${pct(tun.ratio)} | ${verdict(tun.ratio >= 0.6)}${ceiling(tun)} |`);
   const nat = row('nat');
-  if (nat) p(`| nat ≥ 50% at ${count(nat.flows)} flows | ${pct(nat.ratio)} | ${verdict(nat.ratio >= 0.5)} |`);
-  if (unlimited) p(`| new flows ≥ 5 Mpps per lcore | ${f2(unlimited.mpps)} Mpps | ${verdict(unlimited.mpps >= 5)} |`);
+  if (nat) p(`| nat ≥ 55% at ${count(nat.flows)} flows | ${pct(nat.ratio)} | ${verdict(nat.ratio >= 0.55)} |`);
+  if (unlimited) p(`| new flows ≥ 10 Mpps per lcore, eviction running | ${f2(unlimited.mpps)} Mpps | ${verdict(unlimited.mpps >= 10)} |`);
   p(`| 0 packets lost during changes | ${h.lost} | ${verdict(h.lost === 0)} |`);
   p(`| isolation ratio ≥ 0.95 | ${f2(iso.ratio)} | ${verdict(iso.ratio >= 0.95)} |`);
   if (build) p(`| Table build ≤ 2 ms, 65537 × 1000 | ${f2(build.ms)} ms | ${verdict(build.ms <= 2)} |`);
@@ -119,115 +120,12 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   for (const line of renderBudget(r.throughput)) p(line);
   for (const line of renderFrameSplit(r.throughput, r.frameSplit)) p(line);
-  p('- At 1M flows every packet needs, besides its own data, its flow-table bucket (128 bytes, two adjacent');
-  p('  lines holding 6 whole flows), which is not in cache. The lookup is staged across the burst so the misses');
-  p('  overlap, but it is still a DRAM round trip per packet that `5tswap` does not make. `rte_hash` needed three.');
-  p('  Measured by hand (dsr, 1M flows, 3 s runs, 2026-11-23): without the prefetch 7.5-7.8 Mpps against 9.3-9.9;');
-  p('  searching each bucket 4, 8 or 16 packets before its forward instead of all after classifying: 9.4-9.8,');
-  p('  10.0-10.5, 10.6-10.8 against 10.4-10.6 alternating in one sitting, no gain beyond noise.');
-  p('- This VM exposes no hardware counters, so the worker was timed by its own clock instead (experiment builds,');
-  p('  dsr, 6 s runs, TSC cycles per packet at 2.45 GHz, 2026-11-23). Its processing took 126-146 cycles at 1K');
-  p('  flows and 196-221 at 1M; a build that skips the flow table and sends every packet to one fixed backend,');
-  p('  96-108 and 104-134. So the table costs about 30-40 cycles with everything cached and 70-90 at 1M flows.');
-  p('  Split further: classifying (which issues the bucket prefetches) 64-68 cycles at 1K and 70-100 at 1M, the');
-  p('  primary-bucket search 23-25 and 26-31, the rest of the forward 85-93 and 77-97. Picking by lookup table on every');
-  p('  packet instead of the table is no faster at 1M (its slot is a random read in a 256 KiB table, a miss too).');
-  p('  Reading only the bucket\'s first line (emulated, no writes) measured 157-179 cycles against 176: the second');
-  p('  line is not what costs. Bursts of 64 and 128 instead of 32: 7.6 and 8.3 Mpps against 7.8 (medians of 6),');
-  p('  within noise. Without the table, processing at 1M took 42-55 ns, about all of the dsr budget above on');
-  p('  its own: the target needs the table\'s cost at 1M flows brought close to nothing, and more besides.');
-  p('- Each iteration polls the queue twice and forwards a burst only after classifying the next (measured by');
-  p('  hand against the build before, alternating 3 s runs, 2026-11-23): dsr 1M flows 6.23, 8.03, 7.59, 8.52 ->');
-  p('  8.39, 8.59, 8.95, 9.12 Mpps; dsr 1K 11.10, 12.91, 14.03 -> 14.88, 15.55, 15.35; tunnel and nat at 1M moved');
-  p('  within noise (tunnel 8.37, 6.64, 8.25 -> 8.03, 7.64, 6.93; nat 7.22, 6.83, 5.61 -> 5.71, 8.18, 6.60).');
-  p('- Tried by hand since (dsr, 1M flows, alternating 3 s runs, 2026-11-23), neither kept: searching a burst\'s');
-  p('  primary buckets before the next burst is classified rather than after, so the secondary buckets they ask');
-  p('  for get a classification\'s time to arrive: 9.72, 10.41, 8.51 Mpps against 9.85, 9.93, 9.77; polling each');
-  p('  queue four times an iteration instead of twice, so three bursts in four rather than one in two wait for');
-  p('  the next: 9.32, 10.62, 9.74, and with both 8.60, 7.31, 8.96.');
-  p('- Whether a prefetch can hide the bucket at all was measured outside Sluice (a C loop over a 48 MiB table');
-  p('  on 2 MiB pages, 2026-11-23): a dependent random read took 153 ns; prefetched 32 reads ahead of its use,');
-  p('  two 64-byte lines at a time, with 20 or 40 ns of other work per read, it cost 1-3 ns more than a cached');
-  p('  read, also with a 2 GiB strided stream read alongside as the PMD\'s replay would. So in isolation the');
-  p('  bucket\'s latency hides; in Sluice part of it does not (what many flows add, in the split below).');
-  p('- Where it does not, sampled with `perf record -C 1` (cycles; this VM has no TLB or cache events) on dsr at');
-  p('  1M flows (2026-11-24, at 411 instructions a packet): the pcap PMD took 44.8% of the worker core\'s cycles, Sluice');
-  p('  54.1%: 26.8% in the forward pass, 24.9% in classification. 54% of classification\'s samples fall on the');
-  p('  instruction after the primary bucket\'s prefetch, so about 13% of the core, some 13 ns a packet, goes to');
-  p('  issuing prefetches into the 32 MiB table, not to waiting for their data. A prefetch that cannot issue is');
-  p('  waiting for an address translation or a free miss buffer; with 4 KiB pages behind this VM (the C loop');
-  p('  above) the table spans 8192 of them, four times what the second-level TLB maps. Prefetching only each');
-  p('  bucket\'s first line made it worse, not better: 8.06-8.35 Mpps against 10.93-11.40 (alternating 3 s runs).');
-  p('- Would a one-line bucket help? The same C loop, one 64-byte line per read against two, each read followed');
-  p('  by a 4-byte write (2026-11-24): with about 9 ns of work per read, 48 MiB cost 2.9 ns more than a cached');
-  p('  table with one line and 11.6 with two; with about 28 ns of work, 4.5 and 6.8; with 28 ns and a 2 GiB');
-  p('  strided read alongside, as the PMD\'s replay of 1M frames reads, 9.5 and 10.9. At Sluice\'s work per');
-  p('  packet a bucket of one line (4 ways, or keys shortened to client and service) would save 1-2 ns at 1M');
-  p('  flows; the rest is the table and the replay competing for address translations and memory. Not built.');
-  p('- Which part of what many flows add is the table (dsr, alternating 3 s runs, hugepages, 2026-11-24, at');
-  p('  373.6 instructions): 1K flows replayed from a pcap of 1M frames took 42.7-42.9 ns of processing a');
-  p('  packet, as 1K flows from a pcap of 1K frames do (43.2-44.4) and against 54.7-56.4 for 1M flows: the');
-  p('  replay\'s size moves only the receive share (11.8 -> 25.6-26.8 ns), so the 12 ns is the table\'s.');
-  p('  Without the primary bucket\'s prefetch processing took 76.5-78.4 ns; without the secondary\'s 73.5 (the');
-  p('  prefetches hide most of the table); prefetching both buckets while classifying, 57.9-60.3 (more lines');
-  p('  cost more than the late secondary saves); a hit writing its last-seen time only when it is a second old,');
-  p('  54.0-54.8 against 53.9-54.6 (dirty lines are not what costs). A 4-way bucket of one line, simulated at');
-  p('  the table\'s 50% slack, evicts 0.21-0.50% of a fill early against 0.017% for 6 ways: not built.');
-  p('- Build options on `burst_bench` (2026-11-24): `-march=native` (this CPU is an AMD EPYC with AVX2) cut');
-  p('  3-8 instructions a packet and no time; profile-guided optimisation (`-fprofile-use`, trained on the');
-  p('  three modes) took dsr 35.2-35.4 -> 33.9-34.8 ns and tunnel 44.7-45.3 -> 43.4-43.8 at 1K flows and nat');
-  p('  nothing, too little for a build that must train on every machine it is built on. Neither is used.');
-  p('- The common frame\'s first 16 bytes (the port\'s MAC, a unicast source, IPv4, header length 5) are checked');
-  p('  in one masked SSE compare, and such a header\'s checksum is summed without reading its length (2026-11-24):');
-  p('  dsr 373.6 -> 365.6 instructions, tunnel 464.6 -> 456.6, nat 410.5 -> 403.4. Alternating 3 s runs at 1K');
-  p('  flows: dsr processing 43.2-44.3 -> 42.3-43.5 ns a packet; at 1M flows within noise.');
-  p('- The table-only forwarder\'s bound, checked inside Sluice\'s own worker loop (an experiment build, 2026-11-24,');
-  p('  alternating 3 s runs): with classification cut to the key\'s loads and the service looked up once a burst,');
-  p('  and the forward to the flow lookup, the MAC rewrite and the send (no checks, expiry or counters), dsr at');
-  p('  1M flows took 48.0-49.9 ns of processing a packet against 62.0-63.6 for the full path, 12.15-12.76 Mpps');
-  p('  (testpmd 5tswap in the same sitting: 21.65 Mpps, so 56-59%); at 1K flows 26.9-29.1 ns against 43.0-54.1.');
-  p('  Even stripped of everything but the table, the worker stays under 70% of 5tswap at 1M flows.');
-  p('- Searching the waiting burst\'s primary buckets a packet at a time between the next burst\'s packets, rather');
-  p('  than in one pass before its forward, spreads the next burst\'s prefetches among loads that hit. It lifted');
-  p('  the table-only forwarder at 1M flows (alternating 3 s runs, 2026-11-24: 14.66-15.71 -> 16.15-16.86 Mpps)');
-  p('  but not Sluice, whose classification already puts more work between its prefetches (dsr processing');
-  p('  53.3-54.5 -> 54.9-55.6 ns a packet): not kept.');
-  p('- At 1K flows, where everything is cached, the cost is instructions (see the count below), spread thin:');
-  p('  classifying (the common packet on a fast path), the software IPv4 header checksum (`net_pcap` has no rx');
-  p('  checksum offload), source checks, the service lookup, per-service and per-backend counters, the flow');
-  p('  lookup, the MTU check and buffered tx. No source line takes more than 3% of the instructions.');
-  p('  Cut on 2026-11-24 from 451 to 383 (dsr), 536 to 479 (tunnel) and 615 to 512 (nat): CRC32C and the service');
-  p('  hash as the SSE4.2 instruction, the header checksum checked modulo 0xffff instead of folded, the flow key');
-  p('  loaded as the header\'s address and port pairs, a backend\'s dsr MACs, egress MTU and flow ownership');
-  p('  precomputed in the snapshot, nat\'s session verdicts inlined, and GCC\'s SLP vectorizer off (it made each');
-  p('  pair of counter increments six instructions). Alternating 3 s runs against the build before the first');
-  p('  of these (2026-11-24, medians of 4, at 411 instructions): dsr processing 61.5 -> 59.3 ns a packet at 1M');
-  p('  flows and 48.2 -> 46.4 at 1K; nat at 1K 63.6 -> 59.2 ns, 12.96 -> 13.76 Mpps.');
-  p('  Then nat\'s checksum updates: a session\'s endpoints before and after are fixed for its life, so the RFC');
-  p('  1624 delta of both checksums is computed when it opens and each packet only adds it (a reply adds its');
-  p('  negation): 506 -> 470 instructions (the rewrite itself 79 -> 37; 464 once the verdict also carries the');
-  p('  backend\'s view, not only its id). Alternating 3 s runs against the build');
-  p('  before (2026-11-24, 3 each): nat at 1M flows 11.09, 11.02, 11.18 -> 11.41, 11.42, 11.51 Mpps, processing');
-  p('  61.0-62.0 -> 58.4-59.1 ns. Sessions aligned to a cache line each (48 bytes, so half of them span two)');
-  p('  measured 58.9-59.4 ns against 58.5-58.7: not kept.');
-  p('  Then chains through memory (2026-11-24): the nat queue\'s count, kept in the burst struct, was reloaded and');
-  p('  stored per packet and addressed the packet\'s pending slot; and each send read the tx buffer\'s length the');
-  p('  send before had just stored through a pointer. The count now lives in a local, and a burst\'s sends are');
-  p('  staged on the stack and appended to the tx buffers in runs of one port; nat compares a session\'s client');
-  p('  key as two words. dsr 382.8 -> 377.6, tunnel 473.9 -> 468.6, nat 463.5 -> 439.4 instructions. Alternating');
-  p('  3 s runs at 1M flows: nat processing 57.7, 57.8, 57.6 -> 54.9, 54.8, 54.9 ns a packet (the count alone);');
-  p('  dsr 57.6, 56.5 -> 55.4, 54.7 (the staging). Remembering which ways of a nat index bucket matched, as the');
-  p('  flow table\'s probe does, cost more than it saved (450.7 -> 451.9): not kept. -march=native changed');
-  p('  nothing (dsr 383.6, nat 458.7 against 382.8 and 463.5): the build stays at DPDK\'s -march=corei7.');
-  p('  Then nat\'s queue (2026-11-24): each queued nat packet carried a whole PacketInfo (52 bytes, zeroed and');
-  p('  filled field by field on the fast path) where the rewrite reads three offsets, the protocol and the TCP');
-  p('  flags, and the addresses and ports are in its key; it now carries those 6 bytes. A checksum update adds');
-  p('  a delta kept in [1, 0xffff] (a reply\'s negation too), so one fold suffices instead of two. nat 439.4 ->');
-  p('  410.5 instructions, with the replies 486.9 -> 468.9; dsr 377.6 -> 373.6 and tunnel 468.6 -> 464.6 (the');
-  p('  fast path\'s classification got simpler to allocate registers for). Alternating 3 s runs at 1M flows: nat');
-  p('  processing 54.9, 55.4, 55.3 -> 50.8, 50.8, 51.0 ns a packet, 11.93, 11.85, 11.97 -> 12.40, 12.60, 12.64');
-  p('  Mpps. clang 14 instead of GCC 12 was tried on `burst_bench`: 439 instructions a dsr packet against 378');
-  p('  and 39.4-41.8 ns against 36.3-37.3 (three alternating runs): the build stays on GCC.');
+  p('- At 1M flows every packet needs, besides its own data, its flow-table bucket (one 64-byte line holding 4');
+  p('  whole flows), which is not in cache. The lookup is staged across the burst so the misses overlap, but it is');
+  p('  still a DRAM round trip per packet that `5tswap` does not make. At 1K flows, where everything is cached, the');
+  p('  cost is instructions, spread thin (see the count below). What was measured to find this, and what was tried');
+  p('  and kept or left out: docs/performance-notes.md, "Where the dsr time goes at 1M flows", "The flow table" and');
+  p('  "The per-packet path".');
   p('- 4 KiB pages cost 20-25% at 1M flows in TLB misses; the benchmark therefore uses hugepages when it can.');
   p('- `tunnel` adds the prepend, a header move and an IPv4 checksum per packet.');
   p('- `nat` looks its sessions up as the flow table does (a bucket line, then the session, both prefetched');
@@ -277,7 +175,8 @@ export function renderMarkdown(r: BenchResults): string {
   p('Everything above comes from one command, which first runs the idempotent `scripts/setup.sh --quiet`:');
   p();
   p('```sh');
-  p('npm run bench        # node dist/tools/bench/main.js [--flows 1024,1048576] [--seconds 5] [--new-flows N] [--workers N]');
+  p('npm run bench        # node dist/tools/bench/main.js [--flows 1024,1048576] [--sweep 65536,262144,4194304]');
+  p('                     #   [--seconds 5] [--new-flows N] [--repeat R] [--workers N]');
   p('```');
   p();
   p('It writes the pcaps and configs into a temporary directory (removed afterwards; each config is kept');
@@ -515,4 +414,46 @@ export function renderIsolation(iso: IsolationResult): string {
       `${iso.requestsPerSec.toFixed(0)} (mean) | ${iso.p50Ms} ms (median) | ${iso.p99Ms} ms (worst) | ${iso.errors} |`,
   ];
   return rows.join('\n');
+}
+
+// The flow-count sweep (sweep.ts) with the throughput runs' own flow counts
+// among its rows: where each forwarder's rate falls as flows grow.
+export function renderSweep(throughput: ThroughputRow[], sweep: SweepRow[]): string[] {
+  if (sweep.length === 0) return [];
+  const rows = sweepTable(throughput, sweep);
+  const cell = (mpps: number, r: number) => `${f2(mpps)} (${share(r)})`;
+  const own = sweep.map((s) => count(s.flows)).join(', ');
+  const out = [
+    '**By flow count.** Each forwarder against testpmd 5tswap from a handful of flows to more than the caches and',
+    `the TLB's reach: the rows at ${own} flows measured in rounds of their own (testpmd 5tswap, table only and each`,
+    'mode back to back, as many rounds as above; no rxonly, stateless or frame-split runs), the others from the',
+    'throughput rounds above. Mpps, medians of the rounds; in brackets the median of each round\'s ratio to testpmd.',
+    '',
+    `| Active flows | testpmd 5tswap | table only | ${SWEEP_MODES.map((m) => `Sluice ${m}`).join(' | ')} |`,
+    `|---:|---:|---:|${SWEEP_MODES.map(() => '---:').join('|')}|`,
+  ];
+  for (const x of rows) {
+    out.push(`| ${count(x.flows)} | ${f2(x.testpmdMpps)} | ${cell(x.tableOnlyMpps, x.tableOnlyRatio)} | ` +
+      `${SWEEP_MODES.map((m) => cell(x.sluiceMpps[m], x.ratio[m])).join(' | ')} |`);
+  }
+  out.push('');
+  return out;
+}
+
+// Changes at full rate against the same configuration without them, back to
+// back in each round (main.ts), so the machine's drift is not counted as theirs.
+export function renderHitless(h: HitlessRow, seconds: number): string[] {
+  const lead = `${h.changesPerSec} service changes a second (remove a backend, add it back, change every weight, restore) ` +
+    `applied through the control path while ${count(h.flows)} flows run at full rate`;
+  if (h.rounds === undefined || h.ratio === undefined) {
+    return [`${lead} for ${seconds} s: **${h.changes} changes, ${h.lost} of ${h.packets} packets lost**; ` +
+      `${f2(h.mpps)} Mpps against ${f2(h.baselineMpps)} Mpps without changes, measured minutes apart.`];
+  }
+  const each = h.rounds.map((x) => `${f2(x.mpps)} against ${f2(x.baselineMpps)}`).join('; ');
+  return [
+    `${lead}, in ${h.rounds.length} rounds of ${seconds} s, each just after a run of the same configuration without ` +
+      `changes: **${h.changes} changes, ${h.lost} of ${h.packets} packets lost**; ${f2(h.mpps)} Mpps against ` +
+      `${f2(h.baselineMpps)} without changes (medians), **${pct(h.ratio)}** (the median of each round's ratio; ` +
+      `each round, Mpps with against without: ${each}).`,
+  ];
 }

@@ -6,6 +6,7 @@ import type { FlowMemory } from './flow-memory';
 import type { InstructionRow } from './instructions';
 import type { IsolationResult } from './isolation';
 import type { TableBuild, TableRemap } from './lookup-table';
+import type { SweepRow } from './sweep';
 
 export interface Machine {
   cpu: string;
@@ -91,13 +92,27 @@ export interface Scaling {
   rows: ScalingRow[];
 }
 
+/** One round of the hitless benchmark: a run without changes, then one with them. */
+export interface HitlessRound {
+  mpps: number;
+  baselineMpps: number;
+  changes: number;
+  packets: number;
+  lost: number;
+}
+
 export interface HitlessRow {
   flows: number;
   changesPerSec: number;
-  changes: number;
+  /** medians over the rounds */
   mpps: number;
-  /** the same config without changes, from the throughput table */
+  /** the same config without changes, run just before in each round */
   baselineMpps: number;
+  /** the median of each round's ratio; absent in results written before the rounds existed */
+  ratio?: number;
+  rounds?: HitlessRound[];
+  /** changes, packets and packets lost: totals over the rounds */
+  changes: number;
   packets: number;
   lost: number;
   command: string;
@@ -126,6 +141,8 @@ export interface BenchResults {
   hugepages: { enabled: boolean; reason: string };
   seconds: number;
   throughput: ThroughputRow[];
+  /** Absent in results written before the flow-count sweep existed. */
+  sweep?: SweepRow[];
   frameSplit?: FrameSplitRow;
   scaling: Scaling;
   newFlow: NewFlowRow[];

@@ -41,8 +41,8 @@ const FLOW_BYTES_ALLOWANCE = 160;
 const BASE_MB = 512;
 /** nat: a session and its index entry per flow, on top of the flow allowance. */
 const NAT_SESSION_BYTES_ALLOWANCE = 256;
-/** nat: 62 pool addresses of 64512 ports each, more pairs than any run has flows. */
-const BENCH_NAT_POOL = '10.99.0.192/26';
+/** nat: 126 pool addresses of 64512 ports each, more pairs than any run has flows (the sweep's 4M). */
+export const BENCH_NAT_POOL = '10.99.0.128/25';
 const BENCH_NAT_BACKEND_PORT = 8080;
 
 export interface BenchRun {
