@@ -12,9 +12,9 @@ import { summarizeIsolation } from '../../tools/bench/isolation';
 import {
   natSessionsCost, renderCeiling, renderFrameSplit, renderHitless, renderIsolation, renderScaling, renderSweep,
 } from '../../tools/bench/report';
-import type { HitlessRow, ScalingRow, ThroughputRow } from '../../tools/bench/results';
+import type { HitlessRow, ScalingRow, SweepRound, SweepRow, ThroughputRow } from '../../tools/bench/results';
 import { BENCH_NAT_POOL, benchConfig, benchLcores, replayDevice, testpmdCores } from '../../tools/bench/sluice-config';
-import { sweepTable, type SweepRound, type SweepRow } from '../../tools/bench/sweep';
+import { sweepTable } from '../../tools/bench/sweep';
 import { natPoolAddresses } from '../../src/config/nat-pool';
 import { validateConfig } from '../../src/config/load';
 import { testpmdArgs } from '../../tools/bench/testpmd-run';

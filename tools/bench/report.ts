@@ -1,6 +1,6 @@
 // BENCHMARKS.md from one run's results.
-import type { BenchResults, FrameSplitRow, HitlessRow, Scaling, ThroughputRow } from './results';
-import { SWEEP_MODES, sweepTable, type SweepRow } from './sweep';
+import type { BenchResults, FrameSplitRow, HitlessRow, Scaling, SweepRow, ThroughputRow } from './results';
+import { SWEEP_MODES, sweepTable } from './sweep';
 import { renderLookupTable } from './lookup-table';
 import { median } from './median';
 import type { IsolationResult } from './isolation';

@@ -6,7 +6,6 @@ import type { FlowMemory } from './flow-memory';
 import type { InstructionRow } from './instructions';
 import type { IsolationResult } from './isolation';
 import type { TableBuild, TableRemap } from './lookup-table';
-import type { SweepRow } from './sweep';
 
 export interface Machine {
   cpu: string;
@@ -63,6 +62,28 @@ export interface FrameSplitRow {
   processNs: number;
   rounds: { sluiceMpps: number; receiveNs: number; processNs: number }[];
   command: string;
+}
+
+/** One round of the flow-count sweep (sweep.ts), its runs back to back. */
+export interface SweepRound {
+  testpmdMpps: number;
+  tableOnlyMpps: number;
+  /** Sluice's rate in each mode, by mode (sweep.ts) */
+  sluiceMpps: Record<ThroughputRow['mode'], number>;
+}
+
+export interface SweepRow {
+  flows: number;
+  /** medians over the rounds */
+  testpmdMpps: number;
+  tableOnlyMpps: number;
+  sluiceMpps: Record<ThroughputRow['mode'], number>;
+  /** the median of each round's ratio to testpmd */
+  tableOnlyRatio: number;
+  ratio: Record<ThroughputRow['mode'], number>;
+  rounds: SweepRound[];
+  /** one round's commands, in the order they ran */
+  commands: string[];
 }
 
 /**

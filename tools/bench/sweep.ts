@@ -7,33 +7,12 @@ import { join } from 'node:path';
 import { runCeiling } from './ceiling-run';
 import { median } from './median';
 import { TCP_ACK, writeFlowPcap } from './pcap-flows';
-import type { ThroughputRow } from './results';
+import type { SweepRound, SweepRow, ThroughputRow } from './results';
 import { benchConfig, BENCH_PORT, BENCH_VIP, mbufsFor, memoryMbFor, replayDevice, TESTPMD_CORES, type BenchRun } from './sluice-config';
 import { runTestpmd } from './testpmd-run';
 
-export const SWEEP_MODES = ['dsr', 'tunnel', 'nat'] as const;
-type SweepMode = (typeof SWEEP_MODES)[number];
-
-export interface SweepRound {
-  testpmdMpps: number;
-  tableOnlyMpps: number;
-  /** Sluice's rate in each mode, by SWEEP_MODES */
-  sluiceMpps: Record<SweepMode, number>;
-}
-
-export interface SweepRow {
-  flows: number;
-  /** medians over the rounds */
-  testpmdMpps: number;
-  tableOnlyMpps: number;
-  sluiceMpps: Record<SweepMode, number>;
-  /** the median of each round's ratio to testpmd */
-  tableOnlyRatio: number;
-  ratio: Record<SweepMode, number>;
-  rounds: SweepRound[];
-  /** one round's commands, in the order they ran */
-  commands: string[];
-}
+export const SWEEP_MODES: readonly ThroughputRow['mode'][] = ['dsr', 'tunnel', 'nat'];
+type SweepMode = ThroughputRow['mode'];
 
 export interface SweepOptions {
   flows: number[];
