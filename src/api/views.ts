@@ -85,12 +85,6 @@ export function backendViews(
   return backends.map((b) => backendView(service, b, health, index, drains, rates));
 }
 
-/** One service's view; `live` is its counters (liveServiceStats), absent while the data plane is not running. */
-export function serviceView(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
-                            drains: DrainView = NO_DRAIN_WATCH, rates: RatesView = NO_RATES): ServiceBody {
-  return serviceViewOf(s, health, live, drains, rates);
-}
-
 /** Every service's view, the live counters matched by name through one map rather than a scan per service. */
 export function serviceViews(
   services: readonly ServiceConfig[],
@@ -132,19 +126,36 @@ function fieldOrder(schema: Schema): string[] {
   return [...keys.filter((k) => required.has(k)), ...keys.filter((k) => !required.has(k))];
 }
 
+/** A field as fieldsJson writes it: its name already as JSON, and its schema for nested objects. */
+interface Field {
+  key: string;
+  /** '"key":' */
+  name: string;
+  schema: Schema | undefined;
+}
+
+function fields(keys: readonly string[], props: Record<string, Schema>): Field[] {
+  return keys.map((key) => ({ key, name: `${JSON.stringify(key)}:`, schema: props[key] }));
+}
+
 /**
- * The JSON of `value`'s fields named in `keys` (those it has), in that order,
- * without braces; nested objects in their schemas' order (the CLI shows an
- * object's fields in the order the API gives them). Fields the schema does not
- * have are left out, as its serializer leaves them.
+ * The JSON of `value`'s `fields` (those it has), in that order, without braces;
+ * nested objects in their schemas' order (the CLI shows an object's fields in
+ * the order the API gives them). Fields the schema does not have are left out,
+ * as its serializer leaves them. Names are written once per schema and
+ * strings and numbers directly: a new service of thousands of backends writes
+ * each backend's fields once.
  */
-function fieldsJson(value: Record<string, unknown>, keys: readonly string[], props: Record<string, Schema>): string {
-  const parts: string[] = [];
-  for (const k of keys) {
-    const v = value[k];
-    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${JSON.stringify(inSchemaOrder(v, props[k]))}`);
+function fieldsJson(value: Record<string, unknown>, list: readonly Field[]): string {
+  let text = '';
+  for (const f of list) {
+    const v = value[f.key];
+    if (v === undefined) continue;
+    const json = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' ? num(v)
+      : JSON.stringify(inSchemaOrder(v, f.schema));
+    text += text === '' ? f.name + json : `,${f.name}${json}`;
   }
-  return parts.join(',');
+  return text;
 }
 
 function inSchemaOrder(value: unknown, schema: Schema | undefined): unknown {
@@ -166,13 +177,12 @@ function inSchemaOrder(value: unknown, schema: Schema | undefined): unknown {
  * configured fields before `at` and those after it (up to the first live one
  * that follows them all).
  */
-function split(schema: Schema, at: string, live: readonly string[]): { before: string[]; after: string[] } {
+function split(schema: Schema, at: string, live: readonly string[]): { before: Field[]; after: Field[] } {
   const order = fieldOrder(schema).filter((k) => k === at || !live.includes(k));
   const i = order.indexOf(at);
-  return { before: order.slice(0, i), after: order.slice(i + 1) };
+  const props = schema.properties ?? {};
+  return { before: fields(order.slice(0, i), props), after: fields(order.slice(i + 1), props) };
 }
-const BACKEND_PROPS = (BackendView as Schema).properties!;
-const SERVICE_PROPS = (ServiceView as Schema).properties!;
 // Required first: address, port, weight, state, key, health; then mac, healthCheck, stats, rates, emptySince.
 const BACKEND_ORDER = split(BackendView as Schema, 'health', ['key', 'stats', 'rates', 'emptySince']);
 const SERVICE_ORDER = split(ServiceView as Schema, 'backends', ['stats', 'rates']);
@@ -184,9 +194,9 @@ interface Cut {
   tail: string;
 }
 
-function cut(value: object, order: { before: string[]; after: string[] }, props: Record<string, Schema>, headEnd: string): Cut {
-  const before = fieldsJson(value as Record<string, unknown>, order.before, props);
-  const after = fieldsJson(value as Record<string, unknown>, order.after, props);
+function cut(value: object, order: { before: Field[]; after: Field[] }, headEnd: string): Cut {
+  const before = fieldsJson(value as Record<string, unknown>, order.before);
+  const after = fieldsJson(value as Record<string, unknown>, order.after);
   return { head: `{${before}${before === '' ? '' : ','}${headEnd}`, tail: after === '' ? '' : `,${after}` };
 }
 
@@ -197,7 +207,7 @@ const serviceCuts = new WeakMap<ServiceConfig, Cut>();
 function backendCut(b: BackendConfig): Cut {
   let c = backendCuts.get(b);
   if (c === undefined) {
-    c = cut(b, BACKEND_ORDER, BACKEND_PROPS, `"key":${JSON.stringify(cachedBackendKey(b))},"health":`);
+    c = cut(b, BACKEND_ORDER, `"key":${JSON.stringify(cachedBackendKey(b))},"health":`);
     backendCuts.set(b, c);
   }
   return c;
@@ -207,7 +217,7 @@ function backendCut(b: BackendConfig): Cut {
 function serviceCut(s: ServiceConfig): Cut {
   let c = serviceCuts.get(s);
   if (c === undefined) {
-    c = cut(s, SERVICE_ORDER, SERVICE_PROPS, '"backends":[');
+    c = cut(s, SERVICE_ORDER, '"backends":[');
     serviceCuts.set(s, c);
   }
   return c;
@@ -275,7 +285,7 @@ function serviceJson(s: ServiceConfig, health: HealthView, live: ServiceStats | 
   return `${text}}`;
 }
 
-/** serviceView as JSON text (see above). */
+/** One service's view as JSON text (see above); `live` is its counters (liveServiceStats), absent while the data plane is not running. */
 export function serviceViewJson(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
                                 drains: DrainView = NO_DRAIN_WATCH, rates: RatesView = NO_RATES): string {
   return serviceJson(s, health, live, drains, rates);

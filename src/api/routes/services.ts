@@ -8,7 +8,7 @@ import type { ApiContext } from '../context';
 import { liveServiceStats, liveStats } from '../context';
 import { ALWAYS, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { CreateServiceBody, ReplaceServiceBody, ServiceList, ServiceView } from '../schemas/services';
-import { serviceView, serviceViewJson, serviceViewsJson } from '../views';
+import { serviceViewJson, serviceViewsJson } from '../views';
 
 const tags = ['services'];
 
@@ -45,7 +45,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     await store.persisted();
     audit(req, { object: `service ${s.name}`, after: serviceSummary(s) });
     reply.code(201).header('location', `${app.prefix}/services/${encodeURIComponent(s.name)}`);
-    return serviceView(s, health, liveServiceStats(dataplane, s.name), drains, rates);
+    return sendJsonText(reply, serviceViewJson(s, health, liveServiceStats(dataplane, s.name), drains, rates));
   });
 
   app.get('/services/:name', {
@@ -68,12 +68,12 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       body: ReplaceServiceBody,
       response: { 200: ServiceView, ...errorResponses(400, 404, 409, 413, 503, ...ALWAYS) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const before = serviceSummary(store.get(req.params.name));
     const s = store.replaceService(req.params.name, req.body);
     await store.persisted();
     audit(req, { object: `service ${s.name}`, before, after: serviceSummary(s) });
-    return serviceView(s, health, liveServiceStats(dataplane, s.name), drains, rates);
+    return sendJsonText(reply, serviceViewJson(s, health, liveServiceStats(dataplane, s.name), drains, rates));
   });
 
   app.delete('/services/:name', {
