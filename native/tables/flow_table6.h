@@ -11,11 +11,13 @@
 // fingerprints with the full addresses in another line, must still compare the
 // whole key on a hit, and that line is known only once the first is searched:
 // two dependent misses per hit, the layout tables/flow_table.h measured
-// against; for the same bytes per flow its 4 ways would not place much better
-// (4 ways at 50% slack, docs/performance-notes.md: 0.22% of a fill evicts
-// early). The price of 3 ways is placement: a key's two buckets offer 6
-// slots, so early evictions are more frequent than in the IPv4 table
-// (kSlackPercent's figures).
+// against, for placement no better at the same bytes per flow. The price of 3
+// ways: a key's two buckets offer 6 slots, so a fill evicts early more often
+// than in the IPv4 table (0.47% of its inserts, against 0.04%), and always
+// placing in the less loaded bucket, not the primary while it has room, is
+// what keeps that down. With 60% slack memory is 77.9 bytes per flow of
+// capacity, under rte_hash's 80. The simulations: docs/performance-notes.md,
+// "The IPv6 table on the same design".
 #pragma once
 
 #include <emmintrin.h>
@@ -59,16 +61,9 @@ struct FlowLayout6 : FlowLayoutOf<FlowKey6, FlowKey6Words, FlowBucket6> {
   // The seed rte_hash used for this table: the lookup-table picks (seeded by
   // the sig) of IPv6 flows stay as they were.
   static constexpr uint32_t kHashSeed = 0x5d1ce6;
-  // With 3 ways, placement is what keeps early evictions rare: a new flow
-  // always goes to the less loaded of its buckets. Simulated fills of 2^20
-  // random keys to capacity (share of the fill's inserts that evicted early,
-  // share of flows in their primary bucket, bytes per flow of capacity):
-  //   slack 50%: 0.81%, 72.5%, 73.0     primary preferred below 2: 1.20%, 80.7%
-  //   slack 60%: 0.47%, 72.9%, 77.9     primary preferred below 2: 0.78%, 81.7%
-  //   slack 70%: 0.27%, 73.2%, 82.7     primary preferred below 2: 0.49%, 82.6%
-  // 60% is the most slack that stays under rte_hash's 80 bytes per flow.
+  // The most slack under rte_hash's bytes per flow (see the top).
   static constexpr uint32_t kSlackPercent = 60;
-  static constexpr uint32_t kPrimaryPreferred = 0;
+  static constexpr uint32_t kPrimaryPreferred = 0;  // always the less loaded bucket
 
   // rte_hash_crc over the 40 bytes, 8 at a time, by the instruction itself (see Crc32cKey).
   static uint32_t Crc(const Words& key, uint32_t seed) {

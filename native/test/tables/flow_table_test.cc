@@ -43,7 +43,7 @@ struct Bounds<FlowTable> {
 template <>
 struct Bounds<FlowTable6> {
   static constexpr uint32_t kFillEvictionsOf4096 = 41;
-  static constexpr uint32_t kEarlyPerMille = 8;  // 0.47% simulated at 2^20
+  static constexpr uint32_t kEarlyPerMille = 8;
   static constexpr uint32_t kFreeAfterFillOf1024 = 16;
   static constexpr uint32_t kRecentLostOf300 = 300 / 4;
 };
