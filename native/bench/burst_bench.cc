@@ -5,8 +5,11 @@
 // tuned by on a machine too small and noisy for stable Mpps (issue #6).
 //
 //   burst_bench [--flows N] [--rounds R] [--mode dsr|tunnel|nat] [--replies] [--offload] [--capacity N]
-//               [--quic plaintext|single-pass|four-pass]
+//               [--quic plaintext|single-pass|four-pass] [--family 4|6]
 //
+// --family 6 sends the same flows over IPv6 (a client address per 2^14 ports,
+// as for IPv4) to an IPv6 VIP and IPv6 backends, through the IPv6 flow table
+// (dsr or tunnel).
 // --quic makes the service UDP with QUIC-LB, each datagram a short header whose
 // connection ID names a backend: the per-packet cost of routing by connection ID.
 // --offload marks every mbuf's IPv4 checksum GOOD, as a NIC with rx checksum
@@ -40,6 +43,7 @@
 
 #include "common/config_types.h"
 #include "tables/flow_table.h"
+#include "tables/flow_table6.h"
 #include "common/lcore_counters.h"
 #include "modes/nat/nat_forward.h"
 #include "control/port_setup.h"
@@ -52,6 +56,10 @@ using namespace sluice;
 
 constexpr uint32_t kBackends = 16;
 constexpr uint32_t kFrameLen = 60;  // 64 on the wire with the FCS
+constexpr uint32_t kFrameLen6 = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv6_hdr) + sizeof(struct rte_tcp_hdr);
+// --family 6: the port's prefix fd00:99::/64, as the test bed's; clients from 2001:db8:c612::/64.
+constexpr uint8_t kPrefix6[8] = {0xfd, 0x00, 0x00, 0x99, 0, 0, 0, 0};
+constexpr uint8_t kClients6[8] = {0x20, 0x01, 0x0d, 0xb8, 0xc6, 0x12, 0, 0};
 constexpr uint32_t kMbufs = 4096;
 // nat: as npm run bench's pool (10.99.0.192/26), more pairs than any run has flows.
 constexpr uint32_t kNatPoolFirst = 0x0a6300c1;  // 10.99.0.193
@@ -73,6 +81,7 @@ struct Options {
   // QUIC-LB: a UDP service routing by connection ID, every datagram's CID
   // naming a backend (its server ID); empty: the TCP service.
   std::string quic;
+  uint32_t family = 4;
 };
 
 // The QUIC-LB config of --quic ALGORITHM: config 1, two-octet server IDs and a
@@ -132,11 +141,14 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--offload") o.offload = true;
     else if (a == "--capacity") o.capacity = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
     else if (a == "--quic") o.quic = next();
+    else if (a == "--family") o.family = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
     else Fail(("unknown argument " + a).c_str());
   }
   if (o.flows < kRxBurst || o.flows % kRxBurst != 0) Fail(("--flows must be a multiple of " + std::to_string(kRxBurst)).c_str());
   if (o.replies && o.mode != Forwarding::kNat) Fail("--replies needs --mode nat");
   if (!o.quic.empty() && o.mode == Forwarding::kNat) Fail("--quic takes dsr or tunnel");
+  if (o.family != 4 && o.family != 6) Fail("--family takes 4 or 6");
+  if (o.family == 6 && (o.mode == Forwarding::kNat || !o.quic.empty())) Fail("--family 6 takes dsr or tunnel, without --quic");
   return o;
 }
 
@@ -158,6 +170,16 @@ IpAddr Ipv4(uint32_t host_order) {
   IpAddr ip;
   uint32_t be = htonl(host_order);
   std::memcpy(ip.bytes.data(), &be, 4);
+  return ip;
+}
+
+// fd00:99::N, the IPv6 counterpart of 10.99.0.N.
+IpAddr Ipv6(uint32_t n) {
+  IpAddr ip;
+  ip.family = 6;
+  std::memcpy(ip.bytes.data(), kPrefix6, 8);
+  uint32_t be = htonl(n);
+  std::memcpy(ip.bytes.data() + 12, &be, 4);
   return ip;
 }
 
@@ -191,6 +213,15 @@ ServiceConfig Service(Forwarding mode, const std::string& quic) {
   return s;
 }
 
+// The same service over IPv6: VIP fd00:99::100, backends fd00:99::11..., tunnels
+// IPv6-in-IPv6 from fd00:99::ac10:0/112.
+void ToIpv6(ServiceConfig& s) {
+  s.vip = Ipv6(0x64);
+  for (BackendConfig& b : s.backends) b.address = Ipv6(0x0b + b.id);
+  s.tunnel.source_network = Ipv6(0xac100000);
+  s.tunnel.source_prefix_len = 112;
+}
+
 class NoNeighbors : public NeighborLookup {
  public:
   bool Lookup(uint32_t, struct rte_ether_addr*) const override { return false; }
@@ -201,6 +232,15 @@ class NoNeighbors : public NeighborLookup {
 struct QuicCids {
   std::vector<std::vector<uint8_t>> by_backend;
 };
+
+// Flow `i`'s TCP ACK header: its client's port i % 2^14 to port 80.
+void WriteAck(struct rte_tcp_hdr* tcp, uint32_t i) {
+  tcp->src_port = htons(static_cast<uint16_t>(1024 + (i & 0x3fff)));
+  tcp->dst_port = htons(80);
+  tcp->data_off = 5 << 4;
+  tcp->tcp_flags = RTE_TCP_ACK_FLAG;
+  tcp->rx_win = htons(65535);
+}
 
 // A 64-byte TCP ACK of flow `i` from a client to the VIP, with a valid IPv4
 // checksum; or, with `quic`, a UDP datagram carrying a QUIC short header.
@@ -219,11 +259,7 @@ void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac, c
   ip->dst_addr = htonl(0x0a630064);
   ip->hdr_checksum = rte_ipv4_cksum(ip);
   auto* tcp = reinterpret_cast<struct rte_tcp_hdr*>(ip + 1);
-  tcp->src_port = htons(static_cast<uint16_t>(1024 + (i & 0x3fff)));
-  tcp->dst_port = htons(80);
-  tcp->data_off = 5 << 4;
-  tcp->tcp_flags = RTE_TCP_ACK_FLAG;
-  tcp->rx_win = htons(65535);
+  WriteAck(tcp, i);
   if (quic == nullptr) return;
   // The same ports, as UDP: its header is the TCP header's first 8 octets.
   const std::vector<uint8_t>& cid = quic->by_backend[i % kBackends];
@@ -238,6 +274,28 @@ void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac, c
   uint8_t* quic_header = reinterpret_cast<uint8_t*>(udp + 1);
   quic_header[0] = 0x40;  // short header, fixed bit
   std::memcpy(quic_header + 1, cid.data(), cid.size());
+}
+
+// Flow `i`'s frame over IPv6: the same ports from 2001:db8:c612::(i >> 14) to the VIP.
+void WriteFrame6(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac) {
+  std::memset(f, 0, kFrameLen6);
+  auto* eth = reinterpret_cast<struct rte_ether_hdr*>(f);
+  eth->dst_addr = port_mac;
+  eth->src_addr = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x99}};
+  eth->ether_type = htons(RTE_ETHER_TYPE_IPV6);
+  auto* ip = reinterpret_cast<struct rte_ipv6_hdr*>(eth + 1);
+  ip->vtc_flow = htonl(6u << 28);
+  ip->payload_len = htons(sizeof(struct rte_tcp_hdr));
+  ip->proto = IPPROTO_TCP;
+  ip->hop_limits = 64;
+  std::memcpy(ip->src_addr, kClients6, 8);
+  uint32_t client = htonl(i >> 14);
+  std::memcpy(ip->src_addr + 12, &client, 4);
+  const IpAddr vip = Ipv6(0x64);
+  std::memcpy(ip->dst_addr, vip.bytes.data(), 16);
+  auto* tcp = reinterpret_cast<struct rte_tcp_hdr*>(ip + 1);
+  WriteAck(tcp, i);
+  tcp->cksum = rte_ipv6_udptcp_cksum(ip, tcp);
 }
 
 // A backend's reply to the translated frame `f` (pool address:port to the
@@ -262,6 +320,12 @@ int main(int argc, char** argv) {
   port_config.device = "ring";
   port_config.address = Ipv4(0x0a630002);
   port_config.prefix_len = 24;
+  const IpAddr port_address6 = Ipv6(2);
+  if (o.family == 6) {
+    port_config.has_address6 = true;
+    port_config.address6 = port_address6;
+    port_config.prefix6_len = 64;
+  }
   if (o.mode == Forwarding::kNat) {
     port_config.has_nat_pool = true;
     for (uint32_t i = 0; i < kNatPoolAddresses; i++) port_config.nat_pool.addresses.push_back(htonl(kNatPoolFirst + i));
@@ -277,13 +341,20 @@ int main(int argc, char** argv) {
   rt.address = Ipv4Of(port_config.address);
   rt.netmask = htonl(0xffffff00);
   rt.mtu = port_config.mtu;
+  rt.has_address6 = o.family == 6;
+  std::memcpy(rt.address6, port_address6.bytes.data(), 16);
+  rt.prefix6 = 64;
 
   NoNeighbors neighbors;
   LookupTableCache tables;
   PortAddressing addressing{rt.address, rt.netmask, 0, rt.mtu};
   addressing.nat_pool = port_config.nat_pool.addresses;
   addressing.mac = rt.mac;
-  const ServiceConfig service = Service(o.mode, o.quic);
+  addressing.has_address6 = rt.has_address6;
+  std::memcpy(addressing.address6, rt.address6, 16);
+  addressing.prefix6 = rt.prefix6;
+  ServiceConfig service = Service(o.mode, o.quic);
+  if (o.family == 6) ToIpv6(service);
   std::unique_ptr<Snapshot> snap = BuildSnapshot({service}, {addressing}, neighbors, tables, 1);
   QuicCids quic_cids;
   if (service.has_quic_lb) {
@@ -314,6 +385,10 @@ int main(int argc, char** argv) {
   uint32_t capacity = o.capacity != 0 ? o.capacity : std::max<uint32_t>(o.flows, 1024);
   w->flows = FlowTable::Create("bench_flows", capacity, SOCKET_ID_ANY, FlowTimeouts{300000, 10000, 30000});
   if (w->flows == nullptr) Fail("flow table");
+  if (o.family == 6) {
+    w->flows6 = FlowTable6::Create("bench_flows6", capacity, SOCKET_ID_ANY, FlowTimeouts{300000, 10000, 30000});
+    if (w->flows6 == nullptr) Fail("IPv6 flow table");
+  }
   std::unique_ptr<NatRuntime> nat;
   if (o.mode == Forwarding::kNat) {
     nat = std::make_unique<NatRuntime>(std::vector<PortConfig>{port_config}, std::vector<int>{SOCKET_ID_ANY},
@@ -337,8 +412,12 @@ int main(int argc, char** argv) {
       struct rte_mbuf** burst = mbufs.data() + i % mbufs.size();
       for (uint32_t j = 0; j < kRxBurst; j++) {
         rte_pktmbuf_reset(burst[j]);
-        WriteFrame(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(burst[j], kFrameLen)), i + j, port.mac,
-                   service.has_quic_lb ? &quic_cids : nullptr);
+        if (o.family == 6) {
+          WriteFrame6(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(burst[j], kFrameLen6)), i + j, port.mac);
+        } else {
+          WriteFrame(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(burst[j], kFrameLen)), i + j, port.mac,
+                     service.has_quic_lb ? &quic_cids : nullptr);
+        }
         burst[j]->ol_flags = o.offload ? RTE_MBUF_F_RX_IP_CKSUM_GOOD : 0;
       }
       for (uint32_t pass = 0; pass < (o.replies ? 2 : 1); pass++) {
@@ -369,12 +448,13 @@ int main(int argc, char** argv) {
   // nat keeps sessions, not flow entries: a hit is a client packet that found its session.
   uint64_t hits = o.mode == Forwarding::kNat ? uint64_t{o.flows} * (o.rounds + 1) - counters.nat_sessions_created
                                              : counters.flow_hits;
-  std::printf("{\"flows\":%u,\"rounds\":%u,\"mode\":\"%s\",\"replies\":%s,\"offload\":%s,"
+  std::printf("{\"flows\":%u,\"rounds\":%u,\"mode\":\"%s\",\"family\":%u,\"replies\":%s,\"offload\":%s,"
               "\"cyclesPerPacket\":%.1f,\"nsPerPacket\":%.2f,\"mpps\":%.2f,\"hitRatio\":%.4f}\n",
-              o.flows, o.rounds, NameOf(o.mode), o.replies ? "true" : "false", o.offload ? "true" : "false",
+              o.flows, o.rounds, NameOf(o.mode), o.family, o.replies ? "true" : "false", o.offload ? "true" : "false",
               per_packet, ns, 1e3 / ns, static_cast<double>(hits) / (static_cast<double>(o.flows) * o.rounds));
   for (struct rte_mbuf* m : mbufs) rte_pktmbuf_free(m);
   nat.reset();
+  FlowTable6::Destroy(w->flows6);
   FlowTable::Destroy(w->flows);
   rte_eal_cleanup();
   return 0;

@@ -708,6 +708,8 @@ void CheckCounters(const Harness& h, uint64_t frames) {
   // A datagram routed by its connection ID is forwarded, or dropped for its backend's unknown MAC.
   FUZZ_CHECK(c.quic_lb_routed <= c.forwarded + drops);
   FUZZ_CHECK(c.flow_active <= kFlowCapacity + h.worker->flows6->capacity());
+  // Neither table refuses a new flow: a full one evicts (tables/flow_table.h).
+  FUZZ_CHECK(c.flow_insert_failures == 0);
   int64_t service_flows = 0;
   for (uint32_t s = 0; s < kServiceIds; s++) service_flows += h.service_counters[s].active_flows;
   FUZZ_CHECK(service_flows == static_cast<int64_t>(c.flow_active));

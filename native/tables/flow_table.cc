@@ -1,40 +1,48 @@
+// The flow table's code for both layouts, instantiated for each at the end.
 #include "tables/flow_table.h"
 
 #include <new>
 
+#include "tables/flow_table6.h"
+
 namespace sluice {
 namespace {
 
+template <typename Table>
 uint32_t BucketsFor(uint32_t capacity) {
-  uint64_t slots = static_cast<uint64_t>(capacity) * (100 + FlowTable::kSlackPercent) / 100;
-  uint64_t buckets = (slots + kFlowWays - 1) / kFlowWays;
+  uint64_t slots = static_cast<uint64_t>(capacity) * (100 + Table::kSlackPercent) / 100;
+  uint64_t buckets = (slots + Table::kWays - 1) / Table::kWays;
   return static_cast<uint32_t>(buckets < 2 ? 2 : buckets);  // two choices need two buckets
 }
 
-size_t HeaderBytes() { return RTE_ALIGN_CEIL(sizeof(FlowTable), RTE_CACHE_LINE_SIZE); }
+template <typename Table>
+size_t HeaderBytes() { return RTE_ALIGN_CEIL(sizeof(Table), RTE_CACHE_LINE_SIZE); }
 
 // A side array of one `bytes`-long value a slot, rounded up to a cache line.
+template <typename Table>
 size_t SideBytes(uint32_t buckets, size_t bytes) {
-  return RTE_ALIGN_CEIL(size_t{buckets} * kFlowWays * bytes, RTE_CACHE_LINE_SIZE);
+  return RTE_ALIGN_CEIL(size_t{buckets} * Table::kWays * bytes, RTE_CACHE_LINE_SIZE);
 }
 
 }  // namespace
 
-size_t FlowTable::MemoryBytes(uint32_t capacity) {
-  uint32_t buckets = BucketsFor(capacity);
-  return HeaderBytes() + size_t{buckets} * sizeof(FlowBucket) + SideBytes(buckets, sizeof(uint32_t)) +
-         SideBytes(buckets, sizeof(uint16_t));
+template <typename Layout>
+size_t FlowTableOf<Layout>::MemoryBytes(uint32_t capacity) {
+  uint32_t buckets = BucketsFor<FlowTableOf>(capacity);
+  return HeaderBytes<FlowTableOf>() + size_t{buckets} * sizeof(Bucket) +
+         SideBytes<FlowTableOf>(buckets, sizeof(uint32_t)) + SideBytes<FlowTableOf>(buckets, sizeof(uint16_t));
 }
 
-FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts& timeouts) {
-  auto* table = new (memory) FlowTable();
-  auto* base = static_cast<uint8_t*>(memory) + HeaderBytes();
-  uint32_t buckets = BucketsFor(capacity);
+template <typename Layout>
+FlowTableOf<Layout>* FlowTableOf<Layout>::Place(void* memory, uint32_t capacity, const FlowTimeouts& timeouts) {
+  auto* table = new (memory) FlowTableOf();
+  auto* base = static_cast<uint8_t*>(memory) + HeaderBytes<FlowTableOf>();
+  uint32_t buckets = BucketsFor<FlowTableOf>(capacity);
   table->num_buckets_ = buckets;
-  table->buckets_ = reinterpret_cast<FlowBucket*>(base);
-  base += size_t{buckets} * sizeof(FlowBucket);
+  table->buckets_ = reinterpret_cast<Bucket*>(base);
+  base += size_t{buckets} * sizeof(Bucket);
   table->opened_ms_ = reinterpret_cast<uint32_t*>(base);
-  base += SideBytes(buckets, sizeof(uint32_t));
+  base += SideBytes<FlowTableOf>(buckets, sizeof(uint32_t));
   table->service_ids_ = reinterpret_cast<uint16_t*>(base);
   table->capacity_ = capacity;
   table->SetTimeouts(timeouts);
@@ -54,7 +62,8 @@ FlowTable* FlowTable::Place(void* memory, uint32_t capacity, const FlowTimeouts&
 // A timeout is rounded up to whole units, and a flow is expired once its idle
 // time in units exceeds that, so it lives at least its timeout and less than
 // the rounded timeout plus one unit.
-void FlowTable::SetTimeouts(const FlowTimeouts& timeouts) {
+template <typename Layout>
+void FlowTableOf<Layout>::SetTimeouts(const FlowTimeouts& timeouts) {
   constexpr uint32_t kMostUnits = (1u << (kFlowTimeBits - 1)) - 1;
   uint32_t longest = timeouts.tcp_ms > timeouts.tcp_closing_ms ? timeouts.tcp_ms : timeouts.tcp_closing_ms;
   if (timeouts.udp_ms > longest) longest = timeouts.udp_ms;
@@ -71,17 +80,20 @@ void FlowTable::SetTimeouts(const FlowTimeouts& timeouts) {
   }
 }
 
-// One bucket's 4 ways as bit masks, and the idle time (in units) of each live,
+// One bucket's ways as bit masks, and the idle time (in units) of each live,
 // unexpired way (0 for the others), in SSE4.1 and without a branch, where a
 // loop has three data-dependent branches per way and costs new flows
-// measurably more (docs/performance-notes.md, "The flow table").
-struct FlowTable::WayScan {
+// measurably more (docs/performance-notes.md, "The flow table"). Lanes past a
+// layout's ways hold a zero meta word: never in use.
+template <typename Layout>
+struct FlowTableOf<Layout>::WayScan {
   uint32_t used;
   uint32_t expired;
   __m128i live_idle;
 };
 
-inline FlowTable::WayScan FlowTable::Scan(uint32_t bucket, uint32_t now_units) const {
+template <typename Layout>
+inline typename FlowTableOf<Layout>::WayScan FlowTableOf<Layout>::Scan(uint32_t bucket, uint32_t now_units) const {
   const __m128i meta = _mm_load_si128(reinterpret_cast<const __m128i*>(buckets_[bucket].meta));
   auto has = [&](uint32_t flag) {
     const __m128i bit = _mm_set1_epi32(static_cast<int>(flag << kFlowFlagsShift));
@@ -102,17 +114,17 @@ inline FlowTable::WayScan FlowTable::Scan(uint32_t bucket, uint32_t now_units) c
           _mm_and_si128(idle, _mm_andnot_si128(expired, used))};
 }
 
-FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) const {
-  constexpr uint32_t kWays = (1u << kFlowWays) - 1;
+template <typename Layout>
+FlowSlot FlowTableOf<Layout>::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) const {
   const uint32_t now_units = Coarse(now_ms);
   const WayScan primary = Scan(h.primary, now_units);
   const WayScan secondary = Scan(h.secondary, now_units);
-  auto position = [&](uint32_t way_bits) {  // bits 0-3 the primary's ways, 4-7 the secondary's
+  auto position = [&](uint32_t way_bits) {  // bits 0-3 the primary's lanes, 4-7 the secondary's
     uint32_t bit = static_cast<uint32_t>(__builtin_ctz(way_bits));
-    uint32_t bucket = bit < kFlowWays ? h.primary : h.secondary;
-    return PositionOf(bucket, bit % kFlowWays);
+    uint32_t bucket = bit < kFlowLanes ? h.primary : h.secondary;
+    return PositionOf(bucket, bit % kFlowLanes);
   };
-  uint32_t free0 = ~primary.used & kWays, free1 = ~secondary.used & kWays;
+  uint32_t free0 = ~primary.used & kWayMask, free1 = ~secondary.used & kWayMask;
   if (active < capacity_) {
     // The primary while it has room to spare, else the less loaded bucket, as
     // two-choice hashing wants; a full one has no free slot.
@@ -121,18 +133,18 @@ FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) 
     if (free0 != 0 && (load0 < kPrimaryPreferred || free1 == 0 || load0 <= load1)) {
       return {position(free0), FlowSlot::kNothing};
     }
-    if (free1 != 0) return {position(free1 << kFlowWays), FlowSlot::kNothing};
+    if (free1 != 0) return {position(free1 << kFlowLanes), FlowSlot::kNothing};
   }
-  uint32_t expired = primary.expired | secondary.expired << kFlowWays;
+  uint32_t expired = primary.expired | secondary.expired << kFlowLanes;
   if (expired != 0) return {position(expired), FlowSlot::kExpired};
   // An exact LRU would need a list update on every hit, a cache miss per packet;
-  // the least recently seen of the 8 candidates is already in cache. Times are
+  // the least recently seen of the candidates (8 for IPv4) is already in cache. Times are
   // coarse: of candidates last seen in the same unit, the first goes.
-  uint32_t live = (primary.used & ~primary.expired) | (secondary.used & ~secondary.expired) << kFlowWays;
+  uint32_t live = (primary.used & ~primary.expired) | (secondary.used & ~secondary.expired) << kFlowLanes;
   if (live == 0) {
     // At capacity with both buckets empty: rare, as flows fill buckets evenly.
     if (capacity_ == 0) return {-1, FlowSlot::kNothing};
-    return {position(free0 | free1 << kFlowWays), FlowSlot::kElsewhere};
+    return {position(free0 | free1 << kFlowLanes), FlowSlot::kElsewhere};
   }
   __m128i most = _mm_max_epu32(primary.live_idle, secondary.live_idle);
   most = _mm_max_epu32(most, _mm_shuffle_epi32(most, _MM_SHUFFLE(1, 0, 3, 2)));
@@ -140,21 +152,25 @@ FlowSlot FlowTable::Choose(const FlowHash& h, uint32_t now_ms, uint64_t active) 
   auto oldest_in = [&](const WayScan& scan) {
     return static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(scan.live_idle, most))));
   };
-  uint32_t oldest = (oldest_in(primary) | oldest_in(secondary) << kFlowWays) & live;
+  uint32_t oldest = (oldest_in(primary) | oldest_in(secondary) << kFlowLanes) & live;
   return {position(oldest), FlowSlot::kLive};
 }
 
-void FlowTable::Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing, uint32_t now_ms) {
+template <typename Layout>
+void FlowTableOf<Layout>::Reassign(int32_t pos, uint32_t backend_id, uint16_t service_id, bool closing,
+                                   uint32_t now_ms) {
   uint32_t& meta = buckets_[BucketOf(pos)].meta[WayOf(pos)];
   uint32_t flags = (FlagsOf(meta) & (kFlowInUse | kFlowUdp)) | (closing ? kFlowClosing : 0);
   meta = MetaOf(backend_id, flags, now_ms);
-  service_ids_[pos] = service_id;
+  service_ids_[Side(pos)] = service_id;
   MarkOpened(pos, now_ms);
 }
 
-void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends) {
+template <typename Layout>
+void FlowTableOf<Layout>::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services,
+                                 BackendCounters* backends) {
   uint32_t& meta = buckets_[BucketOf(pos)].meta[WayOf(pos)];
-  services[service_ids_[pos]].active_flows--;
+  services[service_ids_[Side(pos)]].active_flows--;
   backends[meta >> kFlowBackendShift].active_flows--;
   counters.flow_active--;
   meta = 0;
@@ -166,8 +182,9 @@ void FlowTable::Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* se
 // the cursor past it. Only when a new flow at capacity finds both its buckets
 // empty: the table then holds `capacity_` flows elsewhere, so a bucket with
 // one is found.
-void FlowTable::RemoveElsewhere(LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends,
-                                uint32_t now_ms) {
+template <typename Layout>
+void FlowTableOf<Layout>::RemoveElsewhere(LcoreCounters& counters, ServiceCounters* services,
+                                          BackendCounters* backends, uint32_t now_ms) {
   const uint32_t now_units = Coarse(now_ms);
   for (uint32_t i = 0; i < num_buckets_; i++) {
     uint32_t bucket = sweep_cursor_;
@@ -179,10 +196,10 @@ void FlowTable::RemoveElsewhere(LcoreCounters& counters, ServiceCounters* servic
       way = static_cast<uint32_t>(__builtin_ctz(scan.expired));
       counters.flow_expirations++;
     } else {
-      alignas(16) uint32_t idle[kFlowWays];
+      alignas(16) uint32_t idle[kFlowLanes];
       _mm_store_si128(reinterpret_cast<__m128i*>(idle), scan.live_idle);
       way = static_cast<uint32_t>(__builtin_ctz(scan.used));
-      for (uint32_t w = way + 1; w < kFlowWays; w++) {
+      for (uint32_t w = way + 1; w < kWays; w++) {
         if ((scan.used >> w & 1) && idle[w] > idle[way]) way = w;
       }
       counters.flow_evictions++;
@@ -192,9 +209,10 @@ void FlowTable::RemoveElsewhere(LcoreCounters& counters, ServiceCounters* servic
   }
 }
 
-void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backend_id, uint16_t service_id,
-                       bool closing, uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services,
-                       BackendCounters* backends) {
+template <typename Layout>
+void FlowTableOf<Layout>::Occupy(const FlowSlot& slot, const Key& key, uint32_t backend_id, uint16_t service_id,
+                                 bool closing, uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services,
+                                 BackendCounters* backends) {
   int32_t pos = slot.position;
   if (slot.displaces == FlowSlot::kExpired) {
     Remove(pos, counters, services, backends);
@@ -205,13 +223,13 @@ void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backe
   } else if (slot.displaces == FlowSlot::kElsewhere) {
     RemoveElsewhere(counters, services, backends, now_ms);
   }
-  FlowBucket& b = buckets_[BucketOf(pos)];
+  Bucket& b = buckets_[BucketOf(pos)];
   uint32_t way = WayOf(pos);
-  FlowKeyWords words = Words(key);
-  b.addrs[way] = words.lo;
+  Words words = WordsOf(key);
+  Layout::StoreAddresses(b, way, words);
   b.ports[way] = static_cast<uint32_t>(words.hi);
   b.meta[way] = MetaOf(backend_id, kFlowInUse | ProtocolFlag(words) | (closing ? kFlowClosing : 0), now_ms);
-  service_ids_[pos] = service_id;
+  service_ids_[Side(pos)] = service_id;
   MarkOpened(pos, now_ms);
   counters.flow_active++;
   counters.flow_inserts++;
@@ -220,10 +238,11 @@ void FlowTable::Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backe
   backends[backend_id].active_flows++;
 }
 
-void FlowTable::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters, ServiceCounters* services,
-                      BackendCounters* backends) {
+template <typename Layout>
+void FlowTableOf<Layout>::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters,
+                                ServiceCounters* services, BackendCounters* backends) {
   const uint32_t now_units = Coarse(now_ms);
-  uint32_t buckets = budget / kFlowWays > 0 ? budget / kFlowWays : 1;
+  uint32_t buckets = budget / kWays > 0 ? budget / kWays : 1;
   for (uint32_t i = 0; i < buckets; i++) {
     uint32_t bucket = sweep_cursor_;
     sweep_cursor_ = bucket + 1 == num_buckets_ ? 0 : bucket + 1;
@@ -233,5 +252,8 @@ void FlowTable::Sweep(uint32_t now_ms, uint32_t budget, LcoreCounters& counters,
     }
   }
 }
+
+template class FlowTableOf<FlowLayout4>;
+template class FlowTableOf<FlowLayout6>;
 
 }  // namespace sluice

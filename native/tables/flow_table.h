@@ -1,5 +1,8 @@
 // One worker lcore's connection table: 5-tuple -> backend. Only its own lcore
-// reads and writes it, so it needs no locks and no RCU.
+// reads and writes it, so it needs no locks and no RCU. One implementation,
+// FlowTableOf, serves both families through a bucket layout: FlowTable below
+// (IPv4, the figures here), FlowTable6 in tables/flow_table6.h (IPv6, whose
+// header says why its bucket differs).
 //
 // Why not rte_hash: it keeps keys, bucket signatures and (for us) the flow state
 // in three places, so a hit costs three cache misses, and a new flow in a full
@@ -96,6 +99,9 @@ inline uint32_t Crc32cKey(uint64_t lo, uint64_t hi, uint32_t seed) {
 }
 
 constexpr uint32_t kFlowWays = 4;
+// A bucket's ports and meta words are arrays of 4, loaded as one SSE register
+// each, whatever a layout's ways (a layout of fewer leaves the last lanes empty).
+constexpr uint32_t kFlowLanes = 4;
 
 enum FlowFlags : uint8_t {
   kFlowInUse = 1,
@@ -146,29 +152,80 @@ struct FlowSlot {
   Displaces displaces;
 };
 
-class FlowTable {
+// What a bucket layout names: its key, the key as the words it is hashed and
+// compared as (the same bytes; `hi` is the ports, then the protocol, as
+// FlowKeyWords::hi), and its bucket, with `ports` and `meta` arrays of
+// kFlowLanes. A layout adds its ways, hash seed, slack and placement, and
+// compares, stores and loads a way's addresses.
+template <typename KeyType, typename WordsType, typename BucketType>
+struct FlowLayoutOf {
+  using Key = KeyType;
+  using Words = WordsType;
+  using Bucket = BucketType;
+  static_assert(sizeof(Key) == sizeof(Words), "the same bytes");
+
+  static Words WordsOf(const Key& key) {
+    Words words;
+    std::memcpy(&words, &key, sizeof(words));
+    return words;
+  }
+};
+
+// The IPv4 bucket layout: a key's first word (its addresses) in the line, its
+// second (ports and protocol) as the ports and the meta word's UDP flag.
+struct FlowLayout4 : FlowLayoutOf<FlowKey4, FlowKeyWords, FlowBucket> {
+  static constexpr uint32_t kWays = kFlowWays;
+  static constexpr uint32_t kHashSeed = 0x5d1ce0;
+  // Buckets are sized this much above the flow limit: see the figures at the
+  // top for how often an insert then finds both buckets full.
+  static constexpr uint32_t kSlackPercent = 70;
+  // A new flow goes to its primary bucket while that holds fewer flows than
+  // this, else to the less loaded of its two (see the figures at the top).
+  static constexpr uint32_t kPrimaryPreferred = 2;
+
+  static uint32_t Crc(const Words& key, uint32_t seed) { return Crc32cKey(key.lo, key.hi, seed); }
+  static bool SameAddresses(const Bucket& b, uint32_t way, const Words& key) { return b.addrs[way] == key.lo; }
+  static void StoreAddresses(Bucket& b, uint32_t way, const Words& key) { b.addrs[way] = key.lo; }
+  static void LoadAddresses(const Bucket& b, uint32_t way, Key& key) {
+    key.src_addr = static_cast<uint32_t>(b.addrs[way]);
+    key.dst_addr = static_cast<uint32_t>(b.addrs[way] >> 32);
+  }
+};
+
+// One table for any FlowLayoutOf.
+template <typename Layout>
+class FlowTableOf {
  public:
+  using Key = typename Layout::Key;
+  using Words = typename Layout::Words;
+  using Bucket = typename Layout::Bucket;
+  static constexpr uint32_t kWays = Layout::kWays;
+  static constexpr uint32_t kSlackPercent = Layout::kSlackPercent;
+  static_assert(kWays <= kFlowLanes, "a way is a lane of the ports and meta arrays");
+
   // Returns nullptr with rte_errno set when the EAL cannot provide the memory.
-  static FlowTable* Create(const char* name, uint32_t capacity, int socket,
-                           const FlowTimeouts& timeouts);
-  static void Destroy(FlowTable* table);
+  static FlowTableOf* Create(const char* name, uint32_t capacity, int socket, const FlowTimeouts& timeouts);
+  static void Destroy(FlowTableOf* table);
 
   // For callers without the EAL (unit tests, fuzzers): the table lives in
   // `memory`, which is MemoryBytes(capacity) long, cache-line aligned and zeroed.
   static size_t MemoryBytes(uint32_t capacity);
-  static FlowTable* Place(void* memory, uint32_t capacity, const FlowTimeouts& timeouts);
+  static FlowTableOf* Place(void* memory, uint32_t capacity, const FlowTimeouts& timeouts);
 
-  FlowHash HashOf(const FlowKey4& key) const { return HashOf(Words(key)); }
+  FlowHash HashOf(const Key& key) const { return HashOf(WordsOf(key)); }
 
-  // The same CRC32C as rte_hash_crc over the key's 16 bytes.
-  FlowHash HashOf(const FlowKeyWords& key) const {
-    uint32_t sig = Crc32cKey(key.lo, key.hi, kHashSeed);
+  // The same CRC32C as rte_hash_crc over the key's bytes.
+  FlowHash HashOf(const Words& key) const {
+    uint32_t sig = Layout::Crc(key, Layout::kHashSeed);
     uint64_t mixed = Mix(sig);
     uint32_t primary = Reduce(static_cast<uint32_t>(mixed >> 32));
     uint32_t secondary = Reduce(static_cast<uint32_t>(mixed));
     if (secondary == primary) secondary = primary + 1 == num_buckets_ ? 0 : primary + 1;
     return {sig, primary, secondary};
   }
+  // HashOf's sig alone, for callers without a table that pick a backend as a
+  // remembered flow of the key would (nat, a worker without the table).
+  static uint32_t SigOf(const Key& key) { return Layout::Crc(WordsOf(key), Layout::kHashSeed); }
 
   // The lookup is staged so that a burst's cache misses overlap: the primary
   // bucket first (most flows live there, see Choose); once it is in, the
@@ -185,30 +242,30 @@ class FlowTable {
 
   // Searches the primary bucket, which is in cache by now, and when the key is
   // not there fetches the secondary for the lookup that follows.
-  PrimaryProbe ProbePrimary(const FlowKey4& key, const FlowHash& h) const {
-    int32_t pos = FindIn(h.primary, Words(key));
+  PrimaryProbe ProbePrimary(const Key& key, const FlowHash& h) const {
+    int32_t pos = FindIn(h.primary, WordsOf(key));
     if (pos < 0) PrefetchBucket(h.secondary);
     return {pos, changes_};
   }
 
   // The key's position, or -1. Keys are TCP or UDP (services are), so the
   // protocol is compared as the UDP flag.
-  int32_t Lookup(const FlowKey4& key, const FlowHash& h) const {
-    FlowKeyWords words = Words(key);
+  int32_t Lookup(const Key& key, const FlowHash& h) const {
+    Words words = WordsOf(key);
     int32_t pos = FindIn(h.primary, words);
     return pos >= 0 ? pos : FindIn(h.secondary, words);
   }
-  int32_t Lookup(const FlowKey4& key, const FlowHash& h, const PrimaryProbe& probe) const {
+  int32_t Lookup(const Key& key, const FlowHash& h, const PrimaryProbe& probe) const {
     if (probe.changes != changes_) return Lookup(key, h);
-    return probe.position >= 0 ? probe.position : FindIn(h.secondary, Words(key));
+    return probe.position >= 0 ? probe.position : FindIn(h.secondary, WordsOf(key));
   }
 
   uint32_t BackendId(int32_t pos) const { return Meta(pos) >> kFlowBackendShift; }
   // The service whose counts the flow is in: the one it was inserted or last
   // reassigned for. Kept beside the buckets, so the packet path does not read
   // it: a hit asks only whether the backend keeps the packet's service's flows
-  // (worker/forward_ipv4.cc).
-  uint16_t ServiceId(int32_t pos) const { return service_ids_[pos]; }
+  // (worker/flow_pick.h).
+  uint16_t ServiceId(int32_t pos) const { return service_ids_[Side(pos)]; }
   // Whether the flow has been idle longer than its timeout, in whole units: a
   // flow lives at least its timeout and expires less than its timeout rounded
   // up to a unit, plus one unit, after it was last seen (see SetTimeouts).
@@ -242,7 +299,7 @@ class FlowTable {
 
   // Stores the key in the chosen slot, expiring or evicting its occupant, and
   // keeps the active counts: the lcore's and each service's and backend's.
-  void Occupy(const FlowSlot& slot, const FlowKey4& key, uint32_t backend_id, uint16_t service_id, bool closing,
+  void Occupy(const FlowSlot& slot, const Key& key, uint32_t backend_id, uint16_t service_id, bool closing,
               uint32_t now_ms, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends);
 
   // Removes expired entries from up to `budget` slots, resuming where the last
@@ -251,7 +308,7 @@ class FlowTable {
              BackendCounters* backends);
 
   uint32_t capacity() const { return capacity_; }
-  uint32_t slots() const { return num_buckets_ * kFlowWays; }
+  uint32_t slots() const { return num_buckets_ * kWays; }
   uint32_t buckets() const { return num_buckets_; }
   // The coarse clock's unit: last-seen times, timeouts and listed idle times
   // are whole multiples of it.
@@ -259,7 +316,7 @@ class FlowTable {
 
   // A live flow as a listing sees it.
   struct Listed {
-    FlowKey4 key;
+    Key key;
     uint32_t backend_id;
     uint16_t service_id;
     uint8_t flags;
@@ -272,22 +329,21 @@ class FlowTable {
   uint32_t VisitBuckets(uint32_t first, uint32_t end, uint32_t now_ms, Visit&& visit) const {
     if (end > num_buckets_) end = num_buckets_;
     for (uint32_t bucket = first; bucket < end; bucket++) {
-      const FlowBucket& b = buckets_[bucket];
-      for (uint32_t way = 0; way < kFlowWays; way++) {
+      const Bucket& b = buckets_[bucket];
+      for (uint32_t way = 0; way < kWays; way++) {
         uint32_t meta = b.meta[way];
         uint32_t idle = IdleUnits(meta, Coarse(now_ms));
         if (!(meta & kFlowInUse << kFlowFlagsShift) || idle > TimeoutUnits(meta)) continue;
-        int32_t pos = PositionOf(bucket, way);
+        uint32_t side = Side(PositionOf(bucket, way));
         Listed flow{};
-        flow.key.src_addr = static_cast<uint32_t>(b.addrs[way]);
-        flow.key.dst_addr = static_cast<uint32_t>(b.addrs[way] >> 32);
+        Layout::LoadAddresses(b, way, flow.key);
         flow.key.src_port = static_cast<uint16_t>(b.ports[way]);
         flow.key.dst_port = static_cast<uint16_t>(b.ports[way] >> 16);
         flow.flags = FlagsOf(meta);
         flow.key.proto = (flow.flags & kFlowUdp) ? IPPROTO_UDP : IPPROTO_TCP;
         flow.backend_id = meta >> kFlowBackendShift;
-        flow.service_id = service_ids_[pos];
-        flow.age_ms = now_ms - opened_ms_[pos];
+        flow.service_id = service_ids_[side];
+        flow.age_ms = now_ms - opened_ms_[side];
         // Whole units can count up to one unit more than the time since the
         // flow opened: never more idle than old.
         flow.idle_ms = std::min(idle << unit_shift_, flow.age_ms);
@@ -297,30 +353,27 @@ class FlowTable {
     return end;
   }
 
-  // Buckets are sized this much above the flow limit: see the figures at the
-  // top for how often an insert then finds both buckets full.
-  static constexpr uint32_t kSlackPercent = 70;
-
  private:
-  static constexpr uint32_t kHashSeed = 0x5d1ce0;
-  static constexpr uint32_t kPrimaryPreferred = 2;
+  static constexpr uint32_t kPrimaryPreferred = Layout::kPrimaryPreferred;
   static constexpr uint32_t kWayBits = 2;
-  static_assert(kFlowWays == 1u << kWayBits, "a position is a slot's index in the side arrays");
+  static_assert(kFlowLanes == 1u << kWayBits, "a position's way bits name a lane");
+  static constexpr uint32_t kWayMask = (1u << kWays) - 1;
 
-  // A position is a bucket and a way in its own bits, which with 4 ways is
-  // also the slot's index in the side arrays. The config's limit, 2^26 flows,
-  // is under 2^25 buckets at 70% slack: positions fit an int32_t.
+  // A position is a bucket and a way in its own bits. The config's limit,
+  // 2^26 flows, is under 2^25 buckets at 70% slack: positions fit an int32_t.
   static int32_t PositionOf(uint32_t bucket, uint32_t way) { return static_cast<int32_t>(bucket << kWayBits | way); }
   static uint32_t BucketOf(int32_t pos) { return static_cast<uint32_t>(pos) >> kWayBits; }
   static uint32_t WayOf(int32_t pos) { return static_cast<uint32_t>(pos) & ((1u << kWayBits) - 1); }
+  // A slot's index in the side arrays: the position itself with 4 ways; with
+  // fewer, packed, so that no lane left empty costs side-array bytes.
+  static uint32_t Side(int32_t pos) {
+    if constexpr (kWays == kFlowLanes) return static_cast<uint32_t>(pos);
+    return BucketOf(pos) * kWays + WayOf(pos);
+  }
   uint32_t Meta(int32_t pos) const { return buckets_[BucketOf(pos)].meta[WayOf(pos)]; }
 
-  static FlowKeyWords Words(const FlowKey4& key) {
-    FlowKeyWords words;
-    std::memcpy(&words, &key, sizeof(words));
-    return words;
-  }
-  static uint8_t ProtocolFlag(const FlowKeyWords& key) {
+  static Words WordsOf(const Key& key) { return Layout::WordsOf(key); }
+  static uint8_t ProtocolFlag(const Words& key) {
     return static_cast<uint8_t>(key.hi >> 32) == IPPROTO_UDP ? kFlowUdp : 0;
   }
   static uint8_t FlagsOf(uint32_t meta) { return static_cast<uint8_t>(meta >> kFlowFlagsShift & 7); }
@@ -341,24 +394,28 @@ class FlowTable {
   uint32_t Reduce(uint32_t h) const {
     return static_cast<uint32_t>((static_cast<uint64_t>(h) * num_buckets_) >> 32);
   }
-  void PrefetchBucket(uint32_t bucket) const { rte_prefetch0(&buckets_[bucket]); }
+  void PrefetchBucket(uint32_t bucket) const {
+    const auto* line = reinterpret_cast<const uint8_t*>(&buckets_[bucket]);
+    for (uint32_t i = 0; i < sizeof(Bucket); i += RTE_CACHE_LINE_SIZE) rte_prefetch0(line + i);
+  }
 
   // The ports compared in SSE2 first: a way whose ports differ is no match, and
   // few ways share a key's ports, so the addresses are compared rarely.
-  int32_t FindIn(uint32_t bucket, const FlowKeyWords& key) const {
-    const FlowBucket& b = buckets_[bucket];
+  int32_t FindIn(uint32_t bucket, const Words& key) const {
+    const Bucket& b = buckets_[bucket];
     __m128i want = _mm_set1_epi32(static_cast<int>(static_cast<uint32_t>(key.hi)));
     __m128i same = _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(b.ports)), want);
     uint32_t mask = static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(same)));
+    if constexpr (kWays < kFlowLanes) mask &= kWayMask;
     constexpr uint32_t kKeyFlags = (kFlowInUse | kFlowUdp) << kFlowFlagsShift;
     // The protocol's bit 4 is the UDP flag (keys are TCP or UDP): a shift and a
     // mask, where ProtocolFlag's compare costs every lookup a few instructions more.
     static_assert((IPPROTO_UDP & 0x10) && !(IPPROTO_TCP & 0x10) && kFlowUdp << kFlowFlagsShift == 1u << 15,
-                  "bit 36 of the key's second word is bit 15 of the meta word");
+                  "bit 36 of the key's ports word is bit 15 of the meta word");
     uint32_t flags = (static_cast<uint32_t>(key.hi >> 21) & kFlowUdp << kFlowFlagsShift) | kFlowInUse << kFlowFlagsShift;
     for (; mask != 0; mask &= mask - 1) {
       uint32_t way = static_cast<uint32_t>(__builtin_ctz(mask));
-      if (b.addrs[way] == key.lo && (b.meta[way] & kKeyFlags) == flags) return PositionOf(bucket, way);
+      if (Layout::SameAddresses(b, way, key) && (b.meta[way] & kKeyFlags) == flags) return PositionOf(bucket, way);
     }
     return -1;
   }
@@ -376,7 +433,7 @@ class FlowTable {
   }
   // A streaming store: the line is not fetched, as nothing on the packet path reads it.
   void MarkOpened(int32_t pos, uint32_t now_ms) {
-    _mm_stream_si32(reinterpret_cast<int*>(&opened_ms_[pos]), static_cast<int>(now_ms));
+    _mm_stream_si32(reinterpret_cast<int*>(&opened_ms_[Side(pos)]), static_cast<int>(now_ms));
   }
   void Remove(int32_t pos, LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends);
   void RemoveElsewhere(LcoreCounters& counters, ServiceCounters* services, BackendCounters* backends,
@@ -384,7 +441,7 @@ class FlowTable {
   struct WayScan;
   WayScan Scan(uint32_t bucket, uint32_t now_units) const;
 
-  FlowBucket* buckets_ = nullptr;
+  Bucket* buckets_ = nullptr;
   uint32_t num_buckets_ = 0;
   uint32_t changes_ = 0;           // flows added or removed, ever: see PrimaryProbe
   uint32_t capacity_ = 0;          // most flows held at once
@@ -392,9 +449,12 @@ class FlowTable {
   uint32_t timeout_units_[8] = {};  // by FlowFlags, in units: see SetTimeouts
   uint32_t sweep_cursor_ = 0;      // a bucket index
   bool owns_memory_ = false;
-  // By position; last, as only listings, removals and new flows use them.
+  // By Side(position); last, as only listings, removals and new flows use them.
   uint16_t* service_ids_ = nullptr;
   uint32_t* opened_ms_ = nullptr;
 };
+
+// Instantiated in tables/flow_table.cc, as FlowTable6 is.
+using FlowTable = FlowTableOf<FlowLayout4>;
 
 }  // namespace sluice

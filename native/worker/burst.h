@@ -30,16 +30,23 @@ struct Pending {
   bool quoted;
 };
 
-// An IPv6 service packet waiting for its flow lookup.
+// An IPv6 service packet waiting for its flow lookup, as Pending.
 struct Pending6 {
   struct rte_mbuf* mbuf;
   const ServiceView* service;
   FlowKey6 key;
-  uint32_t sig;
+  FlowHash hash;
+  FlowTable6::PrimaryProbe probe;  // filled in by ForwardIpv6's first pass
   uint8_t tcp_flags;
   bool quoted;  // an ICMPv6 error quoting the flow (packet/icmp_error_route.h), as in Pending
   uint16_t l4_offset;  // from the frame's start, past any extension headers: QUIC-LB reads the UDP payload
 };
+
+// The key's hash in the lcore's IPv6 flow table; without one (no port has an
+// IPv6 address), its sig alone: the flow is forwarded unremembered.
+inline FlowHash FlowHash6(const WorkerContext& w, const FlowKey6& key) {
+  return w.flows6 != nullptr ? w.flows6->HashOf(key) : FlowHash{FlowTable6::SigOf(key), 0, 0};
+}
 
 // nat packets waiting for their burst's session lookups: clients' packets to a
 // nat VIP (service set) and backends' replies to a pool address (service nullptr).

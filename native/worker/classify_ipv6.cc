@@ -45,7 +45,8 @@ void QueueForLookup6(WorkerContext& w, struct rte_mbuf* m, const ServiceView* se
   p.key.dst_port = dst_port;
   p.key.proto = proto;
   std::memset(p.key.pad, 0, sizeof(p.key.pad));
-  p.sig = FlowTable6::HashOf(p.key);
+  p.hash = FlowHash6(w, p.key);
+  if (w.flows6 != nullptr) w.flows6->PrefetchPrimary(p.hash);
   p.tcp_flags = tcp_flags;
   p.quoted = quoted;
   ServiceCounters& sc = w.service_counters[service->id];

@@ -27,6 +27,7 @@ FlowEntry* Room(FlowQuery& q) {
 
 void CopyAddr(uint8_t* to, uint32_t addr) { std::memcpy(to, &addr, 4); }
 void CopyAddr(uint8_t* to, const NatAddr6& addr) { std::memcpy(to, addr.bytes, 16); }
+void CopyAddr(uint8_t* to, const uint8_t (&addr)[16]) { std::memcpy(to, addr, 16); }
 
 FlowEntryState StateOf(NatState s) {
   switch (s) {
@@ -64,57 +65,42 @@ uint32_t ScanNat(FlowQuery& q, const NatSessionTable<F>* sessions, uint32_t end,
   return next >= sessions->capacity() ? UINT32_MAX : next;
 }
 
+// Either family's flow table: the flows of the next buckets holding about
+// `budget` slots.
+template <typename Table>
+uint32_t ScanFlows(FlowQuery& q, const Table* flows, uint8_t family, uint32_t now_ms, uint32_t budget) {
+  if (flows == nullptr) return UINT32_MAX;
+  uint32_t end = q.cursor + (budget + Table::kWays - 1) / Table::kWays;
+  uint32_t next = flows->VisitBuckets(q.cursor, end, now_ms, [&](const typename Table::Listed& f) {
+    uint8_t client[16] = {};
+    CopyAddr(client, f.key.src_addr);
+    if (q.truncated || !Wants(q.filter, family, client, f.service_id, f.backend_id)) return;
+    FlowEntry* e = Room(q);
+    if (e == nullptr) return;
+    *e = FlowEntry{};
+    e->family = family;
+    e->proto = f.key.proto;
+    e->state = (f.flags & kFlowClosing) ? FlowEntryState::kClosing : FlowEntryState::kOpen;
+    e->service_id = f.service_id;
+    e->client_port = ntohs(f.key.src_port);
+    e->vip_port = ntohs(f.key.dst_port);
+    e->backend_id = f.backend_id;
+    e->idle_ms = f.idle_ms;
+    e->age_ms = f.age_ms;
+    std::memcpy(e->client, client, 16);
+    CopyAddr(e->vip, f.key.dst_addr);
+  });
+  return next >= flows->buckets() ? UINT32_MAX : next;
+}
+
 // One step of the current stage over [q.cursor, q.cursor + budget): the next
 // cursor, or UINT32_MAX when the stage is done.
 uint32_t Step(FlowQuery& q, const ListedTables& t, uint32_t now_ms, uint32_t budget) {
   switch (q.stage) {
-    case FlowQueryStage::kFlows: {
-      if (t.flows == nullptr) return UINT32_MAX;
-      // A bucket is kFlowWays slots.
-      uint32_t end = q.cursor + (budget + kFlowWays - 1) / kFlowWays;
-      uint32_t next = t.flows->VisitBuckets(q.cursor, end, now_ms, [&](const FlowTable::Listed& f) {
-        uint8_t client[16] = {};
-        CopyAddr(client, f.key.src_addr);
-        if (q.truncated || !Wants(q.filter, 4, client, f.service_id, f.backend_id)) return;
-        FlowEntry* e = Room(q);
-        if (e == nullptr) return;
-        *e = FlowEntry{};
-        e->family = 4;
-        e->proto = f.key.proto;
-        e->state = (f.flags & kFlowClosing) ? FlowEntryState::kClosing : FlowEntryState::kOpen;
-        e->service_id = f.service_id;
-        e->client_port = ntohs(f.key.src_port);
-        e->vip_port = ntohs(f.key.dst_port);
-        e->backend_id = f.backend_id;
-        e->idle_ms = f.idle_ms;
-        e->age_ms = f.age_ms;
-        std::memcpy(e->client, client, 16);
-        CopyAddr(e->vip, f.key.dst_addr);
-      });
-      return next >= t.flows->buckets() ? UINT32_MAX : next;
-    }
-    case FlowQueryStage::kFlows6: {
-      if (t.flows6 == nullptr) return UINT32_MAX;
-      uint32_t next = t.flows6->VisitPositions(q.cursor, q.cursor + budget, now_ms,
-                                               [&](const FlowKey6& key, const FlowRecord6& r, uint32_t idle) {
-        if (q.truncated || !Wants(q.filter, 6, key.src_addr, r.service_id, r.backend_id)) return;
-        FlowEntry* e = Room(q);
-        if (e == nullptr) return;
-        *e = FlowEntry{};
-        e->family = 6;
-        e->proto = key.proto;
-        e->state = (r.flags & kFlowClosing) ? FlowEntryState::kClosing : FlowEntryState::kOpen;
-        e->service_id = r.service_id;
-        e->client_port = ntohs(key.src_port);
-        e->vip_port = ntohs(key.dst_port);
-        e->backend_id = r.backend_id;
-        e->idle_ms = idle;
-        e->age_ms = now_ms - r.opened_ms;
-        std::memcpy(e->client, key.src_addr, 16);
-        std::memcpy(e->vip, key.dst_addr, 16);
-      });
-      return next >= t.flows6->positions() ? UINT32_MAX : next;
-    }
+    case FlowQueryStage::kFlows:
+      return ScanFlows(q, t.flows, 4, now_ms, budget);
+    case FlowQueryStage::kFlows6:
+      return ScanFlows(q, t.flows6, 6, now_ms, budget);
     case FlowQueryStage::kNat:
       return ScanNat(q, t.nat == nullptr ? nullptr : t.nat->sessions, q.cursor + budget, now_ms);
     case FlowQueryStage::kNat6:

@@ -10,6 +10,7 @@
 #include "packet/icmp_errors.h"
 #include "packet/tcp_flags.h"
 #include "worker/burst.h"
+#include "worker/flow_pick.h"
 #include "worker/forward.h"
 #include "worker/fragments.h"
 #include "worker/quic_lb_routing.h"
@@ -20,9 +21,9 @@ namespace {
 
 // tunnel: the client's packet, unchanged, inside an outer IPv4 (and for GUE, UDP)
 // header to the backend, sent to the next hop; Ethernet padding is cut off first.
-// Always inlined, as BackendOfFlow is: once the fragment path (SendFragment4)
-// called them too, the compiler stopped inlining them into ForwardIpv4, and a
-// dsr packet cost 35 instructions more.
+// Always inlined, as BackendOfFlow (worker/flow_pick.h) is: once the fragment
+// path (SendFragment4) called them too, the compiler stopped inlining them into
+// ForwardIpv4, and a dsr packet cost 35 instructions more.
 __rte_always_inline void EncapsulateTunnel(WorkerContext& w, TxStage& stage, const BackendView& b, uint32_t backend_id,
                               struct rte_mbuf* m, uint32_t flow_hash, uint16_t ingress_port, uint32_t now_ms,
                               bool answer_too_big) {
@@ -42,77 +43,6 @@ __rte_always_inline void EncapsulateTunnel(WorkerContext& w, TxStage& stage, con
   StageToBackend(w, stage, b, backend_id, m);
 }
 
-// Stores a new flow in the table if admission allows; forwarding does not depend
-// on it (see tables/admission.h).
-inline void Remember(WorkerContext& w, const Pending& p, uint32_t backend_id, bool closing, uint32_t now_ms) {
-  LcoreCounters& c = *w.counters;
-  FlowTable& flows = *w.flows;
-  FlowSlot slot = flows.Choose(p.hash, now_ms, c.flow_active);
-  if (!w.admission.TryAdmit()) {
-    c.flow_admission_refused++;
-    if (slot.displaces == FlowSlot::kLive || slot.displaces == FlowSlot::kElsewhere) c.flow_admission_protected++;
-    return;
-  }
-  if (slot.position < 0) {
-    c.flow_insert_failures++;
-    return;
-  }
-  flows.Occupy(slot, p.key, backend_id, static_cast<uint16_t>(p.service->id), closing, now_ms, c,
-               w.service_counters, w.backend_counters);
-}
-
-// The flow's remembered backend while it is live and still usable, else a fresh
-// lookup-table pick, remembered. id kNoBackend when the service has none.
-__rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& snap, const Pending& p, uint32_t now_ms) {
-  FlowTable& flows = *w.flows;
-  LcoreCounters& c = *w.counters;
-  const ServiceView& service = *p.service;
-  bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
-  // Looked up one at a time, after the previous packet's insert: two packets
-  // of one new flow in the same burst then share one entry.
-  int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
-  if (pos < 0) {
-    c.flow_misses++;
-    uint32_t backend_id = service.LookupPick(p.hash.sig);
-    if (backend_id == kNoBackend) return {backend_id, nullptr};
-    Remember(w, p, backend_id, closing_now, now_ms);
-    CountNewFlow(w, service.id, backend_id);
-    return Picked(snap, backend_id);
-  }
-  uint32_t remembered = flows.BackendId(pos);
-  const BackendView* b = snap.Backend(remembered);
-  bool expired = flows.IsExpired(pos, now_ms);
-  bool reopened = flows.IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-  // Backend ids are global and a backend keeps the flows of one service at
-  // most, so this alone says whether the flow goes on, and a hit does not read
-  // the service the flow counts for (beside the buckets, tables/flow_table.h).
-  // That one differs from the packet's only when, since the flow began, its
-  // VIP and port passed to a service of another id and the backend's id to
-  // that service too; the flow then goes on counting for the service it began
-  // with, which its removal or reassignment takes it from (the rare path
-  // below moves it), so the per-service counts still sum to the table's.
-  bool usable = KeepsFlowsOf(b, service.id);
-  if (!expired && !reopened && usable) {
-    c.flow_hits++;
-    flows.Touch(pos, now_ms, closing_now);
-    return {remembered, b};
-  }
-  c.flow_misses++;
-  if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
-  uint32_t backend_id = service.LookupPick(p.hash.sig);
-  if (backend_id == kNoBackend) return {backend_id, nullptr};
-  uint16_t service_id = flows.ServiceId(pos);
-  if (service_id != service.id) {
-    w.service_counters[service_id].active_flows--;
-    w.service_counters[service.id].active_flows++;
-  }
-  w.backend_counters[remembered].active_flows--;
-  w.backend_counters[backend_id].active_flows++;
-  flows.Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
-  CountNewFlow(w, service.id, backend_id);
-  return Picked(snap, backend_id);
-}
-
 // QUIC-LB (worker/quic_lb_routing.h): true, and `pick` set, when the datagram's
 // connection ID names a backend that keeps the service's flows; it goes there
 // and nothing is remembered (the connection ID, not the 5-tuple, is the
@@ -129,25 +59,11 @@ __rte_always_inline BackendPick BackendOfFlow(WorkerContext& w, const Snapshot& 
   return true;
 }
 
-// Where the quoted flow's packets go now, without touching its entry: an error
-// must not keep a flow alive, and a flow it names may not exist on this lcore.
-inline BackendPick BackendOfQuotedFlow(WorkerContext& w, const Snapshot& snap, const Pending& p) {
-  FlowTable& flows = *w.flows;
-  const ServiceView& service = *p.service;
-  int32_t pos = flows.Lookup(p.key, p.hash, p.probe);
-  if (pos >= 0) {
-    uint32_t remembered = flows.BackendId(pos);
-    const BackendView* b = snap.Backend(remembered);
-    if (KeepsFlowsOf(b, service.id)) return {remembered, b};  // as in BackendOfFlow
-  }
-  return Picked(snap, service.LookupPick(p.hash.sig));
-}
-
 }  // namespace
 
 BackendPick FirstFragmentPick4(WorkerContext& w, const Snapshot& snap, Pending& p, uint32_t now_ms) {
   p.probe = w.flows->ProbePrimary(p.key, p.hash);
-  return BackendOfFlow(w, snap, p, now_ms);
+  return BackendOfFlow<FlowTable>(w, snap, p, now_ms);
 }
 
 void SendFragment4(WorkerContext& w, TxStage& stage, uint8_t forwarding, BackendPick pick, struct rte_mbuf* m,
@@ -176,9 +92,9 @@ void ForwardIpv4(WorkerContext& w, const Snapshot& snap, Pending* pending, uint3
     Pending& p = pending[i];
     BackendPick pick;
     if (p.quoted) {
-      pick = BackendOfQuotedFlow(w, snap, p);
+      pick = BackendOfQuotedFlow<FlowTable>(w, snap, p);
     } else if (__builtin_expect(p.service->quic_lb == nullptr, 1) || !RoutedByConnectionId(w, snap, p, &pick)) {
-      pick = BackendOfFlow(w, snap, p, now_ms);
+      pick = BackendOfFlow<FlowTable>(w, snap, p, now_ms);
     }
     // No ICMP error is ever sent about an ICMP error (RFC 1122 3.2.2).
     SendToBackend(w, c, stage, *p.service, pick, p.mbuf, p.quoted, [&](const BackendView& b) {

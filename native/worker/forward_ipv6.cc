@@ -1,5 +1,6 @@
 // Forwarding of a burst's IPv6 service packets, as forward_ipv4.cc does for
-// IPv4, through the IPv6 flow table; tunnels are IPv6-in-IPv6 or GUE over IPv6.
+// IPv4, through the IPv6 flow table and the same staged lookups
+// (worker/flow_pick.h); tunnels are IPv6-in-IPv6 or GUE over IPv6.
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -7,9 +8,9 @@
 
 #include "modes/tunnel6.h"
 #include "packet/icmpv6_errors.h"
-#include "packet/tcp_flags.h"
 #include "tables/flow_table6.h"
 #include "worker/burst.h"
+#include "worker/flow_pick.h"
 #include "worker/forward.h"
 #include "worker/fragments.h"
 #include "worker/quic_lb_routing.h"
@@ -55,66 +56,15 @@ void EncapsulateTunnel6(WorkerContext& w, TxStage& stage, const BackendView& b, 
   StageToBackend(w, stage, b, backend_id, m);
 }
 
-// Where the quoted flow's packets go now, its entry untouched (see BackendOfQuotedFlow
-// in forward_ipv4.cc).
-uint32_t QuotedFlowBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p) {
-  const ServiceView& service = *p.service;
-  int32_t pos = w.flows6 != nullptr ? w.flows6->Lookup(p.key, p.sig) : -1;
-  if (pos >= 0) {
-    const FlowRecord6& r = w.flows6->Record(pos);
-    const BackendView* b = snap.Backend(r.backend_id);
-    if (r.service_id == service.id && KeepsFlowsOf(b, service.id)) {
-      return r.backend_id;
-    }
-  }
-  return service.LookupPick(p.sig);
-}
-
-// The flow's backend: remembered, or picked from the lookup table and remembered when the
-// table has room. kNoBackend when the service has none.
-uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p, uint32_t now_ms) {
-  const ServiceView& service = *p.service;
-  LcoreCounters& c = *w.counters;
-  bool closing_now = p.tcp_flags & (kTcpFin | kTcpRst);
-  FlowTable6* flows = w.flows6;
-  int32_t pos = flows != nullptr ? flows->Lookup(p.key, p.sig) : -1;
-  if (pos >= 0) {
-    const FlowRecord6& r = flows->Record(pos);
-    const BackendView* b = snap.Backend(r.backend_id);
-    bool expired = flows->IsExpired(pos, now_ms);
-    bool reopened = flows->IsClosing(pos) && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-    bool usable = r.service_id == service.id && KeepsFlowsOf(b, service.id);
-    if (!expired && !reopened && usable) {
-      c.flow_hits++;
-      flows->Touch(pos, now_ms, closing_now);
-      return r.backend_id;
-    }
-    c.flow_misses++;
-    if (expired || reopened) c.flow_expirations++; else c.flow_repicks++;
-    uint32_t backend_id = service.LookupPick(p.sig);
-    if (backend_id == kNoBackend) return backend_id;
-    if (r.service_id != service.id) {
-      w.service_counters[r.service_id].active_flows--;
-      w.service_counters[service.id].active_flows++;
-    }
-    // Before Reassign: r is the record it rewrites.
-    w.backend_counters[r.backend_id].active_flows--;
-    w.backend_counters[backend_id].active_flows++;
-    flows->Reassign(pos, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms);
-    CountNewFlow(w, service.id, backend_id);
-    return backend_id;
-  }
-  c.flow_misses++;
-  uint32_t backend_id = service.LookupPick(p.sig);
-  if (backend_id == kNoBackend) return backend_id;
-  if (flows == nullptr || !w.admission.TryAdmit()) {
-    if (flows != nullptr) c.flow_admission_refused++;
-  } else if (!flows->Insert(p.key, p.sig, backend_id, static_cast<uint16_t>(service.id), closing_now, now_ms, c,
-                            w.service_counters, w.backend_counters)) {
-    c.flow_insert_failures++;
-  }
-  CountNewFlow(w, service.id, backend_id);
-  return backend_id;
+// The flow's backend: BackendOfFlow through the IPv6 table, or without one
+// (no port has an IPv6 address) the lookup table's pick, unremembered.
+__rte_always_inline BackendPick PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
+                                             uint32_t now_ms) {
+  if (__builtin_expect(w.flows6 != nullptr, 1)) return BackendOfFlow<FlowTable6>(w, snap, p, now_ms);
+  w.counters->flow_misses++;
+  uint32_t backend_id = p.service->LookupPick(p.hash.sig);
+  if (backend_id != kNoBackend) CountNewFlow(w, p.service->id, backend_id);
+  return Picked(snap, backend_id);
 }
 
 // QUIC-LB, as RoutedByConnectionId in forward_ipv4.cc: the backend the
@@ -126,8 +76,9 @@ uint32_t PickBackend6(WorkerContext& w, const Snapshot& snap, const Pending6& p,
 
 }  // namespace
 
-uint32_t FirstFragmentPick6(WorkerContext& w, const Snapshot& snap, const Pending6& p, uint32_t now_ms) {
-  return PickBackend6(w, snap, p, now_ms);
+uint32_t FirstFragmentPick6(WorkerContext& w, const Snapshot& snap, Pending6& p, uint32_t now_ms) {
+  if (w.flows6 != nullptr) p.probe = w.flows6->ProbePrimary(p.key, p.hash);
+  return PickBackend6(w, snap, p, now_ms).id;
 }
 
 void SendFragment6(WorkerContext& w, TxStage& stage, uint8_t forwarding, BackendPick pick, struct rte_mbuf* m,
@@ -141,21 +92,30 @@ void SendFragment6(WorkerContext& w, TxStage& stage, uint8_t forwarding, Backend
 
 void ForwardIpv6(WorkerContext& w, const Snapshot& snap, Pending6* pending, uint32_t n, uint16_t ingress_port,
                  uint32_t now_ms) {
+  const FlowTable6* flows = w.flows6;
+  // As in ForwardIpv4: the primary buckets, prefetched in ClassifyIpv6, are
+  // searched at once, and the secondaries the lookups need fetched.
+  if (flows != nullptr) {
+    for (uint32_t i = 0; i < n; i++) pending[i].probe = flows->ProbePrimary(pending[i].key, pending[i].hash);
+  }
   TxStage stage;
   LcoreCounters& c = *w.counters;
   for (uint32_t i = 0; i < n; i++) {
     Pending6& p = pending[i];
-    uint32_t backend_id;
+    BackendPick pick;
+    uint32_t by_connection_id;
     if (p.quoted) {
-      backend_id = QuotedFlowBackend6(w, snap, p);
+      pick = flows != nullptr ? BackendOfQuotedFlow<FlowTable6>(w, snap, p)
+                              : Picked(snap, p.service->LookupPick(p.hash.sig));
     } else if (__builtin_expect(p.service->quic_lb == nullptr, 1) ||
-               (backend_id = BackendOfConnectionId6(w, snap, p)) == kNoBackend) {
-      backend_id = PickBackend6(w, snap, p, now_ms);
+               (by_connection_id = BackendOfConnectionId6(w, snap, p)) == kNoBackend) {
+      pick = PickBackend6(w, snap, p, now_ms);
+    } else {
+      pick = Picked(snap, by_connection_id);
     }
-    BackendPick pick = Picked(snap, backend_id);
     // No ICMPv6 error is ever sent about an ICMPv6 error (RFC 4443 2.4).
     SendToBackend(w, c, stage, *p.service, pick, p.mbuf, p.quoted, [&](const BackendView& b) {
-      EncapsulateTunnel6(w, stage, b, backend_id, p.mbuf, p.sig, ingress_port, now_ms, !p.quoted);
+      EncapsulateTunnel6(w, stage, b, pick.id, p.mbuf, p.hash.sig, ingress_port, now_ms, !p.quoted);
     });
   }
   SendStaged(w, stage);

@@ -155,10 +155,10 @@ FragmentRoute BalanceFirst(WorkerContext& w, TxStage& stage, const Snapshot& sna
     p.key.src_port = info.src_port;
     p.key.dst_port = info.dst_port;
     p.key.proto = info.l4_proto;
-    p.sig = FlowTable6::HashOf(p.key);
+    p.hash = FlowHash6(w, p.key);
     p.tcp_flags = info.tcp_flags;
     route.backend_id = FirstFragmentPick6(w, snap, p, now_ms);
-    route.sig = p.sig;
+    route.sig = p.hash.sig;
     SendFragment6(w, stage, route.forwarding, Picked(snap, route.backend_id), m, route.sig, port_index, now_ms);
     return route;
   }

@@ -35,7 +35,7 @@ void ClearFragments(FragmentTable& table);
 // (forward_ipv4.cc, forward_ipv6.cc), and a fragment sent to a backend in the
 // mode `forwarding`, `sig` its flow's hash.
 BackendPick FirstFragmentPick4(WorkerContext& w, const Snapshot& snap, Pending& p, uint32_t now_ms);
-uint32_t FirstFragmentPick6(WorkerContext& w, const Snapshot& snap, const Pending6& p, uint32_t now_ms);
+uint32_t FirstFragmentPick6(WorkerContext& w, const Snapshot& snap, Pending6& p, uint32_t now_ms);
 void SendFragment4(WorkerContext& w, TxStage& stage, uint8_t forwarding, BackendPick pick, struct rte_mbuf* m,
                    uint32_t sig, uint16_t ingress_port, uint32_t now_ms);
 void SendFragment6(WorkerContext& w, TxStage& stage, uint8_t forwarding, BackendPick pick, struct rte_mbuf* m,

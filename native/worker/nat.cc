@@ -88,7 +88,7 @@ void ForwardNatThen(WorkerContext& w, const Snapshot& snap, const ServiceView& s
   }
   uint32_t sig;
   if (info.ip_version == 6) {
-    sig = FlowTable6::HashOf(NatClientKey6(info));  // as an IPv6 dsr or tunnel flow hashes
+    sig = FlowTable6::SigOf(NatClientKey6(info));  // as an IPv6 dsr or tunnel flow hashes
   } else {
     uint32_t src;
     std::memcpy(&src, info.src_addr, 4);

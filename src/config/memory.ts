@@ -60,14 +60,16 @@ function pow2(n: number): number {
 }
 
 /**
- * FlowTable6::MemoryBytes (native/tables/flow_table6.cc): rte_hash's 48-byte key
- * slots (one spare), 64-byte buckets of 8 and free-slot ring, 16-byte records,
- * the 40-byte table.
+ * FlowTable6::MemoryBytes (native/tables/flow_table6.h, the code of flow_table.cc):
+ * a 128-byte header, two-line (128-byte) buckets of 3 flows (60% slack), and
+ * beside them each slot's opening time (4 bytes) and service id (2 bytes),
+ * each array rounded up to a cache line: about 78 bytes per flow of capacity.
  */
 export function flowTable6Bytes(entries: number): number {
-  const keySlots = entries + 1;
-  const ring = Math.ceil((384 + 4 * pow2(entries + 1)) / 64) * 64;
-  return 48 * keySlots + 64 * (pow2(entries) / 8) + ring + 16 * keySlots + 40;
+  const slots = Math.floor((entries * 160) / 100);
+  const buckets = Math.max(2, Math.ceil(slots / 3));
+  const side = (bytes: number) => Math.ceil((buckets * 3 * bytes) / 64) * 64;
+  return 128 + buckets * 128 + side(4) + side(2);
 }
 
 /**

@@ -104,8 +104,10 @@ describe('the memory budget', () => {
     assert.equal(flowTableBytes(1000), 37632);  // 425 buckets: 6,800 and 3,400 bytes rounded up to 6,848 and 3,456
     assert.equal(ipv6FlowEntries(1048576), 262144);
     assert.equal(ipv6FlowEntries(1024), 1024);
-    // 48 * 262145 key slots + 32768 buckets of 64 + a ring of 524288 + 384 + 16 * 262145 records + 40
-    assert.equal(flowTable6Bytes(262144), 48 * 262145 + 64 * 32768 + (384 + 4 * 524288) + 16 * 262145 + 40);
+    // 128 + 139810 two-line buckets of 3 (419,430 slots at 60% slack) + each slot's
+    // opening time (4 bytes) and service id (2 bytes), each array rounded up to 64 bytes
+    assert.equal(flowTable6Bytes(262144), 128 + 139810 * 128 + 1677760 + 838912);
+    assert.equal(flowTable6Bytes(1024), 128 + 546 * 128 + 6592 + 3328);
     // a 72-byte header in a 128-byte line, 128-byte entries and 24-byte held slots, as many as entries (a power of two, at least 8)
     assert.equal(fragmentTableBytes(4096), 128 + 4096 * 128 + 4096 * 24);
     assert.equal(fragmentTableBytes(1000), 128 + 1024 * 128 + 1024 * 24);

@@ -17,6 +17,7 @@ namespace {
 
 using flow_support::Keys;
 using flow_support::TestTable;
+using flow_support::TestTable6;
 using sluice::ContinueFlowQuery;
 using sluice::FlowEntry;
 using sluice::FlowEntryState;
@@ -183,4 +184,46 @@ TEST_CASE("flow listing: each call scans at most its budget, and answers only wh
   uint32_t calls = 1 + Answer(a, t, 1, 96);
   CHECK(calls == (buckets + 23) / 24 + 3);
   CHECK(a.q.stage == sluice::FlowQueryStage::kDone);
+}
+
+TEST_CASE("flow listing: IPv6 flows with their addresses, ports and ids, a budget of buckets of 3") {
+  TestTable6 t(1024);
+  auto keys = Keys<sluice::FlowKey6>(300, 17);
+  for (uint32_t i = 0; i < keys.size(); i++) {
+    REQUIRE(t.Add(keys[i], i % 5, 1000 + i, static_cast<uint16_t>(i % 3)) != -1);
+  }
+  REQUIRE(t.counters.flow_active == 300);
+  t.table->Touch(t.Find(keys[7]), 2000, true);
+  Asked a(1000);
+  ListedTables tables{nullptr, t.table, nullptr};
+  ContinueFlowQuery(a.q, tables, 5000, 96);  // the absent IPv4 table
+  ContinueFlowQuery(a.q, tables, 5000, 96);
+  CHECK(a.q.stage == sluice::FlowQueryStage::kFlows6);
+  CHECK(a.q.cursor == 96 / sluice::FlowTable6::kWays);  // 32 buckets of 3
+  uint32_t calls = 2;
+  while (!a.answered() && calls < 100000) {
+    ContinueFlowQuery(a.q, tables, 5000, 96);
+    calls++;
+  }
+  // The IPv6 table in buckets / 32 calls, after one for the IPv4 table and
+  // before one for each of the two nat tables, all absent.
+  CHECK(calls == 1 + (t.table->buckets() + 31) / 32 + 2);
+  REQUIRE(a.q.count == 300);
+  std::set<uint32_t> seen;
+  for (uint32_t n = 0; n < a.q.count; n++) {
+    const FlowEntry& e = a.room[n];
+    uint32_t i = 0;
+    while (i < keys.size() && std::memcmp(e.client, keys[i].src_addr, 16) != 0) i++;
+    REQUIRE(i < keys.size());
+    CHECK(seen.insert(i).second);
+    CHECK(e.family == 6);
+    CHECK(e.proto == IPPROTO_TCP);
+    CHECK(std::memcmp(e.vip, keys[i].dst_addr, 16) == 0);
+    CHECK(e.client_port == ntohs(keys[i].src_port));
+    CHECK(e.vip_port == ntohs(keys[i].dst_port));
+    CHECK(e.backend_id == i % 5);
+    CHECK(e.service_id == i % 3);
+    CHECK(e.age_ms == 5000 - (1000 + i));
+    CHECK(e.state == (i == 7 ? FlowEntryState::kClosing : FlowEntryState::kOpen));
+  }
 }
