@@ -68,7 +68,7 @@ namespace sluice {
   X(flow_hits, hits, counter, flows, "sluice_flow_table_hits_total", stats, "packets that found their flow")         \
   X(flow_misses, misses, counter, flows, "sluice_flow_table_misses_total", stats, "packets that found no flow")      \
   X(flow_inserts, inserts, counter, flows, "sluice_flow_table_inserts_total", stats, "flows added")                  \
-  /* table full even after eviction: forwarded unremembered */                                                       \
+  /* no slot at all (a table of capacity 0): forwarded unremembered; a full table evicts */                          \
   X(flow_insert_failures, insertFailures, counter, flows, "sluice_flow_table_insert_failures_total", none,           \
     "flows that found no room")                                                                                      \
   X(flow_evictions, evictions, counter, flows, "sluice_flow_table_evictions_total", stats,                           \
