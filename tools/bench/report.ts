@@ -3,6 +3,7 @@ import type { BenchResults, FrameSplitRow, HitlessRow, Scaling, SweepRow, Throug
 import { SWEEP_MODES, sweepTable } from './sweep';
 import { renderLookupTable } from './lookup-table';
 import { median } from './median';
+import type { InstructionRow } from './instructions';
 import type { IsolationResult } from './isolation';
 import { renderControlPlane } from './control-plane';
 
@@ -136,14 +137,11 @@ export function renderMarkdown(r: BenchResults): string {
   p('  them; at the default admission rate most of a flood is forwarded without being remembered.');
   p();
   p('**Instructions per packet** of the per-packet path alone (`ProcessBurst` and the tx flush on warm flows,');
-  p('no PMD receive; `native/bench/burst_bench` under callgrind, 1024 flows, 64-byte TCP): the same count on');
-  p('every run, so this is the figure data-path changes are measured by on this machine.');
+  p('no PMD receive; `native/bench/burst_bench` under callgrind, 64-byte TCP; at 1M flows the insert round and two');
+  p('warm ones are counted): the same count on every run, so this is the figure data-path changes are measured by');
+  p('on this machine.');
   p();
-  p('| Mode | IPv4 checksum | Instructions / packet |');
-  p('|---|---|---:|');
-  for (const x of r.instructions) {
-    p(`| ${x.mode} | ${x.offload ? 'NIC (offload)' : 'software'} | ${x.instructionsPerPacket.toFixed(1)} |`);
-  }
+  for (const line of renderInstructions(r.instructions)) p(line);
   p();
   p('## Lookup table');
   p();
@@ -456,4 +454,15 @@ export function renderHitless(h: HitlessRow, seconds: number): string[] {
       `${f2(h.baselineMpps)} without changes (medians), **${pct(h.ratio)}** (the median of each round's ratio; ` +
       `each round, Mpps with against without: ${each}).`,
   ];
+}
+
+// The instruction counts (instructions.ts), one row per counted path.
+export function renderInstructions(rows: InstructionRow[]): string[] {
+  const out = ['| Mode | Family | Active flows | IPv4 checksum | Instructions / packet |', '|---|---|---:|---|---:|'];
+  for (const x of rows) {
+    const family = x.family ?? 4;
+    const checksum = family === 6 ? '—' : x.offload ? 'NIC (offload)' : 'software';
+    out.push(`| ${x.mode} | IPv${family} | ${count(x.flows)} | ${checksum} | ${x.instructionsPerPacket.toFixed(1)} |`);
+  }
+  return out;
 }
