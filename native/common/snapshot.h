@@ -330,6 +330,9 @@ bool InPrefix6(const uint8_t address[16], const uint8_t prefix[16], uint8_t pref
 bool IsNatPoolAddress6(const std::vector<PortAddressing>& ports, const uint8_t* address);
 
 std::string FormatIp(const IpAddr& ip);
+// A backend's key in its service's lookup table (tables/lookup_table.h):
+// FormatIp(address) + ":" + port, the text every table ever built was keyed by.
+std::string LookupKey(const IpAddr& address, uint16_t port);
 uint32_t Ipv4Of(const IpAddr& ip);  // network order
 
 }  // namespace sluice
