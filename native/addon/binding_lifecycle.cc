@@ -26,8 +26,10 @@ Napi::Value StopBinding(const Napi::CallbackInfo& info) {
 Napi::Value SetServicesBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return WithJsErrors(env, [&]() -> Napi::Value {
-    SetServicesResult r = Dataplane::Instance().SetServices(
-        ServicesFromJs(info[0], &Dataplane::Instance().services()));
+    Dataplane& dataplane = Dataplane::Instance();
+    Unchanged unchanged;
+    std::vector<ServiceConfig> services = ServicesFromJs(info[0], &dataplane.services(), &unchanged);
+    SetServicesResult r = dataplane.SetServices(std::move(services), &unchanged);
     Napi::Object out = Napi::Object::New(env);
     out.Set("generation", Napi::Number::New(env, static_cast<double>(r.generation)));
     out.Set("tablesBuilt", Napi::Number::New(env, static_cast<double>(r.tables_built)));

@@ -372,10 +372,22 @@ void AppendRun(const Napi::Array& run, const ServiceConfig* was, const std::stri
 
 // Only converts: the invariants of services (ids, families, reachability, table
 // sizes) are BuildSnapshot's and the table builder's to check, once.
-std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::vector<ServiceConfig>* running) {
+std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::vector<ServiceConfig>* running,
+                                          Unchanged* unchanged) {
   Napi::Array list = AsArray(value, "services");
   std::vector<ServiceConfig> services;
   services.reserve(list.Length());
+  if (unchanged != nullptr) {
+    unchanged->services.assign(list.Length(), false);
+    unchanged->backends.assign(kMaxBackendIds, false);
+  }
+  // Backend ids are below kMaxBackendIds in what runs; whatever they are, BuildSnapshot checks them.
+  const auto keep = [&](const BackendConfig* first, const BackendConfig* last) {
+    if (unchanged == nullptr) return;
+    for (; first != last; ++first) {
+      if (first->id < kMaxBackendIds) unchanged->backends[first->id] = true;
+    }
+  };
   const Napi::Env env = value.Env();
   auto key = [&](const char* name) { return Key{Napi::String::New(env, name), name}; };
   const struct {
@@ -402,6 +414,7 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
         Fail(path, "is an id of no running service");
       }
       services.push_back(*running_by_id[static_cast<uint32_t>(id)]);
+      if (unchanged != nullptr) unchanged->services[i] = true;
       continue;
     }
     Napi::Object o = AsObject(entry, path);
@@ -445,7 +458,9 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
     for (uint32_t j = 0; j < count; j++) {
       Napi::Value entry_b = backends.Get(j);
       if (entry_b.IsArray()) {
+        const size_t from = s.backends.size();
         AppendRun(entry_b.As<Napi::Array>(), was, path + ".backends[" + std::to_string(j) + "]", s.id, &s.backends);
+        keep(s.backends.data() + from, s.backends.data() + s.backends.size());
         continue;
       }
       if (entry_b.IsNumber()) {
@@ -460,6 +475,7 @@ std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value, const std::v
                "is an id of no backend of the running service " + std::to_string(s.id));
         }
         s.backends.push_back(*running_backends[static_cast<uint32_t>(id)]);
+        keep(&s.backends.back(), &s.backends.back() + 1);
         continue;
       }
       std::string bpath = path + ".backends[" + std::to_string(j) + "]";

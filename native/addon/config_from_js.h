@@ -24,8 +24,10 @@ DataplaneConfig DataplaneConfigFromJs(const Napi::Value& value);
 // that run of its backends: a PATCH of one backend of 4,096 sends that backend
 // and the two runs around it.
 // Without `running` (at start) every entry must be a service or a backend.
+// `unchanged`, if given, says which services and backends came so.
 std::vector<ServiceConfig> ServicesFromJs(const Napi::Value& value,
-                                          const std::vector<ServiceConfig>* running = nullptr);
+                                          const std::vector<ServiceConfig>* running = nullptr,
+                                          Unchanged* unchanged = nullptr);
 bool ParseIp(const std::string& text, IpAddr* out);
 
 }  // namespace sluice

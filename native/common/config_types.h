@@ -122,6 +122,11 @@ struct TunnelConfig {
   IpAddr source;
   IpAddr source_network;              // the service's family, host bits zero
   uint8_t source_prefix_len = 16;     // IPv4 8..24, IPv6 96..120
+  // Every field: a snapshot keeps a tunnel backend's view only while it is equal (SnapshotBase).
+  bool operator==(const TunnelConfig& o) const {
+    return encapsulation == o.encapsulation && gue_port == o.gue_port && has_source == o.has_source &&
+           source == o.source && source_network == o.source_network && source_prefix_len == o.source_prefix_len;
+  }
 };
 
 enum class AdminState : uint8_t { kActive = 0, kDrain = 1, kDisabled = 2 };
@@ -137,6 +142,15 @@ struct BackendConfig {
   MacAddr mac{};
   bool has_server_id = false;  // QUIC-LB: the service has quic_lb and this backend a server ID
   QuicLbServerId server_id{};
+};
+
+// Which parts of a set of services are exactly as the running set holds them
+// (addon/config_from_js.cc: what JS sent as ids and runs), so that what was
+// made from them can be kept (SnapshotBase).
+struct Unchanged {
+  std::vector<bool> services;  // by position in the set: the whole service
+  // By backend id: a backend copied from the running service of its service's id.
+  std::vector<bool> backends;
 };
 
 struct ServiceConfig {

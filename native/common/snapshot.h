@@ -103,7 +103,10 @@ class ServiceIndex {
 
   // Keeps pointers into `services`, which must not change afterwards (a
   // snapshot's never does): a hit is then one load, not an index into a vector.
-  void Build(const std::vector<ServiceView>& services);
+  // Returns the place of the first service whose (vip, port, proto) an earlier
+  // one has, that one's in `*earlier`; -1 when each has its own. The index is
+  // then not whole: the snapshot is refused (kInvariantUniqueVip).
+  int64_t Build(const std::vector<ServiceView>& services, size_t* earlier);
   const ServiceView* Find(uint32_t vip, uint16_t port, uint8_t proto) const {
     const uint64_t key = Key(vip, port, proto);
     for (uint32_t i = Hash(key) & mask_;; i = (i + 1) & mask_) {
@@ -278,6 +281,21 @@ class LookupTableCache {
   std::shared_ptr<uint64_t> live_bytes_ = std::make_shared<uint64_t>(0);
 };
 
+// A build's head start: the published snapshot, the services it was built
+// from, and what of the new set is unchanged from those. An unchanged
+// service's ServiceView and lookup table, and the view of an unchanged backend
+// in a service whose own fields did not change either, are copied from
+// `snapshot` rather than made again (backends stay at their ids, as ids are
+// global), so a build costs what changed, not every backend of every service.
+struct SnapshotBase {
+  const Snapshot* snapshot = nullptr;
+  const std::vector<ServiceConfig>* services = nullptr;
+  const Unchanged* unchanged = nullptr;
+  // Whether the neighbours answer every lookup as when `snapshot` was built; if
+  // not, a copied view's next-hop MAC is looked up again.
+  bool neighbors_same = false;
+};
+
 // Checks the invariants the data path relies on (common/invariant.h), each here
 // and nowhere else: ids in range and unique, a backend of its VIP's family and
 // reachable through a port, its nat pool, distinct VIP triples, and (through
@@ -286,10 +304,17 @@ class LookupTableCache {
 // a table beyond the cache's memory limit, SLUICE_LIMIT_EXCEEDED naming
 // "services[i].lookupTableSize". Nothing is published either way.
 // `workers`: how many worker lcores decode QUIC-LB connection IDs (one codec each).
+// With `base`, an unchanged service, or backend, passes again only the
+// invariants that span services (unique service and backend ids, distinct VIP
+// triples): the others depend on nothing but its own config (and its service's
+// fields) and the ports, which never change, so they hold as they did. Every
+// check is made in the same order either way: a refused set names the same
+// field as a build without `base` would.
 std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
                                         const std::vector<PortAddressing>& ports,
                                         const NeighborLookup& neighbors, LookupTableCache& tables,
-                                        uint64_t generation, uint32_t workers = 1);
+                                        uint64_t generation, uint32_t workers = 1,
+                                        const SnapshotBase* base = nullptr);
 
 // The IPv6 part of BuildSnapshot (control/snapshot_build_ipv6.cc): fills `view` for an IPv6
 // backend of `s`, failing an invariant (on `where`, the backend's path) when no
@@ -299,10 +324,15 @@ void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig
                   const std::function<std::string()>& where);
 // Sets the backend's configured MAC, if it has one; false when it must be resolved.
 bool UseStaticMac(BackendView& view, const BackendConfig& b);
+// The MAC of the view's next hop (family and next hop set), as the neighbours know it now.
+void ResolveNextHop(BackendView& view, const NeighborLookup& neighbors);
 bool InPrefix6(const uint8_t address[16], const uint8_t prefix[16], uint8_t prefix_len);
 bool IsNatPoolAddress6(const std::vector<PortAddressing>& ports, const uint8_t* address);
 
 std::string FormatIp(const IpAddr& ip);
+// A backend's key in its service's lookup table (tables/lookup_table.h):
+// FormatIp(address) + ":" + port, the text every table ever built was keyed by.
+std::string LookupKey(const IpAddr& address, uint16_t port);
 uint32_t Ipv4Of(const IpAddr& ip);  // network order
 
 }  // namespace sluice

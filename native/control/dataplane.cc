@@ -153,7 +153,7 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
     backend_baseline_.assign(kMaxBackendIds, BackendCounters{});
     // The first snapshot already holds the services, and ports start only after
     // it is published: no packet ever meets an empty configuration.
-    Apply(std::move(services));
+    Apply(std::move(services), nullptr);
     CreateWorkers();
     for (size_t i = 0; i < ports_.size(); i++) StartPort(config_.ports[i], pools_.at(ports_[i].socket), ports_[i]);
     if (AnyKernelInterface(config_.ports)) {
@@ -351,15 +351,20 @@ void Dataplane::CreateKernelRings(WorkerContext& ctx, int socket, uint64_t tsc_h
   }
 }
 
+// A neighbour's MAC changed: the same services, each view's MAC looked up again.
 void Dataplane::Republish() {
+  const Unchanged unchanged{std::vector<bool>(services_.size(), true), {}};
+  const SnapshotBase base{publisher_->get(), &services_, &unchanged, false};
+  const uint64_t neighbors = neighbors_->version();
   std::unique_ptr<Snapshot> snap = BuildSnapshot(services_, port_addressing_, *neighbors_, tables_, ++generation_,
-                                                 static_cast<uint32_t>(workers_.size()));
+                                                 static_cast<uint32_t>(workers_.size()), &base);
+  snapshot_neighbors_ = neighbors;
   publisher_->Publish(std::move(snap));
 }
 
-SetServicesResult Dataplane::SetServices(std::vector<ServiceConfig> services) {
+SetServicesResult Dataplane::SetServices(std::vector<ServiceConfig> services, const Unchanged* unchanged) {
   RequireRunning();
-  SetServicesResult result = Apply(std::move(services));
+  SetServicesResult result = Apply(std::move(services), unchanged);
   Poll();  // ask for new next hops now rather than at the next timer tick
   return result;
 }
@@ -381,45 +386,41 @@ void Dataplane::OfferTables(std::vector<std::unique_ptr<LookupTableCache::Ahead>
   for (auto& ahead : built) tables_.Offer(std::move(ahead));
 }
 
-SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
+SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services, const Unchanged* unchanged) {
   uint64_t builds_before = tables_.builds();
+  // What runs now: services_ made it (Start, Apply and Republish publish nothing else).
+  const Snapshot* before = publisher_ ? publisher_->get() : nullptr;
+  if (before == nullptr || (unchanged != nullptr && unchanged->services.size() != services.size())) unchanged = nullptr;
+  const uint64_t neighbors = neighbors_->version();
+  const SnapshotBase base{before, &services_, unchanged, neighbors == snapshot_neighbors_};
   // Build first: an invalid set throws here and nothing changes.
   std::unique_ptr<Snapshot> snap = BuildSnapshot(services, port_addressing_, *neighbors_, tables_, generation_ + 1,
-                                                 static_cast<uint32_t>(workers_.size()));
+                                                 static_cast<uint32_t>(workers_.size()),
+                                                 unchanged != nullptr ? &base : nullptr);
 
+  // Ids are reused after removal; counters restart from zero for the new
+  // owner. An unchanged service and its backends ran before, under the same ids.
   // Ids are below kMaxServices and kMaxBackendIds: BuildSnapshot checked them.
-  std::vector<bool> old_services(kMaxServices, false), old_backends(kMaxBackendIds, false);
-  for (const ServiceConfig& s : services_) {
-    old_services[s.id] = true;
-    for (const BackendConfig& b : s.backends) old_backends[b.id] = true;
-  }
-  // Ids are reused after removal; counters restart from zero for the new owner.
-  for (const ServiceConfig& s : services) {
+  std::vector<bool> old_services(kMaxServices, false);
+  for (const ServiceConfig& s : services_) old_services[s.id] = true;
+  for (size_t i = 0; i < services.size(); i++) {
+    if (unchanged != nullptr && unchanged->services[i]) continue;
+    const ServiceConfig& s = services[i];
     if (!old_services[s.id]) {
       service_baseline_[s.id] = SumOverWorkers<ServiceCounters>(
           [&](const WorkerContext& w) { return w.service_counters[s.id]; });
     }
     for (const BackendConfig& b : s.backends) {
-      if (!old_backends[b.id]) {
+      // A view of the running snapshot that was made for a backend (family 4 or 6, never 0).
+      const BackendView* ran = before != nullptr ? before->Backend(b.id) : nullptr;
+      if (ran == nullptr || ran->family == 0) {
         backend_baseline_[b.id] = SumOverWorkers<BackendCounters>(
             [&](const WorkerContext& w) { return w.backend_counters[b.id]; });
       }
     }
   }
-  std::vector<NeighborTarget> targets;
-  for (size_t p = 0; p < config_.ports.size(); p++) {
-    if (config_.ports[p].has_gateway) targets.push_back({config_.ports[p].gateway, static_cast<uint16_t>(p)});
-    if (config_.ports[p].has_gateway6) targets.push_back({config_.ports[p].gateway6, static_cast<uint16_t>(p)});
-  }
-  for (const ServiceConfig& s : services) {
-    for (const BackendConfig& b : s.backends) {
-      if (b.has_static_mac) continue;
-      const BackendView& view = snap->backends[b.id];
-      IpAddr next_hop = view.family == 6 ? MakeIpv6(view.next_hop6) : MakeIpv4(view.next_hop);
-      targets.push_back({next_hop, view.port_index});
-    }
-  }
-  neighbors_->SetTargets(targets);
+  SetNeighborTargets(services, *snap, unchanged, before);
+  snapshot_neighbors_ = neighbors;
   {
     std::lock_guard<std::mutex> lock(telemetry_mutex_);
     services_ = std::move(services);
@@ -429,6 +430,66 @@ SetServicesResult Dataplane::Apply(std::vector<ServiceConfig> services) {
   // the config, only into the shared lookup tables.
   publisher_->Publish(std::move(snap));
   return SetServicesResult{generation_, tables_.builds() - builds_before};
+}
+
+namespace {
+
+// The neighbours a service's backends need (those without a configured MAC), in order.
+void NextHopsOf(const ServiceConfig& s, const Snapshot& snap, std::vector<NeighborTarget>* out) {
+  for (const BackendConfig& b : s.backends) {
+    if (b.has_static_mac) continue;
+    const BackendView& view = snap.backends[b.id];
+    IpAddr next_hop = view.family == 6 ? MakeIpv6(view.next_hop6) : MakeIpv4(view.next_hop);
+    out->push_back({next_hop, view.port_index});
+  }
+}
+
+// Whether NextHopsOf would give the same for `a` in `in_a` and `b` in `in_b`.
+bool SameNextHops(const ServiceConfig* a, const Snapshot& in_a, const ServiceConfig& b, const Snapshot& in_b) {
+  static const std::vector<BackendConfig> kNone;
+  const std::vector<BackendConfig>& from = a != nullptr ? a->backends : kNone;
+  auto x = from.begin();
+  auto y = b.backends.begin();
+  for (;;) {
+    while (x != from.end() && x->has_static_mac) ++x;
+    while (y != b.backends.end() && y->has_static_mac) ++y;
+    if (x == from.end() || y == b.backends.end()) return x == from.end() && y == b.backends.end();
+    const BackendView& u = in_a.backends[x->id];
+    const BackendView& v = in_b.backends[y->id];
+    if (u.family != v.family || u.port_index != v.port_index) return false;
+    if (u.family == 6 ? std::memcmp(u.next_hop6, v.next_hop6, 16) != 0 : u.next_hop != v.next_hop) return false;
+    ++x;
+    ++y;
+  }
+}
+
+}  // namespace
+
+// The resolver is told the whole list again only when some service's next hops
+// changed: a change of weights keeps them, and the list has one entry per backend.
+void Dataplane::SetNeighborTargets(const std::vector<ServiceConfig>& services, const Snapshot& snap,
+                                   const Unchanged* unchanged, const Snapshot* before) {
+  bool same = unchanged != nullptr && before != nullptr;
+  if (same) {
+    std::vector<const ServiceConfig*> old_by_id(kMaxServices, nullptr);
+    for (const ServiceConfig& s : services_) old_by_id[s.id] = &s;
+    size_t kept = 0;
+    for (size_t i = 0; i < services.size() && same; i++) {
+      const ServiceConfig* old = old_by_id[services[i].id];
+      kept += old != nullptr;
+      same = unchanged->services[i] || SameNextHops(old, *before, services[i], snap);
+    }
+    // A service removed takes its next hops with it.
+    same = same && kept == services_.size();
+  }
+  if (same) return;
+  std::vector<NeighborTarget> targets;
+  for (size_t p = 0; p < config_.ports.size(); p++) {
+    if (config_.ports[p].has_gateway) targets.push_back({config_.ports[p].gateway, static_cast<uint16_t>(p)});
+    if (config_.ports[p].has_gateway6) targets.push_back({config_.ports[p].gateway6, static_cast<uint16_t>(p)});
+  }
+  for (const ServiceConfig& s : services) NextHopsOf(s, snap, &targets);
+  neighbors_->SetTargets(targets);
 }
 
 bool Dataplane::SendNeighborRequest(uint16_t port_index, const IpAddr& target) {

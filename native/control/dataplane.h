@@ -106,7 +106,9 @@ class Dataplane {
 
   // `services` are in force before the first packet is received.
   void Start(DataplaneConfig config, std::vector<ServiceConfig> services);
-  SetServicesResult SetServices(std::vector<ServiceConfig> services);
+  // `unchanged` (optional): what of `services` is exactly as services() holds
+  // it, whose part of the snapshot is copied (SnapshotBase).
+  SetServicesResult SetServices(std::vector<ServiceConfig> services, const Unchanged* unchanged = nullptr);
   // Control-thread housekeeping, called on a timer: neighbor learning, ARP and
   // neighbor solicitations, and freeing snapshots whose grace period is over.
   void Poll();
@@ -181,7 +183,9 @@ class Dataplane {
   void CreateWorkers();
   void CreateKernelRings(WorkerContext& ctx, int socket, uint64_t tsc_hz, uint64_t tsc_base);
   void Republish();
-  SetServicesResult Apply(std::vector<ServiceConfig> services);
+  SetServicesResult Apply(std::vector<ServiceConfig> services, const Unchanged* unchanged);
+  void SetNeighborTargets(const std::vector<ServiceConfig>& services, const Snapshot& snap,
+                          const Unchanged* unchanged, const Snapshot* before);
   uint64_t NowMs() const;
   bool SendNeighborRequest(uint16_t port_index, const IpAddr& target);
   PortState& RingPort(const std::string& name);
@@ -210,6 +214,7 @@ class Dataplane {
   LookupTableCache tables_;
   std::unique_ptr<NeighborResolver> neighbors_;
   uint64_t generation_ = 0;
+  uint64_t snapshot_neighbors_ = 0;  // the resolver's version() the published snapshot's MACs are of
   uint32_t flow_limit_ = 0;  // of the listing asked last
   std::vector<ServiceCounters> service_baseline_;
   std::vector<BackendCounters> backend_baseline_;

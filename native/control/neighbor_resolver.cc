@@ -26,6 +26,8 @@ bool NeighborResolver::Learn(const NeighborLearn& learn, uint64_t now_ms) {
   }
   Entry& e = it->second;
   bool changed = !e.resolved || std::memcmp(e.mac.addr_bytes, learn.mac, 6) != 0;
+  // Wanted or not: Lookup answers for both.
+  if (changed) version_++;
   std::memcpy(e.mac.addr_bytes, learn.mac, 6);
   e.resolved = true;
   e.last_reply_ms = now_ms;

@@ -58,6 +58,9 @@ class NeighborResolver : public NeighborLookup {
   void Tick(uint64_t now_ms, const SendRequest& send);
   bool Lookup(uint32_t address, struct rte_ether_addr* mac) const override;
   bool Lookup6(const uint8_t address[16], struct rte_ether_addr* mac) const override;
+  // Changes whenever a lookup's answer may have: a snapshot built at the same
+  // version can keep the MACs of the one before (SnapshotBase::neighbors_same).
+  uint64_t version() const { return version_; }
   std::vector<NeighborInfo> List(uint64_t now_ms) const;
 
  private:
@@ -83,6 +86,7 @@ class NeighborResolver : public NeighborLookup {
   bool Find(const IpAddr& address, struct rte_ether_addr* mac) const;
   std::unordered_map<IpAddr, Entry, AddressHash> entries_;
   uint64_t refresh_ms_;
+  uint64_t version_ = 0;
 };
 
 }  // namespace sluice

@@ -14,10 +14,44 @@
 
 namespace sluice {
 
+// Digits of `v` at `p`, as printf's %u writes them; returns the end.
+static char* AppendDecimal(char* p, uint32_t v) {
+  char digits[10];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) *p++ = digits[--n];
+  return p;
+}
+
+// The address as inet_ntop writes it, at `p` (room for INET6_ADDRSTRLEN); returns the end.
+static char* AppendIp(char* p, const IpAddr& ip) {
+  if (ip.family == 6) {
+    inet_ntop(AF_INET6, ip.bytes.data(), p, INET6_ADDRSTRLEN);
+    return p + std::strlen(p);
+  }
+  // inet_ntop writes IPv4 through sprintf: for 4,096 backends, more than a
+  // millisecond of a table build's few, and of a view's counters.
+  for (int i = 0; i < 4; i++) {
+    if (i > 0) *p++ = '.';
+    p = AppendDecimal(p, ip.bytes[i]);
+  }
+  return p;
+}
+
 std::string FormatIp(const IpAddr& ip) {
-  char text[INET6_ADDRSTRLEN] = {};
-  inet_ntop(ip.family == 6 ? AF_INET6 : AF_INET, ip.bytes.data(), text, sizeof(text));
-  return text;
+  char text[INET6_ADDRSTRLEN];
+  return std::string(text, AppendIp(text, ip));
+}
+
+std::string LookupKey(const IpAddr& address, uint16_t port) {
+  char text[INET6_ADDRSTRLEN + 6];
+  char* p = AppendIp(text, address);
+  *p++ = ':';
+  p = AppendDecimal(p, port);
+  return std::string(text, p);
 }
 
 uint32_t Ipv4Of(const IpAddr& ip) {
@@ -26,7 +60,7 @@ uint32_t Ipv4Of(const IpAddr& ip) {
   return v;
 }
 
-void ServiceIndex::Build(const std::vector<ServiceView>& services) {
+int64_t ServiceIndex::Build(const std::vector<ServiceView>& services, size_t* earlier) {
   uint32_t size = rte_align32pow2(std::max<uint32_t>(4, 2 * static_cast<uint32_t>(services.size())));
   slots_.assign(size, Slot{kEmptyKey, nullptr});
   mask_ = size - 1;
@@ -37,12 +71,18 @@ void ServiceIndex::Build(const std::vector<ServiceView>& services) {
     if (view.family != 4) continue;
     const uint64_t key = Key(view.vip, view.port, view.proto);
     uint32_t i = Hash(key) & mask_;
-    while (slots_[i].key != kEmptyKey) i = (i + 1) & mask_;
+    for (; slots_[i].key != kEmptyKey; i = (i + 1) & mask_) {
+      if (slots_[i].key == key) {
+        *earlier = static_cast<size_t>(slots_[i].service - services.data());
+        return s;
+      }
+    }
     slots_[i] = Slot{key, &view};
     uint32_t v = HashVip(view.vip) & vip_mask_;
     while (vip_slots_[v] != 0 && vip_slots_[v] != view.vip) v = (v + 1) & vip_mask_;
     vip_slots_[v] = view.vip;
   }
+  return -1;
 }
 
 static bool TakesNewFlows(const BackendConfig& b) {
@@ -64,7 +104,7 @@ static std::vector<uint32_t> BuildById(const std::vector<LookupTableCache::Input
   std::vector<LookupBackend> keyed;
   keyed.reserve(inputs.size());
   for (const LookupTableCache::Input& in : inputs) {
-    keyed.push_back(LookupBackend{FormatIp(in.address) + ":" + std::to_string(in.port), in.weight});
+    keyed.push_back(LookupBackend{LookupKey(in.address, in.port), in.weight});
   }
   std::vector<uint32_t> table = BuildLookupTable(keyed, size, where);
   for (uint32_t& slot : table) {
@@ -192,6 +232,14 @@ bool UseStaticMac(BackendView& view, const BackendConfig& b) {
   return true;
 }
 
+void ResolveNextHop(BackendView& view, const NeighborLookup& neighbors) {
+  // A copied view may hold an earlier answer: an unknown MAC is all zeros, as in a view made new.
+  view.mac = {};
+  const bool known = view.family == 6 ? neighbors.Lookup6(view.next_hop6, &view.mac)
+                                      : neighbors.Lookup(view.next_hop, &view.mac);
+  view.mac_known = known ? 1 : 0;
+}
+
 static int OnLinkPort(const std::vector<PortAddressing>& ports, uint32_t address) {
   for (size_t p = 0; p < ports.size(); p++) {
     if ((ports[p].address & ports[p].netmask) == (address & ports[p].netmask)) return static_cast<int>(p);
@@ -248,10 +296,20 @@ static const QuicLbRoute* BuildQuicLbRoute(const ServiceConfig& s, uint32_t work
   return snap.quic_routes.back().get();
 }
 
-std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
-                                        const std::vector<PortAddressing>& ports,
-                                        const NeighborLookup& neighbors, LookupTableCache& tables,
-                                        uint64_t generation, uint32_t workers) {
+// Whether a backend's view in `a` and in `b` is made the same from the same
+// backend config: all of the service it reads (checks included) but its id,
+// which views are looked up by.
+static bool SameViewFields(const ServiceConfig& a, const ServiceConfig& b) {
+  return a.vip.family == b.vip.family && a.port == b.port && a.forwarding == b.forwarding &&
+         (b.forwarding != Forwarding::kTunnel || a.tunnel == b.tunnel);
+}
+
+// BuildSnapshot's one pass; nullptr when `base` cannot serve (its caller then
+// builds without it).
+static std::unique_ptr<Snapshot> Build(const std::vector<ServiceConfig>& services,
+                                       const std::vector<PortAddressing>& ports, const NeighborLookup& neighbors,
+                                       LookupTableCache& tables, uint64_t generation, uint32_t workers,
+                                       const SnapshotBase* base) {
   // Tables this build makes are the cache's only if it succeeds; a refused set
   // frees them with the snapshot.
   struct AbandonUnlessCommitted {
@@ -268,39 +326,81 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
   std::vector<bool> service_ids(kMaxServices, false);
   for (size_t i = 0; i < services.size(); i++) {
     const ServiceConfig& s = services[i];
-    const std::string path = ServicePath(i);
-    CheckInvariant(s.id < kMaxServices && !service_ids[s.id], path, ".id", kInvariantServiceId);
+    CheckInvariant(s.id < kMaxServices && !service_ids[s.id], [i] { return ServicePath(i); }, ".id",
+                   kInvariantServiceId);
     service_ids[s.id] = true;
     for (size_t j = 0; j < s.backends.size(); j++) {
       const BackendConfig& b = s.backends[j];
-      if (b.id >= kMaxBackendIds) FailInvariant(path + ".backends[" + std::to_string(j) + "].id", kInvariantBackendId);
+      if (b.id >= kMaxBackendIds) {
+        FailInvariant(ServicePath(i) + ".backends[" + std::to_string(j) + "].id", kInvariantBackendId);
+      }
       max_backend_id = std::max(max_backend_id, b.id);
       any_backend = true;
     }
   }
-  snap->backends.assign(any_backend ? max_backend_id + 1 : 0, BackendView{});
+  const size_t views_size = any_backend ? max_backend_id + 1 : 0;
+  if (base != nullptr) {
+    // One copy of what runs: unchanged backends' views are then in place, and
+    // the others are made or cleared below.
+    const std::vector<BackendView>& from = base->snapshot->backends;
+    snap->backends.reserve(views_size);
+    snap->backends.assign(from.begin(), from.begin() + static_cast<std::ptrdiff_t>(std::min(views_size, from.size())));
+  }
+  snap->backends.resize(views_size, BackendView{});
   std::vector<bool> backend_ids(snap->backends.size(), false);
+  // What of `base` this build may keep: each of its services' place in its snapshot, and config, by id.
+  std::vector<int32_t> base_at;
+  std::vector<const ServiceConfig*> base_config;
+  std::vector<bool> whole_ids;  // the services taken whole from `base`
+  if (base != nullptr) {
+    whole_ids.assign(kMaxServices, false);
+    base_at.assign(kMaxServices, -1);
+    base_config.assign(kMaxServices, nullptr);
+    for (size_t k = 0; k < base->snapshot->services.size(); k++) {
+      base_at[base->snapshot->services[k].id] = static_cast<int32_t>(k);
+    }
+    for (const ServiceConfig& was : *base->services) base_config[was.id] = &was;
+  }
 
   for (size_t i = 0; i < services.size(); i++) {
     const ServiceConfig& s = services[i];
     // Paths are made only for a message: a string per backend per change cost
     // more than the rest of the snapshot for a large service.
     const auto path = [i] { return ServicePath(i); };
-    CheckInvariant(s.vip.family == 6 ? !IsNatPoolAddress6(ports, s.vip.bytes.data())
-                                     : !IsNatPoolAddress(ports, Ipv4Of(s.vip)),
-                   path, kInvariantVipNotPoolAddress);
+    const ServiceConfig* was = base != nullptr ? base_config[s.id] : nullptr;
+    const int32_t at = was != nullptr ? base_at[s.id] : -1;
+    // A QUIC-LB route belongs to the snapshot that made it: such a service is made again.
+    const bool whole = at >= 0 && base->unchanged->services[i] && !s.has_quic_lb;
+    if (whole) whole_ids[s.id] = true;
+    // An unchanged backend's view is the one `base` made while what it is made of stays.
+    const bool views = at >= 0 && (whole || SameViewFields(*was, s));
+    static const std::vector<bool> kNone;
+    const std::vector<bool>& kept = base != nullptr ? base->unchanged->backends : kNone;
+    if (!whole) {
+      CheckInvariant(s.vip.family == 6 ? !IsNatPoolAddress6(ports, s.vip.bytes.data())
+                                       : !IsNatPoolAddress(ports, Ipv4Of(s.vip)),
+                     path, kInvariantVipNotPoolAddress);
+    }
     for (size_t j = 0; j < s.backends.size(); j++) {
       const BackendConfig& b = s.backends[j];
       const auto where = [&] { return path() + ".backends[" + std::to_string(j) + "]"; };
       CheckInvariant(!backend_ids[b.id], where, ".id", kInvariantBackendIdUnique);
       backend_ids[b.id] = true;
+      BackendView& view = snap->backends[b.id];
+      if (views && (whole || (b.id < kept.size() && kept[b.id]))) {
+        const Snapshot& from = *base->snapshot;
+        // Not the config `base` was built from after all: the caller's mistake, built whole.
+        if (b.id >= from.backends.size()) return nullptr;
+        if (!base->neighbors_same && !b.has_static_mac) ResolveNextHop(view, neighbors);
+        continue;
+      }
       CheckInvariant(b.address.family == s.vip.family, where, ".address",
                      s.vip.family == 6 ? kInvariantBackendIs6 : kInvariantBackendIs4);
       if (s.forwarding != Forwarding::kNat && b.port != s.port) {
         FailInvariant(where() + ".port", std::string(s.forwarding == Forwarding::kDsr ? "dsr " : "tunnel ") +
                                              kInvariantKeepsPort + " " + std::to_string(s.port));
       }
-      BackendView& view = snap->backends[b.id];
+      view = BackendView{};
       view.service_id = s.id;
       view.family = b.address.family;
       view.keeps_flows_of = b.admin != AdminState::kDisabled && b.healthy ? s.id : kKeepsNoFlows;
@@ -327,7 +427,12 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
       if (s.forwarding == Forwarding::kTunnel) {
         view.tunnel = MakeTunnelTarget(s.tunnel, address, ports[port].address, ports[port].mtu);
       }
-      if (!UseStaticMac(view, b)) view.mac_known = neighbors.Lookup(next_hop, &view.mac) ? 1 : 0;
+      if (!UseStaticMac(view, b)) ResolveNextHop(view, neighbors);
+    }
+    if (whole) {
+      snap->tables.push_back(base->snapshot->tables[at]);
+      snap->services.push_back(base->snapshot->services[at]);
+      continue;
     }
     auto table = tables.Get(s, path);
     snap->tables.push_back(table);
@@ -347,26 +452,40 @@ std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& servic
     if (s.has_quic_lb) view.quic_lb = BuildQuicLbRoute(s, workers, path(), *snap);
     snap->services.push_back(view);
   }
-  // The first service of each listener, by (family, VIP, port, protocol).
-  std::unordered_map<std::string, size_t> listeners;
-  listeners.reserve(snap->services.size());
-  for (size_t i = 0; i < snap->services.size(); i++) {
-    const ServiceView& a = snap->services[i];
-    std::string key(reinterpret_cast<const char*>(a.family == 6 ? a.vip6 : reinterpret_cast<const uint8_t*>(&a.vip)),
-                    a.family == 6 ? 16 : 4);
-    key.append(reinterpret_cast<const char*>(&a.port), sizeof(a.port));
-    key.push_back(static_cast<char>(a.proto));
-    auto [first, inserted] = listeners.emplace(std::move(key), i);
-    if (!inserted) {
-      const size_t j = first->second;
-      FailInvariant(ServicePath(i), std::string(kInvariantUniqueVip) + " " + ServicePath(j) + " (" + services[j].name + ")");
+  if (base != nullptr) {
+    // The views of backends gone since: only services changed or removed had such.
+    for (const ServiceConfig& was : *base->services) {
+      if (whole_ids[was.id]) continue;
+      for (const BackendConfig& b : was.backends) {
+        if (b.id < views_size && !backend_ids[b.id]) snap->backends[b.id] = BackendView{};
+      }
     }
   }
-  snap->index.Build(snap->services);
-  snap->index6.Build(snap->services);
+  // One service per listener (family, VIP, port, protocol): the first one that
+  // shares another's, in order, is refused, as the index could find only one.
+  size_t earlier4 = 0, earlier6 = 0;
+  const int64_t twice4 = snap->index.Build(snap->services, &earlier4);
+  const int64_t twice6 = snap->index6.Build(snap->services, &earlier6);
+  if (twice4 >= 0 || twice6 >= 0) {
+    const bool four = twice6 < 0 || (twice4 >= 0 && twice4 < twice6);
+    const size_t i = static_cast<size_t>(four ? twice4 : twice6), j = four ? earlier4 : earlier6;
+    FailInvariant(ServicePath(i), std::string(kInvariantUniqueVip) + " " + ServicePath(j) + " (" + services[j].name + ")");
+  }
   tables.Commit(services);
   pending.committed = true;
   return snap;
+}
+
+std::unique_ptr<Snapshot> BuildSnapshot(const std::vector<ServiceConfig>& services,
+                                        const std::vector<PortAddressing>& ports,
+                                        const NeighborLookup& neighbors, LookupTableCache& tables,
+                                        uint64_t generation, uint32_t workers, const SnapshotBase* base) {
+  if (base != nullptr && base->snapshot != nullptr && base->services != nullptr && base->unchanged != nullptr &&
+      base->unchanged->services.size() == services.size()) {
+    auto snap = Build(services, ports, neighbors, tables, generation, workers, base);
+    if (snap) return snap;
+  }
+  return Build(services, ports, neighbors, tables, generation, workers, nullptr);
 }
 
 }  // namespace sluice

@@ -59,7 +59,7 @@ void FillBackend6(BackendView& view, const ServiceConfig& s, const BackendConfig
   if (s.forwarding == Forwarding::kTunnel) {
     view.tunnel6 = MakeTunnelTarget6(s.tunnel, address, ports[port].address6, ports[port].mtu);
   }
-  if (!UseStaticMac(view, b)) view.mac_known = neighbors.Lookup6(view.next_hop6, &view.mac) ? 1 : 0;
+  if (!UseStaticMac(view, b)) ResolveNextHop(view, neighbors);
 }
 
 }  // namespace sluice

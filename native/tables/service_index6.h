@@ -18,8 +18,10 @@ struct ServiceView;
 class ServiceIndex6 {
  public:
   // `services` are the snapshot's; only those with family 6 are indexed.
+  // Returns the place of the first service whose (vip6, port, proto) an
+  // earlier one has, that one's in `*earlier`; -1 when each has its own.
   template <typename Services>
-  void Build(const Services& services) {
+  int64_t Build(const Services& services, size_t* earlier) {
     uint32_t count = 0;
     for (const auto& s : services) count += s.family == 6;
     uint32_t size = rte_align32pow2(std::max<uint32_t>(4, 2 * count));
@@ -30,7 +32,13 @@ class ServiceIndex6 {
       const auto& s = services[i];
       if (s.family != 6) continue;
       uint32_t h = Hash(s.vip6, s.port, s.proto) & mask_;
-      while (slots_[h].service != kEmpty) h = (h + 1) & mask_;
+      for (; slots_[h].service != kEmpty; h = (h + 1) & mask_) {
+        const Slot& other = slots_[h];
+        if (other.port == s.port && other.proto == s.proto && std::memcmp(other.vip, s.vip6, 16) == 0) {
+          *earlier = other.service;
+          return i;
+        }
+      }
       Slot& slot = slots_[h];
       std::memcpy(slot.vip, s.vip6, 16);
       slot.port = s.port;
@@ -41,6 +49,7 @@ class ServiceIndex6 {
       vips_[v].used = true;
       std::memcpy(vips_[v].vip, s.vip6, 16);
     }
+    return -1;
   }
 
   // The service's position in the snapshot's list, or -1.

@@ -4,8 +4,9 @@
 // still forwards, an id that runs nowhere is refused and changes nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as pk from '../helpers/packets';
 import { tcpFrame } from '../helpers/packets';
-import { backend, CLIENT_MAC, RingDataplane, service } from '../helpers/ring-dataplane';
+import { backend, CLIENT_MAC, PORT_ADDRESS, RingDataplane, service } from '../helpers/ring-dataplane';
 
 let dp: RingDataplane;
 const web = service([backend(0), backend(1)]);
@@ -120,4 +121,36 @@ test("serviceStats of one backend: that backend's counters only", () => {
   assert.equal(dp.native.serviceStats('web')?.backends.length, 2);
   assert.throws(() => dp.native.serviceStats('web', 'nowhere', 80),
     (err: unknown) => (err as { code?: string }).code === 'SLUICE_INVALID_ARGUMENT');
+});
+
+// A service sent by id keeps the views of the snapshot before (no backend of
+// it made again): those must still take a MAC learned since, and a refused set
+// beside it must leave them running.
+test('a service sent by id takes a MAC learned after it was sent; a set refused beside it changes nothing', async () => {
+  const dynamic = service([backend(5, { mac: undefined })], { id: 2, name: 'dynamic', vip: '10.99.0.102' });
+  dp.native.setServices([web, api, dynamic]);
+  dp.native.setServices([web.id, { ...api, backends: [backend(2, { weight: 7 })] }, dynamic.id]);
+  // What leaves besides the ARP requests for the backend.
+  const forwarded = (frames: Buffer[]) => frames.filter((f) => f.readUInt16BE(12) === pk.ETHERTYPE_IPV4);
+  const unresolved = forwarded(await dp.exchange([syn('10.99.0.102', 44000)]));
+  assert.equal(unresolved.length, 0, 'no MAC yet: the packet waits for none');
+
+  const learnedMac = '02:00:00:00:0a:55';
+  await dp.exchange([pk.arpReplyFrame({ srcMac: learnedMac, dstMac: dp.mac, senderIp: backend(5).address, targetIp: PORT_ADDRESS })]);
+  // The learned MAC is in the next change's snapshot, whichever comes first:
+  // that change (the service again by id) or the poll's own.
+  dp.native.setServices([web.id, { ...api, backends: [backend(2, { weight: 8 })] }, dynamic.id]);
+  const out = forwarded(await dp.exchange([syn('10.99.0.102', 44001)]));
+  assert.equal(out.length, 1);
+  assert.equal(pk.formatMac(out[0].subarray(0, 6)), learnedMac);
+
+  const running = dp.native.stats().generation;
+  assert.throws(() => dp.native.setServices([web.id, { ...api, vip: dynamic.vip }, dynamic.id]),
+    (err: unknown) => (err as Error).message === 'services[2]: same VIP, port and protocol as services[1] (api)');
+  assert.equal(dp.native.stats().generation, running, 'a refused set changes nothing');
+  dp.native.setServices([web.id, api.id, dynamic.id]);
+  const again = forwarded(await dp.exchange([syn('10.99.0.102', 44002), syn('10.99.0.100', 44003)]));
+  assert.equal(again.length, 2, 'both kept services forward after the refusal');
+  assert.equal(pk.formatMac(again.find((f) => f.subarray(30, 34).equals(Buffer.from([10, 99, 0, 102])))!.subarray(0, 6)), learnedMac);
+  dp.native.setServices([web, api]);
 });

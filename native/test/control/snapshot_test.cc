@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -167,4 +168,34 @@ TEST_CASE("snapshot: a set that breaks an invariant is refused, naming the field
   CHECK(refused({Service(0, 1, {Backend(0, 1)}), Service(1, 1, {Backend(1, 2)})}) ==
         "services[1]: same VIP, port and protocol as services[0] (s0)");
   CHECK(refused({Service(0, 1, {Backend(0, 1)}), Service(1, 2, {Backend(1, 2)})}) == "(built)");
+}
+
+// Every lookup table is keyed by this text (tables/lookup_table.h): written
+// without inet_ntop for IPv4, it must stay what inet_ntop writes.
+TEST_CASE("snapshot: an address and a lookup key are written as inet_ntop and printf write them") {
+  const auto reference = [](const IpAddr& ip, uint16_t port) {
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(ip.family == 6 ? AF_INET6 : AF_INET, ip.bytes.data(), text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(port);
+  };
+  uint64_t state = 12345;
+  const auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(state >> 33);
+  };
+  for (uint32_t round = 0; round < 20000; round++) {
+    IpAddr ip = V4(0, 0, 0, 0);
+    // Every value of every byte, then random addresses of both families.
+    if (round < 1024) {
+      ip.bytes[round / 256] = static_cast<uint8_t>(round % 256);
+    } else {
+      ip.family = round % 4 == 0 ? 6 : 4;
+      for (uint8_t& b : ip.bytes) b = static_cast<uint8_t>(next() % (round % 3 == 0 ? 3 : 256));
+      if (ip.family == 4) std::fill(ip.bytes.begin() + 4, ip.bytes.end(), 0);
+    }
+    const uint16_t port = round < 1024 ? static_cast<uint16_t>(round * 64 + round % 64) : static_cast<uint16_t>(next());
+    CAPTURE(round);
+    CHECK(sluice::LookupKey(ip, port) == reference(ip, port));
+    CHECK(sluice::FormatIp(ip) + ":" + std::to_string(port) == reference(ip, port));
+  }
 }
