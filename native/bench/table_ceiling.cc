@@ -7,9 +7,15 @@
 // count. It runs on the same net_pcap replay, core and pool sizes that npm run
 // bench gives Sluice and testpmd, so its rate bounds what Sluice's dsr can reach
 // there. --no-table skips the table (the backend is taken from the hash): a
-// forwarder that rewrites MACs and keeps no state, testpmd's kind.
+// forwarder that rewrites MACs and keeps no state, testpmd's kind. --floor
+// replaces the table with what any table costs at least: one random 64-byte
+// line per packet, from an array as large as the table's buckets, prefetched as
+// the table's primary bucket is, its first word read (the backend) and written
+// when its coarse time changes; no key compared, no second bucket. What a
+// table-only forwarder loses against it is the table's layout; what it loses
+// against --no-table, any table's.
 //
-//   table_ceiling EAL-ARGS -- --flows N --mbufs N [--seconds S] [--no-table]
+//   table_ceiling EAL-ARGS -- --flows N --mbufs N [--seconds S] [--no-table | --floor]
 //
 // The EAL arguments must give one net_pcap port and two lcores (main, worker).
 // --mbufs sizes the pool, which the pcap PMD fills with every frame of an
@@ -22,6 +28,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <unistd.h>
 
@@ -56,6 +63,7 @@ struct Options {
   uint32_t mbufs = 0;
   uint32_t seconds = 5;
   bool table = true;
+  bool floor = false;
 };
 
 // A whole number of at least 1 and at most 2^26 (the flow table's limit), or 0.
@@ -78,8 +86,10 @@ Options ParseOptions(int argc, char** argv) {
     else if (a == "--mbufs") o.mbufs = Count(next());
     else if (a == "--seconds") o.seconds = Count(next());
     else if (a == "--no-table") o.table = false;
-    else Fail("unknown argument " + a + "; usage: table_ceiling EAL-ARGS -- --flows N --mbufs N [--seconds S] [--no-table]");
+    else if (a == "--floor") o.floor = true;
+    else Fail("unknown argument " + a + "; usage: table_ceiling EAL-ARGS -- --flows N --mbufs N [--seconds S] [--no-table | --floor]");
   }
+  if (o.floor && !o.table) Fail("--floor and --no-table exclude each other");
   if (o.flows == 0 || o.mbufs == 0 || o.seconds == 0) {
     Fail("--flows, --mbufs and --seconds take whole numbers from 1 to 2^26");
   }
@@ -95,6 +105,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) Progress {
 struct Worker {
   uint16_t port_id = 0;
   FlowTable* table = nullptr;  // nullptr: --no-table
+  // --floor: the lines read instead of the table's buckets (the table only sizes them and hashes)
+  FlowBucket* lines = nullptr;
   uint8_t macs[kBackends][2 * RTE_ETHER_ADDR_LEN];
   std::atomic<bool> stop{false};
   Progress progress;
@@ -118,7 +130,10 @@ void Hash(const Worker& w, Burst& b) {
     std::memcpy(&ports, data + kPortsOffset, sizeof(ports));
     FlowKeyWords words = MakeFlowKey4(addrs, ports, data[kProtoOffset]);
     std::memcpy(&b.keys[i], &words, sizeof(words));
-    if (w.table != nullptr) {
+    if (w.lines != nullptr) {
+      b.hashes[i] = w.table->HashOf(words);
+      rte_prefetch0(&w.lines[b.hashes[i].primary]);
+    } else if (w.table != nullptr) {
       b.hashes[i] = w.table->HashOf(words);
       w.table->PrefetchPrimary(b.hashes[i]);
     } else {
@@ -158,6 +173,22 @@ uint64_t Forward(Worker& w, Burst& b, uint32_t now_ms, LcoreCounters& counters, 
   return inserts;
 }
 
+// --floor: each packet's line read, and written when its time changes; every
+// packet counts as an insert, so the warm-up ends once each flow was seen.
+uint64_t ForwardFloor(Worker& w, Burst& b, uint32_t now_ms) {
+  const uint32_t units = now_ms >> 7;  // the flow table's coarse unit at the default timeouts
+  for (uint16_t i = 0; i < b.n; i++) {
+    uint32_t& word = w.lines[b.hashes[i].primary].meta[0];
+    uint32_t backend = word >> kFlowBackendShift;  // only ever written below kBackends
+    uint32_t next = backend << kFlowBackendShift | (units & kFlowTimeMask);
+    if (word != next) word = next;
+    std::memcpy(rte_pktmbuf_mtod(b.mbufs[i], uint8_t*), w.macs[backend], sizeof(w.macs[backend]));
+  }
+  uint16_t sent = rte_eth_tx_burst(w.port_id, 0, b.mbufs, b.n);
+  if (sent < b.n) rte_pktmbuf_free_bulk(&b.mbufs[sent], b.n - sent);
+  return b.n;
+}
+
 // As Sluice's worker: a burst is forwarded only after the next one is hashed, so
 // its buckets have that burst's work to arrive in.
 int WorkerMain(void* arg) {
@@ -177,7 +208,8 @@ int WorkerMain(void* arg) {
     uint32_t now_ms = static_cast<uint32_t>((rte_rdtsc() - tsc_base) / tsc_per_ms);
     Hash(w, next);
     if (waiting.n > 0) {
-      inserts += Forward(w, waiting, now_ms, counters, services, backends);
+      inserts += w.lines != nullptr ? ForwardFloor(w, waiting, now_ms)
+                                    : Forward(w, waiting, now_ms, counters, services, backends);
       packets += waiting.n;
       waiting.n = 0;
     }
@@ -228,6 +260,11 @@ int main(int argc, char** argv) {
     w.table = FlowTable::Create("ceiling_flows", o.flows, static_cast<int>(rte_lcore_to_socket_id(worker_lcore)),
                                 FlowTimeouts{300000, 10000, 30000});
     if (w.table == nullptr) Fail("cannot create the flow table");
+    if (o.floor) {
+      w.lines = static_cast<FlowBucket*>(rte_zmalloc_socket("ceiling_floor", sizeof(FlowBucket) * w.table->buckets(),
+                                                            RTE_CACHE_LINE_SIZE, static_cast<int>(rte_lcore_to_socket_id(worker_lcore))));
+      if (w.lines == nullptr) Fail("cannot allocate the floor's lines");
+    }
   }
   if (rte_eal_remote_launch(WorkerMain, &w, worker_lcore) != 0) Fail("cannot launch the worker");
 
@@ -255,10 +292,11 @@ int main(int argc, char** argv) {
   rte_eal_mp_wait_lcore();
   rte_eth_dev_stop(w.port_id);
   rte_eth_dev_close(w.port_id);
+  rte_free(w.lines);
   FlowTable::Destroy(w.table);
   rte_eal_cleanup();
   if (!warmed) Fail(std::to_string(inserted) + " of " + std::to_string(o.flows) + " flows inserted after warm-up");
-  std::printf("{\"flows\":%u,\"table\":%s,\"seconds\":%u,\"inserts\":%llu,\"mpps\":%.3f}\n", o.flows,
-              o.table ? "true" : "false", o.seconds, static_cast<unsigned long long>(w.progress.inserts.load()), mpps);
+  std::printf("{\"flows\":%u,\"table\":%s,\"floor\":%s,\"seconds\":%u,\"inserts\":%llu,\"mpps\":%.3f}\n", o.flows,
+              o.table ? "true" : "false", o.floor ? "true" : "false", o.seconds, static_cast<unsigned long long>(w.progress.inserts.load()), mpps);
   return 0;
 }

@@ -49,6 +49,14 @@ describe('table_ceiling', () => {
     assert.match(r.command, / --no-table$/);
   });
 
+  test('the floor: a line read per packet, each frame counted as seen, still forwarding', async () => {
+    const r = await runCeiling({ ...o, floor: true });
+    // Every packet counts: more than one pass over the flows before timing ends.
+    assert.ok(r.inserts > FLOWS, `${r.inserts} packets seen for ${FLOWS} flows`);
+    assert.ok(r.mpps > 0, `${r.mpps} Mpps`);
+    assert.match(r.command, / --floor$/);
+  });
+
   test('bad arguments are refused with a usage line', () => {
     const binary = join(ROOT, 'native/bench/build/table_ceiling');
     const eal = ['-l', '0', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', `sluice-bench-ceiling-t${process.pid}`];
@@ -67,6 +75,7 @@ describe('table_ceiling', () => {
       /--flows, --mbufs and --seconds take whole numbers from 1 to 2\^26/);
     assert.match(refused(['--flows', '8']), /--flows, --mbufs and --seconds take whole numbers/, 'no pool size');
     assert.match(refused(['--flows', '8', '--bogus']), /unknown argument --bogus; usage: table_ceiling/);
+    assert.match(refused(['--flows', '8', '--mbufs', '64', '--floor', '--no-table']), /--floor and --no-table exclude each other/);
     assert.match(refused(['--flows', '8', '--mbufs', '64']), /exactly one port/);
   });
 });

@@ -151,6 +151,22 @@ describe('renderCeiling', () => {
     assert.match(text, /\| 1M \| 22\.00 \| 26\.00 \(118%\) \| 13\.64 \(62%\) \| 11\.00 \(50%\) \| 10\.00 \(45%\) \|/);
   });
 
+  test('a line a packet, when measured, is a column and says what the layout costs beyond any table', () => {
+    const withLine = (t: ThroughputRow, lines: number[]): ThroughputRow => ({
+      ...t, lineFloorMpps: [...lines].sort((a, b) => a - b)[1], rounds: t.rounds.map((x, i) => ({ ...x, lineFloorMpps: lines[i] })),
+    });
+    const text = renderCeiling([withLine(small, [30, 29, 31]), withLine(large, [16, 15, 17.25]), tunnel]).join('\n');
+    // 16/22, 15/20, 17.25/23: 0.727, 0.75, 0.75 (median 75%).
+    assert.match(text, /\| 1M \| 22\.00 \| 26\.00 \(118%\) \| 16\.00 \(75%\) \| 13\.64 \(62%\) \| 11\.00 \(50%\) \| 10\.00 \(45%\) \|/);
+    // Layout per round: 1000/13.64 - 1000/16, 1000/12 - 1000/15, 1000/14.95 - 1000/17.25: 10.8, 16.7, 8.9 (median 10.8);
+    // any table: 1000/16 - 1000/26, 1000/15 - 1000/25, 1000/17.25 - 1000/27: 24.0, 26.7, 20.9 (median 24.0).
+    assert.match(text, /A line a packet in the table's place leaves 75% of testpmd: any table costs at least 24\.0 ns a packet here, and this one's layout 10\.8 ns more\. The table-only target \(80%\) is beyond what any table could reach on this benchmark\./);
+  });
+
+  test('without a line a packet (results from before it), no such column', () => {
+    assert.doesNotMatch(renderCeiling([small, large, tunnel]).join('\n'), /a line a packet/);
+  });
+
   test('a table-only ceiling below a target says that no mode keeping the table can meet it', () => {
     const text = renderCeiling([small, large, tunnel]).join('\n');
     // 1000 / 13.64 - 1000 / 26 = 34.9 ns.

@@ -1,7 +1,8 @@
 // Forwarders that do less than Sluice, on the same pcap, core and pool
 // (native/bench/table_ceiling): with `table`, one that keeps Sluice's flow table
 // and rewrites MACs and nothing else, the ceiling of any mode that remembers
-// flows in it; without, one that keeps no state at all.
+// flows in it; with `floor` too, one that reads a random line per packet in its
+// place, the ceiling of any table; without, one that keeps no state at all.
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { resolve } from 'node:path';
@@ -26,6 +27,8 @@ export interface CeilingOptions {
   seconds: number;
   /** false: no flow table, the backend is taken from the 5-tuple's hash */
   table: boolean;
+  /** with `table`: one random line per packet instead of the table, the least any table costs */
+  floor?: boolean;
 }
 
 export interface CeilingResult {
@@ -44,6 +47,7 @@ export function ceilingArgs(o: CeilingOptions): string[] {
     '-l', o.cores, ...(o.hugepages ? ['--in-memory'] : ['--no-huge']), '-m', String(o.memoryMb), '--no-pci',
     '--file-prefix', PREFIX, '--vdev', replayDevice(o.pcap), '--',
     '--flows', String(o.flows), '--mbufs', String(o.mbufs), '--seconds', String(o.seconds), ...(o.table ? [] : ['--no-table']),
+    ...(o.table && o.floor ? ['--floor'] : []),
   ];
 }
 

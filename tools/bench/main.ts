@@ -203,9 +203,9 @@ async function main(): Promise<void> {
         pcap, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages, skip: 2, samples: args.seconds,
         forwardMode,
       });
-      const ceiling = (table: boolean) => runCeiling({
+      const ceiling = (table: boolean, floor = false) => runCeiling({
         pcap, flows, cores: TESTPMD_CORES, mbufs: mbufsFor(base), memoryMb: memoryMbFor(base), hugepages,
-        seconds: args.seconds, table,
+        seconds: args.seconds, table, floor,
       });
       const modes = ['dsr', 'tunnel', 'nat'] as const;
       const configs = modes.map((mode) => writeConfig(`throughput-${mode}-${flows}.json`, benchConfig({ ...base, forwarding: mode })));
@@ -213,28 +213,33 @@ async function main(): Promise<void> {
       // measures the ceiling, the floor and every mode back to back, and the
       // table reports each figure's median over the rounds and the median ratio.
       const rounds: {
-        t: TestpmdResult; floor: TestpmdResult; tableOnly: CeilingResult; stateless: CeilingResult; runs: SluiceRunResult[];
+        t: TestpmdResult; floor: TestpmdResult; tableOnly: CeilingResult; lineFloor: CeilingResult; stateless: CeilingResult;
+        runs: SluiceRunResult[];
       }[] = [];
       const splitRuns: SluiceRunResult[] = [];
       for (let round = 1; round <= args.repeat; round++) {
-        log(`throughput, ${flows} flows, round ${round} of ${args.repeat}: testpmd 5tswap, rxonly, table only, stateless, ` +
+        log(`throughput, ${flows} flows, round ${round} of ${args.repeat}: testpmd 5tswap, rxonly, table only, a line ` +
+          'a packet, stateless, ' +
           `sluice ${modes.join(', ')}` +
           (splitConfig ? `, dsr on ${small} flows in ${flows} frames` : ''));
         const t = await testpmd('5tswap');
         const floor = await testpmd('rxonly');
         const tableOnly = await ceiling(true);
+        const lineFloor = await ceiling(true, true);
         const stateless = await ceiling(false);
         const runs: SluiceRunResult[] = [];
         for (const cfg of configs) runs.push(await runSluice(cfg, flows, args.seconds));
         const split = splitConfig ? await runSluice(splitConfig, small, args.seconds) : undefined;
         if (split) splitRuns.push(split);
-        rounds.push({ t, floor, tableOnly, stateless, runs });
+        rounds.push({ t, floor, tableOnly, lineFloor, stateless, runs });
         log(`  testpmd 5tswap ${t.mpps.toFixed(2)}, rxonly ${floor.mpps.toFixed(2)}, table only ${tableOnly.mpps.toFixed(2)}, ` +
+          `a line a packet ${lineFloor.mpps.toFixed(2)}, ` +
           `stateless ${stateless.mpps.toFixed(2)}; sluice ` +
           runs.map((s, i) => `${modes[i]} ${(rate(s, (x) => x.rx) / 1e6).toFixed(2)}`).join(', ') +
           (split ? `, dsr ${small} flows in ${flows} frames ${(rate(split, (x) => x.rx) / 1e6).toFixed(2)}` : '') + ' Mpps');
       }
-      commands.push(rounds[0].t.command, rounds[0].floor.command, rounds[0].tableOnly.command, rounds[0].stateless.command);
+      commands.push(rounds[0].t.command, rounds[0].floor.command, rounds[0].tableOnly.command, rounds[0].lineFloor.command,
+        rounds[0].stateless.command);
       if (splitConfig) {
         const each = splitRuns.map(figures);
         frameSplit = {
@@ -251,13 +256,14 @@ async function main(): Promise<void> {
           mode, flows, sluiceMpps: median(mpps), testpmdMpps: median(rounds.map((r) => r.t.mpps)),
           ratio: median(rounds.map((r, k) => mpps[k] / r.t.mpps)), rxonlyMpps: median(rounds.map((r) => r.floor.mpps)),
           tableOnlyMpps: median(rounds.map((r) => r.tableOnly.mpps)), statelessMpps: median(rounds.map((r) => r.stateless.mpps)),
+          lineFloorMpps: median(rounds.map((r) => r.lineFloor.mpps)),
           sluiceHits: last.after.hits - last.before.hits, sluiceMisses: last.after.misses - last.before.misses,
           sluiceDrops: last.after.dropped - last.before.dropped, warmSec: last.warmMs / 1000,
           sluiceCommand: sluiceCommand(configs[i], flows), testpmdCommand: rounds[0].t.command, testpmdSamples: rounds[0].t.rxPps,
           receiveNs: median(each.map((x) => x.receiveNs)), processNs: median(each.map((x) => x.processNs)),
           rounds: rounds.map((r, k) => ({
             ...each[k], testpmdMpps: r.t.mpps, rxonlyMpps: r.floor.mpps, tableOnlyMpps: r.tableOnly.mpps,
-            statelessMpps: r.stateless.mpps,
+            lineFloorMpps: r.lineFloor.mpps, statelessMpps: r.stateless.mpps,
           })),
         });
         commands.push(sluiceCommand(configs[i], flows));

@@ -26,6 +26,11 @@ export interface ThroughputRow {
   rxonlyMpps: number;
   /** native/bench/table_ceiling on the same pcap: the flow table and a MAC rewrite, nothing else */
   tableOnlyMpps: number;
+  /**
+   * table_ceiling --floor: one random line read per packet in the table's place,
+   * what any table costs at least; absent in results written before it was run
+   */
+  lineFloorMpps?: number;
   /** the same without the table: a MAC rewrite and nothing else */
   statelessMpps: number;
   /**
@@ -37,6 +42,7 @@ export interface ThroughputRow {
   /** Each round's figures, measured back to back; the fields above are their medians. */
   rounds: {
     sluiceMpps: number; testpmdMpps: number; rxonlyMpps: number; tableOnlyMpps: number; statelessMpps: number;
+    lineFloorMpps?: number;
     receiveNs: number; processNs: number;
   }[];
   sluiceHits: number;
