@@ -242,15 +242,20 @@ void WriteAck(struct rte_tcp_hdr* tcp, uint32_t i) {
   tcp->rx_win = htons(65535);
 }
 
-// A 64-byte TCP ACK of flow `i` from a client to the VIP, with a valid IPv4
-// checksum; or, with `quic`, a UDP datagram carrying a QUIC short header.
-void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac, const QuicCids* quic = nullptr) {
-  std::memset(f, 0, kFrameLen);
+// A zeroed frame of `len` bytes from the client's MAC to the port; returns where its IP header goes.
+uint8_t* WriteEthernet(uint8_t* f, uint32_t len, const struct rte_ether_addr& port_mac, uint16_t ether_type) {
+  std::memset(f, 0, len);
   auto* eth = reinterpret_cast<struct rte_ether_hdr*>(f);
   eth->dst_addr = port_mac;
   eth->src_addr = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x99}};
-  eth->ether_type = htons(RTE_ETHER_TYPE_IPV4);
-  auto* ip = reinterpret_cast<struct rte_ipv4_hdr*>(eth + 1);
+  eth->ether_type = htons(ether_type);
+  return f + RTE_ETHER_HDR_LEN;
+}
+
+// A 64-byte TCP ACK of flow `i` from a client to the VIP, with a valid IPv4
+// checksum; or, with `quic`, a UDP datagram carrying a QUIC short header.
+void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac, const QuicCids* quic = nullptr) {
+  auto* ip = reinterpret_cast<struct rte_ipv4_hdr*>(WriteEthernet(f, kFrameLen, port_mac, RTE_ETHER_TYPE_IPV4));
   ip->version_ihl = 0x45;
   ip->total_length = htons(40);
   ip->time_to_live = 64;
@@ -278,12 +283,7 @@ void WriteFrame(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac, c
 
 // Flow `i`'s frame over IPv6: the same ports from 2001:db8:c612::(i >> 14) to the VIP.
 void WriteFrame6(uint8_t* f, uint32_t i, const struct rte_ether_addr& port_mac) {
-  std::memset(f, 0, kFrameLen6);
-  auto* eth = reinterpret_cast<struct rte_ether_hdr*>(f);
-  eth->dst_addr = port_mac;
-  eth->src_addr = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x99}};
-  eth->ether_type = htons(RTE_ETHER_TYPE_IPV6);
-  auto* ip = reinterpret_cast<struct rte_ipv6_hdr*>(eth + 1);
+  auto* ip = reinterpret_cast<struct rte_ipv6_hdr*>(WriteEthernet(f, kFrameLen6, port_mac, RTE_ETHER_TYPE_IPV6));
   ip->vtc_flow = htonl(6u << 28);
   ip->payload_len = htons(sizeof(struct rte_tcp_hdr));
   ip->proto = IPPROTO_TCP;

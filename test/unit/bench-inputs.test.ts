@@ -285,12 +285,6 @@ describe('renderHitless', () => {
     assert.match(text, /\*\*97\.00%\*\*/);
     assert.match(text, /30\.00 against 31\.00; 29\.00 against 30\.00; 31\.00 against 31\.50/);
   });
-
-  test('results from before the rounds say their baseline was measured minutes apart', () => {
-    const text = renderHitless({ ...h, ratio: undefined, rounds: undefined }, 5).join('\n');
-    assert.match(text, /measured minutes apart/);
-    assert.doesNotMatch(text, /rounds/);
-  });
 });
 
 describe('summarizeIsolation', () => {

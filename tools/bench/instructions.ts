@@ -8,8 +8,7 @@ const ROOT = resolve(__dirname, '../../..');
 
 export interface InstructionRow {
   mode: 'dsr' | 'tunnel' | 'nat';
-  /** absent in results written before IPv6 was counted: 4 */
-  family?: 4 | 6;
+  family: 4 | 6;
   /** IPv4 header checksum marked good by the NIC (rx offload) rather than verified in software */
   offload: boolean;
   flows: number;

@@ -55,7 +55,7 @@ export function renderMarkdown(r: BenchResults): string {
   p();
   for (const line of renderTimePerPacket(r.throughput)) p(line);
   p();
-  for (const line of renderSweep(r.throughput, r.sweep ?? [])) p(line);
+  for (const line of renderSweep(r.throughput, r.sweep)) p(line);
   for (const line of renderScaling(r.scaling)) p(line);
   p('## New-flow rate (eviction running)');
   p();
@@ -459,10 +459,6 @@ export function renderSweep(throughput: ThroughputRow[], sweep: SweepRow[]): str
 export function renderHitless(h: HitlessRow, seconds: number): string[] {
   const lead = `${h.changesPerSec} service changes a second (remove a backend, add it back, change every weight, restore) ` +
     `applied through the control path while ${count(h.flows)} flows run at full rate`;
-  if (h.rounds === undefined || h.ratio === undefined) {
-    return [`${lead} for ${seconds} s: **${h.changes} changes, ${h.lost} of ${h.packets} packets lost**; ` +
-      `${f2(h.mpps)} Mpps against ${f2(h.baselineMpps)} Mpps without changes, measured minutes apart.`];
-  }
   const each = h.rounds.map((x) => `${f2(x.mpps)} against ${f2(x.baselineMpps)}`).join('; ');
   return [
     `${lead}, in ${h.rounds.length} rounds of ${seconds} s, each just after a run of the same configuration without ` +
@@ -476,9 +472,8 @@ export function renderHitless(h: HitlessRow, seconds: number): string[] {
 export function renderInstructions(rows: InstructionRow[]): string[] {
   const out = ['| Mode | Family | Active flows | IPv4 checksum | Instructions / packet |', '|---|---|---:|---|---:|'];
   for (const x of rows) {
-    const family = x.family ?? 4;
-    const checksum = family === 6 ? '—' : x.offload ? 'NIC (offload)' : 'software';
-    out.push(`| ${x.mode} | IPv${family} | ${count(x.flows)} | ${checksum} | ${x.instructionsPerPacket.toFixed(1)} |`);
+    const checksum = x.family === 6 ? '—' : x.offload ? 'NIC (offload)' : 'software';
+    out.push(`| ${x.mode} | IPv${x.family} | ${count(x.flows)} | ${checksum} | ${x.instructionsPerPacket.toFixed(1)} |`);
   }
   return out;
 }

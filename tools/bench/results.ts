@@ -135,9 +135,9 @@ export interface HitlessRow {
   mpps: number;
   /** the same config without changes, run just before in each round */
   baselineMpps: number;
-  /** the median of each round's ratio; absent in results written before the rounds existed */
-  ratio?: number;
-  rounds?: HitlessRound[];
+  /** the median of each round's ratio */
+  ratio: number;
+  rounds: HitlessRound[];
   /** changes, packets and packets lost: totals over the rounds */
   changes: number;
   packets: number;
@@ -168,8 +168,7 @@ export interface BenchResults {
   hugepages: { enabled: boolean; reason: string };
   seconds: number;
   throughput: ThroughputRow[];
-  /** Absent in results written before the flow-count sweep existed. */
-  sweep?: SweepRow[];
+  sweep: SweepRow[];
   frameSplit?: FrameSplitRow;
   scaling: Scaling;
   newFlow: NewFlowRow[];
