@@ -258,40 +258,112 @@ function ratesJson(r: { packetsPerSec: number; bytesPerSec: number; newFlowsPerS
   return `{"packetsPerSec":${num(r.packetsPerSec)},"bytesPerSec":${num(r.bytesPerSec)},"newFlowsPerSec":${num(r.newFlowsPerSec)}}`;
 }
 
-function backendJson(service: string, b: BackendConfig, health: HealthView, stats: BackendStatsIndex,
-                     drains: DrainView, rates: RatesView): string {
+// A response's pieces are gathered in order and handed out as texts of about
+// CHUNK_CHARS each (JsonPieces): a whole text of megabytes (a list of 1,024
+// services and 5,119 backends is about 2 MB) takes fresh memory to join and
+// again to encode, and on some machines first-touching fresh memory costs more
+// than writing the text; chunks of this size reuse memory, and a route can
+// send them a turn of the event loop apart (json-stream.ts).
+
+/** A response's chunks are about this many characters (64 KiB). */
+export const CHUNK_CHARS = 64 * 1024;
+
+class JsonPieces {
+  private pieces: string[] = [];
+  /** characters in `pieces` */
+  chars = 0;
+
+  add(text: string): void {
+    this.pieces.push(text);
+    this.chars += text.length;
+  }
+
+  full(): boolean {
+    return this.chars >= CHUNK_CHARS;
+  }
+
+  /** The pieces so far as one text; empty afterwards. */
+  take(): string {
+    const text = this.pieces.join('');
+    this.pieces = [];
+    this.chars = 0;
+    return text;
+  }
+}
+
+function backendJson(out: JsonPieces, service: string, b: BackendConfig, health: HealthView, stats: BackendStatsIndex,
+                     drains: DrainView, rates: RatesView): void {
   const key = cachedBackendKey(b);
   const c = backendCut(b);
-  let text = `${c.head}${healthJson(health.backend(service, key))}${c.tail}`;
+  out.add(c.head);
+  out.add(healthJson(health.backend(service, key)));
+  out.add(c.tail);
   const s = stats.get(key);
-  if (s !== undefined) text += `,"stats":${countsJson(s, BACKEND_NAMES)}`;
+  if (s !== undefined) out.add(`,"stats":${countsJson(s, BACKEND_NAMES)}`);
   const r = rates.backend(service, key);
-  if (r !== undefined) text += `,"rates":${ratesJson(r)}`;
+  if (r !== undefined) out.add(`,"rates":${ratesJson(r)}`);
   const emptySince = drains.emptySince(service, key);
-  if (emptySince !== undefined) text += `,"emptySince":${JSON.stringify(emptySince)}`;
-  return `${text}}`;
+  if (emptySince !== undefined) out.add(`,"emptySince":${JSON.stringify(emptySince)}`);
+  out.add('}');
 }
 
-function serviceJson(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined, drains: DrainView,
-                     rates: RatesView): string {
+/** A service's view into `out`, a chunk handed out whenever `out` is full. */
+function* serviceJson(out: JsonPieces, s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
+                      drains: DrainView, rates: RatesView): Generator<string, void, undefined> {
   const index = backendStatsIndex(live);
-  const parts: string[] = new Array<string>(s.backends.length);
-  for (let j = 0; j < s.backends.length; j++) parts[j] = backendJson(s.name, s.backends[j], health, index, drains, rates);
-  const c = serviceCut(s);
-  let text = `${c.head}${parts.join(',')}]${c.tail}`;
-  if (live !== undefined) text += `,"stats":${countsJson(live, SERVICE_NAMES)}`;
+  out.add(serviceCut(s).head);
+  for (let j = 0; j < s.backends.length; j++) {
+    if (j > 0) out.add(',');
+    backendJson(out, s.name, s.backends[j], health, index, drains, rates);
+    if (out.full()) yield out.take();
+  }
+  out.add(']');
+  out.add(serviceCut(s).tail);
+  if (live !== undefined) out.add(`,"stats":${countsJson(live, SERVICE_NAMES)}`);
   const r = rates.service(s.name);
-  if (r !== undefined) text += `,"rates":${ratesJson(r)}`;
-  return `${text}}`;
+  if (r !== undefined) out.add(`,"rates":${ratesJson(r)}`);
+  out.add('}');
 }
 
-/** One service's view as JSON text (see above); `live` is its counters (liveServiceStats), absent while the data plane is not running. */
+/**
+ * One service's view as JSON text in chunks of about CHUNK_CHARS (see above);
+ * `live` is its counters (liveServiceStats), absent while the data plane is
+ * not running. The chunks joined are serviceViewJson's text.
+ */
+export function* serviceViewChunks(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
+                                   drains: DrainView = NO_DRAIN_WATCH, rates: RatesView = NO_RATES): Generator<string, void, undefined> {
+  const out = new JsonPieces();
+  yield* serviceJson(out, s, health, live, drains, rates);
+  yield out.take();
+}
+
+/** serviceViews as JSON text in chunks of about CHUNK_CHARS (see above). */
+export function* serviceViewsChunks(
+  services: readonly ServiceConfig[],
+  health: HealthView,
+  stats: DataplaneStats | undefined,
+  drains: DrainView = NO_DRAIN_WATCH,
+  rates: RatesView = NO_RATES,
+): Generator<string, void, undefined> {
+  const byName = new Map((stats?.services ?? []).map((x) => [x.name, x]));
+  const out = new JsonPieces();
+  out.add('[');
+  for (let i = 0; i < services.length; i++) {
+    if (i > 0) out.add(',');
+    yield* serviceJson(out, services[i], health, byName.get(services[i].name), drains, rates);
+    if (out.full()) yield out.take();
+  }
+  out.add(']');
+  yield out.take();
+}
+
+/** One service's view as one JSON text (serviceViewChunks joined). */
 export function serviceViewJson(s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
                                 drains: DrainView = NO_DRAIN_WATCH, rates: RatesView = NO_RATES): string {
-  return serviceJson(s, health, live, drains, rates);
+  return [...serviceViewChunks(s, health, live, drains, rates)].join('');
 }
 
-/** serviceViews as JSON text (see above). */
+/** serviceViews as one JSON text (serviceViewsChunks joined). */
 export function serviceViewsJson(
   services: readonly ServiceConfig[],
   health: HealthView,
@@ -299,8 +371,5 @@ export function serviceViewsJson(
   drains: DrainView = NO_DRAIN_WATCH,
   rates: RatesView = NO_RATES,
 ): string {
-  const byName = new Map((stats?.services ?? []).map((x) => [x.name, x]));
-  const parts: string[] = new Array<string>(services.length);
-  for (let i = 0; i < services.length; i++) parts[i] = serviceJson(services[i], health, byName.get(services[i].name), drains, rates);
-  return `[${parts.join(',')}]`;
+  return [...serviceViewsChunks(services, health, stats, drains, rates)].join('');
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fastJson from 'fast-json-stringify';
 import { ServiceList, ServiceView } from '../../src/api/schemas/services';
-import { serviceViewJson, serviceViews, serviceViewsJson } from '../../src/api/views';
+import { CHUNK_CHARS, serviceViewChunks, serviceViewJson, serviceViews, serviceViewsChunks, serviceViewsJson } from '../../src/api/views';
 import { validateConfig } from '../../src/config';
 import type { BackendHealth, HealthView } from '../../src/control/health-view';
 import type { DrainView } from '../../src/control/drain-watch';
@@ -82,4 +82,31 @@ test('one service as text is what the schema serializer writes for its view, and
   assert.equal(view.port, 8443);
   assert.equal(view.backends[1].weight, 42);
   assert.equal(view.backends[0].weight, 7);
+});
+
+test('a big view comes in chunks of about CHUNK_CHARS that join into its text, the last holding the rest', () => {
+  // 1,200 backends and 300 more services: over 200 KB of text, so several chunks, some cut inside a service.
+  const big = validateConfig({
+    eal: { lcores: '0@0,1@1' },
+    ports: [{ name: 'p0', device: 'net_null0', address: '10.99.0.2/24', gateway: '10.99.0.1' }],
+    services: [
+      { name: 'big', vip: '10.98.0.2', port: 80, forwarding: 'tunnel', lookupTableSize: 65537,
+        backends: Array.from({ length: 1200 }, (_, i) => ({ address: `10.60.${i >> 8}.${i & 255}`, port: 80 })) },
+      ...Array.from({ length: 300 }, (_, i) => ({ name: `s${i}`, vip: `10.97.${i >> 8}.${i & 255}`, port: 80,
+        backends: [{ address: `10.99.0.${10 + (i % 200)}`, port: 80 }] })),
+    ],
+  }).services;
+  for (const [what, chunks, whole] of [
+    ['list', [...serviceViewsChunks(big, health, undefined, drains, rates)], serviceViewsJson(big, health, undefined, drains, rates)],
+    ['service', [...serviceViewChunks(big[0], health, undefined, drains, rates)], serviceViewJson(big[0], health, undefined, drains, rates)],
+  ] as const) {
+    assert.ok(chunks.length >= 3, `${what}: ${chunks.length} chunks`);
+    assert.equal(chunks.join(''), whole, what);
+    // Each but the last is cut once it reaches the size, after a whole backend (at most a few hundred characters more).
+    for (const c of chunks.slice(0, -1)) assert.ok(c.length >= CHUNK_CHARS && c.length < CHUNK_CHARS + 1024, `${what}: ${c.length}`);
+    assert.ok(chunks.at(-1)!.length > 0 && chunks.at(-1)!.length < CHUNK_CHARS + 1024, what);
+  }
+  assert.equal(JSON.parse(serviceViewsJson(big, health, undefined)).length, 301);
+  // A small view is one chunk.
+  assert.deepEqual([...serviceViewChunks(services[1], health, undefined)], [serviceViewJson(services[1], health, undefined)]);
 });

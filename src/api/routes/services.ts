@@ -2,23 +2,15 @@
 // store, which validates the whole desired state before the data plane sees it,
 // and is answered once the store has it in the state file (persisted()).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import { audit, serviceSummary } from '../audit';
 import type { ApiContext } from '../context';
 import { liveServiceStats, liveStats } from '../context';
 import { ALWAYS, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { CreateServiceBody, ReplaceServiceBody, ServiceList, ServiceView } from '../schemas/services';
-import { serviceViewJson, serviceViewsJson } from '../views';
+import { sendJsonChunks } from '../json-stream';
+import { serviceViewChunks, serviceViewsChunks } from '../views';
 
 const tags = ['services'];
-
-/**
- * JSON text views.ts made, sent as it is: Fastify does not serialize a string
- * whose type is JSON (the text holds what the response schema allows).
- */
-function sendJsonText(reply: unknown, text: string): FastifyReply {
-  return (reply as FastifyReply).type('application/json; charset=utf-8').send(text);
-}
 
 export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains, rates }) => {
   app.get('/services', {
@@ -28,8 +20,8 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 200: ServiceList, ...errorResponses(...ALWAYS) },
     },
   }, async (_req, reply) => {
-    // As text made from kept texts: a list of 1,024 services and thousands of backends (views.ts).
-    return sendJsonText(reply, serviceViewsJson(store.list(), health, liveStats(dataplane), drains, rates));
+    // As text made from kept texts, in chunks: a list of 1,024 services and thousands of backends (views.ts).
+    return sendJsonChunks(reply, serviceViewsChunks(store.list(), health, liveStats(dataplane), drains, rates));
   });
 
   app.post('/services', {
@@ -45,7 +37,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     await store.persisted();
     audit(req, { object: `service ${s.name}`, after: serviceSummary(s) });
     reply.code(201).header('location', `${app.prefix}/services/${encodeURIComponent(s.name)}`);
-    return sendJsonText(reply, serviceViewJson(s, health, liveServiceStats(dataplane, s.name), drains, rates));
+    return sendJsonChunks(reply, serviceViewChunks(s, health, liveServiceStats(dataplane, s.name), drains, rates));
   });
 
   app.get('/services/:name', {
@@ -57,7 +49,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     },
   }, async (req, reply) => {
     const s = store.get(req.params.name);
-    return sendJsonText(reply, serviceViewJson(s, health, liveServiceStats(dataplane, req.params.name), drains, rates));
+    return sendJsonChunks(reply, serviceViewChunks(s, health, liveServiceStats(dataplane, req.params.name), drains, rates));
   });
 
   app.put('/services/:name', {
@@ -73,7 +65,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     const s = store.replaceService(req.params.name, req.body);
     await store.persisted();
     audit(req, { object: `service ${s.name}`, before, after: serviceSummary(s) });
-    return sendJsonText(reply, serviceViewJson(s, health, liveServiceStats(dataplane, s.name), drains, rates));
+    return sendJsonChunks(reply, serviceViewChunks(s, health, liveServiceStats(dataplane, s.name), drains, rates));
   });
 
   app.delete('/services/:name', {
