@@ -6,20 +6,14 @@
 // that counts its calls and refuses what it is told to.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig, type ServiceConfig } from '../../src/config';
+import type { ServiceConfig } from '../../src/config';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
 import { isSluiceError } from '../../src/errors';
 import { fakeAddon } from '../helpers/fake-addon';
+import { threeServices } from '../helpers/three-services';
 
-const cfg = validateConfig({
-  eal: { lcores: '0@0,1@1', hugepages: false },
-  ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24' }],
-  services: ['web', 'api', 'dns'].map((name, i) => ({
-    name, vip: `10.99.0.${100 + i}`, port: 80,
-    backends: [{ address: `10.99.0.${10 + 2 * i}`, port: 80 }, { address: `10.99.0.${11 + 2 * i}`, port: 80 }],
-  })),
-});
+const cfg = threeServices;
 
 function setUp() {
   const native = fakeAddon();

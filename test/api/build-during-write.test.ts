@@ -9,21 +9,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { validateConfig, type ServiceConfig } from '../../src/config';
+import type { ServiceConfig } from '../../src/config';
 import { StateFile } from '../../src/control/state-file';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
 import { SluiceError } from '../../src/errors';
 import { fakeAddon } from '../helpers/fake-addon';
+import { threeServices } from '../helpers/three-services';
 
-const cfg = validateConfig({
-  eal: { lcores: '0@0,1@1', hugepages: false },
-  ports: [{ name: 'p0', device: 'ring', address: '10.99.0.2/24' }],
-  services: ['web', 'api', 'dns'].map((name, i) => ({
-    name, vip: `10.99.0.${100 + i}`, port: 80,
-    backends: [{ address: `10.99.0.${10 + 2 * i}`, port: 80 }, { address: `10.99.0.${11 + 2 * i}`, port: 80 }],
-  })),
-});
+const cfg = threeServices;
 
 /** Writes nothing: each write waits until end(), or fails with fail(). */
 class GatedStateFile extends StateFile {
