@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "control/affinity.h"
+#include "control/allocator.h"
 #include "control/dataplane_ipv6.h"
 #include "common/coded_error.h"
 #include "packet/local_reply.h"
@@ -112,6 +113,8 @@ void Dataplane::Start(DataplaneConfig config, std::vector<ServiceConfig> service
   instance_ = static_cast<uint32_t>(getpid());
   // Best effort: without /proc the threads only stay where they were.
   ConfineControlThreads();
+  // Best effort too: refused, each change only pays its page faults again.
+  KeepFreedMemory();
   try {
     for (const WorkerConfig& w : config_.workers) {
       if (!rte_lcore_is_enabled(w.lcore) || w.lcore == rte_get_main_lcore()) {

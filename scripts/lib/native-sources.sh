@@ -23,6 +23,7 @@ native_layer() {
     port_setup) echo native/control/port_setup.cc ;;
     control_rules) echo native/control/neighbor_resolver.cc native/control/nat_steering_rules.cc ;;
     flow_listing) echo native/worker/flow_listing.cc ;;
+    allocator) echo native/control/allocator.cc ;;
     *) echo "native-sources: unknown layer '$1'" >&2; return 2 ;;
   esac
 }
@@ -35,7 +36,7 @@ native_sources() {
     case "$list" in
       all) layers=(packet tables modes worker control addon) ;;
       packet_path) layers=(packet tables modes worker snapshot_build port_setup) ;;
-      unit) layers=(packet tables modes snapshot_build control_rules flow_listing) ;;
+      unit) layers=(packet tables modes snapshot_build control_rules flow_listing allocator) ;;
       *) layers=("$list") ;;
     esac
     for layer in "${layers[@]}"; do
