@@ -307,16 +307,21 @@ function backendJson(out: JsonPieces, service: string, b: BackendConfig, health:
   out.add('}');
 }
 
+/** Backends' views into `out`, comma-separated, a chunk handed out whenever `out` is full. */
+function* backendsJson(out: JsonPieces, service: string, backends: readonly BackendConfig[], health: HealthView,
+                       stats: BackendStatsIndex, drains: DrainView, rates: RatesView): Generator<string, void, undefined> {
+  for (let j = 0; j < backends.length; j++) {
+    if (j > 0) out.add(',');
+    backendJson(out, service, backends[j], health, stats, drains, rates);
+    if (out.full()) yield out.take();
+  }
+}
+
 /** A service's view into `out`, a chunk handed out whenever `out` is full. */
 function* serviceJson(out: JsonPieces, s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
                       drains: DrainView, rates: RatesView): Generator<string, void, undefined> {
-  const index = backendStatsIndex(live);
   out.add(serviceCut(s).head);
-  for (let j = 0; j < s.backends.length; j++) {
-    if (j > 0) out.add(',');
-    backendJson(out, s.name, s.backends[j], health, index, drains, rates);
-    if (out.full()) yield out.take();
-  }
+  yield* backendsJson(out, s.name, s.backends, health, backendStatsIndex(live), drains, rates);
   out.add(']');
   out.add(serviceCut(s).tail);
   if (live !== undefined) out.add(`,"stats":${countsJson(live, SERVICE_NAMES)}`);
@@ -334,6 +339,17 @@ export function* serviceViewChunks(s: ServiceConfig, health: HealthView, live: S
                                    drains: DrainView = NO_DRAIN_WATCH, rates: RatesView = NO_RATES): Generator<string, void, undefined> {
   const out = new JsonPieces();
   yield* serviceJson(out, s, health, live, drains, rates);
+  yield out.take();
+}
+
+/** backendViews as JSON text in chunks of about CHUNK_CHARS (see above). */
+export function* backendViewsChunks(service: string, backends: readonly BackendConfig[], health: HealthView,
+                                    live: ServiceStats | undefined, drains: DrainView = NO_DRAIN_WATCH,
+                                    rates: RatesView = NO_RATES): Generator<string, void, undefined> {
+  const out = new JsonPieces();
+  out.add('[');
+  yield* backendsJson(out, service, backends, health, backendStatsIndex(live), drains, rates);
+  out.add(']');
   yield out.take();
 }
 

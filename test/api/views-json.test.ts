@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fastJson from 'fast-json-stringify';
-import { ServiceList, ServiceView } from '../../src/api/schemas/services';
-import { CHUNK_CHARS, serviceViewChunks, serviceViewJson, serviceViews, serviceViewsChunks, serviceViewsJson } from '../../src/api/views';
+import { BackendList, ServiceList, ServiceView } from '../../src/api/schemas/services';
+import { backendViews, backendViewsChunks, CHUNK_CHARS, serviceViewChunks, serviceViewJson, serviceViews, serviceViewsChunks, serviceViewsJson } from '../../src/api/views';
 import { validateConfig } from '../../src/config';
 import type { BackendHealth, HealthView } from '../../src/control/health-view';
 import type { DrainView } from '../../src/control/drain-watch';
@@ -84,6 +84,17 @@ test('one service as text is what the schema serializer writes for its view, and
   assert.equal(view.backends[0].weight, 7);
 });
 
+test("a service's backends as text are what the schema serializer writes for their views, field order included", () => {
+  const serialize = fastJson(BackendList);
+  for (const s of services) {
+    const live = stats.services.find((x) => x.name === s.name);
+    for (const l of [live, undefined]) {
+      assert.equal([...backendViewsChunks(s.name, s.backends, health, l, drains, rates)].join(''),
+        serialize(backendViews(s.name, s.backends, health, l, drains, rates)), s.name);
+    }
+  }
+});
+
 test('a big view comes in chunks of about CHUNK_CHARS that join into its text, the last holding the rest', () => {
   // 1,200 backends and 300 more services: over 200 KB of text, so several chunks, some cut inside a service.
   const big = validateConfig({
@@ -99,6 +110,8 @@ test('a big view comes in chunks of about CHUNK_CHARS that join into its text, t
   for (const [what, chunks, whole] of [
     ['list', [...serviceViewsChunks(big, health, undefined, drains, rates)], serviceViewsJson(big, health, undefined, drains, rates)],
     ['service', [...serviceViewChunks(big[0], health, undefined, drains, rates)], serviceViewJson(big[0], health, undefined, drains, rates)],
+    ['backends', [...backendViewsChunks('big', big[0].backends, health, undefined, drains, rates)],
+      fastJson(BackendList)(backendViews('big', big[0].backends, health, undefined, drains, rates))],
   ] as const) {
     assert.ok(chunks.length >= 3, `${what}: ${chunks.length} chunks`);
     assert.equal(chunks.join(''), whole, what);

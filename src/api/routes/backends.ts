@@ -9,7 +9,8 @@ import type { ApiContext } from '../context';
 import { liveBackendStats, liveServiceStats } from '../context';
 import { ALWAYS, BackendParams, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { BackendList, BackendView, CreateBackendBody, PatchBackendBody } from '../schemas/services';
-import { backendStatsFor, backendView, backendViews } from '../views';
+import { sendJsonChunks } from '../json-stream';
+import { backendStatsFor, backendView, backendViewsChunks } from '../views';
 
 const tags = ['backends'];
 
@@ -27,10 +28,10 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       params: ServiceParams,
       response: { 200: BackendList, ...errorResponses(404, ...ALWAYS) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { name } = req.params;
-    const live = liveServiceStats(dataplane, name);
-    return backendViews(name, store.get(name).backends, health, live, drains, rates);
+    // As text made from kept texts, in chunks: a service may have thousands of backends (views.ts).
+    return sendJsonChunks(reply, backendViewsChunks(name, store.get(name).backends, health, liveServiceStats(dataplane, name), drains, rates));
   });
 
   app.post('/services/:name/backends', {
