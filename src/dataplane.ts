@@ -7,6 +7,7 @@ import { normalizeIp } from './net/addr';
 import { removeStaleRuntimeDirs } from './runtime-dirs';
 import { SluiceError } from './errors';
 import { addon, type FlowInfo, type FlowListRequest, type DataplaneMemory, type DataplaneStats, type LcoreStats, type NeighborInfo, type PortInfo, type ServiceStats, type SluiceAddon } from './native/addon';
+import { unpackService, unpackServices } from './native/service-stats';
 import type { NativeBackend, NativeBackendRun, NativeService, NativeServiceChange } from './native/types';
 
 /** How often the control thread learns neighbors, sends ARP requests and frees old snapshots. */
@@ -155,7 +156,8 @@ export class Dataplane {
   }
 
   stats(): DataplaneStats {
-    return this.native.stats();
+    const s = this.native.stats();
+    return { ...s, services: unpackServices(s.services) };
   }
 
   /** The worker lcores' counters only: as cheap with 65,536 backends as with one. */
@@ -165,12 +167,12 @@ export class Dataplane {
 
   /** One service's counters, for a view of that service: its own backends' cost, not every one's. */
   serviceStats(name: string): ServiceStats | undefined {
-    return this.native.serviceStats(name);
+    return unpackService(this.native.serviceStats(name));
   }
 
   /** One backend's counters with its service's: a view of one backend costs one backend, not 4,096. */
   backendStats(name: string, backend: { address: string; port: number }): ServiceStats | undefined {
-    return this.native.serviceStats(name, normalizeIp(backend.address) ?? backend.address, backend.port);
+    return unpackService(this.native.serviceStats(name, normalizeIp(backend.address) ?? backend.address, backend.port));
   }
 
   /**

@@ -5,7 +5,6 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
-#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -74,8 +73,8 @@ Napi::Object LcoreObject(Napi::Env env, const LcoreStatsView& l) {
   return o;
 }
 
-// The services' and backends' counters into `o`, which already holds what
-// identifies them.
+// A service's and a backend's counters as properties of `o`: the catalogue's
+// examples, the shapes src/native/service-stats.ts gives the packed numbers.
 void SetServiceCounters(Napi::Env env, Napi::Object& o, const ServiceCounters& c) {
 #define SLUICE_COUNTER_SET(field, name, kind, metric, help) SLUICE_SET_##kind(o, #name, c.field)
   SLUICE_SERVICE_COUNTERS(SLUICE_COUNTER_SET)
@@ -151,80 +150,75 @@ Napi::Array MempoolsArray(Napi::Env env, const std::map<int, struct rte_mempool*
 
 namespace {
 
-// The property names of the service and backend objects, made once per call:
-// a C string name makes a JS string for every property of every object (7 for
-// each of 4,096 backends), and one napi_define_properties per object instead
-// of a call per property halves a large service's read again.
-class StatsKeys {
- public:
-  explicit StatsKeys(Napi::Env env)
-      : env_(env),
-        id_(Napi::String::New(env, "id")),
-        name_(Napi::String::New(env, "name")),
-        address_(Napi::String::New(env, "address")),
-        port_(Napi::String::New(env, "port")),
-        backends_(Napi::String::New(env, "backends")) {
-    size_t i = 0;
-#define SLUICE_COUNTER_KEY(field, name, kind, metric, help) service_[i++] = Napi::String::New(env, #name);
-    SLUICE_SERVICE_COUNTERS(SLUICE_COUNTER_KEY)
-    i = 0;
-#define SLUICE_BACKEND_COUNTER_KEY(field, name, kind, metric, help) backend_[i++] = Napi::String::New(env, #name);
-    SLUICE_BACKEND_COUNTERS(SLUICE_BACKEND_COUNTER_KEY)
-#undef SLUICE_BACKEND_COUNTER_KEY
-#undef SLUICE_COUNTER_KEY
-  }
-
-  Napi::Object Service(const ServiceStatsView& s) const {
-    Napi::Array backends = Napi::Array::New(env_, s.backends.size());
-    uint32_t j = 0;
-    for (const BackendStatsView& b : s.backends) backends.Set(j++, Backend(b));
-    napi_value values[2 + kServiceCounters + 1] = {Num(env_, s.config->id), Napi::String::New(env_, s.config->name)};
-    size_t i = 2;
-    const ServiceCounters& counters = s.counters;
-#define SLUICE_COUNTER_VALUE(field, name, kind, metric, help) values[i++] = Value(counters.field);
-    SLUICE_SERVICE_COUNTERS(SLUICE_COUNTER_VALUE)
-    values[i] = backends;
-    napi_value keys[2 + kServiceCounters + 1] = {id_, name_};
-    for (size_t k = 0; k < kServiceCounters; k++) keys[2 + k] = service_[k];
-    keys[2 + kServiceCounters] = backends_;
-    return Define(keys, values, 2 + kServiceCounters + 1);
-  }
-
-  Napi::Object Backend(const BackendStatsView& b) const {
-    napi_value values[3 + kBackendCounters] = {Num(env_, b.config->id), Napi::String::New(env_, FormatIp(b.config->address)),
-                                               Num(env_, b.config->port)};
-    size_t i = 3;
-    const BackendCounters& counters = b.counters;
-    SLUICE_BACKEND_COUNTERS(SLUICE_COUNTER_VALUE)
-#undef SLUICE_COUNTER_VALUE
-    napi_value keys[3 + kBackendCounters] = {id_, address_, port_};
-    for (size_t k = 0; k < kBackendCounters; k++) keys[3 + k] = backend_[k];
-    return Define(keys, values, 3 + kBackendCounters);
-  }
-
- private:
+// The services' and backends' numbers as a few arrays per call, each kind of
+// number in one typed array, rather than an object per service and backend:
+// N-API pays per value that crosses it, and a service of thousands of backends
+// crossed as objects took milliseconds of the event loop. The backends'
+// addresses cross as one text, comma-separated: a JS string apiece cost as much
+// again as everything else, and FormatIp writes no comma. The TypeScript side
+// (src/native/service-stats.ts) makes the objects from these.
 #define SLUICE_COUNT_ONE(field, name, kind, metric, help) +1
-  static constexpr size_t kServiceCounters = 0 SLUICE_SERVICE_COUNTERS(SLUICE_COUNT_ONE);
-  static constexpr size_t kBackendCounters = 0 SLUICE_BACKEND_COUNTERS(SLUICE_COUNT_ONE);
+constexpr size_t kServiceCounters = 0 SLUICE_SERVICE_COUNTERS(SLUICE_COUNT_ONE);
+constexpr size_t kBackendCounters = 0 SLUICE_BACKEND_COUNTERS(SLUICE_COUNT_ONE);
 #undef SLUICE_COUNT_ONE
-  static constexpr size_t kMostProperties = std::max(2 + kServiceCounters + 1, 3 + kBackendCounters);
 
-  napi_value Value(uint64_t v) const { return Num(env_, v); }
-  napi_value Value(int64_t v) const { return Num(env_, static_cast<uint64_t>(v)); }
+// What Num() makes of a counter, gauge_i64 ones through uint64_t as the
+// catalogue's examples make them, so both report the same numbers.
+double AsNumber(uint64_t v) { return static_cast<double>(v); }
+double AsNumber(int64_t v) { return static_cast<double>(static_cast<uint64_t>(v)); }
 
-  Napi::Object Define(const napi_value* keys, const napi_value* values, size_t n) const {
-    Napi::Object o = Napi::Object::New(env_);
-    napi_property_descriptor d[kMostProperties];
-    for (size_t k = 0; k < n; k++) d[k] = {nullptr, keys[k], nullptr, nullptr, nullptr, values[k], napi_default_jsproperty, nullptr};
-    NAPI_THROW_IF_FAILED(env_, napi_define_properties(env_, o, n, d), Napi::Object());
-    return o;
+double* PutCounters(double* out, const ServiceCounters& c) {
+#define SLUICE_COUNTER_NUMBER(field, name, kind, metric, help) *out++ = AsNumber(c.field);
+  SLUICE_SERVICE_COUNTERS(SLUICE_COUNTER_NUMBER)
+  return out;
+}
+
+double* PutCounters(double* out, const BackendCounters& c) {
+  SLUICE_BACKEND_COUNTERS(SLUICE_COUNTER_NUMBER)
+#undef SLUICE_COUNTER_NUMBER
+  return out;
+}
+
+Napi::Object PackServices(Napi::Env env, const std::vector<ServiceStatsView>& services) {
+  size_t backends = 0;
+  for (const ServiceStatsView& s : services) backends += s.backends.size();
+  Napi::Uint32Array ids = Napi::Uint32Array::New(env, services.size());
+  Napi::Array names = Napi::Array::New(env, services.size());
+  Napi::Float64Array counters = Napi::Float64Array::New(env, services.size() * kServiceCounters);
+  Napi::Uint32Array backend_counts = Napi::Uint32Array::New(env, services.size());
+  Napi::Uint32Array backend_ids = Napi::Uint32Array::New(env, backends);
+  std::string addresses;
+  Napi::Uint16Array ports = Napi::Uint16Array::New(env, backends);
+  Napi::Float64Array backend_counters = Napi::Float64Array::New(env, backends * kBackendCounters);
+  double* service_out = counters.Data();
+  double* backend_out = backend_counters.Data();
+  uint32_t b = 0;
+  for (uint32_t i = 0; i < services.size(); i++) {
+    const ServiceStatsView& s = services[i];
+    ids[i] = s.config->id;
+    names.Set(i, Napi::String::New(env, s.config->name));
+    service_out = PutCounters(service_out, s.counters);
+    backend_counts[i] = static_cast<uint32_t>(s.backends.size());
+    for (const BackendStatsView& v : s.backends) {
+      backend_ids[b] = v.config->id;
+      if (b > 0) addresses += ',';
+      addresses += FormatIp(v.config->address);
+      ports[b] = v.config->port;
+      backend_out = PutCounters(backend_out, v.counters);
+      b++;
+    }
   }
-
-  Napi::Env env_;
-  Napi::String id_, name_, address_, port_, backends_;
-  Napi::String service_[kServiceCounters];
-  Napi::String backend_[kBackendCounters];
-};
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("ids", ids);
+  out.Set("names", names);
+  out.Set("counters", counters);
+  out.Set("backendCounts", backend_counts);
+  out.Set("backendIds", backend_ids);
+  out.Set("addresses", Napi::String::New(env, addresses));
+  out.Set("ports", ports);
+  out.Set("backendCounters", backend_counters);
+  return out;
+}
 
 }  // namespace
 
@@ -243,10 +237,9 @@ Napi::Value ServiceStatsBinding(const Napi::CallbackInfo& info) {
       }
       backend.port = static_cast<uint16_t>(port);
     }
-    for (const ServiceStatsView& s : Dataplane::Instance().ServiceStats(&name, one ? &backend : nullptr)) {
-      return StatsKeys(env).Service(s);
-    }
-    return env.Undefined();
+    const std::vector<ServiceStatsView> found = Dataplane::Instance().ServiceStats(&name, one ? &backend : nullptr);
+    if (found.empty()) return env.Undefined();
+    return PackServices(env, found);
   });
 }
 
@@ -273,11 +266,7 @@ Napi::Value StatsBinding(const Napi::CallbackInfo& info) {
     std::vector<KernelInterfaceStats> kernel = dp.KernelInterfaceStatsByPort();
     for (i = 0; i < dp.ports().size(); i++) ports.Set(i, PortStatsObject(env, dp.ports()[i], kernel[i]));
     out.Set("ports", ports);
-    Napi::Array services = Napi::Array::New(env);
-    i = 0;
-    const StatsKeys keys(env);
-    for (const ServiceStatsView& s : dp.ServiceStats()) services.Set(i++, keys.Service(s));
-    out.Set("services", services);
+    out.Set("services", PackServices(env, dp.ServiceStats()));
     out.Set("mempools", MempoolsArray(env, dp.mempools()));
     out.Set("generation", Num(env, dp.generation()));
     out.Set("retiredSnapshots", Num(env, dp.retired_snapshots()));

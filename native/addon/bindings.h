@@ -18,7 +18,7 @@ Napi::Value PollBinding(const Napi::CallbackInfo& info);
 Napi::Value StatsBinding(const Napi::CallbackInfo& info);
 /** stats().lcores alone: what a caller polling the workers needs, without every service and backend. */
 Napi::Value LcoresBinding(const Napi::CallbackInfo& info);
-/** One service's counters as in stats().services (undefined for no such service): a view of one service. */
+/** One service's counters packed as stats().services packs them all (undefined for no such service): a view of one service. */
 Napi::Value ServiceStatsBinding(const Napi::CallbackInfo& info);
 /** askFlows(request): asks every worker for a connection listing; collectFlows(): null until all answered. */
 Napi::Value AskFlowsBinding(const Napi::CallbackInfo& info);

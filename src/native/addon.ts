@@ -66,6 +66,29 @@ export interface ServiceStats extends ServiceCounterValues {
   backends: BackendStats[];
 }
 
+/**
+ * Services' and backends' counters as the addon hands them over: one array per
+ * kind of number, services in order and their backends one after another, so a
+ * read of thousands crosses N-API a few times instead of once per property.
+ * unpackServices (src/native/service-stats.ts) makes ServiceStats of them.
+ */
+export interface PackedServiceStats {
+  /** per service */
+  ids: Uint32Array;
+  names: string[];
+  /** SERVICE_COUNTERS.length numbers a service, in that list's order */
+  counters: Float64Array;
+  /** how many of the backends below belong to each service, in the services' order */
+  backendCounts: Uint32Array;
+  /** per backend */
+  backendIds: Uint32Array;
+  /** as FormatIp writes them, comma-separated: one string crosses N-API instead of one a backend */
+  addresses: string;
+  ports: Uint16Array;
+  /** BACKEND_COUNTERS.length numbers a backend, in that list's order */
+  backendCounters: Float64Array;
+}
+
 export interface MempoolStats {
   name: string;
   socket: number;
@@ -87,6 +110,9 @@ export interface DataplaneStats {
   /** snapshots waiting for their RCU grace period */
   retiredSnapshots: number;
 }
+
+/** What the addon's stats() returns: DataplaneStats with the services packed. */
+export type NativeStats = Omit<DataplaneStats, 'services'> & { services: PackedServiceStats };
 
 /** What the data plane allocated, by kind, in bytes, and the limits it was given. */
 export interface DataplaneMemory {
@@ -188,15 +214,15 @@ export interface SluiceAddon {
   prebuildTables(services: NativeServiceChange[]): Promise<number>;
   /** Control housekeeping: neighbor learning, ARP requests, RCU reclamation. */
   poll(): void;
-  stats(): DataplaneStats;
-  /** stats().lcores alone, without building every service's and backend's counters. */
+  stats(): NativeStats;
+  /** stats().lcores alone, without packing every service's and backend's counters. */
   lcores(): LcoreStats[];
   /**
-   * One service of stats().services, undefined when there is none of that name;
-   * with `address` (as the addon writes it) and `port`, only that backend's
-   * counters in `backends`.
+   * One service of stats().services, packed alone; undefined when there is none
+   * of that name. With `address` (as the addon writes it) and `port`, only that
+   * backend's counters among its backends.
    */
-  serviceStats(name: string, address?: string, port?: number): ServiceStats | undefined;
+  serviceStats(name: string, address?: string, port?: number): PackedServiceStats | undefined;
   /**
    * Asks every worker lcore for its connections that match; they answer
    * between bursts. Throws SLUICE_LCORE_TIMEOUT while an earlier listing is
@@ -232,8 +258,9 @@ export interface SluiceAddon {
   drainLogs(): { lines: DpdkLogLine[]; dropped: number };
   /**
    * The counter lists the addon was compiled with (native/common/lcore_counters.h),
-   * as written there, and what stats() makes of them for one lcore, service and
-   * backend, every counter 0 (works without start()).
+   * as written there, and the objects stats() (through unpackServices for the
+   * services and backends) makes of them for one lcore, service and backend,
+   * every counter 0 (works without start()).
    */
   readonly counters: CounterCatalogue & {
     readonly examples: { lcore: LcoreStats; service: ServiceCounterValues; backend: BackendCounterValues };

@@ -35,7 +35,7 @@ const COMBINE: Partial<Record<LcoreValue['name'], (values: number[]) => number>>
   busyRatio: (values) => sum(values) / Math.max(1, values.length),
 };
 
-export function lcoreTotals(s: DataplaneStats): LcoreTotals {
+export function lcoreTotals(s: Pick<DataplaneStats, 'lcores'>): LcoreTotals {
   const values: Record<string, number> = {};
   for (const e of LCORE_VALUES) values[e.name] = (COMBINE[e.name] ?? sum)(s.lcores.map((l) => lcoreValue(l, e)));
   const drops: Record<string, number> = {};

@@ -212,15 +212,7 @@ test('the REST views carry rates once two looks exist: service, backend, lists a
     ...s, ...counts(packets.get(s.name) ?? 0),
     backends: s.backends.map((b) => ({ ...b, ...counts(packets.get(`${s.name}/${writtenBackendKey(b)}`) ?? 0) })),
   });
-  const { stats, serviceStats: oneService } = fake;
-  fake.stats = () => {
-    const all = stats();
-    return { ...all, services: all.services.map(withCounts) };
-  };
-  fake.serviceStats = (name, address, port) => {
-    const s = oneService(name, address, port);
-    return s === undefined ? undefined : withCounts(s);
-  };
+  fake.adjust = withCounts;
   const dataplane = new Dataplane(fake);
   dataplane.start(cfg);
   const store = new ServiceStore(cfg, dataplane);

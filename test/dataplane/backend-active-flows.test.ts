@@ -19,7 +19,7 @@ after(() => dp?.stop());
 const flows = (n: number, seed: number) => pk.randomFlows(n, seed, { vip: VIP, vport: 80, proto: 'udp', clientNet: '172.16.0.0/12' });
 const frames = (fs: pk.Flow[]) => fs.map((f) => pk.udpFrame({ srcMac: CLIENT_MAC, dstMac: dp.mac, src: f.src, dst: VIP,
   sport: f.sport, dport: 80, payload: Buffer.from('x') }));
-const active = () => Object.fromEntries(dp.native.serviceStats('web')!.backends.map((b) => [b.id, b.activeFlows]));
+const active = () => Object.fromEntries(dp.serviceStats('web')!.backends.map((b) => [b.id, b.activeFlows]));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('active flows per backend: counted, kept while draining, zero once expired; re-picked flows move', async () => {

@@ -113,7 +113,7 @@ describe('a running data plane', () => {
       expectCode(() => dp.native.setServices(c.services() as never), 'SLUICE_INVALID_ARGUMENT', c.message);
       const now = dp.native.stats();
       assert.equal(now.generation, before.generation, 'no new snapshot was published');
-      assert.deepEqual(now.services.map((s) => [s.name, s.backends.map((b) => b.address)]), [['web', ['10.99.0.11', '10.99.0.12']]]);
+      assert.deepEqual(dp.services().map((s) => [s.name, s.backends.map((b) => b.address)]), [['web', ['10.99.0.11', '10.99.0.12']]]);
     });
   }
 

@@ -72,7 +72,7 @@ describe('balancing', () => {
     console.log(`# 8000 flows over weights 1:2:1 -> ${counts.join(' / ')}`);
     const expected = [0.25, 0.5, 0.25].map((r) => r * fs.length);
     counts.forEach((c, i) => assert.ok(Math.abs(c - expected[i]) < 0.1 * expected[i], `backend ${i}: ${c} vs ${expected[i]}`));
-    const stats = dp.native.stats().services[0];
+    const stats = dp.services()[0];
     assert.equal(stats.newFlows, fs.length);
     assert.deepEqual(stats.backends.map((b) => b.newFlows), counts);
   });
@@ -311,7 +311,7 @@ describe('flow table', () => {
     // evicts one of these before them.
     await new Promise((r) => setTimeout(r, 300));
     await dp.exchange(fs.map((f) => pk.udpFrame({ srcMac: CLIENT_MAC, dstMac: dp.mac, src: f.src, dst: VIP, sport: f.sport, dport: 53 })));
-    const active = () => dp.native.stats().services.find((s) => s.name === 'dns')!.activeFlows;
+    const active = () => dp.services().find((s) => s.name === 'dns')!.activeFlows;
     assert.equal(active(), 500);
     const deadline = Date.now() + 10000;
     while (active() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -343,7 +343,7 @@ describe('tcp state', () => {
     const fs = flows(300, 10);
     const frame = (f: ClientFlow, flags: pk.TcpFlags) => syn(f, flags, 8080);
     await dp.exchange(fs.map((f) => frame(f, 'S')));
-    const active = () => dp.native.stats().services.find((s) => s.name === 'closing')!.activeFlows;
+    const active = () => dp.services().find((s) => s.name === 'closing')!.activeFlows;
     assert.equal(active(), 300);
     await dp.exchange([...fs.slice(0, 100).map((f) => frame(f, 'FA')), ...fs.slice(100, 200).map((f) => frame(f, 'R'))]);
     const deadline = Date.now() + 10000;

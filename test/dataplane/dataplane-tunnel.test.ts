@@ -337,7 +337,7 @@ describe('dsr and tunnel side by side', () => {
     checkTunnelled(inputs[2], out[2], 'gue');
     assert.equal(checkTunnelled(inputs[3], out[3], 'ipip').outer.ipv4!.src, FIXED_SOURCE);
     checkTunnelled(inputs[4], out[4], 'ipip', GATEWAY_MAC);
-    const stats = dp.native.stats().services;
+    const stats = dp.services();
     for (const s of services) {
       const backends = stats.find((x) => x.name === s.name)!.backends;
       assert.ok(backends.reduce((a, b) => a + b.packets, 0) > 0, `service ${s.name} counted its packets`);

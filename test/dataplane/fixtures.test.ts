@@ -6,7 +6,7 @@
 // counters that moved compared with the row's, exactly.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DataplaneStats } from '../../src/native/addon';
+import type { NativeStats } from '../../src/native/addon';
 import { frameMismatch, summary } from '../fixtures/compare';
 import { type Counters, FIXTURE_PORT, fixtureTables, type FixtureRow, type FixtureTable, isComputed } from '../fixtures';
 import { RingDataplane, totals } from '../helpers/ring-dataplane';
@@ -22,7 +22,7 @@ interface Snapshot {
   flows: { inserts: number; hits: number; misses: number };
 }
 
-function snapshot(s: DataplaneStats = dp.native.stats()): Snapshot {
+function snapshot(s: NativeStats = dp.native.stats()): Snapshot {
   const t = totals(s);
   return {
     rx: t.rx,

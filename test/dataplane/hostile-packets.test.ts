@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as nd from '../helpers/ndp-packets';
 import * as pk from '../helpers/packets';
 import { backend, backendMac, CLIENT_MAC, PORT_ADDRESS, RingDataplane, service, totals } from '../helpers/ring-dataplane';
-import type { DataplaneStats } from '../../src/native/addon';
+import type { NativeStats } from '../../src/native/addon';
 
 const VIP = '10.99.0.100';
 const UDP_VIP = '10.99.0.101';
@@ -289,7 +289,7 @@ const cases: Case[] = [
 
 interface Counts { forwarded: number; localReplies: number; arpLearned: number; rx: number; drops: Record<string, number> }
 
-function counts(s: DataplaneStats = dp.native.stats()): Counts {
+function counts(s: NativeStats = dp.native.stats()): Counts {
   const t = totals(s);
   return { forwarded: t.forwarded, localReplies: t.localReplies, rx: t.rx, drops: t.drops,
     arpLearned: s.lcores.reduce((a, l) => a + l.arpLearned, 0) };

@@ -34,7 +34,7 @@ test('a service sent by id keeps running as it was, beside a changed one', async
   const drained = { ...api, backends: [backend(2, { weight: 0 }), backend(3)] };
   const r = dp.native.setServices([web.id, drained]);
   assert.equal(r.generation, before + 1);
-  const names = dp.native.stats().services.map((s) => [s.name, s.backends.length]);
+  const names = dp.services().map((s) => [s.name, s.backends.length]);
   assert.deepEqual(names, [['web', 2], ['api', 2]]);
   const out = await dp.exchange([syn('10.99.0.100', 40000), syn('10.99.0.101', 40001)]);
   assert.equal(out.length, 2, 'both the kept and the changed service forward');
@@ -48,7 +48,7 @@ test('an id of no running service is refused, and what runs stays', () => {
       (err: unknown) => (err as { code?: string }).code === 'SLUICE_INVALID_ARGUMENT' && /services\[1\]/.test((err as Error).message));
   }
   assert.equal(dp.native.stats().generation, before);
-  assert.deepEqual(dp.native.stats().services.map((s) => s.name), ['web', 'api']);
+  assert.deepEqual(dp.services().map((s) => s.name), ['web', 'api']);
 });
 
 test('a backend sent by id keeps running as it was, beside a changed one; an id of none is refused', async () => {
@@ -72,7 +72,7 @@ test('a run of the running service\'s backends keeps them as they were; a run of
   const before = dp.native.stats().generation;
   const r = dp.native.setServices([{ ...web, backends: [backend(1, { weight: 0 }), [0, 1]] }, api.id]);
   assert.equal(r.generation, before + 1);
-  assert.deepEqual(dp.native.stats().services[0].backends.map((b) => b.address), [backend(1).address, backend(0).address],
+  assert.deepEqual(dp.services()[0].backends.map((b) => b.address), [backend(1).address, backend(0).address],
     'in the order sent');
   const out = await dp.exchange(Array.from({ length: 8 }, (_, i) => syn('10.99.0.100', 43000 + i)));
   assert.equal(out.length, 8);
@@ -114,12 +114,12 @@ test('a table built ahead is the one the next setServices takes; one not taken i
 });
 
 test("serviceStats of one backend: that backend's counters only", () => {
-  const one = dp.native.serviceStats('web', backend(1).address, 80);
+  const one = dp.serviceStats('web', backend(1).address, 80);
   assert.deepEqual(one?.backends.map((b) => b.address), [backend(1).address]);
   assert.equal(one?.name, 'web');
-  assert.deepEqual(dp.native.serviceStats('web', '10.99.0.250', 80)?.backends, []);
-  assert.equal(dp.native.serviceStats('web')?.backends.length, 2);
-  assert.throws(() => dp.native.serviceStats('web', 'nowhere', 80),
+  assert.deepEqual(dp.serviceStats('web', '10.99.0.250', 80)?.backends, []);
+  assert.equal(dp.serviceStats('web')?.backends.length, 2);
+  assert.throws(() => dp.serviceStats('web', 'nowhere', 80),
     (err: unknown) => (err as { code?: string }).code === 'SLUICE_INVALID_ARGUMENT');
 });
 

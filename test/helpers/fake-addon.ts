@@ -1,12 +1,14 @@
 // A stand-in for the native addon, for tests of the control plane alone (the
 // store, the views, the REST API at scale) that need neither the EAL nor a
 // port: setServices keeps the set it is given and hands out generations, stats
-// and serviceStats report services and backends with their counters at 0, and
-// a connection listing finds none. `failNext` makes the next setServices throw
+// and serviceStats report services and backends with their counters at 0 (or
+// what `adjust` makes of them), packed as the addon packs them, and a connection
+// listing finds none. `failNext` makes the next setServices throw
 // as the addon would.
 import { BACKEND_COUNTERS, countsOf, SERVICE_COUNTERS } from '../../src/native/counters';
-import type { DataplaneStats, ServiceStats, SluiceAddon } from '../../src/native/addon';
+import type { NativeStats, ServiceStats, SluiceAddon } from '../../src/native/addon';
 import type { NativeService, NativeServiceChange } from '../../src/native/types';
+import { packServices } from './packed-stats';
 
 export interface FakeAddon extends SluiceAddon {
   /** the set the last successful setServices applied */
@@ -22,9 +24,11 @@ export interface FakeAddon extends SluiceAddon {
   prebuilt: NativeServiceChange[][];
   /** while set, prebuildTables settles only once it does: tables still being built */
   prebuildGate?: Promise<void>;
+  /** a service's counters as stats and serviceStats report them, before packing: a test's numbers instead of 0 */
+  adjust?: (s: ServiceStats) => ServiceStats;
 }
 
-function statsOf(s: NativeService): ServiceStats {
+function zeroStatsOf(s: NativeService): ServiceStats {
   return {
     id: s.id,
     name: s.name,
@@ -34,6 +38,7 @@ function statsOf(s: NativeService): ServiceStats {
 }
 
 export function fakeAddon(): FakeAddon {
+  const statsOf = (s: NativeService) => (fake.adjust ?? ((x: ServiceStats) => x))(zeroStatsOf(s));
   const fake: Partial<FakeAddon> = {
     applied: [],
     sent: [],
@@ -92,17 +97,17 @@ export function fakeAddon(): FakeAddon {
       const s = fake.applied!.find((x) => x.name === name);
       if (s === undefined) return undefined;
       const stats = statsOf(s);
-      return address === undefined ? stats
-        : { ...stats, backends: stats.backends.filter((b) => b.address === address && b.port === port) };
+      return packServices([address === undefined ? stats
+        : { ...stats, backends: stats.backends.filter((b) => b.address === address && b.port === port) }]);
     },
-    stats(): DataplaneStats {
+    stats(): NativeStats {
       return {
         lcores: [],
         ports: [],
         mempools: [],
         generation: fake.generation!,
         retiredSnapshots: 0,
-        services: fake.applied!.map(statsOf),
+        services: packServices(fake.applied!.map(statsOf)),
       };
     },
     lcores: () => [],

@@ -3,8 +3,9 @@
 // in between. One per test process (the EAL initialises once per process).
 import { nativeLimits } from '../../src/config/memory';
 import { LIMIT_DEFAULTS } from '../../src/config/schema';
-import { addon, type SluiceAddon } from '../../src/native/addon';
+import { addon, type ServiceStats, type SluiceAddon } from '../../src/native/addon';
 import { lcoreTotals } from '../../src/native/lcore-totals';
+import { unpackService, unpackServices } from '../../src/native/service-stats';
 import type { NativeBackend, NativeFragments, NativeLimits, NativeNatPool, NativeService, NativeStartConfig } from '../../src/native/types';
 
 export const PORT_ADDRESS = '10.99.0.2';
@@ -87,6 +88,16 @@ export class RingDataplane {
   constructor(o: RingOptions = {}) {
     this.native.start(ringStartConfig(o));
     this.mac = this.native.ports()[0].mac;
+  }
+
+  /** stats().services as the control plane reads them (Dataplane.stats()). */
+  services(): ServiceStats[] {
+    return unpackServices(this.native.stats().services);
+  }
+
+  /** serviceStats() as the control plane reads it (Dataplane.serviceStats(), backendStats()). */
+  serviceStats(name: string, address?: string, port?: number): ServiceStats | undefined {
+    return unpackService(this.native.serviceStats(name, address, port));
   }
 
   /** Waits until the workers have received `target` packets in all and flushed. */
