@@ -1,5 +1,5 @@
 // Read-only views: stats, ports, neighbors, drop reason names, the counter catalogue.
-// plain numbers (exact below 2^53, about 285 years at 1 Gpps).
+// Counters cross as doubles, exact below 2^53.
 #include <arpa/inet.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>

@@ -4,6 +4,7 @@
 // lists, as the addon's own objects once did: addon() has checked the addon
 // packs the same lists in the same order.
 import type { BackendStats, PackedServiceStats, ServiceStats } from './addon';
+import { SluiceError } from '../errors';
 import { BACKEND_COUNTERS, SERVICE_COUNTERS } from './counters';
 
 const SERVICE_NAMES: readonly string[] = SERVICE_COUNTERS.map((e) => e.name);
@@ -74,7 +75,7 @@ function checkShape(p: PackedServiceStats, addresses: readonly string[]): void {
     || p.counters.length !== services * SERVICE_NAMES.length || counted !== backends
     || addresses.length !== backends || p.ports.length !== backends
     || p.backendCounters.length !== backends * BACKEND_NAMES.length) {
-    throw new Error(`the addon packed ${services} services and ${backends} backends in arrays that disagree: `
+    throw new SluiceError('SLUICE_INTERNAL', `the addon packed ${services} services and ${backends} backends in arrays that disagree: `
       + `${p.names.length} names, ${p.backendCounts.length} backend counts adding up to ${counted}, `
       + `${p.counters.length} service counters, ${addresses.length} addresses, ${p.ports.length} ports, `
       + `${p.backendCounters.length} backend counters`);
