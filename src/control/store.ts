@@ -85,8 +85,6 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
   private queued: Group | undefined;
   /** the lookup tables being built ahead for the next step (step), if any */
   private building: Promise<void> | undefined;
-  /** the step after the write in flight, its tables built meanwhile (buildAhead) */
-  private ahead: Ahead | undefined;
 
   constructor(
     private readonly config: SluiceConfig,
@@ -399,24 +397,9 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
    * those changes go to the data plane and their group to the state file.
    * Changes made while the tables are built wait for the step after, in a
    * group of their own: applied now, they would need a table not built ahead.
-   * While a group is being written, the next step's tables are built meanwhile
-   * (ahead), so that its write's end is followed at once by the apply and the
-   * next write, rather than by a build first.
    */
   private step(): void {
-    if (this.building !== undefined) return;
-    if (this.writing !== undefined) {
-      if (this.ahead === undefined && this.unapplied.length > 0) this.buildAhead();
-      return;
-    }
-    if (this.ahead !== undefined) {
-      // Its tables are built (nothing is building): only the apply and the write are left.
-      const { upTo, group } = this.ahead;
-      this.ahead = undefined;
-      this.applyUnapplied(upTo);
-      this.write(group);
-      return;
-    }
+    if (this.writing !== undefined || this.building !== undefined) return;
     const upTo = this.unapplied.at(-1);
     const group = this.queued;
     if (upTo === undefined) {
@@ -428,21 +411,6 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       this.building = undefined;
       this.applyUnapplied(upTo);
       this.write(group);
-    });
-  }
-
-  /**
-   * While a write is in flight: the tables of the changes waiting are built,
-   * and those changes, with the group they joined, become the next step, taken
-   * once the write ends (a write that fails refuses them: write).
-   */
-  private buildAhead(): void {
-    const ahead: Ahead = { upTo: this.unapplied.at(-1)!, group: this.queued };
-    this.ahead = ahead;
-    this.queued = undefined;
-    this.building = this.dataplane.prebuild(ahead.upTo.services, this.health).then(() => {
-      this.building = undefined;
-      this.step();
     });
   }
 
@@ -537,10 +505,7 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     }
     this.writing = group;
     const services = this.applied;
-    const written = this.stateFile!.writeAsync(services);
-    // Changes already waiting get their tables while this group is written.
-    this.step();
-    written.then(() => {
+    this.stateFile!.writeAsync(services).then(() => {
       this.durable = services;
       this.writing = undefined;
       group.resolve();
@@ -549,8 +514,6 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       this.writing = undefined;
       const behind = this.queued;
       this.queued = undefined;
-      const next = this.ahead?.group;
-      this.ahead = undefined;
       const unapplied = this.unapplied;
       this.unapplied = [];
       this.rollBack();
@@ -558,7 +521,6 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       const notSaved = new SluiceError('SLUICE_STATE_WRITE',
         `not saved: an earlier change it was checked against could not be written (${(err as Error).message})`);
       behind?.reject(notSaved);
-      next?.reject(notSaved);
       for (const c of unapplied) c.reject(notSaved);
     });
   }
@@ -584,12 +546,6 @@ interface Group {
   done: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-/** The next step, built ahead: the changes up to `upTo` and the group they joined. */
-interface Ahead {
-  upTo: Change;
-  group: Group | undefined;
 }
 
 /** A change waiting for the data plane: the services it made. */
