@@ -402,11 +402,13 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     if (this.writing !== undefined || this.building !== undefined) return;
     const upTo = this.unapplied.at(-1);
     const group = this.queued;
+    // The group is taken whatever comes next: a change made during its write
+    // (or its build) joins a group of its own, acknowledged once that is on disk.
+    this.queued = undefined;
     if (upTo === undefined) {
       this.write(group);
       return;
     }
-    this.queued = undefined;
     this.building = this.dataplane.prebuild(upTo.services, this.health).then(() => {
       this.building = undefined;
       this.applyUnapplied(upTo);
