@@ -7,6 +7,7 @@
 // if a group's write fails, its changes are rolled back.
 import { EventEmitter } from 'node:events';
 import { knownValid, validateBackendChange, validateConfig, validateServices, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
+import { checkBackendsAhead } from '../config/check-ahead';
 import { effectiveCheck } from '../config/effective-check';
 import type { Dataplane, ServiceHealth } from '../dataplane';
 import { SluiceError, type ConfigProblem } from '../errors';
@@ -27,7 +28,9 @@ export interface StoreEvents {
  * is checked and becomes the desired state in one synchronous call, so
  * concurrent requests run one after another and a conflict is seen as a 409,
  * never lost. Keep it so: an await between the check and the commit would let
- * two changes interleave.
+ * two changes interleave. A large body's backends may be checked ahead, over
+ * several turns (checkAhead): that decides nothing, it only spares the
+ * synchronous check the backends' own rules.
  *
  * The data plane is given the desired state once per turn of the event loop
  * (setImmediate), whatever number of changes that turn made, or, while a state
@@ -185,6 +188,19 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     const j = serviceKeys(s).index.get(key);
     if (j === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `service "${service}" has no backend ${key}`);
     return s.backends[j];
+  }
+
+  /**
+   * `spec`, a body for createService or replaceService (`name` for the latter),
+   * with its backends checked ahead over several turns of the event loop
+   * (check-ahead.ts), so that the change's own check, synchronous with its
+   * commit, does not hold the loop for every backend of a large body. Decides
+   * and commits nothing: the change still checks against the services as they
+   * are when it is made, so changes made meanwhile are seen. Each backend's
+   * key is made in its slice too, for the commit's holdNewBackends.
+   */
+  checkAhead(spec: unknown, name?: string): Promise<unknown> {
+    return checkBackendsAhead(this.config, spec, this.valid, name, cachedBackendKey);
   }
 
   createService(spec: unknown): ServiceConfig {
@@ -407,7 +423,10 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       return;
     }
     this.queued = undefined;
-    this.building = this.dataplane.prebuild(upTo.services, this.health).then(() => {
+    // The turn after at the earliest: the change's check and the step are
+    // each long for a large service, and requests are served between them.
+    const turnAfter = new Promise<void>((resolve) => setImmediate(resolve));
+    this.building = Promise.all([this.dataplane.prebuild(upTo.services, this.health), turnAfter]).then(() => {
       this.building = undefined;
       this.applyUnapplied(upTo);
       this.write(group);

@@ -7,10 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig, type ServiceConfig } from '../../src/config';
-import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
 import { isSluiceError } from '../../src/errors';
 import { fakeAddon } from '../helpers/fake-addon';
+import { fakeStore } from '../helpers/fake-store';
 
 const cfg = validateConfig({
   eal: { lcores: '0@0,1@1', hugepages: false },
@@ -22,11 +22,7 @@ const cfg = validateConfig({
 });
 
 function setUp() {
-  const native = fakeAddon();
-  const dataplane = new Dataplane(native);
-  dataplane.start(cfg);
-  const store = new ServiceStore(cfg, dataplane);
-  store.started(cfg.services);
+  const { native, store } = fakeStore(cfg);
   const changes: (readonly ServiceConfig[])[] = [];
   store.on('change', (s) => changes.push(s));
   return { native, store, changes };
