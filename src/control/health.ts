@@ -9,8 +9,7 @@ import type { Logger } from 'pino';
 import type { BackendConfig, ServiceConfig } from '../config';
 import { effectiveCheck } from '../config/effective-check';
 import type { HealthCheckConfig } from '../config/schema';
-import { normalizeIp } from '../net/addr';
-import { cachedBackendKey } from './service-keys';
+import { cachedBackendAddress, cachedBackendKey } from './service-keys';
 import type { BackendHealth, HealthView } from './health-view';
 import type { ServiceStore } from './store';
 
@@ -200,7 +199,7 @@ export class HealthChecker implements HealthView {
         const own = b.healthCheck === undefined ? (shared ??= checkWithPrint(effectiveCheck(svc, b)))
           : checkWithPrint(effectiveCheck(svc, b));
         const { check } = own;
-        const target = { address: normalizeIp(b.address) ?? b.address, port: check.port ?? b.port };
+        const target = { address: cachedBackendAddress(b), port: check.port ?? b.port };
         const fingerprint = fingerprintOf(own.print, target);
         if (e === undefined) {
           this.add(id, svc.name, key, check, target, fingerprint, b, serviceCheck);

@@ -6,7 +6,8 @@
 // (persisted()). If validation or the data plane refuses, nothing of it stays;
 // if a group's write fails, its changes are rolled back.
 import { EventEmitter } from 'node:events';
-import { knownValid, validateBackendChange, validateConfig, validateServices, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
+import { knownValid, nativeAddresses, validateBackendChange, validateConfig, validateServices, type BackendConfig,
+  type ServiceConfig, type SluiceConfig } from '../config';
 import { checkBackendsAhead } from '../config/check-ahead';
 import { effectiveCheck } from '../config/effective-check';
 import type { Dataplane, ServiceHealth } from '../dataplane';
@@ -196,11 +197,12 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
    * (check-ahead.ts), so that the change's own check, synchronous with its
    * commit, does not hold the loop for every backend of a large body. Decides
    * and commits nothing: the change still checks against the services as they
-   * are when it is made, so changes made meanwhile are seen. Each backend's
-   * key is made in its slice too, for the commit's holdNewBackends.
+   * are when it is made, so changes made meanwhile are seen. What the commit
+   * and the data plane's step derive from each backend (its key, its native
+   * address) is made in its slice too.
    */
   checkAhead(spec: unknown, name?: string): Promise<unknown> {
-    return checkBackendsAhead(this.config, spec, this.valid, name, cachedBackendKey);
+    return checkBackendsAhead(this.config, spec, this.valid, name, deriveAhead);
   }
 
   createService(spec: unknown): ServiceConfig {
@@ -570,6 +572,11 @@ interface Group {
 /** A change waiting for the data plane: the services it made. */
 interface Change extends Group {
   services: ServiceConfig[];
+}
+
+function deriveAhead(b: BackendConfig): void {
+  cachedBackendKey(b);
+  nativeAddresses(b);
 }
 
 function deferred(): Group {

@@ -8,10 +8,14 @@
 // stand-in (test/helpers/fake-addon.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import pino from 'pino';
 import { knownValid, validateConfig, type ServiceConfig } from '../../src/config';
 import { BACKENDS_PER_SLICE, checkBackendsAhead } from '../../src/config/check-ahead';
+import { HealthChecker } from '../../src/control/health';
 import { fakeStore } from '../helpers/fake-store';
 import { turnCounter } from '../helpers/turns';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import addr = require('../../src/net/addr');
 
 const cfg = validateConfig({
   eal: { lcores: '0@0,1@1', hugepages: false },
@@ -138,4 +142,24 @@ test('the data plane takes a change in a later turn than its commit', async () =
   assert.equal(inTheTurnAfter, calls, 'a request could be served between the commit and the step');
   await store.persisted();
   assert.equal(native.setServicesCalls, calls + 1);
+});
+
+test('after the check ahead, the commit, the data plane\'s step and the health checker parse no address of the body\'s backends', async () => {
+  const { store } = setUp();
+  const health = new HealthChecker(store, pino({ level: 'silent' }), { probe: () => () => undefined });
+  health.start();
+  const body = await store.checkAhead(bigBody());
+  let parses = 0;
+  const { parseIp, normalizeIp } = addr;
+  addr.parseIp = (s) => (parses++, parseIp(s));
+  addr.normalizeIp = (s) => (parses++, normalizeIp(s));
+  try {
+    store.createService(body);
+    await store.persisted();
+  } finally {
+    addr.parseIp = parseIp;
+    addr.normalizeIp = normalizeIp;
+    health.stop();
+  }
+  assert.ok(parses < 20, `${parses} address parses for a service of ${COUNT} backends checked ahead`);
 });
