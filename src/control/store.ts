@@ -425,10 +425,13 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       return;
     }
     this.queued = undefined;
-    // The turn after at the earliest: the change's check and the step are
-    // each long for a large service, and requests are served between them.
+    // In the turn after at the earliest: the change's check and the work
+    // ahead are each long for a large service, and requests are served between them.
     const turnAfter = new Promise<void>((resolve) => setImmediate(resolve));
-    this.building = Promise.all([this.dataplane.prebuild(upTo.services, this.health), turnAfter]).then(() => {
+    // A health verdict meanwhile may have applied it already (setHealth): the
+    // work ahead gives out ids, never for a set behind what runs.
+    const ahead = () => (this.unapplied.includes(upTo) ? this.dataplane.prebuild(upTo.services, this.health) : 0);
+    this.building = turnAfter.then(ahead).then(() => {
       this.building = undefined;
       this.applyUnapplied(upTo);
       this.write(group);

@@ -82,7 +82,8 @@ test("a step's tables are built ahead; a change made meanwhile waits for the ste
   const calls = native.setServicesCalls;
   store.updateBackend('api', '10.99.0.13:80', { weight: 3 });
   const first = settled(store.persisted());
-  await new Promise((resolve) => setImmediate(resolve));
+  // The turn of the change, then the turn after it, where the work ahead runs.
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(native.prebuilt.map((p) => p.map((s) => s.name)), [['api']], 'the changed service only');
   assert.equal(native.setServicesCalls, calls, 'not applied while its tables are built');
   store.updateBackend('dns', '10.99.0.14:80', { weight: 4 });

@@ -134,14 +134,34 @@ test('the slices run in turns of their own: a timer set before the check fires b
   assert.ok(seen[COUNT - 1] - seen[0] >= 3, `the timer fired between the slices (turns ${seen[0]} to ${seen[COUNT - 1]})`);
 });
 
-test('the data plane takes a change in a later turn than its commit', async () => {
+test('the data plane takes a change in a later turn than its commit, a new service\'s table built ahead', async () => {
   const { native, store } = setUp();
   const calls = native.setServicesCalls;
   store.createService(await store.checkAhead(bigBody()));
   const inTheTurnAfter = await new Promise<number>((resolve) => setImmediate(() => resolve(native.setServicesCalls)));
   assert.equal(inTheTurnAfter, calls, 'a request could be served between the commit and the step');
+  assert.equal(native.prebuilt.length, 0, 'nor is the work ahead done in the turn of the commit');
   await store.persisted();
   assert.equal(native.setServicesCalls, calls + 1);
+  assert.deepEqual(native.prebuilt.map((p) => p.map((s) => s.name)), [['big']], 'the new service');
+  const big = native.applied.find((s) => s.name === 'big')!;
+  assert.deepEqual(native.prebuilt[0][0], big, 'built ahead with the ids it runs with');
+});
+
+test('a health verdict that applies changes before their work ahead: the ids that run stay', async () => {
+  const { native, store } = setUp();
+  store.createService({ name: 'x', vip: '10.99.0.110', port: 80, backends: [{ address: '10.99.0.20', port: 80 }] });
+  // The step has begun; its work ahead waits for the turn after.
+  await new Promise((resolve) => setImmediate(resolve));
+  store.createService({ name: 'y', vip: '10.99.0.111', port: 80, backends: [{ address: '10.99.0.21', port: 80 }] });
+  store.setHealth('web', '10.99.0.10:80', false);
+  const y = native.applied.find((s) => s.name === 'y')!;
+  await store.persisted();
+  store.updateBackend('y', '10.99.0.21:80', { weight: 5 });
+  await store.persisted();
+  const after = native.applied.find((s) => s.name === 'y')!;
+  assert.equal(after.backends[0].weight, 5);
+  assert.deepEqual([after.id, after.backends[0].id], [y.id, y.backends[0].id]);
 });
 
 test('after the check ahead, the commit, the data plane\'s step and the health checker parse no address of the body\'s backends', async () => {
