@@ -452,8 +452,12 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     try {
       this.dataplane.applyServices(target, this.health);
       this.applied = target;
-      for (const c of changes) c.resolve();
-      this.emit('change', this.applied);
+      // The health checker follows in a turn of its own (its sync of a large
+      // service is long too), and the changes are acknowledged once it has.
+      afterNextPoll(() => {
+        this.emit('change', this.applied);
+        for (const c of changes) c.resolve();
+      });
       return;
     } catch {
       // One at a time below, so that only the change the data plane refuses is.
@@ -575,6 +579,15 @@ interface Group {
 /** A change waiting for the data plane: the services it made. */
 interface Change extends Group {
   services: ServiceConfig[];
+}
+
+/**
+ * Runs `fn` once the event loop has polled for I/O again, so that requests
+ * waiting are served first: from the poll phase (an addon's callback, a
+ * request's handler) one setImmediate would run before that poll.
+ */
+function afterNextPoll(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
 }
 
 function deriveAhead(b: BackendConfig): void {

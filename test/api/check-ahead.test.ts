@@ -183,3 +183,24 @@ test('after the check ahead, the commit, the data plane\'s step and the health c
   }
   assert.ok(parses < 20, `${parses} address parses for a service of ${COUNT} backends checked ahead`);
 });
+
+test('the health checker follows the data plane in a turn of its own, and the change is acknowledged after it', async () => {
+  const { native, store } = setUp();
+  const turns = turnCounter();
+  const setServices = native.setServices.bind(native);
+  let appliedIn = -1;
+  native.setServices = (services) => {
+    appliedIn = turns.turn;
+    return setServices(services);
+  };
+  let heardIn = -1;
+  store.on('change', () => {
+    heardIn = turns.turn;
+  });
+  store.createService(await store.checkAhead(bigBody()));
+  await store.persisted();
+  const acknowledgedIn = turns.turn;
+  turns.stop();
+  assert.ok(appliedIn >= 0 && heardIn > appliedIn, `applied in turn ${appliedIn}, heard of in turn ${heardIn}`);
+  assert.ok(acknowledgedIn >= heardIn);
+});
