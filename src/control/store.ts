@@ -318,7 +318,8 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       for (const b of svc.backends) {
         const key = cachedBackendKey(b);
         if (before?.has(key)) continue;
-        const check = effectiveCheck(svc, b);
+        // Without an override of its own, a backend's check is the service's: no copy of it each.
+        const check = b.healthCheck === undefined ? svc.healthCheck : effectiveCheck(svc, b);
         if (check.type !== 'none' && check.initialState === 'down') this.hold(svc.name, key, 'unknown');
       }
     }
