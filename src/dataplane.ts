@@ -102,15 +102,19 @@ export class Dataplane {
   /**
    * Builds ahead, on a worker thread, the lookup tables applyServices(services)
    * will need, so that applying them does not hold the event loop for a large
-   * table; only for changed services whose ids are all known (a new service or
-   * backend is left to applyServices). Changes nothing that runs; resolves to
-   * the number of tables built, never rejects (applyServices says what is wrong).
+   * table; for the services changed since the last apply. The ids `services`
+   * need are given out first, as applyServices would give them, so a new
+   * service's table (and its native shape) is made ahead too. Changes nothing
+   * that runs; resolves to the number of tables built, never rejects
+   * (applyServices says what is wrong).
    */
   prebuild(services: readonly ServiceConfig[], health?: ServiceHealth): Promise<number> {
     const changed: NativeServiceChange[] = [];
     try {
+      const unsynced = services.map((svc) => !this.ids.isSynced(svc));
+      this.ids.sync(services);
       for (const [k, svc] of services.entries()) {
-        if (this.ids.isSynced(svc)) continue;
+        if (!unsynced[k]) continue;
         const native = peekNativeService(svc, this.ids, health?.healthy ?? (() => true), health?.version, health?.anyHeld);
         if (native === undefined) continue;
         const change = this.asChange(native, k);

@@ -1,7 +1,7 @@
 // The config module's public surface: load and validate operator config, and turn
 // it into what the native addon takes.
 export { knownValid, loadConfigFile, parseConfigText, validateBackendChange, validateConfig, validateServices, type KnownValid } from './load';
-export { peekNativeService, toNativeServices, toNativeStart } from './to-native';
+export { nativeAddresses, peekNativeService, toNativeServices, toNativeStart } from './to-native';
 export { IdAllocator, MAX_BACKEND_IDS, MAX_SERVICE_IDS, ServiceIdMap, type IdentifiedService } from './ids';
 export { buildEalArgs } from './eal-args';
 export { defaultWorkers } from './defaults-workers';

@@ -6,6 +6,7 @@ import type { NativeBackend, NativeService, NativeStartConfig, NativePort, Nativ
 import { defaultWorkers } from './defaults-workers';
 import { nativeDevice, parseDevice } from './device';
 import { buildEalArgs } from './eal-args';
+import { cachedBackendAddress } from '../control/service-keys';
 import type { ServiceIdMap } from './ids';
 import { parseLcores } from './lcores';
 import { nativeLimits } from './memory';
@@ -188,12 +189,16 @@ function toNativeBackend(b: BackendConfig, id: number, healthy: boolean): Native
   return native;
 }
 
-/** A backend's address and MAC as the addon takes them, once per (never changed) backend object. */
+/**
+ * A backend's address and MAC as the addon takes them, once per (never changed)
+ * backend object: made ahead (in check-ahead's slices) for a large body, so the
+ * data plane's step finds them made.
+ */
 const addressCache = new WeakMap<BackendConfig, { address: string; mac?: string }>();
-function nativeAddresses(b: BackendConfig): { address: string; mac?: string } {
+export function nativeAddresses(b: BackendConfig): { address: string; mac?: string } {
   let a = addressCache.get(b);
   if (a === undefined) {
-    a = { address: normalizeIp(b.address) ?? b.address, mac: b.mac === undefined ? undefined : normalizeMac(b.mac) };
+    a = { address: cachedBackendAddress(b), mac: b.mac === undefined ? undefined : normalizeMac(b.mac) };
     addressCache.set(b, a);
   }
   return a;

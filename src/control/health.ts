@@ -9,8 +9,7 @@ import type { Logger } from 'pino';
 import type { BackendConfig, ServiceConfig } from '../config';
 import { effectiveCheck } from '../config/effective-check';
 import type { HealthCheckConfig } from '../config/schema';
-import { normalizeIp } from '../net/addr';
-import { cachedBackendKey } from './service-keys';
+import { cachedBackendAddress, cachedBackendKey } from './service-keys';
 import type { BackendHealth, HealthView } from './health-view';
 import type { ServiceStore } from './store';
 
@@ -89,11 +88,16 @@ interface Entry {
 
 const entryId = (service: string, key: string): string => `${service}/${key}`;
 
-function fingerprintOf(check: HealthCheckConfig, target: { address: string; port: number }): string {
-  const c = check;
-  return JSON.stringify([c.type, c.intervalMs, c.timeoutMs, c.rise, c.fall, c.path, c.expectStatus,
-    target.address, target.port]);
+const checkWithPrint = (check: HealthCheckConfig) => ({ check, print: checkPrint(check) });
+
+/** The part of a fingerprint that is the check's: the same for every backend without an override of its own. */
+function checkPrint(c: HealthCheckConfig): string {
+  return JSON.stringify([c.type, c.intervalMs, c.timeoutMs, c.rise, c.fall, c.path, c.expectStatus]);
 }
+
+/** `checkPrint` ends in a bracket and an address holds no space: no two settings give one fingerprint. */
+const fingerprintOf = (print: string, target: { address: string; port: number }): string =>
+  `${print} ${target.address} ${target.port}`;
 
 export interface HealthCheckerOptions {
   /** probes for tests; the real ones by default */
@@ -177,6 +181,8 @@ export class HealthChecker implements HealthView {
       }
       const ids: string[] = [];
       const serviceCheck = JSON.stringify(svc.healthCheck);
+      // Backends without an override of their own (most) share the service's check and its print.
+      let shared: { check: HealthCheckConfig; print: string } | undefined;
       // A backend object at the same place as in the previous service object, under
       // the same service check, has the same settings: nothing to look at.
       const same = prev !== undefined && prev.serviceCheck === serviceCheck ? prev : undefined;
@@ -190,12 +196,18 @@ export class HealthChecker implements HealthView {
         ids.push(id);
         const e = this.entries.get(id);
         if (e !== undefined && e.backend === b && e.serviceCheck === serviceCheck) continue;
-        const check = effectiveCheck(svc, b);
-        const target = { address: normalizeIp(b.address) ?? b.address, port: check.port ?? b.port };
-        const fingerprint = fingerprintOf(check, target);
-        if (e === undefined) this.add(svc.name, key, check, target, fingerprint);
-        else if (e.fingerprint !== fingerprint) this.reconfigure(e, check, target, fingerprint);
-        Object.assign(this.entries.get(id)!, { backend: b, serviceCheck });
+        const own = b.healthCheck === undefined ? (shared ??= checkWithPrint(effectiveCheck(svc, b)))
+          : checkWithPrint(effectiveCheck(svc, b));
+        const { check } = own;
+        const target = { address: cachedBackendAddress(b), port: check.port ?? b.port };
+        const fingerprint = fingerprintOf(own.print, target);
+        if (e === undefined) {
+          this.add(id, svc.name, key, check, target, fingerprint, b, serviceCheck);
+          continue;
+        }
+        if (e.fingerprint !== fingerprint) this.reconfigure(e, check, target, fingerprint);
+        e.backend = b;
+        e.serviceCheck = serviceCheck;
       }
       next.set(svc.name, { svc, ids, serviceCheck });
     }
@@ -215,15 +227,18 @@ export class HealthChecker implements HealthView {
     this.synced = next;
   };
 
-  private add(service: string, key: string, check: HealthCheckConfig, target: Entry['target'], fingerprint: string): void {
+  private add(id: string, service: string, key: string, check: HealthCheckConfig, target: Entry['target'],
+              fingerprint: string, backend: BackendConfig, serviceCheck: string): void {
     // A verdict the store still holds (this checker was stopped and started again)
     // stays in force; a backend added while running may wait for its first probe.
     const held = this.store.heldAs(service, key);
+    // Every field from the start: one shape for thousands of entries.
     const e: Entry = {
       service, key, target, check, fingerprint,
       health: { status: held ?? 'unchecked', streak: 0, transitions: 0 },
+      backend, serviceCheck, timer: undefined, cancel: undefined,
     };
-    this.entries.set(entryId(service, key), e);
+    this.entries.set(id, e);
     if (check.type === 'none') this.release(e);
     else this.scheduleFirst(e);
   }

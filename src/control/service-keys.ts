@@ -6,7 +6,7 @@
 // services it touches, not for every backend of every service. Only for objects
 // that validateConfig or validateServices returned: a key is computed once.
 import { normalizeIp } from '../net/addr';
-import { backendKey } from './backend-key';
+import { writtenBackendKey } from './backend-key';
 
 type Backend = { readonly address: string; readonly port: number };
 type Service = { readonly vip: string; readonly backends: readonly Backend[] };
@@ -20,14 +20,33 @@ export interface ServiceKeys {
   readonly vip: string;
 }
 
-const backendKeys = new WeakMap<Backend, string>();
+/** A backend's address normalized (as written when it does not parse) and its backendKey. */
+interface BackendNames {
+  readonly address: string;
+  readonly key: string;
+}
+
+const backendNames = new WeakMap<Backend, BackendNames>();
 const serviceKeyCache = new WeakMap<Service, ServiceKeys>();
+
+function namesOf(b: Backend): BackendNames {
+  let names = backendNames.get(b);
+  if (names === undefined) {
+    const address = normalizeIp(b.address) ?? b.address;
+    names = { address, key: writtenBackendKey({ address, port: b.port }) };
+    backendNames.set(b, names);
+  }
+  return names;
+}
 
 /** backendKey(b), computed once per backend object. */
 export function cachedBackendKey(b: Backend): string {
-  let key = backendKeys.get(b);
-  if (key === undefined) backendKeys.set(b, (key = backendKey(b)));
-  return key;
+  return namesOf(b).key;
+}
+
+/** The backend's address normalized (as written when it does not parse), once per backend object, with its key. */
+export function cachedBackendAddress(b: Backend): string {
+  return namesOf(b).address;
 }
 
 export function serviceKeys(svc: Service): ServiceKeys {

@@ -6,7 +6,9 @@
 // (persisted()). If validation or the data plane refuses, nothing of it stays;
 // if a group's write fails, its changes are rolled back.
 import { EventEmitter } from 'node:events';
-import { knownValid, validateBackendChange, validateConfig, validateServices, type BackendConfig, type ServiceConfig, type SluiceConfig } from '../config';
+import { knownValid, nativeAddresses, validateBackendChange, validateConfig, validateServices, type BackendConfig,
+  type ServiceConfig, type SluiceConfig } from '../config';
+import { checkBackendsAhead } from '../config/check-ahead';
 import { effectiveCheck } from '../config/effective-check';
 import type { Dataplane, ServiceHealth } from '../dataplane';
 import { SluiceError, type ConfigProblem } from '../errors';
@@ -27,7 +29,9 @@ export interface StoreEvents {
  * is checked and becomes the desired state in one synchronous call, so
  * concurrent requests run one after another and a conflict is seen as a 409,
  * never lost. Keep it so: an await between the check and the commit would let
- * two changes interleave.
+ * two changes interleave. A large body's backends may be checked ahead, over
+ * several turns (checkAhead): that decides nothing, it only spares the
+ * synchronous check the backends' own rules.
  *
  * The data plane is given the desired state once per turn of the event loop
  * (setImmediate), whatever number of changes that turn made, or, while a state
@@ -187,6 +191,20 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     return s.backends[j];
   }
 
+  /**
+   * `spec`, a body for createService or replaceService (`name` for the latter),
+   * with its backends checked ahead over several turns of the event loop
+   * (check-ahead.ts), so that the change's own check, synchronous with its
+   * commit, does not hold the loop for every backend of a large body. Decides
+   * and commits nothing: the change still checks against the services as they
+   * are when it is made, so changes made meanwhile are seen. What the commit
+   * and the data plane's step derive from each backend (its key, its native
+   * address) is made in its slice too.
+   */
+  checkAhead(spec: unknown, name?: string): Promise<unknown> {
+    return checkBackendsAhead(this.config, spec, this.valid, name, deriveAhead);
+  }
+
   createService(spec: unknown): ServiceConfig {
     const name = (spec as { name?: unknown })?.name;
     if (typeof name === 'string' && this.positions.has(name)) {
@@ -300,7 +318,8 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       for (const b of svc.backends) {
         const key = cachedBackendKey(b);
         if (before?.has(key)) continue;
-        const check = effectiveCheck(svc, b);
+        // Without an override of its own, a backend's check is the service's: no copy of it each.
+        const check = b.healthCheck === undefined ? svc.healthCheck : effectiveCheck(svc, b);
         if (check.type !== 'none' && check.initialState === 'down') this.hold(svc.name, key, 'unknown');
       }
     }
@@ -409,7 +428,13 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
       this.write(group);
       return;
     }
-    this.building = this.dataplane.prebuild(upTo.services, this.health).then(() => {
+    // In the turn after at the earliest: the change's check and the work
+    // ahead are each long for a large service, and requests are served between them.
+    const turnAfter = new Promise<void>((resolve) => setImmediate(resolve));
+    // A health verdict meanwhile may have applied it already (setHealth): the
+    // work ahead gives out ids, never for a set behind what runs.
+    const ahead = () => (this.unapplied.includes(upTo) ? this.dataplane.prebuild(upTo.services, this.health) : 0);
+    this.building = turnAfter.then(ahead).then(() => {
       this.building = undefined;
       this.applyUnapplied(upTo);
       this.write(group);
@@ -430,8 +455,12 @@ export class ServiceStore extends EventEmitter<StoreEvents> {
     try {
       this.dataplane.applyServices(target, this.health);
       this.applied = target;
-      for (const c of changes) c.resolve();
-      this.emit('change', this.applied);
+      // The health checker follows in a turn of its own (its sync of a large
+      // service is long too), and the changes are acknowledged once it has.
+      afterNextPoll(() => {
+        this.emit('change', this.applied);
+        for (const c of changes) c.resolve();
+      });
       return;
     } catch {
       // One at a time below, so that only the change the data plane refuses is.
@@ -553,6 +582,20 @@ interface Group {
 /** A change waiting for the data plane: the services it made. */
 interface Change extends Group {
   services: ServiceConfig[];
+}
+
+/**
+ * Runs `fn` once the event loop has polled for I/O again, so that requests
+ * waiting are served first: from the poll phase (an addon's callback, a
+ * request's handler) one setImmediate would run before that poll.
+ */
+function afterNextPoll(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
+}
+
+function deriveAhead(b: BackendConfig): void {
+  cachedBackendKey(b);
+  nativeAddresses(b);
 }
 
 function deferred(): Group {

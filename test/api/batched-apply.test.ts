@@ -7,20 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServiceConfig } from '../../src/config';
-import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
 import { isSluiceError } from '../../src/errors';
 import { fakeAddon } from '../helpers/fake-addon';
+import { fakeStore } from '../helpers/fake-store';
 import { threeServices } from '../helpers/three-services';
 
 const cfg = threeServices;
 
 function setUp() {
-  const native = fakeAddon();
-  const dataplane = new Dataplane(native);
-  dataplane.start(cfg);
-  const store = new ServiceStore(cfg, dataplane);
-  store.started(cfg.services);
+  const { native, store } = fakeStore(cfg);
   const changes: (readonly ServiceConfig[])[] = [];
   store.on('change', (s) => changes.push(s));
   return { native, store, changes };
@@ -80,7 +76,8 @@ test("a step's tables are built ahead; a change made meanwhile waits for the ste
   const calls = native.setServicesCalls;
   store.updateBackend('api', '10.99.0.13:80', { weight: 3 });
   const first = settled(store.persisted());
-  await new Promise((resolve) => setImmediate(resolve));
+  // The turn of the change, then the turn after it, where the work ahead runs.
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(native.prebuilt.map((p) => p.map((s) => s.name)), [['api']], 'the changed service only');
   assert.equal(native.setServicesCalls, calls, 'not applied while its tables are built');
   store.updateBackend('dns', '10.99.0.14:80', { weight: 4 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import Fastify from 'fastify';
 import { sendJsonChunks } from '../../src/api/json-stream';
+import { turnCounter } from '../helpers/turns';
 
 /** An app whose /chunks answers with `make()`'s chunks. */
 async function appWith(make: () => Iterator<string, void>) {
@@ -41,27 +42,21 @@ test('one chunk is sent whole with its length; several are streamed and join int
 });
 
 test('after the first two, each chunk is made in a turn of the event loop of its own', async () => {
-  let turn = 0;
-  let ticking = true;
-  const tick = () => {
-    turn++;
-    if (ticking) setImmediate(tick);
-  };
-  tick();
+  const turns = turnCounter();
   const madeAt: number[] = [];
   function* chunks(): Generator<string, void> {
     for (let i = 0; i < 6; i++) {
-      madeAt.push(turn);
+      madeAt.push(turns.turn);
       yield i === 0 ? `[${i}` : `,${i}`;
     }
-    madeAt.push(turn);
+    madeAt.push(turns.turn);
     yield ']';
   }
   const { app, url } = await appWith(chunks);
   try {
     assert.deepEqual(await (await fetch(url)).json(), [0, 1, 2, 3, 4, 5]);
   } finally {
-    ticking = false;
+    turns.stop();
     await app.close();
   }
   assert.equal(madeAt.length, 7);

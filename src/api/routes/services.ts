@@ -33,7 +33,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 201: ServiceView, ...errorResponses(400, 409, 413, 503, ...ALWAYS) },
     },
   }, async (req, reply) => {
-    const s = store.createService(req.body);
+    const s = store.createService(await store.checkAhead(req.body));
     await store.persisted();
     audit(req, { object: `service ${s.name}`, after: serviceSummary(s) });
     reply.code(201).header('location', `${app.prefix}/services/${encodeURIComponent(s.name)}`);
@@ -61,8 +61,9 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 200: ServiceView, ...errorResponses(400, 404, 409, 413, 503, ...ALWAYS) },
     },
   }, async (req, reply) => {
+    const body = await store.checkAhead(req.body, req.params.name);
     const before = serviceSummary(store.get(req.params.name));
-    const s = store.replaceService(req.params.name, req.body);
+    const s = store.replaceService(req.params.name, body);
     await store.persisted();
     audit(req, { object: `service ${s.name}`, before, after: serviceSummary(s) });
     return sendJsonChunks(reply, serviceViewChunks(s, health, liveServiceStats(dataplane, s.name), drains, rates));
