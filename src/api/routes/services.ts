@@ -61,6 +61,8 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       response: { 200: ServiceView, ...errorResponses(400, 404, 409, 413, 503, ...ALWAYS) },
     },
   }, async (req, reply) => {
+    // A service that is not there is a 404 before its body's backends are checked.
+    store.get(req.params.name);
     const body = await store.checkAhead(req.body, req.params.name);
     const before = serviceSummary(store.get(req.params.name));
     const s = store.replaceService(req.params.name, body);
