@@ -320,10 +320,11 @@ function* backendsJson(out: JsonPieces, service: string, backends: readonly Back
 /** A service's view into `out`, a chunk handed out whenever `out` is full. */
 function* serviceJson(out: JsonPieces, s: ServiceConfig, health: HealthView, live: ServiceStats | undefined,
                       drains: DrainView, rates: RatesView): Generator<string, void, undefined> {
-  out.add(serviceCut(s).head);
+  const cut = serviceCut(s);
+  out.add(cut.head);
   yield* backendsJson(out, s.name, s.backends, health, backendStatsIndex(live), drains, rates);
   out.add(']');
-  out.add(serviceCut(s).tail);
+  out.add(cut.tail);
   if (live !== undefined) out.add(`,"stats":${countsJson(live, SERVICE_NAMES)}`);
   const r = rates.service(s.name);
   if (r !== undefined) out.add(`,"rates":${ratesJson(r)}`);
