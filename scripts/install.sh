@@ -130,15 +130,19 @@ do_install() {
   case "$checkout$node" in
     *"'"*|*$'\n'*) die "the checkout's path or node's may not hold a quote or a newline: $checkout, $node" ;;
   esac
+  local flags
+  flags=$("$node" -p "require('$checkout/dist/src/node-flags.js').DAEMON_NODE_FLAGS.join(' ')") ||
+    die "could not read the daemon's node flags from $checkout/dist/src/node-flags.js: run \`npm run setup\` first"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
 
   cat >"$tmp/wrapper" <<EOF
 #!/bin/sh
 # sluice: installed by $MARK from the checkout $checkout.
-# It runs that checkout's CLI with the node found at install time; build the
-# checkout (npm run build) to update it, run the install again if it moves.
-exec '$node' '$checkout/dist/src/cli.js' "\$@"
+# It runs that checkout's CLI with the node found at install time, and the
+# daemon's node flags (src/node-flags.ts); build the checkout (npm run build)
+# to update it, run the install again if it moves.
+exec '$node' $flags '$checkout/dist/src/cli.js' "\$@"
 EOF
   local pages=$((hugepages_mb / 2))
   cat >"$tmp/sysctl" <<EOF

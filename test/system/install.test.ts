@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DAEMON_NODE_FLAGS } from '../../src/node-flags';
 
 const CHECKOUT = path.join(__dirname, '..', '..', '..');
 const INSTALL = path.join(CHECKOUT, 'scripts', 'install.sh');
@@ -90,7 +91,8 @@ describe('scripts/install.sh', () => {
     assert.equal(mode(root, WRAPPER), '755');
     const wrapper = fs.readFileSync(path.join(root, WRAPPER), 'utf8');
     assert.match(wrapper, /^#!\/bin\/sh\n/);
-    assert.ok(wrapper.includes(`exec '${process.execPath}' '${CHECKOUT}/dist/src/cli.js' "$@"`), wrapper);
+    // With the daemon's node flags, from the one list of them.
+    assert.ok(wrapper.includes(`exec '${process.execPath}' ${DAEMON_NODE_FLAGS.join(' ')} '${CHECKOUT}/dist/src/cli.js' "$@"`), wrapper);
     // The wrapper is the CLI of this checkout.
     const help = spawnSync(path.join(root, WRAPPER), ['--help'], { encoding: 'utf8' });
     assert.match(help.stdout + help.stderr, /usage: sluice/);

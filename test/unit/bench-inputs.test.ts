@@ -394,7 +394,7 @@ describe('the control-plane benchmark', () => {
   const result: ControlPlaneResult = {
     services: 1024, backends: 4096, createSec: 8.5, firstPostMs: 3, lastPostMs: 9.25, bigPostMs: 900,
     bigGetMs: 40, bigGetMaxMs: 45, listMs: 30, listMaxMs: 60,
-    patches: 5000, patchErrors: 0, patchPerSec: 500, patchP50Ms: 10, patchP99Ms: 45,
+    patches: 5000, patchErrors: 0, patchPerSec: 500, patchP50Ms: 10, patchP99Ms: 45, warmupPatches: 800, warmupMaxMs: 210.5,
     patchCpuMs: { eventLoop: 0.8125, process: 1.5 },
     toLcore: { changes: 200, p50Ms: 1.2, p99Ms: 4.5, maxMs: 7, inUseAtAck: 199, lcoresGetMs: 1.1 },
     healthzRequests: 200, healthzP99Ms: 20, healthzMaxMs: 120, healthzFailures: 0, rssMiB: 300,
@@ -408,7 +408,8 @@ describe('the control-plane benchmark', () => {
     assert.match(md, /\| POST of the 1st and of the 1023th one-backend service \| 3\.0 \/ 9\.3 ms \|/);
     assert.match(md, /\| GET of the 4096-backend service, median \/ worst of 5 \| 40\.0 \/ 45\.0 ms \| 50 ms \| met \|/);
     assert.match(md, /\| GET of all 1024 services, median \/ worst of 5 \| 30\.0 \/ 60\.0 ms \| 50 ms \| \*\*missed\*\* \|/);
-    assert.match(md, /\| 10\.0 \/ 45\.0 ms \| p99 50 ms \| met \|/);
+    assert.match(md, /\| PATCH latency p50 \/ p99 after a 1 s warm-up \(5000 PATCHes, 500\.0\/s, 0 errors\) \| 10\.0 \/ 45\.0 ms \| p99 50 ms \| met \|/);
+    assert.match(md, /\| Slowest PATCH of the warm-up \(800 PATCHes on 50 new connections\) \| 210\.5 ms \| — \| \|/);
     assert.match(md, /\| Daemon CPU time per PATCH in that phase: event loop \/ all threads \| 0\.81 \/ 1\.50 ms \|/);
     assert.match(md, /\| Acknowledged change to the lcores using it, p50 \/ p99 \/ worst \(200 PATCHes; 199 in use at the first look\) \| 1\.2 \/ 4\.5 \/ 7\.0 ms \| p99 5 ms \| met \|/);
     assert.match(md, /\/healthz p99 \/ worst \(200 answers, 0 failed\) \| 20\.0 \/ 120\.0 ms \| 100 ms \| \*\*missed\*\* \|/);

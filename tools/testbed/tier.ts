@@ -12,6 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { DAEMON_NODE_FLAGS } from '../../src/node-flags';
 import { spawnIn, spawnReady } from './netns';
 import { ApiForward } from './tier-api';
 import { kernelPathSupported, tierNodeConfig } from './tier-config';
@@ -65,7 +66,7 @@ export class TierNode {
     if (this.running) throw new Error(`node ${this.k} is running already`);
     this.out = '';
     const child = spawnIn(this.spec.netns, 'setpriv',
-      ['--pdeathsig', 'SIGKILL', process.execPath, CLI, 'run', '--config', this.configFile]);
+      ['--pdeathsig', 'SIGKILL', process.execPath, ...DAEMON_NODE_FLAGS, CLI, 'run', '--config', this.configFile]);
     this.proc = child;
     const log = fs.createWriteStream(this.logFile, { flags: 'a' });
     const keep = (d: Buffer) => {
