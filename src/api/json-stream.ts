@@ -4,13 +4,16 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 
+/** What the schema serializer's answers say they are. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /**
  * Sends `chunks` (JSON text, in order) as application/json: as one text with
  * its length when there is only one chunk, else streamed (chunked encoding),
  * the next chunk made only once the one before is taken.
  */
 export function sendJsonChunks(reply: unknown, chunks: Iterator<string, void>): FastifyReply {
-  const r = (reply as FastifyReply).type('application/json; charset=utf-8');
+  const r = (reply as FastifyReply).type(JSON_TYPE);
   const first = chunks.next();
   const second = first.done === true ? first : chunks.next();
   if (second.done === true) return r.send(first.done === true ? '' : first.value);

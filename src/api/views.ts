@@ -343,6 +343,19 @@ export function* serviceViewChunks(s: ServiceConfig, health: HealthView, live: S
   yield out.take();
 }
 
+/**
+ * One backend's view (backendView) as JSON text, from the same kept texts as a
+ * list's: a route that answers with one backend sends this rather than have
+ * the schema serializer write it, whose first use in a process compiled the
+ * view's schema for tens of milliseconds, on the first PATCH's answer.
+ */
+export function backendViewJson(service: string, b: BackendConfig, health: HealthView, stats: BackendStatsIndex,
+                                drains: DrainView = NO_DRAIN_WATCH, rates: RatesView = NO_RATES): string {
+  const out = new JsonPieces();
+  backendJson(out, service, b, health, stats, drains, rates);
+  return out.take();
+}
+
 /** backendViews as JSON text in chunks of about CHUNK_CHARS (see above). */
 export function* backendViewsChunks(service: string, backends: readonly BackendConfig[], health: HealthView,
                                     live: ServiceStats | undefined, drains: DrainView = NO_DRAIN_WATCH,

@@ -2,6 +2,8 @@
 // URLs by address:port; the key is normalized first, so "[2001:DB8::1]:80" and
 // "[2001:db8::1]:80" name the same backend.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { BackendConfig } from '../../config';
 import { backendKey, parseBackendKey } from '../../control/backend-key';
 import { cachedBackendKey } from '../../control/service-keys';
 import { audit, backendSummary } from '../audit';
@@ -9,8 +11,8 @@ import type { ApiContext } from '../context';
 import { liveBackendStats, liveServiceStats } from '../context';
 import { ALWAYS, BackendParams, errorResponses, NoContent, ServiceParams } from '../schemas/common';
 import { BackendList, BackendView, CreateBackendBody, PatchBackendBody } from '../schemas/services';
-import { sendJsonChunks } from '../json-stream';
-import { backendStatsFor, backendView, backendViewsChunks } from '../views';
+import { JSON_TYPE, sendJsonChunks } from '../json-stream';
+import { backendStatsFor, backendViewJson, backendViewsChunks } from '../views';
 
 const tags = ['backends'];
 
@@ -18,8 +20,9 @@ const tags = ['backends'];
 const normalizedKey = (raw: string): string => backendKey(parseBackendKey(raw));
 
 export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains, rates }) => {
-  const view = (service: string, b: Parameters<typeof backendView>[1]) =>
-    backendView(service, b, health, backendStatsFor(liveBackendStats(dataplane, service, b), b), drains, rates);
+  // As text from the view's kept texts (views.ts), like the lists.
+  const view = (reply: FastifyReply, service: string, b: BackendConfig) =>
+    reply.type(JSON_TYPE).send(backendViewJson(service, b, health, backendStatsFor(liveBackendStats(dataplane, service, b), b), drains, rates));
 
   app.get('/services/:name/backends', {
     schema: {
@@ -49,7 +52,7 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     audit(req, { object: `backend ${name}/${cachedBackendKey(b)}`, after: backendSummary(b) });
     const location = `${app.prefix}/services/${encodeURIComponent(name)}/backends/${encodeURIComponent(backendKey(b))}`;
     reply.code(201).header('location', location);
-    return view(name, b);
+    return view(reply, name, b);
   });
 
   app.get('/services/:name/backends/:backend', {
@@ -59,9 +62,9 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       params: BackendParams,
       response: { 200: BackendView, ...errorResponses(400, 404, ...ALWAYS) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { name, backend } = req.params;
-    return view(name, store.backend(name, normalizedKey(backend)));
+    return view(reply, name, store.backend(name, normalizedKey(backend)));
   });
 
   app.patch('/services/:name/backends/:backend', {
@@ -73,14 +76,14 @@ export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       body: PatchBackendBody,
       response: { 200: BackendView, ...errorResponses(400, 404, 409, 413, ...ALWAYS) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { name, backend } = req.params;
     const key = normalizedKey(backend);
     const before = backendSummary(store.backend(name, key));
     const b = store.updateBackend(name, key, req.body);
     await store.persisted();
     audit(req, { object: `backend ${name}/${key}`, before, after: backendSummary(b) });
-    return view(name, b);
+    return view(reply, name, b);
   });
 
   app.delete('/services/:name/backends/:backend', {
