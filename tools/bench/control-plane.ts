@@ -331,8 +331,7 @@ export async function controlPlane(o: ControlPlaneOptions): Promise<ControlPlane
     let patchErrors = 0;
     let warmupPatches = 0;
     let warmupMaxMs = 0;
-    const w0 = performance.now();
-    const measuredFrom = w0 + PATCH_WARMUP_MS;
+    const measuredFrom = performance.now() + PATCH_WARMUP_MS;
     const until = measuredFrom + seconds * 1000;
     let next = 0;
     let cpu0: { main: number; all: number } | undefined;

@@ -21,8 +21,10 @@ const normalizedKey = (raw: string): string => backendKey(parseBackendKey(raw));
 
 export const backendRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, { store, dataplane, health, drains, rates }) => {
   // As text from the view's kept texts (views.ts), like the lists.
-  const view = (reply: FastifyReply, service: string, b: BackendConfig) =>
-    reply.type(JSON_TYPE).send(backendViewJson(service, b, health, backendStatsFor(liveBackendStats(dataplane, service, b), b), drains, rates));
+  const view = (reply: FastifyReply, service: string, b: BackendConfig) => {
+    const stats = backendStatsFor(liveBackendStats(dataplane, service, b), b);
+    return reply.type(JSON_TYPE).send(backendViewJson(service, b, health, stats, drains, rates));
+  };
 
   app.get('/services/:name/backends', {
     schema: {
