@@ -683,8 +683,12 @@ std::vector<ServiceStatsView> Dataplane::ServiceStats(const std::string* only, c
       c.new_flows -= bb.new_flows;
       if (c.active_flows < 0) c.active_flows = 0;
       view.backends.push_back(BackendStatsView{&b, c});
+      // The first is the one: a service's backends have distinct addresses and ports (validated in TypeScript).
+      if (backend != nullptr) break;
     }
     out.push_back(std::move(view));
+    // Likewise the first service of the name: names are unique.
+    if (only != nullptr) break;
   }
   return out;
 }

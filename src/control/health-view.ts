@@ -18,7 +18,11 @@ export interface BackendHealth {
 }
 
 export interface HealthView {
-  backend(service: string, backendKey: string): BackendHealth;
+  /**
+   * As it is now, not a copy: read it before the next turn. `at`, the
+   * backend's place in its service's backends when known, is tried first.
+   */
+  backend(service: string, backendKey: string, at?: number): Readonly<BackendHealth>;
   /** transitions since start, by direction, for metrics */
   totals(): { up: number; down: number; probes: number; probeFailures: number };
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { BackendConfig, ServiceConfig } from '../config';
 import { effectiveCheck } from '../config/effective-check';
 import type { HealthCheckConfig } from '../config/schema';
+import { flattened } from './flat-text';
 import { cachedBackendAddress, cachedBackendKey } from './service-keys';
 import type { BackendHealth, HealthView } from './health-view';
 import type { ServiceStore } from './store';
@@ -86,7 +87,18 @@ interface Entry {
   cancel?: () => void;
 }
 
-const entryId = (service: string, key: string): string => `${service}/${key}`;
+/** A service object the entries follow, with its backends' entry ids and entries, in its backends' order. */
+interface Synced {
+  svc: ServiceConfig;
+  ids: readonly string[];
+  entries: readonly Entry[];
+  serviceCheck: string;
+}
+
+/** Kept for as long as the entry lives: flat. */
+const entryId = (service: string, key: string): string => flattened(`${service}/${key}`);
+
+const UNCHECKED: Readonly<BackendHealth> = Object.freeze({ status: 'unchecked', streak: 0, transitions: 0 });
 
 const checkWithPrint = (check: HealthCheckConfig) => ({ check, print: checkPrint(check) });
 
@@ -115,7 +127,7 @@ export interface HealthCheckerOptions {
 export class HealthChecker implements HealthView {
   private readonly entries = new Map<string, Entry>();
   /** the service objects the entries follow, by name, with their entries' ids */
-  private synced = new Map<string, { svc: ServiceConfig; ids: readonly string[]; serviceCheck: string }>();
+  private synced = new Map<string, Synced>();
   private readonly counts = { up: 0, down: 0, probes: 0, probeFailures: 0 };
   private readonly log: Logger;
   private readonly probe: ProbeFn;
@@ -156,9 +168,11 @@ export class HealthChecker implements HealthView {
     this.synced.clear();
   }
 
-  backend(service: string, backendKey: string): BackendHealth {
-    const e = this.entries.get(entryId(service, backendKey));
-    return e === undefined ? { status: 'unchecked', streak: 0, transitions: 0 } : { ...e.health };
+  backend(service: string, backendKey: string, at?: number): Readonly<BackendHealth> {
+    // By place, a list of thousands asks without making an id for each.
+    const placed = at === undefined ? undefined : this.synced.get(service)?.entries[at];
+    const e = placed?.key === backendKey ? placed : this.entries.get(entryId(service, backendKey));
+    return e === undefined ? UNCHECKED : e.health;
   }
 
   totals(): { up: number; down: number; probes: number; probeFailures: number } {
@@ -172,7 +186,7 @@ export class HealthChecker implements HealthView {
    * touches, not for every backend of every service.
    */
   private readonly sync = (services: readonly ServiceConfig[]): void => {
-    const next = new Map<string, { svc: ServiceConfig; ids: readonly string[]; serviceCheck: string }>();
+    const next = new Map<string, Synced>();
     for (const svc of services) {
       const prev = this.synced.get(svc.name);
       if (prev !== undefined && prev.svc === svc) {
@@ -180,6 +194,7 @@ export class HealthChecker implements HealthView {
         continue;
       }
       const ids: string[] = [];
+      const entries: Entry[] = [];
       const serviceCheck = JSON.stringify(svc.healthCheck);
       // Backends without an override of their own (most) share the service's check and its print.
       let shared: { check: HealthCheckConfig; print: string } | undefined;
@@ -189,27 +204,32 @@ export class HealthChecker implements HealthView {
       for (const [j, b] of svc.backends.entries()) {
         if (same !== undefined && same.svc.backends[j] === b) {
           ids.push(same.ids[j]);
+          entries.push(same.entries[j]);
           continue;
         }
         const key = cachedBackendKey(b);
         const id = entryId(svc.name, key);
         ids.push(id);
         const e = this.entries.get(id);
-        if (e !== undefined && e.backend === b && e.serviceCheck === serviceCheck) continue;
+        if (e !== undefined && e.backend === b && e.serviceCheck === serviceCheck) {
+          entries.push(e);
+          continue;
+        }
         const own = b.healthCheck === undefined ? (shared ??= checkWithPrint(effectiveCheck(svc, b)))
           : checkWithPrint(effectiveCheck(svc, b));
         const { check } = own;
         const target = { address: cachedBackendAddress(b), port: check.port ?? b.port };
         const fingerprint = fingerprintOf(own.print, target);
         if (e === undefined) {
-          this.add(id, svc.name, key, check, target, fingerprint, b, serviceCheck);
+          entries.push(this.add(id, svc.name, key, check, target, fingerprint, b, serviceCheck));
           continue;
         }
         if (e.fingerprint !== fingerprint) this.reconfigure(e, check, target, fingerprint);
         e.backend = b;
         e.serviceCheck = serviceCheck;
+        entries.push(e);
       }
-      next.set(svc.name, { svc, ids, serviceCheck });
+      next.set(svc.name, { svc, ids, entries, serviceCheck });
     }
     // Probes of backends no longer there stop: those of services gone or changed.
     for (const [name, prev] of this.synced) {
@@ -228,7 +248,7 @@ export class HealthChecker implements HealthView {
   };
 
   private add(id: string, service: string, key: string, check: HealthCheckConfig, target: Entry['target'],
-              fingerprint: string, backend: BackendConfig, serviceCheck: string): void {
+              fingerprint: string, backend: BackendConfig, serviceCheck: string): Entry {
     // A verdict the store still holds (this checker was stopped and started again)
     // stays in force; a backend added while running may wait for its first probe.
     const held = this.store.heldAs(service, key);
@@ -241,6 +261,7 @@ export class HealthChecker implements HealthView {
     this.entries.set(id, e);
     if (check.type === 'none') this.release(e);
     else this.scheduleFirst(e);
+    return e;
   }
 
   /**

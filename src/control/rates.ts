@@ -17,8 +17,8 @@ export interface Rates {
 export interface RatesView {
   /** over the last sampling interval; undefined until the service has been seen twice */
   service(name: string): Rates | undefined;
-  /** as service(), for one backend by backendKey */
-  backend(service: string, backendKey: string): Rates | undefined;
+  /** as service(), for one backend by backendKey; `at`, its place in its service's backends when known, is tried first */
+  backend(service: string, backendKey: string, at?: number): Rates | undefined;
 }
 
 /** For when nothing samples: no rate is known. */
@@ -39,13 +39,28 @@ interface Counted {
   readonly newFlows: number;
 }
 
-/** One service in the last two looks; the looks' objects are the addon's own, kept as read rather than copied. */
+/**
+ * One service's counters in one look, the addon's own objects kept as read.
+ * The addon lists a service's backends in the config's order, so a view asks
+ * by place first; the backends are keyed only when one is asked elsewhere.
+ */
+class Look {
+  /** by backendKey, made on the first backend not found at its place */
+  private byKey: Map<string, Counted> | undefined;
+
+  constructor(readonly counted: Counted, private readonly backends: readonly Counted[], private readonly keys: readonly string[]) {}
+
+  backend(key: string, at: number | undefined): Counted | undefined {
+    if (at !== undefined && this.keys[at] === key) return this.backends[at];
+    this.byKey ??= new Map(this.keys.map((k, i) => [k, this.backends[i]]));
+    return this.byKey.get(key);
+  }
+}
+
+/** One service in the last two looks. */
 interface Looked {
-  last: Counted;
-  prev: Counted | undefined;
-  /** by backendKey */
-  backends: Map<string, Counted>;
-  prevBackends: Map<string, Counted> | undefined;
+  last: Look;
+  prev: Look | undefined;
 }
 
 /** Its first look is at start, so rates come one interval after the start, not two. */
@@ -64,16 +79,16 @@ export class RateSampler extends PeriodicSampler implements RatesView {
 
   service(name: string): Rates | undefined {
     const s = this.looked.get(name);
-    return s === undefined ? undefined : rateOf(s.prev, s.last, this.seconds);
+    return s === undefined ? undefined : rateOf(s.prev?.counted, s.last.counted, this.seconds);
   }
 
-  backend(service: string, backendKey: string): Rates | undefined {
+  backend(service: string, backendKey: string, at?: number): Rates | undefined {
     const s = this.looked.get(service);
-    const last = s?.backends.get(backendKey);
-    return s === undefined || last === undefined ? undefined : rateOf(s.prevBackends?.get(backendKey), last, this.seconds);
+    const last = s?.last.backend(backendKey, at);
+    return s === undefined || last === undefined ? undefined : rateOf(s.prev?.backend(backendKey, at), last, this.seconds);
   }
 
-  /** One look at every counter: a map entry per service and per backend, so linear in backends. */
+  /** One look at every counter: a key per backend, so linear in backends. */
   sample(): void {
     const now = this.clock();
     let live: readonly ServiceStats[];
@@ -87,11 +102,9 @@ export class RateSampler extends PeriodicSampler implements RatesView {
     }
     const next = new Map<string, Looked>();
     for (const s of live) {
-      const before = this.looked.get(s.name);
       // The addon writes addresses normalized: its keys are backendKeys without a parse.
-      const backends = new Map<string, Counted>();
-      for (const b of s.backends) backends.set(writtenBackendKey(b), b);
-      next.set(s.name, { last: s, prev: before?.last, backends, prevBackends: before?.backends });
+      const look = new Look(s, s.backends, s.backends.map(writtenBackendKey));
+      next.set(s.name, { last: look, prev: this.looked.get(s.name)?.last });
     }
     this.seconds = this.lastAt === undefined ? 0 : (now - this.lastAt) / 1000;
     this.looked = next;

@@ -7,6 +7,7 @@
 // that validateConfig or validateServices returned: a key is computed once.
 import { normalizeIp } from '../net/addr';
 import { writtenBackendKey } from './backend-key';
+import { flattened } from './flat-text';
 
 type Backend = { readonly address: string; readonly port: number };
 type Service = { readonly vip: string; readonly backends: readonly Backend[] };
@@ -20,20 +21,26 @@ export interface ServiceKeys {
   readonly vip: string;
 }
 
-/** A backend's address normalized (as written when it does not parse) and its backendKey. */
-interface BackendNames {
+/**
+ * A backend's address normalized (as written when it does not parse), its
+ * port and its backendKey: one shape for every backend, whatever optional
+ * fields its config object has.
+ */
+export interface BackendNames {
   readonly address: string;
+  readonly port: number;
   readonly key: string;
 }
 
 const backendNames = new WeakMap<Backend, BackendNames>();
 const serviceKeyCache = new WeakMap<Service, ServiceKeys>();
 
-function namesOf(b: Backend): BackendNames {
+/** The backend's BackendNames, computed once per backend object. */
+export function cachedBackendNames(b: Backend): BackendNames {
   let names = backendNames.get(b);
   if (names === undefined) {
     const address = normalizeIp(b.address) ?? b.address;
-    names = { address, key: writtenBackendKey({ address, port: b.port }) };
+    names = { address, port: b.port, key: flattened(writtenBackendKey({ address, port: b.port })) };
     backendNames.set(b, names);
   }
   return names;
@@ -41,12 +48,12 @@ function namesOf(b: Backend): BackendNames {
 
 /** backendKey(b), computed once per backend object. */
 export function cachedBackendKey(b: Backend): string {
-  return namesOf(b).key;
+  return cachedBackendNames(b).key;
 }
 
 /** The backend's address normalized (as written when it does not parse), once per backend object, with its key. */
 export function cachedBackendAddress(b: Backend): string {
-  return namesOf(b).address;
+  return cachedBackendNames(b).address;
 }
 
 export function serviceKeys(svc: Service): ServiceKeys {

@@ -12,6 +12,7 @@ import { HealthChecker } from '../../src/control/health';
 import { ServiceStore } from '../../src/control/store';
 import { Dataplane } from '../../src/dataplane';
 import { fakeAddon } from '../helpers/fake-addon';
+import { heldProbes } from '../helpers/held-probes';
 
 async function setUp() {
   const cfg = validateConfig({
@@ -26,13 +27,8 @@ async function setUp() {
   const store = new ServiceStore(cfg, dataplane);
   store.started(cfg.services);
   // Probes wait until the test answers them.
-  const pending = new Map<string, (error: string | undefined) => void>();
-  const health = new HealthChecker(store, pino({ level: 'silent' }), {
-    probe: (target, _check, done) => {
-      pending.set(target.address, done);
-      return () => pending.delete(target.address);
-    },
-  });
+  const { pending, probe } = heldProbes();
+  const health = new HealthChecker(store, pino({ level: 'silent' }), { probe });
   health.start();
   const app = buildApp({ store, dataplane, health, version: 't', config: cfg });
   await app.ready();

@@ -105,6 +105,23 @@ test('rates: a counter that went down, or a new id, gives no rate for that inter
   assert.equal(sampler.service('web'), undefined, 'the service itself under another id: no rate');
 });
 
+test('rates: a backend asked with its place is found there, or by its key when another backend is there', () => {
+  const { sampler, look } = sampled();
+  const one = (id: number, p: number) => ({ address: `10.0.2.${id}`, port: 80, id, counts: counts(p) });
+  look(0, [serviceStats('web', 1, counts(0), [one(1, 100), one(2, 200), one(3, 300)])]);
+  // The second look lists them in another order (and the first look's order no longer holds).
+  look(1000, [serviceStats('web', 1, counts(0), [one(3, 330), one(1, 110), one(2, 220)])]);
+  const rate = (n: number) => ({ packetsPerSec: n, bytesPerSec: n * 100, newFlowsPerSec: n / 10 });
+  assert.deepEqual(sampler.backend('web', '10.0.2.3:80', 0), rate(30), 'at its place in this look; by key in the last');
+  assert.deepEqual(sampler.backend('web', '10.0.2.1:80', 0), rate(10), 'another backend at that place: found by key');
+  assert.deepEqual(sampler.backend('web', '10.0.2.2:80', 2), rate(20));
+  assert.deepEqual(sampler.backend('web', '10.0.2.2:80', 7), rate(20), 'a place past the end: by key');
+  for (const [key, at] of [['10.0.2.1:80', 1], ['10.0.2.2:80', 1], ['10.0.2.3:80', 2]] as const) {
+    assert.deepEqual(sampler.backend('web', key, at), sampler.backend('web', key), `${key} asked at ${at}`);
+  }
+  assert.equal(sampler.backend('web', '10.0.2.9:80', 0), undefined, 'not there at all');
+});
+
 test('rates: removed services and backends are forgotten at the next look', () => {
   const { sampler, look } = sampled();
   const one = (id: number, p: number) => ({ address: `10.0.1.${id}`, port: 80, id, counts: counts(p) });

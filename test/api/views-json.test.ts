@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fastJson from 'fast-json-stringify';
 import { BackendList, BackendView, ServiceList, ServiceView } from '../../src/api/schemas/services';
-import { backendStatsFor, backendView, backendViewJson, backendViews, backendViewsChunks, CHUNK_CHARS, serviceViewChunks, serviceViewJson, serviceViews, serviceViewsChunks, serviceViewsJson } from '../../src/api/views';
+import { backendStatsFor, backendStatsIndex, backendView, backendViewJson, backendViews, backendViewsChunks, CHUNK_CHARS, serviceViewChunks, serviceViewJson, serviceViews, serviceViewsChunks, serviceViewsJson } from '../../src/api/views';
 import { validateConfig } from '../../src/config';
 import type { BackendHealth, HealthView } from '../../src/control/health-view';
 import type { DrainView } from '../../src/control/drain-watch';
@@ -111,6 +111,28 @@ test('one backend as text is what the schema serializer writes for its view, byt
   }
   // Down with an error to escape, drained and empty, weight 0, IPv6, without counters: all of them seen.
   assert.equal(compared, 2 * 24);
+});
+
+test("a backend's counters are found at its place, else by key: listed elsewhere, another port there, IPv6 spelled otherwise", () => {
+  const tun = services.find((x) => x.name === 'tun')!;
+  const web6 = services.find((x) => x.name === 'web6')!;
+  const counted = (address: string, port: number, packets: number) => ({ id: packets, address, port, packets, bytes: 0, newFlows: 0, activeFlows: 0 });
+  const listed = (backends: ReturnType<typeof counted>[]) => ({ backends }) as unknown as ServiceStats;
+  // Each tun backend's packets are its last octet.
+  const own = tun.backends.map((b) => counted(b.address, b.port, Number(b.address.split('.')[3])));
+  for (const [how, list] of [['in order', own], ['reversed', [...own].reverse()], ['rotated', [...own.slice(7), ...own.slice(0, 7)]],
+    ['the same addresses on another port first', [...own.map((x) => ({ ...x, port: 81, packets: -1 })), ...own]]] as const) {
+    const index = backendStatsIndex(listed([...list]));
+    tun.backends.forEach((b, j) => {
+      assert.equal(index.get(b, j)?.packets, Number(b.address.split('.')[3]), `${how}: ${b.address} asked at ${j}`);
+      assert.equal(index.get(b)?.packets, Number(b.address.split('.')[3]), `${how}: ${b.address} asked without a place`);
+    });
+  }
+  const missing = backendStatsIndex(listed(own.slice(1)));
+  assert.equal(missing.get(tun.backends[0], 0), undefined, 'not listed: none, not the one at its place');
+  // The addon writes addresses normalized; one spelled otherwise is still found, by parsing.
+  const long = backendStatsIndex(listed([counted('FD00:99:0:0:0:0:0:11', 80, 6)]));
+  assert.equal(long.get(web6.backends[0], 0)?.packets, 6);
 });
 
 test('a big view comes in chunks of about CHUNK_CHARS that join into its text, the last holding the rest', () => {
