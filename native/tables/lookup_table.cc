@@ -141,10 +141,12 @@ constexpr uint32_t kBranchFreeAboveOneIn = 8;
 // Rounds a RendezvousFiller::Batch runs.
 constexpr uint32_t kBatchRounds = 16;
 
-// Several clock classes batch once there are this many (BatchInTimeOrder):
-// with few, large classes rounds cost less than sorting the finds by time, with
-// many small ones more (docs/performance-notes.md, "The lookup table").
+// Several clock classes batch (BatchInTimeOrder) once there are this many, or
+// fewer whose members average fewer than kBatchBelowMembers: with few, large
+// classes rounds cost less than sorting the finds by time, with many or small
+// ones more (docs/performance-notes.md, "The lookup table").
 constexpr size_t kBatchFromClasses = 32;
+constexpr size_t kBatchBelowMembers = 256;
 
 class RendezvousFiller {
   struct Found;  // a batch's proposal that found its slot free
@@ -471,6 +473,9 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
     }
     heap[i] = v;
   };
+  size_t members = 0;
+  for (const WeightClass& c : classes) members += c.Size();
+  const bool batch = classes.size() >= kBatchFromClasses || members < kBatchBelowMembers * classes.size();
   RoundClock clock(m);
   for (;;) {
     Next& top = heap[0];
@@ -483,7 +488,7 @@ void FillInTimeOrder(std::vector<WeightClass>& classes, uint32_t m, uint32_t tai
     do {
       if (filler.Round(c) || filler.Free() <= tail) return;
       top.time = c.time = clock.Time(c.round, c.weight);
-      if (classes.size() >= kBatchFromClasses && filler.Sparse()) {
+      if (batch && filler.Sparse()) {
         while (!filler.BatchInTimeOrder(classes, clock) && filler.Free() > tail) {
         }
         return;
