@@ -27,8 +27,11 @@ export interface HealthView {
   totals(): { up: number; down: number; probes: number; probeFailures: number };
 }
 
+/** A backend no probe has finished for (or whose check type is none). */
+export const UNCHECKED: Readonly<BackendHealth> = Object.freeze({ status: 'unchecked', streak: 0, transitions: 0 });
+
 /** A view for when nothing is checked: everything is unchecked and takes traffic. */
 export const NO_HEALTH_CHECKS: HealthView = {
-  backend: () => ({ status: 'unchecked', streak: 0, transitions: 0 }),
+  backend: () => UNCHECKED,
   totals: () => ({ up: 0, down: 0, probes: 0, probeFailures: 0 }),
 };

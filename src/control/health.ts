@@ -11,7 +11,7 @@ import { effectiveCheck } from '../config/effective-check';
 import type { HealthCheckConfig } from '../config/schema';
 import { flattened } from './flat-text';
 import { cachedBackendAddress, cachedBackendKey } from './service-keys';
-import type { BackendHealth, HealthView } from './health-view';
+import { UNCHECKED, type BackendHealth, type HealthView } from './health-view';
 import type { ServiceStore } from './store';
 
 /** "200-399" or "204" as inclusive bounds; a reversed range counts as written the other way round. */
@@ -97,8 +97,6 @@ interface Synced {
 
 /** Kept for as long as the entry lives: flat. */
 const entryId = (service: string, key: string): string => flattened(`${service}/${key}`);
-
-const UNCHECKED: Readonly<BackendHealth> = Object.freeze({ status: 'unchecked', streak: 0, transitions: 0 });
 
 const checkWithPrint = (check: HealthCheckConfig) => ({ check, print: checkPrint(check) });
 
