@@ -5,12 +5,10 @@
 // compiler included: there they do no work in parallel with the event loop,
 // only take its CPU at moments of their own choosing, as after a large change,
 // when the next reads wait for them.
-// - `--single-threaded-gc`: collected on the event loop's thread, in steps, the
-//   worst read after a 4,096-backend POST took about half as long
-//   (docs/performance-notes.md, "One thread for the collector").
+// - `--single-threaded-gc`: the collector works on the event loop's thread, in
+//   steps (docs/performance-notes.md, "one thread for the collector").
 // - `--max-inlined-bytecode-size-cumulative=100` (V8's default is 920): an
-//   optimising compile inlines less, so it is shorter. The first list after
-//   the big POST spent about 20 ms of its 35–50 ms compiling; with the smaller
-//   budget its worst went from 30–48 to 18–25 ms, with the same PATCH rate
-//   and CPU (docs/performance-notes.md, "A smaller inlining budget").
+//   optimising compile inlines the small functions it calls, not whole call
+//   trees, so it is shorter; the first list after the big POST had waited for
+//   such compiles (docs/performance-notes.md, "A smaller inlining budget").
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--max-inlined-bytecode-size-cumulative=100'];
