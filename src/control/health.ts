@@ -105,9 +105,12 @@ function checkPrint(c: HealthCheckConfig): string {
   return JSON.stringify([c.type, c.intervalMs, c.timeoutMs, c.rise, c.fall, c.path, c.expectStatus]);
 }
 
-/** `checkPrint` ends in a bracket and an address holds no space: no two settings give one fingerprint. */
+/**
+ * `checkPrint` ends in a bracket and an address holds no space: no two settings
+ * give one fingerprint. Kept for as long as the entry lives: flat, as its id.
+ */
 const fingerprintOf = (print: string, target: { address: string; port: number }): string =>
-  `${print} ${target.address} ${target.port}`;
+  flattened(`${print} ${target.address} ${target.port}`);
 
 export interface HealthCheckerOptions {
   /** probes for tests; the real ones by default */
